@@ -1,0 +1,65 @@
+// Server configuration: the TOML file, its defaults, and validation with clear messages.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plinth/core/result.h"
+
+namespace plinth {
+
+struct ModelConfig {
+  std::string id;
+  std::filesystem::path file;  // absolute after loading (resolved against the config file)
+  std::string kind = "text";   // text | embedding
+  std::vector<std::string> aliases;
+  std::string tier = "small";  // small | large
+  double price_input_per_mtok = 0;
+  double price_output_per_mtok = 0;
+  int context_length = 0;  // 0: the model file's own
+};
+
+struct LimitsConfig {
+  size_t max_body_bytes = 8 * 1024 * 1024;
+  size_t max_header_bytes = 64 * 1024;
+  size_t max_headers = 100;
+  int max_concurrent_requests = 256;
+  int max_concurrent_per_principal = 64;
+  int request_timeout_seconds = 300;
+  int idle_timeout_seconds = 60;
+  int max_tokens = 4096;  // upper bound a caller may ask for
+};
+
+struct TlsConfig {
+  std::filesystem::path certificate;  // PEM
+  std::filesystem::path private_key;  // PEM
+  bool enabled() const { return !certificate.empty(); }
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:4000";
+  std::filesystem::path data_dir = "plinth-data";
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string log_level = "info";
+  int worker_threads = 0;  // 0: hardware concurrency
+  int engine_threads = 0;  // 0: hardware concurrency
+  std::vector<ModelConfig> models;
+  LimitsConfig limits;
+  TlsConfig tls;
+
+  // host and port parsed from `listen`.
+  Result<std::pair<std::string, uint16_t>> listen_endpoint() const;
+};
+
+// Parse a TOML document; relative model paths resolve against base_dir.
+Result<Config> parse_config(std::string_view toml_text, const std::filesystem::path& base_dir);
+// Read and parse a config file.
+Result<Config> load_config(const std::filesystem::path& file);
+// Checks that hold across fields (unique ids and aliases, known kinds and tiers, files exist).
+Status validate_config(const Config& config);
+
+}  // namespace plinth

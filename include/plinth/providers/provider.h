@@ -1,0 +1,101 @@
+// The one internal request/response type every API translates to, and the Provider interface
+// that answers it (the local engine now, upstream HTTP providers later).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plinth/core/result.h"
+
+namespace plinth::providers {
+
+enum class Role { kUser, kAssistant };
+
+// A content block. Text is the only kind the local engine understands; the others are
+// carried so that APIs can answer "unsupported content block" precisely.
+struct ContentBlock {
+  enum class Kind { kText, kToolUse, kToolResult, kImage, kDocument } kind = Kind::kText;
+  std::string text;        // kText; for kToolResult, the result rendered as text
+  std::string tool_use_id; // kToolUse / kToolResult
+  std::string tool_name;   // kToolUse
+  std::string tool_input_json;  // kToolUse: the input object as JSON text
+};
+
+struct Message {
+  Role role = Role::kUser;
+  std::vector<ContentBlock> content;
+};
+
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  std::string input_schema_json;  // JSON Schema as JSON text
+};
+
+struct InferenceRequest {
+  std::string model_id;  // resolved catalog id (not an alias)
+  std::vector<std::string> system;
+  std::vector<Message> messages;
+  int32_t max_tokens = 512;
+  std::optional<float> temperature;
+  std::optional<float> top_p;
+  std::optional<int32_t> top_k;
+  std::vector<std::string> stop_sequences;
+  std::optional<uint64_t> seed;
+  // Structured output: when set, the text must be JSON matching this schema.
+  std::optional<std::string> output_schema_json;
+  // Tools offered; forced_tool names a tool the model must call (its input is schema-constrained).
+  std::vector<ToolSpec> tools;
+  std::optional<std::string> forced_tool;
+  bool exact = false;
+  const std::atomic<bool>* cancel = nullptr;  // not owned
+};
+
+enum class StopReason { kEndTurn, kMaxTokens, kStopSequence, kToolUse, kContentFiltered };
+
+struct Usage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+};
+
+struct InferenceResponse {
+  std::string model_id;  // the model that answered
+  std::vector<ContentBlock> content;  // text, or a tool use
+  StopReason stop_reason = StopReason::kEndTurn;
+  std::string stop_sequence;
+  Usage usage;
+  int64_t latency_ms = 0;
+  std::optional<bool> output_valid;  // set when a schema was given: did the output validate
+};
+
+// Streaming: text deltas as they are produced. Return false to cancel generation.
+using DeltaCallback = std::function<bool(std::string_view text)>;
+
+struct EmbeddingRequest {
+  std::string model_id;
+  std::string text;
+  int32_t dimensions = 0;  // 0 = the model's own; otherwise truncate (then renormalize)
+  bool normalize = true;
+};
+
+struct EmbeddingResponse {
+  std::string model_id;
+  std::vector<float> embedding;
+  int64_t input_tokens = 0;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  // on_delta may be empty (non-streaming).
+  virtual Result<InferenceResponse> infer(const InferenceRequest& request,
+                                          const DeltaCallback& on_delta) = 0;
+  virtual Result<EmbeddingResponse> embed(const EmbeddingRequest& request) = 0;
+};
+
+}  // namespace plinth::providers

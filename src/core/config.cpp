@@ -1,0 +1,203 @@
+// TOML configuration: parsing with toml++, defaults, and cross-field validation.
+#include "plinth/core/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace plinth {
+namespace {
+
+Error bad(std::string message) { return Error(ErrorCode::kInvalidArgument, std::move(message)); }
+
+// Reads an optional key of type T into out; a present key of the wrong type is an error.
+template <typename T>
+Status read(const toml::table& t, std::string_view key, T& out, std::string_view where) {
+  const toml::node* node = t.get(key);
+  if (!node) return ok();
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (auto v = node->value<std::string>()) {
+      out = *v;
+      return ok();
+    }
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (auto v = node->value<double>()) {
+      out = *v;
+      return ok();
+    }
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (auto v = node->value<bool>()) {
+      out = *v;
+      return ok();
+    }
+  } else {
+    if (auto v = node->value<int64_t>()) {
+      if (*v < 0) return std::unexpected(bad(fmt::format("{}{} must not be negative", where, key)));
+      out = static_cast<T>(*v);
+      return ok();
+    }
+  }
+  return std::unexpected(bad(fmt::format("{}{} has the wrong type", where, key)));
+}
+
+Status read_path(const toml::table& t, std::string_view key, std::filesystem::path& out,
+                 const std::filesystem::path& base, std::string_view where) {
+  std::string s;
+  if (auto st = read(t, key, s, where); !st) return st;
+  if (s.empty()) return ok();
+  std::filesystem::path p(s);
+  out = p.is_absolute() ? p : (base / p).lexically_normal();
+  return ok();
+}
+
+#define PLINTH_TRY(expr)                     \
+  do {                                       \
+    if (auto _st = (expr); !_st) return std::unexpected(_st.error()); \
+  } while (0)
+
+Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::path& base,
+                                size_t index) {
+  ModelConfig m;
+  std::string where = fmt::format("models[{}].", index);
+  PLINTH_TRY(read(t, "id", m.id, where));
+  PLINTH_TRY(read_path(t, "file", m.file, base, where));
+  PLINTH_TRY(read(t, "kind", m.kind, where));
+  PLINTH_TRY(read(t, "tier", m.tier, where));
+  PLINTH_TRY(read(t, "price_input_per_mtok", m.price_input_per_mtok, where));
+  PLINTH_TRY(read(t, "price_output_per_mtok", m.price_output_per_mtok, where));
+  PLINTH_TRY(read(t, "context_length", m.context_length, where));
+  if (const toml::node* a = t.get("aliases")) {
+    const toml::array* arr = a->as_array();
+    if (!arr) return std::unexpected(bad(where + "aliases must be an array of strings"));
+    for (const auto& item : *arr) {
+      auto s = item.value<std::string>();
+      if (!s) return std::unexpected(bad(where + "aliases must be an array of strings"));
+      m.aliases.push_back(*s);
+    }
+  }
+  if (m.id.empty()) return std::unexpected(bad(where + "id is required"));
+  if (m.file.empty()) return std::unexpected(bad(where + "file is required"));
+  return m;
+}
+
+}  // namespace
+
+Result<std::pair<std::string, uint16_t>> Config::listen_endpoint() const {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return fail(ErrorCode::kInvalidArgument, "listen must be HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  auto port_text = std::string_view(listen).substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port > 65535 ||
+      host.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "listen must be HOST:PORT, got '" + listen + "'");
+  }
+  return std::pair{host, static_cast<uint16_t>(port)};
+}
+
+Result<Config> parse_config(std::string_view toml_text, const std::filesystem::path& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "config: " << e.description() << " at line " << e.source().begin.line;
+    return fail(ErrorCode::kInvalidArgument, msg.str());
+  }
+  Config c;
+  PLINTH_TRY(read(root, "listen", c.listen, ""));
+  PLINTH_TRY(read_path(root, "data_dir", c.data_dir, base_dir, ""));
+  PLINTH_TRY(read(root, "region", c.region, ""));
+  PLINTH_TRY(read(root, "account_id", c.account_id, ""));
+  PLINTH_TRY(read(root, "log_level", c.log_level, ""));
+  PLINTH_TRY(read(root, "worker_threads", c.worker_threads, ""));
+  PLINTH_TRY(read(root, "engine_threads", c.engine_threads, ""));
+  if (const toml::node* l = root.get("limits")) {
+    const toml::table* t = l->as_table();
+    if (!t) return fail(ErrorCode::kInvalidArgument, "limits must be a table");
+    auto& L = c.limits;
+    PLINTH_TRY(read(*t, "max_body_bytes", L.max_body_bytes, "limits."));
+    PLINTH_TRY(read(*t, "max_header_bytes", L.max_header_bytes, "limits."));
+    PLINTH_TRY(read(*t, "max_headers", L.max_headers, "limits."));
+    PLINTH_TRY(read(*t, "max_concurrent_requests", L.max_concurrent_requests, "limits."));
+    PLINTH_TRY(read(*t, "max_concurrent_per_principal", L.max_concurrent_per_principal, "limits."));
+    PLINTH_TRY(read(*t, "request_timeout_seconds", L.request_timeout_seconds, "limits."));
+    PLINTH_TRY(read(*t, "idle_timeout_seconds", L.idle_timeout_seconds, "limits."));
+    PLINTH_TRY(read(*t, "max_tokens", L.max_tokens, "limits."));
+  }
+  if (const toml::node* l = root.get("tls")) {
+    const toml::table* t = l->as_table();
+    if (!t) return fail(ErrorCode::kInvalidArgument, "tls must be a table");
+    PLINTH_TRY(read_path(*t, "certificate", c.tls.certificate, base_dir, "tls."));
+    PLINTH_TRY(read_path(*t, "private_key", c.tls.private_key, base_dir, "tls."));
+  }
+  if (const toml::node* m = root.get("models")) {
+    const toml::array* arr = m->as_array();
+    if (!arr) return fail(ErrorCode::kInvalidArgument, "models must be an array of tables ([[models]])");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::table* t = (*arr)[i].as_table();
+      if (!t) return fail(ErrorCode::kInvalidArgument, "models must be an array of tables ([[models]])");
+      auto model = parse_model(*t, base_dir, i);
+      if (!model) return std::unexpected(model.error());
+      c.models.push_back(std::move(*model));
+    }
+  }
+  return c;
+}
+
+Result<Config> load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(ErrorCode::kIo, "config: cannot read " + file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto base = std::filesystem::absolute(file).parent_path();
+  return parse_config(ss.str(), base);
+}
+
+Status validate_config(const Config& config) {
+  if (auto ep = config.listen_endpoint(); !ep) return std::unexpected(ep.error());
+  std::set<std::string> names;
+  for (const auto& m : config.models) {
+    if (m.kind != "text" && m.kind != "embedding") {
+      return fail(ErrorCode::kInvalidArgument,
+                  "model " + m.id + ": kind must be 'text' or 'embedding', got '" + m.kind + "'");
+    }
+    if (m.tier != "small" && m.tier != "large") {
+      return fail(ErrorCode::kInvalidArgument,
+                  "model " + m.id + ": tier must be 'small' or 'large', got '" + m.tier + "'");
+    }
+    if (m.price_input_per_mtok < 0 || m.price_output_per_mtok < 0) {
+      return fail(ErrorCode::kInvalidArgument, "model " + m.id + ": prices must not be negative");
+    }
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(m.file, ec)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "model " + m.id + ": file not found: " + m.file.string());
+    }
+    if (!names.insert(m.id).second) {
+      return fail(ErrorCode::kInvalidArgument, "model id or alias used twice: " + m.id);
+    }
+    for (const auto& a : m.aliases) {
+      if (!names.insert(a).second) {
+        return fail(ErrorCode::kInvalidArgument, "model id or alias used twice: " + a);
+      }
+    }
+  }
+  if (config.limits.max_body_bytes == 0 || config.limits.max_concurrent_requests <= 0) {
+    return fail(ErrorCode::kInvalidArgument, "limits must be positive");
+  }
+  if (config.tls.certificate.empty() != config.tls.private_key.empty()) {
+    return fail(ErrorCode::kInvalidArgument, "tls needs both certificate and private_key");
+  }
+  return ok();
+}
+
+}  // namespace plinth

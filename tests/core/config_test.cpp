@@ -1,0 +1,67 @@
+#include "plinth/core/config.h"
+
+#include <gtest/gtest.h>
+
+namespace plinth {
+
+TEST(Config, DefaultsWhenEmpty) {
+  auto c = parse_config("", "/base");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->listen, "127.0.0.1:4000");
+  EXPECT_EQ(c->region, "us-east-1");
+  auto ep = c->listen_endpoint();
+  ASSERT_TRUE(ep);
+  EXPECT_EQ(ep->second, 4000);
+}
+
+TEST(Config, ParsesModelsAndResolvesRelativePaths) {
+  auto c = parse_config(R"(
+region = "eu-west-1"
+[[models]]
+id = "small"
+file = "models/a.gguf"
+kind = "text"
+aliases = ["anthropic.claude-3-haiku-20240307-v1:0"]
+tier = "small"
+price_input_per_mtok = 0.25
+price_output_per_mtok = 1.25
+)",
+                        "/base");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->models.size(), 1u);
+  EXPECT_EQ(c->models[0].file, "/base/models/a.gguf");
+  EXPECT_EQ(c->models[0].aliases[0], "anthropic.claude-3-haiku-20240307-v1:0");
+  EXPECT_DOUBLE_EQ(c->models[0].price_output_per_mtok, 1.25);
+}
+
+TEST(Config, SyntaxErrorNamesTheLine) {
+  auto c = parse_config("listen = \n", "/");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("line"), std::string::npos);
+}
+
+TEST(Config, WrongTypeIsAnError) {
+  auto c = parse_config("listen = 4000\n", "/");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("listen"), std::string::npos);
+}
+
+TEST(Config, ValidationRejectsMissingFilesAndBadKinds) {
+  auto c = parse_config("[[models]]\nid = \"m\"\nfile = \"/nonexistent.gguf\"\n", "/");
+  ASSERT_TRUE(c);
+  auto st = validate_config(*c);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("file not found"), std::string::npos);
+  c->models[0].kind = "image";
+  EXPECT_FALSE(validate_config(*c));
+}
+
+TEST(Config, BadListenIsAnError) {
+  Config c;
+  c.listen = "localhost";
+  EXPECT_FALSE(c.listen_endpoint());
+  c.listen = "127.0.0.1:99999";
+  EXPECT_FALSE(c.listen_endpoint());
+}
+
+}  // namespace plinth
