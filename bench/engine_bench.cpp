@@ -1,0 +1,148 @@
+// plinth-bench-engine: model throughput through the public engine API, plus matmul benchmarks.
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "matmul_bench.h"
+#include "plinth/engine/engine.h"
+
+namespace {
+
+using namespace plinth;
+using Clock = std::chrono::steady_clock;
+
+// Keeps a random model generating to max_tokens: end-of-generation tokens are never allowed.
+class NoEndConstraint : public engine::TokenConstraint {
+ public:
+  explicit NoEndConstraint(const engine::Tokenizer& tok) : tok_(tok) {}
+  bool allows(engine::TokenId t) override { return !tok_.is_end_of_generation(t); }
+  void fill_mask(std::span<uint8_t> allowed) override {
+    for (size_t i = 0; i < allowed.size(); ++i)
+      if (tok_.is_end_of_generation(static_cast<engine::TokenId>(i))) allowed[i] = 0;
+  }
+  void accept(engine::TokenId) override {}
+  bool is_complete() const override { return false; }
+
+ private:
+  const engine::Tokenizer& tok_;
+};
+
+std::vector<engine::TokenId> prompt_tokens(int n, int vocab, int salt) {
+  std::vector<engine::TokenId> ids;
+  for (int i = 0; i < n; ++i) ids.push_back(static_cast<engine::TokenId>((1000 + i * 37 + salt * 101) % vocab));
+  return ids;
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+int run_model_bench(const std::filesystem::path& path, int threads, bool exact, int decode_tokens) {
+  engine::LoadOptions options;
+  options.threads = threads;
+  auto start = Clock::now();
+  auto loaded = engine::Model::load(path, options);
+  if (!loaded) {
+    std::fprintf(stderr, "load failed: %s\n", loaded.error().message.c_str());
+    return 1;
+  }
+  auto model = *loaded;
+  double load_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const int vocab = model->tokenizer().vocab_size();
+  std::printf("\n== model %s (%s, %d layers, %.1f MB file), loaded in %.2f s, %s path ==\n",
+              path.filename().c_str(), model->info().architecture.c_str(), model->info().layers,
+              std::filesystem::file_size(path) / 1e6, load_s, exact ? "exact" : "fast");
+
+  {  // Prompt processing: 128 tokens, one generated.
+    engine::GenerateRequest req;
+    req.prompt = prompt_tokens(128, vocab, 0);
+    req.max_tokens = 1;
+    req.exact = exact;
+    (void)model->generate(req);  // warm up
+    req.prompt = prompt_tokens(128, vocab, 1);
+    start = Clock::now();
+    auto r = model->generate(req);
+    double s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (!r) {
+      std::fprintf(stderr, "generate failed: %s\n", r.error().message.c_str());
+      return 1;
+    }
+    std::printf("prompt: 128 tokens in %.3f s = %.1f tok/s\n", s, 128 / s);
+  }
+  for (int concurrency : {1, 4, 16}) {
+    std::atomic<int64_t> generated{0};
+    std::atomic<bool> failed{false};
+    std::vector<std::thread> clients;
+    start = Clock::now();
+    for (int c = 0; c < concurrency; ++c) {
+      clients.emplace_back([&, c] {
+        NoEndConstraint constraint(model->tokenizer());
+        engine::GenerateRequest req;
+        req.prompt = prompt_tokens(8, vocab, c + 2);
+        req.max_tokens = decode_tokens;
+        req.exact = exact;
+        req.constraint = &constraint;
+        auto r = model->generate(req);
+        if (!r) {
+          failed = true;
+          return;
+        }
+        generated += r->generated_tokens;
+      });
+    }
+    for (auto& t : clients) t.join();
+    double s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (failed) {
+      std::fprintf(stderr, "generate failed at concurrency %d\n", concurrency);
+      return 1;
+    }
+    std::printf("decode: %2d sequences x %d tokens: %.1f tok/s total (%.1f per sequence)\n",
+                concurrency, decode_tokens, generated / s, generated / s / concurrency);
+  }
+  std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Plinth engine benchmark."};
+  std::string model_path, arch = "qwen2", recipe_name = "q8_0";
+  int threads = 0, decode_tokens = 32;
+  bool exact = false, micro = false, estimate = false;
+  double seconds = 0.5;
+  app.add_option("--model", model_path, "GGUF model: prompt / decode tokens/s through Model");
+  app.add_option("--threads", threads, "0: hardware concurrency");
+  app.add_option("--decode-tokens", decode_tokens, "tokens generated per sequence");
+  app.add_flag("--exact", exact, "F32 activations (the exact path)");
+  app.add_flag("--matmul", micro, "matmul microbenchmark: scalar vs AVX2 vs AVX-512");
+  app.add_flag("--estimate", estimate, "Qwen2-0.5B-shaped matmul-only decode / prompt estimate");
+  app.add_option("--type", recipe_name, "estimate quantization: q8_0 | q4_k_m | f16 | ...");
+  app.add_option("--seconds", seconds, "time budget per microbenchmark case");
+  CLI11_PARSE(app, argc, argv);
+  if (model_path.empty() && !micro && !estimate) micro = estimate = true;
+
+  int status = 0;
+  if (!model_path.empty()) status |= run_model_bench(model_path, threads, exact, decode_tokens);
+  if (estimate) {
+    auto recipe = plinth::tools::parse_recipe(recipe_name);
+    if (!recipe) {
+      std::fprintf(stderr, "unknown --type %s\n", recipe_name.c_str());
+      return 2;
+    }
+    plinth::tools::ModelShape shape = plinth::tools::qwen2_0_5b_shape();
+    shape.architecture = arch;
+    plinth::bench::run_model_estimate(shape, *recipe, threads, exact);
+    std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
+  }
+  if (micro) plinth::bench::run_matmul_microbench(threads, seconds);
+  return status;
+}

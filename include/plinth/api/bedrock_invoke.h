@@ -1,0 +1,71 @@
+// Bedrock Runtime InvokeModel / InvokeModelWithResponseStream bodies: Anthropic Messages,
+// Meta Llama and Titan Text Embeddings V2, their responses and their chunk streams.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plinth/api/request_limits.h"
+#include "plinth/api/stream_event.h"
+#include "plinth/catalog/catalog.h"
+#include "plinth/core/result.h"
+#include "plinth/providers/provider.h"
+
+namespace plinth::api {
+
+enum class InvokeBodyFormat { kAnthropicMessages, kMetaLlama, kTitanEmbedding };
+
+struct InvokeRequest {
+  InvokeBodyFormat format = InvokeBodyFormat::kAnthropicMessages;
+  providers::InferenceRequest inference;  // Anthropic and Llama
+  providers::EmbeddingRequest embedding;  // Titan
+};
+
+// Recognises the body's format from its fields and checks it fits the model's kind (text
+// bodies on text models, Titan bodies on embedding models). model_id fields are set to model.id.
+// Titan `dimensions` is checked for shape here (a positive integer up to 1024); whether the
+// local model is wide enough is the provider's check.
+Result<InvokeRequest> parse_invoke_request(std::string_view body, const catalog::ModelEntry& model,
+                                           const RequestLimits& limits);
+
+// Anthropic: "end_turn" | "max_tokens" | "stop_sequence" | "tool_use". Llama: "stop" | "length".
+std::string_view anthropic_stop_reason(providers::StopReason reason);
+std::string_view llama_stop_reason(providers::StopReason reason);
+
+// The InvokeModel response body for a text format. message_id: "msg_…" (Anthropic only).
+std::string invoke_response_json(InvokeBodyFormat format,
+                                 const providers::InferenceResponse& response,
+                                 std::string_view message_id);
+// {"embedding":[...],"inputTextTokenCount":N}
+std::string titan_embedding_response_json(const providers::EmbeddingResponse& response);
+
+// InvokeModelWithResponseStream: every event is a "chunk" whose payload is
+// {"bytes":"<base64 of the model's own stream event JSON>"}. One instance per stream.
+class InvokeStreamWriter {
+ public:
+  InvokeStreamWriter(InvokeBodyFormat format, std::string message_id, std::string model_id);
+  std::vector<StreamEvent> start();
+  std::vector<StreamEvent> text_delta(std::string_view text);
+  // Closes open blocks (emitting the response's text when nothing was streamed, and its tool
+  // uses) and ends with the invocation metrics.
+  std::vector<StreamEvent> finish(const providers::InferenceResponse& response,
+                                  int64_t first_byte_latency_ms);
+  static StreamEvent exception(const Error& error);
+
+ private:
+  std::vector<StreamEvent> open_text_block();
+
+  InvokeBodyFormat format_;
+  std::string message_id_;
+  std::string model_id_;
+  bool text_block_open_ = false;
+  bool streamed_text_ = false;
+  int64_t generated_chunks_ = 0;
+};
+
+// Decodes one "chunk" payload back into the model's event JSON (tests and clients).
+Result<std::string> decode_chunk_payload(std::string_view payload_json);
+
+}  // namespace plinth::api

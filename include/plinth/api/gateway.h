@@ -1,0 +1,89 @@
+// The Gateway: the http Handler that authenticates, authorizes, limits and dispatches every
+// request to the Bedrock Runtime, OpenAI-compatible and STS/IAM Query wire formats.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "plinth/api/request_limits.h"
+#include "plinth/auth/authenticator.h"
+#include "plinth/auth/iam.h"
+#include "plinth/auth/policy.h"
+#include "plinth/auth/sts.h"
+#include "plinth/catalog/catalog.h"
+#include "plinth/core/clock.h"
+#include "plinth/core/config.h"
+#include "plinth/core/random.h"
+#include "plinth/http/message.h"
+#include "plinth/http/server.h"
+#include "plinth/providers/provider.h"
+
+namespace plinth::api {
+
+struct GatewayOptions {
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  int max_concurrent_per_principal = 64;
+  RequestLimits limits;
+
+  static GatewayOptions from_config(const Config& config);
+};
+
+// What the Gateway calls; all must outlive it. sts / iam may be null (then POST / answers
+// ServiceUnavailable for that service).
+struct GatewayServices {
+  const auth::Authenticator& authenticator;
+  const Clock& clock;
+  Random& random;  // request ids and message ids; must be safe to call from several threads
+  const catalog::Catalog& catalog;
+  providers::Provider& provider;  // answers for every catalog model id
+  const auth::StsService* sts = nullptr;
+  auth::IamService* iam = nullptr;
+};
+
+class Gateway {
+ public:
+  Gateway(GatewayOptions options, GatewayServices services);
+
+  // Thread-safe; blocks for the length of an inference.
+  void handle(const http::Request& request, http::Exchange& exchange);
+  // A Handler that calls handle() on this Gateway (which must outlive the server).
+  http::Handler handler();
+  // Bedrock-shaped bodies for the errors the http server produces itself
+  // (http::ServerOptions::error_response).
+  http::Response error_response(int status, std::string_view message);
+
+  // Requests currently running for a principal ARN (tests, metrics).
+  int in_flight(const std::string& principal_arn) const;
+
+ private:
+  struct Call;  // one request in progress (gateway_internal.h)
+  class ConcurrencySlot;
+
+  void handle_query(Call& call);
+  void handle_model(Call& call, std::string_view model_segment, std::string_view operation);
+  void handle_openai(Call& call, std::string_view operation);
+
+  void converse(Call& call, const catalog::ModelEntry& model, bool stream);
+  void invoke(Call& call, const catalog::ModelEntry& model, bool stream);
+  void chat_completions(Call& call);
+  void embeddings(Call& call);
+
+  Result<auth::Principal> authenticate(Call& call, std::string_view service);
+  Status authorize_model(Call& call, std::string_view action, std::string_view requested_id,
+                         const catalog::ModelEntry& model);
+  Result<std::unique_ptr<ConcurrencySlot>> acquire_slot(const auth::Principal& principal);
+  void release_slot(const std::string& key);
+
+  GatewayOptions options_;
+  GatewayServices services_;
+  mutable std::mutex in_flight_mutex_;
+  std::map<std::string, int> in_flight_;  // guarded by in_flight_mutex_
+};
+
+}  // namespace plinth::api

@@ -1,0 +1,109 @@
+// The storage interface (SQLite now, PostgreSQL later) and its IAM records.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plinth/core/clock.h"
+#include "plinth/core/random.h"
+#include "plinth/core/result.h"
+#include "plinth/store/database.h"
+
+namespace plinth::store {
+
+struct UserRecord {
+  std::string name;     // unique; [\w+=,.@-]{1,64}
+  std::string user_id;  // AIDA…
+  std::string arn;      // arn:aws:iam::ACCOUNT:user/NAME
+  int64_t created_at = 0;  // unix seconds
+};
+
+struct AccessKeyRecord {
+  std::string access_key_id;  // AKIA…
+  std::string user_name;
+  std::string secret_access_key;  // plaintext in memory; stored sealed under the master key
+  std::string status = "Active";  // Active | Inactive
+  int64_t created_at = 0;
+};
+
+struct RoleRecord {
+  std::string name;
+  std::string role_id;  // AROA…
+  std::string arn;      // arn:aws:iam::ACCOUNT:role/NAME
+  std::string assume_role_policy;  // trust policy JSON
+  std::string description;
+  int max_session_duration = 3600;  // seconds
+  int64_t created_at = 0;
+};
+
+struct InlinePolicy {
+  std::string name;
+  std::string document;  // JSON
+};
+
+// IAM entities. Errors: kNotFound (NoSuchEntity), kAlreadyExists (EntityAlreadyExists).
+// Deleting a user deletes its access keys and inline policies; deleting a role its policies.
+class IamStore {
+ public:
+  virtual ~IamStore() = default;
+
+  virtual Status create_user(const UserRecord& user) = 0;
+  virtual Result<UserRecord> get_user(const std::string& name) = 0;
+  virtual Status delete_user(const std::string& name) = 0;
+  virtual Result<std::vector<UserRecord>> list_users() = 0;
+
+  virtual Status create_access_key(const AccessKeyRecord& key) = 0;
+  virtual Result<AccessKeyRecord> get_access_key(const std::string& access_key_id) = 0;
+  virtual Result<std::vector<AccessKeyRecord>> list_access_keys(const std::string& user_name) = 0;
+  virtual Status delete_access_key(const std::string& user_name,
+                                   const std::string& access_key_id) = 0;
+
+  virtual Status create_role(const RoleRecord& role) = 0;
+  virtual Result<RoleRecord> get_role(const std::string& name) = 0;
+  virtual Result<std::vector<RoleRecord>> list_roles() = 0;
+  virtual Status delete_role(const std::string& name) = 0;
+
+  // Insert or replace by (owner, policy name).
+  virtual Status put_user_policy(const std::string& user_name, const InlinePolicy& policy) = 0;
+  virtual Result<InlinePolicy> get_user_policy(const std::string& user_name,
+                                               const std::string& policy_name) = 0;
+  virtual Status delete_user_policy(const std::string& user_name,
+                                    const std::string& policy_name) = 0;
+  virtual Result<std::vector<InlinePolicy>> list_user_policies(const std::string& user_name) = 0;
+
+  virtual Status put_role_policy(const std::string& role_name, const InlinePolicy& policy) = 0;
+  virtual Result<InlinePolicy> get_role_policy(const std::string& role_name,
+                                               const std::string& policy_name) = 0;
+  virtual Status delete_role_policy(const std::string& role_name,
+                                    const std::string& policy_name) = 0;
+  virtual Result<std::vector<InlinePolicy>> list_role_policies(const std::string& role_name) = 0;
+};
+
+// The whole store. Other domains (ledger, jobs, documents) add their tables through
+// `database()->migrate("ledger", {...})` on the same connection; PostgreSQL stores return null
+// there and will offer their own handle.
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual IamStore& iam() = 0;
+  virtual Database* database() = 0;
+};
+
+struct SqliteStoreOptions {
+  std::filesystem::path file;     // e.g. DATA_DIR/plinth.db; created on first open
+  std::string master_key;         // 32 bytes; seals access-key secrets
+  std::shared_ptr<Random> random;  // nonces; defaults to Random::secure()
+};
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteStoreOptions& options);
+
+// Opens DATA_DIR/plinth.db with the master key from PLINTH_MASTER_KEY or DATA_DIR/master.key
+// (created, mode 0600, on first start).
+Result<std::unique_ptr<Store>> open_default_store(const std::filesystem::path& data_dir,
+                                                  std::shared_ptr<Random> random);
+
+}  // namespace plinth::store

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, build, and run every test (unit and acceptance).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+# The acceptance tests drive Plinth with the official AWS SDK for JavaScript v3.
+if [[ -f tests/acceptance/package-lock.json ]]; then
+  (cd tests/acceptance && npm ci --no-audit --no-fund --loglevel=error)
+else
+  (cd tests/acceptance && npm install --no-audit --no-fund --loglevel=error)
+fi
+ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900

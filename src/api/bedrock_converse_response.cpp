@@ -1,0 +1,132 @@
+// InferenceResponse -> Converse response JSON, and the ConverseStream event sequence.
+#include <boost/json.hpp>
+
+#include "plinth/api/bedrock_converse.h"
+#include "plinth/api/errors.h"
+
+namespace plinth::api {
+namespace {
+
+namespace json = boost::json;
+using providers::ContentBlock;
+
+// Tool input travels as JSON text inside Plinth; on the wire it is a JSON document.
+json::value tool_input_value(const std::string& text) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec) return json::object();
+  return value;
+}
+
+json::object usage_json(const providers::Usage& usage) {
+  return json::object{{"inputTokens", usage.input_tokens},
+                      {"outputTokens", usage.output_tokens},
+                      {"totalTokens", usage.input_tokens + usage.output_tokens}};
+}
+
+json::object metrics_json(const providers::InferenceResponse& response) {
+  return json::object{{"latencyMs", response.latency_ms}};
+}
+
+void add_trace(json::object& out, const ResponseTrace& trace) {
+  if (!trace.prompt_router_invoked_model_id) return;
+  out["trace"] = json::object{
+      {"promptRouter", json::object{{"invokedModelId", *trace.prompt_router_invoked_model_id}}}};
+}
+
+StreamEvent event(std::string type, const json::object& payload) {
+  return StreamEvent{StreamEvent::Kind::kEvent, std::move(type), json::serialize(payload)};
+}
+
+}  // namespace
+
+std::string_view converse_stop_reason(providers::StopReason reason) {
+  switch (reason) {
+    case providers::StopReason::kEndTurn: return "end_turn";
+    case providers::StopReason::kMaxTokens: return "max_tokens";
+    case providers::StopReason::kStopSequence: return "stop_sequence";
+    case providers::StopReason::kToolUse: return "tool_use";
+    case providers::StopReason::kContentFiltered: return "content_filtered";
+  }
+  return "end_turn";
+}
+
+std::string converse_response_json(const providers::InferenceResponse& response,
+                                   const ResponseTrace& trace) {
+  json::array content;
+  for (const ContentBlock& block : response.content) {
+    if (block.kind == ContentBlock::Kind::kToolUse) {
+      content.push_back(json::object{{"toolUse", json::object{{"toolUseId", block.tool_use_id},
+                                                              {"name", block.tool_name},
+                                                              {"input", tool_input_value(
+                                                                            block.tool_input_json)}}}});
+    } else if (block.kind == ContentBlock::Kind::kText) {
+      content.push_back(json::object{{"text", block.text}});
+    }
+  }
+  json::object out;
+  out["output"] = json::object{
+      {"message", json::object{{"role", "assistant"}, {"content", std::move(content)}}}};
+  out["stopReason"] = converse_stop_reason(response.stop_reason);
+  out["usage"] = usage_json(response.usage);
+  out["metrics"] = metrics_json(response);
+  add_trace(out, trace);
+  return json::serialize(out);
+}
+
+StreamEvent ConverseStreamWriter::message_start() {
+  return event("messageStart", json::object{{"role", "assistant"}});
+}
+
+std::optional<StreamEvent> ConverseStreamWriter::text_delta(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  streamed_text_ = true;
+  return event("contentBlockDelta", json::object{{"delta", json::object{{"text", text}}},
+                                                 {"contentBlockIndex", 0}});
+}
+
+std::vector<StreamEvent> ConverseStreamWriter::finish(const providers::InferenceResponse& response,
+                                                      const ResponseTrace& trace) {
+  std::vector<StreamEvent> events;
+  int64_t index = 0;
+  bool text_open = streamed_text_;
+  if (!streamed_text_) {
+    for (const ContentBlock& block : response.content) {
+      if (block.kind != ContentBlock::Kind::kText || block.text.empty()) continue;
+      events.push_back(*text_delta(block.text));
+      text_open = true;
+    }
+  }
+  if (text_open) {
+    events.push_back(event("contentBlockStop", json::object{{"contentBlockIndex", index}}));
+    ++index;
+  }
+  for (const ContentBlock& block : response.content) {
+    if (block.kind != ContentBlock::Kind::kToolUse) continue;
+    events.push_back(event(
+        "contentBlockStart",
+        json::object{{"start", json::object{{"toolUse", json::object{{"toolUseId", block.tool_use_id},
+                                                                     {"name", block.tool_name}}}}},
+                     {"contentBlockIndex", index}}));
+    events.push_back(event(
+        "contentBlockDelta",
+        json::object{{"delta", json::object{{"toolUse", json::object{{"input", block.tool_input_json}}}}},
+                     {"contentBlockIndex", index}}));
+    events.push_back(event("contentBlockStop", json::object{{"contentBlockIndex", index}}));
+    ++index;
+  }
+  events.push_back(
+      event("messageStop", json::object{{"stopReason", converse_stop_reason(response.stop_reason)}}));
+  json::object metadata{{"usage", usage_json(response.usage)}, {"metrics", metrics_json(response)}};
+  add_trace(metadata, trace);
+  events.push_back(event("metadata", metadata));
+  return events;
+}
+
+StreamEvent ConverseStreamWriter::exception(const Error& error) {
+  WireError wire = bedrock_error(error);  // reuses the generic message for internal errors
+  return StreamEvent{StreamEvent::Kind::kException, std::string(stream_exception_name(error.code)),
+                     wire.body};
+}
+
+}  // namespace plinth::api

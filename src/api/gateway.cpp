@@ -1,0 +1,363 @@
+// Gateway routing, authentication, authorization and per-principal concurrency limits.
+#include "plinth/api/gateway.h"
+
+#include "gateway_internal.h"
+#include "plinth/api/query_api.h"
+#include "plinth/core/encoding.h"
+#include "plinth/core/ids.h"
+#include "plinth/core/log.h"
+
+namespace plinth::api {
+
+void Gateway::Call::respond(int status, std::string content_type, std::string body) {
+  http::Response response;
+  response.status = status;
+  response.headers.push_back({"content-type", std::move(content_type)});
+  response.headers.push_back({std::string(kRequestIdHeader), request_id});
+  response.body = std::move(body);
+  exchange.respond(std::move(response));
+}
+
+void Gateway::Call::respond_wire(const WireError& wire) {
+  http::Response response;
+  response.status = static_cast<int>(wire.status);
+  response.headers.push_back({"content-type", wire.content_type});
+  response.headers.push_back({std::string(kRequestIdHeader), request_id});
+  if (!wire.error_type_header.empty()) {
+    response.headers.push_back({"x-amzn-ErrorType", wire.error_type_header});
+  }
+  response.body = wire.body;
+  exchange.respond(std::move(response));
+}
+
+void Gateway::Call::respond_error(const Error& error) {
+  if (error.code == ErrorCode::kInternal || error.code == ErrorCode::kIo ||
+      error.code == ErrorCode::kCorruptData) {
+    log::error("request {} failed: {} ({})", request_id, error.message, to_string(error.code));
+  }
+  respond_wire(openai_errors ? openai_error(error) : bedrock_error(error));
+}
+
+bool LazyStream::write(std::string_view bytes) {
+  if (!stream_) {
+    std::vector<http::Header> headers{{"content-type", content_type_},
+                                      {std::string(kRequestIdHeader), request_id_}};
+    if (content_type_ == "text/event-stream") headers.push_back({"cache-control", "no-cache"});
+    stream_ = exchange_.start_stream(200, std::move(headers));
+    if (!stream_) return false;
+  }
+  return stream_->write(bytes);
+}
+
+void LazyStream::finish() {
+  if (stream_) stream_->finish();
+}
+
+int64_t elapsed_ms(std::chrono::steady_clock::time_point from,
+                   std::chrono::steady_clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+// Holds one of a principal's concurrent-request slots for the life of a request.
+class Gateway::ConcurrencySlot {
+ public:
+  ConcurrencySlot(Gateway& gateway, std::string key) : gateway_(gateway), key_(std::move(key)) {}
+  ~ConcurrencySlot() { gateway_.release_slot(key_); }
+  ConcurrencySlot(const ConcurrencySlot&) = delete;
+  ConcurrencySlot& operator=(const ConcurrencySlot&) = delete;
+
+ private:
+  Gateway& gateway_;
+  std::string key_;
+};
+
+GatewayOptions GatewayOptions::from_config(const Config& config) {
+  GatewayOptions options;
+  options.region = config.region;
+  options.account_id = config.account_id;
+  options.max_concurrent_per_principal = config.limits.max_concurrent_per_principal;
+  options.limits.max_tokens = config.limits.max_tokens;
+  options.limits.default_max_tokens = std::min(options.limits.default_max_tokens,
+                                               config.limits.max_tokens);
+  return options;
+}
+
+Gateway::Gateway(GatewayOptions options, GatewayServices services)
+    : options_(std::move(options)), services_(services) {}
+
+http::Handler Gateway::handler() {
+  return [this](const http::Request& request, http::Exchange& exchange) {
+    handle(request, exchange);
+  };
+}
+
+http::Response Gateway::error_response(int status, std::string_view message) {
+  AwsErrorType type = AwsErrorType::kValidation;
+  if (status == 408) type = AwsErrorType::kModelTimeout;
+  if (status == 429) type = AwsErrorType::kThrottling;
+  if (status == 503) type = AwsErrorType::kServiceUnavailable;
+  if (status >= 500 && status != 503) type = AwsErrorType::kInternalServer;
+  WireError wire = bedrock_error(type, message);
+  http::Response response;
+  response.status = status;  // keep the server's own status (413, 431, ...)
+  response.headers.push_back({"content-type", wire.content_type});
+  response.headers.push_back({"x-amzn-ErrorType", wire.error_type_header});
+  response.headers.push_back({std::string(kRequestIdHeader), new_uuid(services_.random)});
+  response.body = std::move(wire.body);
+  return response;
+}
+
+int Gateway::in_flight(const std::string& principal_arn) const {
+  std::lock_guard lock(in_flight_mutex_);
+  auto it = in_flight_.find(principal_arn);
+  return it == in_flight_.end() ? 0 : it->second;
+}
+
+Result<std::unique_ptr<Gateway::ConcurrencySlot>> Gateway::acquire_slot(
+    const auth::Principal& principal) {
+  std::lock_guard lock(in_flight_mutex_);
+  int& count = in_flight_[principal.arn];
+  if (count >= options_.max_concurrent_per_principal) {
+    if (count == 0) in_flight_.erase(principal.arn);
+    return fail(ErrorCode::kThrottled,
+                "Too many concurrent requests for this principal; wait and try again.");
+  }
+  ++count;
+  return std::make_unique<ConcurrencySlot>(*this, principal.arn);
+}
+
+void Gateway::release_slot(const std::string& key) {
+  std::lock_guard lock(in_flight_mutex_);
+  auto it = in_flight_.find(key);
+  if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+}
+
+namespace {
+
+auth::SignableRequest signable(const http::Request& request) {
+  auth::SignableRequest out;
+  out.method = request.method;
+  out.raw_path = std::string(request.path());
+  out.raw_query = std::string(request.query());
+  for (const auto& header : request.headers) out.headers.emplace_back(header.name, header.value);
+  out.body = request.body;
+  return out;
+}
+
+// The credential scope's service named by the Authorization header or X-Amz-Credential.
+std::optional<std::string> scope_service(const http::Request& request) {
+  if (const std::string* authorization = request.header("authorization")) {
+    if (auto parts = auth::parse_authorization_header(*authorization)) return parts->service;
+    return std::nullopt;
+  }
+  if (auto parts = auth::parse_presigned_query(request.query())) return parts->service;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view service) {
+  auto principal = services_.authenticator.authenticate(signable(call.request), service);
+  if (!principal) {
+    Error error = principal.error();
+    // The authenticator reports malformed signatures as kInvalidArgument; on the wire that is
+    // IncompleteSignatureException, not a ValidationException.
+    if (error.code == ErrorCode::kInvalidArgument && !call.openai_errors) {
+      call.respond_wire(bedrock_error(AwsErrorType::kIncompleteSignature, error.message));
+      return std::unexpected(error);
+    }
+    call.respond_error(error);
+    return std::unexpected(error);
+  }
+  return principal;
+}
+
+Status Gateway::authorize_model(Call& call, std::string_view action, std::string_view requested_id,
+                                const catalog::ModelEntry& model) {
+  auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),
+                               call.request.remote_address};
+  std::string resolved_arn = catalog::foundation_model_arn(options_.region, model.id);
+  auth::Decision decision = auth::authorize(*call.principal, action, resolved_arn, context);
+  // A policy may name the alias (or the inference-profile ARN) the caller used instead of the
+  // catalog id; an explicit deny on either name still wins.
+  if (requested_id != model.id && decision != auth::Decision::kExplicitDeny) {
+    std::string requested_arn = requested_id.starts_with("arn:")
+                                    ? std::string(requested_id)
+                                    : catalog::foundation_model_arn(options_.region, requested_id);
+    auth::Decision alias = auth::authorize(*call.principal, action, requested_arn, context);
+    if (alias == auth::Decision::kExplicitDeny || alias == auth::Decision::kAllow) {
+      decision = decision == auth::Decision::kAllow && alias == auth::Decision::kAllow
+                     ? auth::Decision::kAllow
+                     : alias;
+    }
+  }
+  if (decision == auth::Decision::kAllow) return ok();
+  return fail(ErrorCode::kPermissionDenied,
+              "User: " + call.principal->arn + " is not authorized to perform: " +
+                  std::string(action) + " on resource: " + resolved_arn +
+                  (decision == auth::Decision::kExplicitDeny
+                       ? " with an explicit deny in an identity-based policy"
+                       : " because no identity-based policy allows the " + std::string(action) +
+                             " action"));
+}
+
+void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
+  Call call{request, exchange, new_uuid(services_.random), false, std::nullopt,
+            services_.clock.steady_now()};
+  std::string_view path = request.path();
+  if (path == "/health" || path == "/ping") {
+    if (request.method != "GET" && request.method != "HEAD") {
+      call.respond_wire(bedrock_error(AwsErrorType::kValidation, "Use GET for /health."));
+      return;
+    }
+    call.respond(200, "application/json", R"({"status":"ok"})");
+    return;
+  }
+  if (path.starts_with("/v1/")) call.openai_errors = true;
+  if (request.method != "POST") {
+    call.respond_error(Error(ErrorCode::kNotFound, "No route for " + request.method + " " +
+                                                       std::string(path)));
+    return;
+  }
+  if (path == "/") {
+    handle_query(call);
+    return;
+  }
+  if (path.starts_with("/model/")) {
+    std::string_view rest = path.substr(7);
+    size_t slash = rest.find('/');
+    if (slash != std::string_view::npos && slash > 0) {
+      handle_model(call, rest.substr(0, slash), rest.substr(slash + 1));
+      return;
+    }
+  }
+  if (path == "/v1/chat/completions" || path == "/v1/embeddings") {
+    handle_openai(call, path.substr(4));
+    return;
+  }
+  call.respond_error(Error(ErrorCode::kNotFound, "No route for POST " + std::string(path)));
+}
+
+void Gateway::handle_query(Call& call) {
+  const http::Request& request = call.request;
+  auto query_error = [&](const Error& error, std::string_view ns) {
+    QueryResponse response = query_error_response(error, call.request_id, ns);
+    call.respond(response.status, response.content_type, std::move(response.body));
+  };
+  std::optional<std::string> service = scope_service(request);
+  if (!service) {
+    bool has_auth = request.header("authorization") != nullptr;
+    query_error(Error(has_auth ? ErrorCode::kInvalidArgument : ErrorCode::kUnauthenticated,
+                      has_auth ? "Authorization header requires a valid Credential scope."
+                               : "Request is missing Authentication Token"),
+                kStsNamespace);
+    return;
+  }
+  std::string_view ns = *service == "iam" ? kIamNamespace : kStsNamespace;
+  if (*service != "sts" && *service != "iam") {
+    query_error(Error(ErrorCode::kInvalidArgument,
+                      "Credential should be scoped to a valid service: sts or iam."),
+                ns);
+    return;
+  }
+  if ((*service == "sts" && services_.sts == nullptr) ||
+      (*service == "iam" && services_.iam == nullptr)) {
+    query_error(Error(ErrorCode::kUnavailable, "The " + *service + " service is not enabled."), ns);
+    return;
+  }
+  auto principal = services_.authenticator.authenticate(signable(request), *service);
+  if (!principal) {
+    query_error(principal.error(), ns);
+    return;
+  }
+  auto action = query_action(*service, request.body, options_.account_id);
+  if (!action) {
+    query_error(action.error(), ns);
+    return;
+  }
+  auth::RequestContext context{options_.region, request.secure, services_.clock.now(),
+                               request.remote_address};
+  if (action->needs_identity_authorization &&
+      auth::authorize(*principal, action->iam_action, action->resource, context) !=
+          auth::Decision::kAllow) {
+    query_error(Error(ErrorCode::kPermissionDenied,
+                      "User: " + principal->arn + " is not authorized to perform: " +
+                          action->iam_action + " on resource: " + action->resource),
+                ns);
+    return;
+  }
+  QueryResponse response =
+      *service == "sts"
+          ? handle_sts(*principal, request.body, *services_.sts, context, call.request_id)
+          : handle_iam(*principal, request.body, *services_.iam, call.request_id);
+  call.respond(response.status, response.content_type, std::move(response.body));
+}
+
+void Gateway::handle_model(Call& call, std::string_view model_segment,
+                           std::string_view operation) {
+  bool stream = operation == "converse-stream" || operation == "invoke-with-response-stream";
+  bool converse_op = operation == "converse" || operation == "converse-stream";
+  if (!converse_op && operation != "invoke" && operation != "invoke-with-response-stream") {
+    call.respond_error(Error(ErrorCode::kNotFound, "Unknown operation: " + std::string(operation)));
+    return;
+  }
+  auto principal = authenticate(call, "bedrock");
+  if (!principal) return;
+  call.principal = std::move(*principal);
+  // The model id is one percent-encoded path segment: decode it exactly once.
+  std::optional<std::string> model_id = uri_decode(model_segment);
+  if (!model_id || model_id->empty()) {
+    call.respond_error(Error(ErrorCode::kInvalidArgument, "The provided model identifier is invalid."));
+    return;
+  }
+  auto model = services_.catalog.resolve(*model_id);
+  if (!model) {
+    call.respond_error(model.error());
+    return;
+  }
+  std::string_view action =
+      stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
+  if (auto allowed = authorize_model(call, action, *model_id, **model); !allowed) {
+    call.respond_error(allowed.error());
+    return;
+  }
+  auto slot = acquire_slot(*call.principal);
+  if (!slot) {
+    call.respond_error(slot.error());
+    return;
+  }
+  if (converse_op) {
+    converse(call, **model, stream);
+  } else {
+    invoke(call, **model, stream);
+  }
+}
+
+void Gateway::handle_openai(Call& call, std::string_view operation) {
+  const std::string* authorization = call.request.header("authorization");
+  Result<auth::Principal> principal = fail(ErrorCode::kUnauthenticated, "");
+  if (authorization != nullptr && authorization->starts_with("Bearer ")) {
+    principal = services_.authenticator.authenticate_bearer(
+        std::string_view(*authorization).substr(7));
+    if (!principal) {
+      call.respond_error(principal.error());
+      return;
+    }
+  } else {
+    principal = authenticate(call, "bedrock");
+    if (!principal) return;
+  }
+  call.principal = std::move(*principal);
+  auto slot = acquire_slot(*call.principal);
+  if (!slot) {
+    call.respond_error(slot.error());
+    return;
+  }
+  if (operation == "chat/completions") {
+    chat_completions(call);
+  } else {
+    embeddings(call);
+  }
+}
+
+}  // namespace plinth::api

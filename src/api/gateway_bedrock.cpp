@@ -1,0 +1,162 @@
+// Gateway handlers for Bedrock Runtime Converse, ConverseStream, InvokeModel and
+// InvokeModelWithResponseStream.
+#include "gateway_internal.h"
+#include "plinth/api/bedrock_converse.h"
+#include "plinth/api/bedrock_invoke.h"
+#include "plinth/core/ids.h"
+#include "plinth/http/event_stream.h"
+
+namespace plinth::api {
+namespace {
+
+std::string frame(const StreamEvent& event) {
+  return event.kind == StreamEvent::Kind::kEvent
+             ? http::encode_event(event.type, event.payload_json)
+             : http::encode_exception(event.type, event.payload_json);
+}
+
+bool write_events(LazyStream& stream, const std::vector<StreamEvent>& events) {
+  for (const StreamEvent& event : events) {
+    if (!stream.write(frame(event))) return false;
+  }
+  return true;
+}
+
+// Tool calls are recognised only in the finished output, so with tools on offer the text is
+// held back until the end rather than streamed as it is generated.
+bool streams_text_live(const providers::InferenceRequest& request) {
+  return request.tools.empty() && !request.forced_tool;
+}
+
+Status require_text_model(const catalog::ModelEntry& model, std::string_view operation) {
+  if (model.kind == catalog::ModelKind::kText) return ok();
+  return fail(ErrorCode::kInvalidArgument, "The model " + model.id +
+                                               " is an embedding model and does not support " +
+                                               std::string(operation) + ".");
+}
+
+}  // namespace
+
+void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream) {
+  if (auto status = require_text_model(model, stream ? "ConverseStream" : "Converse"); !status) {
+    call.respond_error(status.error());
+    return;
+  }
+  auto request = parse_converse_request(call.request.body, options_.limits);
+  if (!request) {
+    call.respond_error(request.error());
+    return;
+  }
+  request->model_id = model.id;
+  std::atomic<bool> cancel{false};
+  request->cancel = &cancel;
+  if (!stream) {
+    // The callback only watches for the client going away.
+    auto response = services_.provider.infer(*request, [&](std::string_view) {
+      if (call.exchange.client_gone()) cancel = true;
+      return !cancel.load();
+    });
+    if (!response) {
+      call.respond_error(response.error());
+      return;
+    }
+    call.respond(200, "application/json", converse_response_json(*response));
+    return;
+  }
+  LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id);
+  ConverseStreamWriter writer;
+  bool live = streams_text_live(*request);
+  bool started = false;
+  auto response = services_.provider.infer(*request, [&](std::string_view text) {
+    if (call.exchange.client_gone()) cancel = true;
+    if (cancel || !live) return !cancel.load();
+    if (!started) {
+      started = true;
+      if (!out.write(frame(writer.message_start()))) cancel = true;
+    }
+    if (auto event = writer.text_delta(text); event && !out.write(frame(*event))) cancel = true;
+    return !cancel.load();
+  });
+  if (!response) {
+    if (!out.started()) {
+      call.respond_error(response.error());
+    } else {
+      out.write(frame(ConverseStreamWriter::exception(response.error())));
+      out.finish();
+    }
+    return;
+  }
+  if (!started && !out.write(frame(writer.message_start()))) return;
+  write_events(out, writer.finish(*response));
+  out.finish();
+}
+
+void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) {
+  auto request = parse_invoke_request(call.request.body, model, options_.limits);
+  if (!request) {
+    call.respond_error(request.error());
+    return;
+  }
+  if (request->format == InvokeBodyFormat::kTitanEmbedding) {
+    if (stream) {
+      call.respond_error(Error(ErrorCode::kInvalidArgument,
+                               "The model " + model.id +
+                                   " does not support InvokeModelWithResponseStream."));
+      return;
+    }
+    auto embedding = services_.provider.embed(request->embedding);
+    if (!embedding) {
+      call.respond_error(embedding.error());
+      return;
+    }
+    call.respond(200, "application/json", titan_embedding_response_json(*embedding));
+    return;
+  }
+  std::string message_id = new_base32_id(services_.random, "msg_bdrk_", 24);
+  std::atomic<bool> cancel{false};
+  request->inference.cancel = &cancel;
+  if (!stream) {
+    auto response = services_.provider.infer(request->inference, [&](std::string_view) {
+      if (call.exchange.client_gone()) cancel = true;
+      return !cancel.load();
+    });
+    if (!response) {
+      call.respond_error(response.error());
+      return;
+    }
+    call.respond(200, "application/json",
+                 invoke_response_json(request->format, *response, message_id));
+    return;
+  }
+  LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id);
+  InvokeStreamWriter writer(request->format, message_id, model.id);
+  bool live = streams_text_live(request->inference);
+  bool started = false;
+  int64_t first_byte_ms = 0;
+  auto begin = [&] {
+    started = true;
+    first_byte_ms = elapsed_ms(call.started, services_.clock.steady_now());
+    return write_events(out, writer.start());
+  };
+  auto response = services_.provider.infer(request->inference, [&](std::string_view text) {
+    if (call.exchange.client_gone()) cancel = true;
+    if (cancel || !live) return !cancel.load();
+    if (!started && !begin()) cancel = true;
+    if (!cancel && !write_events(out, writer.text_delta(text))) cancel = true;
+    return !cancel.load();
+  });
+  if (!response) {
+    if (!out.started()) {
+      call.respond_error(response.error());
+    } else {
+      out.write(frame(InvokeStreamWriter::exception(response.error())));
+      out.finish();
+    }
+    return;
+  }
+  if (!started && !begin()) return;
+  write_events(out, writer.finish(*response, first_byte_ms));
+  out.finish();
+}
+
+}  // namespace plinth::api

@@ -1,0 +1,58 @@
+// One request in progress inside the Gateway, and helpers shared by its handler files.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "plinth/api/errors.h"
+#include "plinth/api/gateway.h"
+#include "plinth/http/server.h"
+
+namespace plinth::api {
+
+struct Gateway::Call {
+  const http::Request& request;
+  http::Exchange& exchange;
+  std::string request_id;
+  bool openai_errors = false;  // answer errors in OpenAI's shape
+  std::optional<auth::Principal> principal;
+  std::chrono::steady_clock::time_point started;
+
+  void respond(int status, std::string content_type, std::string body);
+  void respond_wire(const WireError& wire);
+  // Through the one mapping for this API (Bedrock or OpenAI).
+  void respond_error(const Error& error);
+};
+
+// Starts the response stream on the first write, so that failures before any output still get
+// a plain HTTP error response.
+class LazyStream {
+ public:
+  LazyStream(http::Exchange& exchange, std::string content_type, std::string request_id)
+      : exchange_(exchange),
+        content_type_(std::move(content_type)),
+        request_id_(std::move(request_id)) {}
+  // False once the client has gone.
+  bool write(std::string_view bytes);
+  bool started() const { return stream_ != nullptr; }
+  void finish();
+
+ private:
+  http::Exchange& exchange_;
+  std::string content_type_;
+  std::string request_id_;
+  std::unique_ptr<http::ResponseStream> stream_;
+};
+
+// Milliseconds between two steady-clock points.
+int64_t elapsed_ms(std::chrono::steady_clock::time_point from,
+                   std::chrono::steady_clock::time_point to);
+
+inline constexpr std::string_view kRequestIdHeader = "x-amzn-RequestId";
+inline constexpr std::string_view kEventStreamType = "application/vnd.amazon.eventstream";
+
+}  // namespace plinth::api

@@ -1,0 +1,128 @@
+// Gateway handlers for the OpenAI-compatible /v1/chat/completions and /v1/embeddings.
+#include "gateway_internal.h"
+#include "plinth/api/openai.h"
+#include "plinth/core/ids.h"
+#include "plinth/http/sse.h"
+
+namespace plinth::api {
+
+void Gateway::chat_completions(Call& call) {
+  auto request = parse_chat_completion_request(call.request.body, options_.limits);
+  if (!request) {
+    call.respond_error(request.error());
+    return;
+  }
+  auto model = services_.catalog.resolve(request->model);
+  if (!model) {
+    call.respond_error(model.error());
+    return;
+  }
+  if ((*model)->kind != catalog::ModelKind::kText) {
+    call.respond_error(Error(ErrorCode::kInvalidArgument,
+                             "The model " + request->model +
+                                 " is an embedding model; use /v1/embeddings."));
+    return;
+  }
+  std::string_view action =
+      request->stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
+  if (auto allowed = authorize_model(call, action, request->model, **model); !allowed) {
+    call.respond_error(allowed.error());
+    return;
+  }
+  providers::InferenceRequest& inference = request->inference;
+  inference.model_id = (*model)->id;
+  std::atomic<bool> cancel{false};
+  inference.cancel = &cancel;
+  std::string id = new_base32_id(services_.random, "chatcmpl-", 24);
+  int64_t created = services_.clock.unix_seconds();
+  if (!request->stream) {
+    auto response = services_.provider.infer(inference, [&](std::string_view) {
+      if (call.exchange.client_gone()) cancel = true;
+      return !cancel.load();
+    });
+    if (!response) {
+      call.respond_error(response.error());
+      return;
+    }
+    call.respond(200, "application/json",
+                 chat_completion_response_json(*response, id, request->model, created));
+    return;
+  }
+  LazyStream out(call.exchange, "text/event-stream", call.request_id);
+  ChatCompletionStreamWriter writer(id, request->model, created);
+  bool live = inference.tools.empty() && !inference.forced_tool;
+  bool started = false;
+  auto response = services_.provider.infer(inference, [&](std::string_view text) {
+    if (call.exchange.client_gone()) cancel = true;
+    if (cancel || !live) return !cancel.load();
+    if (!started) {
+      started = true;
+      if (!out.write(http::format_sse_data(writer.start()))) cancel = true;
+    }
+    if (auto chunk = writer.text_delta(text);
+        chunk && !cancel && !out.write(http::format_sse_data(*chunk))) {
+      cancel = true;
+    }
+    return !cancel.load();
+  });
+  if (!response) {
+    if (!out.started()) {
+      call.respond_error(response.error());
+    } else {
+      for (const std::string& line : ChatCompletionStreamWriter::error(response.error())) {
+        out.write(http::format_sse_data(line));
+      }
+      out.finish();
+    }
+    return;
+  }
+  if (!started && !out.write(http::format_sse_data(writer.start()))) return;
+  for (const std::string& line : writer.finish(*response, request->include_usage)) {
+    if (!out.write(http::format_sse_data(line))) return;
+  }
+  out.finish();
+}
+
+void Gateway::embeddings(Call& call) {
+  auto request = parse_embeddings_request(call.request.body, options_.limits);
+  if (!request) {
+    call.respond_error(request.error());
+    return;
+  }
+  auto model = services_.catalog.resolve(request->model);
+  if (!model) {
+    call.respond_error(model.error());
+    return;
+  }
+  if ((*model)->kind != catalog::ModelKind::kEmbedding) {
+    call.respond_error(Error(ErrorCode::kInvalidArgument,
+                             "The model " + request->model +
+                                 " is a text model; use an embedding model for /v1/embeddings."));
+    return;
+  }
+  if (auto allowed = authorize_model(call, "bedrock:InvokeModel", request->model, **model);
+      !allowed) {
+    call.respond_error(allowed.error());
+    return;
+  }
+  std::vector<providers::EmbeddingResponse> results;
+  results.reserve(request->inputs.size());
+  for (const std::string& text : request->inputs) {
+    if (call.exchange.client_gone()) return;
+    providers::EmbeddingRequest one;
+    one.model_id = (*model)->id;
+    one.text = text;
+    one.dimensions = request->dimensions;
+    one.normalize = true;
+    auto embedding = services_.provider.embed(one);
+    if (!embedding) {
+      call.respond_error(embedding.error());
+      return;
+    }
+    results.push_back(std::move(*embedding));
+  }
+  call.respond(200, "application/json",
+               embeddings_response_json(results, request->model, request->base64));
+}
+
+}  // namespace plinth::api

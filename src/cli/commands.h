@@ -1,0 +1,19 @@
+// The CLI's subcommands: each registers its options on a CLI11 app and runs when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace plinth::cli {
+
+// A subcommand's action; returns the process exit code.
+using Action = std::function<int()>;
+
+// Each registers a subcommand and stores into *action what to run if it is chosen.
+void add_engine_commands(CLI::App& app, Action* action);  // tokenize, generate, embed
+void add_serve_command(CLI::App& app, Action* action);
+void add_iam_commands(CLI::App& app, Action* action);
+void add_bench_commands(CLI::App& app, Action* action);
+
+}  // namespace plinth::cli

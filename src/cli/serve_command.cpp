@@ -1,0 +1,240 @@
+// plinth serve: assembles the store, auth, catalog, engine provider, gateway and HTTP server.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "commands.h"
+#include "plinth/api/gateway.h"
+#include "plinth/auth/authenticator.h"
+#include "plinth/auth/iam.h"
+#include "plinth/auth/root_credentials.h"
+#include "plinth/auth/sts.h"
+#include "plinth/catalog/catalog.h"
+#include "plinth/core/clock.h"
+#include "plinth/core/config.h"
+#include "plinth/core/log.h"
+#include "plinth/http/server.h"
+#include "plinth/providers/local_provider.h"
+#include "plinth/store/sealed_box.h"
+#include "plinth/store/store.h"
+
+namespace plinth::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The models `plinth serve` offers when no config file is given (files in PLINTH_MODELS_DIR, or
+// the repository's models/ folder).
+constexpr const char* kDefaultModels = R"(
+[[models]]
+id = "qwen2-small"
+file = "qwen2-32-tied-q8_0.gguf"
+kind = "text"
+tier = "small"
+aliases = ["anthropic.claude-3-haiku-20240307-v1:0", "meta.llama3-8b-instruct-v1:0"]
+price_input_per_mtok = 0.25
+price_output_per_mtok = 1.25
+[[models]]
+id = "llama-large"
+file = "llama-spm-256-tied-q4_k_m.gguf"
+kind = "text"
+tier = "large"
+aliases = ["anthropic.claude-3-5-sonnet-20240620-v1:0"]
+price_input_per_mtok = 3.0
+price_output_per_mtok = 15.0
+[[models]]
+id = "bge-embed"
+file = "bert-bge-64-mean-f16.gguf"
+kind = "embedding"
+tier = "small"
+aliases = ["amazon.titan-embed-text-v2:0"]
+price_input_per_mtok = 0.02
+)";
+
+// The real clock shifted by PLINTH_CLOCK_OFFSET_SECONDS. For tests that need a server living
+// in the future (token expiry across replicas); never set in production.
+class OffsetClock final : public Clock {
+ public:
+  OffsetClock(std::shared_ptr<Clock> base, std::chrono::seconds offset)
+      : base_(std::move(base)), offset_(offset) {}
+  std::chrono::system_clock::time_point now() const override { return base_->now() + offset_; }
+  std::chrono::steady_clock::time_point steady_now() const override {
+    return base_->steady_now();
+  }
+
+ private:
+  std::shared_ptr<Clock> base_;
+  std::chrono::seconds offset_;
+};
+
+struct ServeOptions {
+  std::string config_file;
+  std::string listen;
+  std::string data_dir;
+};
+
+int fail_start(const std::string& what) {
+  std::fprintf(stderr, "plinth serve: %s\n", what.c_str());
+  return 2;
+}
+
+Result<Config> load_serve_config(const ServeOptions& o) {
+  Result<Config> config = Config{};
+  if (!o.config_file.empty()) {
+    config = load_config(o.config_file);
+  } else {
+    const char* dir = std::getenv("PLINTH_MODELS_DIR");
+    config = parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
+  }
+  if (!config) return config;
+  if (!o.listen.empty()) config->listen = o.listen;
+  if (!o.data_dir.empty()) config->data_dir = o.data_dir;
+  if (auto st = validate_config(*config); !st) return std::unexpected(st.error());
+  return config;
+}
+
+// Written once the server listens, so scripts and tests that asked for port 0 can find it.
+Status write_listen_address(const fs::path& data_dir, const std::string& host, uint16_t port) {
+  fs::path tmp = data_dir / "listen-address.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << port << "\n";
+    if (!out) return fail(ErrorCode::kIo, "cannot write " + tmp.string());
+  }
+  std::error_code ec;
+  fs::rename(tmp, data_dir / "listen-address", ec);
+  if (ec) return fail(ErrorCode::kIo, "cannot write listen-address: " + ec.message());
+  return ok();
+}
+
+int run_serve(const ServeOptions& o) {
+  // Block the stop signals before any thread starts, so that every thread inherits the mask and
+  // the main thread alone receives them through sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto config = load_serve_config(o);
+  if (!config) return fail_start(config.error().message);
+  log::init(config->log_level);
+  auto endpoint = config->listen_endpoint();
+  if (!endpoint) return fail_start(endpoint.error().message);
+
+  std::error_code ec;
+  fs::create_directories(config->data_dir, ec);
+  if (ec) return fail_start("cannot create data dir " + config->data_dir.string() + ": " + ec.message());
+  ::chmod(config->data_dir.c_str(), 0700);
+
+  std::shared_ptr<Clock> clock = Clock::real();
+  if (const char* offset = std::getenv("PLINTH_CLOCK_OFFSET_SECONDS")) {
+    clock = std::make_shared<OffsetClock>(clock, std::chrono::seconds(std::atoll(offset)));
+    log::warn("clock offset of {} s in effect (PLINTH_CLOCK_OFFSET_SECONDS)", std::atoll(offset));
+  }
+  auto random = Random::secure();
+
+  auto root = auth::ensure_root_credentials(config->data_dir, *random);
+  if (!root) return fail_start(root.error().message);
+  auto store = store::open_default_store(config->data_dir, random);
+  if (!store) return fail_start(store.error().message);
+  auto session_key =
+      store::load_or_create_key_file(config->data_dir / "session.key", *random, "PLINTH_SESSION_KEY");
+  if (!session_key) return fail_start(session_key.error().message);
+  auto codec = std::make_shared<auth::SessionTokenCodec>(*session_key, random);
+  auto resolver = std::make_shared<auth::StoreCredentialResolver>(*root, config->account_id,
+                                                                  (*store)->iam(), codec, clock);
+  auth::Authenticator authenticator(resolver, clock, resolver);
+  auth::StsService sts((*store)->iam(), config->account_id, codec, clock, random);
+  auth::IamService iam((*store)->iam(), config->account_id, random, clock);
+
+  auto catalog = catalog::Catalog::from_config(*config);
+  if (!catalog) return fail_start(catalog.error().message);
+  int engine_threads = config->engine_threads > 0
+                           ? config->engine_threads
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  log::info("loading {} model(s)", config->models.size());
+  auto provider = providers::LocalProvider::load(config->models, engine_threads);
+  if (!provider) return fail_start(provider.error().message);
+
+  api::Gateway gateway(api::GatewayOptions::from_config(*config),
+                       api::GatewayServices{.authenticator = authenticator,
+                                            .clock = *clock,
+                                            .random = *random,
+                                            .catalog = *catalog,
+                                            .provider = **provider,
+                                            .sts = &sts,
+                                            .iam = &iam});
+
+  http::ServerOptions server_options;
+  server_options.host = endpoint->first;
+  server_options.port = endpoint->second;
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  server_options.worker_threads = config->worker_threads > 0 ? config->worker_threads : cores * 4;
+  server_options.max_body_bytes = config->limits.max_body_bytes;
+  server_options.max_header_bytes = config->limits.max_header_bytes;
+  server_options.max_headers = config->limits.max_headers;
+  server_options.max_concurrent_requests = config->limits.max_concurrent_requests;
+  server_options.request_timeout = std::chrono::seconds(config->limits.request_timeout_seconds);
+  server_options.idle_timeout = std::chrono::seconds(config->limits.idle_timeout_seconds);
+  server_options.tls_certificate_file = config->tls.certificate.string();
+  server_options.tls_private_key_file = config->tls.private_key.string();
+  server_options.error_response = [&gateway](int status, std::string_view message) {
+    return gateway.error_response(status, message);
+  };
+  auto server = http::Server::start(server_options, gateway.handler());
+  if (!server) return fail_start(server.error().message);
+  uint16_t port = (*server)->port();
+  if (auto st = write_listen_address(config->data_dir, endpoint->first, port); !st) {
+    return fail_start(st.error().message);
+  }
+
+  std::string scheme = config->tls.enabled() ? "https" : "http";
+  std::string url = scheme + "://" + endpoint->first + ":" + std::to_string(port);
+  bool root_from_env = std::getenv("PLINTH_ROOT_ACCESS_KEY_ID") != nullptr;
+  std::fprintf(stderr,
+               "\nPlinth is listening on %s (HTTP/1.1 and HTTP/2)\n"
+               "  region %s, account %s, data in %s\n"
+               "  root credentials: %s\n"
+               "  models:",
+               url.c_str(), config->region.c_str(), config->account_id.c_str(),
+               fs::absolute(config->data_dir).c_str(),
+               root_from_env ? "from PLINTH_ROOT_ACCESS_KEY_ID / PLINTH_ROOT_SECRET_ACCESS_KEY"
+                             : (fs::absolute(config->data_dir) / "root-credentials.json").c_str());
+  for (const auto& m : config->models) {
+    std::fprintf(stderr, " %s%s", m.id.c_str(),
+                 m.aliases.empty() ? "" : (" (" + m.aliases.front() + ")").c_str());
+  }
+  std::fprintf(stderr,
+               "\n\nTry it (with the root credentials exported as AWS_ACCESS_KEY_ID and "
+               "AWS_SECRET_ACCESS_KEY):\n"
+               "  aws --endpoint-url %s --region %s bedrock-runtime converse \\\n"
+               "    --model-id anthropic.claude-3-haiku-20240307-v1:0 \\\n"
+               "    --messages '[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}]'\n\n",
+               url.c_str(), config->region.c_str());
+  log::info("ready on {}", url);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log::info("signal {} received, stopping", signal_number);
+  (*server)->stop();
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, Action* action) {
+  auto o = std::make_shared<ServeOptions>();
+  auto* serve = app.add_subcommand("serve", "Run the gateway");
+  serve->add_option("--config", o->config_file, "TOML config file")->check(CLI::ExistingFile);
+  serve->add_option("--listen", o->listen, "HOST:PORT (default 127.0.0.1:4000)");
+  serve->add_option("--data-dir", o->data_dir, "State directory (default ./plinth-data)");
+  serve->callback([o, action] { *action = [o] { return run_serve(*o); }; });
+}
+
+}  // namespace plinth::cli

@@ -1,0 +1,93 @@
+// Generation: sampling with constraints, log-probs, stop conditions and streaming per request.
+#include "model/generation.h"
+
+#include <limits>
+
+namespace plinth::engine {
+
+Generation::Generation(const GenerateRequest& request, const Tokenizer& tokenizer,
+                       const ModelConfig& config)
+    : request_(request),
+      tokenizer_(tokenizer),
+      cache_(config.n_layer, config.kv_dim(),
+             static_cast<int32_t>(request.prompt.size()) + std::max(request.max_tokens, 0),
+             /*f16=*/!request.exact),
+      sampler_(request.sampling),
+      stream_(request.stop_sequences, request.on_text),
+      next_input_(request.prompt) {
+  result_.prompt_tokens = static_cast<int32_t>(request.prompt.size());
+  if (request.max_tokens <= 0) finish(StopReason::kMaxTokens);
+}
+
+bool Generation::check_cancelled() {
+  if (!finished_ && request_.cancel != nullptr && request_.cancel->load(std::memory_order_relaxed))
+    finish(StopReason::kCancelled);
+  return finished_;
+}
+
+void Generation::finish(StopReason reason) {
+  if (finished_) return;
+  finished_ = true;
+  result_.stop_reason = reason;
+  if (reason == StopReason::kEndOfGeneration || reason == StopReason::kMaxTokens) {
+    if (stream_.finish() == TextStream::Outcome::kCancelled)
+      result_.stop_reason = StopReason::kCancelled;
+  }
+  result_.text = stream_.text();
+  if (result_.stop_reason == StopReason::kStopSequence)
+    result_.stop_sequence = stream_.matched_stop();
+}
+
+void Generation::consume(std::span<float> logits) {
+  if (finished_) return;
+  TokenConstraint* constraint = request_.constraint;
+  if (constraint != nullptr && constraint->is_complete()) {
+    finish(StopReason::kEndOfGeneration);  // only end-of-generation may follow
+    return;
+  }
+  // Log-probabilities come from the raw logits, before temperature and masks.
+  const double lse = request_.logprobs > 0 ? log_sum_exp(logits) : 0.0;
+  std::vector<TokenLogprob> top;
+  if (request_.logprobs > 0) top = top_logprobs(logits, request_.logprobs, lse);
+
+  std::optional<TokenId> token = sampler_.sample(logits);
+  if (constraint != nullptr && token && !constraint->allows(*token)) {
+    allowed_.assign(logits.size(), 1);
+    constraint->fill_mask(allowed_);
+    for (size_t i = 0; i < logits.size(); ++i)
+      if (!allowed_[i]) logits[i] = -std::numeric_limits<float>::infinity();
+    token = sampler_.sample(logits);
+  }
+  if (!token) {  // the constraint allows nothing: nothing valid can follow
+    finish(StopReason::kEndOfGeneration);
+    return;
+  }
+  if (constraint != nullptr) constraint->accept(*token);
+  ++result_.generated_tokens;
+  if (request_.logprobs > 0) {
+    result_.steps.push_back(
+        {*token, static_cast<float>(logits[static_cast<size_t>(*token)] - lse), std::move(top)});
+  }
+  if (tokenizer_.is_end_of_generation(*token)) {
+    finish(StopReason::kEndOfGeneration);
+    return;
+  }
+  result_.tokens.push_back(*token);
+  switch (stream_.append(tokenizer_.token_bytes(*token))) {
+    case TextStream::Outcome::kStopSequence:
+      finish(StopReason::kStopSequence);
+      return;
+    case TextStream::Outcome::kCancelled:
+      finish(StopReason::kCancelled);
+      return;
+    case TextStream::Outcome::kContinue:
+      break;
+  }
+  if (static_cast<int32_t>(result_.tokens.size()) >= request_.max_tokens) {
+    finish(StopReason::kMaxTokens);
+    return;
+  }
+  next_input_.assign(1, *token);
+}
+
+}  // namespace plinth::engine

@@ -1,0 +1,52 @@
+// Generation: one request's decoding state (cache, sampler, constraint, text, result).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/kv_cache.h"
+#include "model/model_weights.h"
+#include "model/sampler.h"
+#include "model/text_stream.h"
+#include "plinth/engine/engine.h"
+
+namespace plinth::engine {
+
+// Owned by the thread that called generate(); driven by the batch scheduler's thread between
+// submission and completion.
+class Generation {
+ public:
+  // The request must already be validated (non-empty prompt, fits the context).
+  Generation(const GenerateRequest& request, const Tokenizer& tokenizer, const ModelConfig& config);
+
+  bool exact() const { return request_.exact; }
+  bool finished() const { return finished_; }
+  KvCache& cache() { return cache_; }
+  // What the next forward pass must process: the whole prompt first, then the last token.
+  std::span<const TokenId> next_input() const { return next_input_; }
+
+  // Before a pass: ends the generation when the caller cancelled. Returns finished().
+  bool check_cancelled();
+  // Ends the generation as cancelled (model shutting down).
+  void cancel() { finish(StopReason::kCancelled); }
+  // After a pass: samples from this sequence's logits (modified: masked tokens become -inf).
+  void consume(std::span<float> logits);
+
+  GenerateResult take_result() { return std::move(result_); }
+
+ private:
+  void finish(StopReason reason);
+
+  const GenerateRequest& request_;
+  const Tokenizer& tokenizer_;
+  KvCache cache_;
+  Sampler sampler_;
+  TextStream stream_;
+  std::vector<TokenId> next_input_;
+  std::vector<uint8_t> allowed_;  // constraint mask scratch
+  GenerateResult result_;
+  bool finished_ = false;
+};
+
+}  // namespace plinth::engine

@@ -1,0 +1,176 @@
+// AVX-512 (F/BW/VL/DQ + VNNI) kernels: 512-bit float dots and vpdpbusd for 32-value blocks.
+#include "ops/simd_kernels.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VNNI__) && defined(__F16C__)
+#include <immintrin.h>
+
+namespace plinth::engine::kernels {
+namespace {
+
+inline float half(uint16_t h) { return _cvtsh_ss(h); }
+
+// Signed bytes w . x in fours via vpdpbusd (unsigned x signed): |w| against x carrying w's sign.
+inline __m512i dot_i8(__m512i w, __m512i x) {
+  __mmask64 negative = _mm512_movepi8_mask(w);
+  __m512i signed_x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(w), signed_x);
+}
+
+inline __m512i join(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+inline __m512 scales2(float d0, float d1) {
+  return _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
+}
+
+inline __m256i load32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+inline __m256i nibbles_to_bytes(const uint8_t* p) {
+  __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
+}
+
+// The 32 fifth bits of a Q5_0 block as 0x10 bytes.
+inline __m256i fifth_bits(const uint8_t* p) {
+  uint32_t bits;
+  std::memcpy(&bits, p, 4);
+  return _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10));
+}
+
+float dot_f32(int64_t n, const float* a, const float* b) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  for (; i + 16 <= n; i += 16)
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+  if (i < n) {
+    __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
+    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, a + i), _mm512_maskz_loadu_ps(tail, b + i),
+                           acc1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+void dot_f32_x4(int64_t n, const float* a, int64_t stride, const float* b, float* out) {
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 bv = _mm512_maskz_loadu_ps(m, b + i);
+    for (int r = 0; r < 4; ++r)
+      acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + r * stride + i), bv, acc[r]);
+  }
+  for (int r = 0; r < 4; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+float dot_f16_f32(int64_t n, const void* w, const float* x) {
+  const auto* h = static_cast<const uint16_t*>(w);
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512 w0 = _mm512_cvtph_ps(load32(h + i));
+    __m512 w1 = _mm512_cvtph_ps(load32(h + i + 16));
+    acc0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + i), acc0);
+    acc1 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + i + 16), acc1);
+  }
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += half(h[i]) * x[i];
+  return sum;
+}
+
+float dot_bf16_f32(int64_t n, const void* w, const float* x) {
+  const auto* h = static_cast<const uint16_t*>(w);
+  __m512 acc = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i wide = _mm512_cvtepu16_epi32(load32(h + i));
+    acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(wide, 16)), _mm512_loadu_ps(x + i),
+                          acc);
+  }
+  float sum = _mm512_reduce_add_ps(acc);
+  for (; i < n; ++i) sum += bf16_to_fp32(h[i]) * x[i];
+  return sum;
+}
+
+// Shared loop for 32-value weight blocks against Q8_0: two blocks per 512-bit step.
+template <typename Block, typename Unpack>
+float dot_blocks_q8_0(int64_t n, const void* w, const void* x, Unpack unpack) {
+  const auto* wb = static_cast<const Block*>(w);
+  const auto* xb = static_cast<const BlockQ8_0*>(x);
+  int64_t blocks = n / kQK, b = 0;
+  __m512 acc = _mm512_setzero_ps();
+  for (; b + 2 <= blocks; b += 2) {
+    __m512i wq = join(unpack(wb[b]), unpack(wb[b + 1]));
+    __m512i xq = join(load32(xb[b].qs), load32(xb[b + 1].qs));
+    __m512 d = scales2(half(wb[b].d) * half(xb[b].d), half(wb[b + 1].d) * half(xb[b + 1].d));
+    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_i8(wq, xq)), acc);
+  }
+  if (b < blocks) {
+    __m512i wq = join(unpack(wb[b]), _mm256_setzero_si256());
+    __m512i xq = join(load32(xb[b].qs), _mm256_setzero_si256());
+    __m512 d = scales2(half(wb[b].d) * half(xb[b].d), 0.0f);
+    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_i8(wq, xq)), acc);
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+float dot_q8_0_q8_0(int64_t n, const void* w, const void* x) {
+  return dot_blocks_q8_0<BlockQ8_0>(n, w, x, [](const BlockQ8_0& b) { return load32(b.qs); });
+}
+
+float dot_q4_0_q8_0(int64_t n, const void* w, const void* x) {
+  return dot_blocks_q8_0<BlockQ4_0>(n, w, x, [](const BlockQ4_0& b) {
+    return _mm256_sub_epi8(nibbles_to_bytes(b.qs), _mm256_set1_epi8(8));
+  });
+}
+
+float dot_q5_0_q8_0(int64_t n, const void* w, const void* x) {
+  return dot_blocks_q8_0<BlockQ5_0>(n, w, x, [](const BlockQ5_0& b) {
+    return _mm256_sub_epi8(_mm256_or_si256(nibbles_to_bytes(b.qs), fifth_bits(b.qh)),
+                           _mm256_set1_epi8(16));
+  });
+}
+
+}  // namespace
+
+const KernelSet* avx512_kernels() {
+  static const KernelSet* set = []() -> const KernelSet* {
+    const KernelSet* avx2 = avx2_kernels();
+    if (!avx2 || !__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq") ||
+        !__builtin_cpu_supports("avx512vnni"))
+      return nullptr;
+    // The K-quant kernels mix per-16/32 int16 scales, where vpdpbusd saves nothing over the
+    // AVX2 maddubs + madd pair, so they are shared with the AVX2 set.
+    static const KernelSet s{"avx512",
+                             dot_f32,
+                             dot_f32_x4,
+                             dot_f16_f32,
+                             dot_bf16_f32,
+                             dot_q8_0_q8_0,
+                             dot_q4_0_q8_0,
+                             dot_q5_0_q8_0,
+                             avx2->dot_q4_K_q8_K,
+                             avx2->dot_q5_K_q8_K,
+                             avx2->dot_q6_K_q8_K};
+    return &s;
+  }();
+  return set;
+}
+
+}  // namespace plinth::engine::kernels
+
+#else
+
+namespace plinth::engine::kernels {
+const KernelSet* avx512_kernels() { return nullptr; }
+}  // namespace plinth::engine::kernels
+
+#endif

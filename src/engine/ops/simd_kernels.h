@@ -1,0 +1,126 @@
+// Block layouts, activation quantizers and per-ISA dot-product kernel tables behind matmul.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "ops/matmul.h"
+
+namespace plinth::engine::kernels {
+
+// Block layouts as stored in GGUF (ggml): one block of each type.
+inline constexpr int kQK = 32;    // Q4_0 / Q5_0 / Q8_0 block length
+inline constexpr int kQKK = 256;  // K-quant super-block length
+
+struct BlockQ8_0 {
+  uint16_t d;  // f16 scale
+  int8_t qs[kQK];
+};
+struct BlockQ4_0 {
+  uint16_t d;
+  uint8_t qs[kQK / 2];  // low nibbles: values 0..15, high nibbles: values 16..31
+};
+struct BlockQ5_0 {
+  uint16_t d;
+  uint8_t qh[4];  // 5th bit of each value, little endian u32
+  uint8_t qs[kQK / 2];
+};
+struct BlockQ4K {
+  uint16_t d, dmin;
+  uint8_t scales[12];  // 8 six-bit scales + 8 six-bit mins, packed
+  uint8_t qs[kQKK / 2];
+};
+struct BlockQ5K {
+  uint16_t d, dmin;
+  uint8_t scales[12];
+  uint8_t qh[kQKK / 8];
+  uint8_t qs[kQKK / 2];
+};
+struct BlockQ6K {
+  uint8_t ql[kQKK / 2];
+  uint8_t qh[kQKK / 4];
+  int8_t scales[kQKK / 16];
+  uint16_t d;
+};
+// Activations quantized for K-quant dot products: F32 scale, and the sum of each 16 values so the
+// K-quant minimums / offsets can be applied once per sub-block instead of per value.
+struct BlockQ8K {
+  float d;
+  int8_t qs[kQKK];
+  int16_t bsums[kQKK / 16];
+};
+static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(BlockQ5_0) == 22);
+static_assert(sizeof(BlockQ4K) == 144 && sizeof(BlockQ5K) == 176 && sizeof(BlockQ6K) == 210);
+static_assert(sizeof(BlockQ8K) == 292);
+
+float fp16_to_fp32(uint16_t h);
+uint16_t fp32_to_fp16(float f);  // round to nearest even
+inline float bf16_to_fp32(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// Values per block and bytes per block of a weight type; 0 for types matmul does not know.
+int block_values(GgmlType t);
+size_t block_bytes(GgmlType t);
+inline size_t row_size(GgmlType t, int64_t cols) {
+  int v = block_values(t);
+  return v == 0 ? 0 : static_cast<size_t>(cols / v) * block_bytes(t);
+}
+// True when `cols` values of type t form whole blocks and matmul supports the type.
+bool supports(GgmlType t, int64_t cols);
+
+// Portable exact decoder (ggml reference formulas), independent of the engine's dequant.cpp so
+// the kernels can be tested on their own. n is a multiple of block_values(t).
+void reference_dequantize_row(GgmlType t, const void* src, float* dst, int64_t n);
+
+// The 4 six-bit (scale, min) pairs of a Q4_K / Q5_K super-block's sub-block j (0..7).
+inline void k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// Activation quantizers, as llama.cpp's reference: Q8_0 (amax / 127 per 32, f16 scale) and Q8_K
+// (signed max / -127 per 256, f32 scale, 16-value sums). n is a multiple of the block length.
+void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n);
+void quantize_row_q8_K(const float* x, BlockQ8K* y, int64_t n);
+
+// The activation format the fast path quantizes x into for weight type t (kF32: x stays F32).
+GgmlType fast_activation_type(GgmlType t);
+
+// One instruction-set level's kernels. Every dot takes n values (whole blocks).
+struct KernelSet {
+  const char* name;
+  float (*dot_f32)(int64_t n, const float* a, const float* b);
+  // Four dots sharing b: out[i] = dot(a + i * stride, b). Lets the exact path reuse activations.
+  void (*dot_f32_x4)(int64_t n, const float* a, int64_t stride, const float* b, float* out);
+  float (*dot_f16_f32)(int64_t n, const void* w, const float* x);
+  float (*dot_bf16_f32)(int64_t n, const void* w, const float* x);
+  float (*dot_q8_0_q8_0)(int64_t n, const void* w, const void* x);
+  float (*dot_q4_0_q8_0)(int64_t n, const void* w, const void* x);
+  float (*dot_q5_0_q8_0)(int64_t n, const void* w, const void* x);
+  float (*dot_q4_K_q8_K)(int64_t n, const void* w, const void* x);
+  float (*dot_q5_K_q8_K)(int64_t n, const void* w, const void* x);
+  float (*dot_q6_K_q8_K)(int64_t n, const void* w, const void* x);
+};
+
+const KernelSet& scalar_kernels();
+// nullptr when the CPU (checked at run time) or the compiler lacks the instruction set.
+const KernelSet* avx2_kernels();
+const KernelSet* avx512_kernels();
+// The fastest set this CPU runs; chosen once.
+const KernelSet& best_kernels();
+
+// matmul with an explicit kernel set (tests compare the sets against the scalar one).
+void matmul_with(const KernelSet& k, const WeightMatrix& w, const float* x, int64_t n_tokens,
+                 float* y, bool exact, ThreadPool& pool);
+
+}  // namespace plinth::engine::kernels

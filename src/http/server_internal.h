@@ -1,0 +1,149 @@
+// Private server pieces shared by the listener and the HTTP/1.1 and HTTP/2 connections.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include "plinth/http/server.h"
+
+namespace plinth::http::detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// A byte stream over plain TCP or TLS; the connections are written once against this.
+// All calls happen on the connection's strand.
+class Transport {
+ public:
+  using IoHandler = std::function<void(const error_code&, size_t)>;
+  virtual ~Transport() = default;
+  virtual void async_read_some(asio::mutable_buffer buffer, IoHandler handler) = 0;
+  virtual void async_write(std::vector<asio::const_buffer> buffers, IoHandler handler) = 0;
+  // Half-close: no more bytes from us (TLS sends close_notify first), reading continues.
+  virtual void shutdown_send() = 0;
+  virtual void close() = 0;
+  virtual bool secure() const = 0;
+  virtual std::string remote_address() const = 0;
+  // The connection's strand: everything touching the connection runs there.
+  virtual asio::any_io_executor executor() = 0;
+};
+
+// `open_sockets` (may be null) is decremented when the transport is destroyed.
+std::unique_ptr<Transport> make_plain_transport(tcp::socket socket,
+                                                std::atomic<int>* open_sockets);
+std::unique_ptr<Transport> make_tls_transport(std::unique_ptr<asio::ssl::stream<tcp::socket>> stream,
+                                              std::atomic<int>* open_sockets);
+
+// Fixed pool of handler threads; no thread is created per request.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  void post(std::function<void()> task);
+  // Runs what is queued, then joins.
+  void stop();
+
+ private:
+  void run();
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;  // guarded by mutex_
+  bool stopping_ = false;                     // guarded by mutex_
+  std::vector<std::thread> threads_;
+};
+
+// Shared between a handler (worker thread) and its connection (I/O strand): whether the client
+// is gone, and how many response bytes are queued but not yet written, so a fast producer
+// blocks instead of buffering without bound.
+class ExchangeState {
+ public:
+  static constexpr size_t kMaxQueuedBytes = 1 << 20;
+  void mark_gone();
+  bool gone() const { return gone_.load(std::memory_order_acquire); }
+  // Waits until the queue has room; false when the client went away (or after `timeout`).
+  bool acquire(size_t bytes, std::chrono::milliseconds timeout);
+  void release(size_t bytes);
+
+ private:
+  std::atomic<bool> gone_{false};
+  std::mutex mutex_;
+  std::condition_variable drained_;
+  size_t queued_ = 0;  // guarded by mutex_
+};
+
+// A live connection as the server sees it, for graceful stop.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Stop taking new requests; close once in-flight ones are answered. Posted to the strand.
+  virtual void begin_shutdown() = 0;
+  // Called after the I/O threads stopped: wake any handler waiting on this connection.
+  virtual void abandon() = 0;
+};
+
+// The Exchange both protocols implement; answered() says whether a response was begun.
+class ExchangeBase : public Exchange {
+ public:
+  virtual bool answered() const = 0;
+};
+
+// What every connection needs from the server; outlives all connections and handlers.
+class ServerContext {
+ public:
+  ServerContext(ServerOptions options, Handler handler);
+  const ServerOptions& options() const { return options_; }
+  WorkerPool& workers() { return workers_; }
+
+  Response error_response(int status, std::string_view message) const;
+  // Reserves a request slot; false (429) when max_concurrent_requests are in flight.
+  bool try_begin_request();
+  void end_request();
+  // Runs the handler, turning exceptions and missing responses into 500s.
+  void run_handler(const Request& request, ExchangeBase& exchange);
+
+  // Counts accepted sockets against max_connections; the transport gives the slot back.
+  std::atomic<int>* open_sockets() { return &open_sockets_; }
+  void add_connection(std::shared_ptr<Connection> connection, uint64_t* id);
+  void remove_connection(uint64_t id);
+  std::vector<std::shared_ptr<Connection>> connections();
+  bool stopping() const { return stopping_.load(); }
+  void set_stopping() { stopping_.store(true); }
+  // Waits until no connection is left, or until `deadline`.
+  void wait_for_connections(SteadyTime deadline);
+
+ private:
+  ServerOptions options_;
+  Handler handler_;
+  WorkerPool workers_;
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> open_sockets_{0};
+  std::mutex connections_mutex_;
+  std::condition_variable connections_changed_;
+  std::vector<std::pair<uint64_t, std::weak_ptr<Connection>>> connections_;  // guarded
+  uint64_t next_connection_id_ = 1;                                          // guarded
+};
+
+// Hands a freshly classified connection to its protocol. `initial` holds bytes already read.
+void start_http1(ServerContext& context, std::unique_ptr<Transport> transport, std::string initial);
+void start_http2(ServerContext& context, std::unique_ptr<Transport> transport, std::string initial);
+
+// "HTTP/1.1 <status> <reason>\r\n" + headers; content-length added for non-streaming bodies.
+std::string serialize_http1_head(int status, const std::vector<Header>& headers, bool keep_alive,
+                                 std::optional<size_t> content_length);
+
+}  // namespace plinth::http::detail

@@ -1,0 +1,223 @@
+// LocalProvider: renders the conversation with the model's chat template, runs the engine, and
+// (when a schema is given) constrains decoding and validates the finished output.
+#include "plinth/providers/local_provider.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "plinth/engine/engine.h"
+#include "schema_constraint.h"
+
+namespace plinth::providers {
+namespace {
+
+StopReason to_stop_reason(engine::StopReason r) {
+  switch (r) {
+    case engine::StopReason::kMaxTokens: return StopReason::kMaxTokens;
+    case engine::StopReason::kStopSequence: return StopReason::kStopSequence;
+    case engine::StopReason::kEndOfGeneration:
+    case engine::StopReason::kCancelled: return StopReason::kEndTurn;
+  }
+  return StopReason::kEndTurn;
+}
+
+// Flattens content blocks to the text a local chat template can carry.
+Result<std::string> render_blocks(const std::vector<ContentBlock>& blocks) {
+  std::string out;
+  for (const auto& b : blocks) {
+    switch (b.kind) {
+      case ContentBlock::Kind::kText: out += b.text; break;
+      case ContentBlock::Kind::kToolUse:
+        out += "{\"tool\":\"" + b.tool_name + "\",\"input\":" + b.tool_input_json + "}";
+        break;
+      case ContentBlock::Kind::kToolResult: out += b.text; break;
+      case ContentBlock::Kind::kImage:
+      case ContentBlock::Kind::kDocument:
+        return fail(ErrorCode::kInvalidArgument,
+                    "This model does not support image or document content blocks");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+LocalProvider::LocalProvider(std::vector<LocalModel> models) : models_(std::move(models)) {}
+LocalProvider::~LocalProvider() = default;
+
+Result<std::unique_ptr<LocalProvider>> LocalProvider::load(const std::vector<ModelConfig>& models,
+                                                           int engine_threads) {
+  std::vector<LocalModel> loaded;
+  for (const auto& m : models) {
+    engine::LoadOptions options;
+    options.threads = engine_threads;
+    options.context_length = m.context_length;
+    auto model = engine::Model::load(m.file, options);
+    if (!model) {
+      return fail(model.error().code, "model " + m.id + ": " + model.error().message);
+    }
+    bool encoder = (*model)->info().is_encoder;
+    if (encoder != (m.kind == "embedding")) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "model " + m.id + ": kind '" + m.kind + "' does not match the file (" +
+                      (encoder ? "an embedding model" : "a text model") + ")");
+    }
+    loaded.push_back({m, std::move(*model)});
+  }
+  return std::make_unique<LocalProvider>(std::move(loaded));
+}
+
+const LocalModel* LocalProvider::find(const std::string& id) const {
+  for (const auto& m : models_) {
+    if (m.config.id == id) return &m;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<engine::Model> LocalProvider::model(const std::string& id) const {
+  const LocalModel* m = find(id);
+  return m ? m->model : nullptr;
+}
+
+Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
+                                               const DeltaCallback& on_delta) {
+  auto started = std::chrono::steady_clock::now();
+  const LocalModel* lm = find(request.model_id);
+  if (!lm) return fail(ErrorCode::kNotFound, "Model not found: " + request.model_id);
+  if (lm->config.kind != "text") {
+    return fail(ErrorCode::kInvalidArgument,
+                "Model " + request.model_id + " is an embedding model and cannot generate text");
+  }
+  engine::Model& model = *lm->model;
+
+  std::vector<engine::ChatMessage> chat;
+  std::string system;
+  for (const auto& s : request.system) {
+    if (!system.empty()) system += "\n";
+    system += s;
+  }
+  const ToolSpec* forced_tool = nullptr;
+  if (request.forced_tool) {
+    for (const auto& t : request.tools) {
+      if (t.name == *request.forced_tool) forced_tool = &t;
+    }
+    if (!forced_tool) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "toolChoice names a tool that is not in toolConfig.tools: " +
+                      *request.forced_tool);
+    }
+  }
+  if (forced_tool) {
+    if (!system.empty()) system += "\n";
+    system += "Call the tool '" + forced_tool->name + "' (" + forced_tool->description +
+              "). Answer with its input as JSON.";
+  }
+  if (!system.empty()) chat.push_back({"system", system});
+  for (const auto& m : request.messages) {
+    auto text = render_blocks(m.content);
+    if (!text) return std::unexpected(text.error());
+    chat.push_back({m.role == Role::kUser ? "user" : "assistant", std::move(*text)});
+  }
+  std::string prompt = model.render_chat(chat, true);
+  auto ids = model.tokenizer().encode(prompt, /*add_special=*/true, /*parse_special=*/true);
+  if (!ids) return std::unexpected(ids.error());
+
+  engine::GenerateRequest g;
+  g.prompt = std::move(*ids);
+  g.max_tokens = request.max_tokens;
+  g.sampling.temperature = request.temperature.value_or(0.7f);
+  g.sampling.top_p = request.top_p.value_or(1.0f);
+  g.sampling.top_k = request.top_k.value_or(0);
+  g.sampling.seed = request.seed.value_or(0x9e3779b97f4a7c15ull);
+  g.stop_sequences = request.stop_sequences;
+  g.exact = request.exact;
+  g.cancel = request.cancel;
+
+  std::optional<std::string> schema;
+  if (forced_tool) schema = forced_tool->input_schema_json;
+  else if (request.output_schema_json) schema = request.output_schema_json;
+  std::unique_ptr<SchemaConstraint> constraint;
+  if (schema) {
+    auto c = SchemaConstraint::create(*schema, model.tokenizer(), g.max_tokens);
+    if (!c) return std::unexpected(c.error());
+    constraint = std::move(*c);
+    g.constraint = constraint->token_constraint();
+    // Stop sequences could cut JSON short; a schema defines its own end.
+    g.stop_sequences.clear();
+  }
+  if (on_delta && !forced_tool) {
+    g.on_text = [&](std::string_view piece) { return on_delta(piece); };
+  }
+
+  auto result = model.generate(g);
+  if (!result) return std::unexpected(result.error());
+  if (request.cancel && request.cancel->load()) {
+    return fail(ErrorCode::kCancelled, "the request was cancelled");
+  }
+
+  InferenceResponse response;
+  response.model_id = lm->config.id;
+  response.stop_reason = to_stop_reason(result->stop_reason);
+  response.stop_sequence = result->stop_sequence;
+  response.usage.input_tokens = result->prompt_tokens;
+  response.usage.output_tokens = result->generated_tokens;
+  if (constraint) response.output_valid = constraint->validate(result->text);
+  if (forced_tool) {
+    ContentBlock block;
+    block.kind = ContentBlock::Kind::kToolUse;
+    block.tool_name = forced_tool->name;
+    block.tool_use_id = "tooluse_" + std::to_string(std::hash<std::string>{}(result->text) % 1000000007);
+    block.tool_input_json = result->text;
+    response.content.push_back(std::move(block));
+    if (response.stop_reason == StopReason::kEndTurn) response.stop_reason = StopReason::kToolUse;
+  } else {
+    ContentBlock block;
+    block.text = std::move(result->text);
+    response.content.push_back(std::move(block));
+  }
+  response.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+  return response;
+}
+
+Result<EmbeddingResponse> LocalProvider::embed(const EmbeddingRequest& request) {
+  const LocalModel* lm = find(request.model_id);
+  if (!lm) return fail(ErrorCode::kNotFound, "Model not found: " + request.model_id);
+  if (lm->config.kind != "embedding") {
+    return fail(ErrorCode::kInvalidArgument,
+                "Model " + request.model_id + " is a text model and cannot produce embeddings");
+  }
+  engine::Model& model = *lm->model;
+  int width = model.info().embedding_length;
+  if (request.dimensions < 0 || request.dimensions > width) {
+    return fail(ErrorCode::kInvalidArgument,
+                "dimensions must be between 1 and " + std::to_string(width) + " for model " +
+                    request.model_id);
+  }
+  auto tokens = model.tokenizer().encode(request.text, true, false);
+  if (!tokens) return std::unexpected(tokens.error());
+  engine::EmbedRequest e;
+  e.text = request.text;
+  e.normalize = request.normalize;
+  auto vec = model.embed(e);
+  if (!vec) return std::unexpected(vec.error());
+  if (request.dimensions > 0 && request.dimensions < width) {
+    vec->resize(static_cast<size_t>(request.dimensions));
+    if (request.normalize) {
+      double norm = 0;
+      for (float v : *vec) norm += double(v) * v;
+      norm = std::sqrt(norm);
+      if (norm > 0) {
+        for (float& v : *vec) v = static_cast<float>(v / norm);
+      }
+    }
+  }
+  EmbeddingResponse response;
+  response.model_id = lm->config.id;
+  response.embedding = std::move(*vec);
+  response.input_tokens = static_cast<int64_t>(tokens->size());
+  return response;
+}
+
+}  // namespace plinth::providers

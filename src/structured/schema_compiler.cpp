@@ -1,0 +1,474 @@
+// Builds grammar nodes from flattened JSON Schema objects, one node per (sub)schema.
+#include "schema_compiler.h"
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <deque>
+#include <set>
+#include <unordered_map>
+
+#include "grammar_passes.h"
+#include "schema_merge.h"
+
+namespace plinth::structured {
+namespace json = boost::json;
+using ir::Kind;
+using ir::Node;
+using ir::NodeId;
+
+namespace {
+
+constexpr int kMaxCompileDepth = 200;
+
+// Keywords recognised but not enforceable: refusing them keeps the promise that every finished
+// output validates.
+bool is_unenforceable(std::string_view key) {
+  static const std::set<std::string_view> kKeys = {
+      "patternProperties", "dependencies", "dependentRequired", "dependentSchemas", "if", "then",
+      "else", "not", "contains", "minContains", "maxContains", "multipleOf", "$dynamicRef",
+      "$recursiveRef"};
+  return kKeys.contains(key);
+}
+
+std::optional<int32_t> int_keyword(const json::object& s, std::string_view key) {
+  auto* v = s.if_contains(key);
+  if (!v || !v->is_number()) return std::nullopt;
+  double d = v->to_number<double>();
+  if (d < 0) return 0;
+  return static_cast<int32_t>(std::min(d, 1e9));
+}
+
+class Compiler {
+ public:
+  explicit Compiler(const json::value& root) : root_(root), algebra_(root) {}
+
+  Result<ir::Grammar> run() {
+    auto root = compile(root_, "#", 0);
+    if (!root) return std::unexpected(root.error());
+    g_.root = *root;
+    if (auto s = finish_grammar(g_); !s) return std::unexpected(s.error());
+    return std::move(g_);
+  }
+
+ private:
+  NodeId add(Node n) {
+    g_.nodes.push_back(std::move(n));
+    return static_cast<NodeId>(g_.nodes.size()) - 1;
+  }
+  NodeId literal_node(const std::vector<std::string>& texts) {
+    Node n;
+    n.kind = Kind::kLiteral;
+    for (size_t i = 0; i < texts.size(); ++i) n.literals.add(texts[i], static_cast<int32_t>(i));
+    if (texts.empty()) n.kind = Kind::kUnion;  // no alternatives: matches nothing
+    return add(std::move(n));
+  }
+  NodeId any_string() {
+    if (any_string_ < 0) {
+      Node n;
+      n.kind = Kind::kString;
+      any_string_ = add(std::move(n));
+    }
+    return any_string_;
+  }
+  // Any JSON value: a union of every kind, recursing through arrays and objects.
+  NodeId any() {
+    if (any_ >= 0) return any_;
+    any_ = add(Node{});
+    Node obj;
+    obj.kind = Kind::kObject;
+    obj.object.free_form = true;
+    obj.object.key_node = any_string();
+    obj.object.values = any_;
+    Node arr;
+    arr.kind = Kind::kArray;
+    arr.array.items = any_;
+    Node num;
+    num.kind = Kind::kNumber;
+    std::vector<NodeId> alts{add(std::move(obj)), add(std::move(arr)), any_string(), add(num),
+                             literal_node({"true", "false", "null"})};
+    g_.nodes[any_].alternatives = alts;
+    return any_;
+  }
+
+  Result<NodeId> compile(const json::value& schema, const std::string& path, int depth) {
+    if (depth > kMaxCompileDepth) return unsupported("$ref", path, "schema nests too deeply");
+    if (schema.is_bool() && schema.get_bool()) return any();
+    if (auto it = memo_.find(&schema); it != memo_.end()) return it->second;
+    if (schema.is_object() && schema.get_object().contains("$ref")) {
+      bool pure_ref = true;
+      for (const auto& [k, _] : schema.get_object())
+        pure_ref = pure_ref && (k == "$ref" || !is_constraint_keyword(k));
+      if (pure_ref && schema.get_object().at("$ref").is_string()) {
+        // Compile the target itself, so recursion meets the target's memo entry.
+        auto target = algebra_.resolve_ref(schema.get_object().at("$ref").get_string(), path);
+        if (!target) return std::unexpected(target.error());
+        auto id = compile(**target, path + "/$ref", depth + 1);
+        if (id) memo_[&schema] = *id;
+        return id;
+      }
+    }
+    NodeId id = add(Node{});  // placeholder: recursive references point here
+    memo_[&schema] = id;
+    const json::object* source = nullptr;
+    if (schema.is_object() && !schema.get_object().contains("$ref") &&
+        !schema.get_object().contains("allOf")) {
+      source = &schema.get_object();
+    } else {
+      auto flat = algebra_.flatten(schema, path);
+      if (!flat) return std::unexpected(flat.error());
+      synthetic_.push_back(std::move(*flat));  // sub-schemas need stable addresses for the memo
+      source = &synthetic_.back().get_object();
+    }
+    auto node = build(*source, path, depth);
+    if (!node) return std::unexpected(node.error());
+    g_.nodes[id] = std::move(*node);
+    return id;
+  }
+  // Compiles a schema made up during merging; kept alive for the memo's pointers.
+  Result<NodeId> compile_synthetic(json::value schema, const std::string& path, int depth) {
+    synthetic_.push_back(std::move(schema));
+    return compile(synthetic_.back(), path, depth);
+  }
+  Result<NodeId> compile_child(const json::object& s, std::string_view key,
+                               const std::string& path, int depth) {
+    return compile(s.at(key), path + "/" + std::string(key), depth + 1);
+  }
+
+  Result<Node> build(const json::object& s, const std::string& path, int depth) {
+    for (const auto& [key, value] : s) {
+      if (is_unenforceable(key)) return unsupported(key, path);
+      if (key == "uniqueItems" && value.is_bool() && value.get_bool()) {
+        auto max = int_keyword(s, "maxItems");
+        if (!max || *max > 1) return unsupported(key, path);
+      }
+      if ((key == "unevaluatedProperties" || key == "unevaluatedItems") &&
+          !(value.is_bool()))
+        return unsupported(key, path);
+    }
+    if (s.contains("enum") || s.contains("const")) return build_literals(s, path);
+    if (s.contains("anyOf") || s.contains("oneOf")) return build_alternatives(s, path, depth);
+    return build_types(s, path, depth);
+  }
+
+  Result<Node> build_literals(const json::object& s, const std::string& path) {
+    json::array values;
+    if (auto* c = s.if_contains("const")) values.push_back(*c);
+    if (auto* e = s.if_contains("enum")) {
+      if (!e->is_array()) return unsupported("enum", path, "not an array");
+      if (s.contains("const")) {
+        if (std::find(e->get_array().begin(), e->get_array().end(), values[0]) ==
+            e->get_array().end())
+          values.clear();
+      } else {
+        values = e->get_array();
+      }
+    }
+    std::set<std::string> types;
+    bool typed = false;
+    if (auto* t = s.if_contains("type")) {
+      typed = true;
+      if (t->is_string()) types.insert(std::string(t->get_string()));
+      if (t->is_array())
+        for (const auto& x : t->get_array())
+          if (x.is_string()) types.insert(std::string(x.get_string()));
+      if (auto* n = s.if_contains("nullable"); n && n->is_bool() && n->get_bool())
+        types.insert("null");
+    }
+    Node n;
+    n.kind = Kind::kLiteral;
+    int32_t count = 0;
+    for (const auto& v : values) {
+      if (typed && !literal_has_type(v, types)) continue;
+      n.literals.add(json::serialize(v), count++);
+    }
+    if (count == 0) n.kind = Kind::kUnion;
+    return n;
+  }
+
+  static bool literal_has_type(const json::value& v, const std::set<std::string>& types) {
+    switch (v.kind()) {
+      case json::kind::null: return types.contains("null");
+      case json::kind::bool_: return types.contains("boolean");
+      case json::kind::object: return types.contains("object");
+      case json::kind::array: return types.contains("array");
+      case json::kind::string: return types.contains("string");
+      case json::kind::double_: {
+        double d = v.get_double();
+        if (types.contains("number")) return true;
+        return types.contains("integer") && d == std::floor(d);
+      }
+      default: return types.contains("number") || types.contains("integer");
+    }
+  }
+
+  Result<Node> build_alternatives(const json::object& s, const std::string& path, int depth) {
+    if (s.contains("anyOf") && s.contains("oneOf")) return unsupported("oneOf", path, "with anyOf");
+    std::string key = s.contains("anyOf") ? "anyOf" : "oneOf";
+    const json::value& list = s.at(key);
+    if (!list.is_array() || list.get_array().empty()) return unsupported(key, path, "empty");
+    json::object rest = s;
+    rest.erase(key);
+    bool rest_constrains = false;
+    for (const auto& [k, _] : rest) rest_constrains = rest_constrains || is_constraint_keyword(k);
+    json::array alternatives;
+    for (const auto& alt : list.get_array()) {
+      if (!rest_constrains) {
+        alternatives.push_back(alt);
+        continue;
+      }
+      alternatives.push_back(json::object{{"allOf", json::array{rest, alt}}});
+    }
+    if (key == "oneOf" && alternatives.size() > 1 &&
+        !algebra_.alternatives_disjoint(alternatives, path))
+      return unsupported("oneOf", path, "alternatives may overlap");
+    Node n;
+    n.kind = Kind::kUnion;
+    for (size_t i = 0; i < alternatives.size(); ++i) {
+      std::string alt_path = path + "/" + key + "/" + std::to_string(i);
+      auto id = rest_constrains ? compile_synthetic(alternatives[i], alt_path, depth + 1)
+                                : compile(list.get_array()[i], alt_path, depth + 1);
+      if (!id) return std::unexpected(id.error());
+      n.alternatives.push_back(*id);
+    }
+    return n;
+  }
+
+  Result<Node> build_types(const json::object& s, const std::string& path, int depth) {
+    std::vector<std::string> types;
+    if (auto* t = s.if_contains("type")) {
+      if (t->is_string()) types.push_back(std::string(t->get_string()));
+      else if (t->is_array())
+        for (const auto& x : t->get_array())
+          if (x.is_string()) types.push_back(std::string(x.get_string()));
+    } else {
+      // No "type": generate only the kinds the keywords talk about (a valid subset).
+      for (auto k : {"properties", "required", "additionalProperties", "propertyNames",
+                     "minProperties", "maxProperties"})
+        if (s.contains(k) && std::find(types.begin(), types.end(), "object") == types.end())
+          types.push_back("object");
+      for (auto k : {"items", "prefixItems", "minItems", "maxItems"})
+        if (s.contains(k) && std::find(types.begin(), types.end(), "array") == types.end())
+          types.push_back("array");
+      for (auto k : {"minLength", "maxLength", "pattern", "format"})
+        if (s.contains(k) && std::find(types.begin(), types.end(), "string") == types.end())
+          types.push_back("string");
+      for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+        if (s.contains(k) && std::find(types.begin(), types.end(), "number") == types.end())
+          types.push_back("number");
+      if (types.empty()) {
+        Node n;
+        n.alternatives = {any()};
+        return n;
+      }
+    }
+    if (auto* n = s.if_contains("nullable"); n && n->is_bool() && n->get_bool())
+      types.push_back("null");
+    bool has_number = std::find(types.begin(), types.end(), "number") != types.end();
+    Node u;
+    u.kind = Kind::kUnion;
+    for (const auto& t : types) {
+      Result<Node> n = fail(ErrorCode::kInvalidArgument, "unknown type '" + t + "' at " + path);
+      if (t == "null") n = literal_only({"null"});
+      else if (t == "boolean") n = literal_only({"true", "false"});
+      else if (t == "number" || (t == "integer" && !has_number)) n = build_number(s, t, path);
+      else if (t == "integer") continue;
+      else if (t == "string") n = build_string(s, path);
+      else if (t == "array") n = build_array(s, path, depth);
+      else if (t == "object") n = build_object(s, path, depth);
+      if (!n) return n;
+      u.alternatives.push_back(add(std::move(*n)));
+    }
+    return u;
+  }
+
+  static Node literal_only(std::vector<std::string> texts) {
+    Node n;
+    n.kind = Kind::kLiteral;
+    for (size_t i = 0; i < texts.size(); ++i) n.literals.add(texts[i], static_cast<int32_t>(i));
+    return n;
+  }
+
+  Result<Node> build_number(const json::object& s, const std::string& type,
+                            const std::string& path) {
+    Node n;
+    n.kind = Kind::kNumber;
+    auto& spec = n.number;
+    spec.integer = type == "integer";
+    auto number = [&](std::string_view key) -> std::optional<double> {
+      auto* v = s.if_contains(key);
+      if (v && v->is_number()) return v->to_number<double>();
+      return std::nullopt;
+    };
+    if (auto v = number("minimum")) spec.has_min = true, spec.min = *v;
+    if (auto v = number("maximum")) spec.has_max = true, spec.max = *v;
+    if (auto* e = s.if_contains("exclusiveMinimum")) {
+      if (e->is_bool()) spec.exclusive_min = e->get_bool() && spec.has_min;
+      else if (auto v = number("exclusiveMinimum"); v && (!spec.has_min || *v >= spec.min))
+        spec.has_min = true, spec.min = *v, spec.exclusive_min = true;
+    }
+    if (auto* e = s.if_contains("exclusiveMaximum")) {
+      if (e->is_bool()) spec.exclusive_max = e->get_bool() && spec.has_max;
+      else if (auto v = number("exclusiveMaximum"); v && (!spec.has_max || *v <= spec.max))
+        spec.has_max = true, spec.max = *v, spec.exclusive_max = true;
+    }
+    if ((spec.has_min && std::fabs(spec.min) > 1e15) || (spec.has_max && std::fabs(spec.max) > 1e15))
+      return unsupported("minimum", path, "bounds beyond 1e15");
+    return n;
+  }
+
+  Result<Node> build_string(const json::object& s, const std::string& path) {
+    Node n;
+    n.kind = Kind::kString;
+    if (auto v = int_keyword(s, "minLength")) n.string.min_length = *v;
+    if (auto v = int_keyword(s, "maxLength")) n.string.max_length = *v;
+    auto* pattern = s.if_contains("pattern");
+    auto* format = s.if_contains("format");
+    if (pattern && format && format->is_string() && !format_is_annotation(format->get_string()))
+      return unsupported("format", path, "together with 'pattern'");
+    std::string regex;
+    if (pattern) {
+      if (!pattern->is_string()) return unsupported("pattern", path, "not a string");
+      regex = std::string(pattern->get_string());
+    } else if (format && format->is_string() && !format_is_annotation(format->get_string())) {
+      auto r = format_regex(format->get_string());
+      if (!r) return unsupported("format", path, r.error().message);
+      regex = *r;
+    }
+    if (!regex.empty() || pattern) {
+      auto dfa = compile_regex(regex);
+      if (!dfa) return unsupported(pattern ? "pattern" : "format", path, dfa.error().message);
+      g_.dfas.push_back(std::move(*dfa));
+      n.string.dfa = static_cast<int32_t>(g_.dfas.size()) - 1;
+    }
+    return n;
+  }
+
+  // Formats no validator checks (pure annotations) need no enforcement.
+  static bool format_is_annotation(std::string_view f) {
+    return f == "binary" || f == "byte" || f == "password" || f == "textarea" || f == "int32" ||
+           f == "int64" || f == "float" || f == "double";
+  }
+
+  Result<NodeId> sub_or_any(const json::object& s, std::string_view key, const std::string& path,
+                            int depth) {
+    if (!s.contains(key)) return any();
+    return compile_child(s, key, path, depth);
+  }
+
+  Result<Node> build_array(const json::object& s, const std::string& path, int depth) {
+    Node n;
+    n.kind = Kind::kArray;
+    auto& spec = n.array;
+    if (auto v = int_keyword(s, "minItems")) spec.min_items = *v;
+    if (auto v = int_keyword(s, "maxItems")) spec.max_items = *v;
+    const json::value* tuple = nullptr;
+    std::string tuple_key;
+    if (auto* p = s.if_contains("prefixItems"); p && p->is_array()) tuple = p, tuple_key = "prefixItems";
+    else if (auto* i = s.if_contains("items"); i && i->is_array()) tuple = i, tuple_key = "items";
+    if (tuple) {
+      for (size_t i = 0; i < tuple->get_array().size(); ++i) {
+        auto id = compile(tuple->get_array()[i], path + "/" + tuple_key + "/" + std::to_string(i),
+                          depth + 1);
+        if (!id) return std::unexpected(id.error());
+        spec.prefix.push_back(*id);
+      }
+    }
+    std::string rest_key = tuple_key == "items" ? "additionalItems" : "items";
+    const json::value* rest = s.if_contains(rest_key);
+    if (!rest && s.contains("unevaluatedItems")) rest = s.if_contains("unevaluatedItems");
+    if (rest && rest->is_bool() && !rest->get_bool()) {
+      spec.items = ir::kNoNode;
+    } else if (rest && !rest->is_array()) {
+      auto id = compile(*rest, path + "/" + rest_key, depth + 1);
+      if (!id) return std::unexpected(id.error());
+      spec.items = *id;
+    } else {
+      spec.items = any();
+    }
+    return n;
+  }
+
+  Result<Node> build_object(const json::object& s, const std::string& path, int depth) {
+    Node n;
+    n.kind = Kind::kObject;
+    auto& spec = n.object;
+    const json::value* additional = s.if_contains("additionalProperties");
+    if (!additional) additional = s.if_contains("unevaluatedProperties");
+    bool closed = additional && additional->is_bool() && !additional->get_bool();
+    std::set<std::string> required;
+    if (auto* r = s.if_contains("required"); r && r->is_array())
+      for (const auto& x : r->get_array())
+        if (x.is_string()) required.insert(std::string(x.get_string()));
+    std::set<std::string> declared;
+    if (auto* p = s.if_contains("properties"); p && p->is_object()) {
+      for (const auto& [name, sub] : p->get_object()) {
+        auto id = compile(sub, path + "/properties/" + std::string(name), depth + 1);
+        if (!id) return std::unexpected(id.error());
+        declared.insert(std::string(name));
+        spec.properties.push_back({json::serialize(json::string(name)), *id,
+                                   required.contains(std::string(name))});
+      }
+    }
+    for (const auto& name : required) {
+      if (declared.contains(name)) continue;
+      if (closed) {
+        Node never;
+        return never;  // a required property that may not appear: no instance
+      }
+      auto id = additional && !additional->is_bool()
+                    ? compile(*additional, path + "/additionalProperties", depth + 1)
+                    : Result<NodeId>(any());
+      if (!id) return std::unexpected(id.error());
+      spec.properties.push_back({json::serialize(json::string(name)), *id, true});
+    }
+    auto min_props = int_keyword(s, "minProperties");
+    auto max_props = int_keyword(s, "maxProperties");
+    if (!spec.properties.empty() || closed) {
+      if (s.contains("propertyNames")) return unsupported("propertyNames", path);
+      if (min_props && *min_props > static_cast<int32_t>(required.size()))
+        return unsupported("minProperties", path, "above the number of required properties");
+      if (max_props && *max_props < static_cast<int32_t>(spec.properties.size()))
+        return unsupported("maxProperties", path, "below the number of declared properties");
+      return n;
+    }
+    spec.free_form = true;
+    spec.min_properties = min_props.value_or(0);
+    spec.max_properties = max_props.value_or(-1);
+    if (auto* names = s.if_contains("propertyNames")) {
+      auto flat = algebra_.flatten(*names, path + "/propertyNames");
+      if (!flat) return std::unexpected(flat.error());
+      for (const auto& [k, _] : *flat)
+        if (is_constraint_keyword(k) && k != "type" && k != "minLength" && k != "maxLength" &&
+            k != "pattern" && k != "format")
+          return unsupported("propertyNames", path + "/propertyNames", k);
+      auto key = build_string(*flat, path + "/propertyNames");
+      if (!key) return std::unexpected(key.error());
+      spec.key_node = add(std::move(*key));
+    } else {
+      spec.key_node = any_string();
+    }
+    auto values = additional ? compile(*additional, path + "/additionalProperties", depth + 1)
+                             : Result<NodeId>(any());
+    if (!values) return std::unexpected(values.error());
+    spec.values = *values;
+    return n;
+  }
+
+  const json::value& root_;
+  SchemaAlgebra algebra_;
+  ir::Grammar g_;
+  std::unordered_map<const json::value*, NodeId> memo_;
+  std::deque<json::value> synthetic_;
+  NodeId any_ = -1, any_string_ = -1;
+};
+
+}  // namespace
+
+Result<ir::Grammar> compile_grammar(std::string_view schema_json) {
+  boost::system::error_code ec;
+  json::value root = json::parse(schema_json, ec);
+  if (ec) return fail(ErrorCode::kInvalidArgument, "schema is not valid JSON: " + ec.message());
+  return Compiler(root).run();
+}
+
+}  // namespace plinth::structured

@@ -1,0 +1,217 @@
+// The SQLite store on a real temp file: migrations, IAM CRUD, sealed secrets, key files.
+#include "plinth/store/store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "plinth/core/encoding.h"
+#include "plinth/store/sealed_box.h"
+
+namespace plinth::store {
+namespace {
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() /
+            ("plinth-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+std::string raw_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    random_ = Random::seeded(7);
+    key_ = random_->bytes(kSealKeyBytes);
+    auto store = open_sqlite_store({dir_.path() / "plinth.db", key_, random_});
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    store_ = std::move(*store);
+  }
+  TempDir dir_;
+  std::shared_ptr<Random> random_;
+  std::string key_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTest, UsersRoundTripAndDuplicatesAreRejected) {
+  IamStore& iam = store_->iam();
+  UserRecord alice{"alice", "AIDAEXAMPLE1", "arn:aws:iam::000000000000:user/alice", 100};
+  ASSERT_TRUE(iam.create_user(alice).has_value());
+  auto dup = iam.create_user(alice);
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
+  auto loaded = iam.get_user("alice");
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->user_id, "AIDAEXAMPLE1");
+  EXPECT_EQ(loaded->arn, alice.arn);
+  EXPECT_EQ(loaded->created_at, 100);
+  EXPECT_EQ(iam.list_users()->size(), 1u);
+  EXPECT_EQ(iam.get_user("bob").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(iam.delete_user("alice").has_value());
+  EXPECT_EQ(iam.delete_user("alice").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, AccessKeySecretsAreSealedOnDiskAndOpenWithTheMasterKey) {
+  IamStore& iam = store_->iam();
+  ASSERT_TRUE(iam.create_user({"alice", "AIDA1", "arn:aws:iam::0:user/alice", 1}).has_value());
+  const std::string secret = "SuperSecretAccessKeyValue0123456789ABCDE";
+  ASSERT_TRUE(iam.create_access_key({"AKIAEXAMPLE0001", "alice", secret, "Active", 5}).has_value());
+  auto key = iam.get_access_key("AKIAEXAMPLE0001");
+  ASSERT_TRUE(key.has_value()) << key.error().message;
+  EXPECT_EQ(key->secret_access_key, secret);
+  EXPECT_EQ(key->user_name, "alice");
+  auto listed = iam.list_access_keys("alice");
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_TRUE(listed->front().secret_access_key.empty());
+
+  // Nothing on disk (database, WAL) holds the secret in plaintext, hex or base64.
+  store_.reset();
+  std::string everything;
+  for (const auto& entry : fs::directory_iterator(dir_.path())) everything += raw_bytes(entry);
+  EXPECT_NE(everything.find("AKIAEXAMPLE0001"), std::string::npos);  // the id is not secret
+  EXPECT_EQ(everything.find(secret), std::string::npos);
+  EXPECT_EQ(everything.find(hex_encode(secret)), std::string::npos);
+  EXPECT_EQ(everything.find(base64_encode(secret)), std::string::npos);
+
+  // Another master key cannot open it.
+  auto other = open_sqlite_store({dir_.path() / "plinth.db", std::string(32, 'k'), random_});
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ((*other)->iam().get_access_key("AKIAEXAMPLE0001").error().code,
+            ErrorCode::kCorruptData);
+  // The right one still can, after reopening.
+  auto reopened = open_sqlite_store({dir_.path() / "plinth.db", key_, random_});
+  EXPECT_EQ((*reopened)->iam().get_access_key("AKIAEXAMPLE0001")->secret_access_key, secret);
+}
+
+TEST_F(SqliteStoreTest, RolesAndInlinePoliciesRoundTripAndCascade) {
+  IamStore& iam = store_->iam();
+  RoleRecord role{"app", "AROA1", "arn:aws:iam::0:role/app", R"({"Statement":[]})", "d", 7200, 9};
+  ASSERT_TRUE(iam.create_role(role).has_value());
+  EXPECT_EQ(iam.create_role(role).error().code, ErrorCode::kAlreadyExists);
+  auto loaded = iam.get_role("app");
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->assume_role_policy, role.assume_role_policy);
+  EXPECT_EQ(loaded->max_session_duration, 7200);
+  ASSERT_TRUE(iam.put_role_policy("app", {"p1", "{\"a\":1}"}).has_value());
+  ASSERT_TRUE(iam.put_role_policy("app", {"p1", "{\"a\":2}"}).has_value());  // replaces
+  ASSERT_TRUE(iam.put_role_policy("app", {"p2", "{}"}).has_value());
+  EXPECT_EQ(iam.get_role_policy("app", "p1")->document, "{\"a\":2}");
+  EXPECT_EQ(iam.list_role_policies("app")->size(), 2u);
+  EXPECT_EQ(iam.put_role_policy("nope", {"p", "{}"}).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(iam.delete_role_policy("app", "p2").has_value());
+  EXPECT_EQ(iam.delete_role_policy("app", "p2").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(iam.delete_role("app").has_value());
+  EXPECT_EQ(iam.get_role_policy("app", "p1").error().code, ErrorCode::kNotFound);
+
+  ASSERT_TRUE(iam.create_user({"u", "AIDA2", "arn:aws:iam::0:user/u", 1}).has_value());
+  ASSERT_TRUE(iam.put_user_policy("u", {"up", "{}"}).has_value());
+  EXPECT_EQ(iam.list_user_policies("u")->size(), 1u);
+  ASSERT_TRUE(iam.delete_user("u").has_value());
+  ASSERT_TRUE(iam.create_user({"u", "AIDA3", "arn:aws:iam::0:user/u", 1}).has_value());
+  EXPECT_TRUE(iam.list_user_policies("u")->empty());
+}
+
+TEST_F(SqliteStoreTest, OtherDomainsMigrateOnTheSameConnectionOnce) {
+  Database* db = store_->database();
+  ASSERT_NE(db, nullptr);
+  EXPECT_EQ(*db->schema_version("iam"), 1);
+  std::vector<Migration> ledger = {{1, "CREATE TABLE ledger_entries (id INTEGER PRIMARY KEY)"},
+                                   {2, "ALTER TABLE ledger_entries ADD COLUMN cost REAL"}};
+  ASSERT_TRUE(db->migrate("ledger", ledger).has_value());
+  ASSERT_TRUE(db->migrate("ledger", ledger).has_value());  // idempotent
+  EXPECT_EQ(*db->schema_version("ledger"), 2);
+  // A failing migration rolls back entirely and leaves the version as it was.
+  ledger.push_back({3, "CREATE TABLE t3 (x); INSERT INTO missing_table VALUES (1)"});
+  EXPECT_FALSE(db->migrate("ledger", ledger).has_value());
+  EXPECT_EQ(*db->schema_version("ledger"), 2);
+  auto probe = db->prepare("SELECT count(*) FROM sqlite_master WHERE name = 't3'");
+  ASSERT_TRUE(probe->step().value());
+  EXPECT_EQ(probe->column_int(0), 0);
+}
+
+TEST_F(SqliteStoreTest, TransactionRollsBackUnlessCommitted) {
+  Database* db = store_->database();
+  ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)").has_value());
+  {
+    auto tx = Transaction::begin(*db);
+    ASSERT_TRUE(tx.has_value());
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)").has_value());
+  }
+  {
+    auto tx = Transaction::begin(*db);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (2)").has_value());
+    ASSERT_TRUE(tx->commit().has_value());
+  }
+  auto s = db->prepare("SELECT group_concat(x) FROM t");
+  ASSERT_TRUE(s->step().value());
+  EXPECT_EQ(s->column_text(0), "2");
+  auto mode = db->prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode->step().value());
+  EXPECT_EQ(mode->column_text(0), "wal");
+}
+
+TEST(SealedBox, RoundTripsAndDetectsTamperingWrongKeyAndWrongContext) {
+  auto random = Random::seeded(1);
+  std::string key = random->bytes(kSealKeyBytes);
+  auto sealed = seal(key, "hello", *random, "ctx");
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_EQ(*unseal(key, *sealed, "ctx"), "hello");
+  EXPECT_FALSE(unseal(key, *sealed, "other").has_value());
+  EXPECT_FALSE(unseal(std::string(32, 'x'), *sealed, "ctx").has_value());
+  for (size_t i = 0; i < sealed->size(); ++i) {
+    std::string changed = *sealed;
+    changed[i] ^= 1;
+    EXPECT_FALSE(unseal(key, changed, "ctx").has_value()) << i;
+  }
+}
+
+TEST(KeyFile, IsCreatedOnceWithMode0600AndReadBack) {
+  TempDir dir;
+  auto random = Random::seeded(3);
+  ::unsetenv("PLINTH_TEST_KEY");
+  auto first = load_or_create_key_file(dir.path() / "master.key", *random, "PLINTH_TEST_KEY");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->size(), kSealKeyBytes);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() / "master.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  auto second = load_or_create_key_file(dir.path() / "master.key", *random, "PLINTH_TEST_KEY");
+  EXPECT_EQ(*first, *second);
+  ::setenv("PLINTH_TEST_KEY", std::string(64, 'a').c_str(), 1);
+  auto from_env = load_or_create_key_file(dir.path() / "master.key", *random, "PLINTH_TEST_KEY");
+  EXPECT_EQ(*from_env, std::string(32, '\xaa'));
+  ::setenv("PLINTH_TEST_KEY", "short", 1);
+  EXPECT_FALSE(load_or_create_key_file(dir.path() / "x.key", *random, "PLINTH_TEST_KEY"));
+  ::unsetenv("PLINTH_TEST_KEY");
+}
+
+TEST(DefaultStore, CreatesDatabaseAndMasterKeyInTheDataDir) {
+  TempDir dir;
+  ::unsetenv("PLINTH_MASTER_KEY");
+  auto store = open_default_store(dir.path() / "data", Random::seeded(4));
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  EXPECT_TRUE(fs::exists(dir.path() / "data" / "plinth.db"));
+  EXPECT_TRUE(fs::exists(dir.path() / "data" / "master.key"));
+}
+
+}  // namespace
+}  // namespace plinth::store

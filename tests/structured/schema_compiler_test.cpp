@@ -1,0 +1,88 @@
+// Schema compilation: unsupported keywords are named with their path, annotations pass, $ref and
+// oneOf handling, unsatisfiable schemas.
+#include <gtest/gtest.h>
+
+#include "plinth/structured/structured.h"
+
+namespace plinth::structured {
+namespace {
+
+std::string error_of(std::string_view schema) {
+  auto r = compile_schema_uncached(schema);
+  return r ? std::string("compiled") : r.error().message;
+}
+
+TEST(SchemaCompiler, NamesUnsupportedKeywordAndPath) {
+  EXPECT_EQ(error_of(R"({"type":"object","properties":{"a":{"type":"object",
+                        "patternProperties":{"^x":{}}}}})"),
+            "unsupported keyword 'patternProperties' at #/properties/a");
+  EXPECT_EQ(error_of(R"({"type":"integer","multipleOf":3})"), "unsupported keyword 'multipleOf' at #");
+  EXPECT_EQ(error_of(R"({"type":"array","items":{"not":{"type":"null"}}})"),
+            "unsupported keyword 'not' at #/items");
+  EXPECT_NE(error_of(R"({"type":"string","format":"color"})").find("'format' at #"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"type":"string","pattern":"(?=a)"})").find("'pattern' at #"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"$ref":"other.json#/x"})").find("'$ref'"), std::string::npos);
+}
+
+TEST(SchemaCompiler, AcceptsAnnotations) {
+  EXPECT_EQ(error_of(R"({"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"x",
+      "title":"T","description":"D","examples":[1],"default":1,"$comment":"c","deprecated":false,
+      "readOnly":true,"x-vendor":{"anything":1},"type":"integer"})"),
+            "compiled");
+}
+
+TEST(SchemaCompiler, OneOfNeedsProvablyDisjointAlternatives) {
+  EXPECT_EQ(error_of(R"({"oneOf":[{"type":"string"},{"type":"integer"}]})"), "compiled");
+  EXPECT_EQ(error_of(R"({"oneOf":[
+      {"type":"object","properties":{"kind":{"const":"a"}},"required":["kind"]},
+      {"type":"object","properties":{"kind":{"const":"b"}},"required":["kind"]}]})"),
+            "compiled");
+  EXPECT_EQ(error_of(R"({"oneOf":[{"type":"integer"},{"type":"number"}]})"),
+            "unsupported keyword 'oneOf' at #: alternatives may overlap");
+}
+
+TEST(SchemaCompiler, RejectsSchemasWithoutFiniteInstances) {
+  EXPECT_NE(error_of(R"({"type":"object","properties":{"self":{"$ref":"#"}},"required":["self"]})")
+                .find("no finite instance"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"type":"integer","minimum":5,"maximum":4})").find("no finite instance"),
+            std::string::npos);
+  EXPECT_NE(error_of("false").find("no finite instance"), std::string::npos);
+}
+
+TEST(SchemaCompiler, UnsatisfiableOptionalBranchesArePruned) {
+  auto r = compile_schema(R"({"type":"object","properties":{
+      "loop":{"type":"object","properties":{"again":{"$ref":"#/properties/loop"}},
+              "required":["again"]},
+      "ok":{"type":"boolean"}}})");
+  ASSERT_TRUE(r) << r.error().message;
+  JsonMatcher m(*r);
+  EXPECT_FALSE(m.feed(R"({"loop")"));  // never finishable, so never started
+  EXPECT_TRUE(m.feed(R"({"ok":true})"));
+  EXPECT_TRUE(m.is_complete());
+}
+
+TEST(SchemaCompiler, DefinitionsAndDraft07Refs) {
+  auto r = compile_schema(R"({"definitions":{"id":{"type":"string","pattern":"^[0-9]+$"}},
+      "type":"object","properties":{"id":{"$ref":"#/definitions/id"}},"required":["id"]})");
+  ASSERT_TRUE(r) << r.error().message;
+  JsonMatcher m(*r);
+  EXPECT_FALSE(JsonMatcher(m).feed(R"({"id":"x)"));
+  EXPECT_TRUE(m.feed(R"({"id":"42"})"));
+  EXPECT_TRUE(m.is_complete());
+}
+
+TEST(SchemaCompiler, CachesBySchemaText) {
+  SchemaCache cache;
+  auto a = cache.get_or_compile(R"({"type":"string"})");
+  auto b = cache.get_or_compile(R"({"type":"string"})");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->get(), b->get());
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_FALSE(cache.get_or_compile("{"));
+}
+
+}  // namespace
+}  // namespace plinth::structured

@@ -1,0 +1,36 @@
+// Independent validation with valijson: pass, first error with its path, bad inputs.
+#include <gtest/gtest.h>
+
+#include "plinth/structured/structured.h"
+
+namespace plinth::structured {
+namespace {
+
+const char* kSchema = R"({"type":"object","properties":{
+    "items":{"type":"array","items":{"type":"object","properties":{"qty":{"type":"integer","minimum":1}},
+             "required":["qty"]}},
+    "when":{"type":["string","null"],"format":"date"}},"required":["items"]})";
+
+TEST(Validate, AcceptsValidInstance) {
+  EXPECT_TRUE(validate(kSchema, R"({"items":[{"qty":2}],"when":"2024-01-31"})"));
+}
+
+TEST(Validate, ReportsFirstErrorWithPath) {
+  auto r = validate(kSchema, R"({"items":[{"qty":2},{"qty":0}]})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("#/items/[1]"), std::string::npos) << r.error().message;
+}
+
+TEST(Validate, FormatAppliesToStringsOnly) {
+  EXPECT_TRUE(validate(kSchema, R"({"items":[],"when":null})"));
+  EXPECT_FALSE(validate(kSchema, R"({"items":[],"when":"31/01/2024"})"));
+}
+
+TEST(Validate, RejectsMalformedJson) {
+  EXPECT_FALSE(validate(kSchema, R"({"items":[)"));
+  EXPECT_FALSE(validate("{", "{}"));
+}
+
+}  // namespace
+}  // namespace plinth::structured
