@@ -1,4 +1,6 @@
-// plinth-bench-engine: model throughput through the public engine API, plus matmul benchmarks.
+// engine_bench_main: model prompt / decode throughput through the public engine API.
+#include "engine_bench.h"
+
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -35,7 +37,8 @@ class NoEndConstraint : public engine::TokenConstraint {
 
 std::vector<engine::TokenId> prompt_tokens(int n, int vocab, int salt) {
   std::vector<engine::TokenId> ids;
-  for (int i = 0; i < n; ++i) ids.push_back(static_cast<engine::TokenId>((1000 + i * 37 + salt * 101) % vocab));
+  for (int i = 0; i < n; ++i)
+    ids.push_back(static_cast<engine::TokenId>((1000 + i * 37 + salt * 101) % vocab));
   return ids;
 }
 
@@ -113,7 +116,9 @@ int run_model_bench(const std::filesystem::path& path, int threads, bool exact, 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace plinth::bench {
+
+int engine_bench_main(int argc, char** argv) {
   CLI::App app{"Plinth engine benchmark."};
   std::string model_path, arch = "qwen2", recipe_name = "q8_0";
   int threads = 0, decode_tokens = 32;
@@ -146,3 +151,5 @@ int main(int argc, char** argv) {
   if (micro) plinth::bench::run_matmul_microbench(threads, seconds);
   return status;
 }
+
+}  // namespace plinth::bench

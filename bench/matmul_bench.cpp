@@ -41,18 +41,24 @@ OwnedMatrix random_matrix(GgmlType t, int64_t rows, int64_t cols, uint64_t seed)
   for (size_t at = 0; at < m.bytes.size(); at += bb) {
     switch (t) {
       case GgmlType::kF16:
-      case GgmlType::kBF16: std::memcpy(m.bytes.data() + at, &small_half, 2); break;
+      case GgmlType::kBF16:
+        std::memcpy(m.bytes.data() + at, &small_half, 2);
+        break;
       case GgmlType::kF32: {
         float v = 0.01f;
         std::memcpy(m.bytes.data() + at, &v, 4);
         break;
       }
-      case GgmlType::kQ6_K: std::memcpy(m.bytes.data() + at + offsetof(k::BlockQ6K, d), &small_half, 2); break;
+      case GgmlType::kQ6_K:
+        std::memcpy(m.bytes.data() + at + offsetof(k::BlockQ6K, d), &small_half, 2);
+        break;
       case GgmlType::kQ4_K:
       case GgmlType::kQ5_K:
         std::memcpy(m.bytes.data() + at + 2, &small_half, 2);
         [[fallthrough]];
-      default: std::memcpy(m.bytes.data() + at, &small_half, 2); break;
+      default:
+        std::memcpy(m.bytes.data() + at, &small_half, 2);
+        break;
     }
   }
   m.view = {t, m.bytes.data(), cols, rows, row_bytes};
@@ -61,14 +67,22 @@ OwnedMatrix random_matrix(GgmlType t, int64_t rows, int64_t cols, uint64_t seed)
 
 const char* type_name(GgmlType t) {
   switch (t) {
-    case GgmlType::kF32: return "F32";
-    case GgmlType::kF16: return "F16";
-    case GgmlType::kQ8_0: return "Q8_0";
-    case GgmlType::kQ5_0: return "Q5_0";
-    case GgmlType::kQ4_K: return "Q4_K";
-    case GgmlType::kQ5_K: return "Q5_K";
-    case GgmlType::kQ6_K: return "Q6_K";
-    default: return "?";
+    case GgmlType::kF32:
+      return "F32";
+    case GgmlType::kF16:
+      return "F16";
+    case GgmlType::kQ8_0:
+      return "Q8_0";
+    case GgmlType::kQ5_0:
+      return "Q5_0";
+    case GgmlType::kQ4_K:
+      return "Q4_K";
+    case GgmlType::kQ5_K:
+      return "Q5_K";
+    case GgmlType::kQ6_K:
+      return "Q6_K";
+    default:
+      return "?";
   }
 }
 
@@ -107,14 +121,16 @@ void run_matmul_microbench(int threads, double seconds_per_case) {
   std::printf("%-6s %-7s %-6s %6s %12s %12s %10s %10s\n", "type", "kernels", "path", "tokens",
               "wall us", "cpu us", "GB/s", "GMAC/s");
   const k::KernelSet* sets[] = {&k::scalar_kernels(), k::avx2_kernels(), k::avx512_kernels()};
-  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kF16}) {
+  for (GgmlType t :
+       {GgmlType::kQ8_0, GgmlType::kQ5_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kF16}) {
     // K-quants need rows that are whole 256-value super-blocks: 4864 wide (ffn_down's shape).
     bool k_quant = k::block_values(t) == k::kQKK;
     int64_t cols = k_quant ? 4864 : 896, rows = k_quant ? 896 : 4864;
     OwnedMatrix w = random_matrix(t, rows, cols, 1);
     for (int64_t tokens : {1, 128}) {
       std::vector<float> x(cols * tokens), y(rows * tokens);
-      for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 201) / 100.0f - 1.0f;
+      for (size_t i = 0; i < x.size(); ++i)
+        x[i] = static_cast<float>((i * 7919) % 201) / 100.0f - 1.0f;
       for (const k::KernelSet* set : sets) {
         if (!set) continue;
         for (bool exact : {false, true}) {
@@ -123,9 +139,9 @@ void run_matmul_microbench(int threads, double seconds_per_case) {
             k::matmul_with(*set, w.view, x.data(), tokens, y.data(), exact, pool);
           });
           double macs = static_cast<double>(rows) * cols * tokens, s = c.wall;
-          std::printf("%-6s %-7s %-6s %6lld %12.1f %12.1f %10.2f %10.2f\n", type_name(t),
-                      set->name, exact ? "exact" : "fast", static_cast<long long>(tokens),
-                      s * 1e6, c.cpu * 1e6, w.bytes.size() / s / 1e9, macs / s / 1e9);
+          std::printf("%-6s %-7s %-6s %6lld %12.1f %12.1f %10.2f %10.2f\n", type_name(t), set->name,
+                      exact ? "exact" : "fast", static_cast<long long>(tokens), s * 1e6,
+                      c.cpu * 1e6, w.bytes.size() / s / 1e9, macs / s / 1e9);
         }
       }
     }
@@ -175,13 +191,15 @@ void run_model_estimate(const tools::ModelShape& shape, tools::QuantRecipe recip
   std::printf("\n== %s-shaped matmuls, %s, %s path, %d threads, kernels %s ==\n",
               shape.architecture.c_str(), std::string(tools::recipe_name(recipe)).c_str(),
               exact ? "exact" : "fast", pool.size(), engine::kernels::best_kernels().name);
-  std::printf("weights %.1f MB; decode: %.2f ms/token = %.1f tok/s (%.1f GB/s); "
-              "prompt (128): %.1f tok/s\n",
-              total_bytes / 1e6, decode_s * 1e3, 1.0 / decode_s, total_bytes / decode_s / 1e9,
-              128.0 / prompt_s);
-  std::printf("CPU time per token: decode %.2f ms, prompt %.2f ms (all threads; on a busy "
-              "machine compare these)\n",
-              decode.cpu * 1e3, prompt_time.cpu * 1e3 / 128);
+  std::printf(
+      "weights %.1f MB; decode: %.2f ms/token = %.1f tok/s (%.1f GB/s); "
+      "prompt (128): %.1f tok/s\n",
+      total_bytes / 1e6, decode_s * 1e3, 1.0 / decode_s, total_bytes / decode_s / 1e9,
+      128.0 / prompt_s);
+  std::printf(
+      "CPU time per token: decode %.2f ms, prompt %.2f ms (all threads; on a busy "
+      "machine compare these)\n",
+      decode.cpu * 1e3, prompt_time.cpu * 1e3 / 128);
 }
 
 }  // namespace plinth::bench

@@ -112,8 +112,8 @@ Status parse_messages(const json::object& body, providers::InferenceRequest& req
       blocks.push_back(shared_validation::text_block(std::string(content->as_string())));
     } else if (content != nullptr && content->is_array() && !content->as_array().empty()) {
       for (size_t j = 0; j < content->as_array().size(); ++j) {
-        auto block = parse_block(content->as_array()[j], *role,
-                                 path + ".content." + std::to_string(j));
+        auto block =
+            parse_block(content->as_array()[j], *role, path + ".content." + std::to_string(j));
         if (!block) return std::unexpected(block.error());
         blocks.push_back(std::move(*block));
       }

@@ -174,8 +174,8 @@ Status parse_inference_config(const json::object& body, const RequestLimits& lim
   request.max_tokens = limits.default_max_tokens;
   if (*config == nullptr) return ok();
   const json::object& c = **config;
-  auto max_tokens = shared_validation::max_tokens(c, "maxTokens", "inferenceConfig.maxTokens",
-                                                  limits);
+  auto max_tokens =
+      shared_validation::max_tokens(c, "maxTokens", "inferenceConfig.maxTokens", limits);
   if (!max_tokens) return std::unexpected(max_tokens.error());
   if (*max_tokens) request.max_tokens = **max_tokens;
   auto temperature =
@@ -231,7 +231,8 @@ Status parse_tool_config(const json::object& body, providers::InferenceRequest& 
         json_input::optional_string(**spec, "description", path + ".toolSpec.description");
     if (!description) return std::unexpected(description.error());
     out.description = description->value_or("");
-    auto schema = json_input::optional_object(**spec, "inputSchema", path + ".toolSpec.inputSchema");
+    auto schema =
+        json_input::optional_object(**spec, "inputSchema", path + ".toolSpec.inputSchema");
     if (!schema) return std::unexpected(schema.error());
     const json::value* schema_json = *schema ? (*schema)->if_contains("json") : nullptr;
     if (schema_json == nullptr || !schema_json->is_object()) {

@@ -42,11 +42,16 @@ StreamEvent event(std::string type, const json::object& payload) {
 
 std::string_view converse_stop_reason(providers::StopReason reason) {
   switch (reason) {
-    case providers::StopReason::kEndTurn: return "end_turn";
-    case providers::StopReason::kMaxTokens: return "max_tokens";
-    case providers::StopReason::kStopSequence: return "stop_sequence";
-    case providers::StopReason::kToolUse: return "tool_use";
-    case providers::StopReason::kContentFiltered: return "content_filtered";
+    case providers::StopReason::kEndTurn:
+      return "end_turn";
+    case providers::StopReason::kMaxTokens:
+      return "max_tokens";
+    case providers::StopReason::kStopSequence:
+      return "stop_sequence";
+    case providers::StopReason::kToolUse:
+      return "tool_use";
+    case providers::StopReason::kContentFiltered:
+      return "content_filtered";
   }
   return "end_turn";
 }
@@ -56,10 +61,10 @@ std::string converse_response_json(const providers::InferenceResponse& response,
   json::array content;
   for (const ContentBlock& block : response.content) {
     if (block.kind == ContentBlock::Kind::kToolUse) {
-      content.push_back(json::object{{"toolUse", json::object{{"toolUseId", block.tool_use_id},
-                                                              {"name", block.tool_name},
-                                                              {"input", tool_input_value(
-                                                                            block.tool_input_json)}}}});
+      content.push_back(json::object{
+          {"toolUse", json::object{{"toolUseId", block.tool_use_id},
+                                   {"name", block.tool_name},
+                                   {"input", tool_input_value(block.tool_input_json)}}}});
     } else if (block.kind == ContentBlock::Kind::kText) {
       content.push_back(json::object{{"text", block.text}});
     }
@@ -81,8 +86,8 @@ StreamEvent ConverseStreamWriter::message_start() {
 std::optional<StreamEvent> ConverseStreamWriter::text_delta(std::string_view text) {
   if (text.empty()) return std::nullopt;
   streamed_text_ = true;
-  return event("contentBlockDelta", json::object{{"delta", json::object{{"text", text}}},
-                                                 {"contentBlockIndex", 0}});
+  return event("contentBlockDelta",
+               json::object{{"delta", json::object{{"text", text}}}, {"contentBlockIndex", 0}});
 }
 
 std::vector<StreamEvent> ConverseStreamWriter::finish(const providers::InferenceResponse& response,
@@ -103,20 +108,22 @@ std::vector<StreamEvent> ConverseStreamWriter::finish(const providers::Inference
   }
   for (const ContentBlock& block : response.content) {
     if (block.kind != ContentBlock::Kind::kToolUse) continue;
-    events.push_back(event(
-        "contentBlockStart",
-        json::object{{"start", json::object{{"toolUse", json::object{{"toolUseId", block.tool_use_id},
-                                                                     {"name", block.tool_name}}}}},
-                     {"contentBlockIndex", index}}));
+    events.push_back(
+        event("contentBlockStart",
+              json::object{
+                  {"start", json::object{{"toolUse", json::object{{"toolUseId", block.tool_use_id},
+                                                                  {"name", block.tool_name}}}}},
+                  {"contentBlockIndex", index}}));
     events.push_back(event(
         "contentBlockDelta",
-        json::object{{"delta", json::object{{"toolUse", json::object{{"input", block.tool_input_json}}}}},
-                     {"contentBlockIndex", index}}));
+        json::object{
+            {"delta", json::object{{"toolUse", json::object{{"input", block.tool_input_json}}}}},
+            {"contentBlockIndex", index}}));
     events.push_back(event("contentBlockStop", json::object{{"contentBlockIndex", index}}));
     ++index;
   }
-  events.push_back(
-      event("messageStop", json::object{{"stopReason", converse_stop_reason(response.stop_reason)}}));
+  events.push_back(event("messageStop",
+                         json::object{{"stopReason", converse_stop_reason(response.stop_reason)}}));
   json::object metadata{{"usage", usage_json(response.usage)}, {"metrics", metrics_json(response)}};
   add_trace(metadata, trace);
   events.push_back(event("metadata", metadata));

@@ -61,8 +61,9 @@ Result<InvokeBodyFormat> detect_format(const json::object& body) {
     return InvokeBodyFormat::kAnthropicMessages;
   }
   if (body.contains("prompt")) return InvokeBodyFormat::kMetaLlama;
-  return malformed("", "the body matches no supported model format (Anthropic Messages with "
-                       "anthropic_version, Meta Llama with prompt, Titan Embeddings with inputText)");
+  return malformed("",
+                   "the body matches no supported model format (Anthropic Messages with "
+                   "anthropic_version, Meta Llama with prompt, Titan Embeddings with inputText)");
 }
 
 }  // namespace

@@ -41,11 +41,15 @@ json::object invocation_metrics(const providers::InferenceResponse& response,
 
 std::string_view anthropic_stop_reason(providers::StopReason reason) {
   switch (reason) {
-    case providers::StopReason::kMaxTokens: return "max_tokens";
-    case providers::StopReason::kStopSequence: return "stop_sequence";
-    case providers::StopReason::kToolUse: return "tool_use";
+    case providers::StopReason::kMaxTokens:
+      return "max_tokens";
+    case providers::StopReason::kStopSequence:
+      return "stop_sequence";
+    case providers::StopReason::kToolUse:
+      return "tool_use";
     case providers::StopReason::kEndTurn:
-    case providers::StopReason::kContentFiltered: return "end_turn";
+    case providers::StopReason::kContentFiltered:
+      return "end_turn";
   }
   return "end_turn";
 }
@@ -133,9 +137,10 @@ std::vector<StreamEvent> InvokeStreamWriter::text_delta(std::string_view text) {
                                {"stop_reason", nullptr}})};
   }
   std::vector<StreamEvent> events = open_text_block();
-  events.push_back(chunk(json::object{{"type", "content_block_delta"},
-                                      {"index", 0},
-                                      {"delta", json::object{{"type", "text_delta"}, {"text", text}}}}));
+  events.push_back(
+      chunk(json::object{{"type", "content_block_delta"},
+                         {"index", 0},
+                         {"delta", json::object{{"type", "text_delta"}, {"text", text}}}}));
   return events;
 }
 
@@ -165,16 +170,18 @@ std::vector<StreamEvent> InvokeStreamWriter::finish(const providers::InferenceRe
   }
   for (const ContentBlock& block : response.content) {
     if (block.kind != ContentBlock::Kind::kToolUse) continue;
-    events.push_back(chunk(json::object{{"type", "content_block_start"},
-                                        {"index", index},
-                                        {"content_block", json::object{{"type", "tool_use"},
-                                                                       {"id", block.tool_use_id},
-                                                                       {"name", block.tool_name},
-                                                                       {"input", json::object()}}}}));
-    events.push_back(chunk(json::object{
-        {"type", "content_block_delta"},
-        {"index", index},
-        {"delta", json::object{{"type", "input_json_delta"}, {"partial_json", block.tool_input_json}}}}));
+    events.push_back(
+        chunk(json::object{{"type", "content_block_start"},
+                           {"index", index},
+                           {"content_block", json::object{{"type", "tool_use"},
+                                                          {"id", block.tool_use_id},
+                                                          {"name", block.tool_name},
+                                                          {"input", json::object()}}}}));
+    events.push_back(
+        chunk(json::object{{"type", "content_block_delta"},
+                           {"index", index},
+                           {"delta", json::object{{"type", "input_json_delta"},
+                                                  {"partial_json", block.tool_input_json}}}}));
     events.push_back(chunk(json::object{{"type", "content_block_stop"}, {"index", index}}));
     ++index;
   }
@@ -189,8 +196,8 @@ std::vector<StreamEvent> InvokeStreamWriter::finish(const providers::InferenceRe
 }
 
 StreamEvent InvokeStreamWriter::exception(const Error& error) {
-  return StreamEvent{StreamEvent::Kind::kException,
-                     std::string(stream_exception_name(error.code)), bedrock_error(error).body};
+  return StreamEvent{StreamEvent::Kind::kException, std::string(stream_exception_name(error.code)),
+                     bedrock_error(error).body};
 }
 
 Result<std::string> decode_chunk_payload(std::string_view payload_json) {

@@ -7,66 +7,100 @@ namespace plinth::api {
 
 std::string_view aws_error_name(AwsErrorType type) {
   switch (type) {
-    case AwsErrorType::kValidation: return "ValidationException";
-    case AwsErrorType::kAccessDenied: return "AccessDeniedException";
-    case AwsErrorType::kUnrecognizedClient: return "UnrecognizedClientException";
-    case AwsErrorType::kInvalidSignature: return "InvalidSignatureException";
-    case AwsErrorType::kIncompleteSignature: return "IncompleteSignatureException";
-    case AwsErrorType::kExpiredToken: return "ExpiredTokenException";
-    case AwsErrorType::kMissingAuthenticationToken: return "MissingAuthenticationTokenException";
-    case AwsErrorType::kResourceNotFound: return "ResourceNotFoundException";
-    case AwsErrorType::kConflict: return "ConflictException";
-    case AwsErrorType::kModelTimeout: return "ModelTimeoutException";
-    case AwsErrorType::kThrottling: return "ThrottlingException";
-    case AwsErrorType::kServiceUnavailable: return "ServiceUnavailableException";
-    case AwsErrorType::kInternalServer: return "InternalServerException";
+    case AwsErrorType::kValidation:
+      return "ValidationException";
+    case AwsErrorType::kAccessDenied:
+      return "AccessDeniedException";
+    case AwsErrorType::kUnrecognizedClient:
+      return "UnrecognizedClientException";
+    case AwsErrorType::kInvalidSignature:
+      return "InvalidSignatureException";
+    case AwsErrorType::kIncompleteSignature:
+      return "IncompleteSignatureException";
+    case AwsErrorType::kExpiredToken:
+      return "ExpiredTokenException";
+    case AwsErrorType::kMissingAuthenticationToken:
+      return "MissingAuthenticationTokenException";
+    case AwsErrorType::kResourceNotFound:
+      return "ResourceNotFoundException";
+    case AwsErrorType::kConflict:
+      return "ConflictException";
+    case AwsErrorType::kModelTimeout:
+      return "ModelTimeoutException";
+    case AwsErrorType::kThrottling:
+      return "ThrottlingException";
+    case AwsErrorType::kServiceUnavailable:
+      return "ServiceUnavailableException";
+    case AwsErrorType::kInternalServer:
+      return "InternalServerException";
   }
   return "InternalServerException";
 }
 
 unsigned aws_error_status(AwsErrorType type) {
   switch (type) {
-    case AwsErrorType::kValidation: return 400;
+    case AwsErrorType::kValidation:
+      return 400;
     case AwsErrorType::kAccessDenied:
     case AwsErrorType::kUnrecognizedClient:
     case AwsErrorType::kInvalidSignature:
     case AwsErrorType::kIncompleteSignature:
     case AwsErrorType::kExpiredToken:
-    case AwsErrorType::kMissingAuthenticationToken: return 403;
-    case AwsErrorType::kResourceNotFound: return 404;
-    case AwsErrorType::kModelTimeout: return 408;
-    case AwsErrorType::kConflict: return 409;
-    case AwsErrorType::kThrottling: return 429;
-    case AwsErrorType::kServiceUnavailable: return 503;
-    case AwsErrorType::kInternalServer: return 500;
+    case AwsErrorType::kMissingAuthenticationToken:
+      return 403;
+    case AwsErrorType::kResourceNotFound:
+      return 404;
+    case AwsErrorType::kModelTimeout:
+      return 408;
+    case AwsErrorType::kConflict:
+      return 409;
+    case AwsErrorType::kThrottling:
+      return 429;
+    case AwsErrorType::kServiceUnavailable:
+      return 503;
+    case AwsErrorType::kInternalServer:
+      return 500;
   }
   return 500;
 }
 
 std::string aws_error_header(AwsErrorType type) {
-  return std::string(aws_error_name(type)) + ":http://internal.amazon.com/coral/com.amazon.bedrock/";
+  return std::string(aws_error_name(type)) +
+         ":http://internal.amazon.com/coral/com.amazon.bedrock/";
 }
 
 AwsErrorType aws_error_type(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kContextLength:
-    case ErrorCode::kPayloadTooLarge: return AwsErrorType::kValidation;
-    case ErrorCode::kNotFound: return AwsErrorType::kResourceNotFound;
+    case ErrorCode::kPayloadTooLarge:
+      return AwsErrorType::kValidation;
+    case ErrorCode::kNotFound:
+      return AwsErrorType::kResourceNotFound;
     case ErrorCode::kAlreadyExists:
-    case ErrorCode::kConflict: return AwsErrorType::kConflict;
-    case ErrorCode::kUnauthenticated: return AwsErrorType::kMissingAuthenticationToken;
-    case ErrorCode::kInvalidSignature: return AwsErrorType::kInvalidSignature;
-    case ErrorCode::kUnknownAccessKey: return AwsErrorType::kUnrecognizedClient;
-    case ErrorCode::kExpiredToken: return AwsErrorType::kExpiredToken;
-    case ErrorCode::kPermissionDenied: return AwsErrorType::kAccessDenied;
-    case ErrorCode::kThrottled: return AwsErrorType::kThrottling;
-    case ErrorCode::kTimeout: return AwsErrorType::kModelTimeout;
+    case ErrorCode::kConflict:
+      return AwsErrorType::kConflict;
+    case ErrorCode::kUnauthenticated:
+      return AwsErrorType::kMissingAuthenticationToken;
+    case ErrorCode::kInvalidSignature:
+      return AwsErrorType::kInvalidSignature;
+    case ErrorCode::kUnknownAccessKey:
+      return AwsErrorType::kUnrecognizedClient;
+    case ErrorCode::kExpiredToken:
+      return AwsErrorType::kExpiredToken;
+    case ErrorCode::kPermissionDenied:
+      return AwsErrorType::kAccessDenied;
+    case ErrorCode::kThrottled:
+      return AwsErrorType::kThrottling;
+    case ErrorCode::kTimeout:
+      return AwsErrorType::kModelTimeout;
     case ErrorCode::kUnavailable:
-    case ErrorCode::kCancelled: return AwsErrorType::kServiceUnavailable;
+    case ErrorCode::kCancelled:
+      return AwsErrorType::kServiceUnavailable;
     case ErrorCode::kCorruptData:
     case ErrorCode::kIo:
-    case ErrorCode::kInternal: return AwsErrorType::kInternalServer;
+    case ErrorCode::kInternal:
+      return AwsErrorType::kInternalServer;
   }
   return AwsErrorType::kInternalServer;
 }
@@ -93,13 +127,19 @@ WireError bedrock_error(const Error& error) {
 std::string_view stream_exception_name(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
-    case ErrorCode::kContextLength: return "validationException";
-    case ErrorCode::kThrottled: return "throttlingException";
-    case ErrorCode::kTimeout: return "modelTimeoutException";
-    case ErrorCode::kUnavailable: return "serviceUnavailableException";
+    case ErrorCode::kContextLength:
+      return "validationException";
+    case ErrorCode::kThrottled:
+      return "throttlingException";
+    case ErrorCode::kTimeout:
+      return "modelTimeoutException";
+    case ErrorCode::kUnavailable:
+      return "serviceUnavailableException";
     case ErrorCode::kCancelled:
-    case ErrorCode::kCorruptData: return "modelStreamErrorException";
-    default: return "internalServerException";
+    case ErrorCode::kCorruptData:
+      return "modelStreamErrorException";
+    default:
+      return "internalServerException";
   }
 }
 
@@ -147,7 +187,8 @@ WireError openai_error(const Error& error) {
       type = "server_error";
       code = "service_unavailable";
       break;
-    default: break;
+    default:
+      break;
   }
   if (error.code == ErrorCode::kPayloadTooLarge) status = 413;
   std::string_view message = error.message;

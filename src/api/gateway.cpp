@@ -77,8 +77,8 @@ GatewayOptions GatewayOptions::from_config(const Config& config) {
   options.account_id = config.account_id;
   options.max_concurrent_per_principal = config.limits.max_concurrent_per_principal;
   options.limits.max_tokens = config.limits.max_tokens;
-  options.limits.default_max_tokens = std::min(options.limits.default_max_tokens,
-                                               config.limits.max_tokens);
+  options.limits.default_max_tokens =
+      std::min(options.limits.default_max_tokens, config.limits.max_tokens);
   return options;
 }
 
@@ -86,9 +86,8 @@ Gateway::Gateway(GatewayOptions options, GatewayServices services)
     : options_(std::move(options)), services_(services) {}
 
 http::Handler Gateway::handler() {
-  return [this](const http::Request& request, http::Exchange& exchange) {
-    handle(request, exchange);
-  };
+  return
+      [this](const http::Request& request, http::Exchange& exchange) { handle(request, exchange); };
 }
 
 http::Response Gateway::error_response(int status, std::string_view message) {
@@ -166,6 +165,8 @@ Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view servi
       call.respond_wire(bedrock_error(AwsErrorType::kIncompleteSignature, error.message));
       return std::unexpected(error);
     }
+    // OpenAI clients expect every credential problem as 401 invalid_api_key.
+    if (error.code == ErrorCode::kInvalidArgument) error.code = ErrorCode::kUnauthenticated;
     call.respond_error(error);
     return std::unexpected(error);
   }
@@ -202,8 +203,8 @@ Status Gateway::authorize_model(Call& call, std::string_view action, std::string
 }
 
 void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
-  Call call{request, exchange, new_uuid(services_.random), false, std::nullopt,
-            services_.clock.steady_now()};
+  Call call{request, exchange,     new_uuid(services_.random),
+            false,   std::nullopt, services_.clock.steady_now()};
   std::string_view path = request.path();
   if (path == "/health" || path == "/ping") {
     if (request.method != "GET" && request.method != "HEAD") {
@@ -215,8 +216,8 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   }
   if (path.starts_with("/v1/")) call.openai_errors = true;
   if (request.method != "POST") {
-    call.respond_error(Error(ErrorCode::kNotFound, "No route for " + request.method + " " +
-                                                       std::string(path)));
+    call.respond_error(
+        Error(ErrorCode::kNotFound, "No route for " + request.method + " " + std::string(path)));
     return;
   }
   if (path == "/") {
@@ -293,8 +294,7 @@ void Gateway::handle_query(Call& call) {
   call.respond(response.status, response.content_type, std::move(response.body));
 }
 
-void Gateway::handle_model(Call& call, std::string_view model_segment,
-                           std::string_view operation) {
+void Gateway::handle_model(Call& call, std::string_view model_segment, std::string_view operation) {
   bool stream = operation == "converse-stream" || operation == "invoke-with-response-stream";
   bool converse_op = operation == "converse" || operation == "converse-stream";
   if (!converse_op && operation != "invoke" && operation != "invoke-with-response-stream") {
@@ -307,7 +307,8 @@ void Gateway::handle_model(Call& call, std::string_view model_segment,
   // The model id is one percent-encoded path segment: decode it exactly once.
   std::optional<std::string> model_id = uri_decode(model_segment);
   if (!model_id || model_id->empty()) {
-    call.respond_error(Error(ErrorCode::kInvalidArgument, "The provided model identifier is invalid."));
+    call.respond_error(
+        Error(ErrorCode::kInvalidArgument, "The provided model identifier is invalid."));
     return;
   }
   auto model = services_.catalog.resolve(*model_id);
@@ -337,8 +338,8 @@ void Gateway::handle_openai(Call& call, std::string_view operation) {
   const std::string* authorization = call.request.header("authorization");
   Result<auth::Principal> principal = fail(ErrorCode::kUnauthenticated, "");
   if (authorization != nullptr && authorization->starts_with("Bearer ")) {
-    principal = services_.authenticator.authenticate_bearer(
-        std::string_view(*authorization).substr(7));
+    principal =
+        services_.authenticator.authenticate_bearer(std::string_view(*authorization).substr(7));
     if (!principal) {
       call.respond_error(principal.error());
       return;

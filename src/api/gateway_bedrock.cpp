@@ -99,9 +99,9 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
   }
   if (request->format == InvokeBodyFormat::kTitanEmbedding) {
     if (stream) {
-      call.respond_error(Error(ErrorCode::kInvalidArgument,
-                               "The model " + model.id +
-                                   " does not support InvokeModelWithResponseStream."));
+      call.respond_error(
+          Error(ErrorCode::kInvalidArgument,
+                "The model " + model.id + " does not support InvokeModelWithResponseStream."));
       return;
     }
     auto embedding = services_.provider.embed(request->embedding);

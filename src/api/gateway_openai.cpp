@@ -18,9 +18,9 @@ void Gateway::chat_completions(Call& call) {
     return;
   }
   if ((*model)->kind != catalog::ModelKind::kText) {
-    call.respond_error(Error(ErrorCode::kInvalidArgument,
-                             "The model " + request->model +
-                                 " is an embedding model; use /v1/embeddings."));
+    call.respond_error(
+        Error(ErrorCode::kInvalidArgument,
+              "The model " + request->model + " is an embedding model; use /v1/embeddings."));
     return;
   }
   std::string_view action =

@@ -100,8 +100,8 @@ Result<std::optional<float>> optional_float_in_range(const json::object& o, std:
   double d = **number;
   if (!(d >= low && d <= high)) {
     return fail(ErrorCode::kInvalidArgument,
-                "1 validation error detected: Value '" + fmt::format("{}", d) +
-                    "' at '" + std::string(path) +
+                "1 validation error detected: Value '" + fmt::format("{}", d) + "' at '" +
+                    std::string(path) +
                     "' failed to satisfy constraint: Member must have value between " +
                     fmt::format("{} and {}", low, high));
   }

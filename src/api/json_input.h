@@ -30,8 +30,8 @@ Result<std::optional<bool>> optional_bool(const boost::json::object& o, std::str
                                           std::string_view path);
 Result<const boost::json::object*> optional_object(const boost::json::object& o,
                                                    std::string_view key, std::string_view path);
-Result<const boost::json::array*> optional_array(const boost::json::object& o,
-                                                 std::string_view key, std::string_view path);
+Result<const boost::json::array*> optional_array(const boost::json::object& o, std::string_view key,
+                                                 std::string_view path);
 
 // The numeric value as a float within [low, high], else the AWS-style range message.
 Result<std::optional<float>> optional_float_in_range(const boost::json::object& o,

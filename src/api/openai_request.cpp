@@ -50,8 +50,8 @@ Status parse_assistant_tool_calls(const json::object& message, const std::string
   if (*calls == nullptr) return ok();
   for (const json::value& call : **calls) {
     const json::object* c = call.if_object();
-    const json::object* fn = c && c->if_contains("function") ? c->at("function").if_object()
-                                                              : nullptr;
+    const json::object* fn =
+        c && c->if_contains("function") ? c->at("function").if_object() : nullptr;
     const json::value* id = c ? c->if_contains("id") : nullptr;
     if (fn == nullptr || id == nullptr || !id->is_string()) {
       return malformed(path + ".tool_calls", "each call needs an id and a function");
@@ -91,7 +91,8 @@ Status parse_messages(const json::object& body, providers::InferenceRequest& req
     } else if (r == "user") {
       append_turn(request, Role::kUser, shared_validation::text_block(std::move(*text)));
     } else if (r == "assistant") {
-      if (!text->empty()) append_turn(request, Role::kAssistant, shared_validation::text_block(*text));
+      if (!text->empty())
+        append_turn(request, Role::kAssistant, shared_validation::text_block(*text));
       if (auto status = parse_assistant_tool_calls(*m, path, request); !status) return status;
     } else if (r == "tool") {
       auto id = json_input::optional_string(*m, "tool_call_id", path + ".tool_call_id");
@@ -121,7 +122,8 @@ Status parse_tools(const json::object& body, providers::InferenceRequest& reques
       if (fn == nullptr) return malformed("tools", "each tool needs a function object");
       auto name = json_input::optional_string(*fn, "name", "tools.function.name");
       if (!name) return std::unexpected(name.error());
-      auto description = json_input::optional_string(*fn, "description", "tools.function.description");
+      auto description =
+          json_input::optional_string(*fn, "description", "tools.function.description");
       if (!description) return std::unexpected(description.error());
       if (!*name || (*name)->empty()) return malformed("tools.function.name", "is required");
       const json::value* params = fn->if_contains("parameters");
@@ -183,8 +185,8 @@ Status parse_response_format(const json::object& body, providers::InferenceReque
   const json::value* schema = *spec ? (*spec)->if_contains("schema") : nullptr;
   if (schema == nullptr) return malformed("response_format.json_schema.schema", "is required");
   if (schema->is_string()) {
-    auto text = shared_validation::schema_text(schema->as_string(),
-                                               "response_format.json_schema.schema");
+    auto text =
+        shared_validation::schema_text(schema->as_string(), "response_format.json_schema.schema");
     if (!text) return std::unexpected(text.error());
     request.output_schema_json = std::move(*text);
     return ok();
@@ -198,8 +200,8 @@ Status parse_response_format(const json::object& body, providers::InferenceReque
 
 Status parse_sampling(const json::object& body, const RequestLimits& limits,
                       providers::InferenceRequest& request) {
-  auto max_tokens = shared_validation::max_tokens(body, "max_completion_tokens",
-                                                  "max_completion_tokens", limits);
+  auto max_tokens =
+      shared_validation::max_tokens(body, "max_completion_tokens", "max_completion_tokens", limits);
   if (!max_tokens) return std::unexpected(max_tokens.error());
   if (!*max_tokens) {
     max_tokens = shared_validation::max_tokens(body, "max_tokens", "max_tokens", limits);
@@ -242,7 +244,8 @@ Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view bod
   auto options = json_input::optional_object(*parsed, "stream_options", "stream_options");
   if (!options) return std::unexpected(options.error());
   if (*options != nullptr) {
-    auto usage = json_input::optional_bool(**options, "include_usage", "stream_options.include_usage");
+    auto usage =
+        json_input::optional_bool(**options, "include_usage", "stream_options.include_usage");
     if (!usage) return std::unexpected(usage.error());
     out.include_usage = usage->value_or(false);
   }
@@ -276,8 +279,9 @@ Result<EmbeddingsRequest> parse_embeddings_request(std::string_view body,
   } else if (input != nullptr && input->is_array()) {
     for (const json::value& item : input->as_array()) {
       if (!item.is_string()) {
-        return invalid("'input' must be a string or an array of strings (token arrays are not "
-                       "supported).");
+        return invalid(
+            "'input' must be a string or an array of strings (token arrays are not "
+            "supported).");
       }
       out.inputs.emplace_back(item.as_string());
     }

@@ -46,11 +46,15 @@ json::object usage_json(const providers::Usage& usage) {
 
 std::string_view openai_finish_reason(providers::StopReason reason) {
   switch (reason) {
-    case providers::StopReason::kMaxTokens: return "length";
-    case providers::StopReason::kToolUse: return "tool_calls";
-    case providers::StopReason::kContentFiltered: return "content_filter";
+    case providers::StopReason::kMaxTokens:
+      return "length";
+    case providers::StopReason::kToolUse:
+      return "tool_calls";
+    case providers::StopReason::kContentFiltered:
+      return "content_filter";
     case providers::StopReason::kEndTurn:
-    case providers::StopReason::kStopSequence: return "stop";
+    case providers::StopReason::kStopSequence:
+      return "stop";
   }
   return "stop";
 }
@@ -82,15 +86,15 @@ ChatCompletionStreamWriter::ChatCompletionStreamWriter(std::string id, std::stri
 
 std::string ChatCompletionStreamWriter::chunk(std::string_view delta_json,
                                               std::string_view finish_reason_json) const {
-  json::object out{{"id", id_},
-                   {"object", "chat.completion.chunk"},
-                   {"created", created_},
-                   {"model", model_},
-                   {"choices", json::array{json::object{
-                                   {"index", 0},
-                                   {"delta", json::parse(delta_json)},
-                                   {"logprobs", nullptr},
-                                   {"finish_reason", json::parse(finish_reason_json)}}}}};
+  json::object out{
+      {"id", id_},
+      {"object", "chat.completion.chunk"},
+      {"created", created_},
+      {"model", model_},
+      {"choices", json::array{json::object{{"index", 0},
+                                           {"delta", json::parse(delta_json)},
+                                           {"logprobs", nullptr},
+                                           {"finish_reason", json::parse(finish_reason_json)}}}}};
   return json::serialize(out);
 }
 
@@ -114,7 +118,8 @@ std::vector<std::string> ChatCompletionStreamWriter::finish(
   if (!calls.empty()) {
     out.push_back(chunk(json::serialize(json::object{{"tool_calls", std::move(calls)}}), "null"));
   }
-  out.push_back(chunk("{}", json::serialize(json::value(openai_finish_reason(response.stop_reason)))));
+  out.push_back(
+      chunk("{}", json::serialize(json::value(openai_finish_reason(response.stop_reason)))));
   if (include_usage) {
     // OpenAI's usage chunk has an empty choices array.
     json::object usage{{"id", id_},

@@ -47,8 +47,8 @@ Result<Principal> Authenticator::authenticate(const SignableRequest& req,
   if (!authorization && !presigned) {
     return fail(ErrorCode::kUnauthenticated, "Missing Authentication Token");
   }
-  auto parsed = presigned ? parse_presigned_query(req.raw_query)
-                          : parse_authorization_header(*authorization);
+  auto parsed =
+      presigned ? parse_presigned_query(req.raw_query) : parse_authorization_header(*authorization);
   if (!parsed) return std::unexpected(parsed.error());
   SignatureParts& parts = *parsed;
   if (!presigned) {
@@ -68,14 +68,16 @@ Result<Principal> Authenticator::authenticate(const SignableRequest& req,
   if (parts.amz_date.substr(0, 8) != parts.date) {
     return fail(ErrorCode::kInvalidSignature,
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-                "from HTTP: '" + parts.date + "' != '" + parts.amz_date.substr(0, 8) + "'");
+                "from HTTP: '" +
+                    parts.date + "' != '" + parts.amz_date.substr(0, 8) + "'");
   }
   if (!expected_service.empty() && parts.service != expected_service) {
     return fail(ErrorCode::kInvalidSignature, "Credential should be scoped to correct service: '" +
                                                   std::string(expected_service) + "'.");
   }
-  bool host_signed = std::any_of(parts.signed_headers.begin(), parts.signed_headers.end(),
-                                 [](const std::string& h) { return h == "host" || h == ":authority"; });
+  bool host_signed =
+      std::any_of(parts.signed_headers.begin(), parts.signed_headers.end(),
+                  [](const std::string& h) { return h == "host" || h == ":authority"; });
   if (!host_signed) {
     return fail(ErrorCode::kInvalidArgument,
                 "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
@@ -93,10 +95,10 @@ Result<Principal> Authenticator::authenticate(const SignableRequest& req,
     }
   } else if (now - *request_time > kMaxClockSkew || *request_time - now > kMaxClockSkew) {
     // AWS answers a skewed clock with InvalidSignatureException "Signature expired".
-    return fail(ErrorCode::kInvalidSignature,
-                "Signature expired: " + parts.amz_date + " is now earlier than " +
-                    format_amz_date(now - kMaxClockSkew) + " (" + format_amz_date(now) +
-                    " - 15 min.)");
+    return fail(ErrorCode::kInvalidSignature, "Signature expired: " + parts.amz_date +
+                                                  " is now earlier than " +
+                                                  format_amz_date(now - kMaxClockSkew) + " (" +
+                                                  format_amz_date(now) + " - 15 min.)");
   }
 
   // The payload hash: the client's x-amz-content-sha256 when it sent one (it must match the
@@ -118,8 +120,8 @@ Result<Principal> Authenticator::authenticate(const SignableRequest& req,
   auto credential = resolver_->resolve(parts.access_key_id, parts.session_token);
   if (!credential) return std::unexpected(credential.error());
 
-  std::string key = signing_key(credential->secret_access_key, parts.date, parts.region,
-                                parts.service);
+  std::string key =
+      signing_key(credential->secret_access_key, parts.date, parts.region, parts.service);
   bool matched = false;
   for (const std::string& payload_hash : payload_hashes) {
     if (!canonical_headers(req.headers, parts.signed_headers)) {

@@ -29,8 +29,8 @@ Principal StoreCredentialResolver::root_principal() const {
 }
 
 Status StoreCredentialResolver::load_policies(Principal& p) const {
-  bool user = p.kind == Principal::Kind::kUser ||
-              (p.kind == Principal::Kind::kFederatedSession && p.base_kind == Principal::Kind::kUser);
+  bool user = p.kind == Principal::Kind::kUser || (p.kind == Principal::Kind::kFederatedSession &&
+                                                   p.base_kind == Principal::Kind::kUser);
   if (user) {
     if (auto u = iam_.get_user(p.name); !u) return std::unexpected(invalid_token());
     auto policies = iam_.list_user_policies(p.name);

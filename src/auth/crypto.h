@@ -6,7 +6,7 @@
 
 namespace plinth::auth::crypto {
 
-std::string sha256(std::string_view data);                           // 32 raw bytes
+std::string sha256(std::string_view data);                             // 32 raw bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
 
 }  // namespace plinth::auth::crypto

@@ -15,7 +15,8 @@ Status check_name(std::string_view value, const char* field, size_t max) {
     return fail(ErrorCode::kInvalidArgument,
                 "1 validation error detected: Value '" + std::string(value) + "' at '" + field +
                     "' failed to satisfy constraint: Member must satisfy regular expression "
-                    "pattern: [\\w+=,.@-]+ and have length between 1 and " + std::to_string(max));
+                    "pattern: [\\w+=,.@-]+ and have length between 1 and " +
+                    std::to_string(max));
   }
   return ok();
 }

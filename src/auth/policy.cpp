@@ -10,8 +10,8 @@ namespace plinth::auth {
 namespace json = boost::json;
 namespace {
 
-constexpr std::string_view kOperators[] = {"StringEquals",    "StringNotEquals", "StringLike",
-                                           "StringNotLike",   "DateLessThan",    "DateGreaterThan",
+constexpr std::string_view kOperators[] = {"StringEquals",  "StringNotEquals", "StringLike",
+                                           "StringNotLike", "DateLessThan",    "DateGreaterThan",
                                            "Bool"};
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -119,7 +119,8 @@ bool operator_matches(std::string_view op, const std::string& actual,
   auto any = [&](auto pred) { return std::any_of(values.begin(), values.end(), pred); };
   if (op == "StringEquals") return any([&](const std::string& v) { return v == actual; });
   if (op == "StringNotEquals") return !any([&](const std::string& v) { return v == actual; });
-  if (op == "StringLike") return any([&](const std::string& v) { return wildcard_match(v, actual); });
+  if (op == "StringLike")
+    return any([&](const std::string& v) { return wildcard_match(v, actual); });
   if (op == "StringNotLike") {
     return !any([&](const std::string& v) { return wildcard_match(v, actual); });
   }
@@ -197,7 +198,8 @@ bool principal_matches(const json::object& stmt, const Principal& caller) {
 Status check_string_list(const json::object& stmt, const char* a, const char* b, bool required) {
   const json::value* va = stmt.if_contains(a);
   const json::value* vb = stmt.if_contains(b);
-  if (va && vb) return fail(ErrorCode::kInvalidArgument, std::string(a) + " and " + b + " both set");
+  if (va && vb)
+    return fail(ErrorCode::kInvalidArgument, std::string(a) + " and " + b + " both set");
   if (!va && !vb) {
     if (required) return fail(ErrorCode::kInvalidArgument, std::string("missing ") + a);
     return ok();
@@ -266,7 +268,8 @@ Status validate_policy_document(std::string_view text) {
     if (auto s = check_string_list(*stmt, "Action", "NotAction", true); !s) return s;
     if (auto s = check_string_list(*stmt, "Resource", "NotResource", false); !s) return s;
     if (const json::value* cond = stmt->if_contains("Condition")) {
-      if (!cond->is_object()) return fail(ErrorCode::kInvalidArgument, "Condition must be an object");
+      if (!cond->is_object())
+        return fail(ErrorCode::kInvalidArgument, "Condition must be an object");
       for (const auto& [raw_op, block] : cond->as_object()) {
         std::string_view op = raw_op;
         if (op.ends_with("IfExists")) op.remove_suffix(8);

@@ -35,8 +35,7 @@ Result<RootCredentials> ensure_root_credentials(const std::filesystem::path& dat
     if (!key_id || !key_secret || !key_id->is_string() || !key_secret->is_string()) {
       return fail(ErrorCode::kCorruptData, file.string() + " is not valid root credentials JSON");
     }
-    return RootCredentials{std::string(key_id->as_string()),
-                           std::string(key_secret->as_string())};
+    return RootCredentials{std::string(key_id->as_string()), std::string(key_secret->as_string())};
   }
   std::filesystem::create_directories(data_dir, ec);
   RootCredentials creds{new_base32_id(random, "AKIA", 16), new_secret_key(random)};

@@ -111,8 +111,8 @@ std::string SessionTokenCodec::encode_bearer(const Principal& principal) const {
   return sealed ? std::string(kBearerTokenPrefix) + base64url_encode(*sealed) : std::string();
 }
 
-Result<Principal> SessionTokenCodec::decode_bearer(std::string_view token,
-                                                   std::chrono::system_clock::time_point now) const {
+Result<Principal> SessionTokenCodec::decode_bearer(
+    std::string_view token, std::chrono::system_clock::time_point now) const {
   if (!token.starts_with(kBearerTokenPrefix)) {
     return fail(ErrorCode::kUnauthenticated, "The bearer token is not a Plinth token.");
   }

@@ -87,7 +87,8 @@ Result<SignatureParts> parse_authorization_header(std::string_view value) {
     if (eq == std::string_view::npos) {
       return fail(ErrorCode::kInvalidArgument,
                   "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' "
-                  "parameters. Authorization=" + std::string(value));
+                  "parameters. Authorization=" +
+                      std::string(value));
     }
     std::string_view key = item.substr(0, eq), val = item.substr(eq + 1);
     if (key == "Credential") {
@@ -104,7 +105,8 @@ Result<SignatureParts> parse_authorization_header(std::string_view value) {
   if (!have_credential || !have_headers || !have_signature) {
     return fail(ErrorCode::kInvalidArgument,
                 "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' "
-                "parameters. Authorization=" + std::string(value));
+                "parameters. Authorization=" +
+                    std::string(value));
   }
   if (parts.signature.size() != 64 || !is_lower_hex(parts.signature)) {
     return fail(ErrorCode::kInvalidArgument, "Signature must be 64 lowercase hex characters");
@@ -155,8 +157,8 @@ SignedRequest sign_request(const SignableRequest& req, const SigningCredentials&
                            const SignerOptions& options) {
   SignedRequest out{req, {}, {}, {}};
   std::string amz_date = format_amz_date(options.time);
-  std::string payload_hash = options.unsigned_payload ? std::string(kUnsignedPayload)
-                                                      : sha256_hex(req.body);
+  std::string payload_hash =
+      options.unsigned_payload ? std::string(kUnsignedPayload) : sha256_hex(req.body);
   out.request.headers.emplace_back("x-amz-date", amz_date);
   if (options.sign_body || options.unsigned_payload) {
     out.request.headers.emplace_back("x-amz-content-sha256", payload_hash);
@@ -166,10 +168,9 @@ SignedRequest sign_request(const SignableRequest& req, const SigningCredentials&
     out.request.headers.emplace_back("x-amz-security-token", creds.session_token);
   }
   std::vector<std::string> names = sorted_header_names(out.request.headers);
-  std::string scope = amz_date.substr(0, 8) + "/" + options.region + "/" + options.service +
-                      "/aws4_request";
-  out.canonical_request =
-      canonical_request(out.request, names, payload_hash, options.canonical);
+  std::string scope =
+      amz_date.substr(0, 8) + "/" + options.region + "/" + options.service + "/aws4_request";
+  out.canonical_request = canonical_request(out.request, names, payload_hash, options.canonical);
   out.string_to_sign = string_to_sign(amz_date, scope, out.canonical_request);
   out.signature = compute_signature(
       signing_key(creds.secret_access_key, amz_date.substr(0, 8), options.region, options.service),
@@ -188,8 +189,8 @@ SignedRequest presign_request(const SignableRequest& req, const SigningCredentia
                               const SignerOptions& options) {
   SignedRequest out{req, {}, {}, {}};
   std::string amz_date = format_amz_date(options.time);
-  std::string scope = amz_date.substr(0, 8) + "/" + options.region + "/" + options.service +
-                      "/aws4_request";
+  std::string scope =
+      amz_date.substr(0, 8) + "/" + options.region + "/" + options.service + "/aws4_request";
   std::vector<std::string> names = sorted_header_names(req.headers);
   std::string& query = out.request.raw_query;
   auto add = [&](std::string_view key, std::string_view value) {
@@ -203,8 +204,8 @@ SignedRequest presign_request(const SignableRequest& req, const SigningCredentia
   bool token = !creds.session_token.empty();
   if (token && !options.omit_session_token) add("X-Amz-Security-Token", creds.session_token);
   add("X-Amz-SignedHeaders", join(names, ';'));
-  std::string payload_hash = options.unsigned_payload ? std::string(kUnsignedPayload)
-                                                      : sha256_hex(req.body);
+  std::string payload_hash =
+      options.unsigned_payload ? std::string(kUnsignedPayload) : sha256_hex(req.body);
   out.canonical_request = canonical_request(out.request, names, payload_hash, options.canonical);
   out.string_to_sign = string_to_sign(amz_date, scope, out.canonical_request);
   out.signature = compute_signature(

@@ -48,7 +48,8 @@ bool is_valid_role_session_name(std::string_view name) {
 Result<TemporaryCredentials> StsService::get_session_token(
     const Principal& caller, std::optional<int> duration_seconds) const {
   if (caller.kind != Principal::Kind::kRoot && caller.kind != Principal::Kind::kUser) {
-    return fail(ErrorCode::kPermissionDenied, "Cannot call GetSessionToken with session credentials");
+    return fail(ErrorCode::kPermissionDenied,
+                "Cannot call GetSessionToken with session credentials");
   }
   // AWS caps root's sessions at one hour.
   int max = caller.kind == Principal::Kind::kRoot ? 3600 : 129600;
@@ -64,8 +65,8 @@ Result<TemporaryCredentials> StsService::get_session_token(
   session.access_key_id = new_base32_id(*random_, "ASIA", 16);
   session.expires_at = clock_->now() + std::chrono::seconds(duration);
   std::string secret = new_secret_key(*random_);
-  return TemporaryCredentials{session.access_key_id, secret, codec_->encode_session(session, secret),
-                              session.expires_at};
+  return TemporaryCredentials{session.access_key_id, secret,
+                              codec_->encode_session(session, secret), session.expires_at};
 }
 
 Result<AssumeRoleResult> StsService::assume_role(const Principal& caller,
@@ -80,7 +81,8 @@ Result<AssumeRoleResult> StsService::assume_role(const Principal& caller,
   auto denied = [&] {
     return fail(ErrorCode::kPermissionDenied, "User: " + caller.arn +
                                                   " is not authorized to perform: sts:AssumeRole "
-                                                  "on resource: " + request.role_arn);
+                                                  "on resource: " +
+                                                  request.role_arn);
   };
   auto parsed = parse_role_arn(request.role_arn);
   if (!parsed) {
@@ -95,10 +97,11 @@ Result<AssumeRoleResult> StsService::assume_role(const Principal& caller,
   }
   if (role->arn != request.role_arn) return denied();
   // Role chaining is limited to one hour, as on AWS.
-  int max = caller.kind == Principal::Kind::kAssumedRole ? 3600
-                                                         : std::min(role->max_session_duration, 43200);
-  if (auto s = check_duration(request.duration_seconds, std::max(max, kMinDuration),
-                              "durationSeconds");
+  int max = caller.kind == Principal::Kind::kAssumedRole
+                ? 3600
+                : std::min(role->max_session_duration, 43200);
+  if (auto s =
+          check_duration(request.duration_seconds, std::max(max, kMinDuration), "durationSeconds");
       !s) {
     return std::unexpected(s.error());
   }
@@ -122,12 +125,12 @@ Result<AssumeRoleResult> StsService::assume_role(const Principal& caller,
   session.user_id = role->role_id + ":" + request.role_session_name;
   session.session_policy = request.policy;
   session.access_key_id = new_base32_id(*random_, "ASIA", 16);
-  session.expires_at = clock_->now() + std::chrono::seconds(request.duration_seconds.value_or(3600));
+  session.expires_at =
+      clock_->now() + std::chrono::seconds(request.duration_seconds.value_or(3600));
   std::string secret = new_secret_key(*random_);
   AssumeRoleResult result;
-  result.credentials = TemporaryCredentials{session.access_key_id, secret,
-                                            codec_->encode_session(session, secret),
-                                            session.expires_at};
+  result.credentials = TemporaryCredentials{
+      session.access_key_id, secret, codec_->encode_session(session, secret), session.expires_at};
   result.assumed_role_id = session.user_id;
   result.assumed_role_arn = session.arn;
   return result;

@@ -79,9 +79,10 @@ Result<ModelReference> parse_model_reference(std::string_view model_id) {
   } else if (type == "application-inference-profile") {
     ref.form = ModelReference::Form::kApplicationInferenceProfileArn;
   } else {
-    return fail(ErrorCode::kInvalidArgument, "The provided model identifier is invalid: resource "
-                                             "type '" + std::string(type) +
-                                                 "' is not supported.");
+    return fail(ErrorCode::kInvalidArgument,
+                "The provided model identifier is invalid: resource "
+                "type '" +
+                    std::string(type) + "' is not supported.");
   }
   ref.id = std::string(id);
   return ref;
@@ -165,10 +166,9 @@ int64_t price_micro_usd_per_mtok(double usd_per_mtok) {
 Cost compute_cost(const ModelEntry& model, int64_t input_tokens, int64_t output_tokens) {
   // micro-dollars per million tokens == pico-dollars per token, so the products are exact.
   Cost cost;
-  cost.pico_usd = std::max<int64_t>(input_tokens, 0) *
-                      price_micro_usd_per_mtok(model.price_input_per_mtok) +
-                  std::max<int64_t>(output_tokens, 0) *
-                      price_micro_usd_per_mtok(model.price_output_per_mtok);
+  cost.pico_usd =
+      std::max<int64_t>(input_tokens, 0) * price_micro_usd_per_mtok(model.price_input_per_mtok) +
+      std::max<int64_t>(output_tokens, 0) * price_micro_usd_per_mtok(model.price_output_per_mtok);
   return cost;
 }
 
@@ -176,8 +176,6 @@ std::string_view to_string(ModelKind kind) {
   return kind == ModelKind::kText ? "text" : "embedding";
 }
 
-std::string_view to_string(ModelTier tier) {
-  return tier == ModelTier::kSmall ? "small" : "large";
-}
+std::string_view to_string(ModelTier tier) { return tier == ModelTier::kSmall ? "small" : "large"; }
 
 }  // namespace plinth::catalog

@@ -3,7 +3,6 @@
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-
 #include <cctype>
 
 #include "client_transport.h"
@@ -32,7 +31,8 @@ bhttp::request<bhttp::string_body> to_beast(const Request& request, const std::s
     if (boost::beast::iequals(h.name, "content-length")) has_length = true;
     out.insert(h.name, h.value);
   }
-  if (out.find(bhttp::field::host) == out.end()) out.set(bhttp::field::host, host + ":" + std::to_string(port));
+  if (out.find(bhttp::field::host) == out.end())
+    out.set(bhttp::field::host, host + ":" + std::to_string(port));
   out.body() = request.body;
   if (!has_length && out.find(bhttp::field::transfer_encoding) == out.end()) {
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {

@@ -3,7 +3,6 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>

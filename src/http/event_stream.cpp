@@ -45,12 +45,21 @@ void encode_header(std::string& out, const EventHeader& header) {
   out.push_back(static_cast<char>(v.type));
   switch (v.type) {
     case Type::kBoolTrue:
-    case Type::kBoolFalse: break;
-    case Type::kByte: put_be(out, static_cast<uint64_t>(v.integer), 1); break;
-    case Type::kShort: put_be(out, static_cast<uint64_t>(v.integer), 2); break;
-    case Type::kInt: put_be(out, static_cast<uint64_t>(v.integer), 4); break;
+    case Type::kBoolFalse:
+      break;
+    case Type::kByte:
+      put_be(out, static_cast<uint64_t>(v.integer), 1);
+      break;
+    case Type::kShort:
+      put_be(out, static_cast<uint64_t>(v.integer), 2);
+      break;
+    case Type::kInt:
+      put_be(out, static_cast<uint64_t>(v.integer), 4);
+      break;
     case Type::kLong:
-    case Type::kTimestamp: put_be(out, static_cast<uint64_t>(v.integer), 8); break;
+    case Type::kTimestamp:
+      put_be(out, static_cast<uint64_t>(v.integer), 8);
+      break;
     case Type::kBytes:
     case Type::kString: {
       std::string_view value = std::string_view(v.bytes).substr(0, 0xFFFF);
@@ -93,12 +102,21 @@ Result<std::vector<EventHeader>> decode_headers(std::string_view in) {
     bool ok = true;
     switch (header.value.type) {
       case Type::kBoolTrue:
-      case Type::kBoolFalse: break;
-      case Type::kByte: ok = fixed(1); break;
-      case Type::kShort: ok = fixed(2); break;
-      case Type::kInt: ok = fixed(4); break;
+      case Type::kBoolFalse:
+        break;
+      case Type::kByte:
+        ok = fixed(1);
+        break;
+      case Type::kShort:
+        ok = fixed(2);
+        break;
+      case Type::kInt:
+        ok = fixed(4);
+        break;
       case Type::kLong:
-      case Type::kTimestamp: ok = fixed(8); break;
+      case Type::kTimestamp:
+        ok = fixed(8);
+        break;
       case Type::kBytes:
       case Type::kString: {
         if (pos + 2 > in.size()) return corrupt("truncated header value");
@@ -215,8 +233,8 @@ Result<std::optional<EventMessage>> EventStreamDecoder::next() {
   if (!headers) return corrupt(headers.error().message);
   EventMessage decoded;
   decoded.headers = std::move(*headers);
-  decoded.payload.assign(message.substr(kPreludeBytes + headers_length,
-                                        total - kMinMessageBytes - headers_length));
+  decoded.payload.assign(
+      message.substr(kPreludeBytes + headers_length, total - kMinMessageBytes - headers_length));
   consumed_ += total;
   return std::optional<EventMessage>(std::move(decoded));
 }

@@ -116,7 +116,7 @@ Result<std::vector<Response>> run_h2(const std::string& host, uint16_t port,
   nghttp2_session_callbacks_del(callbacks);
   if (rv != 0) return fail(ErrorCode::kInternal, "http2 client: cannot create a session");
   std::unique_ptr<nghttp2_session, decltype(&nghttp2_session_del)> session(raw_session,
-                                                                            nghttp2_session_del);
+                                                                           nghttp2_session_del);
   nghttp2_submit_settings(session.get(), NGHTTP2_FLAG_NONE, nullptr, 0);
 
   std::string default_authority = host + ":" + std::to_string(port);
@@ -170,19 +170,19 @@ Result<std::vector<Response>> run_h2(const std::string& host, uint16_t port,
     if (state.open == 0) break;
     auto n = transport.read_some(chunk.data(), chunk.size(), deadline);
     if (!n) return std::unexpected(n.error());
-    ssize_t used = nghttp2_session_mem_recv(
-        session.get(), reinterpret_cast<const uint8_t*>(chunk.data()), *n);
+    ssize_t used =
+        nghttp2_session_mem_recv(session.get(), reinterpret_cast<const uint8_t*>(chunk.data()), *n);
     if (used < 0) {
-      return fail(ErrorCode::kIo, std::string("http2 client: ") +
-                                      nghttp2_strerror(static_cast<int>(used)));
+      return fail(ErrorCode::kIo,
+                  std::string("http2 client: ") + nghttp2_strerror(static_cast<int>(used)));
     }
   }
   std::vector<Response> responses;
   responses.reserve(state.streams.size());
   for (ClientStream& stream : state.streams) {
     if (!stream.got_response) {
-      return fail(ErrorCode::kIo, "http2 client: stream reset with error " +
-                                      std::to_string(stream.error_code));
+      return fail(ErrorCode::kIo,
+                  "http2 client: stream reset with error " + std::to_string(stream.error_code));
     }
     responses.push_back(std::move(stream.response));
   }

@@ -1,7 +1,6 @@
 // HTTP/1.1 connections: Beast parser fed by hand, keep-alive, limits, chunked streaming.
-#include <boost/beast/http.hpp>
-
 #include <array>
+#include <boost/beast/http.hpp>
 #include <cctype>
 
 #include "plinth/core/log.h"
@@ -151,10 +150,9 @@ class Http1Connection final : public Connection,
     if (reading_ || phase_ == Phase::kClosed) return;
     if (phase_ == Phase::kHandling && buffer_.size() > kMaxBufferedWhileHandling) return;
     reading_ = true;
-    transport_->async_read_some(asio::buffer(chunk_),
-                                [self = shared_from_this()](const error_code& ec, size_t n) {
-                                  self->on_read(ec, n);
-                                });
+    transport_->async_read_some(
+        asio::buffer(chunk_),
+        [self = shared_from_this()](const error_code& ec, size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(const error_code& ec, size_t n) {
@@ -177,7 +175,8 @@ class Http1Connection final : public Connection,
       case Phase::kLingering:
         ensure_reading();  // discard
         break;
-      case Phase::kClosed: break;
+      case Phase::kClosed:
+        break;
     }
   }
 
@@ -199,10 +198,9 @@ class Http1Connection final : public Connection,
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(writing_batch_.size());
     for (const PendingWrite& w : writing_batch_) buffers.push_back(asio::buffer(w.bytes));
-    transport_->async_write(std::move(buffers),
-                            [self = shared_from_this()](const error_code& ec, size_t) {
-                              self->on_write(ec);
-                            });
+    transport_->async_write(
+        std::move(buffers),
+        [self = shared_from_this()](const error_code& ec, size_t) { self->on_write(ec); });
   }
 
   void on_write(const error_code& ec) {
@@ -259,8 +257,8 @@ class Http1Connection final : public Connection,
       case Phase::kReading:
         if (request_started_ && now - *request_started_ > options.request_timeout) {
           send_error(408, "Request timed out", true);
-        } else if (!request_started_ && (shutting_down_ ||
-                                         now - last_activity_ > options.idle_timeout)) {
+        } else if (!request_started_ &&
+                   (shutting_down_ || now - last_activity_ > options.idle_timeout)) {
           close();
           return;
         }
@@ -279,7 +277,8 @@ class Http1Connection final : public Connection,
           return;
         }
         break;
-      case Phase::kClosed: return;
+      case Phase::kClosed:
+        return;
     }
     arm_timer();
   }
@@ -365,8 +364,8 @@ class Http1Exchange final : public ExchangeBase {
       return;
     }
     answered_ = true;
-    std::string bytes = serialize_http1_head(response.status, response.headers, keep_alive_,
-                                             response.body.size());
+    std::string bytes =
+        serialize_http1_head(response.status, response.headers, keep_alive_, response.body.size());
     if (!head_request_) bytes += response.body;
     connection_->post_write(std::move(bytes), true, 0);
   }
@@ -377,8 +376,8 @@ class Http1Exchange final : public ExchangeBase {
       return nullptr;
     }
     answered_ = true;
-    connection_->post_write(serialize_http1_head(status, headers, keep_alive_, std::nullopt),
-                            false, 0);
+    connection_->post_write(serialize_http1_head(status, headers, keep_alive_, std::nullopt), false,
+                            0);
     auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         connection_->context_.options().request_timeout);
     return std::make_unique<Http1ResponseStream>(connection_, state_, timeout);
@@ -427,7 +426,8 @@ void Http1Connection::dispatch() {
 
 }  // namespace
 
-void start_http1(ServerContext& context, std::unique_ptr<Transport> transport, std::string initial) {
+void start_http1(ServerContext& context, std::unique_ptr<Transport> transport,
+                 std::string initial) {
   auto connection =
       std::make_shared<Http1Connection>(context, std::move(transport), std::move(initial));
   uint64_t id = 0;

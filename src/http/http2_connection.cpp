@@ -119,8 +119,10 @@ class Http2Connection final : public Connection,
     });
   }
   void post_data(int32_t stream_id, std::string bytes, bool finish) {
-    asio::post(executor_, [self = shared_from_this(), stream_id, bytes = std::move(bytes),
-                           finish]() mutable { self->append_data(stream_id, std::move(bytes), finish); });
+    asio::post(executor_,
+               [self = shared_from_this(), stream_id, bytes = std::move(bytes), finish]() mutable {
+                 self->append_data(stream_id, std::move(bytes), finish);
+               });
   }
 
   const ServerContext& context() const { return context_; }
@@ -238,6 +240,8 @@ class Http2Connection final : public Connection,
     if (it == self.streams_.end()) return 0;
     if (it->second->state) it->second->state->mark_gone();
     self.streams_.erase(it);
+    // Idle time counts from the last stream's end, not from the last bytes received.
+    self.last_activity_ = std::chrono::steady_clock::now();
     return 0;
   }
 
@@ -320,7 +324,9 @@ class Http2Connection final : public Connection,
   // Returns false when the connection was closed.
   bool receive(const char* data, size_t length) {
     last_activity_ = std::chrono::steady_clock::now();
+    receiving_ = true;
     ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), length);
+    receiving_ = false;
     if (rv < 0) {
       log::debug("http2: protocol error from {}: {}", transport_->remote_address(),
                  nghttp2_strerror(static_cast<int>(rv)));
@@ -346,7 +352,9 @@ class Http2Connection final : public Connection,
   }
 
   void flush() {
-    if (writing_ || closed_) return;
+    // nghttp2 must not be asked to send from inside its receive callbacks; the read
+    // handler flushes right after mem_recv returns.
+    if (writing_ || closed_ || receiving_) return;
     while (write_buffer_.size() < kWriteBatchBytes) {
       const uint8_t* data = nullptr;
       ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -427,6 +435,7 @@ class Http2Connection final : public Connection,
   std::array<char, 16384> chunk_{};
   std::string write_buffer_;  // bytes being written; appended to only while not writing
   bool writing_ = false;
+  bool receiving_ = false;  // inside nghttp2_session_mem_recv
   bool closed_ = false;
   bool shutting_down_ = false;
   SteadyTime last_activity_;
@@ -521,7 +530,8 @@ void Http2Connection::dispatch(Http2Stream& stream) {
 
 }  // namespace
 
-void start_http2(ServerContext& context, std::unique_ptr<Transport> transport, std::string initial) {
+void start_http2(ServerContext& context, std::unique_ptr<Transport> transport,
+                 std::string initial) {
   auto connection = std::make_shared<Http2Connection>(context, std::move(transport));
   uint64_t id = 0;
   context.add_connection(connection, &id);

@@ -31,9 +31,8 @@ class ProtocolSniffer : public std::enable_shared_from_this<ProtocolSniffer> {
  private:
   void read() {
     transport_->async_read_some(
-        asio::buffer(chunk_), [self = shared_from_this()](const error_code& ec, size_t n) {
-          self->on_read(ec, n);
-        });
+        asio::buffer(chunk_),
+        [self = shared_from_this()](const error_code& ec, size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(const error_code& ec, size_t n) {
@@ -43,8 +42,8 @@ class ProtocolSniffer : public std::enable_shared_from_this<ProtocolSniffer> {
     }
     bytes_.append(chunk_.data(), n);
     size_t compared = std::min(bytes_.size(), kHttp2Preface.size());
-    bool prefix_matches = std::string_view(bytes_).substr(0, compared) ==
-                          kHttp2Preface.substr(0, compared);
+    bool prefix_matches =
+        std::string_view(bytes_).substr(0, compared) == kHttp2Preface.substr(0, compared);
     if (prefix_matches && bytes_.size() < kHttp2Preface.size()) {
       read();
       return;
@@ -155,11 +154,13 @@ class ServerImpl final : public Server {
 
  private:
   void accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](const error_code& ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      if (!ec) on_accept(std::move(socket));
-      accept();
-    });
+    acceptor_.async_accept(asio::make_strand(io_),
+                           [this](const error_code& ec, tcp::socket socket) {
+                             if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+                               return;
+                             if (!ec) on_accept(std::move(socket));
+                             accept();
+                           });
   }
 
   void on_accept(tcp::socket socket) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -12,9 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 
 #include "plinth/http/server.h"
 
@@ -43,10 +42,9 @@ class Transport {
 };
 
 // `open_sockets` (may be null) is decremented when the transport is destroyed.
-std::unique_ptr<Transport> make_plain_transport(tcp::socket socket,
-                                                std::atomic<int>* open_sockets);
-std::unique_ptr<Transport> make_tls_transport(std::unique_ptr<asio::ssl::stream<tcp::socket>> stream,
-                                              std::atomic<int>* open_sockets);
+std::unique_ptr<Transport> make_plain_transport(tcp::socket socket, std::atomic<int>* open_sockets);
+std::unique_ptr<Transport> make_tls_transport(
+    std::unique_ptr<asio::ssl::stream<tcp::socket>> stream, std::atomic<int>* open_sockets);
 
 // Fixed pool of handler threads; no thread is created per request.
 class WorkerPool {
@@ -62,7 +60,7 @@ class WorkerPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::function<void()>> tasks_;  // guarded by mutex_
-  bool stopping_ = false;                     // guarded by mutex_
+  bool stopping_ = false;                    // guarded by mutex_
   std::vector<std::thread> threads_;
 };
 

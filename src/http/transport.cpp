@@ -59,7 +59,9 @@ class TlsTransport final : public Transport {
  public:
   TlsTransport(std::unique_ptr<asio::ssl::stream<tcp::socket>> stream,
                std::atomic<int>* open_sockets)
-      : stream_(std::move(stream)), slot_(open_sockets), remote_(endpoint_text(stream_->next_layer())) {
+      : stream_(std::move(stream)),
+        slot_(open_sockets),
+        remote_(endpoint_text(stream_->next_layer())) {
     error_code ec;
     stream_->next_layer().set_option(tcp::no_delay(true), ec);
   }
@@ -96,8 +98,8 @@ std::unique_ptr<Transport> make_plain_transport(tcp::socket socket,
   return std::make_unique<PlainTransport>(std::move(socket), open_sockets);
 }
 
-std::unique_ptr<Transport> make_tls_transport(std::unique_ptr<asio::ssl::stream<tcp::socket>> stream,
-                                              std::atomic<int>* open_sockets) {
+std::unique_ptr<Transport> make_tls_transport(
+    std::unique_ptr<asio::ssl::stream<tcp::socket>> stream, std::atomic<int>* open_sockets) {
   return std::make_unique<TlsTransport>(std::move(stream), open_sockets);
 }
 

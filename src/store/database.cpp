@@ -99,9 +99,9 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& fi
   std::error_code ec;
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path(), ec);
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(file.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(file.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Error error = sqlite_error(raw, rc, "open " + file.string());
     sqlite3_close(raw);
@@ -110,8 +110,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::filesystem::path& fi
   std::unique_ptr<Database> db(new Database(raw));
   sqlite3_busy_timeout(raw, 5000);
   // WAL lets readers run beside the writer; FULL makes every acknowledged commit durable.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     if (auto status = db->exec(pragma); !status) return std::unexpected(status.error());
   }
   auto status = db->exec(

@@ -1,8 +1,8 @@
 // AES-256-GCM seal/unseal and the key files that hold the keys outside the database.
 #include "plinth/store/sealed_box.h"
 
-#include <openssl/evp.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -36,8 +36,9 @@ Result<std::string> seal(std::string_view key, std::string_view plaintext, Rando
   auto* cipher_out = reinterpret_cast<unsigned char*>(out.data() + kNonceBytes);
   int len = 0;
   bool good =
-      ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key),
-                                bytes_of(nonce)) == 1 &&
+      ctx &&
+      EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key), bytes_of(nonce)) ==
+          1 &&
       (associated.empty() || EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes_of(associated),
                                                static_cast<int>(associated.size())) == 1) &&
       EVP_EncryptUpdate(ctx.get(), cipher_out, &len, bytes_of(plaintext),
@@ -63,8 +64,9 @@ Result<std::string> unseal(std::string_view key, std::string_view sealed,
   auto* plain_out = reinterpret_cast<unsigned char*>(out.data());
   int len = 0;
   bool good =
-      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key),
-                                bytes_of(nonce)) == 1 &&
+      ctx &&
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes_of(key), bytes_of(nonce)) ==
+          1 &&
       (associated.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes_of(associated),
                                                static_cast<int>(associated.size())) == 1) &&
       EVP_DecryptUpdate(ctx.get(), plain_out, &len, bytes_of(cipher),

@@ -40,9 +40,8 @@ UserRecord read_user(const Statement& s) {
 }
 
 RoleRecord read_role(const Statement& s) {
-  return RoleRecord{s.column_text(0), s.column_text(1),
-                    s.column_text(2), s.column_text(3),
-                    s.column_text(4), static_cast<int>(s.column_int(5)),
+  return RoleRecord{s.column_text(0), s.column_text(1), s.column_text(2),
+                    s.column_text(3), s.column_text(4), static_cast<int>(s.column_int(5)),
                     s.column_int(6)};
 }
 
@@ -221,9 +220,10 @@ Status SqliteIamStore::put_policy(const char* owner_table, const char* owner_kin
   } else if (auto role = get_role(owner); !role) {
     return pass(role);
   }
-  auto s = db_.prepare(std::string("INSERT INTO ") + owner_table +
-                       " (owner, policy_name, document) VALUES (?,?,?)"
-                       " ON CONFLICT (owner, policy_name) DO UPDATE SET document = excluded.document");
+  auto s =
+      db_.prepare(std::string("INSERT INTO ") + owner_table +
+                  " (owner, policy_name, document) VALUES (?,?,?)"
+                  " ON CONFLICT (owner, policy_name) DO UPDATE SET document = excluded.document");
   if (!s) return pass(s);
   s->bind(1, owner).bind(2, policy.name).bind(3, policy.document);
   auto r = s->run();
@@ -241,8 +241,8 @@ Result<InlinePolicy> SqliteIamStore::get_policy(const char* owner_table, const s
   auto row = s->step();
   if (!row) return pass(row);
   if (!*row) {
-    return fail(ErrorCode::kNotFound, "The policy " + policy_name + " of " + owner +
-                                          " cannot be found.");
+    return fail(ErrorCode::kNotFound,
+                "The policy " + policy_name + " of " + owner + " cannot be found.");
   }
   return InlinePolicy{s->column_text(0), s->column_text(1)};
 }

@@ -22,8 +22,7 @@ class SqliteIamStore final : public IamStore {
   Status create_access_key(const AccessKeyRecord& key) override;
   Result<AccessKeyRecord> get_access_key(const std::string& access_key_id) override;
   Result<std::vector<AccessKeyRecord>> list_access_keys(const std::string& user_name) override;
-  Status delete_access_key(const std::string& user_name,
-                           const std::string& access_key_id) override;
+  Status delete_access_key(const std::string& user_name, const std::string& access_key_id) override;
 
   Status create_role(const RoleRecord& role) override;
   Result<RoleRecord> get_role(const std::string& name) override;

@@ -40,8 +40,8 @@ void ByteTrie::finish() {
 }  // namespace ir
 
 namespace {
-using ir::kInfinite;
 using ir::Kind;
+using ir::kInfinite;
 
 int64_t add_sat(int64_t a, int64_t b) { return std::min<int64_t>(kInfinite, a + b); }
 
@@ -58,10 +58,11 @@ bool number_feasible(const ir::NumberSpec& s) {
 int64_t node_min_bytes(const ir::Grammar& g, const ir::Node& n) {
   auto min_of = [&](ir::NodeId id) { return id < 0 ? kInfinite : g.nodes[id].min_bytes; };
   switch (n.kind) {
-    case Kind::kLiteral: return n.literals.nodes[0].min_to_end == INT32_MAX
-                                    ? kInfinite
-                                    : n.literals.nodes[0].min_to_end;
-    case Kind::kNumber: return number_feasible(n.number) ? 1 : kInfinite;
+    case Kind::kLiteral:
+      return n.literals.nodes[0].min_to_end == INT32_MAX ? kInfinite
+                                                         : n.literals.nodes[0].min_to_end;
+    case Kind::kNumber:
+      return number_feasible(n.number) ? 1 : kInfinite;
     case Kind::kString: {
       const auto& s = n.string;
       if (s.max_length >= 0 && s.max_length < s.min_length) return kInfinite;

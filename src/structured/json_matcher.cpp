@@ -22,10 +22,6 @@ Frame fresh(ir::NodeId node) {
 }
 
 // ---- strings ----
-// JSON escape letters and the bytes they stand for.
-constexpr std::string_view kEscapeLetters = "\"\\/bfnrt";
-constexpr std::string_view kEscapedBytes = "\"\\/\b\f\n\r\t";
-
 bool string_char_ok(const ir::Grammar& g, const ir::StringSpec& s, Frame& f, uint8_t c) {
   if (s.max_length >= 0 && f.a + 1 > s.max_length) return false;
   if (s.dfa >= 0) {
@@ -39,7 +35,8 @@ bool string_char_ok(const ir::Grammar& g, const ir::StringSpec& s, Frame& f, uin
       return false;
     f.b = t;
   }
-  ++f.a;
+  // Unlimited strings do not count, so their state repeats and masks come from the cache.
+  if (s.max_length >= 0 || s.min_length > 0) ++f.a;
   return true;
 }
 
@@ -119,7 +116,7 @@ Step step_string(const ir::Grammar& g, const ir::StringSpec& s, Frame& f, uint8_
       if (f.aux == 1 && value >= 0xD8 && value <= 0xDF) return Step::kReject;
       f.small = value;
       if (++f.aux == 4) {
-        ++f.a;
+        if (s.max_length >= 0 || s.min_length > 0) ++f.a;
         f.phase = 1;
       }
       return Step::kConsumed;
@@ -144,33 +141,38 @@ Step step_string(const ir::Grammar& g, const ir::StringSpec& s, Frame& f, uint8_
 // phase: 0 start, 1 '-', 2 int "0", 3 int digits, 4 '.', 5 fraction, 6 'e', 7 exp sign, 8 exp.
 // a = integer digits, aux = fraction digits, b = exponent digits, v = mantissa as an integer,
 // small bit 0 = negative.
-bool number_complete_phase(uint8_t phase) {
-  return phase == 2 || phase == 3 || phase == 5 || phase == 8;
-}
-
 Step step_number(const ir::NumberSpec& s, Frame& f, uint8_t c) {
   bool digit = c >= '0' && c <= '9';
   bool bounded = s.has_min || s.has_max;
   Frame next = f;
   switch (f.phase) {
     case 0:
-      if (c == '-') next.phase = 1, next.small = 1;
-      else if (c == '0') next.phase = 2, next.a = 1;
-      else if (digit) next.phase = 3, next.a = 1, next.v = c - '0';
-      else return Step::kReject;
+      if (c == '-')
+        next.phase = 1, next.small = 1;
+      else if (c == '0')
+        next.phase = 2, next.a = 1;
+      else if (digit)
+        next.phase = 3, next.a = 1, next.v = c - '0';
+      else
+        return Step::kReject;
       break;
     case 1:
-      if (c == '0') next.phase = 2, next.a = 1;
-      else if (digit) next.phase = 3, next.a = 1, next.v = c - '0';
-      else return Step::kReject;
+      if (c == '0')
+        next.phase = 2, next.a = 1;
+      else if (digit)
+        next.phase = 3, next.a = 1, next.v = c - '0';
+      else
+        return Step::kReject;
       break;
     case 2:
     case 3:
     case 5:
       if (digit && f.phase != 2 && f.a + f.aux < kMaxNumberDigits) {
         next.v = f.v * 10 + (c - '0');
-        if (f.phase == 3) ++next.a;
-        else ++next.aux;
+        if (f.phase == 3)
+          ++next.a;
+        else
+          ++next.aux;
       } else if (c == '.' && f.phase != 5 && !s.integer && f.a < kMaxNumberDigits) {
         next.phase = 4;
       } else if ((c == 'e' || c == 'E') && !s.integer && !bounded) {
@@ -185,9 +187,12 @@ Step step_number(const ir::NumberSpec& s, Frame& f, uint8_t c) {
       next.phase = 5, next.aux = 1, next.v = f.v * 10 + (c - '0');
       break;
     case 6:
-      if (c == '+' || c == '-') next.phase = 7;
-      else if (digit) next.phase = 8, next.b = 1;
-      else return Step::kReject;
+      if (c == '+' || c == '-')
+        next.phase = 7;
+      else if (digit)
+        next.phase = 8, next.b = 1;
+      else
+        return Step::kReject;
       break;
     case 7:
       if (!digit) return Step::kReject;
@@ -207,11 +212,6 @@ Step step_number(const ir::NumberSpec& s, Frame& f, uint8_t c) {
 }
 
 // ---- arrays and objects ----
-ir::NodeId array_item(const ir::ArraySpec& s, int32_t index) {
-  if (s.max_items >= 0 && index >= s.max_items) return ir::kNoNode;
-  return index < static_cast<int32_t>(s.prefix.size()) ? s.prefix[index] : s.items;
-}
-
 Step step_array(const ir::ArraySpec& s, Frame& f, uint8_t c, ir::NodeId& child) {
   switch (f.phase) {
     case 0:
@@ -362,17 +362,30 @@ bool feed_thread(const ir::Grammar& g, Thread& t, uint8_t c, std::vector<Thread>
     } else {
       const ir::Node& n = g.nodes[f.node];
       switch (n.kind) {
-        case Kind::kString: step = step_string(g, n.string, f, c); break;
-        case Kind::kNumber: step = step_number(n.number, f, c); break;
-        case Kind::kArray: step = step_array(n.array, f, c, child); break;
-        case Kind::kObject: step = step_object(n.object, f, c, child); break;
-        case Kind::kLiteral: step = step_literal(n.literals, f, c); break;
-        default: return false;
+        case Kind::kString:
+          step = step_string(g, n.string, f, c);
+          break;
+        case Kind::kNumber:
+          step = step_number(n.number, f, c);
+          break;
+        case Kind::kArray:
+          step = step_array(n.array, f, c, child);
+          break;
+        case Kind::kObject:
+          step = step_object(n.object, f, c, child);
+          break;
+        case Kind::kLiteral:
+          step = step_literal(n.literals, f, c);
+          break;
+        default:
+          return false;
       }
     }
     switch (step) {
-      case Step::kReject: return false;
-      case Step::kConsumed: return true;
+      case Step::kReject:
+        return false;
+      case Step::kConsumed:
+        return true;
       case Step::kConsumedDone:
         t.pop_back();
         child_done(g, t);
@@ -381,7 +394,8 @@ bool feed_thread(const ir::Grammar& g, Thread& t, uint8_t c, std::vector<Thread>
         t.pop_back();
         child_done(g, t);
         continue;
-      case Step::kPush: return push_value(g, t, child, c, forks);
+      case Step::kPush:
+        return push_value(g, t, child, c, forks);
     }
   }
   return false;
@@ -435,112 +449,13 @@ bool is_complete(const ir::Grammar& g, const MatcherState& state) {
   return false;
 }
 
-namespace {
-int64_t frame_distance(const ir::Grammar& g, const Frame& f, bool child_active) {
-  if (f.node == kRootFrame) return f.phase == 0 && !child_active ? g.nodes[g.root].min_bytes : 0;
+int64_t plain_string_room(const ir::Grammar& g, const MatcherState& state) {
+  if (state.threads.size() != 1 || state.threads[0].empty()) return -1;
+  const Frame& f = state.threads[0].back();
+  if (f.node < 0 || f.phase != 1) return -1;
   const ir::Node& n = g.nodes[f.node];
-  if (f.phase == 0 && !child_active) return n.min_bytes;
-  switch (n.kind) {
-    case Kind::kString: {
-      int64_t need = std::max(0, n.string.min_length - f.a);
-      if (n.string.dfa < 0) {
-        int64_t pending = f.phase == 2 ? 1 : f.phase == 3 ? 4 - f.aux : f.phase == 4 ? f.aux : 0;
-        return pending + need + 1;
-      }
-      // With a pattern, count JSON bytes along the DFA's cheapest accepting path.
-      const ByteDfa& dfa = g.dfas[n.string.dfa];
-      int64_t bytes = dfa.min_json_bytes_to_accept[f.b];
-      if (f.phase == 2) {  // the escape letter finishes a character: count from after it
-        bytes = ir::kInfinite;
-        for (char e : kEscapedBytes) {
-          int32_t t = dfa.next[f.b][static_cast<uint8_t>(e)];
-          if (t >= 0) bytes = std::min<int64_t>(bytes, 1 + dfa.min_json_bytes_to_accept[t]);
-        }
-        need = std::max<int64_t>(0, need - 1) + 1;
-      }
-      return std::max(need, bytes) + 1;
-    }
-    case Kind::kNumber:
-      return number_complete_phase(f.phase) && number_value_ok(n.number, f) ? 0 : 1;
-    case Kind::kLiteral: return n.literals.nodes[f.b].min_to_end;
-    case Kind::kArray: {
-      const auto& s = n.array;
-      int32_t count = f.a + (child_active ? 1 : 0);
-      int64_t bytes = 1;
-      if (f.phase == 3 && !child_active) {
-        ir::NodeId item = array_item(s, count);
-        if (item != ir::kNoNode) bytes += g.nodes[item].min_bytes;
-        ++count;
-      }
-      for (int32_t i = count; i < s.min_items; ++i) {
-        ir::NodeId item = array_item(s, i);
-        bytes += 1 + (item == ir::kNoNode ? 0 : g.nodes[item].min_bytes);
-      }
-      return bytes;
-    }
-    case Kind::kObject: {
-      const auto& s = n.object;
-      int64_t bytes = 1;
-      if (s.free_form) {
-        int32_t count = f.a;
-        if (f.phase == 2 || f.phase == 3 || f.phase == 4) {
-          if (f.phase == 2) bytes += child_active ? 1 : 3;
-          if (f.phase == 3) bytes += 1;
-          if (!child_active || f.phase != 4) bytes += g.nodes[s.values].min_bytes;
-          ++count;
-        } else if (f.phase == 6) {
-          bytes += 3 + g.nodes[s.values].min_bytes;
-          ++count;
-        }
-        int64_t per = 4 + g.nodes[s.key_node].min_bytes + g.nodes[s.values].min_bytes;
-        bytes += std::max(0, s.min_properties - count) * per;
-        return bytes;
-      }
-      int32_t next = f.a;
-      if (f.phase == 2) {
-        int64_t value = ir::kInfinite;
-        int32_t typed = f.a;  // the earliest key this prefix can still become
-        for (int32_t j : s.keys.nodes[f.b].texts_below)
-          if (j >= f.a) {
-            value = std::min(value, g.nodes[s.properties[j].value].min_bytes);
-            typed = std::max(typed, j);
-            break;
-          }
-        bytes += s.keys.nodes[f.b].min_to_end + 1 + (value < ir::kInfinite ? value : 1);
-        next = typed + 1;
-      } else if (f.phase == 3 || f.phase == 4) {
-        if (f.phase == 3) bytes += 1;
-        if (!(f.phase == 4 && child_active)) bytes += g.nodes[s.properties[f.b].value].min_bytes;
-        next = f.b + 1;
-      }
-      // After '{' or ',' the next property needs no comma; after a property each one does.
-      bool first = f.phase == 1 || f.phase == 6;
-      if (f.phase == 2) first = false;
-      bool need_one = f.phase == 6;
-      for (size_t i = next; i < s.properties.size(); ++i) {
-        const auto& p = s.properties[i];
-        if (!p.required && !need_one) continue;
-        bytes += p.key_json.size() + (first ? 1 : 2) + g.nodes[p.value].min_bytes;
-        need_one = false;
-        first = false;
-      }
-      return bytes;
-    }
-    default: return 0;
-  }
-}
-}  // namespace
-
-int64_t distance_to_close(const ir::Grammar& g, const MatcherState& state) {
-  if (is_complete(g, state)) return 0;
-  int64_t best = ir::kInfinite;
-  for (const auto& t : state.threads) {
-    int64_t total = 0;
-    for (size_t i = 0; i < t.size(); ++i)
-      total += frame_distance(g, t[i], i + 1 < t.size());
-    best = std::min(best, total);
-  }
-  return best;
+  if (n.kind != Kind::kString || n.string.dfa >= 0) return -1;
+  return n.string.max_length < 0 ? INT32_MAX : std::max(0, n.string.max_length - f.a);
 }
 
 void state_key(const MatcherState& state, std::string& out) {

@@ -7,8 +7,8 @@ namespace plinth::structured::detail {
 namespace {
 
 double pow10(int n) {
-  static const double kPowers[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
-                                   1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+  static const double kPowers[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
+                                   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
   return kPowers[n];
 }
 
@@ -61,9 +61,12 @@ bool number_value_ok(const ir::NumberSpec& s, const Frame& f) {
 bool number_prefix_feasible(const ir::NumberSpec& s, const Frame& f) {
   bool negative = f.small & 1;
   switch (f.phase) {
-    case 0: return true;
-    case 1: return feasible_magnitude(s, true, 0, pow10(kMaxNumberDigits), true);
-    case 2: return feasible_magnitude(s, negative, 0, s.integer ? 0 : 1, !s.integer);
+    case 0:
+      return true;
+    case 1:
+      return feasible_magnitude(s, true, 0, pow10(kMaxNumberDigits), true);
+    case 2:
+      return feasible_magnitude(s, negative, 0, s.integer ? 0 : 1, !s.integer);
     case 3:
       for (int k = 0; f.a + k <= kMaxNumberDigits; ++k) {
         double lo = f.v * pow10(k);
@@ -71,12 +74,14 @@ bool number_prefix_feasible(const ir::NumberSpec& s, const Frame& f) {
         if (feasible_magnitude(s, negative, lo, hi, !s.integer)) return true;
       }
       return false;
-    case 4: return feasible_magnitude(s, negative, f.v, f.v + 1, true);
+    case 4:
+      return feasible_magnitude(s, negative, f.v, f.v + 1, true);
     case 5: {
       double scale = pow10(f.aux);
       return feasible_magnitude(s, negative, f.v / scale, (f.v + 1) / scale, true);
     }
-    default: return true;
+    default:
+      return true;
   }
 }
 

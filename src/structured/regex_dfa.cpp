@@ -44,7 +44,9 @@ ByteSet ascii_range(int lo, int hi) {
   return s;
 }
 ByteSet digits() { return ascii_range('0', '9'); }
-ByteSet word() { return ascii_range('a', 'z') | ascii_range('A', 'Z') | digits() | ascii_range('_', '_'); }
+ByteSet word() {
+  return ascii_range('a', 'z') | ascii_range('A', 'Z') | digits() | ascii_range('_', '_');
+}
 ByteSet space() {
   ByteSet s;
   for (char c : std::string_view(" \t\n\r\f\v")) s.set(static_cast<uint8_t>(c));
@@ -79,7 +81,8 @@ class RegexParser {
     auto r = make(RegexNode::Kind::kRepeat);
     r->min = 0;
     r->max = -1;
-    r->children.push_back(make_bytes(ascii_range(0, 127)));  // ASCII filler keeps both readings equal
+    r->children.push_back(
+        make_bytes(ascii_range(0, 127)));  // ASCII filler keeps both readings equal
     return r;
   }
   std::unexpected<Error> error(std::string what) {
@@ -198,25 +201,44 @@ class RegexParser {
       return v;
     };
     switch (c) {
-      case 'd': return digits();
-      case 'D': return ascii_complement(digits());
-      case 'w': return word();
-      case 'W': return ascii_complement(word());
-      case 's': return space();
-      case 'S': return ascii_complement(space());
-      case 'n': s.set('\n'); return s;
-      case 'r': s.set('\r'); return s;
-      case 't': s.set('\t'); return s;
-      case 'f': s.set('\f'); return s;
-      case 'v': s.set('\v'); return s;
-      case '0': s.set(0); return s;
+      case 'd':
+        return digits();
+      case 'D':
+        return ascii_complement(digits());
+      case 'w':
+        return word();
+      case 'W':
+        return ascii_complement(word());
+      case 's':
+        return space();
+      case 'S':
+        return ascii_complement(space());
+      case 'n':
+        s.set('\n');
+        return s;
+      case 'r':
+        s.set('\r');
+        return s;
+      case 't':
+        s.set('\t');
+        return s;
+      case 'f':
+        s.set('\f');
+        return s;
+      case 'v':
+        s.set('\v');
+        return s;
+      case '0':
+        s.set(0);
+        return s;
       case 'b':
         if (in_class) {
           s.set('\b');
           return s;
         }
         return error("word boundary \\b");
-      case 'B': return error("word boundary \\B");
+      case 'B':
+        return error("word boundary \\B");
       case 'u':
       case 'x': {
         auto v = hex(c == 'u' ? 4 : 2);
@@ -227,7 +249,8 @@ class RegexParser {
       }
       default:
         if (c >= '1' && c <= '9') return error("backreference");
-        if (c == 'k' || c == 'p' || c == 'P' || c == 'c') return error("escape \\" + std::string(1, c));
+        if (c == 'k' || c == 'p' || c == 'P' || c == 'c')
+          return error("escape \\" + std::string(1, c));
         if (static_cast<uint8_t>(c) > 127) return error("non-ASCII escape");
         s.set(static_cast<uint8_t>(c));
         return s;
@@ -290,7 +313,8 @@ class RegexParser {
         if (!eat(')')) return error("missing ')'");
         return inner;
       }
-      case '[': return parse_class();
+      case '[':
+        return parse_class();
       case '.': {
         ByteSet s = ascii_range(0, 127);
         s.reset('\n');
@@ -304,7 +328,8 @@ class RegexParser {
       }
       case '*':
       case '+':
-      case '?': return error("nothing to repeat");
+      case '?':
+        return error("nothing to repeat");
       default: {
         uint8_t b = static_cast<uint8_t>(c);
         if (b < 0x80) {
@@ -418,103 +443,6 @@ void close_over_eps(const Nfa& nfa, std::vector<int>& set) {
   std::sort(set.begin(), set.end());
 }
 
-// Removes transitions into dead states and computes per-state character distances.
-void finish_dfa(ByteDfa& dfa) {
-  size_t n = dfa.next.size();
-  std::vector<std::vector<std::pair<int, int>>> reverse(n);  // (source, weight)
-  for (size_t s = 0; s < n; ++s)
-    for (int b = 0; b < 256; ++b)
-      if (dfa.next[s][b] >= 0)
-        reverse[dfa.next[s][b]].push_back({static_cast<int>(s), (b & 0xC0) == 0x80 ? 0 : 1});
-  // 0/1 BFS backwards from accepting states.
-  dfa.min_chars_to_accept.assign(n, INT32_MAX);
-  std::deque<int> queue;
-  for (size_t s = 0; s < n; ++s)
-    if (dfa.accepting[s]) {
-      dfa.min_chars_to_accept[s] = 0;
-      queue.push_back(static_cast<int>(s));
-    }
-  while (!queue.empty()) {
-    int t = queue.front();
-    queue.pop_front();
-    for (auto [s, w] : reverse[t]) {
-      int d = dfa.min_chars_to_accept[t] + w;
-      if (d < dfa.min_chars_to_accept[s]) {
-        dfa.min_chars_to_accept[s] = d;
-        w == 0 ? queue.push_front(s) : queue.push_back(s);
-      }
-    }
-  }
-  // Dijkstra backwards with JSON escaping costs.
-  dfa.min_json_bytes_to_accept.assign(n, INT32_MAX);
-  std::priority_queue<std::pair<int, int>, std::vector<std::pair<int, int>>, std::greater<>> heap;
-  for (size_t s = 0; s < n; ++s)
-    if (dfa.accepting[s]) {
-      dfa.min_json_bytes_to_accept[s] = 0;
-      heap.push({0, static_cast<int>(s)});
-    }
-  std::vector<std::vector<std::pair<int, int>>> reverse_bytes(n);  // (source, cost)
-  for (size_t s = 0; s < n; ++s)
-    for (int b = 0; b < 256; ++b)
-      if (dfa.next[s][b] >= 0)
-        reverse_bytes[dfa.next[s][b]].push_back(
-            {static_cast<int>(s), (b == '"' || b == '\\' || b < 0x20) ? 2 : 1});
-  while (!heap.empty()) {
-    auto [d, t] = heap.top();
-    heap.pop();
-    if (d > dfa.min_json_bytes_to_accept[t]) continue;
-    for (auto [s, w] : reverse_bytes[t])
-      if (d + w < dfa.min_json_bytes_to_accept[s]) {
-        dfa.min_json_bytes_to_accept[s] = d + w;
-        heap.push({d + w, s});
-      }
-  }
-  for (size_t s = 0; s < n; ++s)
-    for (int b = 0; b < 256; ++b) {
-      int t = dfa.next[s][b];
-      if (t >= 0 && dfa.min_chars_to_accept[t] == INT32_MAX) dfa.next[s][b] = ByteDfa::kDead;
-    }
-  // Longest path to acceptance over live states; any reachable cycle makes it unbounded.
-  dfa.max_chars_to_accept.assign(n, -1);
-  std::vector<uint8_t> colour(n, 0);  // 0 new, 1 on stack, 2 done
-  std::vector<std::pair<int, int>> stack;
-  for (size_t root = 0; root < n; ++root) {
-    if (colour[root] || dfa.min_chars_to_accept[root] == INT32_MAX) continue;
-    stack.push_back({static_cast<int>(root), 0});
-    colour[root] = 1;
-    while (!stack.empty()) {
-      auto& [s, b] = stack.back();
-      if (b < 256) {
-        int byte = b++;
-        int t = dfa.next[s][byte];
-        if (t < 0) continue;
-        if (colour[t] == 1) {
-          dfa.max_chars_to_accept[s] = ByteDfa::kUnbounded;
-        } else if (colour[t] == 0) {
-          colour[t] = 1;
-          stack.push_back({t, 0});
-        }
-        continue;
-      }
-      int best = dfa.accepting[s] ? 0 : -1;
-      if (dfa.max_chars_to_accept[s] == ByteDfa::kUnbounded) best = ByteDfa::kUnbounded;
-      for (int byte = 0; byte < 256 && best != ByteDfa::kUnbounded; ++byte) {
-        int t = dfa.next[s][byte];
-        if (t < 0) continue;
-        int m = dfa.max_chars_to_accept[t];
-        if (m == ByteDfa::kUnbounded) {
-          best = ByteDfa::kUnbounded;
-        } else if (m >= 0) {
-          best = std::max(best, m + ((byte & 0xC0) == 0x80 ? 0 : 1));
-        }
-      }
-      dfa.max_chars_to_accept[s] = best;
-      colour[s] = 2;
-      stack.pop_back();
-    }
-  }
-}
-
 }  // namespace
 
 Result<ByteDfa> compile_regex(std::string_view pattern) {
@@ -557,31 +485,6 @@ Result<ByteDfa> compile_regex(std::string_view pattern) {
   if (dfa.min_chars_to_accept[0] == INT32_MAX)
     return fail(ErrorCode::kInvalidArgument, "regex matches nothing");
   return dfa;
-}
-
-Result<std::string> format_regex(std::string_view format) {
-  // Deliberately strict subsets: every string they accept is valid for the format, even where
-  // the format allows more (days stop at 28 so that no month can overflow).
-  static const std::string kDate = R"([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8]))";
-  static const std::string kTime =
-      R"(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))";
-  static const std::string kOctet = R"((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))";
-  static const std::string kLabel = R"([a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?)";
-  if (format == "date") return "^" + kDate + "$";
-  if (format == "time") return "^" + kTime + "$";
-  if (format == "date-time") return "^" + kDate + "T" + kTime + "$";
-  if (format == "email")
-    return std::string(R"(^[A-Za-z0-9]+([._+-][A-Za-z0-9]+)*@)") + kLabel + R"((\.)" + kLabel +
-           R"()*\.[a-z]{2,6}$)";
-  if (format == "hostname") return "^" + kLabel + R"((\.)" + kLabel + ")*$";
-  if (format == "uuid")
-    return std::string(
-        R"(^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)");
-  if (format == "uri" || format == "uri-reference" || format == "iri")
-    return "^https://" + kLabel + R"((\.)" + kLabel + R"()*(/[A-Za-z0-9._~-]+)*$)";
-  if (format == "ipv4") return "^(" + kOctet + R"(\.){3})" + kOctet + "$";
-  if (format == "ipv6") return R"(^([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}$)";
-  return fail(ErrorCode::kInvalidArgument, "unsupported format '" + std::string(format) + "'");
 }
 
 }  // namespace plinth::structured

@@ -36,6 +36,9 @@ struct ByteDfa {
 // word boundaries, non-ASCII class members) is an error naming the construct.
 Result<ByteDfa> compile_regex(std::string_view pattern);
 
+// Removes transitions into states that cannot accept and fills the distance tables.
+void finish_dfa(ByteDfa& dfa);
+
 // The regex used to enforce a "format" value; kInvalidArgument for unsupported formats.
 Result<std::string> format_regex(std::string_view format);
 

@@ -19,14 +19,26 @@ using ir::NodeId;
 namespace {
 
 constexpr int kMaxCompileDepth = 200;
+constexpr size_t kMaxJsonDepth = 1024;
+// All pattern/format automata of one schema together; bounds memory for hostile schemas.
+constexpr size_t kMaxDfaStatesPerSchema = 20000;
 
 // Keywords recognised but not enforceable: refusing them keeps the promise that every finished
 // output validates.
 bool is_unenforceable(std::string_view key) {
-  static const std::set<std::string_view> kKeys = {
-      "patternProperties", "dependencies", "dependentRequired", "dependentSchemas", "if", "then",
-      "else", "not", "contains", "minContains", "maxContains", "multipleOf", "$dynamicRef",
-      "$recursiveRef"};
+  static const std::set<std::string_view> kKeys = {"dependencies",
+                                                   "dependentRequired",
+                                                   "dependentSchemas",
+                                                   "if",
+                                                   "then",
+                                                   "else",
+                                                   "not",
+                                                   "contains",
+                                                   "minContains",
+                                                   "maxContains",
+                                                   "multipleOf",
+                                                   "$dynamicRef",
+                                                   "$recursiveRef"};
   return kKeys.contains(key);
 }
 
@@ -129,8 +141,8 @@ class Compiler {
     synthetic_.push_back(std::move(schema));
     return compile(synthetic_.back(), path, depth);
   }
-  Result<NodeId> compile_child(const json::object& s, std::string_view key,
-                               const std::string& path, int depth) {
+  Result<NodeId> compile_child(const json::object& s, std::string_view key, const std::string& path,
+                               int depth) {
     return compile(s.at(key), path + "/" + std::string(key), depth + 1);
   }
 
@@ -141,8 +153,7 @@ class Compiler {
         auto max = int_keyword(s, "maxItems");
         if (!max || *max > 1) return unsupported(key, path);
       }
-      if ((key == "unevaluatedProperties" || key == "unevaluatedItems") &&
-          !(value.is_bool()))
+      if ((key == "unevaluatedProperties" || key == "unevaluatedItems") && !(value.is_bool()))
         return unsupported(key, path);
     }
     if (s.contains("enum") || s.contains("const")) return build_literals(s, path);
@@ -187,17 +198,23 @@ class Compiler {
 
   static bool literal_has_type(const json::value& v, const std::set<std::string>& types) {
     switch (v.kind()) {
-      case json::kind::null: return types.contains("null");
-      case json::kind::bool_: return types.contains("boolean");
-      case json::kind::object: return types.contains("object");
-      case json::kind::array: return types.contains("array");
-      case json::kind::string: return types.contains("string");
+      case json::kind::null:
+        return types.contains("null");
+      case json::kind::bool_:
+        return types.contains("boolean");
+      case json::kind::object:
+        return types.contains("object");
+      case json::kind::array:
+        return types.contains("array");
+      case json::kind::string:
+        return types.contains("string");
       case json::kind::double_: {
         double d = v.get_double();
         if (types.contains("number")) return true;
         return types.contains("integer") && d == std::floor(d);
       }
-      default: return types.contains("number") || types.contains("integer");
+      default:
+        return types.contains("number") || types.contains("integer");
     }
   }
 
@@ -236,17 +253,20 @@ class Compiler {
   Result<Node> build_types(const json::object& s, const std::string& path, int depth) {
     std::vector<std::string> types;
     if (auto* t = s.if_contains("type")) {
-      if (t->is_string()) types.push_back(std::string(t->get_string()));
+      if (t->is_string())
+        types.push_back(std::string(t->get_string()));
       else if (t->is_array())
         for (const auto& x : t->get_array())
           if (x.is_string()) types.push_back(std::string(x.get_string()));
     } else {
       // No "type": generate only the kinds the keywords talk about (a valid subset).
-      for (auto k : {"properties", "required", "additionalProperties", "propertyNames",
-                     "minProperties", "maxProperties"})
+      for (auto k :
+           {"properties", "required", "additionalProperties", "propertyNames", "minProperties",
+            "maxProperties", "patternProperties", "unevaluatedProperties"})
         if (s.contains(k) && std::find(types.begin(), types.end(), "object") == types.end())
           types.push_back("object");
-      for (auto k : {"items", "prefixItems", "minItems", "maxItems"})
+      for (auto k :
+           {"items", "prefixItems", "minItems", "maxItems", "additionalItems", "unevaluatedItems"})
         if (s.contains(k) && std::find(types.begin(), types.end(), "array") == types.end())
           types.push_back("array");
       for (auto k : {"minLength", "maxLength", "pattern", "format"})
@@ -268,13 +288,20 @@ class Compiler {
     u.kind = Kind::kUnion;
     for (const auto& t : types) {
       Result<Node> n = fail(ErrorCode::kInvalidArgument, "unknown type '" + t + "' at " + path);
-      if (t == "null") n = literal_only({"null"});
-      else if (t == "boolean") n = literal_only({"true", "false"});
-      else if (t == "number" || (t == "integer" && !has_number)) n = build_number(s, t, path);
-      else if (t == "integer") continue;
-      else if (t == "string") n = build_string(s, path);
-      else if (t == "array") n = build_array(s, path, depth);
-      else if (t == "object") n = build_object(s, path, depth);
+      if (t == "null")
+        n = literal_only({"null"});
+      else if (t == "boolean")
+        n = literal_only({"true", "false"});
+      else if (t == "number" || (t == "integer" && !has_number))
+        n = build_number(s, t, path);
+      else if (t == "integer")
+        continue;
+      else if (t == "string")
+        n = build_string(s, path);
+      else if (t == "array")
+        n = build_array(s, path, depth);
+      else if (t == "object")
+        n = build_object(s, path, depth);
       if (!n) return n;
       u.alternatives.push_back(add(std::move(*n)));
     }
@@ -302,16 +329,19 @@ class Compiler {
     if (auto v = number("minimum")) spec.has_min = true, spec.min = *v;
     if (auto v = number("maximum")) spec.has_max = true, spec.max = *v;
     if (auto* e = s.if_contains("exclusiveMinimum")) {
-      if (e->is_bool()) spec.exclusive_min = e->get_bool() && spec.has_min;
+      if (e->is_bool())
+        spec.exclusive_min = e->get_bool() && spec.has_min;
       else if (auto v = number("exclusiveMinimum"); v && (!spec.has_min || *v >= spec.min))
         spec.has_min = true, spec.min = *v, spec.exclusive_min = true;
     }
     if (auto* e = s.if_contains("exclusiveMaximum")) {
-      if (e->is_bool()) spec.exclusive_max = e->get_bool() && spec.has_max;
+      if (e->is_bool())
+        spec.exclusive_max = e->get_bool() && spec.has_max;
       else if (auto v = number("exclusiveMaximum"); v && (!spec.has_max || *v <= spec.max))
         spec.has_max = true, spec.max = *v, spec.exclusive_max = true;
     }
-    if ((spec.has_min && std::fabs(spec.min) > 1e15) || (spec.has_max && std::fabs(spec.max) > 1e15))
+    if ((spec.has_min && std::fabs(spec.min) > 1e15) ||
+        (spec.has_max && std::fabs(spec.max) > 1e15))
       return unsupported("minimum", path, "bounds beyond 1e15");
     return n;
   }
@@ -337,6 +367,9 @@ class Compiler {
     if (!regex.empty() || pattern) {
       auto dfa = compile_regex(regex);
       if (!dfa) return unsupported(pattern ? "pattern" : "format", path, dfa.error().message);
+      dfa_states_ += dfa->next.size();
+      if (dfa_states_ > kMaxDfaStatesPerSchema)
+        return unsupported(pattern ? "pattern" : "format", path, "too many patterns in one schema");
       g_.dfas.push_back(std::move(*dfa));
       n.string.dfa = static_cast<int32_t>(g_.dfas.size()) - 1;
     }
@@ -363,8 +396,10 @@ class Compiler {
     if (auto v = int_keyword(s, "maxItems")) spec.max_items = *v;
     const json::value* tuple = nullptr;
     std::string tuple_key;
-    if (auto* p = s.if_contains("prefixItems"); p && p->is_array()) tuple = p, tuple_key = "prefixItems";
-    else if (auto* i = s.if_contains("items"); i && i->is_array()) tuple = i, tuple_key = "items";
+    if (auto* p = s.if_contains("prefixItems"); p && p->is_array())
+      tuple = p, tuple_key = "prefixItems";
+    else if (auto* i = s.if_contains("items"); i && i->is_array())
+      tuple = i, tuple_key = "items";
     if (tuple) {
       for (size_t i = 0; i < tuple->get_array().size(); ++i) {
         auto id = compile(tuple->get_array()[i], path + "/" + tuple_key + "/" + std::to_string(i),
@@ -399,31 +434,60 @@ class Compiler {
     if (auto* r = s.if_contains("required"); r && r->is_array())
       for (const auto& x : r->get_array())
         if (x.is_string()) required.insert(std::string(x.get_string()));
+    auto patterns = compile_pattern_properties(s, path);
+    if (!patterns) return std::unexpected(patterns.error());
+    // A key matching patterns must also satisfy their schemas.
+    auto matching = [&](std::string_view key) -> Result<json::array> {
+      json::array schemas;
+      bool ascii = std::all_of(key.begin(), key.end(), [](char c) { return c >= 0; });
+      for (const auto& [dfa, schema] : *patterns) {
+        if (dfa_matches(dfa, key))
+          schemas.push_back(*schema);
+        else if (!ascii)  // the DFA reads '.' and negated classes as ASCII only: cannot tell
+          return unsupported("patternProperties", path, "non-ASCII property name");
+      }
+      return schemas;
+    };
+    auto compile_property = [&](const json::value* declared_schema, const std::string& name,
+                                const std::string& at) -> Result<NodeId> {
+      auto extra = matching(name);
+      if (!extra) return std::unexpected(extra.error());
+      if (extra->empty()) {
+        if (declared_schema) return compile(*declared_schema, at, depth + 1);
+        if (additional && !additional->is_bool())
+          return compile(*additional, path + "/additionalProperties", depth + 1);
+        return any();
+      }
+      if (declared_schema) extra->push_back(*declared_schema);
+      return compile_synthetic(json::object{{"allOf", std::move(*extra)}}, at, depth + 1);
+    };
     std::set<std::string> declared;
     if (auto* p = s.if_contains("properties"); p && p->is_object()) {
       for (const auto& [name, sub] : p->get_object()) {
-        auto id = compile(sub, path + "/properties/" + std::string(name), depth + 1);
+        auto id =
+            compile_property(&sub, std::string(name), path + "/properties/" + std::string(name));
         if (!id) return std::unexpected(id.error());
         declared.insert(std::string(name));
-        spec.properties.push_back({json::serialize(json::string(name)), *id,
-                                   required.contains(std::string(name))});
+        spec.properties.push_back(
+            {json::serialize(json::string(name)), *id, required.contains(std::string(name))});
       }
     }
     for (const auto& name : required) {
       if (declared.contains(name)) continue;
-      if (closed) {
+      auto extra = matching(name);
+      if (!extra) return std::unexpected(extra.error());
+      if (closed && extra->empty()) {
         Node never;
         return never;  // a required property that may not appear: no instance
       }
-      auto id = additional && !additional->is_bool()
-                    ? compile(*additional, path + "/additionalProperties", depth + 1)
-                    : Result<NodeId>(any());
+      auto id = compile_property(nullptr, name, path + "/required");
       if (!id) return std::unexpected(id.error());
       spec.properties.push_back({json::serialize(json::string(name)), *id, true});
     }
     auto min_props = int_keyword(s, "minProperties");
     auto max_props = int_keyword(s, "maxProperties");
-    if (!spec.properties.empty() || closed) {
+    // With patternProperties, free keys could match a pattern: emit declared keys only.
+    if (!spec.properties.empty() || closed || !patterns->empty()) {
       if (s.contains("propertyNames")) return unsupported("propertyNames", path);
       if (min_props && *min_props > static_cast<int32_t>(required.size()))
         return unsupported("minProperties", path, "above the number of required properties");
@@ -432,7 +496,11 @@ class Compiler {
       return n;
     }
     spec.free_form = true;
-    spec.min_properties = min_props.value_or(0);
+    // Free keys can repeat, and a repeated key does not count twice, so a minimum could be
+    // missed; a maximum still holds.
+    if (min_props && *min_props > 0)
+      return unsupported("minProperties", path, "on an object without declared properties");
+    spec.min_properties = 0;
     spec.max_properties = max_props.value_or(-1);
     if (auto* names = s.if_contains("propertyNames")) {
       auto flat = algebra_.flatten(*names, path + "/propertyNames");
@@ -454,19 +522,45 @@ class Compiler {
     return n;
   }
 
+  using PatternSchemas = std::vector<std::pair<ByteDfa, const json::value*>>;
+  static Result<PatternSchemas> compile_pattern_properties(const json::object& s,
+                                                           const std::string& path) {
+    PatternSchemas out;
+    auto* pp = s.if_contains("patternProperties");
+    if (!pp) return out;
+    if (!pp->is_object()) return unsupported("patternProperties", path, "not an object");
+    for (const auto& [pattern, schema] : pp->get_object()) {
+      auto dfa = compile_regex(pattern);
+      if (!dfa) return unsupported("patternProperties", path, dfa.error().message);
+      out.push_back({std::move(*dfa), &schema});
+    }
+    return out;
+  }
+  static bool dfa_matches(const ByteDfa& dfa, std::string_view text) {
+    int32_t state = dfa.start;
+    for (char c : text) {
+      state = dfa.next[state][static_cast<uint8_t>(c)];
+      if (state < 0) return false;
+    }
+    return dfa.accepting[state] != 0;
+  }
+
   const json::value& root_;
   SchemaAlgebra algebra_;
   ir::Grammar g_;
   std::unordered_map<const json::value*, NodeId> memo_;
   std::deque<json::value> synthetic_;
   NodeId any_ = -1, any_string_ = -1;
+  size_t dfa_states_ = 0;
 };
 
 }  // namespace
 
 Result<ir::Grammar> compile_grammar(std::string_view schema_json) {
   boost::system::error_code ec;
-  json::value root = json::parse(schema_json, ec);
+  json::parse_options options;
+  options.max_depth = kMaxJsonDepth;  // the default (32) is too shallow for real schemas
+  json::value root = json::parse(schema_json, ec, {}, options);
   if (ec) return fail(ErrorCode::kInvalidArgument, "schema is not valid JSON: " + ec.message());
   return Compiler(root).run();
 }

@@ -18,9 +18,9 @@ constexpr int64_t kInfinite = std::numeric_limits<int32_t>::max();
 struct ByteTrie {
   struct TrieNode {
     std::vector<std::pair<uint8_t, int32_t>> next;  // sorted by byte
-    int32_t terminal = -1;                           // index of the text ending here
-    int32_t min_to_end = 0;                          // fewest bytes to some terminal
-    std::vector<int32_t> texts_below;                // sorted indices of texts through here
+    int32_t terminal = -1;                          // index of the text ending here
+    int32_t min_to_end = 0;                         // fewest bytes to some terminal
+    std::vector<int32_t> texts_below;               // sorted indices of texts through here
   };
   std::vector<TrieNode> nodes{1};
 
@@ -80,9 +80,9 @@ struct Node {
   StringSpec string;
   ArraySpec array;
   ObjectSpec object;
-  ByteTrie literals;              // kLiteral
+  ByteTrie literals;                 // kLiteral
   std::vector<NodeId> alternatives;  // kUnion, flattened: never another union
-  int64_t min_bytes = kInfinite;  // shortest instance, kInfinite = no finite instance
+  int64_t min_bytes = kInfinite;     // shortest instance, kInfinite = no finite instance
 };
 
 struct Grammar {

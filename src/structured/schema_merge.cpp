@@ -35,13 +35,19 @@ unsigned type_bits(std::string_view t) {
 
 unsigned value_bits(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return kNullBit;
-    case json::kind::bool_: return kBoolBit;
-    case json::kind::object: return kObjectBit;
-    case json::kind::array: return kArrayBit;
-    case json::kind::string: return kStringBit;
+    case json::kind::null:
+      return kNullBit;
+    case json::kind::bool_:
+      return kBoolBit;
+    case json::kind::object:
+      return kObjectBit;
+    case json::kind::array:
+      return kArrayBit;
+    case json::kind::string:
+      return kStringBit;
     case json::kind::int64:
-    case json::kind::uint64: return kIntegerBit;
+    case json::kind::uint64:
+      return kIntegerBit;
     case json::kind::double_: {
       double d = v.get_double();
       return d == static_cast<double>(static_cast<long long>(d)) ? kIntegerBit : kFractionBit;
@@ -91,10 +97,11 @@ unsigned generated_bits(const json::object& s) {
       s.contains("oneOf"))
     return bits;
   unsigned inferred = 0;
-  for (auto k : {"properties", "required", "additionalProperties", "propertyNames",
-                 "minProperties", "maxProperties"})
+  for (auto k : {"properties", "required", "additionalProperties", "propertyNames", "minProperties",
+                 "maxProperties", "patternProperties", "unevaluatedProperties"})
     if (s.contains(k)) inferred |= kObjectBit;
-  for (auto k : {"items", "prefixItems", "minItems", "maxItems"})
+  for (auto k :
+       {"items", "prefixItems", "minItems", "maxItems", "additionalItems", "unevaluatedItems"})
     if (s.contains(k)) inferred |= kArrayBit;
   for (auto k : {"minLength", "maxLength", "pattern", "format"})
     if (s.contains(k)) inferred |= kStringBit;
@@ -126,14 +133,50 @@ std::unexpected<Error> unsupported(std::string_view keyword, const std::string& 
 }
 
 bool is_constraint_keyword(std::string_view key) {
-  static const std::set<std::string_view> kKeywords = {
-      "type", "properties", "required", "additionalProperties", "enum", "const", "items",
-      "prefixItems", "additionalItems", "minItems", "maxItems", "anyOf", "oneOf", "allOf", "$ref",
-      "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-      "exclusiveMaximum", "nullable", "propertyNames", "minProperties", "maxProperties",
-      "unevaluatedProperties", "unevaluatedItems", "uniqueItems", "patternProperties",
-      "dependencies", "dependentRequired", "dependentSchemas", "if", "then", "else", "not",
-      "contains", "minContains", "maxContains", "multipleOf", "$dynamicRef", "$recursiveRef"};
+  static const std::set<std::string_view> kKeywords = {"type",
+                                                       "properties",
+                                                       "required",
+                                                       "additionalProperties",
+                                                       "enum",
+                                                       "const",
+                                                       "items",
+                                                       "prefixItems",
+                                                       "additionalItems",
+                                                       "minItems",
+                                                       "maxItems",
+                                                       "anyOf",
+                                                       "oneOf",
+                                                       "allOf",
+                                                       "$ref",
+                                                       "minLength",
+                                                       "maxLength",
+                                                       "pattern",
+                                                       "format",
+                                                       "minimum",
+                                                       "maximum",
+                                                       "exclusiveMinimum",
+                                                       "exclusiveMaximum",
+                                                       "nullable",
+                                                       "propertyNames",
+                                                       "minProperties",
+                                                       "maxProperties",
+                                                       "unevaluatedProperties",
+                                                       "unevaluatedItems",
+                                                       "uniqueItems",
+                                                       "patternProperties",
+                                                       "dependencies",
+                                                       "dependentRequired",
+                                                       "dependentSchemas",
+                                                       "if",
+                                                       "then",
+                                                       "else",
+                                                       "not",
+                                                       "contains",
+                                                       "minContains",
+                                                       "maxContains",
+                                                       "multipleOf",
+                                                       "$dynamicRef",
+                                                       "$recursiveRef"};
   return kKeywords.contains(key);
 }
 
@@ -169,8 +212,8 @@ Result<const json::value*> SchemaAlgebra::resolve_ref(std::string_view ref,
       cur = nullptr;
     }
     if (!cur)
-      return fail(ErrorCode::kInvalidArgument, "unresolvable $ref '" + std::string(ref) +
-                                                   "' at " + path);
+      return fail(ErrorCode::kInvalidArgument,
+                  "unresolvable $ref '" + std::string(ref) + "' at " + path);
   }
   return cur;
 }
@@ -242,9 +285,12 @@ Result<json::object> SchemaAlgebra::merge(json::object a, const json::object& b,
       auto add = [&](const json::value& t) {
         if (!t.is_string()) return;
         unsigned bits = type_bits(t.get_string()) & bits_b;
-        if (bits == (kIntegerBit | kFractionBit)) common.push_back("number");
-        else if (bits & kIntegerBit) common.push_back("integer");
-        else if (bits) common.push_back(t);
+        if (bits == (kIntegerBit | kFractionBit))
+          common.push_back("number");
+        else if (bits & kIntegerBit)
+          common.push_back("integer");
+        else if (bits)
+          common.push_back(t);
       };
       if (va->is_string()) add(*va);
       if (va->is_array())
@@ -260,13 +306,11 @@ Result<json::object> SchemaAlgebra::merge(json::object a, const json::object& b,
       a.erase("const");
       a["enum"] = json::array{};
     } else if ((key == "minimum" || key == "minLength" || key == "minItems" ||
-                key == "minProperties" ||
-                (key == "exclusiveMinimum" && !va->is_bool())) &&
+                key == "minProperties" || (key == "exclusiveMinimum" && !va->is_bool())) &&
                va->is_number() && vb.is_number()) {
       if (vb.to_number<double>() > va->to_number<double>()) *va = vb;
     } else if ((key == "maximum" || key == "maxLength" || key == "maxItems" ||
-                key == "maxProperties" ||
-                (key == "exclusiveMaximum" && !va->is_bool())) &&
+                key == "maxProperties" || (key == "exclusiveMaximum" && !va->is_bool())) &&
                va->is_number() && vb.is_number()) {
       if (vb.to_number<double>() < va->to_number<double>()) *va = vb;
     } else if ((key == "additionalProperties" || key == "items" || key == "propertyNames" ||
@@ -295,14 +339,18 @@ Result<json::object> SchemaAlgebra::merge(json::object a, const json::object& b,
     if (auto* p = closed.if_contains("properties"); p && p->is_object())
       for (const auto& [name, _] : p->get_object()) allowed.insert(std::string(name));
     auto required = string_set(other, "required");
+    bool impossible = false;
     if (auto* p = a.if_contains("properties"); p && p->is_object()) {
       json::object kept;
       for (const auto& [name, s] : p->get_object()) {
-        if (allowed.contains(std::string(name))) kept[name] = s;
-        else if (required.contains(std::string(name))) a["type"] = json::array{};
+        if (allowed.contains(std::string(name)))
+          kept[name] = s;
+        else if (required.contains(std::string(name)))
+          impossible = true;
       }
-      *p = kept;
+      *p = std::move(kept);  // before inserting into `a`, which may move its values
     }
+    if (impossible) a["type"] = json::array{};
     a["additionalProperties"] = false;
     return ok();
   };
@@ -331,12 +379,11 @@ bool SchemaAlgebra::alternatives_disjoint(const json::array& alternatives,
         shared = shared || std::find(ly->begin(), ly->end(), e) != ly->end();
       if (!shared) return true;
     }
-    if (generated_bits(x) != kObjectBit || x.contains("anyOf") || x.contains("oneOf"))
-      return false;
+    if (generated_bits(x) != kObjectBit || x.contains("anyOf") || x.contains("oneOf")) return false;
     const json::value* px = x.if_contains("properties");
     const json::value* py = y.if_contains("properties");
-    bool x_declares = (px && px->is_object() && !px->get_object().empty()) ||
-                      additional_forbidden(x);
+    bool x_declares =
+        (px && px->is_object() && !px->get_object().empty()) || additional_forbidden(x);
     auto x_required = string_set(x, "required");
     auto declared_in = [](const json::value* p, const std::string& k) {
       return p && p->is_object() && p->get_object().contains(k);

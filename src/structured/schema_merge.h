@@ -18,7 +18,8 @@ class SchemaAlgebra {
   explicit SchemaAlgebra(const boost::json::value& root) : root_(root) {}
 
   // Local references only: "#", "#/json/pointer".
-  Result<const boost::json::value*> resolve_ref(std::string_view ref, const std::string& path) const;
+  Result<const boost::json::value*> resolve_ref(std::string_view ref,
+                                                const std::string& path) const;
   // The schema with its top-level $ref and allOf folded in (sub-schemas stay unmerged, combined
   // lazily as {"allOf": [...]}). A boolean false schema becomes {"type": []}.
   Result<boost::json::object> flatten(const boost::json::value& schema, const std::string& path,

@@ -30,9 +30,14 @@ class SchemaConstraint final : public engine::TokenConstraint {
     for (char c : index_.token_text(token))
       if (!detail::feed_byte(g_, next, static_cast<uint8_t>(c))) return false;
     if (!steering()) return true;
-    // While steering, the quick check only passes tokens that make progress; fill_mask has the
-    // fallback for when none do.
-    return detail::distance_to_close(g_, next) < detail::distance_to_close(g_, state_);
+    // While steering, answer from the full mask so allows() and fill_mask() always agree.
+    detail::state_key(state_, key_);
+    if (steer_key_ != key_ || steer_mask_.empty()) {
+      steer_mask_.assign(index_.vocab_size(), 1);
+      fill_mask(steer_mask_);
+      detail::state_key(state_, steer_key_);
+    }
+    return steer_mask_[token] != 0;
   }
 
   void fill_mask(std::span<uint8_t> allowed) override {
@@ -87,7 +92,7 @@ class SchemaConstraint final : public engine::TokenConstraint {
     }
     // Cover the forced bytes greedily with the longest tokens spelling them.
     std::vector<TokenId> tokens;
-    const auto& trie = index_.trie();
+    const auto& trie = index_.trie().nodes;
     size_t pos = 0;
     while (pos < forced.size()) {
       int32_t node = 0, best_token = -1;
@@ -98,7 +103,7 @@ class SchemaConstraint final : public engine::TokenConstraint {
         if (c < 0) break;
         node = c;
         if (trie[c].tokens_end > trie[c].tokens_begin) {
-          best_token = index_.trie_tokens()[trie[c].tokens_begin];
+          best_token = index_.trie().tokens[trie[c].tokens_begin];
           best_len = d - pos + 1;
         }
       }
@@ -122,23 +127,35 @@ class SchemaConstraint final : public engine::TokenConstraint {
     if (auto it = cache_.find(key_); it != cache_.end()) return it->second;
     if (cache_.size() >= kMaxCachedMasks) cache_.clear();
     std::vector<uint64_t>& bits = cache_[key_];
-    bits.assign((index_.vocab_size() + 63) / 64, 0);
     scratch_[0] = state_;
-    walk(0, 0, bits);
+    if (int64_t room = detail::plain_string_room(g_, state_); room >= 0) {
+      // Plain content is accepted wholesale (up to the length left); only tokens with quotes,
+      // escapes, control bytes or partial characters need the walk.
+      bits = index_.plain_string_tokens();
+      if (room < UINT16_MAX) {
+        const auto& chars = index_.plain_token_chars();
+        for (size_t id = 0; id < chars.size(); ++id)
+          if (chars[id] > room) bits[id >> 6] &= ~(uint64_t{1} << (id & 63));
+      }
+      walk(index_.non_plain_trie(), 0, 0, bits);
+    } else {
+      bits.assign((index_.vocab_size() + 63) / 64, 0);
+      walk(index_.trie(), 0, 0, bits);
+    }
     return bits;
   }
 
-  // Depth-first over the token trie; a rejected byte prunes its whole subtree.
-  void walk(int32_t parent, size_t depth, std::vector<uint64_t>& bits) {
-    const auto& trie = index_.trie();
-    const auto& ids = index_.trie_tokens();
-    for (int32_t c = trie[parent].first_child; c >= 0; c = trie[c].next_sibling) {
+  // Depth-first over a token trie; a rejected byte prunes its whole subtree.
+  void walk(const TokenIndex::Trie& trie, int32_t parent, size_t depth,
+            std::vector<uint64_t>& bits) {
+    for (int32_t c = trie.nodes[parent].first_child; c >= 0; c = trie.nodes[c].next_sibling) {
+      const TokenIndex::TrieNode& node = trie.nodes[c];
       detail::MatcherState& s = scratch_[depth + 1];
       s = scratch_[depth];
-      if (!detail::feed_byte(g_, s, trie[c].byte)) continue;
-      for (int32_t i = trie[c].tokens_begin; i < trie[c].tokens_end; ++i)
-        bits[ids[i] >> 6] |= uint64_t{1} << (ids[i] & 63);
-      if (trie[c].first_child >= 0) walk(c, depth + 1, bits);
+      if (!detail::feed_byte(g_, s, node.byte)) continue;
+      for (int32_t i = node.tokens_begin; i < node.tokens_end; ++i)
+        bits[trie.tokens[i] >> 6] |= uint64_t{1} << (trie.tokens[i] & 63);
+      if (node.first_child >= 0) walk(trie, c, depth + 1, bits);
     }
   }
 
@@ -170,6 +187,8 @@ class SchemaConstraint final : public engine::TokenConstraint {
   std::vector<detail::MatcherState> scratch_;
   std::unordered_map<std::string, std::vector<uint64_t>> cache_;
   std::string key_;
+  std::string steer_key_;  // state steer_mask_ was computed for (steering changes per token)
+  std::vector<uint8_t> steer_mask_;
   int64_t accepted_ = 0;
   bool finished_ = false;
 };

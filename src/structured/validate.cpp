@@ -1,4 +1,5 @@
 // Independent validation of finished output with valijson (a different implementation than ours).
+#include <algorithm>
 #include <boost/json.hpp>
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/schema.hpp>
@@ -14,16 +15,34 @@ namespace {
 // JSON Schema applies formats to strings only. Rewrites {"format": F, ...} into
 // {..., "anyOf": [{"not": {"type": "string"}}, {"format": F}]}, which means the same. Values of
 // enum/const/default/examples are data, not schemas, and stay untouched.
-void scope_formats_to_strings(boost::json::value& v) {
+void prepare_for_valijson(boost::json::value& v, bool is_root = false) {
   if (v.is_array()) {
-    for (auto& e : v.get_array()) scope_formats_to_strings(e);
+    for (auto& e : v.get_array()) prepare_for_valijson(e);
     return;
   }
   if (!v.is_object()) return;
   auto& o = v.get_object();
   for (auto& [key, child] : o)
     if (key != "enum" && key != "const" && key != "default" && key != "examples")
-      scope_formats_to_strings(child);
+      prepare_for_valijson(child);
+  // Ids inside a schema ("id": "#/definitions/x", "id": "Comment") send valijson 1.0 into
+  // unbounded recursion. The compiler resolves "#..." references against the document root
+  // and refuses any other kind, so dropping them here keeps both readings the same.
+  if (!is_root)
+    for (auto key : {"id", "$id"})
+      if (auto* id = o.if_contains(key); id && id->is_string()) o.erase(key);
+  // OpenAPI's "nullable": true admits null, as the compiler reads it; plain JSON Schema would
+  // ignore it, so spell it out as a type.
+  if (auto* nullable = o.if_contains("nullable");
+      nullable && nullable->is_bool() && nullable->get_bool()) {
+    if (auto* type = o.if_contains("type"); type && type->is_string()) {
+      *type = boost::json::array{*type, "null"};
+    } else if (type && type->is_array()) {
+      auto& types = type->get_array();
+      if (std::find(types.begin(), types.end(), boost::json::value("null")) == types.end())
+        types.push_back("null");
+    }
+  }
   auto* format = o.if_contains("format");
   if (!format || !format->is_string()) return;
   boost::json::object string_branch{{"format", *format}};
@@ -47,10 +66,12 @@ void scope_formats_to_strings(boost::json::value& v) {
 
 Status validate(std::string_view schema_json, std::string_view instance_json) {
   boost::system::error_code ec;
-  boost::json::value schema_doc = boost::json::parse(schema_json, ec);
+  boost::json::parse_options options;
+  options.max_depth = 1024;  // the default (32) rejects legitimately deep schemas and outputs
+  boost::json::value schema_doc = boost::json::parse(schema_json, ec, {}, options);
   if (ec) return fail(ErrorCode::kInvalidArgument, "schema is not valid JSON: " + ec.message());
-  scope_formats_to_strings(schema_doc);
-  boost::json::value instance = boost::json::parse(instance_json, ec);
+  prepare_for_valijson(schema_doc, /*is_root=*/true);
+  boost::json::value instance = boost::json::parse(instance_json, ec, {}, options);
   if (ec) return fail(ErrorCode::kInvalidArgument, "output is not valid JSON: " + ec.message());
   valijson::Schema schema;
   // valijson reports unusable schemas with exceptions; keep them inside this function.
@@ -76,8 +97,15 @@ Status validate(std::string_view schema_json, std::string_view instance_json) {
   // The deepest error names the innermost failing location; take the first reported.
   if (results.popError(error)) {
     std::string path = "#";
-    for (const auto& part : error.context)
-      if (part != "<root>") path += part.starts_with("[") ? part : "/" + part;
+    for (const auto& part : error.context) {  // valijson writes "<root>", "[items]", "[1]"
+      if (part == "<root>") continue;
+      std::string_view name = part;
+      if (name.size() >= 2 && name.front() == '[' && name.back() == ']')
+        name = name.substr(1, name.size() - 2);
+      if (name.size() >= 2 && name.front() == '"' && name.back() == '"')
+        name = name.substr(1, name.size() - 2);
+      path += "/" + std::string(name);
+    }
     message = "at " + path + ": " + error.description;
   }
   return fail(ErrorCode::kInvalidArgument, message);

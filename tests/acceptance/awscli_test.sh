@@ -55,7 +55,7 @@ read -r tkey tsecret ttoken < <(AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$se
 check "assumed identity" "arn:aws:sts::000000000000:assumed-role/reader/cli" \
   "$(AWS_ACCESS_KEY_ID=$tkey AWS_SECRET_ACCESS_KEY=$tsecret AWS_SESSION_TOKEN=$ttoken aws sts get-caller-identity --query Arn --output text)"
 check "root may not assume a role trusting only alice" "AccessDenied" \
-  "$(aws sts assume-role --role-arn arn:aws:iam::000000000000:role/reader --role-session-name x 2>&1 | grep -o AccessDenied | head -1)"
+  "$(aws sts assume-role --role-arn arn:aws:iam::000000000000:role/reader --role-session-name rootsession 2>&1 | grep -o AccessDenied | head -1)"
 check "wrong secret" "SignatureDoesNotMatch" \
   "$(AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=wrong aws sts get-caller-identity 2>&1 | grep -o SignatureDoesNotMatch | head -1)"
 check "unknown key" "InvalidClientTokenId" \

@@ -186,7 +186,10 @@ test('a wrong secret is a 403 signature error', async () => {
 test('a body changed after signing is InvalidSignatureException', async () => {
   const bedrock = new BedrockRuntimeClient(clientConfig(temporary));
   bedrock.middlewareStack.addRelativeTo((next) => async (args) => {
-    args.request.body = args.request.body.replace('Hi', 'Ho');
+    const body = args.request.body;
+    const text = typeof body === 'string' ? body : new TextDecoder().decode(body);
+    assert.ok(text.includes('Hi'));
+    args.request.body = text.replace('Hi', 'Ho');
     return next(args);
   }, { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'tamper' });
   await assert.rejects(bedrock.send(new ConverseCommand({

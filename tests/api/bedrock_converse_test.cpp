@@ -95,8 +95,9 @@ TEST(ConverseRequest, ToolConfigAndForcedTool) {
 TEST(ConverseRequest, ToolChoiceAutoAndAny) {
   const std::string tools =
       R"("tools":[{"toolSpec":{"name":"a","inputSchema":{"json":{"type":"object"}}}}])";
-  auto with_auto = parse(R"({"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{)" +
-                         tools + R"(,"toolChoice":{"auto":{}}}})");
+  auto with_auto =
+      parse(R"({"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{)" + tools +
+            R"(,"toolChoice":{"auto":{}}}})");
   ASSERT_TRUE(with_auto.has_value());
   EXPECT_FALSE(with_auto->forced_tool.has_value());
   auto with_any = parse(R"({"messages":[{"role":"user","content":[{"text":"x"}]}],"toolConfig":{)" +
@@ -256,8 +257,8 @@ TEST(ConverseStream, EventSequenceDecodesBack) {
   for (auto& e : writer.finish(sample_response())) events.push_back(e);
   auto messages = round_trip(events);
   ASSERT_EQ(messages.size(), 6u);
-  const char* types[] = {"messageStart", "contentBlockDelta", "contentBlockDelta",
-                         "contentBlockStop", "messageStop", "metadata"};
+  const char* types[] = {"messageStart",     "contentBlockDelta", "contentBlockDelta",
+                         "contentBlockStop", "messageStop",       "metadata"};
   for (size_t i = 0; i < messages.size(); ++i) {
     ASSERT_NE(messages[i].header(":event-type"), nullptr);
     EXPECT_EQ(*messages[i].header(":event-type"), types[i]);
@@ -288,8 +289,9 @@ TEST(ConverseStream, UnstreamedTextAndToolUseComeAtFinish) {
   EXPECT_EQ(json::parse(messages[0].payload),
             json::parse(R"({"delta":{"text":"The total is 120.50"},"contentBlockIndex":0})"));
   EXPECT_EQ(*messages[2].header(":event-type"), "contentBlockStart");
-  EXPECT_EQ(json::parse(messages[2].payload),
-            json::parse(R"({"start":{"toolUse":{"toolUseId":"t","name":"f"}},"contentBlockIndex":1})"));
+  EXPECT_EQ(
+      json::parse(messages[2].payload),
+      json::parse(R"({"start":{"toolUse":{"toolUseId":"t","name":"f"}},"contentBlockIndex":1})"));
   EXPECT_EQ(json::parse(messages[3].payload),
             json::parse(R"({"delta":{"toolUse":{"input":"{\"a\":1}"}},"contentBlockIndex":1})"));
 }

@@ -100,10 +100,12 @@ TEST(AnthropicRequest, Rejections) {
   EXPECT_NE(error_of(R"({"max_tokens":5,"messages":[{"role":"user","content":"a"}]})", text_model())
                 .find("anthropic_version"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"anthropic_version":"bedrock-2023-05-31","messages":[{"role":"user","content":"a"}]})",
-                     text_model())
-                .find("max_tokens"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          R"({"anthropic_version":"bedrock-2023-05-31","messages":[{"role":"user","content":"a"}]})",
+          text_model())
+          .find("max_tokens"),
+      std::string::npos);
   EXPECT_NE(error_of(R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":5,
                          "messages":[{"role":"user","content":[{"type":"image","source":{}}]}]})",
                      text_model())
@@ -134,8 +136,9 @@ TEST(InvokeRequest, KindMismatchIsValidation) {
 }
 
 TEST(LlamaRequest, PromptAndSampling) {
-  auto request = parse(R"({"prompt":"<|begin_of_text|>hi","max_gen_len":32,"temperature":0.2,"top_p":0.9})",
-                       text_model());
+  auto request =
+      parse(R"({"prompt":"<|begin_of_text|>hi","max_gen_len":32,"temperature":0.2,"top_p":0.9})",
+            text_model());
   ASSERT_TRUE(request.has_value()) << request.error().message;
   EXPECT_EQ(request->format, InvokeBodyFormat::kMetaLlama);
   EXPECT_EQ(request->inference.max_tokens, 32);
@@ -144,8 +147,8 @@ TEST(LlamaRequest, PromptAndSampling) {
 }
 
 TEST(TitanRequest, ParsesTheSdkCapture) {
-  auto request = parse(R"({"inputText":"hello","dimensions":256,"normalize":true})",
-                       embedding_model());
+  auto request =
+      parse(R"({"inputText":"hello","dimensions":256,"normalize":true})", embedding_model());
   ASSERT_TRUE(request.has_value()) << request.error().message;
   EXPECT_EQ(request->format, InvokeBodyFormat::kTitanEmbedding);
   EXPECT_EQ(request->embedding.text, "hello");
@@ -170,7 +173,8 @@ providers::InferenceResponse sample_response() {
 TEST(InvokeResponse, AnthropicShape) {
   std::string body =
       invoke_response_json(InvokeBodyFormat::kAnthropicMessages, sample_response(), "msg_bdrk_1");
-  EXPECT_EQ(json::parse(body), json::parse(R"({"id":"msg_bdrk_1","type":"message","role":"assistant",
+  EXPECT_EQ(json::parse(body),
+            json::parse(R"({"id":"msg_bdrk_1","type":"message","role":"assistant",
       "model":"anthropic.claude-3-haiku-20240307-v1:0","content":[{"type":"text","text":"Hello!"}],
       "stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":3}})"));
   providers::InferenceResponse stopped = sample_response();
@@ -223,10 +227,10 @@ TEST(InvokeStream, AnthropicChunkSequence) {
   ASSERT_EQ(chunks.size(), 7u);
   std::vector<std::string> types;
   for (const auto& c : chunks) types.emplace_back(c.at("type").as_string());
-  EXPECT_EQ(types, (std::vector<std::string>{"message_start", "content_block_start",
-                                             "content_block_delta", "content_block_delta",
-                                             "content_block_stop", "message_delta",
-                                             "message_stop"}));
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                      "content_block_delta", "content_block_stop", "message_delta",
+                                      "message_stop"}));
   EXPECT_EQ(chunks[0].at("message").at("id"), "msg_bdrk_1");
   EXPECT_EQ(chunks[2], json::parse(R"({"type":"content_block_delta","index":0,
                                         "delta":{"type":"text_delta","text":"Hel"}})"));

@@ -42,8 +42,7 @@ TEST(ErrorMapping, CodesMapToTheDocumentedTypes) {
   EXPECT_EQ(aws_error_type(ErrorCode::kInvalidArgument), AwsErrorType::kValidation);
   EXPECT_EQ(aws_error_type(ErrorCode::kContextLength), AwsErrorType::kValidation);
   EXPECT_EQ(aws_error_type(ErrorCode::kNotFound), AwsErrorType::kResourceNotFound);
-  EXPECT_EQ(aws_error_type(ErrorCode::kUnauthenticated),
-            AwsErrorType::kMissingAuthenticationToken);
+  EXPECT_EQ(aws_error_type(ErrorCode::kUnauthenticated), AwsErrorType::kMissingAuthenticationToken);
   EXPECT_EQ(aws_error_type(ErrorCode::kInvalidSignature), AwsErrorType::kInvalidSignature);
   EXPECT_EQ(aws_error_type(ErrorCode::kUnknownAccessKey), AwsErrorType::kUnrecognizedClient);
   EXPECT_EQ(aws_error_type(ErrorCode::kExpiredToken), AwsErrorType::kExpiredToken);

@@ -58,8 +58,8 @@ TEST(ChatCompletionRequest, MaxTokensFallbackAndDefault) {
       R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":12})", {});
   ASSERT_TRUE(legacy.has_value());
   EXPECT_EQ(legacy->inference.max_tokens, 12);
-  auto none = parse_chat_completion_request(R"({"model":"m","messages":[{"role":"user","content":"x"}]})",
-                                            {});
+  auto none = parse_chat_completion_request(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}]})", {});
   ASSERT_TRUE(none.has_value());
   EXPECT_EQ(none->inference.max_tokens, RequestLimits{}.default_max_tokens);
   EXPECT_FALSE(none->stream);
@@ -102,16 +102,19 @@ TEST(ChatCompletionRequest, Rejections) {
   EXPECT_NE(error_of(R"({"messages":[{"role":"user","content":"x"}]})").find("model"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"model":"m","messages":[]})").find("messages"), std::string::npos);
-  EXPECT_NE(error_of(R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})")
-                .find("image_url"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})")
+          .find("image_url"),
+      std::string::npos);
   EXPECT_NE(error_of(R"({"model":"m","messages":[{"role":"robot","content":"x"}]})").find("role"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3})")
                 .find("between 0 and 2"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":2})").find("n=1"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":2})").find("n=1"),
+      std::string::npos);
   EXPECT_NE(error_of(R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":"yes"})")
                 .find("stream"),
             std::string::npos);
@@ -126,7 +129,8 @@ providers::InferenceResponse sample_response() {
 }
 
 TEST(ChatCompletionResponse, ExactShape) {
-  std::string body = chat_completion_response_json(sample_response(), "chatcmpl-1", "small", 1700000000);
+  std::string body =
+      chat_completion_response_json(sample_response(), "chatcmpl-1", "small", 1700000000);
   EXPECT_EQ(json::parse(body), json::parse(R"({"id":"chatcmpl-1","object":"chat.completion",
       "created":1700000000,"model":"small","choices":[{"index":0,
       "message":{"role":"assistant","content":"Hello!"},"logprobs":null,"finish_reason":"length"}],
@@ -145,8 +149,10 @@ TEST(ChatCompletionResponse, ToolCalls) {
   json::value v = json::parse(chat_completion_response_json(response, "id", "m", 1));
   EXPECT_EQ(v.at("choices").at(0).at("finish_reason"), "tool_calls");
   EXPECT_TRUE(v.at("choices").at(0).at("message").at("content").is_null());
-  EXPECT_EQ(v.at("choices").at(0).at("message").at("tool_calls").at(0),
-            json::parse(R"({"id":"call_9","type":"function","function":{"name":"w","arguments":"{\"c\":1}"}})"));
+  EXPECT_EQ(
+      v.at("choices").at(0).at("message").at("tool_calls").at(0),
+      json::parse(
+          R"({"id":"call_9","type":"function","function":{"name":"w","arguments":"{\"c\":1}"}})"));
 }
 
 TEST(ChatCompletionStream, ChunksThenDone) {
@@ -185,9 +191,8 @@ TEST(EmbeddingsRequest, StringOrArray) {
   EXPECT_FALSE(parse_embeddings_request(R"({"model":"e","input":[1,2]})", {}).has_value());
   EXPECT_FALSE(parse_embeddings_request(R"({"model":"e","input":[]})", {}).has_value());
   EXPECT_FALSE(parse_embeddings_request(R"({"input":"x"})", {}).has_value());
-  EXPECT_FALSE(
-      parse_embeddings_request(R"({"model":"e","input":"x","encoding_format":"int8"})", {})
-          .has_value());
+  EXPECT_FALSE(parse_embeddings_request(R"({"model":"e","input":"x","encoding_format":"int8"})", {})
+                   .has_value());
 }
 
 TEST(EmbeddingsResponse, ListShape) {

@@ -33,7 +33,8 @@ void expect_error(const QueryResponse& r, int status, const std::string& code,
                   std::string_view ns) {
   EXPECT_EQ(r.status, status) << r.body;
   pt::ptree tree = parse_xml(r, "ErrorResponse", ns);
-  EXPECT_EQ(tree.get<std::string>("ErrorResponse.Error.Type"), status >= 500 ? "Receiver" : "Sender");
+  EXPECT_EQ(tree.get<std::string>("ErrorResponse.Error.Type"),
+            status >= 500 ? "Receiver" : "Sender");
   EXPECT_EQ(tree.get<std::string>("ErrorResponse.Error.Code"), code) << r.body;
   EXPECT_FALSE(tree.get<std::string>("ErrorResponse.Error.Message").empty());
   EXPECT_EQ(tree.get<std::string>("ErrorResponse.RequestId"), "req-1");
@@ -84,7 +85,8 @@ class QueryApiTest : public ::testing::Test {
 };
 
 TEST(QueryForm, DecodesPercentAndPlusAndRejectsBrokenEscapes) {
-  auto params = parse_form("Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fapp&A=b+c&E=");
+  auto params =
+      parse_form("Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fapp&A=b+c&E=");
   ASSERT_TRUE(params.has_value());
   EXPECT_EQ(params->at("Action"), "AssumeRole");
   EXPECT_EQ(params->at("RoleArn"), "arn:aws:iam::1:role/app");
@@ -94,7 +96,8 @@ TEST(QueryForm, DecodesPercentAndPlusAndRejectsBrokenEscapes) {
 }
 
 TEST(QueryAction, NamesTheIamActionAndResourceForTheGateway) {
-  auto assume = query_action("sts", "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa", kAccount);
+  auto assume =
+      query_action("sts", "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa", kAccount);
   ASSERT_TRUE(assume.has_value());
   EXPECT_EQ(assume->iam_action, "sts:AssumeRole");
   EXPECT_EQ(assume->resource, "arn:aws:iam::1:role/a");
@@ -105,8 +108,13 @@ TEST(QueryAction, NamesTheIamActionAndResourceForTheGateway) {
   EXPECT_TRUE(create->needs_identity_authorization);
   EXPECT_EQ(query_action("iam", "Action=PutRolePolicy&RoleName=r", kAccount)->resource,
             "arn:aws:iam::123456789012:role/r");
-  EXPECT_FALSE(query_action("sts", "Action=CreateUser", kAccount).has_value());
-  EXPECT_FALSE(query_action("iam", "Version=2010-05-08", kAccount).has_value());
+  auto unknown = query_action("sts", "Action=CreateUser", kAccount);
+  ASSERT_FALSE(unknown.has_value());
+  expect_error(query_error_response(unknown.error(), "req-1"), 400, "InvalidAction", kStsNamespace);
+  auto missing = query_action("iam", "Version=2010-05-08", kAccount);
+  ASSERT_FALSE(missing.has_value());
+  expect_error(query_error_response(missing.error(), "req-1", kIamNamespace), 400, "MissingAction",
+               kIamNamespace);
 }
 
 TEST_F(QueryApiTest, GetCallerIdentityAnswersInTheStsNamespace) {
@@ -114,15 +122,23 @@ TEST_F(QueryApiTest, GetCallerIdentityAnswersInTheStsNamespace) {
   EXPECT_EQ(r.status, 200);
   pt::ptree t = parse_xml(r, "GetCallerIdentityResponse", kStsNamespace);
   EXPECT_EQ(t.get<std::string>("GetCallerIdentityResponse.GetCallerIdentityResult.Arn"), root_.arn);
-  EXPECT_EQ(t.get<std::string>("GetCallerIdentityResponse.GetCallerIdentityResult.Account"), kAccount);
+  EXPECT_EQ(t.get<std::string>("GetCallerIdentityResponse.GetCallerIdentityResult.Account"),
+            kAccount);
   EXPECT_EQ(t.get<std::string>("GetCallerIdentityResponse.ResponseMetadata.RequestId"), "req-1");
 }
 
 TEST_F(QueryApiTest, AssumeRoleRespondsWithCredentialsAndAssumedRoleUser) {
-  std::string trust = R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]})";
-  ASSERT_EQ(iam(form({{"Action", "CreateRole"}, {"RoleName", "app"}, {"AssumeRolePolicyDocument", trust}})).status, 200);
+  std::string trust =
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]})";
+  ASSERT_EQ(
+      iam(form(
+              {{"Action", "CreateRole"}, {"RoleName", "app"}, {"AssumeRolePolicyDocument", trust}}))
+          .status,
+      200);
   // The SDK's captured request body, as sent.
-  QueryResponse r = sts(root_, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fapp&RoleSessionName=s1&DurationSeconds=900");
+  QueryResponse r = sts(root_,
+                        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%"
+                        "3A123456789012%3Arole%2Fapp&RoleSessionName=s1&DurationSeconds=900");
   ASSERT_EQ(r.status, 200) << r.body;
   pt::ptree t = parse_xml(r, "AssumeRoleResponse", kStsNamespace);
   const pt::ptree& result = t.get_child("AssumeRoleResponse.AssumeRoleResult");
@@ -137,15 +153,22 @@ TEST_F(QueryApiTest, AssumeRoleRespondsWithCredentialsAndAssumedRoleUser) {
 }
 
 TEST_F(QueryApiTest, AssumeRoleRefusedByTrustPolicyIsAccessDenied) {
-  std::string trust = R"({"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":"sts:AssumeRole"}]})";
-  ASSERT_EQ(iam(form({{"Action", "CreateRole"}, {"RoleName", "app"}, {"AssumeRolePolicyDocument", trust}})).status, 200);
+  std::string trust =
+      R"({"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":"sts:AssumeRole"}]})";
+  ASSERT_EQ(
+      iam(form(
+              {{"Action", "CreateRole"}, {"RoleName", "app"}, {"AssumeRolePolicyDocument", trust}}))
+          .status,
+      200);
   ASSERT_EQ(iam("Action=CreateUser&UserName=bob").status, 200);
   Principal bob;
   bob.kind = Principal::Kind::kUser;
   bob.account_id = kAccount;
   bob.arn = "arn:aws:iam::123456789012:user/bob";
   bob.name = "bob";
-  expect_error(sts(bob, form({{"Action", "AssumeRole"}, {"RoleArn", "arn:aws:iam::123456789012:role/app"}, {"RoleSessionName", "s1"}})),
+  expect_error(sts(bob, form({{"Action", "AssumeRole"},
+                              {"RoleArn", "arn:aws:iam::123456789012:role/app"},
+                              {"RoleSessionName", "s1"}})),
                403, "AccessDenied", kStsNamespace);
   expect_error(sts(bob, "Action=AssumeRole&RoleSessionName=s1"), 400, "ValidationError",
                kStsNamespace);
@@ -156,8 +179,9 @@ TEST_F(QueryApiTest, GetSessionTokenAndCreateBearerToken) {
   QueryResponse r = sts(root_, "Action=GetSessionToken&DurationSeconds=900");
   ASSERT_EQ(r.status, 200) << r.body;
   pt::ptree t = parse_xml(r, "GetSessionTokenResponse", kStsNamespace);
-  EXPECT_TRUE(t.get<std::string>("GetSessionTokenResponse.GetSessionTokenResult.Credentials.AccessKeyId")
-                  .starts_with("ASIA"));
+  EXPECT_TRUE(
+      t.get<std::string>("GetSessionTokenResponse.GetSessionTokenResult.Credentials.AccessKeyId")
+          .starts_with("ASIA"));
   expect_error(sts(root_, "Action=GetSessionToken&DurationSeconds=abc"), 400, "ValidationError",
                kStsNamespace);
   QueryResponse b = sts(root_, "Action=CreateBearerToken&DurationSeconds=3600");
@@ -176,20 +200,28 @@ TEST_F(QueryApiTest, IamUserAndAccessKeyLifecycle) {
   EXPECT_EQ(t.get<std::string>("CreateUserResponse.CreateUserResult.User.UserName"), "alice");
   EXPECT_EQ(t.get<std::string>("CreateUserResponse.CreateUserResult.User.Arn"),
             "arn:aws:iam::123456789012:user/alice");
-  EXPECT_TRUE(t.get<std::string>("CreateUserResponse.CreateUserResult.User.UserId").starts_with("AIDA"));
+  EXPECT_TRUE(
+      t.get<std::string>("CreateUserResponse.CreateUserResult.User.UserId").starts_with("AIDA"));
   expect_error(iam("Action=CreateUser&UserName=alice"), 409, "EntityAlreadyExists", kIamNamespace);
   expect_error(iam("Action=GetUser&UserName=ghost"), 404, "NoSuchEntity", kIamNamespace);
 
   QueryResponse key = iam("Action=CreateAccessKey&UserName=alice");
   ASSERT_EQ(key.status, 200);
   pt::ptree k = parse_xml(key, "CreateAccessKeyResponse", kIamNamespace);
-  std::string key_id = k.get<std::string>("CreateAccessKeyResponse.CreateAccessKeyResult.AccessKey.AccessKeyId");
+  std::string key_id =
+      k.get<std::string>("CreateAccessKeyResponse.CreateAccessKeyResult.AccessKey.AccessKeyId");
   EXPECT_TRUE(key_id.starts_with("AKIA"));
-  EXPECT_EQ(k.get<std::string>("CreateAccessKeyResponse.CreateAccessKeyResult.AccessKey.Status"), "Active");
-  EXPECT_EQ(k.get<std::string>("CreateAccessKeyResponse.CreateAccessKeyResult.AccessKey.SecretAccessKey").size(), 40u);
+  EXPECT_EQ(k.get<std::string>("CreateAccessKeyResponse.CreateAccessKeyResult.AccessKey.Status"),
+            "Active");
+  EXPECT_EQ(
+      k.get<std::string>("CreateAccessKeyResponse.CreateAccessKeyResult.AccessKey.SecretAccessKey")
+          .size(),
+      40u);
 
-  pt::ptree l = parse_xml(iam("Action=ListAccessKeys&UserName=alice"), "ListAccessKeysResponse", kIamNamespace);
-  const pt::ptree& members = l.get_child("ListAccessKeysResponse.ListAccessKeysResult.AccessKeyMetadata");
+  pt::ptree l = parse_xml(iam("Action=ListAccessKeys&UserName=alice"), "ListAccessKeysResponse",
+                          kIamNamespace);
+  const pt::ptree& members =
+      l.get_child("ListAccessKeysResponse.ListAccessKeysResult.AccessKeyMetadata");
   ASSERT_EQ(members.count("member"), 1u);
   EXPECT_EQ(members.get<std::string>("member.AccessKeyId"), key_id);
   EXPECT_EQ(members.get_optional<std::string>("member.SecretAccessKey"), boost::none);
@@ -218,23 +250,31 @@ TEST_F(QueryApiTest, IamRolesAndPoliciesWithUrlEncodedDocuments) {
             R"({"Version":"2012-10-17","Statement":[]})");
   expect_error(iam("Action=CreateRole&RoleName=app&AssumeRolePolicyDocument=%7B%7D"), 400,
                "MalformedPolicyDocument", kIamNamespace);
-  expect_error(iam(form({{"Action", "PutRolePolicy"}, {"RoleName", "app"}, {"PolicyName", "p"},
+  expect_error(iam(form({{"Action", "PutRolePolicy"},
+                         {"RoleName", "app"},
+                         {"PolicyName", "p"},
                          {"PolicyDocument", "{\"Statement\": nope"}})),
                400, "MalformedPolicyDocument", kIamNamespace);
   std::string doc = R"({"Statement":{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}})";
-  ASSERT_EQ(iam(form({{"Action", "PutRolePolicy"}, {"RoleName", "app"}, {"PolicyName", "p"},
+  ASSERT_EQ(iam(form({{"Action", "PutRolePolicy"},
+                      {"RoleName", "app"},
+                      {"PolicyName", "p"},
                       {"PolicyDocument", doc}}))
                 .status,
             200);
   pt::ptree g = parse_xml(iam("Action=GetRolePolicy&RoleName=app&PolicyName=p"),
                           "GetRolePolicyResponse", kIamNamespace);
-  EXPECT_EQ(*uri_decode(g.get<std::string>("GetRolePolicyResponse.GetRolePolicyResult.PolicyDocument")),
-            doc);
+  EXPECT_EQ(
+      *uri_decode(g.get<std::string>("GetRolePolicyResponse.GetRolePolicyResult.PolicyDocument")),
+      doc);
   pt::ptree names = parse_xml(iam("Action=ListRolePolicies&RoleName=app"),
                               "ListRolePoliciesResponse", kIamNamespace);
-  EXPECT_EQ(names.get<std::string>("ListRolePoliciesResponse.ListRolePoliciesResult.PolicyNames.member"), "p");
+  EXPECT_EQ(
+      names.get<std::string>("ListRolePoliciesResponse.ListRolePoliciesResult.PolicyNames.member"),
+      "p");
   pt::ptree roles = parse_xml(iam("Action=ListRoles"), "ListRolesResponse", kIamNamespace);
-  EXPECT_EQ(roles.get<std::string>("ListRolesResponse.ListRolesResult.Roles.member.RoleName"), "app");
+  EXPECT_EQ(roles.get<std::string>("ListRolesResponse.ListRolesResult.Roles.member.RoleName"),
+            "app");
   expect_error(iam("Action=DeleteRole&RoleName=app"), 409, "DeleteConflict", kIamNamespace);
   EXPECT_EQ(iam("Action=DeleteRolePolicy&RoleName=app&PolicyName=p").status, 200);
   EXPECT_EQ(iam("Action=DeleteRole&RoleName=app").status, 200);
@@ -245,7 +285,9 @@ TEST_F(QueryApiTest, IamRolesAndPoliciesWithUrlEncodedDocuments) {
 TEST_F(QueryApiTest, UserPoliciesAndGetUserForTheCaller) {
   ASSERT_EQ(iam("Action=CreateUser&UserName=alice").status, 200);
   std::string doc = R"({"Statement":{"Effect":"Deny","Action":"*","Resource":"*"}})";
-  ASSERT_EQ(iam(form({{"Action", "PutUserPolicy"}, {"UserName", "alice"}, {"PolicyName", "deny"},
+  ASSERT_EQ(iam(form({{"Action", "PutUserPolicy"},
+                      {"UserName", "alice"},
+                      {"PolicyName", "deny"},
                       {"PolicyDocument", doc}}))
                 .status,
             200);

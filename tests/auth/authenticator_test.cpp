@@ -137,8 +137,8 @@ HttpFile signed_request_at(int64_t unix_seconds, bool unsigned_payload = false) 
   options.time = std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds));
   options.unsigned_payload = unsigned_payload;
   options.sign_body = true;
-  SignedRequest s = sign_request(f.signable(), {std::string(kKeyId), std::string(kSecret), ""},
-                                 options);
+  SignedRequest s =
+      sign_request(f.signable(), {std::string(kKeyId), std::string(kSecret), ""}, options);
   f.headers = s.request.headers;
   return f;
 }
@@ -219,8 +219,8 @@ TEST_F(Skew, PresignedRequestsVerifyUntilTheyExpire) {
   options.service = "bedrock";
   options.time = clock_->now();
   options.expires = std::chrono::seconds(300);
-  SignedRequest s = presign_request(f.signable(), {std::string(kKeyId), std::string(kSecret), ""},
-                                    options);
+  SignedRequest s =
+      presign_request(f.signable(), {std::string(kKeyId), std::string(kSecret), ""}, options);
   EXPECT_TRUE(auth_.authenticate(s.request, "bedrock").has_value());
   clock_->set_unix_seconds(kSigned + 299);
   EXPECT_TRUE(auth_.authenticate(s.request, "bedrock").has_value());
@@ -228,8 +228,7 @@ TEST_F(Skew, PresignedRequestsVerifyUntilTheyExpire) {
   EXPECT_EQ(auth_.authenticate(s.request, "bedrock").error().code, ErrorCode::kExpiredToken);
   clock_->set_unix_seconds(kSigned);
   SignableRequest tampered = s.request;
-  tampered.raw_query.replace(tampered.raw_query.find("X-Amz-Expires=300"), 17,
-                             "X-Amz-Expires=900");
+  tampered.raw_query.replace(tampered.raw_query.find("X-Amz-Expires=300"), 17, "X-Amz-Expires=900");
   EXPECT_EQ(auth_.authenticate(tampered, "bedrock").error().code, ErrorCode::kInvalidSignature);
 }
 

@@ -28,7 +28,9 @@ RequestContext ctx(std::string region = "us-east-1", bool secure = true) {
   return c;
 }
 
-std::string statement(std::string body) { return R"({"Version":"2012-10-17","Statement":[)" + body + "]}"; }
+std::string statement(std::string body) {
+  return R"({"Version":"2012-10-17","Statement":[)" + body + "]}";
+}
 
 TEST(Wildcard, StarAndQuestionMark) {
   EXPECT_TRUE(wildcard_match("bedrock:*", "bedrock:InvokeModel"));
@@ -77,7 +79,8 @@ TEST(Policy, NotActionAndNotResource) {
             Decision::kImplicitDeny);
   auto deny_not_resource = statement(
       R"({"Effect":"Allow","Action":"*","Resource":"*"},
-         {"Effect":"Deny","Action":"bedrock:*","NotResource":")" + std::string(kModel) + R"("})");
+         {"Effect":"Deny","Action":"bedrock:*","NotResource":")" +
+      std::string(kModel) + R"("})");
   EXPECT_EQ(authorize(user({deny_not_resource}), "bedrock:Converse", "arn:x", ctx()),
             Decision::kExplicitDeny);
   EXPECT_EQ(authorize(user({deny_not_resource}), "bedrock:Converse", kModel, ctx()),
@@ -86,8 +89,8 @@ TEST(Policy, NotActionAndNotResource) {
 
 Decision with_condition(const std::string& condition, const RequestContext& c,
                         const Principal* who = nullptr) {
-  auto doc = statement(R"({"Effect":"Allow","Action":"*","Resource":"*","Condition":)" +
-                       condition + "}");
+  auto doc =
+      statement(R"({"Effect":"Allow","Action":"*","Resource":"*","Condition":)" + condition + "}");
   Principal p = who ? *who : user({});
   p.identity_policies = {doc};
   return authorize(p, "bedrock:Converse", kModel, c);
@@ -116,7 +119,8 @@ TEST(PolicyConditions, StringLikeAndStringNotLikeOnPrincipalArn) {
   session.kind = Principal::Kind::kAssumedRole;
   session.arn = "arn:aws:sts::123456789012:assumed-role/app/s1";
   session.role_arn = "arn:aws:iam::123456789012:role/app";
-  std::string role_eq = R"({"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::123456789012:role/app"}})";
+  std::string role_eq =
+      R"({"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::123456789012:role/app"}})";
   EXPECT_EQ(with_condition(role_eq, ctx(), &session), Decision::kAllow);
 }
 
@@ -127,9 +131,9 @@ TEST(PolicyConditions, DateLessThanAndDateGreaterThanOnCurrentTime) {
             Decision::kImplicitDeny);
   EXPECT_EQ(with_condition(R"({"DateGreaterThan":{"aws:CurrentTime":"2025-12-31"}})", ctx()),
             Decision::kAllow);
-  EXPECT_EQ(with_condition(R"({"DateGreaterThan":{"aws:CurrentTime":"2026-01-01T00:00:01Z"}})",
-                           ctx()),
-            Decision::kImplicitDeny);
+  EXPECT_EQ(
+      with_condition(R"({"DateGreaterThan":{"aws:CurrentTime":"2026-01-01T00:00:01Z"}})", ctx()),
+      Decision::kImplicitDeny);
 }
 
 TEST(PolicyConditions, BoolOnSecureTransportAndAllConditionsMustHold) {
@@ -171,7 +175,8 @@ TEST(PolicyValidation, AcceptsWellFormedAndRejectsMalformedDocuments) {
   EXPECT_TRUE(validate_policy_document(statement(
       R"({"Effect":"Allow","Action":["a:b"],"Resource":"*","Condition":{"StringLikeIfExists":{"aws:PrincipalArn":"x"}}})")));
   for (const char* bad :
-       {"", "[]", "{", R"({"Statement":"x"})", R"({"Version":"2020-01-01","Statement":{"Effect":"Allow","Action":"*"}})",
+       {"", "[]", "{", R"({"Statement":"x"})",
+        R"({"Version":"2020-01-01","Statement":{"Effect":"Allow","Action":"*"}})",
         R"({"Statement":{"Effect":"Maybe","Action":"*"}})", R"({"Statement":{"Effect":"Allow"}})",
         R"({"Statement":{"Effect":"Allow","Action":"*","NotAction":"*"}})",
         R"({"Statement":{"Effect":"Allow","Action":"*","Condition":{"NumericEquals":{"k":"1"}}}})",
@@ -186,15 +191,19 @@ TEST(TrustPolicy, NamesPrincipalsByArnAccountOrStar) {
     return statement(R"({"Effect":"Allow","Principal":)" + principal +
                      R"(,"Action":"sts:AssumeRole"})");
   };
-  EXPECT_TRUE(trust_policy_allows(trust(R"({"AWS":"arn:aws:iam::123456789012:user/alice"})"), alice, ctx()));
+  EXPECT_TRUE(trust_policy_allows(trust(R"({"AWS":"arn:aws:iam::123456789012:user/alice"})"), alice,
+                                  ctx()));
   EXPECT_TRUE(trust_policy_allows(trust(R"({"AWS":"123456789012"})"), alice, ctx()));
-  EXPECT_TRUE(trust_policy_allows(trust(R"({"AWS":["x","arn:aws:iam::123456789012:root"]})"), alice, ctx()));
+  EXPECT_TRUE(trust_policy_allows(trust(R"({"AWS":["x","arn:aws:iam::123456789012:root"]})"), alice,
+                                  ctx()));
   EXPECT_TRUE(trust_policy_allows(trust(R"({"AWS":"*"})"), alice, ctx()));
   EXPECT_TRUE(trust_policy_allows(trust(R"("*")"), alice, ctx()));
-  EXPECT_FALSE(trust_policy_allows(trust(R"({"AWS":"arn:aws:iam::123456789012:user/bob"})"), alice, ctx()));
+  EXPECT_FALSE(
+      trust_policy_allows(trust(R"({"AWS":"arn:aws:iam::123456789012:user/bob"})"), alice, ctx()));
   EXPECT_FALSE(trust_policy_allows(trust(R"({"AWS":"999999999999"})"), alice, ctx()));
   EXPECT_FALSE(trust_policy_allows(trust(R"({"Service":"ec2.amazonaws.com"})"), alice, ctx()));
-  auto wrong_action = statement(R"({"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:GetSessionToken"})");
+  auto wrong_action =
+      statement(R"({"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:GetSessionToken"})");
   EXPECT_FALSE(trust_policy_allows(wrong_action, alice, ctx()));
   auto denied = statement(R"({"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"},
       {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:user/alice"},"Action":"sts:*"})");

@@ -95,8 +95,7 @@ TEST_P(SigV4Suite, QuerySigningMatchesExpectedCanonicalRequestStringToSignAndSig
   SignedRequest signed_request = presign_request(request.signable(), c.creds, c.options);
   EXPECT_EQ(signed_request.canonical_request,
             read_file(kSuite / c.name / "query-canonical-request.txt"));
-  EXPECT_EQ(signed_request.string_to_sign,
-            read_file(kSuite / c.name / "query-string-to-sign.txt"));
+  EXPECT_EQ(signed_request.string_to_sign, read_file(kSuite / c.name / "query-string-to-sign.txt"));
   EXPECT_EQ(signed_request.signature, read_file(kSuite / c.name / "query-signature.txt"));
 }
 

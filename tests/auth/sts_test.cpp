@@ -21,8 +21,9 @@ constexpr int64_t kNow = 1'764'000'000;
 class StsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("plinth-sts-test-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("plinth-sts-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     auto store = store::open_sqlite_store({dir_ / "plinth.db", random_->bytes(32), random_});
     ASSERT_TRUE(store.has_value()) << store.error().message;
@@ -30,8 +31,8 @@ class StsTest : public ::testing::Test {
     codec_ = std::make_shared<SessionTokenCodec>(random_->bytes(32), random_);
     iam_ = std::make_unique<IamService>(store_->iam(), kAccount, random_, clock_);
     sts_ = std::make_unique<StsService>(store_->iam(), kAccount, codec_, clock_, random_);
-    resolver_ = std::make_shared<StoreCredentialResolver>(root_, kAccount, store_->iam(), codec_,
-                                                          clock_);
+    resolver_ =
+        std::make_shared<StoreCredentialResolver>(root_, kAccount, store_->iam(), codec_, clock_);
   }
   void TearDown() override {
     store_.reset();
@@ -59,7 +60,8 @@ class StsTest : public ::testing::Test {
 
 TEST_F(StsTest, SessionTokenRoundTripsAndResolvesToTheCaller) {
   ASSERT_TRUE(iam_->create_user("alice").has_value());
-  ASSERT_TRUE(iam_->put_user_policy("alice", "p", R"({"Statement":{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}})"));
+  ASSERT_TRUE(iam_->put_user_policy(
+      "alice", "p", R"({"Statement":{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}})"));
   Principal alice = resolve_user("alice");
   auto creds = sts_->get_session_token(alice, std::nullopt);
   ASSERT_TRUE(creds.has_value()) << creds.error().message;
@@ -106,8 +108,7 @@ TEST_F(StsTest, SessionTokenTamperWrongKeyIdWrongServerKeyAndExpiryAreRejected) 
   clock_->set_unix_seconds(kNow + 899);
   EXPECT_TRUE(resolver_->resolve(creds->access_key_id, token).has_value());
   clock_->set_unix_seconds(kNow + 900);
-  EXPECT_EQ(resolver_->resolve(creds->access_key_id, token).error().code,
-            ErrorCode::kExpiredToken);
+  EXPECT_EQ(resolver_->resolve(creds->access_key_id, token).error().code, ErrorCode::kExpiredToken);
 }
 
 TEST_F(StsTest, GetSessionTokenDurationBounds) {
@@ -127,7 +128,8 @@ TEST_F(StsTest, AssumeRoleHonoursTheTrustPolicyAndCarriesTheSessionPolicy) {
   ASSERT_TRUE(iam_->create_user("alice").has_value());
   ASSERT_TRUE(iam_->create_user("bob").has_value());
   ASSERT_TRUE(iam_->create_role("app", kTrustAlice, "", 7200).has_value());
-  ASSERT_TRUE(iam_->put_role_policy("app", "models", R"({"Statement":{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}})"));
+  ASSERT_TRUE(iam_->put_role_policy(
+      "app", "models", R"({"Statement":{"Effect":"Allow","Action":"bedrock:*","Resource":"*"}})"));
   Principal alice = resolve_user("alice");
   Principal bob = resolve_user("bob");
   std::string role_arn = "arn:aws:iam::123456789012:role/app";
@@ -146,15 +148,16 @@ TEST_F(StsTest, AssumeRoleHonoursTheTrustPolicyAndCarriesTheSessionPolicy) {
   EXPECT_EQ(sts_->assume_role(alice, {role_arn, "s1", {}, std::string("{bad")}, ctx()).error().code,
             ErrorCode::kInvalidArgument);
 
-  std::string narrow = R"({"Statement":{"Effect":"Allow","Action":"bedrock:Converse","Resource":"*"}})";
+  std::string narrow =
+      R"({"Statement":{"Effect":"Allow","Action":"bedrock:Converse","Resource":"*"}})";
   auto assumed = sts_->assume_role(alice, {role_arn, "s1", 7200, narrow}, ctx());
   ASSERT_TRUE(assumed.has_value()) << assumed.error().message;
   EXPECT_EQ(assumed->assumed_role_arn, "arn:aws:sts::123456789012:assumed-role/app/s1");
   EXPECT_TRUE(assumed->assumed_role_id.starts_with("AROA"));
   EXPECT_TRUE(assumed->assumed_role_id.ends_with(":s1"));
   EXPECT_EQ(assumed->credentials.expiration, clock_->now() + seconds(7200));
-  auto session = resolver_->resolve(assumed->credentials.access_key_id,
-                                    assumed->credentials.session_token);
+  auto session =
+      resolver_->resolve(assumed->credentials.access_key_id, assumed->credentials.session_token);
   ASSERT_TRUE(session.has_value());
   const Principal& p = session->principal;
   EXPECT_EQ(p.kind, Principal::Kind::kAssumedRole);
@@ -165,11 +168,11 @@ TEST_F(StsTest, AssumeRoleHonoursTheTrustPolicyAndCarriesTheSessionPolicy) {
   // Deleting the role revokes its sessions at once.
   ASSERT_TRUE(iam_->delete_role_policy("app", "models"));
   ASSERT_TRUE(iam_->delete_role("app"));
-  EXPECT_EQ(resolver_->resolve(assumed->credentials.access_key_id,
-                               assumed->credentials.session_token)
-                .error()
-                .code,
-            ErrorCode::kUnknownAccessKey);
+  EXPECT_EQ(
+      resolver_->resolve(assumed->credentials.access_key_id, assumed->credentials.session_token)
+          .error()
+          .code,
+      ErrorCode::kUnknownAccessKey);
 }
 
 TEST_F(StsTest, BearerTokensAreShortLivedSelfVerifyingAndNotSessionTokens) {
@@ -212,8 +215,8 @@ TEST_F(StsTest, EndToEndSignedRequestWithTemporaryCredentials) {
   auto principal = auth.authenticate(signed_req.request, "bedrock");
   ASSERT_TRUE(principal.has_value()) << principal.error().message;
   EXPECT_EQ(principal->arn, alice.arn);
-  auto wrong_secret = sign_request(req, {creds->access_key_id, "nope", creds->session_token},
-                                   options);
+  auto wrong_secret =
+      sign_request(req, {creds->access_key_id, "nope", creds->session_token}, options);
   EXPECT_EQ(auth.authenticate(wrong_secret.request, "bedrock").error().code,
             ErrorCode::kInvalidSignature);
 }

@@ -89,8 +89,8 @@ TEST(Catalog, ApplicationInferenceProfileResolvesOnlyWhenKnown) {
       "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3d4e5f6");
   ASSERT_FALSE(unknown.has_value());
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
-  auto known = catalog.resolve(
-      "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/small");
+  auto known =
+      catalog.resolve("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/small");
   ASSERT_TRUE(known.has_value());
   EXPECT_EQ((*known)->id, "anthropic.claude-3-haiku-20240307-v1:0");
 }
@@ -123,7 +123,8 @@ TEST(ModelReference, SplitsArnParts) {
   EXPECT_EQ(ref->region, "us-west-2");
   EXPECT_EQ(ref->account, "111122223333");
   EXPECT_EQ(ref->id, "us.anthropic.claude-3-haiku-v1:0");
-  EXPECT_EQ(foundation_model_arn("us-east-1", "m:0"), "arn:aws:bedrock:us-east-1::foundation-model/m:0");
+  EXPECT_EQ(foundation_model_arn("us-east-1", "m:0"),
+            "arn:aws:bedrock:us-east-1::foundation-model/m:0");
 }
 
 TEST(Cost, IsExactInPicoDollarsAndRoundsToMicroDollars) {

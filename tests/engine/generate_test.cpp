@@ -1,7 +1,9 @@
 // Model::generate: continuous batching, cancellation, context limits, stop sequences, streaming,
 // constraints, and request validation.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -82,6 +84,67 @@ TEST_F(Generate, ConcurrentRequestsMatchEachAlone) {
   }
 }
 
+TEST_F(Generate, CancellingOneBatchedRequestLeavesTheOthersIntact) {
+  const std::vector<TokenId> other{9707, 1879};
+  auto alone = (*model_)->generate(greedy_request(other, 20));
+  ASSERT_TRUE(alone);
+  std::atomic<bool> cancel{false};
+  auto cancelled_request = greedy_request(prompt_, 200);
+  int pieces = 0;
+  cancelled_request.on_text = [&](std::string_view) {
+    if (++pieces == 2) cancel = true;
+    return true;
+  };
+  cancelled_request.cancel = &cancel;
+  auto survivor_request = greedy_request(other, 20);
+  auto cancelled =
+      std::async(std::launch::async, [&] { return (*model_)->generate(cancelled_request); });
+  auto survivor =
+      std::async(std::launch::async, [&] { return (*model_)->generate(survivor_request); });
+  auto c = cancelled.get();
+  auto s = survivor.get();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(c->stop_reason, StopReason::kCancelled);
+  EXPECT_LT(c->tokens.size(), 200u);
+  EXPECT_EQ(s->tokens, alone->tokens);
+}
+
+TEST_F(Generate, QueuesRequestsBeyondMaxSequences) {
+  auto model = load("qwen2-32-tied-q8_0", {.threads = 1, .max_sequences = 1});
+  auto expected = model->generate(greedy_request(prompt_, 8));
+  ASSERT_TRUE(expected);
+  std::vector<std::future<Result<GenerateResult>>> futures;
+  const auto request = greedy_request(prompt_, 8);
+  for (int i = 0; i < 3; ++i)
+    futures.push_back(std::async(std::launch::async, [&] { return model->generate(request); }));
+  for (auto& f : futures) {
+    auto r = f.get();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->tokens, expected->tokens);
+  }
+}
+
+TEST(ModelLoad, RejectsTruncatedAndMissingFiles) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("plinth-engine-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto source = kModels / "llama-spm-64-q8_0.gguf";
+  const auto size = std::filesystem::file_size(source);
+  for (uintmax_t cut : {uintmax_t{0}, uintmax_t{100}, size / 2, size - 1}) {
+    const auto path = dir / "truncated.gguf";
+    std::filesystem::copy_file(source, path, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::resize_file(path, cut);
+    auto model = Model::load(path);
+    ASSERT_FALSE(model) << "loaded a model truncated to " << cut << " bytes";
+    EXPECT_EQ(model.error().code, ErrorCode::kCorruptData) << model.error().message;
+  }
+  std::filesystem::remove_all(dir);
+  auto missing = Model::load(dir / "missing.gguf");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kIo);
+}
+
 TEST_F(Generate, StopsAtMaxTokensAndCountsPrompt) {
   auto r = (*model_)->generate(greedy_request(prompt_, 5));
   ASSERT_TRUE(r);
@@ -91,7 +154,9 @@ TEST_F(Generate, StopsAtMaxTokensAndCountsPrompt) {
     EXPECT_EQ(r->generated_tokens, 5);
   }
   const std::string decoded = (*model_)->tokenizer().decode(r->tokens);
-  if (valid_utf8(decoded)) EXPECT_EQ(r->text, decoded);
+  if (valid_utf8(decoded)) {
+    EXPECT_EQ(r->text, decoded);
+  }
 }
 
 TEST_F(Generate, RejectsPromptsBeyondTheContext) {
@@ -238,6 +303,57 @@ TEST_F(Generate, ConstraintIsObeyedAndEndsGeneration) {
     ASSERT_EQ(r->steps.size(), 6u);
     EXPECT_LE(r->steps[0].logprob, r->steps[0].top[0].logprob);
   }
+}
+
+// Allows one set of tokens per position; singleton sets are reported as forced when fast_forward.
+class ScriptedConstraint : public TokenConstraint {
+ public:
+  ScriptedConstraint(std::vector<std::vector<TokenId>> sets, bool fast_forward)
+      : sets_(std::move(sets)), fast_forward_(fast_forward) {}
+  bool allows(TokenId token) override {
+    const auto& set = sets_[position_];
+    return std::find(set.begin(), set.end(), token) != set.end();
+  }
+  void fill_mask(std::span<uint8_t> allowed) override {
+    for (size_t i = 0; i < allowed.size(); ++i) allowed[i] = allows(static_cast<TokenId>(i));
+  }
+  void accept(TokenId token) override {
+    EXPECT_TRUE(allows(token)) << token;
+    ++position_;
+  }
+  bool is_complete() const override { return position_ >= sets_.size(); }
+  std::vector<TokenId> forced_tokens() override {
+    std::vector<TokenId> forced;
+    if (!fast_forward_) return forced;
+    for (size_t p = position_; p < sets_.size() && sets_[p].size() == 1; ++p)
+      forced.push_back(sets_[p][0]);
+    return forced;
+  }
+
+ private:
+  std::vector<std::vector<TokenId>> sets_;
+  bool fast_forward_;
+  size_t position_ = 0;
+};
+
+TEST_F(Generate, ForcedTokensFastForwardToTheSameResult) {
+  const std::vector<TokenId> digits{15, 16, 17, 18, 19};
+  const std::vector<std::vector<TokenId>> script{digits, {17}, {18}, digits, {16}, digits};
+  std::vector<TokenId> outputs[2];
+  for (bool fast_forward : {false, true}) {
+    ScriptedConstraint constraint(script, fast_forward);
+    auto request = greedy_request(prompt_, 20);
+    request.constraint = &constraint;
+    auto r = (*model_)->generate(request);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->stop_reason, StopReason::kEndOfGeneration);
+    EXPECT_EQ(r->generated_tokens, 6);
+    outputs[fast_forward] = r->tokens;
+  }
+  ASSERT_EQ(outputs[0].size(), 6u);
+  EXPECT_EQ(outputs[0][1], 17);
+  EXPECT_EQ(outputs[0][2], 18);
+  EXPECT_EQ(outputs[0], outputs[1]);
 }
 
 TEST(TextStream, HoldsBackPossibleStopPrefixesAndSplitCharacters) {

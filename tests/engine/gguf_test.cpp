@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <random>
 
 #include "gguf/gguf_file.h"
 
@@ -136,6 +137,30 @@ TEST(GgufFile, RejectsTruncatedRealModelAtManyOffsets) {
     auto file = GgufFile::from_bytes(std::span(bytes.data(), n));
     EXPECT_FALSE(file) << "accepted a file truncated to " << n << " bytes";
   }
+}
+
+TEST(GgufFile, SurvivesRandomByteCorruptionOfTheHeader) {
+  auto bytes = read_all(kModels / "bert-bge-64-cls-q8_0.gguf");
+  auto whole = GgufFile::from_bytes(bytes);
+  ASSERT_TRUE(whole);
+  const size_t header = (*whole)->data_offset();
+  std::mt19937 rng(20261125);
+  int rejected = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::vector<uint8_t> copy = bytes;
+    for (int flips = 0; flips < 4; ++flips) copy[rng() % header] = static_cast<uint8_t>(rng());
+    auto file = GgufFile::from_bytes(copy);
+    if (!file) {
+      ++rejected;
+      continue;
+    }
+    // Whatever was accepted must describe tensors inside the buffer.
+    for (const TensorInfo& t : (*file)->tensors()) {
+      ASSERT_GE(t.data, copy.data());
+      ASSERT_LE(t.data + t.n_bytes, copy.data() + copy.size());
+    }
+  }
+  EXPECT_GT(rejected, 0);
 }
 
 TEST(GgufFile, RejectsBadMagicAndVersion) {

@@ -2,7 +2,6 @@
 #include "gguf_writer.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -25,7 +24,8 @@ using engine::kernels::block_values;
 using engine::kernels::reference_dequantize_row;
 using engine::kernels::row_size;
 
-const fs::path kTokenizerSource = fs::path(PLINTH_TEST_DATA_DIR) / "kernels/ggml-vocab-llama-spm.gguf";
+const fs::path kTokenizerSource =
+    fs::path(PLINTH_TEST_DATA_DIR) / "kernels/ggml-vocab-llama-spm.gguf";
 
 fs::path temp_file(const std::string& name) {
   return fs::temp_directory_path() / ("plinth_gguf_writer_" + std::to_string(::getpid()) + name);
@@ -34,7 +34,8 @@ fs::path temp_file(const std::string& name) {
 // Root-mean-square of (decoded - original) relative to the RMS of the original.
 double relative_rms_error(GgmlType t, const std::vector<float>& original) {
   std::vector<uint8_t> bytes(row_size(t, static_cast<int64_t>(original.size())));
-  EXPECT_TRUE(quantize_values(t, original.data(), static_cast<int64_t>(original.size()), bytes.data()));
+  EXPECT_TRUE(
+      quantize_values(t, original.data(), static_cast<int64_t>(original.size()), bytes.data()));
   std::vector<float> decoded(original.size());
   reference_dequantize_row(t, bytes.data(), decoded.data(), static_cast<int64_t>(original.size()));
   double err = 0, ref = 0;
@@ -69,8 +70,8 @@ TEST(WeightQuantizers, ErrorShrinksWithMoreBits) {
 
 TEST(WeightQuantizers, ZerosStayZeroAndShapesAreChecked) {
   std::vector<float> zeros(256, 0.0f), decoded(256, 1.0f);
-  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ5_0, GgmlType::kQ4_K, GgmlType::kQ5_K,
-                     GgmlType::kQ6_K}) {
+  for (GgmlType t :
+       {GgmlType::kQ8_0, GgmlType::kQ5_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
     std::vector<uint8_t> bytes(row_size(t, 256));
     ASSERT_TRUE(quantize_values(t, zeros.data(), 256, bytes.data()));
     reference_dequantize_row(t, bytes.data(), decoded.data(), 256);
@@ -82,15 +83,23 @@ TEST(WeightQuantizers, ZerosStayZeroAndShapesAreChecked) {
 
 TEST(RandomModel, Q4KMRecipeFollowsLlamaCpp) {
   // 24 layers: the "more bits" layers are 0-2, 21-23 and every third from 5.
-  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.0.attn_v.weight", 0, 24, 4864, true), GgmlType::kQ6_K);
-  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.3.ffn_down.weight", 3, 24, 4864, true), GgmlType::kQ4_K);
-  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.5.ffn_down.weight", 5, 24, 4864, true), GgmlType::kQ6_K);
-  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.4.ffn_up.weight", 4, 24, 1024, true), GgmlType::kQ4_K);
-  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "token_embd.weight", -1, 24, 1024, true), GgmlType::kQ6_K);
-  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "token_embd.weight", -1, 24, 1024, false), GgmlType::kQ4_K);
+  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.0.attn_v.weight", 0, 24, 4864, true),
+            GgmlType::kQ6_K);
+  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.3.ffn_down.weight", 3, 24, 4864, true),
+            GgmlType::kQ4_K);
+  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.5.ffn_down.weight", 5, 24, 4864, true),
+            GgmlType::kQ6_K);
+  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.4.ffn_up.weight", 4, 24, 1024, true),
+            GgmlType::kQ4_K);
+  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "token_embd.weight", -1, 24, 1024, true),
+            GgmlType::kQ6_K);
+  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "token_embd.weight", -1, 24, 1024, false),
+            GgmlType::kQ4_K);
   // 896-wide rows cannot hold 256-value super-blocks: llama.cpp's fallbacks.
-  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.4.ffn_up.weight", 4, 24, 896, true), GgmlType::kQ5_0);
-  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "token_embd.weight", -1, 24, 896, true), GgmlType::kQ8_0);
+  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "blk.4.ffn_up.weight", 4, 24, 896, true),
+            GgmlType::kQ5_0);
+  EXPECT_EQ(tensor_type(QuantRecipe::kQ4_K_M, "token_embd.weight", -1, 24, 896, true),
+            GgmlType::kQ8_0);
 }
 
 class WrittenModel : public ::testing::TestWithParam<const char*> {};

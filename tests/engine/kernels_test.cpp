@@ -35,7 +35,9 @@ std::vector<uint8_t> random_weights(GgmlType t, int64_t rows, int64_t cols, std:
         std::memcpy(bytes.data() + at, &v, 4);
         break;
       }
-      case GgmlType::kF16: put_half(at, value(rng)); break;
+      case GgmlType::kF16:
+        put_half(at, value(rng));
+        break;
       case GgmlType::kBF16: {
         float v = value(rng);
         uint32_t bits;
@@ -46,14 +48,19 @@ std::vector<uint8_t> random_weights(GgmlType t, int64_t rows, int64_t cols, std:
       }
       case GgmlType::kQ8_0:
       case GgmlType::kQ4_0:
-      case GgmlType::kQ5_0: put_half(at, scale(rng)); break;
+      case GgmlType::kQ5_0:
+        put_half(at, scale(rng));
+        break;
       case GgmlType::kQ4_K:
       case GgmlType::kQ5_K:
         put_half(at, scale(rng) * 0.1f);
         put_half(at + 2, scale(rng) * 0.1f);
         break;
-      case GgmlType::kQ6_K: put_half(at + offsetof(BlockQ6K, d), scale(rng) * 0.05f); break;
-      default: break;
+      case GgmlType::kQ6_K:
+        put_half(at + offsetof(BlockQ6K, d), scale(rng) * 0.05f);
+        break;
+      default:
+        break;
     }
   }
   return bytes;
@@ -71,9 +78,7 @@ struct Problem {
   int64_t rows, cols, tokens;
   std::vector<uint8_t> weights;
   std::vector<float> x;
-  WeightMatrix matrix() const {
-    return {type, weights.data(), cols, rows, row_size(type, cols)};
-  }
+  WeightMatrix matrix() const { return {type, weights.data(), cols, rows, row_size(type, cols)}; }
 };
 
 Problem make_problem(GgmlType t, int64_t rows, int64_t cols, int64_t tokens, uint32_t seed) {
@@ -175,8 +180,8 @@ TEST(Kernels, SimdMatchesScalarOnBothPaths) {
             std::vector<float> got = run(*k, p, exact, pool);
             for (size_t i = 0; i < got.size(); ++i)
               ASSERT_NEAR(got[i], want[i], 1e-5 * ref.magnitude[i] + 1e-30)
-                  << k->name << " type " << static_cast<int>(t) << " cols " << cols
-                  << " tokens " << tokens << (exact ? " exact" : " fast") << " at " << i;
+                  << k->name << " type " << static_cast<int>(t) << " cols " << cols << " tokens "
+                  << tokens << (exact ? " exact" : " fast") << " at " << i;
           }
         }
       }
@@ -220,6 +225,22 @@ TEST(Kernels, FastPathStaysWithinActivationQuantizationError) {
             EXPECT_NE(fast[i], exact[i]);
           }
         }
+      }
+    }
+  }
+}
+
+TEST(Kernels, SimdDequantizersAreBitExact) {
+  for (const KernelSet* k : simd_sets()) {
+    for (GgmlType t : kAllTypes) {
+      for (int64_t cols : columns_for(t)) {
+        std::mt19937 rng(static_cast<uint32_t>(cols) * 3 + static_cast<uint32_t>(t));
+        std::vector<uint8_t> w = random_weights(t, 3, cols, rng);
+        std::vector<float> want(3 * cols), got(3 * cols, -1.0f);
+        reference_dequantize_row(t, w.data(), want.data(), 3 * cols);
+        k->dequantize(t, w.data(), got.data(), 3 * cols);
+        for (int64_t i = 0; i < 3 * cols; ++i)
+          ASSERT_EQ(got[i], want[i]) << k->name << " type " << static_cast<int>(t) << " at " << i;
       }
     }
   }

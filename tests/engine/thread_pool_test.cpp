@@ -1,15 +1,15 @@
 // ThreadPool: every index runs exactly once, across many back-to-back and idle-separated calls.
+#include "ops/thread_pool.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <mutex>
 #include <chrono>
+#include <mutex>
 #include <numeric>
 #include <set>
 #include <thread>
 #include <vector>
-
-#include "ops/thread_pool.h"
 
 namespace plinth::engine {
 namespace {
@@ -63,12 +63,12 @@ TEST(ThreadPool, WakesWorkersThatWentToSleep) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the spin phase
     expect_exact_cover(pool, 64);
   }
-  // Slow chunks make the other threads take part; all of them must have been woken.
+  // Slow chunks (the caller alone would need 24 x 10 ms) make the woken threads take part.
   std::mutex m;
   std::set<std::thread::id> seen;
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  pool.parallel_for(12, [&](int64_t, int64_t) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  pool.parallel_for(24, [&](int64_t, int64_t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::lock_guard lock(m);
     seen.insert(std::this_thread::get_id());
   });

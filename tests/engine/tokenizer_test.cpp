@@ -101,6 +101,11 @@ TEST(PreTokenizer, Gpt2ContractionsAreCaseSensitive) {
             (std::vector<std::string>{"it", "'s", " IT", "'", "S", " ", " ok"}));
 }
 
+TEST(PreTokenizer, DefaultSplitsPunctuationRunsThenDigitTriples) {
+  EXPECT_EQ(piece_texts("a+b=1000000 x!?", PreTokenizerKind::kDefault),
+            (std::vector<std::string>{"a", "+", "b", "=", "100", "000", "0", " x", "!?"}));
+}
+
 // ---- Hand-made vocabularies ----
 
 Vocab small_sentencepiece_vocab() {
@@ -222,6 +227,117 @@ TEST(Utf8Stream, HoldsBackIncompleteSequences) {
   EXPECT_FALSE(stream.has_pending());
 }
 
+// ---- Loading from GGUF metadata ----
+
+// Writes a tensor-less GGUF v3 file holding only metadata.
+class GgufMetadataWriter {
+ public:
+  GgufMetadataWriter& string(std::string_view key, std::string_view value) {
+    header(key, 8);
+    text(value);
+    return *this;
+  }
+  GgufMetadataWriter& strings(std::string_view key, const std::vector<std::string>& values) {
+    header(key, 9);
+    u32(8);
+    u64(values.size());
+    for (const std::string& v : values) text(v);
+    return *this;
+  }
+  GgufMetadataWriter& floats(std::string_view key, const std::vector<float>& values) {
+    header(key, 9);
+    u32(6);
+    u64(values.size());
+    for (float v : values) raw(&v, 4);
+    return *this;
+  }
+  GgufMetadataWriter& uint32(std::string_view key, uint32_t value) {
+    header(key, 4);
+    u32(value);
+    return *this;
+  }
+  std::vector<uint8_t> bytes() const {
+    GgufMetadataWriter file;
+    file.raw("GGUF", 4);
+    file.u32(3);
+    file.u64(0);  // tensors
+    file.u64(count_);
+    file.body_.insert(file.body_.end(), body_.begin(), body_.end());
+    return file.body_;
+  }
+
+ private:
+  void raw(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    body_.insert(body_.end(), b, b + n);
+  }
+  void u32(uint32_t v) { raw(&v, 4); }
+  void u64(uint64_t v) { raw(&v, 8); }
+  void text(std::string_view s) {
+    u64(s.size());
+    raw(s.data(), s.size());
+  }
+  void header(std::string_view key, uint32_t type) {
+    ++count_;
+    text(key);
+    u32(type);
+  }
+  std::vector<uint8_t> body_;
+  uint64_t count_ = 0;
+};
+
+Result<std::unique_ptr<Tokenizer>> load_bytes(const std::vector<uint8_t>& bytes) {
+  auto file = GgufFile::from_bytes(bytes);
+  if (!file) return std::unexpected(file.error());
+  return load_tokenizer(**file);
+}
+
+TEST(TokenizerLoader, RejectsMissingOrUnsupportedTokenizers) {
+  const std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "a"};
+  auto no_model = load_bytes(GgufMetadataWriter().strings("tokenizer.ggml.tokens", tokens).bytes());
+  ASSERT_FALSE(no_model.has_value());
+  EXPECT_EQ(no_model.error().code, ErrorCode::kCorruptData);
+
+  auto t5 = load_bytes(GgufMetadataWriter()
+                           .string("tokenizer.ggml.model", "t5")
+                           .strings("tokenizer.ggml.tokens", tokens)
+                           .bytes());
+  ASSERT_FALSE(t5.has_value());
+  EXPECT_EQ(t5.error().code, ErrorCode::kInvalidArgument);
+
+  auto no_merges = load_bytes(GgufMetadataWriter()
+                                  .string("tokenizer.ggml.model", "gpt2")
+                                  .strings("tokenizer.ggml.tokens", tokens)
+                                  .bytes());
+  ASSERT_FALSE(no_merges.has_value());
+  EXPECT_EQ(no_merges.error().code, ErrorCode::kCorruptData);
+
+  auto short_scores = load_bytes(GgufMetadataWriter()
+                                     .string("tokenizer.ggml.model", "llama")
+                                     .strings("tokenizer.ggml.tokens", tokens)
+                                     .floats("tokenizer.ggml.scores", {0, 0})
+                                     .bytes());
+  ASSERT_FALSE(short_scores.has_value());
+  EXPECT_EQ(short_scores.error().code, ErrorCode::kCorruptData);
+}
+
+TEST(TokenizerLoader, DropsSpecialIdsOutsideTheVocabulary) {
+  const std::vector<std::string> tokens = {"<unk>", "<s>", "</s>",
+                                           "\xE2\x96\x81"
+                                           "a"};
+  auto t = load_bytes(GgufMetadataWriter()
+                          .string("tokenizer.ggml.model", "llama")
+                          .strings("tokenizer.ggml.tokens", tokens)
+                          .uint32("tokenizer.ggml.bos_token_id", 4000000)
+                          .bytes());
+  ASSERT_TRUE(t.has_value()) << t.error().message;
+  EXPECT_FALSE((*t)->bos().has_value());
+  EXPECT_EQ((*t)->eos(), 2);  // llama.cpp's SentencePiece default
+  EXPECT_EQ(encode(**t, "a", true), (std::vector<TokenId>{3}));
+  EXPECT_EQ((*t)->token_bytes(-1), "");
+  EXPECT_EQ((*t)->token_bytes(4), "");
+}
+
 // ---- Conformance with llama.cpp ----
 
 struct VocabCase {
@@ -302,6 +418,27 @@ INSTANTIATE_TEST_SUITE_P(FixtureModels, ModelReference,
                                          "qwen2-32-tied-q8_0", "qwen3-32-tied-q8_0",
                                          "bert-bge-64-cls-q8_0"));
 
+TEST(ModelTokens, ArbitraryBytesEncodeToValidIdsInEveryTokenizer) {
+  std::string noise;
+  uint32_t state = 12345;
+  for (int i = 0; i < 4000; ++i) {
+    state = state * 1664525u + 1013904223u;  // deterministic LCG
+    noise.push_back(static_cast<char>(state >> 24));
+  }
+  noise += "<|im_start|><s>[CLS]\xF0\x9F";  // special texts and a truncated sequence
+  for (const char* name : {"llama-spm-64-q8_0", "llama3-bpe-32-tied-q8_0", "qwen2-32-tied-q8_0",
+                           "bert-bge-64-cls-q8_0"}) {
+    const Tokenizer* t = load_from(kDataDir + "/models/" + std::string(name) + ".gguf");
+    ASSERT_NE(t, nullptr);
+    for (bool parse_special : {false, true}) {
+      const std::vector<TokenId> ids = encode(*t, noise, true, parse_special);
+      EXPECT_FALSE(ids.empty()) << name;
+      for (TokenId id : ids) ASSERT_TRUE(id >= 0 && id < t->vocab_size()) << name;
+      EXPECT_FALSE(t->decode(ids, true).empty()) << name;
+    }
+  }
+}
+
 TEST(ModelTokens, ChatTokensAreSpecialAndEndGeneration) {
   auto qwen = load_from(kDataDir + "/models/qwen2-32-tied-q8_0.gguf");
   ASSERT_NE(qwen, nullptr);
@@ -323,6 +460,16 @@ TEST(ModelTokens, ChatTokensAreSpecialAndEndGeneration) {
     EXPECT_TRUE(llama3->is_end_of_generation(special[0])) << text;
   }
   EXPECT_EQ(llama3->bos(), 128000);
+}
+
+TEST(ModelTokens, DecodeCleansSpacesBeforePunctuationWhereLlamaCppDoes) {
+  const Tokenizer* bert = load_from(kDataDir + "/models/bert-bge-64-cls-q8_0.gguf");
+  ASSERT_NE(bert, nullptr);
+  // WordPiece pieces start with a space (" hello", " ,"); clean-up joins the punctuation back.
+  EXPECT_EQ(bert->decode(encode(*bert, "Hello, world!")), " hello, world!");
+  const Tokenizer* qwen = load_from(kDataDir + "/models/qwen2-32-tied-q8_0.gguf");
+  ASSERT_NE(qwen, nullptr);
+  EXPECT_EQ(qwen->decode(encode(*qwen, "a , b 's")), "a , b 's");  // Qwen 2 keeps text as is
 }
 
 TEST(TokenizerSpeed, EncodesHundredKilobytesQuickly) {

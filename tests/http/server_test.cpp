@@ -1,8 +1,10 @@
 // The HTTP server over real loopback connections: HTTP/1.1, h2c, TLS+ALPN, streaming, limits.
-#include <boost/asio.hpp>
+#include "plinth/http/server.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "plinth/http/client.h"
-#include "plinth/http/server.h"
 
 namespace plinth::http {
 namespace {
@@ -132,9 +133,10 @@ std::string raw_exchange(uint16_t port, std::string_view bytes, std::string_view
 TEST(HttpServer, Http1AcceptsChunkedRequestBodies) {
   auto server = start_server(echo);
   ASSERT_TRUE(server);
-  std::string reply = raw_exchange(server->port(),
-                                   "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                                   "Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  std::string reply =
+      raw_exchange(server->port(),
+                   "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                   "Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   EXPECT_NE(reply.find("HTTP/1.1 200 OK"), std::string::npos) << reply;
   EXPECT_NE(reply.find("\r\n\r\nhello world"), std::string::npos) << reply;
 }
@@ -183,7 +185,8 @@ TEST(HttpServer, Http2RunsConcurrentStreamsOfOneConnectionInParallel) {
   });
   ASSERT_TRUE(server);
   std::vector<Request> requests;
-  for (int i = 0; i < kStreams; ++i) requests.push_back(make_request("POST", "/", "r" + std::to_string(i)));
+  for (int i = 0; i < kStreams; ++i)
+    requests.push_back(make_request("POST", "/", "r" + std::to_string(i)));
   auto responses = request_h2_concurrent("127.0.0.1", server->port(), requests);
   ASSERT_TRUE(responses.has_value()) << responses.error().message;
   ASSERT_EQ(responses->size(), static_cast<size_t>(kStreams));
@@ -293,7 +296,8 @@ TEST(HttpServer, BodyAboveLimitGets413InTheApiShape) {
                           std::string("64\r\n") + std::string(100, 'c') + "\r\n0\r\n\r\n");
   EXPECT_EQ(chunked.rfind("HTTP/1.1 413", 0), 0u) << chunked;
 
-  auto h2 = request_h2("127.0.0.1", server->port(), make_request("POST", "/", std::string(1000, 'b')));
+  auto h2 =
+      request_h2("127.0.0.1", server->port(), make_request("POST", "/", std::string(1000, 'b')));
   ASSERT_TRUE(h2.has_value()) << h2.error().message;
   EXPECT_EQ(h2->status, 413);
   EXPECT_EQ(handled.load(), 0);
@@ -437,18 +441,94 @@ TEST(HttpServer, Http2ClientResetMarksClientGone) {
   server->stop();
 }
 
+TEST(HttpServer, IncompleteRequestGets408AfterRequestTimeout) {
+  ServerOptions options;
+  options.request_timeout = 1s;
+  auto server = start_server(echo, options);
+  ASSERT_TRUE(server);
+  std::string reply = raw_exchange(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 408", 0), 0u) << reply;
+  server->stop();
+}
+
+TEST(HttpServer, ExpectContinueGetsAn100BeforeTheBody) {
+  auto server = start_server(echo);
+  ASSERT_TRUE(server);
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), server->port()});
+  boost::asio::write(socket, boost::asio::buffer(std::string_view(
+                                 "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                                 "Expect: 100-continue\r\nConnection: close\r\n\r\n")));
+  std::array<char, 256> chunk;
+  size_t n = socket.read_some(boost::asio::buffer(chunk));
+  EXPECT_EQ(std::string(chunk.data(), n), "HTTP/1.1 100 Continue\r\n\r\n");
+  boost::asio::write(socket, boost::asio::buffer(std::string_view("body")));
+  std::string rest;
+  boost::system::error_code ec;
+  while (!ec) {
+    n = socket.read_some(boost::asio::buffer(chunk), ec);
+    rest.append(chunk.data(), n);
+  }
+  EXPECT_EQ(rest.rfind("HTTP/1.1 200 OK", 0), 0u) << rest;
+  EXPECT_NE(rest.find("\r\n\r\nbody"), std::string::npos);
+}
+
+TEST(HttpServer, ConnectionsBeyondMaxConnectionsAreClosed) {
+  ServerOptions options;
+  options.max_connections = 1;
+  auto server = start_server(echo, options);
+  ASSERT_TRUE(server);
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket first(io);
+  first.connect({boost::asio::ip::make_address("127.0.0.1"), server->port()});
+  std::this_thread::sleep_for(100ms);  // let the server accept it
+  // The second connection is accepted and closed at once: EOF, no response.
+  std::string reply = raw_exchange(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(reply, "");
+  // Once the first goes away, connections are served again.
+  first.close();
+  std::this_thread::sleep_for(100ms);
+  auto response = request("127.0.0.1", server->port(), make_request("GET", "/"));
+  ASSERT_TRUE(response.has_value()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  server->stop();
+}
+
+TEST(HttpServer, Http1DisconnectMarksClientGoneAndStopsTheStream) {
+  Signal gone_seen;
+  std::atomic<bool> saw_gone_flag{false};
+  auto server = start_server([&](const Request&, Exchange& exchange) {
+    auto stream = exchange.start_stream(200, {});
+    for (int i = 0; i < 500; ++i) {
+      if (!stream->write("tick")) {
+        saw_gone_flag = exchange.client_gone();
+        gone_seen.notify();
+        return;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  ASSERT_TRUE(server);
+  std::string first = raw_exchange(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "tick");
+  EXPECT_NE(first.find("tick"), std::string::npos);  // socket closed on return
+  EXPECT_TRUE(gone_seen.wait(3000ms));
+  EXPECT_TRUE(saw_gone_flag.load());
+  server->stop();
+}
+
 // Writes a self-signed certificate for 127.0.0.1 with the openssl command.
 bool make_self_signed(const std::filesystem::path& dir) {
-  std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                        "-addext subjectAltName=IP:127.0.0.1 -keyout " +
-                        (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() +
-                        " > /dev/null 2>&1";
+  std::string command =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+      (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " > /dev/null 2>&1";
   return std::system(command.c_str()) == 0;
 }
 
 TEST(HttpServer, TlsNegotiatesHttp2OrHttp1ByAlpn) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("plinth-http-tls-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("plinth-http-tls-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   ASSERT_TRUE(make_self_signed(dir)) << "openssl command failed";
   ServerOptions options;

@@ -75,7 +75,7 @@ TEST(TokenConstraint, ForcedTokensSpellTheOnlyContinuation) {
   auto c = make_constraint(*schema, token_index_for(tok));
   auto forced = c->forced_tokens();
   std::string text;
-  for (auto id : forced) text += tok.token_bytes(id);
+  for (auto id : forced) text += tok.token_bytes(id, false);
   EXPECT_EQ(text, "{\"name\":\"");
   EXPECT_EQ(forced.front(), tok.id_of("{\""));  // longest tokens first
   for (auto id : forced) c->accept(id);
@@ -100,7 +100,7 @@ TEST(TokenConstraint, BudgetSteersTowardsClosing) {
       if (mask[id] && id != tok.eos_id()) choices.push_back(id);
     if (choices.empty()) break;
     auto pick = choices[rng() % choices.size()];
-    text += tok.token_bytes(pick);
+    text += tok.token_bytes(pick, false);
     c->accept(pick);
     ASSERT_LE(++used, options.max_tokens) << text;
   }
@@ -133,7 +133,7 @@ TEST(TokenConstraint, RandomSamplingAlwaysYieldsValidJson) {
         ended = true;
         break;
       }
-      text += tok.token_bytes(pick);
+      text += tok.token_bytes(pick, false);
     }
     ASSERT_TRUE(ended) << text;
     EXPECT_TRUE(validate(kPerson, text)) << text;

@@ -28,6 +28,7 @@ TEST(JsonSchemaBench, EveryGeneratedOutputValidates) {
   fs::path root = fs::path(PLINTH_TEST_DATA_DIR) / "jsonschemabench-sample";
   if (const char* dir = std::getenv("PLINTH_JSONSCHEMABENCH_DIR")) root = dir;  // full corpus
   ASSERT_TRUE(fs::exists(root)) << root;
+  const bool verbose = std::getenv("PLINTH_JSONSCHEMABENCH_VERBOSE") != nullptr;
   std::map<std::string, Coverage> by_set;
   std::vector<std::string> invalid;
   std::mt19937_64 rng(1234);
@@ -38,6 +39,7 @@ TEST(JsonSchemaBench, EveryGeneratedOutputValidates) {
     std::sort(files.begin(), files.end());
     Coverage& c = by_set[set.path().filename().string()];
     for (const auto& file : files) {
+      if (verbose) std::fprintf(stderr, "%s\n", file.string().c_str());
       std::string schema = read_file(file);
       ++c.total;
       auto compiled = compile_schema_uncached(schema);

@@ -20,10 +20,10 @@ TEST(JsonMatcher, ObjectPropertiesInSchemaOrder) {
                      "required":["a"]})";
   EXPECT_TRUE(accepts(s, R"({"a":1,"b":"x"})"));
   EXPECT_TRUE(accepts(s, R"({"a":1})"));
-  EXPECT_FALSE(accepts(s, R"({"b":"x"})"));         // a is required
-  EXPECT_FALSE(accepts(s, R"({"b":"x","a":1})"));   // schema order
-  EXPECT_FALSE(accepts(s, R"({"a":1,"c":2})"));     // undeclared keys are never generated
-  EXPECT_FALSE(accepts(s, R"({ "a":1})"));          // compact output only
+  EXPECT_FALSE(accepts(s, R"({"b":"x"})"));        // a is required
+  EXPECT_FALSE(accepts(s, R"({"b":"x","a":1})"));  // schema order
+  EXPECT_FALSE(accepts(s, R"({"a":1,"c":2})"));    // undeclared keys are never generated
+  EXPECT_FALSE(accepts(s, R"({ "a":1})"));         // compact output only
   EXPECT_FALSE(accepts(s, R"({"a":"1"})"));
 }
 
@@ -132,7 +132,8 @@ TEST(JsonMatcher, BoundedPrefixesThatCannotFinishAreRefused) {
 }
 
 TEST(JsonMatcher, AnyOfKeepsBranchesAlive) {
-  const char* s = R"({"anyOf":[{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]},
+  const char* s =
+      R"({"anyOf":[{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]},
                                {"type":"object","properties":{"x":{"type":"string"}},"required":["x"]}]})";
   EXPECT_TRUE(accepts(s, R"({"x":1})"));
   EXPECT_TRUE(accepts(s, R"({"x":"1"})"));
@@ -140,7 +141,8 @@ TEST(JsonMatcher, AnyOfKeepsBranchesAlive) {
 }
 
 TEST(JsonMatcher, AllOfMerges) {
-  const char* s = R"({"allOf":[{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]},
+  const char* s =
+      R"({"allOf":[{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]},
                                {"properties":{"b":{"type":"boolean"}},"required":["b"]}]})";
   EXPECT_TRUE(accepts(s, R"({"a":1,"b":true})"));
   EXPECT_FALSE(accepts(s, R"({"a":1})"));

@@ -26,12 +26,15 @@ inline WalkResult random_walk(const std::shared_ptr<const CompiledSchema>& schem
   JsonMatcher m(schema);
   WalkResult r;
   std::vector<uint8_t> allowed;
-  for (size_t step = 0; step < soft_limit * 20; ++step) {
+  for (size_t step = 0; step < 200000; ++step) {  // big required skeletons need room
     bool complete = m.is_complete();
     if (complete && (r.text.size() >= soft_limit || rng() % 3 == 0)) break;
     allowed.clear();
     for (char c : kCandidates)
       if (m.can_feed(static_cast<uint8_t>(c))) allowed.push_back(static_cast<uint8_t>(c));
+    if (allowed.empty())  // e.g. a key or enum value in another script: try every byte
+      for (int b = 0; b < 256; ++b)
+        if (m.can_feed(static_cast<uint8_t>(b))) allowed.push_back(static_cast<uint8_t>(b));
     if (allowed.empty()) break;
     uint8_t pick = allowed[rng() % allowed.size()];
     if (r.text.size() >= soft_limit) {
@@ -41,8 +44,10 @@ inline WalkResult random_walk(const std::shared_ptr<const CompiledSchema>& schem
         JsonMatcher probe = m;
         probe.feed(b);
         int64_t d = probe.distance_to_close();
-        if (d < best) best = d, pick = b, ties = 1;
-        else if (d == best && rng() % ++ties == 0) pick = b;  // uniform among the best
+        if (d < best)
+          best = d, pick = b, ties = 1;
+        else if (d == best && rng() % ++ties == 0)
+          pick = b;  // uniform among the best
       }
     }
     m.feed(pick);

@@ -70,7 +70,8 @@ Status GgufWriter::add_tensor(std::string_view name, std::vector<int64_t> dims, 
   uint64_t n_rows = 1;
   for (size_t i = 1; i < dims.size(); ++i) n_rows *= static_cast<uint64_t>(dims[i]);
   uint64_t bytes = engine::kernels::row_size(type, dims[0]) * n_rows;
-  tensors_.push_back({std::string(name), std::move(dims), type, std::move(rows), data_bytes_, bytes});
+  tensors_.push_back(
+      {std::string(name), std::move(dims), type, std::move(rows), data_bytes_, bytes});
   data_bytes_ = align_up(data_bytes_ + bytes);
   return ok();
 }
@@ -97,7 +98,8 @@ Result<uint64_t> GgufWriter::write(const std::filesystem::path& path) const {
 
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return fail(ErrorCode::kIo, "cannot create " + path.string());
-  out.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(header.data()),
+            static_cast<std::streamsize>(header.size()));
   uint64_t written = 0;
   std::vector<float> row;
   std::vector<uint8_t> encoded;
@@ -110,8 +112,10 @@ Result<uint64_t> GgufWriter::write(const std::filesystem::path& path) const {
     const int64_t n_rows = static_cast<int64_t>(t.bytes / row_bytes);
     for (int64_t r = 0; r < n_rows; ++r) {
       t.rows(r, row.data());
-      if (auto s = quantize_values(t.type, row.data(), cols, encoded.data()); !s) return std::unexpected(s.error());
-      out.write(reinterpret_cast<const char*>(encoded.data()), static_cast<std::streamsize>(row_bytes));
+      if (auto s = quantize_values(t.type, row.data(), cols, encoded.data()); !s)
+        return std::unexpected(s.error());
+      out.write(reinterpret_cast<const char*>(encoded.data()),
+                static_cast<std::streamsize>(row_bytes));
     }
     written += t.bytes;
     uint64_t padded = align_up(written);
@@ -137,7 +141,9 @@ class Reader {
     return true;
   }
   template <typename T>
-  bool get(T& v) { return read(&v, sizeof v); }
+  bool get(T& v) {
+    return read(&v, sizeof v);
+  }
   bool skip(uint64_t n) {
     if (n > bytes_.size() - pos_) return false;
     pos_ += n;
@@ -160,11 +166,23 @@ class Reader {
 
 int scalar_size(uint32_t type) {
   switch (type) {
-    case 0: case 1: case 7: return 1;   // u8 i8 bool
-    case 2: case 3: return 2;           // u16 i16
-    case 4: case 5: case 6: return 4;   // u32 i32 f32
-    case 10: case 11: case 12: return 8;  // u64 i64 f64
-    default: return 0;
+    case 0:
+    case 1:
+    case 7:
+      return 1;  // u8 i8 bool
+    case 2:
+    case 3:
+      return 2;  // u16 i16
+    case 4:
+    case 5:
+    case 6:
+      return 4;  // u32 i32 f32
+    case 10:
+    case 11:
+    case 12:
+      return 8;  // u64 i64 f64
+    default:
+      return 0;
   }
 }
 
@@ -203,8 +221,8 @@ Result<std::vector<RawMetadata>> read_metadata_with_prefix(const std::filesystem
   char magic[4];
   uint32_t version;
   uint64_t n_tensors, n_kv;
-  if (!r.read(magic, 4) || std::memcmp(magic, "GGUF", 4) != 0 || !r.get(version) ||
-      version < 2 || version > 3 || !r.get(n_tensors) || !r.get(n_kv))
+  if (!r.read(magic, 4) || std::memcmp(magic, "GGUF", 4) != 0 || !r.get(version) || version < 2 ||
+      version > 3 || !r.get(n_tensors) || !r.get(n_kv))
     return fail(ErrorCode::kCorruptData, path.string() + ": not a GGUF v2/v3 file");
   std::vector<RawMetadata> found;
   for (uint64_t i = 0; i < n_kv; ++i) {

@@ -35,13 +35,20 @@ GgmlType fallback(GgmlType t, int64_t row_length) {
 
 uint32_t llama_file_type(QuantRecipe r) {
   switch (r) {
-    case QuantRecipe::kF32: return 0;
-    case QuantRecipe::kF16: return 1;
-    case QuantRecipe::kQ8_0: return 7;
-    case QuantRecipe::kQ4_K: return 14;  // Q4_K_S
-    case QuantRecipe::kQ5_K: return 16;  // Q5_K_S
-    case QuantRecipe::kQ6_K: return 18;
-    case QuantRecipe::kQ4_K_M: return 15;
+    case QuantRecipe::kF32:
+      return 0;
+    case QuantRecipe::kF16:
+      return 1;
+    case QuantRecipe::kQ8_0:
+      return 7;
+    case QuantRecipe::kQ4_K:
+      return 14;  // Q4_K_S
+    case QuantRecipe::kQ5_K:
+      return 16;  // Q5_K_S
+    case QuantRecipe::kQ6_K:
+      return 18;
+    case QuantRecipe::kQ4_K_M:
+      return 15;
   }
   return 0;
 }
@@ -49,21 +56,29 @@ uint32_t llama_file_type(QuantRecipe r) {
 }  // namespace
 
 std::optional<QuantRecipe> parse_recipe(std::string_view name) {
-  for (QuantRecipe r : {QuantRecipe::kF32, QuantRecipe::kF16, QuantRecipe::kQ8_0, QuantRecipe::kQ4_K,
-                        QuantRecipe::kQ5_K, QuantRecipe::kQ6_K, QuantRecipe::kQ4_K_M})
+  for (QuantRecipe r :
+       {QuantRecipe::kF32, QuantRecipe::kF16, QuantRecipe::kQ8_0, QuantRecipe::kQ4_K,
+        QuantRecipe::kQ5_K, QuantRecipe::kQ6_K, QuantRecipe::kQ4_K_M})
     if (recipe_name(r) == name) return r;
   return std::nullopt;
 }
 
 std::string_view recipe_name(QuantRecipe recipe) {
   switch (recipe) {
-    case QuantRecipe::kF32: return "f32";
-    case QuantRecipe::kF16: return "f16";
-    case QuantRecipe::kQ8_0: return "q8_0";
-    case QuantRecipe::kQ4_K: return "q4_k";
-    case QuantRecipe::kQ5_K: return "q5_k";
-    case QuantRecipe::kQ6_K: return "q6_k";
-    case QuantRecipe::kQ4_K_M: return "q4_k_m";
+    case QuantRecipe::kF32:
+      return "f32";
+    case QuantRecipe::kF16:
+      return "f16";
+    case QuantRecipe::kQ8_0:
+      return "q8_0";
+    case QuantRecipe::kQ4_K:
+      return "q4_k";
+    case QuantRecipe::kQ5_K:
+      return "q5_k";
+    case QuantRecipe::kQ6_K:
+      return "q6_k";
+    case QuantRecipe::kQ4_K_M:
+      return "q4_k_m";
   }
   return "";
 }
@@ -74,12 +89,21 @@ GgmlType tensor_type(QuantRecipe recipe, std::string_view tensor, int64_t layer,
                      int64_t row_length, bool tied) {
   GgmlType base = GgmlType::kQ8_0;
   switch (recipe) {
-    case QuantRecipe::kF32: return GgmlType::kF32;
-    case QuantRecipe::kF16: return GgmlType::kF16;
-    case QuantRecipe::kQ8_0: return fallback(GgmlType::kQ8_0, row_length);
-    case QuantRecipe::kQ4_K: base = GgmlType::kQ4_K; break;
-    case QuantRecipe::kQ5_K: base = GgmlType::kQ5_K; break;
-    case QuantRecipe::kQ6_K: base = GgmlType::kQ6_K; break;
+    case QuantRecipe::kF32:
+      return GgmlType::kF32;
+    case QuantRecipe::kF16:
+      return GgmlType::kF16;
+    case QuantRecipe::kQ8_0:
+      return fallback(GgmlType::kQ8_0, row_length);
+    case QuantRecipe::kQ4_K:
+      base = GgmlType::kQ4_K;
+      break;
+    case QuantRecipe::kQ5_K:
+      base = GgmlType::kQ5_K;
+      break;
+    case QuantRecipe::kQ6_K:
+      base = GgmlType::kQ6_K;
+      break;
     case QuantRecipe::kQ4_K_M: {
       bool is_output = tensor == "output.weight" || (tied && tensor == "token_embd.weight");
       bool more_bits = (tensor.ends_with("attn_v.weight") || tensor.ends_with("ffn_down.weight")) &&
@@ -93,9 +117,11 @@ GgmlType tensor_type(QuantRecipe recipe, std::string_view tensor, int64_t layer,
 
 float random_weight(uint64_t seed, std::string_view tensor, int64_t row, int64_t col,
                     int64_t row_length, bool is_norm) {
-  uint64_t bits = splitmix64(seed ^ hash_name(tensor) ^ splitmix64(static_cast<uint64_t>(row) << 32 |
-                                                                   static_cast<uint64_t>(col)));
-  float unit = static_cast<float>(bits >> 40) / static_cast<float>(1 << 24) * 2.0f - 1.0f;  // [-1, 1)
+  uint64_t bits =
+      splitmix64(seed ^ hash_name(tensor) ^
+                 splitmix64(static_cast<uint64_t>(row) << 32 | static_cast<uint64_t>(col)));
+  float unit =
+      static_cast<float>(bits >> 40) / static_cast<float>(1 << 24) * 2.0f - 1.0f;  // [-1, 1)
   if (is_norm) return 1.0f + 0.1f * unit;
   // Variance 1 / row_length keeps activations O(1) through the layers.
   return unit * std::sqrt(3.0f / static_cast<float>(row_length));
@@ -146,9 +172,9 @@ Result<uint64_t> write_random_model(const RandomModelSpec& spec, const std::file
     const int64_t cols = dims[0];
     bool is_norm = name.ends_with("norm.weight");
     bool is_bias = name.ends_with(".bias");
-    GgmlType type = (dims.size() == 1) ? GgmlType::kF32
-                                       : tensor_type(spec.recipe, name, layer, shape.layers, cols,
-                                                     shape.tied);
+    GgmlType type = (dims.size() == 1)
+                        ? GgmlType::kF32
+                        : tensor_type(spec.recipe, name, layer, shape.layers, cols, shape.tied);
     return writer.add_tensor(name, std::move(dims), type, [=](int64_t row, float* values) {
       for (int64_t c = 0; c < cols; ++c) {
         float v = random_weight(seed, name, row, c, cols, is_norm);
@@ -158,17 +184,22 @@ Result<uint64_t> write_random_model(const RandomModelSpec& spec, const std::file
   };
   const int64_t e = shape.embedding, q_width = shape.heads * head_dim,
                 kv_width = shape.kv_heads * head_dim;
-  if (auto s = add("token_embd.weight", {e, shape.vocab}, -1); !s) return std::unexpected(s.error());
+  if (auto s = add("token_embd.weight", {e, shape.vocab}, -1); !s)
+    return std::unexpected(s.error());
   if (auto s = add("output_norm.weight", {e}, -1); !s) return std::unexpected(s.error());
   if (!shape.tied)
     if (auto s = add("output.weight", {e, shape.vocab}, -1); !s) return std::unexpected(s.error());
   for (int64_t l = 0; l < shape.layers; ++l) {
     std::string p = "blk." + std::to_string(l) + ".";
     std::vector<std::pair<std::string, std::vector<int64_t>>> list = {
-        {p + "attn_norm.weight", {e}},        {p + "attn_q.weight", {e, q_width}},
-        {p + "attn_k.weight", {e, kv_width}}, {p + "attn_v.weight", {e, kv_width}},
-        {p + "attn_output.weight", {q_width, e}}, {p + "ffn_norm.weight", {e}},
-        {p + "ffn_gate.weight", {e, shape.ffn}},  {p + "ffn_up.weight", {e, shape.ffn}},
+        {p + "attn_norm.weight", {e}},
+        {p + "attn_q.weight", {e, q_width}},
+        {p + "attn_k.weight", {e, kv_width}},
+        {p + "attn_v.weight", {e, kv_width}},
+        {p + "attn_output.weight", {q_width, e}},
+        {p + "ffn_norm.weight", {e}},
+        {p + "ffn_gate.weight", {e, shape.ffn}},
+        {p + "ffn_up.weight", {e, shape.ffn}},
         {p + "ffn_down.weight", {shape.ffn, e}}};
     if (arch == "qwen2") {
       list.push_back({p + "attn_q.bias", {q_width}});

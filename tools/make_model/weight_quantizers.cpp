@@ -42,7 +42,8 @@ void quantize_q45_K(const float* x, Block* y, int levels) {
     step[j] = (hi - lo) / levels;
     offset[j] = -lo;
   }
-  float max_step = *std::max_element(step, step + 8), max_offset = *std::max_element(offset, offset + 8);
+  float max_step = *std::max_element(step, step + 8),
+        max_offset = *std::max_element(offset, offset + 8);
   y->d = fp32_to_fp16(max_step / 63.0f);
   y->dmin = fp32_to_fp16(max_offset / 63.0f);
   float d = fp16_to_fp32(y->d), dmin = fp16_to_fp32(y->dmin);
@@ -66,7 +67,8 @@ void quantize_q45_K(const float* x, Block* y, int levels) {
   }
   for (int j = 0; j < 4; ++j)
     for (int l = 0; l < 32; ++l)
-      y->qs[32 * j + l] = static_cast<uint8_t>((q[64 * j + l] & 0xF) | ((q[64 * j + 32 + l] & 0xF) << 4));
+      y->qs[32 * j + l] =
+          static_cast<uint8_t>((q[64 * j + l] & 0xF) | ((q[64 * j + 32 + l] & 0xF) << 4));
   if constexpr (std::is_same_v<Block, BlockQ5K>) {
     std::memset(y->qh, 0, sizeof y->qh);
     for (int j = 0; j < 4; ++j)
@@ -114,7 +116,9 @@ void quantize_q6_K(const float* x, BlockQ6K* y) {
 Status quantize_values(GgmlType t, const float* x, int64_t n, uint8_t* out) {
   if (!supports(t, n)) return fail(ErrorCode::kInvalidArgument, "cannot quantize to this type");
   switch (t) {
-    case GgmlType::kF32: std::memcpy(out, x, n * sizeof(float)); return ok();
+    case GgmlType::kF32:
+      std::memcpy(out, x, n * sizeof(float));
+      return ok();
     case GgmlType::kF16:
       for (int64_t i = 0; i < n; ++i) {
         uint16_t h = fp32_to_fp16(x[i]);
@@ -140,7 +144,8 @@ Status quantize_values(GgmlType t, const float* x, int64_t n, uint8_t* out) {
       for (int64_t b = 0; b < n / kQKK; ++b)
         quantize_q6_K(x + b * kQKK, reinterpret_cast<BlockQ6K*>(out) + b);
       return ok();
-    default: return fail(ErrorCode::kInvalidArgument, "no quantizer for this type");
+    default:
+      return fail(ErrorCode::kInvalidArgument, "no quantizer for this type");
   }
 }
 

@@ -16,7 +16,7 @@ namespace plinth::api {
 struct ChatCompletionRequest {
   std::string model;  // as the caller named it (id, alias or ARN); resolve with the catalog
   bool stream = false;
-  bool include_usage = false;  // stream_options.include_usage
+  bool include_usage = false;             // stream_options.include_usage
   providers::InferenceRequest inference;  // model_id left empty
 };
 
@@ -41,8 +41,7 @@ class ChatCompletionStreamWriter {
   std::optional<std::string> text_delta(std::string_view text);
   // Text not yet streamed, tool calls, the finish_reason chunk, the usage chunk when asked for,
   // and finally "[DONE]".
-  std::vector<std::string> finish(const providers::InferenceResponse& response,
-                                  bool include_usage);
+  std::vector<std::string> finish(const providers::InferenceResponse& response, bool include_usage);
   // An error after the stream began: {"error":{...}} as a data line, then "[DONE]".
   static std::vector<std::string> error(const Error& error);
 

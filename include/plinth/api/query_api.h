@@ -52,9 +52,17 @@ QueryResponse handle_sts(const auth::Principal& caller, std::string_view form_bo
 QueryResponse handle_iam(const auth::Principal& caller, std::string_view form_body,
                          auth::IamService& iam, std::string_view request_id);
 
-// <ErrorResponse> for an error that happened before the handlers (authentication, authorization),
-// with the AWS code for STS/IAM (InvalidClientTokenId, SignatureDoesNotMatch, ExpiredToken,
-// AccessDenied, MissingAuthenticationToken, IncompleteSignature, ValidationError, …).
+// Messages of the kInvalidArgument errors parse_form() and query_action() return, so that
+// query_error_response() answers MalformedQueryString / MissingAction / InvalidAction for them.
+inline constexpr std::string_view kMalformedFormMessage = "The query string is malformed.";
+inline constexpr std::string_view kMissingActionMessage = "Missing Action";
+inline constexpr std::string_view kUnknownActionPrefix = "Could not find operation ";
+
+// <ErrorResponse> for an error that happened before the handlers (authentication, authorization,
+// query_action), with the AWS code for STS/IAM: kUnknownAccessKey InvalidClientTokenId 403,
+// kInvalidSignature SignatureDoesNotMatch 403, kExpiredToken ExpiredToken 403, kPermissionDenied
+// AccessDenied 403, kUnauthenticated MissingAuthenticationToken 403, kInvalidArgument
+// IncompleteSignature 400 (or InvalidAction / MissingAction / MalformedQueryString, see above).
 QueryResponse query_error_response(const Error& error, std::string_view request_id,
                                    std::string_view xml_namespace = kStsNamespace);
 // The same with an explicit code and status.

@@ -37,8 +37,8 @@ struct ResolvedCredential {
 class CredentialResolver {
  public:
   virtual ~CredentialResolver() = default;
-  virtual Result<ResolvedCredential> resolve(std::string_view access_key_id,
-                                             const std::optional<std::string>& session_token) const = 0;
+  virtual Result<ResolvedCredential> resolve(
+      std::string_view access_key_id, const std::optional<std::string>& session_token) const = 0;
 };
 
 // Verifies bearer tokens ("plinth-bt-…"); implemented by SessionTokenCodec users (sts.h).

@@ -36,7 +36,7 @@ struct CanonicalOptions {
 // The pieces of a signature, from an Authorization header or from X-Amz-* query parameters.
 struct SignatureParts {
   std::string access_key_id;
-  std::string date;     // yyyymmdd of the credential scope
+  std::string date;  // yyyymmdd of the credential scope
   std::string region;
   std::string service;
   std::vector<std::string> signed_headers;  // lowercase, as listed
@@ -88,9 +88,9 @@ struct SignerOptions {
   std::string service;
   std::chrono::system_clock::time_point time;
   CanonicalOptions canonical;
-  bool sign_body = false;            // add x-amz-content-sha256 (header signing only)
-  bool unsigned_payload = false;     // hash UNSIGNED-PAYLOAD instead of the body
-  bool omit_session_token = false;   // add the token after signing (some services want that)
+  bool sign_body = false;              // add x-amz-content-sha256 (header signing only)
+  bool unsigned_payload = false;       // hash UNSIGNED-PAYLOAD instead of the body
+  bool omit_session_token = false;     // add the token after signing (some services want that)
   std::chrono::seconds expires{3600};  // presigned only
 };
 

@@ -58,7 +58,7 @@ struct TemporaryCredentials {
 
 struct AssumeRoleRequest {
   std::string role_arn;
-  std::string role_session_name;  // [\w+=,.@-]{2,64}
+  std::string role_session_name;        // [\w+=,.@-]{2,64}
   std::optional<int> duration_seconds;  // 900..43200 (and the role's max), default 3600
   std::optional<std::string> policy;    // session policy JSON
 };
@@ -121,8 +121,9 @@ class StoreCredentialResolver final : public CredentialResolver, public BearerTo
         codec_(std::move(codec)),
         clock_(std::move(clock)) {}
 
-  Result<ResolvedCredential> resolve(std::string_view access_key_id,
-                                     const std::optional<std::string>& session_token) const override;
+  Result<ResolvedCredential> resolve(
+      std::string_view access_key_id,
+      const std::optional<std::string>& session_token) const override;
   Result<Principal> verify_bearer(std::string_view token) const override;
 
   // Refreshes identity_policies (and checks the user or role still exists).

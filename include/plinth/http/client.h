@@ -17,9 +17,9 @@ namespace plinth::http {
 struct ClientOptions {
   std::chrono::milliseconds timeout{30000};  // whole exchange
   bool tls = false;
-  bool verify_peer = true;              // TLS only
-  std::string ca_file;                  // TLS only; empty = system store
-  std::string server_name;              // SNI / verification name; empty = host
+  bool verify_peer = true;  // TLS only
+  std::string ca_file;      // TLS only; empty = system store
+  std::string server_name;  // SNI / verification name; empty = host
 };
 
 // Called with each piece of a response body as it arrives (streaming responses).

@@ -22,9 +22,9 @@ struct Request {
   // pseudo-headers are not.
   std::vector<Header> headers;
   std::string body;
-  int http_version = 11;  // 11 or 20
-  bool secure = false;    // arrived over TLS
-  std::string remote_address;
+  int http_version = 11;       // 11 or 20
+  bool secure = false;         // arrived over TLS
+  std::string remote_address;  // "ip:port" of the peer
 
   // The target up to '?', still percent-encoded.
   std::string_view path() const;

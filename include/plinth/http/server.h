@@ -19,13 +19,15 @@ namespace plinth::http {
 class ResponseStream {
  public:
   virtual ~ResponseStream() = default;
-  // Queues bytes for the client. False once the client has gone (then stop writing).
+  // Queues bytes for the client; blocks while about 1 MiB is already queued for a slow client.
+  // False once the client has gone (then stop writing).
   virtual bool write(std::string_view bytes) = 0;
   // End of body (also done by the destructor).
   virtual void finish() = 0;
 };
 
-// One request/response exchange, handed to the handler.
+// One request/response exchange, handed to the handler. The exchange and any stream it starts
+// are valid only until the handler returns: handlers stream from their own thread.
 class Exchange {
  public:
   virtual ~Exchange() = default;
@@ -67,7 +69,9 @@ class Server {
   static Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
   virtual ~Server() = default;
   virtual uint16_t port() const = 0;
-  // Graceful: stop accepting, finish in-flight requests, join threads. Idempotent.
+  // Graceful: stop accepting, let in-flight requests finish (for at most request_timeout,
+  // capped at 30 s), then close what is left and join threads. Idempotent. Never call it from
+  // a handler (it joins the worker threads).
   virtual void stop() = 0;
 };
 

@@ -16,9 +16,9 @@
 namespace plinth::store {
 
 struct UserRecord {
-  std::string name;     // unique; [\w+=,.@-]{1,64}
-  std::string user_id;  // AIDA…
-  std::string arn;      // arn:aws:iam::ACCOUNT:user/NAME
+  std::string name;        // unique; [\w+=,.@-]{1,64}
+  std::string user_id;     // AIDA…
+  std::string arn;         // arn:aws:iam::ACCOUNT:user/NAME
   int64_t created_at = 0;  // unix seconds
 };
 
@@ -32,8 +32,8 @@ struct AccessKeyRecord {
 
 struct RoleRecord {
   std::string name;
-  std::string role_id;  // AROA…
-  std::string arn;      // arn:aws:iam::ACCOUNT:role/NAME
+  std::string role_id;             // AROA…
+  std::string arn;                 // arn:aws:iam::ACCOUNT:role/NAME
   std::string assume_role_policy;  // trust policy JSON
   std::string description;
   int max_session_duration = 3600;  // seconds
@@ -94,8 +94,8 @@ class Store {
 };
 
 struct SqliteStoreOptions {
-  std::filesystem::path file;     // e.g. DATA_DIR/plinth.db; created on first open
-  std::string master_key;         // 32 bytes; seals access-key secrets
+  std::filesystem::path file;      // e.g. DATA_DIR/plinth.db; created on first open
+  std::string master_key;          // 32 bytes; seals access-key secrets
   std::shared_ptr<Random> random;  // nonces; defaults to Random::secure()
 };
 

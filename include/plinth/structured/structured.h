@@ -92,10 +92,21 @@ class TokenIndex {
     uint8_t byte = 0;
     int32_t first_child = -1;
     int32_t next_sibling = -1;
-    int32_t tokens_begin = 0, tokens_end = 0;  // range in trie_tokens()
+    int32_t tokens_begin = 0, tokens_end = 0;  // range in Trie::tokens
   };
-  const std::vector<TrieNode>& trie() const { return trie_; }
-  const std::vector<engine::TokenId>& trie_tokens() const { return trie_tokens_; }
+  struct Trie {
+    std::vector<TrieNode> nodes;  // nodes[0] is the root
+    std::vector<engine::TokenId> tokens;
+  };
+  // Every token that may appear in JSON text.
+  const Trie& trie() const { return all_; }
+  // Tokens that are not plain string content (see plain_string_tokens()).
+  const Trie& non_plain_trie() const { return non_plain_; }
+  // Bit i set: token i is whole characters of string content that need no escaping (no '"',
+  // '\\', control bytes, or partial UTF-8), so an unconstrained string accepts it as is.
+  const std::vector<uint64_t>& plain_string_tokens() const { return plain_bits_; }
+  // Characters (code points) in each plain token; 0 for the others.
+  const std::vector<uint16_t>& plain_token_chars() const { return plain_chars_; }
   size_t max_token_bytes() const { return max_token_bytes_; }
 
  private:
@@ -103,8 +114,9 @@ class TokenIndex {
   std::vector<std::string> texts_;
   std::vector<uint8_t> eog_, excluded_;
   std::vector<engine::TokenId> eog_ids_;
-  std::vector<TrieNode> trie_;
-  std::vector<engine::TokenId> trie_tokens_;
+  Trie all_, non_plain_;
+  std::vector<uint64_t> plain_bits_;
+  std::vector<uint16_t> plain_chars_;
   size_t max_token_bytes_ = 0;
 };
 

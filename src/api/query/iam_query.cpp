@@ -32,8 +32,7 @@ std::string role_xml(const store::RoleRecord& r, const char* tag = "Role") {
 std::string key_metadata_xml(const store::AccessKeyRecord& k) {
   return "<member><UserName>" + xml_escape(k.user_name) + "</UserName><AccessKeyId>" +
          xml_escape(k.access_key_id) + "</AccessKeyId><Status>" + xml_escape(k.status) +
-         "</Status><CreateDate>" + query::iso8601_seconds(k.created_at) +
-         "</CreateDate></member>";
+         "</Status><CreateDate>" + query::iso8601_seconds(k.created_at) + "</CreateDate></member>";
 }
 
 std::string policy_names_xml(const std::vector<store::InlinePolicy>& policies) {
@@ -149,9 +148,9 @@ QueryResponse handle_iam(const auth::Principal& caller, std::string_view form_bo
       if (!trust) return error(trust.error());
       auto max = query::optional_int(*params, "MaxSessionDuration");
       if (!max) return error(max.error());
-      auto record = iam.create_role(*role, *trust,
-                                    query::optional_param(*params, "Description").value_or(""),
-                                    max->value_or(3600));
+      auto record =
+          iam.create_role(*role, *trust, query::optional_param(*params, "Description").value_or(""),
+                          max->value_or(3600));
       if (!record) return error(record.error());
       return ok(role_xml(*record));
     }

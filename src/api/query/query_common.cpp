@@ -15,12 +15,23 @@ std::string xml_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -48,11 +59,9 @@ QueryResponse handler_error(const Error& error, std::string_view request_id,
         return query_error_response(400, "MalformedPolicyDocument", error.message, request_id,
                                     xml_namespace);
       }
-      return query_error_response(400, "ValidationError", error.message, request_id,
-                                  xml_namespace);
+      return query_error_response(400, "ValidationError", error.message, request_id, xml_namespace);
     case ErrorCode::kConflict:
-      return query_error_response(409, "DeleteConflict", error.message, request_id,
-                                  xml_namespace);
+      return query_error_response(409, "DeleteConflict", error.message, request_id, xml_namespace);
     case ErrorCode::kThrottled:
       return query_error_response(409, "LimitExceeded", error.message, request_id, xml_namespace);
     default:
@@ -83,9 +92,9 @@ Result<std::optional<int>> optional_int(const Params& params, const std::string&
   bool digits = !text.empty() && text.size() <= 9 &&
                 std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits) {
-    return fail(ErrorCode::kInvalidArgument,
-                "Value '" + text + "' at '" + name + "' failed to satisfy constraint: Member must "
-                "be an integer");
+    return fail(ErrorCode::kInvalidArgument, "Value '" + text + "' at '" + name +
+                                                 "' failed to satisfy constraint: Member must "
+                                                 "be an integer");
   }
   return std::optional<int>(std::stoi(text));
 }
@@ -94,11 +103,13 @@ QueryResponse success(std::string_view action, std::string_view xml_namespace,
                       std::string_view result_inner, std::string_view request_id,
                       bool with_result) {
   std::string name(action);
-  std::string body = R"(<?xml version="1.0" encoding="UTF-8"?>)" "\n";
+  std::string body = R"(<?xml version="1.0" encoding="UTF-8"?>)"
+                     "\n";
   body += "<" + name + "Response xmlns=\"" + std::string(xml_namespace) + "\">";
-  if (with_result) body += "<" + name + "Result>" + std::string(result_inner) + "</" + name + "Result>";
-  body += "<ResponseMetadata><RequestId>" + xml_escape(request_id) +
-          "</RequestId></ResponseMetadata>";
+  if (with_result)
+    body += "<" + name + "Result>" + std::string(result_inner) + "</" + name + "Result>";
+  body +=
+      "<ResponseMetadata><RequestId>" + xml_escape(request_id) + "</RequestId></ResponseMetadata>";
   body += "</" + name + "Response>";
   return QueryResponse{200, "text/xml", std::move(body)};
 }
@@ -117,7 +128,8 @@ Result<std::map<std::string, std::string>> parse_form(std::string_view body) {
     size_t eq = piece.find('=');
     auto key = uri_decode(piece.substr(0, eq), /*plus_as_space=*/true);
     auto value = uri_decode(eq == std::string_view::npos ? "" : piece.substr(eq + 1), true);
-    if (!key || !value) return fail(ErrorCode::kInvalidArgument, "malformed form encoding");
+    if (!key || !value)
+      return fail(ErrorCode::kInvalidArgument, std::string(kMalformedFormMessage));
     params[*key] = *value;
   }
   return params;
@@ -129,7 +141,7 @@ Result<QueryAction> query_action(std::string_view service, std::string_view form
   if (!params) return std::unexpected(params.error());
   auto action_it = params->find("Action");
   if (action_it == params->end() || action_it->second.empty()) {
-    return fail(ErrorCode::kInvalidArgument, "Missing Action");
+    return fail(ErrorCode::kInvalidArgument, std::string(kMissingActionMessage));
   }
   const std::string& action = action_it->second;
   auto param = [&](const char* name) {
@@ -148,11 +160,10 @@ Result<QueryAction> query_action(std::string_view service, std::string_view form
     }
   } else if (service == "iam") {
     static const std::vector<std::string> kUserActions = {
-        "CreateUser",     "GetUser",         "DeleteUser",       "CreateAccessKey",
-        "DeleteAccessKey", "ListAccessKeys", "PutUserPolicy",    "GetUserPolicy",
-        "DeleteUserPolicy", "ListUserPolicies"};
+        "CreateUser",     "GetUser",       "DeleteUser",    "CreateAccessKey",  "DeleteAccessKey",
+        "ListAccessKeys", "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy", "ListUserPolicies"};
     static const std::vector<std::string> kRoleActions = {
-        "CreateRole",    "GetRole",       "DeleteRole",       "PutRolePolicy",
+        "CreateRole",    "GetRole",          "DeleteRole",      "PutRolePolicy",
         "GetRolePolicy", "DeleteRolePolicy", "ListRolePolicies"};
     auto in = [&](const std::vector<std::string>& list) {
       return std::find(list.begin(), list.end(), action) != list.end();
@@ -172,7 +183,7 @@ Result<QueryAction> query_action(std::string_view service, std::string_view form
     }
   }
   return fail(ErrorCode::kInvalidArgument,
-              "Could not find operation " + action + " for version " + param("Version"));
+              std::string(kUnknownActionPrefix) + action + " for version " + param("Version"));
 }
 
 QueryResponse query_error_response(int status, std::string_view code, std::string_view message,
@@ -191,19 +202,36 @@ QueryResponse query_error_response(const Error& error, std::string_view request_
     return query_error_response(status, code, error.message, request_id, xml_namespace);
   };
   switch (error.code) {
-    case ErrorCode::kInvalidArgument: return respond(400, "IncompleteSignature");
-    case ErrorCode::kNotFound: return respond(404, "NoSuchEntity");
-    case ErrorCode::kAlreadyExists: return respond(409, "EntityAlreadyExists");
-    case ErrorCode::kConflict: return respond(409, "DeleteConflict");
-    case ErrorCode::kUnauthenticated: return respond(403, "MissingAuthenticationToken");
-    case ErrorCode::kInvalidSignature: return respond(403, "SignatureDoesNotMatch");
-    case ErrorCode::kUnknownAccessKey: return respond(403, "InvalidClientTokenId");
-    case ErrorCode::kExpiredToken: return respond(403, "ExpiredToken");
-    case ErrorCode::kPermissionDenied: return respond(403, "AccessDenied");
-    case ErrorCode::kThrottled: return respond(400, "Throttling");
-    case ErrorCode::kPayloadTooLarge: return respond(413, "RequestEntityTooLarge");
-    case ErrorCode::kUnavailable: return respond(503, "ServiceUnavailable");
-    default: return respond(500, "InternalFailure");
+    case ErrorCode::kInvalidArgument:
+      // query_action() failures reach here too: name them as AWS does.
+      if (error.message.starts_with(kUnknownActionPrefix)) return respond(400, "InvalidAction");
+      if (error.message == kMissingActionMessage) return respond(400, "MissingAction");
+      if (error.message == kMalformedFormMessage) return respond(400, "MalformedQueryString");
+      return respond(400, "IncompleteSignature");
+    case ErrorCode::kNotFound:
+      return respond(404, "NoSuchEntity");
+    case ErrorCode::kAlreadyExists:
+      return respond(409, "EntityAlreadyExists");
+    case ErrorCode::kConflict:
+      return respond(409, "DeleteConflict");
+    case ErrorCode::kUnauthenticated:
+      return respond(403, "MissingAuthenticationToken");
+    case ErrorCode::kInvalidSignature:
+      return respond(403, "SignatureDoesNotMatch");
+    case ErrorCode::kUnknownAccessKey:
+      return respond(403, "InvalidClientTokenId");
+    case ErrorCode::kExpiredToken:
+      return respond(403, "ExpiredToken");
+    case ErrorCode::kPermissionDenied:
+      return respond(403, "AccessDenied");
+    case ErrorCode::kThrottled:
+      return respond(400, "Throttling");
+    case ErrorCode::kPayloadTooLarge:
+      return respond(413, "RequestEntityTooLarge");
+    case ErrorCode::kUnavailable:
+      return respond(503, "ServiceUnavailable");
+    default:
+      return respond(500, "InternalFailure");
   }
 }
 

@@ -14,7 +14,10 @@ std::string iso8601_seconds(int64_t unix_seconds);
 
 class XmlWriter {
  public:
-  XmlWriter() { out_ = R"(<?xml version="1.0" encoding="UTF-8"?>)" "\n"; }
+  XmlWriter() {
+    out_ = R"(<?xml version="1.0" encoding="UTF-8"?>)"
+           "\n";
+  }
   XmlWriter& open(std::string_view name, std::string_view xmlns = {}) {
     out_ += "<" + std::string(name);
     if (!xmlns.empty()) out_ += " xmlns=\"" + std::string(xmlns) + "\"";

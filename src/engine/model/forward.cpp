@@ -2,12 +2,25 @@
 #include "model/forward.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "ops/attention.h"
 #include "ops/matmul.h"
 
 namespace plinth::engine {
 namespace {
+
+// Below this many multiply-adds a parallel_for costs more in wake-ups than it saves.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
+void run_jobs(ThreadPool& pool, int64_t n_jobs, int64_t work,
+              const std::function<void(int64_t, int64_t)>& fn) {
+  if (work < kMinParallelWork) {
+    fn(0, n_jobs);
+  } else {
+    pool.parallel_for(n_jobs, fn);
+  }
+}
 
 void add_rows(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
@@ -89,7 +102,9 @@ void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, floa
       apply_rope(ki, c.n_head_kv, c.head_dim, c.n_rot, positions_[i], c.rope_base, adjacent);
       token_cache_[i]->store(il, static_cast<int32_t>(positions_[i]), ki, v_.data() + i * kvd);
     }
-    pool_.parallel_for(total * c.n_head, [&](int64_t begin, int64_t end) {
+    int64_t attention_work = 0;
+    for (int64_t i = 0; i < total; ++i) attention_work += (positions_[i] + 1) * qd * 2;
+    run_jobs(pool_, total * c.n_head, attention_work, [&](int64_t begin, int64_t end) {
       thread_local std::vector<float> scores;
       for (int64_t job = begin; job < end; ++job) {
         const int64_t i = job / c.n_head;
@@ -151,7 +166,7 @@ std::vector<float> ForwardPass::encode(std::span<const TokenId> tokens, bool exa
     add_bias(k_.data(), l.bk, n, kvd);
     add_bias(v_.data(), l.bv, n, kvd);
     const KvView kv{k_.data(), v_.data(), kvd, false};
-    pool_.parallel_for(n * c.n_head, [&](int64_t begin, int64_t end) {
+    run_jobs(pool_, n * c.n_head, n * n * qd * 2, [&](int64_t begin, int64_t end) {
       thread_local std::vector<float> scores;
       if (static_cast<int64_t>(scores.size()) < n) scores.resize(n);
       for (int64_t job = begin; job < end; ++job) {

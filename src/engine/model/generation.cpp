@@ -14,7 +14,8 @@ Generation::Generation(const GenerateRequest& request, const Tokenizer& tokenize
              /*f16=*/!request.exact),
       sampler_(request.sampling),
       stream_(request.stop_sequences, request.on_text),
-      next_input_(request.prompt) {
+      next_input_(request.prompt),
+      n_vocab_(config.n_vocab) {
   result_.prompt_tokens = static_cast<int32_t>(request.prompt.size());
   if (request.max_tokens <= 0) finish(StopReason::kMaxTokens);
 }
@@ -68,26 +69,42 @@ void Generation::consume(std::span<float> logits) {
     result_.steps.push_back(
         {*token, static_cast<float>(logits[static_cast<size_t>(*token)] - lse), std::move(top)});
   }
-  if (tokenizer_.is_end_of_generation(*token)) {
-    finish(StopReason::kEndOfGeneration);
-    return;
+  next_input_.clear();
+  if (!commit(*token)) return;
+  // Fast-forward: tokens the constraint forces need no sampling, only a pass that extends the
+  // cache (all of them in one chunk). Skipped when log-probs are requested, which need logits.
+  if (constraint != nullptr && request_.logprobs == 0) {
+    for (TokenId forced : constraint->forced_tokens()) {
+      if (forced < 0 || forced >= n_vocab_ || constraint->is_complete()) break;
+      constraint->accept(forced);
+      ++result_.generated_tokens;
+      if (!commit(forced)) return;
+    }
   }
-  result_.tokens.push_back(*token);
-  switch (stream_.append(tokenizer_.token_bytes(*token))) {
+}
+
+bool Generation::commit(TokenId token) {
+  if (tokenizer_.is_end_of_generation(token)) {
+    finish(StopReason::kEndOfGeneration);
+    return false;
+  }
+  result_.tokens.push_back(token);
+  switch (stream_.append(tokenizer_.token_bytes(token))) {
     case TextStream::Outcome::kStopSequence:
       finish(StopReason::kStopSequence);
-      return;
+      return false;
     case TextStream::Outcome::kCancelled:
       finish(StopReason::kCancelled);
-      return;
+      return false;
     case TextStream::Outcome::kContinue:
       break;
   }
   if (static_cast<int32_t>(result_.tokens.size()) >= request_.max_tokens) {
     finish(StopReason::kMaxTokens);
-    return;
+    return false;
   }
-  next_input_.assign(1, *token);
+  next_input_.push_back(token);
+  return true;
 }
 
 }  // namespace plinth::engine

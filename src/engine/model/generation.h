@@ -23,7 +23,8 @@ class Generation {
   bool exact() const { return request_.exact; }
   bool finished() const { return finished_; }
   KvCache& cache() { return cache_; }
-  // What the next forward pass must process: the whole prompt first, then the last token.
+  // What the next forward pass must process: the whole prompt first, then the last token (plus
+  // any tokens a constraint forced after it).
   std::span<const TokenId> next_input() const { return next_input_; }
 
   // Before a pass: ends the generation when the caller cancelled. Returns finished().
@@ -37,6 +38,9 @@ class Generation {
 
  private:
   void finish(StopReason reason);
+  // Records a chosen token (text, stop conditions) and queues it as input for the next pass;
+  // false when the generation ended.
+  bool commit(TokenId token);
 
   const GenerateRequest& request_;
   const Tokenizer& tokenizer_;
@@ -44,6 +48,7 @@ class Generation {
   Sampler sampler_;
   TextStream stream_;
   std::vector<TokenId> next_input_;
+  const TokenId n_vocab_;
   std::vector<uint8_t> allowed_;  // constraint mask scratch
   GenerateResult result_;
   bool finished_ = false;

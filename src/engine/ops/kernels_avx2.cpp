@@ -50,7 +50,8 @@ float dot_f32(int64_t n, const float* a, const float* b) {
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  for (; i + 8 <= n; i += 8)
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
   float sum = hsum(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
@@ -62,7 +63,8 @@ void dot_f32_x4(int64_t n, const float* a, int64_t stride, const float* b, float
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 bv = _mm256_loadu_ps(b + i);
-    for (int r = 0; r < 4; ++r) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(a + r * stride + i), bv, acc[r]);
+    for (int r = 0; r < 4; ++r)
+      acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(a + r * stride + i), bv, acc[r]);
   }
   for (int r = 0; r < 4; ++r) {
     out[r] = hsum(acc[r]);
@@ -131,8 +133,8 @@ float dot_q5_0_q8_0(int64_t n, const void* w, const void* x) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
     __m256i high = _mm256_and_si256(bits_to_bytes(wb[b].qh), _mm256_set1_epi8(0x10));
-    __m256i wq = _mm256_sub_epi8(_mm256_or_si256(nibbles_to_bytes(wb[b].qs), high),
-                                 _mm256_set1_epi8(16));
+    __m256i wq =
+        _mm256_sub_epi8(_mm256_or_si256(nibbles_to_bytes(wb[b].qs), high), _mm256_set1_epi8(16));
     __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb[b].qs));
     __m256 d = _mm256_set1_ps(half(wb[b].d) * half(xb[b].d));
     acc = _mm256_fmadd_ps(d, dot_i8_to_f32(wq, xq), acc);
@@ -226,8 +228,9 @@ float dot_q6_K_q8_K(int64_t n, const void* w, const void* x) {
       }
     }
     __m256 d = _mm256_set1_ps(half(wb[b].d) * xb[b].d);
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(
-                                 sumi, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0))),
+    acc = _mm256_fmadd_ps(d,
+                          _mm256_cvtepi32_ps(_mm256_sub_epi32(
+                              sumi, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0))),
                           acc);
   }
   return hsum(acc);
@@ -240,7 +243,8 @@ const KernelSet* avx2_kernels() {
                              __builtin_cpu_supports("f16c");
   static const KernelSet set{"avx2",        dot_f32,       dot_f32_x4,    dot_f16_f32,
                              dot_bf16_f32,  dot_q8_0_q8_0, dot_q4_0_q8_0, dot_q5_0_q8_0,
-                             dot_q4_K_q8_K, dot_q5_K_q8_K, dot_q6_K_q8_K};
+                             dot_q4_K_q8_K, dot_q5_K_q8_K, dot_q6_K_q8_K, reference_dequantize_row,
+                             nullptr,       nullptr,       nullptr};
   return usable ? &set : nullptr;
 }
 

@@ -6,6 +6,15 @@
 #include <immintrin.h>
 
 namespace plinth::engine::kernels {
+
+// Multi-token tiles (kernels_avx512_tiles.cpp).
+void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows, const int8_t* const* xq,
+                     const float* const* lane_scales, int tokens, float* out);
+void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
+                   float* out);
+// Exact decoders (kernels_avx512_dequant.cpp).
+void avx512_dequantize(GgmlType t, const void* src, float* dst, int64_t n);
+
 namespace {
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
@@ -25,9 +34,7 @@ inline __m512 scales2(float d0, float d1) {
   return _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
 }
 
-inline __m256i load32(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 inline __m256i nibbles_to_bytes(const uint8_t* p) {
   __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -70,6 +77,25 @@ void dot_f32_x4(int64_t n, const float* a, int64_t stride, const float* b, float
   for (int r = 0; r < 4; ++r) out[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
+// 16 accumulators + 4 weight vectors + 1 activation vector fit the 32 zmm registers.
+void dot_f32_4x4(int64_t n, const float* a, int64_t a_stride, const float* b, int64_t b_stride,
+                 float* out) {
+  __m512 acc[4][4];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 av[4];
+    for (int r = 0; r < 4; ++r) av[r] = _mm512_maskz_loadu_ps(m, a + r * a_stride + i);
+    for (int t = 0; t < 4; ++t) {
+      __m512 bv = _mm512_maskz_loadu_ps(m, b + t * b_stride + i);
+      for (int r = 0; r < 4; ++r) acc[r][t] = _mm512_fmadd_ps(av[r], bv, acc[r][t]);
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int t = 0; t < 4; ++t) out[r * 4 + t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
 float dot_f16_f32(int64_t n, const void* w, const float* x) {
   const auto* h = static_cast<const uint16_t*>(w);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -99,42 +125,57 @@ float dot_bf16_f32(int64_t n, const void* w, const float* x) {
   return sum;
 }
 
+// Signed-by-signed block products: |w| against x carrying w's sign (Q8_0).
+struct SignedProduct {
+  __m512i operator()(__m512i w, __m512i x) const { return dot_i8(w, x); }
+};
+// Unsigned q with an offset (Q4_0: q - 8, Q5_0: q - 16): sum(q * x) - offset * sum(x), both by
+// vpdpbusd directly, no sign juggling.
+template <int kOffset>
+struct OffsetProduct {
+  __m512i operator()(__m512i q, __m512i x) const {
+    __m512i qx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, x);
+    __m512i ox = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(kOffset), x);
+    return _mm512_sub_epi32(qx, ox);
+  }
+};
+
 // Shared loop for 32-value weight blocks against Q8_0: two blocks per 512-bit step.
-template <typename Block, typename Unpack>
+template <typename Block, typename Product, typename Unpack>
 float dot_blocks_q8_0(int64_t n, const void* w, const void* x, Unpack unpack) {
   const auto* wb = static_cast<const Block*>(w);
   const auto* xb = static_cast<const BlockQ8_0*>(x);
+  const Product product;
   int64_t blocks = n / kQK, b = 0;
   __m512 acc = _mm512_setzero_ps();
   for (; b + 2 <= blocks; b += 2) {
     __m512i wq = join(unpack(wb[b]), unpack(wb[b + 1]));
     __m512i xq = join(load32(xb[b].qs), load32(xb[b + 1].qs));
     __m512 d = scales2(half(wb[b].d) * half(xb[b].d), half(wb[b + 1].d) * half(xb[b + 1].d));
-    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_i8(wq, xq)), acc);
+    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(product(wq, xq)), acc);
   }
   if (b < blocks) {
     __m512i wq = join(unpack(wb[b]), _mm256_setzero_si256());
     __m512i xq = join(load32(xb[b].qs), _mm256_setzero_si256());
     __m512 d = scales2(half(wb[b].d) * half(xb[b].d), 0.0f);
-    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(dot_i8(wq, xq)), acc);
+    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(product(wq, xq)), acc);
   }
   return _mm512_reduce_add_ps(acc);
 }
 
 float dot_q8_0_q8_0(int64_t n, const void* w, const void* x) {
-  return dot_blocks_q8_0<BlockQ8_0>(n, w, x, [](const BlockQ8_0& b) { return load32(b.qs); });
+  return dot_blocks_q8_0<BlockQ8_0, SignedProduct>(n, w, x,
+                                                   [](const BlockQ8_0& b) { return load32(b.qs); });
 }
 
 float dot_q4_0_q8_0(int64_t n, const void* w, const void* x) {
-  return dot_blocks_q8_0<BlockQ4_0>(n, w, x, [](const BlockQ4_0& b) {
-    return _mm256_sub_epi8(nibbles_to_bytes(b.qs), _mm256_set1_epi8(8));
-  });
+  return dot_blocks_q8_0<BlockQ4_0, OffsetProduct<8>>(
+      n, w, x, [](const BlockQ4_0& b) { return nibbles_to_bytes(b.qs); });
 }
 
 float dot_q5_0_q8_0(int64_t n, const void* w, const void* x) {
-  return dot_blocks_q8_0<BlockQ5_0>(n, w, x, [](const BlockQ5_0& b) {
-    return _mm256_sub_epi8(_mm256_or_si256(nibbles_to_bytes(b.qs), fifth_bits(b.qh)),
-                           _mm256_set1_epi8(16));
+  return dot_blocks_q8_0<BlockQ5_0, OffsetProduct<16>>(n, w, x, [](const BlockQ5_0& b) {
+    return _mm256_or_si256(nibbles_to_bytes(b.qs), fifth_bits(b.qh));
   });
 }
 
@@ -159,7 +200,11 @@ const KernelSet* avx512_kernels() {
                              dot_q5_0_q8_0,
                              avx2->dot_q4_K_q8_K,
                              avx2->dot_q5_K_q8_K,
-                             avx2->dot_q6_K_q8_K};
+                             avx2->dot_q6_K_q8_K,
+                             avx512_dequantize,
+                             avx512_tile_q32,
+                             avx512_tile_k,
+                             dot_f32_4x4};
     return &s;
   }();
   return set;

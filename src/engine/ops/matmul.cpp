@@ -21,13 +21,20 @@ using QuantDot = float (*)(int64_t, const void*, const void*);
 
 QuantDot quant_dot(const KernelSet& k, GgmlType t) {
   switch (t) {
-    case GgmlType::kQ8_0: return k.dot_q8_0_q8_0;
-    case GgmlType::kQ4_0: return k.dot_q4_0_q8_0;
-    case GgmlType::kQ5_0: return k.dot_q5_0_q8_0;
-    case GgmlType::kQ4_K: return k.dot_q4_K_q8_K;
-    case GgmlType::kQ5_K: return k.dot_q5_K_q8_K;
-    case GgmlType::kQ6_K: return k.dot_q6_K_q8_K;
-    default: return nullptr;
+    case GgmlType::kQ8_0:
+      return k.dot_q8_0_q8_0;
+    case GgmlType::kQ4_0:
+      return k.dot_q4_0_q8_0;
+    case GgmlType::kQ5_0:
+      return k.dot_q5_0_q8_0;
+    case GgmlType::kQ4_K:
+      return k.dot_q4_K_q8_K;
+    case GgmlType::kQ5_K:
+      return k.dot_q5_K_q8_K;
+    case GgmlType::kQ6_K:
+      return k.dot_q6_K_q8_K;
+    default:
+      return nullptr;
   }
 }
 
@@ -52,11 +59,20 @@ void matmul_exact(const KernelSet& k, const WeightMatrix& w, const float* x, int
         stride = static_cast<int64_t>(w.row_bytes / sizeof(float));
       } else {
         for (int64_t i = 0; i < count; ++i)
-          reference_dequantize_row(w.type, row_ptr(w, r0 + i), tile_values.data() + i * cols, cols);
+          k.dequantize(w.type, row_ptr(w, r0 + i), tile_values.data() + i * cols, cols);
         values = tile_values.data();
         stride = cols;
       }
-      for (int64_t t = 0; t < n_tokens; ++t) {
+      int64_t t = 0;
+      if (count == kRowTile && k.dot_f32_4x4) {
+        float out[kRowTile * 4];
+        for (; t + 4 <= n_tokens; t += 4) {
+          k.dot_f32_4x4(cols, values, stride, x + t * cols, cols, out);
+          for (int64_t i = 0; i < kRowTile; ++i)
+            for (int64_t j = 0; j < 4; ++j) y[(t + j) * rows + r0 + i] = out[i * 4 + j];
+        }
+      }
+      for (; t < n_tokens; ++t) {
         const float* xt = x + t * cols;
         if (count == kRowTile) {
           float out[kRowTile];
@@ -98,11 +114,79 @@ void matmul_float_weights(const KernelSet& k, const WeightMatrix& w, const float
   });
 }
 
+// Up to 8 tokens share one unpacking of each weight block in the tile kernels.
+constexpr int kTokenTile = 8;
+
+// Fast, quantized weights with tile kernels: lane-layout Q8_0 or Q8_K activations.
+void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const float* x,
+                            int64_t n_tokens, float* y, ThreadPool& pool) {
+  const int64_t cols = w.cols, rows = w.rows;
+  const bool q32 = fast_activation_type(w.type) == GgmlType::kQ8_0;
+  // Per token: q32: cols int8 + cols / 4 lane scales; K: cols / 256 Q8_K blocks.
+  const size_t qs_bytes = q32 ? static_cast<size_t>(cols) : 0;
+  const size_t token_bytes = q32 ? qs_bytes + static_cast<size_t>(cols / 4) * sizeof(float)
+                                 : static_cast<size_t>(cols / kQKK) * sizeof(BlockQ8K);
+  thread_local std::vector<uint8_t> quantized;
+  if (quantized.size() < token_bytes * n_tokens + 64) quantized.resize(token_bytes * n_tokens + 64);
+  // 64-byte aligned start; token_bytes keeps float / block alignment (cols is a multiple of 32).
+  uint8_t* base = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
+  auto quantize_tokens = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      uint8_t* at = base + t * token_bytes;
+      if (q32) {
+        quantize_row_q8_0_lanes(x + t * cols, reinterpret_cast<int8_t*>(at),
+                                reinterpret_cast<float*>(at + qs_bytes), cols);
+      } else {
+        quantize_row_q8_K(x + t * cols, reinterpret_cast<BlockQ8K*>(at), cols);
+      }
+    }
+  };
+  if (n_tokens >= 8) {
+    pool.parallel_for(n_tokens, quantize_tokens);
+  } else {
+    quantize_tokens(0, n_tokens);
+  }
+  const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
+  pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
+    const int8_t* xq[kTokenTile];
+    const float* xs[kTokenTile];
+    const BlockQ8K* xk[kTokenTile];
+    float out[2 * kTokenTile];
+    const int64_t row_end = std::min(rows, end * kRowTile);
+    // Q8_0-family tiles take two rows at once (activation loads shared by both).
+    const int64_t row_step = q32 ? 2 : 1;
+    for (int64_t r = begin * kRowTile; r < row_end; r += row_step) {
+      const int row_count = static_cast<int>(std::min(row_step, row_end - r));
+      const void* row[2] = {row_ptr(w, r), row_count > 1 ? row_ptr(w, r + 1) : nullptr};
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+        int count = static_cast<int>(std::min<int64_t>(kTokenTile, n_tokens - t0));
+        for (int i = 0; i < count; ++i) {
+          const uint8_t* at = base + (t0 + i) * token_bytes;
+          xq[i] = reinterpret_cast<const int8_t*>(at);
+          xs[i] = reinterpret_cast<const float*>(at + qs_bytes);
+          xk[i] = reinterpret_cast<const BlockQ8K*>(at);
+        }
+        if (q32) {
+          k.tile_q32(w.type, cols, row, row_count, xq, xs, count, out);
+        } else {
+          k.tile_k(w.type, cols, row[0], xk, count, out);
+        }
+        for (int j = 0; j < row_count; ++j)
+          for (int i = 0; i < count; ++i) y[(t0 + i) * rows + r + j] = out[j * count + i];
+      }
+    }
+  });
+}
+
 // Fast, quantized weights: activations quantized once per call (Q8_0 or Q8_K), integer dots.
 void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x, int64_t n_tokens,
                       float* y, ThreadPool& pool) {
-  const int64_t cols = w.cols, rows = w.rows;
   const GgmlType act = fast_activation_type(w.type);
+  // One token (decode) gains nothing from sharing the unpacking; the plain dots are leaner.
+  if (n_tokens > 1 &&
+      ((act == GgmlType::kQ8_0 && k.tile_q32) || (act == GgmlType::kQ8_K && k.tile_k)))
+    return matmul_quantized_tiles(k, w, x, n_tokens, y, pool);
+  const int64_t cols = w.cols, rows = w.rows;
   const size_t act_row_bytes = act == GgmlType::kQ8_0
                                    ? static_cast<size_t>(cols / kQK) * sizeof(BlockQ8_0)
                                    : static_cast<size_t>(cols / kQKK) * sizeof(BlockQ8K);
@@ -112,8 +196,7 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
   auto quantize_tokens = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       if (act == GgmlType::kQ8_0) {
-        quantize_row_q8_0(x + t * cols, reinterpret_cast<BlockQ8_0*>(xq + t * act_row_bytes),
-                          cols);
+        quantize_row_q8_0(x + t * cols, reinterpret_cast<BlockQ8_0*>(xq + t * act_row_bytes), cols);
       } else {
         quantize_row_q8_K(x + t * cols, reinterpret_cast<BlockQ8K*>(xq + t * act_row_bytes), cols);
       }

@@ -92,6 +92,9 @@ inline void k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
 // (signed max / -127 per 256, f32 scale, 16-value sums). n is a multiple of the block length.
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n);
 void quantize_row_q8_K(const float* x, BlockQ8K* y, int64_t n);
+// Q8_0 with the same numbers in a wide-SIMD layout: the n int8 values contiguous, and each block's
+// (f16-rounded) scale repeated 8 times, one float per int32 lane of a 32-byte dot product.
+void quantize_row_q8_0_lanes(const float* x, int8_t* qs, float* lane_scales, int64_t n);
 
 // The activation format the fast path quantizes x into for weight type t (kF32: x stays F32).
 GgmlType fast_activation_type(GgmlType t);
@@ -110,6 +113,20 @@ struct KernelSet {
   float (*dot_q4_K_q8_K)(int64_t n, const void* w, const void* x);
   float (*dot_q5_K_q8_K)(int64_t n, const void* w, const void* x);
   float (*dot_q6_K_q8_K)(int64_t n, const void* w, const void* x);
+  // Decodes n values exactly (bit-identical to reference_dequantize_row): the exact path.
+  void (*dequantize)(GgmlType t, const void* src, float* dst, int64_t n);
+  // Optional (nullptr: matmul uses the per-token dots). One weight row against 1..8 tokens at
+  // once, unpacking each weight block once for all of them (prompt processing).
+  // Q8_0 / Q4_0 / Q5_0 rows (1 or 2: w[0], w[1]) against lane-layout Q8_0 activations;
+  // out[row * tokens + token]:
+  void (*tile_q32)(GgmlType t, int64_t n, const void* const* w, int rows, const int8_t* const* xq,
+                   const float* const* lane_scales, int tokens, float* out);
+  // Q4_K / Q5_K / Q6_K rows against Q8_K activations:
+  void (*tile_k)(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
+                 float* out);
+  // Optional: 4 rows x 4 tokens of F32 dots, out[row * 4 + token] (the exact path's tile).
+  void (*dot_f32_4x4)(int64_t n, const float* a, int64_t a_stride, const float* b, int64_t b_stride,
+                      float* out);
 };
 
 const KernelSet& scalar_kernels();

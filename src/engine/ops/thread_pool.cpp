@@ -51,27 +51,49 @@ T wait_for_change(std::atomic<T>& value, T old, std::atomic<int>& sleepers) {
   }
 }
 
+// Chunks of the current call are claimed from one 64-bit word: the call's generation (24 bits),
+// its chunk count (20 bits) and the next chunk index (20 bits). A worker that wakes late, after
+// its call finished, fails to claim (the generation differs), so the caller never waits for
+// threads that did no work: it waits only for the chunks themselves.
+constexpr int kIndexBits = 20;
+constexpr uint64_t kIndexMask = (1ULL << kIndexBits) - 1, kGenerationMask = (1ULL << 24) - 1;
+
+uint64_t pack_claim(uint32_t generation, int64_t chunks, int64_t index) {
+  return (static_cast<uint64_t>(generation) & kGenerationMask) << (2 * kIndexBits) |
+         static_cast<uint64_t>(chunks) << kIndexBits | static_cast<uint64_t>(index);
+}
+
 }  // namespace
 
 struct ThreadPool::State {
   std::vector<std::thread> threads;
+  // Set by the caller before a call is published; stable while any of its chunks is unfinished.
   const std::function<void(int64_t, int64_t)>* fn = nullptr;
-  int64_t n = 0, chunk = 0, chunks = 0;
-  bool stop = false;
+  int64_t n = 0, chunk = 0;
+  std::atomic<bool> stop{false};
   alignas(64) std::atomic<uint32_t> generation{0};
   alignas(64) std::atomic<int> worker_sleepers{0};
-  alignas(64) std::atomic<int64_t> next_chunk{0};
-  alignas(64) std::atomic<int> running{0};  // workers still inside the current call
+  alignas(64) std::atomic<uint64_t> claim{0};
+  alignas(64) std::atomic<int64_t> done{0};  // chunks finished in the current call
   alignas(64) std::atomic<int> caller_sleeps{0};
 
-  // Claims chunks until none are left. Chunks are contiguous ranges; more chunks than threads
-  // lets a thread that was descheduled (shared cores) be covered by the others.
-  void run_chunks() {
+  // Runs chunks of call `gen` until none are left or a newer call replaced it.
+  void run_chunks(uint32_t gen) {
+    uint64_t current = claim.load(std::memory_order_acquire);
     for (;;) {
-      int64_t c = next_chunk.fetch_add(1, std::memory_order_relaxed);
-      if (c >= chunks) return;
-      int64_t begin = c * chunk, end = std::min(n, begin + chunk);
+      if ((current >> (2 * kIndexBits)) != (gen & kGenerationMask)) return;
+      int64_t chunks = static_cast<int64_t>((current >> kIndexBits) & kIndexMask);
+      int64_t index = static_cast<int64_t>(current & kIndexMask);
+      if (index >= chunks) return;
+      if (!claim.compare_exchange_weak(current, current + 1, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+        continue;  // `current` was reloaded
+      int64_t begin = index * chunk, end = std::min(n, begin + chunk);
       (*fn)(begin, end);
+      if (done.fetch_add(1, std::memory_order_seq_cst) + 1 == chunks &&
+          caller_sleeps.load(std::memory_order_seq_cst) > 0)
+        done.notify_one();
+      current = claim.load(std::memory_order_acquire);
     }
   }
 
@@ -79,16 +101,13 @@ struct ThreadPool::State {
     uint32_t seen = 0;
     for (;;) {
       seen = wait_for_change(generation, seen, worker_sleepers);
-      if (stop) return;
-      run_chunks();
-      if (running.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-          caller_sleeps.load(std::memory_order_seq_cst) > 0)
-        running.notify_one();
+      if (stop.load(std::memory_order_acquire)) return;
+      run_chunks(seen);
     }
   }
 
-  void publish() {
-    generation.fetch_add(1, std::memory_order_seq_cst);
+  void publish(uint32_t next_generation) {
+    generation.store(next_generation, std::memory_order_seq_cst);
     if (worker_sleepers.load(std::memory_order_seq_cst) > 0) generation.notify_all();
   }
 };
@@ -99,8 +118,8 @@ ThreadPool::ThreadPool(int threads) : state_(std::make_unique<State>()) {
 }
 
 ThreadPool::~ThreadPool() {
-  state_->stop = true;  // published by the generation bump below
-  state_->publish();
+  state_->stop.store(true, std::memory_order_release);
+  state_->publish(state_->generation.load() + 1);
   for (auto& t : state_->threads) t.join();
 }
 
@@ -114,18 +133,19 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n);
     return;
   }
-  const int64_t wanted_chunks = std::min<int64_t>(n, participants * 4);
+  // More chunks than threads so that others cover for a thread the OS descheduled.
+  const int64_t wanted_chunks = std::min<int64_t>({n, participants * 4, int64_t{kIndexMask}});
   s.fn = &fn;
   s.n = n;
   s.chunk = (n + wanted_chunks - 1) / wanted_chunks;
-  s.chunks = (n + s.chunk - 1) / s.chunk;
-  s.next_chunk.store(0, std::memory_order_relaxed);
-  s.running.store(participants - 1, std::memory_order_relaxed);
-  s.publish();  // release: the fields above are visible to every worker that sees the new value
-  s.run_chunks();
-  // Wait for the workers: they hold no chunk after next_chunk ran out, so this is short.
-  int left = s.running.load(std::memory_order_acquire);
-  while (left != 0) left = wait_for_change(s.running, left, s.caller_sleeps);
+  const int64_t chunks = (n + s.chunk - 1) / s.chunk;
+  const uint32_t gen = s.generation.load(std::memory_order_relaxed) + 1;
+  s.done.store(0, std::memory_order_relaxed);
+  s.claim.store(pack_claim(gen, chunks, 0), std::memory_order_release);
+  s.publish(gen);
+  s.run_chunks(gen);
+  int64_t finished = s.done.load(std::memory_order_acquire);
+  while (finished != chunks) finished = wait_for_change(s.done, finished, s.caller_sleeps);
 }
 
 }  // namespace plinth::engine

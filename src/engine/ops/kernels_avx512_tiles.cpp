@@ -1,0 +1,279 @@
+// AVX-512 multi-token tiles: weight rows against up to 8 tokens, weights unpacked once.
+#include "ops/simd_kernels.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VNNI__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <type_traits>
+
+namespace plinth::engine::kernels {
+namespace {
+
+// Q6_K scale lanes: int16 lane i of vector k (values 64k + 2i, 2i + 1) is in group 4k + i / 8.
+struct Q6ScaleIndex {
+  alignas(64) int16_t lanes[4][32];
+};
+constexpr Q6ScaleIndex make_q6_scale_index() {
+  Q6ScaleIndex r{};
+  for (int k = 0; k < 4; ++k)
+    for (int i = 0; i < 32; ++i) r.lanes[k][i] = static_cast<int16_t>(4 * k + i / 8);
+  return r;
+}
+constexpr Q6ScaleIndex kQ6ScaleIndex = make_q6_scale_index();
+
+inline float half(uint16_t h) { return _cvtsh_ss(h); }
+inline uint16_t block_scale(const uint8_t* block) {  // Q8_0 / Q4_0 / Q5_0 start with f16 d
+  uint16_t d;
+  std::memcpy(&d, block, 2);
+  return d;
+}
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m512i join(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m256i nibbles_to_bytes(const uint8_t* p) {
+  __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
+}
+
+// A 32-value block as signed bytes.
+struct UnpackQ8_0 {
+  __m256i operator()(const uint8_t* b) const { return load32(b + 2); }
+};
+struct UnpackQ4_0 {
+  __m256i operator()(const uint8_t* b) const {
+    return _mm256_sub_epi8(nibbles_to_bytes(b + 2), _mm256_set1_epi8(8));
+  }
+};
+struct UnpackQ5_0 {
+  __m256i operator()(const uint8_t* b) const {
+    uint32_t bits;
+    std::memcpy(&bits, b + 2, 4);
+    __m256i high = _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10));
+    return _mm256_sub_epi8(_mm256_or_si256(nibbles_to_bytes(b + 6), high), _mm256_set1_epi8(16));
+  }
+};
+
+// Two blocks per 512-bit step: |w| and w's sign computed once per row, each token's values and
+// lane scales loaded once for all rows; per (row, token) one vpdpbusd and one FMA scaled by
+// (weight scale x activation lane scale). out[r * kTokens + t].
+template <int kRows, int kTokens, typename Unpack>
+void tile_q32(int64_t n, const uint8_t* const* w, size_t block_bytes, const int8_t* const* xq,
+              const float* const* xs, float* out) {
+  Unpack unpack;
+  __m512 acc[kRows][kTokens];
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) acc[r][t] = _mm512_setzero_ps();
+  const int64_t blocks = n / kQK;
+  for (int64_t b = 0; b < blocks; b += 2) {
+    const bool pair = b + 1 < blocks;
+    __m512i abs_w[kRows];
+    __mmask64 negative[kRows];
+    __m512 ws[kRows];
+    for (int r = 0; r < kRows; ++r) {
+      const uint8_t* b0 = w[r] + b * block_bytes;
+      const uint8_t* b1 = b0 + block_bytes;
+      __m512i wv = join(unpack(b0), pair ? unpack(b1) : _mm256_setzero_si256());
+      abs_w[r] = _mm512_abs_epi8(wv);
+      negative[r] = _mm512_movepi8_mask(wv);
+      ws[r] = _mm512_insertf32x8(_mm512_set1_ps(half(block_scale(b0))),
+                                 _mm256_set1_ps(pair ? half(block_scale(b1)) : 0.0f), 1);
+    }
+    const __mmask64 bytes = pair ? ~0ULL : 0xFFFFFFFFULL;
+    const __mmask16 lanes = pair ? 0xFFFF : 0x00FF;
+    for (int t = 0; t < kTokens; ++t) {
+      __m512i xv = _mm512_maskz_loadu_epi8(bytes, xq[t] + b * kQK);
+      __m512 xsv = _mm512_maskz_loadu_ps(lanes, xs[t] + b * 8);
+      for (int r = 0; r < kRows; ++r) {
+        __m512i sx = _mm512_mask_sub_epi8(xv, negative[r], _mm512_setzero_si512(), xv);
+        __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), abs_w[r], sx);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(ws[r], xsv), _mm512_cvtepi32_ps(dot), acc[r][t]);
+      }
+    }
+  }
+  for (int r = 0; r < kRows; ++r)
+    for (int t = 0; t < kTokens; ++t) out[r * kTokens + t] = _mm512_reduce_add_ps(acc[r][t]);
+}
+
+// Q4_K / Q5_K: 64 values (two sub-blocks) per 512-bit vector, unsigned, times q8 via maddubs,
+// scaled per sub-block with madd; minimums from the activation block sums.
+template <int kTokens, bool kFiveBit>
+void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+  using Block = std::conditional_t<kFiveBit, BlockQ5K, BlockQ4K>;
+  const auto* wb = static_cast<const Block*>(w);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+  __m512 acc[kTokens];
+  __m256 acc_min[kTokens];
+  for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_setzero_ps(), acc_min[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) k_scale_min(j, wb[b].scales, &sc[j], &m[j]);
+    __m256i mins = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3], m[4], m[4],
+                                     m[5], m[5], m[6], m[6], m[7], m[7]);
+    __m512i q[4], scale[4];
+    __m256i hbits = _mm256_setzero_si256();
+    if constexpr (kFiveBit) hbits = load32(wb[b].qh);
+    for (int j = 0; j < 4; ++j) {
+      __m256i bits = load32(wb[b].qs + 32 * j);
+      __m256i lo = _mm256_and_si256(bits, low_mask);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), low_mask);
+      if constexpr (kFiveBit) {
+        __m256i h0 = _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * j)), one);
+        __m256i h1 = _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(2 * j + 1)), one);
+        lo = _mm256_or_si256(lo, _mm256_slli_epi16(h0, 4));
+        hi = _mm256_or_si256(hi, _mm256_slli_epi16(h1, 4));
+      }
+      q[j] = join(lo, hi);
+      scale[j] = join(_mm256_set1_epi16(sc[2 * j]), _mm256_set1_epi16(sc[2 * j + 1]));
+    }
+    const float d = half(wb[b].d), dmin = half(wb[b].dmin);
+    for (int t = 0; t < kTokens; ++t) {
+      const BlockQ8K& xb = x[t][b];
+      __m512i sumi = _mm512_setzero_si512();
+      for (int j = 0; j < 4; ++j) {
+        __m512i xv = _mm512_loadu_si512(xb.qs + 64 * j);
+        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q[j], xv), scale[j]));
+      }
+      acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * xb.d), _mm512_cvtepi32_ps(sumi), acc[t]);
+      __m256i bsum_min = _mm256_madd_epi16(load32(xb.bsums), mins);
+      acc_min[t] =
+          _mm256_fmadd_ps(_mm256_set1_ps(dmin * xb.d), _mm256_cvtepi32_ps(bsum_min), acc_min[t]);
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) out[t] = _mm512_reduce_add_ps(acc[t]) - hsum256(acc_min[t]);
+}
+
+// Q6_K: values 0..63 (the -32 offset applied through the block sums), 16-value int8 scales.
+template <int kTokens>
+void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+  const auto* wb = static_cast<const BlockQ6K*>(w);
+  const __m256i low_mask = _mm256_set1_epi8(0x0F), two_bits = _mm256_set1_epi8(3);
+  __m512 acc[kTokens];
+  __m256 acc_offset[kTokens];
+  for (int t = 0; t < kTokens; ++t)
+    acc[t] = _mm512_setzero_ps(), acc_offset[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQKK; ++b) {
+    __m512i q[4], scale[4];
+    for (int h = 0; h < 2; ++h) {
+      __m256i l0 = load32(wb[b].ql + 64 * h), l1 = load32(wb[b].ql + 64 * h + 32);
+      __m256i hb = load32(wb[b].qh + 32 * h);
+      auto high = [&](int shift) {
+        return _mm256_slli_epi16(
+            _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(shift)), two_bits), 4);
+      };
+      __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, low_mask), high(0));
+      __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, low_mask), high(2));
+      __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low_mask), high(4));
+      __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low_mask), high(6));
+      q[2 * h] = join(q0, q1);      // values 128h + 0..63
+      q[2 * h + 1] = join(q2, q3);  // values 128h + 64..127
+    }
+    __m256i scales16 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b].scales)));
+    for (int k = 0; k < 4; ++k)
+      scale[k] = _mm512_permutexvar_epi16(_mm512_load_si512(kQ6ScaleIndex.lanes[k]),
+                                          _mm512_castsi256_si512(scales16));
+    const float d = half(wb[b].d);
+    for (int t = 0; t < kTokens; ++t) {
+      const BlockQ8K& xb = x[t][b];
+      __m512i sumi = _mm512_setzero_si512();
+      for (int k = 0; k < 4; ++k) {
+        __m512i xv = _mm512_loadu_si512(xb.qs + 64 * k);
+        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], xv), scale[k]));
+      }
+      acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * xb.d), _mm512_cvtepi32_ps(sumi), acc[t]);
+      __m256i offset = _mm256_madd_epi16(load32(xb.bsums), scales16);
+      acc_offset[t] = _mm256_fmadd_ps(_mm256_set1_ps(-32.0f * d * xb.d), _mm256_cvtepi32_ps(offset),
+                                      acc_offset[t]);
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) out[t] = _mm512_reduce_add_ps(acc[t]) + hsum256(acc_offset[t]);
+}
+
+template <int kRows, int kTokens>
+void tile_q32_n(GgmlType t, int64_t n, const void* const* w, const int8_t* const* xq,
+                const float* const* xs, float* out) {
+  const auto* const* rows = reinterpret_cast<const uint8_t* const*>(w);
+  switch (t) {
+    case GgmlType::kQ8_0:
+      return tile_q32<kRows, kTokens, UnpackQ8_0>(n, rows, sizeof(BlockQ8_0), xq, xs, out);
+    case GgmlType::kQ4_0:
+      return tile_q32<kRows, kTokens, UnpackQ4_0>(n, rows, sizeof(BlockQ4_0), xq, xs, out);
+    default:
+      return tile_q32<kRows, kTokens, UnpackQ5_0>(n, rows, sizeof(BlockQ5_0), xq, xs, out);
+  }
+}
+
+template <int kRows>
+void tile_q32_rows(GgmlType t, int64_t n, const void* const* w, const int8_t* const* xq,
+                   const float* const* xs, int tokens, float* out) {
+  // clang-format off
+  switch (tokens) {
+    case 1: return tile_q32_n<kRows, 1>(t, n, w, xq, xs, out);
+    case 2: return tile_q32_n<kRows, 2>(t, n, w, xq, xs, out);
+    case 3: return tile_q32_n<kRows, 3>(t, n, w, xq, xs, out);
+    case 4: return tile_q32_n<kRows, 4>(t, n, w, xq, xs, out);
+    case 5: return tile_q32_n<kRows, 5>(t, n, w, xq, xs, out);
+    case 6: return tile_q32_n<kRows, 6>(t, n, w, xq, xs, out);
+    case 7: return tile_q32_n<kRows, 7>(t, n, w, xq, xs, out);
+    default: return tile_q32_n<kRows, 8>(t, n, w, xq, xs, out);
+  }
+  // clang-format on
+}
+
+template <int kTokens>
+void tile_k_n(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+  switch (t) {
+    case GgmlType::kQ4_K:
+      return tile_q45_K<kTokens, false>(n, w, x, out);
+    case GgmlType::kQ5_K:
+      return tile_q45_K<kTokens, true>(n, w, x, out);
+    default:
+      return tile_q6_K<kTokens>(n, w, x, out);
+  }
+}
+
+}  // namespace
+
+void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows, const int8_t* const* xq,
+                     const float* const* xs, int tokens, float* out) {
+  if (rows >= 2) return tile_q32_rows<2>(t, n, w, xq, xs, tokens, out);
+  return tile_q32_rows<1>(t, n, w, xq, xs, tokens, out);
+}
+
+void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
+                   float* out) {
+  // clang-format off
+  switch (tokens) {
+    case 1: return tile_k_n<1>(t, n, w, x, out);
+    case 2: return tile_k_n<2>(t, n, w, x, out);
+    case 3: return tile_k_n<3>(t, n, w, x, out);
+    case 4: return tile_k_n<4>(t, n, w, x, out);
+    case 5: return tile_k_n<5>(t, n, w, x, out);
+    case 6: return tile_k_n<6>(t, n, w, x, out);
+    case 7: return tile_k_n<7>(t, n, w, x, out);
+    default: return tile_k_n<8>(t, n, w, x, out);
+  }
+  // clang-format on
+}
+
+}  // namespace plinth::engine::kernels
+
+#else
+
+namespace plinth::engine::kernels {
+// Never selected without AVX-512 (avx512_kernels() returns nullptr then).
+void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const int8_t* const*,
+                     const float* const*, int, float*) {}
+void avx512_tile_k(GgmlType, int64_t, const void*, const BlockQ8K* const*, int, float*) {}
+}  // namespace plinth::engine::kernels
+
+#endif
