@@ -1,8 +1,50 @@
 // plinth bench …: benchmarks that print their figures.
+#include <cstdio>
+#include <iostream>
+
 #include "bench_gateway.h"
 #include "commands.h"
+#include "engine_bench.h"
+#include "plinth/engine/engine.h"
+#include "plinth/structured/bench.h"
 
 namespace plinth::cli {
+namespace {
+
+struct StructuredBenchCli {
+  std::string schemas;
+  std::string model;  // optional: constrain through this model's tokenizer
+  int per_set = 0;
+  int max_tokens = 512;
+  uint64_t seed = 1;
+};
+
+int run_structured(const StructuredBenchCli& o) {
+  structured::StructuredBenchOptions options;
+  options.schemas = o.schemas;
+  options.max_schemas_per_set = o.per_set;
+  options.max_tokens = o.max_tokens;
+  options.seed = o.seed;
+  std::shared_ptr<engine::Model> model;
+  if (!o.model.empty()) {
+    auto loaded = engine::Model::load(o.model);
+    if (!loaded) {
+      std::fprintf(stderr, "plinth bench structured: %s\n", loaded.error().message.c_str());
+      return 1;
+    }
+    model = *loaded;
+    options.tokenizer = &model->tokenizer();
+  }
+  auto report = structured::run_structured_bench(options);
+  if (!report) {
+    std::fprintf(stderr, "plinth bench structured: %s\n", report.error().message.c_str());
+    return 1;
+  }
+  std::cout << structured::format_report(*report);
+  return 0;
+}
+
+}  // namespace
 
 void add_bench_commands(CLI::App& app, Action* action) {
   auto* bench = app.add_subcommand("bench", "Benchmarks that print figures");
@@ -15,6 +57,36 @@ void add_bench_commands(CLI::App& app, Action* action) {
       ->capture_default_str();
   gateway->add_option("--workers", g->worker_threads, "Server worker threads")->capture_default_str();
   gateway->callback([g, action] { *action = [g] { return run_gateway_bench(*g); }; });
+
+  // The engine benchmark parses its own flags (--model F --threads N --matmul --estimate ...).
+  auto* engine = bench->add_subcommand(
+      "engine", "Prompt and decode tokens/s at 1, 4 and 16 sequences, peak RSS (--model F)");
+  engine->allow_extras();
+  engine->prefix_command();
+  engine->callback([engine, action] {
+    std::vector<std::string> args = engine->remaining();
+    *action = [args] {
+      std::vector<std::string> argv_storage{"plinth bench engine"};
+      argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& a : argv_storage) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      return bench::engine_bench_main(static_cast<int>(argv_storage.size()), argv.data());
+    };
+  });
+
+  auto s = std::make_shared<StructuredBenchCli>();
+  auto* st = bench->add_subcommand("structured",
+                                   "Schema compile and mask times, JSONSchemaBench coverage");
+  st->add_option("--schemas", s->schemas, "Folder of schemas (JSONSchemaBench layout)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  st->add_option("--model", s->model, "GGUF model whose tokenizer the masks are computed for")
+      ->check(CLI::ExistingFile);
+  st->add_option("--per-set", s->per_set, "Schemas per set (0 = all)");
+  st->add_option("--max-tokens", s->max_tokens, "Token budget per output")->capture_default_str();
+  st->add_option("--seed", s->seed, "Random walk seed");
+  st->callback([s, action] { *action = [s] { return run_structured(*s); }; });
 }
 
 }  // namespace plinth::cli

@@ -5,10 +5,13 @@
 
 #include <boost/json/src.hpp>  // header-only Boost.JSON: the engine library does not link it
 #include <cmath>
+#include <cstring>
+#include <vector>
 #include <fstream>
 #include <sstream>
 
 #include "gguf/gguf_file.h"
+#include "ops/simd_kernels.h"
 
 namespace plinth::engine {
 namespace {
@@ -102,6 +105,28 @@ TEST(Dequant, Q4_0BlockDecodesNibblesAroundEight) {
     EXPECT_EQ(out[j], 2.0f * (j - 8));
     EXPECT_EQ(out[j + 16], 2.0f * (15 - j - 8));
   }
+}
+
+TEST(Dequant, Q5_0MatchesTheKernelReferenceDecoder) {
+  // 8 blocks of random bytes with sane f16 scales: both decoders must agree bit for bit.
+  std::vector<uint8_t> blocks(8 * 22);
+  uint32_t state = 12345;
+  for (auto& b : blocks) {
+    state = state * 1664525u + 1013904223u;
+    b = static_cast<uint8_t>(state >> 24);
+  }
+  for (int blk = 0; blk < 8; ++blk) {
+    uint16_t scale = f32_to_f16(0.01f * static_cast<float>(blk + 1));
+    std::memcpy(&blocks[static_cast<size_t>(blk) * 22], &scale, 2);
+  }
+  std::vector<float> ours(256), reference(256);
+  ASSERT_TRUE(can_dequantize(GgmlType::kQ5_0));
+  dequantize_row(GgmlType::kQ5_0, blocks.data(), ours.data(), 256);
+  kernels::reference_dequantize_row(GgmlType::kQ5_0, blocks.data(), reference.data(), 256);
+  for (int i = 0; i < 256; ++i) ASSERT_EQ(ours[i], reference[i]) << i;
+  const float d = f16_to_f32(f32_to_f16(0.01f));
+  const int q0 = (blocks[6] & 0xF) | ((blocks[2] & 1) << 4);
+  EXPECT_EQ(ours[0], d * static_cast<float>(q0 - 16));
 }
 
 }  // namespace

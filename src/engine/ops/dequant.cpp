@@ -46,6 +46,23 @@ void dequant_q4_0(const uint8_t* src, float* dst, int64_t n) {
   }
 }
 
+// Q5_0: f16 scale, 32 high bits, 16 bytes of low nibbles; values (q - 16) * d. llama.cpp's
+// Q4_K_M mix falls back to it for tensors whose rows are not a multiple of 256 (Qwen2's 896).
+void dequant_q5_0(const uint8_t* src, float* dst, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b, src += 22, dst += kQK) {
+    const float d = f16_to_f32(load_u16(src));
+    uint32_t qh;
+    std::memcpy(&qh, src + 2, 4);
+    const uint8_t* qs = src + 6;
+    for (int j = 0; j < kQK / 2; ++j) {
+      const int lo = (qs[j] & 0xF) | static_cast<int>(((qh >> j) & 1) << 4);
+      const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1) << 4);
+      dst[j] = d * static_cast<float>(lo - 16);
+      dst[j + kQK / 2] = d * static_cast<float>(hi - 16);
+    }
+  }
+}
+
 void dequant_q4_k(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQKK; ++b, src += 144) {
     const float d = f16_to_f32(load_u16(src));
@@ -155,6 +172,7 @@ bool can_dequantize(GgmlType type) {
     case GgmlType::kBF16:
     case GgmlType::kQ8_0:
     case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0:
     case GgmlType::kQ4_K:
     case GgmlType::kQ5_K:
     case GgmlType::kQ6_K:
@@ -229,6 +247,9 @@ void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n) {
       return;
     case GgmlType::kQ4_0:
       dequant_q4_0(bytes, dst, n);
+      return;
+    case GgmlType::kQ5_0:
+      dequant_q5_0(bytes, dst, n);
       return;
     case GgmlType::kQ4_K:
       dequant_q4_k(bytes, dst, n);

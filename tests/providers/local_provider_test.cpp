@@ -1,0 +1,162 @@
+// The local provider on real fixture models: chat rendering, schema-constrained output, tools,
+// embeddings and the errors a caller can cause.
+#include "plinth/providers/local_provider.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cmath>
+
+#include "plinth/engine/engine.h"
+
+namespace plinth::providers {
+namespace {
+
+std::string model_path(const char* file) {
+  return std::string(PLINTH_TEST_DATA_DIR) + "/models/" + file;
+}
+
+class LocalProviderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::vector<ModelConfig> configs(2);
+    configs[0].id = "small";
+    configs[0].file = model_path("qwen2-32-tied-q8_0.gguf");
+    configs[1].id = "embed";
+    configs[1].kind = "embedding";
+    configs[1].file = model_path("bert-bge-64-mean-f16.gguf");
+    auto p = LocalProvider::load(configs, 2);
+    ASSERT_TRUE(p) << p.error().message;
+    provider_ = p->release();
+  }
+  static void TearDownTestSuite() {
+    delete provider_;
+    provider_ = nullptr;
+  }
+  static InferenceRequest ask(std::string text) {
+    InferenceRequest r;
+    r.model_id = "small";
+    r.messages.push_back({Role::kUser, {ContentBlock{.text = std::move(text)}}});
+    r.max_tokens = 12;
+    r.temperature = 0.0f;
+    return r;
+  }
+  static LocalProvider* provider_;
+};
+LocalProvider* LocalProviderTest::provider_ = nullptr;
+
+TEST_F(LocalProviderTest, GeneratesAndCountsTokens) {
+  auto r = provider_->infer(ask("Hello"), {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->model_id, "small");
+  ASSERT_EQ(r->content.size(), 1u);
+  EXPECT_GT(r->usage.input_tokens, 5);
+  EXPECT_GT(r->usage.output_tokens, 0);
+  EXPECT_LE(r->usage.output_tokens, 12);
+}
+
+TEST_F(LocalProviderTest, StreamingDeltasConcatenateToTheFinalText) {
+  std::string streamed;
+  auto r = provider_->infer(ask("Tell me"), [&](std::string_view piece) {
+    streamed += piece;
+    return true;
+  });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(streamed, r->content[0].text);
+}
+
+TEST_F(LocalProviderTest, SchemaConstrainedOutputParsesAndValidates) {
+  const char* schema = R"({"type":"object","properties":{
+      "total":{"type":"number","minimum":0},
+      "currency":{"enum":["EUR","USD"]},
+      "paid":{"type":"boolean"}},
+    "required":["total","currency","paid"],"additionalProperties":false})";
+  for (uint64_t seed : {1, 2, 3, 4}) {
+    auto req = ask("Extract the invoice total: 120,50 EUR");
+    req.output_schema_json = schema;
+    req.temperature = 1.0f;
+    req.seed = seed;
+    req.max_tokens = 64;
+    auto r = provider_->infer(req, {});
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(r->output_valid.has_value());
+    EXPECT_TRUE(*r->output_valid) << r->content[0].text;
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(r->content[0].text, ec);
+    ASSERT_FALSE(ec) << r->content[0].text;
+    EXPECT_TRUE(parsed.as_object().contains("currency"));
+  }
+}
+
+TEST_F(LocalProviderTest, ForcedToolReturnsAToolUseWithSchemaValidInput) {
+  auto req = ask("Classify this document");
+  req.tools.push_back({"classify", "Pick a label",
+                       R"({"type":"object","properties":{"label":{"enum":["invoice","receipt"]}},)"
+                       R"("required":["label"]})"});
+  req.forced_tool = "classify";
+  req.max_tokens = 32;
+  auto r = provider_->infer(req, {});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->content.size(), 1u);
+  EXPECT_EQ(r->content[0].kind, ContentBlock::Kind::kToolUse);
+  EXPECT_EQ(r->content[0].tool_name, "classify");
+  EXPECT_EQ(r->stop_reason, StopReason::kToolUse);
+  auto input = boost::json::parse(r->content[0].tool_input_json).as_object();
+  std::string label(input.at("label").as_string());
+  EXPECT_TRUE(label == "invoice" || label == "receipt") << label;
+}
+
+TEST_F(LocalProviderTest, UnsupportedSchemaKeywordIsAnInvalidArgument) {
+  auto req = ask("x");
+  req.output_schema_json = R"({"type":"object","patternProperties":{"^a":{"type":"string"}},)"
+                           R"("minProperties":2})";
+  auto r = provider_->infer(req, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(LocalProviderTest, EmbeddingsAreNormalisedAndTruncatable) {
+  auto r = provider_->embed({.model_id = "embed", .text = "invoice total", .normalize = true});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->embedding.size(), 64u);
+  double norm = 0;
+  for (float v : r->embedding) norm += double(v) * v;
+  EXPECT_NEAR(std::sqrt(norm), 1.0, 1e-4);
+  auto shorter = provider_->embed(
+      {.model_id = "embed", .text = "invoice total", .dimensions = 16, .normalize = true});
+  ASSERT_TRUE(shorter);
+  EXPECT_EQ(shorter->embedding.size(), 16u);
+  auto too_wide = provider_->embed({.model_id = "embed", .text = "x", .dimensions = 1024});
+  ASSERT_FALSE(too_wide);
+  EXPECT_EQ(too_wide.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(LocalProviderTest, WrongModelKindsAndUnknownModelsAreErrors) {
+  auto text_on_embed = ask("x");
+  text_on_embed.model_id = "embed";
+  EXPECT_EQ(provider_->infer(text_on_embed, {}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(provider_->embed({.model_id = "small", .text = "x"}).error().code,
+            ErrorCode::kInvalidArgument);
+  auto unknown = ask("x");
+  unknown.model_id = "nope";
+  EXPECT_EQ(provider_->infer(unknown, {}).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(LocalProviderTest, ImageBlocksAreRejected) {
+  auto req = ask("x");
+  req.messages[0].content.push_back({.kind = ContentBlock::Kind::kImage});
+  auto r = provider_->infer(req, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(LocalProviderTest, ContextOverflowIsAContextLengthError) {
+  auto req = ask("a long answer please");
+  req.max_tokens = 1 << 20;
+  auto r = provider_->infer(req, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kContextLength);
+}
+
+}  // namespace
+}  // namespace plinth::providers
