@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libnghttp2-dev libssl-dev
   libsqlite3-dev libpq-dev libpoppler-cpp-dev libhnswlib-dev libvalijson-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
-  sqlite3 openssl curl awscli
+  sqlite3 openssl curl awscli json-schema-test-suite
 )
 # Node.js and npm run the acceptance tests (the official AWS SDK for JavaScript v3). Keep a
 # Node.js that is already installed (the image may ship a newer one than Debian's).

@@ -12,6 +12,7 @@ namespace plinth::api {
 void Gateway::Call::respond(int status, std::string content_type, std::string body) {
   http::Response response;
   response.status = status;
+  http_status = status;
   response.headers.push_back({"content-type", std::move(content_type)});
   response.headers.push_back({std::string(kRequestIdHeader), request_id});
   response.body = std::move(body);
@@ -21,6 +22,7 @@ void Gateway::Call::respond(int status, std::string content_type, std::string bo
 void Gateway::Call::respond_wire(const WireError& wire) {
   http::Response response;
   response.status = static_cast<int>(wire.status);
+  http_status = response.status;
   response.headers.push_back({"content-type", wire.content_type});
   response.headers.push_back({std::string(kRequestIdHeader), request_id});
   if (!wire.error_type_header.empty()) {
@@ -204,7 +206,8 @@ Status Gateway::authorize_model(Call& call, std::string_view action, std::string
 
 void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   Call call{request, exchange,     new_uuid(services_.random),
-            false,   std::nullopt, services_.clock.steady_now()};
+            false,   std::nullopt, services_.clock.steady_now(),
+            0,       std::nullopt, nullptr};
   std::string_view path = request.path();
   if (path == "/health" || path == "/ping") {
     if (request.method != "GET" && request.method != "HEAD") {
@@ -212,6 +215,10 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
       return;
     }
     call.respond(200, "application/json", R"({"status":"ok"})");
+    return;
+  }
+  if (path == "/v1/usage") {
+    handle_usage(call);  // Bedrock-shaped errors, like every SigV4 "plinth" API
     return;
   }
   if (path.starts_with("/v1/")) call.openai_errors = true;
@@ -229,11 +236,13 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
     size_t slash = rest.find('/');
     if (slash != std::string_view::npos && slash > 0) {
       handle_model(call, rest.substr(0, slash), rest.substr(slash + 1));
+      record_usage(call);
       return;
     }
   }
   if (path == "/v1/chat/completions" || path == "/v1/embeddings") {
     handle_openai(call, path.substr(4));
+    record_usage(call);
     return;
   }
   call.respond_error(Error(ErrorCode::kNotFound, "No route for POST " + std::string(path)));
@@ -304,6 +313,9 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
   auto principal = authenticate(call, "bedrock");
   if (!principal) return;
   call.principal = std::move(*principal);
+  call.meter(converse_op ? (stream ? "ConverseStream" : "Converse")
+                         : (stream ? "InvokeModelWithResponseStream" : "InvokeModel"),
+             std::string(model_segment));
   // The model id is one percent-encoded path segment: decode it exactly once.
   std::optional<std::string> model_id = uri_decode(model_segment);
   if (!model_id || model_id->empty()) {
@@ -311,11 +323,13 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
         Error(ErrorCode::kInvalidArgument, "The provided model identifier is invalid."));
     return;
   }
+  call.usage->model_requested = *model_id;
   auto model = services_.catalog.resolve(*model_id);
   if (!model) {
     call.respond_error(model.error());
     return;
   }
+  call.meter_model(*model_id, **model);
   std::string_view action =
       stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
   if (auto allowed = authorize_model(call, action, *model_id, **model); !allowed) {
@@ -349,6 +363,7 @@ void Gateway::handle_openai(Call& call, std::string_view operation) {
     if (!principal) return;
   }
   call.principal = std::move(*principal);
+  call.meter(operation == "chat/completions" ? "ChatCompletions" : "Embeddings", "");
   auto slot = acquire_slot(*call.principal);
   if (!slot) {
     call.respond_error(slot.error());

@@ -60,6 +60,7 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
       call.respond_error(response.error());
       return;
     }
+    call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
     call.respond(200, "application/json", converse_response_json(*response));
     return;
   }
@@ -81,11 +82,13 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
     if (!out.started()) {
       call.respond_error(response.error());
     } else {
+      call.meter_stream_error(response.error());
       out.write(frame(ConverseStreamWriter::exception(response.error())));
       out.finish();
     }
     return;
   }
+  call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
   if (!started && !out.write(frame(writer.message_start()))) return;
   write_events(out, writer.finish(*response));
   out.finish();
@@ -109,6 +112,7 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
       call.respond_error(embedding.error());
       return;
     }
+    call.meter_tokens(embedding->input_tokens, 0);
     call.respond(200, "application/json", titan_embedding_response_json(*embedding));
     return;
   }
@@ -124,6 +128,7 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
       call.respond_error(response.error());
       return;
     }
+    call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
     call.respond(200, "application/json",
                  invoke_response_json(request->format, *response, message_id));
     return;
@@ -149,11 +154,13 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
     if (!out.started()) {
       call.respond_error(response.error());
     } else {
+      call.meter_stream_error(response.error());
       out.write(frame(InvokeStreamWriter::exception(response.error())));
       out.finish();
     }
     return;
   }
+  call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
   if (!started && !begin()) return;
   write_events(out, writer.finish(*response, first_byte_ms));
   out.finish();

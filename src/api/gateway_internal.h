@@ -21,6 +21,17 @@ struct Gateway::Call {
   bool openai_errors = false;  // answer errors in OpenAI's shape
   std::optional<auth::Principal> principal;
   std::chrono::steady_clock::time_point started;
+  int http_status = 0;  // what respond()/respond_wire() answered; 0 until then
+
+  // Ledger metering (gateway_usage.cpp): meter() marks this a model call, recorded by
+  // record_usage() when the request ends; the other calls fill it in and do nothing before it.
+  std::optional<ledger::UsageRecord> usage;
+  const catalog::ModelEntry* usage_model = nullptr;  // whose prices give usage's cost
+  void meter(std::string_view operation, std::string model_requested);
+  void meter_model(std::string_view model_requested, const catalog::ModelEntry& model);
+  void meter_tokens(int64_t input_tokens, int64_t output_tokens);
+  // A failure after a stream started (HTTP 200 already sent): record the error code instead.
+  void meter_stream_error(const Error& error);
 
   void respond(int status, std::string content_type, std::string body);
   void respond_wire(const WireError& wire);

@@ -12,11 +12,13 @@ void Gateway::chat_completions(Call& call) {
     call.respond_error(request.error());
     return;
   }
+  if (call.usage) call.usage->model_requested = request->model;
   auto model = services_.catalog.resolve(request->model);
   if (!model) {
     call.respond_error(model.error());
     return;
   }
+  call.meter_model(request->model, **model);
   if ((*model)->kind != catalog::ModelKind::kText) {
     call.respond_error(
         Error(ErrorCode::kInvalidArgument,
@@ -44,6 +46,7 @@ void Gateway::chat_completions(Call& call) {
       call.respond_error(response.error());
       return;
     }
+    call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
     call.respond(200, "application/json",
                  chat_completion_response_json(*response, id, request->model, created));
     return;
@@ -69,6 +72,7 @@ void Gateway::chat_completions(Call& call) {
     if (!out.started()) {
       call.respond_error(response.error());
     } else {
+      call.meter_stream_error(response.error());
       for (const std::string& line : ChatCompletionStreamWriter::error(response.error())) {
         out.write(http::format_sse_data(line));
       }
@@ -76,6 +80,7 @@ void Gateway::chat_completions(Call& call) {
     }
     return;
   }
+  call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
   if (!started && !out.write(http::format_sse_data(writer.start()))) return;
   for (const std::string& line : writer.finish(*response, request->include_usage)) {
     if (!out.write(http::format_sse_data(line))) return;
@@ -89,11 +94,13 @@ void Gateway::embeddings(Call& call) {
     call.respond_error(request.error());
     return;
   }
+  if (call.usage) call.usage->model_requested = request->model;
   auto model = services_.catalog.resolve(request->model);
   if (!model) {
     call.respond_error(model.error());
     return;
   }
+  call.meter_model(request->model, **model);
   if ((*model)->kind != catalog::ModelKind::kEmbedding) {
     call.respond_error(Error(ErrorCode::kInvalidArgument,
                              "The model " + request->model +
@@ -107,6 +114,7 @@ void Gateway::embeddings(Call& call) {
   }
   std::vector<providers::EmbeddingResponse> results;
   results.reserve(request->inputs.size());
+  int64_t input_tokens = 0;
   for (const std::string& text : request->inputs) {
     if (call.exchange.client_gone()) return;
     providers::EmbeddingRequest one;
@@ -119,8 +127,10 @@ void Gateway::embeddings(Call& call) {
       call.respond_error(embedding.error());
       return;
     }
+    input_tokens += embedding->input_tokens;
     results.push_back(std::move(*embedding));
   }
+  call.meter_tokens(input_tokens, 0);
   call.respond(200, "application/json",
                embeddings_response_json(results, request->model, request->base64));
 }

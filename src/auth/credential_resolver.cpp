@@ -28,20 +28,60 @@ Principal StoreCredentialResolver::root_principal() const {
   return p;
 }
 
+Result<StoreCredentialResolver::CachedIdentity> StoreCredentialResolver::read_identity(
+    bool user, const std::string& name) const {
+  std::string key = (user ? "u:" : "r:") + name;
+  const uint64_t generation = iam_.write_generation();
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(cache_mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.generation == generation &&
+        now - it->second.fetched < kIdentityCacheTtl) {
+      return it->second;
+    }
+  }
+  CachedIdentity identity;
+  identity.generation = generation;  // noted before reading: a concurrent write invalidates it
+  identity.fetched = now;
+  if (user) {
+    identity.exists = iam_.get_user(name).has_value();
+    if (identity.exists) {
+      auto policies = iam_.list_user_policies(name);
+      if (!policies) return std::unexpected(policies.error());
+      identity.policies = documents(*policies);
+    }
+  } else {
+    auto role = iam_.get_role(name);
+    identity.exists = role.has_value();
+    if (identity.exists) {
+      identity.role_arn = role->arn;
+      auto policies = iam_.list_role_policies(name);
+      if (!policies) return std::unexpected(policies.error());
+      identity.policies = documents(*policies);
+    }
+  }
+  std::lock_guard lock(cache_mutex_);
+  if (cache_.size() >= 4096) cache_.clear();  // bounded; refilled on demand
+  cache_[key] = identity;
+  return identity;
+}
+
 Status StoreCredentialResolver::load_policies(Principal& p) const {
   bool user = p.kind == Principal::Kind::kUser || (p.kind == Principal::Kind::kFederatedSession &&
                                                    p.base_kind == Principal::Kind::kUser);
   if (user) {
-    if (auto u = iam_.get_user(p.name); !u) return std::unexpected(invalid_token());
-    auto policies = iam_.list_user_policies(p.name);
-    if (!policies) return std::unexpected(policies.error());
-    p.identity_policies = documents(*policies);
+    auto identity = read_identity(true, p.name);
+    if (!identity) return std::unexpected(identity.error());
+    if (!identity->exists) return std::unexpected(invalid_token());
+    p.identity_policies = std::move(identity->policies);
   } else if (p.kind == Principal::Kind::kAssumedRole) {
-    auto role = iam_.get_role(p.name);
-    if (!role || role->arn != p.role_arn) return std::unexpected(invalid_token());
-    auto policies = iam_.list_role_policies(p.name);
-    if (!policies) return std::unexpected(policies.error());
-    p.identity_policies = documents(*policies);
+    auto identity = read_identity(false, p.name);
+    if (!identity) return std::unexpected(identity.error());
+    if (!identity->exists || identity->role_arn != p.role_arn) {
+      return std::unexpected(invalid_token());
+    }
+    p.identity_policies = std::move(identity->policies);
   }
   return ok();
 }

@@ -19,6 +19,7 @@
 #include "plinth/core/config.h"
 #include "plinth/core/log.h"
 #include "plinth/http/server.h"
+#include "plinth/ledger/ledger.h"
 #include "plinth/providers/local_provider.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
@@ -162,6 +163,16 @@ int run_serve(const ServeOptions& o) {
   auto provider = providers::LocalProvider::load(config->models, engine_threads);
   if (!provider) return fail_start(provider.error().message);
 
+  // Every model call is metered into the store; PostgreSQL stores have no SQLite database yet.
+  std::unique_ptr<ledger::Ledger> usage_ledger;
+  if (store::Database* database = (*store)->database()) {
+    auto opened = ledger::open_sqlite_ledger(*database);
+    if (!opened) return fail_start(opened.error().message);
+    usage_ledger = std::move(*opened);
+  } else {
+    log::warn("the store has no SQLite database: usage is not recorded");
+  }
+
   api::Gateway gateway(api::GatewayOptions::from_config(*config),
                        api::GatewayServices{.authenticator = authenticator,
                                             .clock = *clock,
@@ -169,7 +180,8 @@ int run_serve(const ServeOptions& o) {
                                             .catalog = *catalog,
                                             .provider = **provider,
                                             .sts = &sts,
-                                            .iam = &iam});
+                                            .iam = &iam,
+                                            .ledger = usage_ledger.get()});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;

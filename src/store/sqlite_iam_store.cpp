@@ -53,6 +53,7 @@ constexpr const char* kRoleColumns =
 Status SqliteIamStore::migrate(Database& db) { return db.migrate("iam", kIamMigrations); }
 
 Status SqliteIamStore::create_user(const UserRecord& user) {
+  WriteScope write{generation_};
   auto guard = db_.lock();
   auto s = db_.prepare("INSERT INTO iam_users (name, user_id, arn, created_at) VALUES (?,?,?,?)");
   if (!s) return pass(s);
@@ -77,6 +78,7 @@ Result<UserRecord> SqliteIamStore::get_user(const std::string& name) {
 }
 
 Status SqliteIamStore::delete_user(const std::string& name) {
+  WriteScope write{generation_};
   auto guard = db_.lock();
   auto s = db_.prepare("DELETE FROM iam_users WHERE name = ?");
   if (!s) return pass(s);
@@ -99,6 +101,7 @@ Result<std::vector<UserRecord>> SqliteIamStore::list_users() {
 }
 
 Status SqliteIamStore::create_access_key(const AccessKeyRecord& key) {
+  WriteScope write{generation_};
   auto sealed = seal(master_key_, key.secret_access_key, *random_, key.access_key_id);
   if (!sealed) return pass(sealed);
   auto guard = db_.lock();
@@ -156,6 +159,7 @@ Result<std::vector<AccessKeyRecord>> SqliteIamStore::list_access_keys(
 
 Status SqliteIamStore::delete_access_key(const std::string& user_name,
                                          const std::string& access_key_id) {
+  WriteScope write{generation_};
   auto guard = db_.lock();
   auto s = db_.prepare("DELETE FROM iam_access_keys WHERE user_name = ? AND access_key_id = ?");
   if (!s) return pass(s);
@@ -164,6 +168,7 @@ Status SqliteIamStore::delete_access_key(const std::string& user_name,
 }
 
 Status SqliteIamStore::create_role(const RoleRecord& role) {
+  WriteScope write{generation_};
   auto guard = db_.lock();
   auto s = db_.prepare(std::string("INSERT INTO iam_roles (") + kRoleColumns +
                        ") VALUES (?,?,?,?,?,?,?)");
@@ -205,6 +210,7 @@ Result<std::vector<RoleRecord>> SqliteIamStore::list_roles() {
 }
 
 Status SqliteIamStore::delete_role(const std::string& name) {
+  WriteScope write{generation_};
   auto guard = db_.lock();
   auto s = db_.prepare("DELETE FROM iam_roles WHERE name = ?");
   if (!s) return pass(s);
@@ -214,6 +220,7 @@ Status SqliteIamStore::delete_role(const std::string& name) {
 
 Status SqliteIamStore::put_policy(const char* owner_table, const char* owner_kind,
                                   const std::string& owner, const InlinePolicy& policy) {
+  WriteScope write{generation_};
   auto guard = db_.lock();
   if (std::string_view(owner_kind) == "user") {
     if (auto user = get_user(owner); !user) return pass(user);
@@ -249,6 +256,7 @@ Result<InlinePolicy> SqliteIamStore::get_policy(const char* owner_table, const s
 
 Status SqliteIamStore::delete_policy(const char* owner_table, const std::string& owner,
                                      const std::string& policy_name) {
+  WriteScope write{generation_};
   auto guard = db_.lock();
   auto s = db_.prepare(std::string("DELETE FROM ") + owner_table +
                        " WHERE owner = ? AND policy_name = ?");

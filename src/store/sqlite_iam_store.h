@@ -1,6 +1,7 @@
 // IamStore on SQLite (private to the store module).
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "plinth/store/store.h"
@@ -41,7 +42,15 @@ class SqliteIamStore final : public IamStore {
   Status delete_role_policy(const std::string& role_name, const std::string& policy_name) override;
   Result<std::vector<InlinePolicy>> list_role_policies(const std::string& role_name) override;
 
+  uint64_t write_generation() const override { return generation_.load(std::memory_order_acquire); }
+
  private:
+  // Bumps the generation when a write ends, whether or not it succeeded (a harmless extra bump).
+  struct WriteScope {
+    std::atomic<uint64_t>& generation;
+    ~WriteScope() { generation.fetch_add(1, std::memory_order_acq_rel); }
+  };
+
   // owner_table: "user_policies" or "role_policies".
   Status put_policy(const char* owner_table, const char* owner_kind, const std::string& owner,
                     const InlinePolicy& policy);
@@ -55,6 +64,7 @@ class SqliteIamStore final : public IamStore {
   Database& db_;
   std::string master_key_;  // seals access-key secrets
   std::shared_ptr<Random> random_;
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace plinth::store

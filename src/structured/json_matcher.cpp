@@ -435,6 +435,36 @@ bool feed_byte(const ir::Grammar& g, MatcherState& state, uint8_t c) {
   return !threads.empty();
 }
 
+int feed_top_frame(const ir::Grammar& g, Frame& f, uint8_t c) {
+  if (f.node == kRootFrame) return -1;
+  const ir::Node& n = g.nodes[f.node];
+  ir::NodeId child = ir::kNoNode;
+  Step step;
+  switch (n.kind) {
+    case Kind::kString:
+      step = step_string(g, n.string, f, c);
+      break;
+    case Kind::kNumber:
+      step = step_number(n.number, f, c);
+      break;
+    case Kind::kArray:
+      step = step_array(n.array, f, c, child);
+      break;
+    case Kind::kObject:
+      step = step_object(n.object, f, c, child);
+      break;
+    case Kind::kLiteral:
+      step = step_literal(n.literals, f, c);
+      break;
+    default:
+      return -1;
+  }
+  // Exactly feed_thread's outcomes for these two; the others reshape the stack.
+  if (step == Step::kConsumed) return 1;
+  if (step == Step::kReject) return 0;
+  return -1;
+}
+
 bool is_complete(const ir::Grammar& g, const MatcherState& state) {
   for (const auto& t : state.threads) {
     if (t.size() == 1 && t[0].phase == 1) return true;
@@ -450,19 +480,30 @@ bool is_complete(const ir::Grammar& g, const MatcherState& state) {
 }
 
 int64_t plain_string_room(const ir::Grammar& g, const MatcherState& state) {
-  if (state.threads.size() != 1 || state.threads[0].empty()) return -1;
-  const Frame& f = state.threads[0].back();
-  if (f.node < 0 || f.phase != 1) return -1;
-  const ir::Node& n = g.nodes[f.node];
-  if (n.kind != Kind::kString || n.string.dfa >= 0) return -1;
-  return n.string.max_length < 0 ? INT32_MAX : std::max(0, n.string.max_length - f.a);
+  // With several threads (anyOf of strings), plain content is accepted while any thread has
+  // room for it, and content of equal length leaves every thread in the same place.
+  int64_t room = -1;
+  for (const auto& t : state.threads) {
+    if (t.empty()) return -1;
+    const Frame& f = t.back();
+    if (f.node < 0 || f.phase != 1) return -1;
+    const ir::Node& n = g.nodes[f.node];
+    if (n.kind != Kind::kString || n.string.dfa >= 0) return -1;
+    room = std::max<int64_t>(
+        room, n.string.max_length < 0 ? INT32_MAX : std::max(0, n.string.max_length - f.a));
+  }
+  return room;
 }
 
 void state_key(const MatcherState& state, std::string& out) {
+  // Frame has no padding (checked below), so its bytes are its value. Each thread is prefixed
+  // with its frame count so that different splits of the same frames never share a key.
+  static_assert(sizeof(Frame) == 24, "4+1+1+2+4+4+8 bytes: a padding byte would break keys");
   out.clear();
   for (const auto& t : state.threads) {
+    uint32_t frames = static_cast<uint32_t>(t.size());
+    out.append(reinterpret_cast<const char*>(&frames), sizeof frames);
     out.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(Frame));
-    out.push_back('|');
   }
 }
 

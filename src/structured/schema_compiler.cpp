@@ -1,6 +1,7 @@
 // Builds grammar nodes from flattened JSON Schema objects, one node per (sub)schema.
 #include "schema_compiler.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <deque>
@@ -509,9 +510,21 @@ class Compiler {
         if (is_constraint_keyword(k) && k != "type" && k != "minLength" && k != "maxLength" &&
             k != "pattern" && k != "format")
           return unsupported("propertyNames", path + "/propertyNames", k);
-      auto key = build_string(*flat, path + "/propertyNames");
-      if (!key) return std::unexpected(key.error());
-      spec.key_node = add(std::move(*key));
+      // Names are strings: a names schema that admits no string (`false`, a non-string type)
+      // leaves only the empty object.
+      const json::value* type = flat->if_contains("type");
+      bool names_may_be_strings =
+          !type || (type->is_string() && type->get_string() == "string") ||
+          (type->is_array() &&
+           std::ranges::find(type->get_array(), json::value("string")) != type->get_array().end());
+      if (!names_may_be_strings) {
+        spec.max_properties = 0;
+        spec.key_node = any_string();
+      } else {
+        auto key = build_string(*flat, path + "/propertyNames");
+        if (!key) return std::unexpected(key.error());
+        spec.key_node = add(std::move(*key));
+      }
     } else {
       spec.key_node = any_string();
     }

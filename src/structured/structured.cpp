@@ -36,7 +36,7 @@ size_t SchemaCache::size() const {
 }
 
 Result<std::shared_ptr<const CompiledSchema>> compile_schema(std::string_view schema_json) {
-  static SchemaCache cache;
+  static SchemaCache cache(64);  // bounds the shared mask caches too (matcher_core.h)
   return cache.get_or_compile(schema_json);
 }
 

@@ -1,5 +1,6 @@
 // TokenIndex: a byte trie over a tokenizer's vocabulary, built once and cached per tokenizer.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -80,6 +81,8 @@ bool is_plain_string_content(std::string_view text) {
 }  // namespace
 
 TokenIndex::TokenIndex(const engine::Tokenizer& tokenizer) : vocab_size_(tokenizer.vocab_size()) {
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id.fetch_add(1);
   texts_.resize(vocab_size_);
   eog_.assign(vocab_size_, 0);
   excluded_.assign(vocab_size_, 0);
@@ -117,6 +120,11 @@ TokenIndex::TokenIndex(const engine::Tokenizer& tokenizer) : vocab_size_(tokeniz
     }
   }
   non_plain_ = build_trie(texts_, non_plain);
+  for (engine::TokenId id : order)
+    if (plain_chars_[id] > 0) plain_by_chars_.push_back(id);
+  std::stable_sort(
+      plain_by_chars_.begin(), plain_by_chars_.end(),
+      [&](engine::TokenId x, engine::TokenId y) { return plain_chars_[x] < plain_chars_[y]; });
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "fake_tokenizer.h"
+#include "matcher_core.h"
 #include "plinth/structured/structured.h"
 
 namespace plinth::structured {
@@ -147,6 +148,41 @@ TEST(TokenIndex, IsCachedPerTokenizer) {
   EXPECT_NE(&token_index_for(a), &token_index_for(b));
   EXPECT_TRUE(token_index_for(a).is_excluded(a.control_id()));
   EXPECT_TRUE(token_index_for(a).is_end_of_generation(a.eos_id()));
+}
+
+// Masks are cached per schema and shared by every constraint over it, keyed by the matcher state
+// and the token index: a second request reuses them, another vocabulary does not.
+TEST(TokenConstraint, MasksAreSharedAcrossConstraintsOfOneSchema) {
+  FakeTokenizer tok = make_tokenizer();
+  FakeTokenizer other({"{\"", "name", "\":", "\"", "x", "}"});
+  const TokenIndex& index = token_index_for(tok);
+  const TokenIndex& other_index = token_index_for(other);
+  ASSERT_NE(index.id(), other_index.id());
+  auto schema = compile_schema_uncached(kPerson);
+  ASSERT_TRUE(schema) << schema.error().message;
+  const SharedMaskCache& masks = (*schema)->masks;
+  auto first = make_constraint(*schema, index);
+  auto start = mask_of(*first, tok.vocab_size());
+  EXPECT_EQ(masks.size(), 1u);
+  auto second = make_constraint(*schema, index);
+  EXPECT_EQ(mask_of(*second, tok.vocab_size()), start);
+  EXPECT_EQ(masks.size(), 1u);  // same state, same index: reused
+  first->accept(tok.id_of("{\""));
+  auto after_brace = mask_of(*first, tok.vocab_size());
+  EXPECT_EQ(masks.size(), 2u);
+  EXPECT_NE(after_brace, start);
+  EXPECT_EQ(mask_of(*second, tok.vocab_size()), start);  // second is still at the start
+  auto third = make_constraint(*schema, other_index);
+  auto other_start = mask_of(*third, other.vocab_size());
+  EXPECT_EQ(masks.size(), 3u);
+  EXPECT_TRUE(other_start[other.id_of("{\"")]);
+  EXPECT_FALSE(other_start[other.id_of("x")]);
+  for (int32_t id = 0; id < other.vocab_size(); ++id) {
+    JsonMatcher m(*schema);
+    bool expected = !other_index.is_excluded(id) && !other_index.is_end_of_generation(id) &&
+                    m.feed(other_index.token_text(id));
+    EXPECT_EQ(other_start[id] != 0, expected) << id;
+  }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "plinth/core/random.h"
 #include "plinth/http/message.h"
 #include "plinth/http/server.h"
+#include "plinth/ledger/ledger.h"
 #include "plinth/providers/provider.h"
 
 namespace plinth::api {
@@ -44,6 +45,9 @@ struct GatewayServices {
   providers::Provider& provider;  // answers for every catalog model id
   const auth::StsService* sts = nullptr;
   auth::IamService* iam = nullptr;
+  // Ledger: when set, every model call is recorded (success or failure) and GET /v1/usage
+  // answers from it; when null, /v1/usage answers ServiceUnavailable.
+  ledger::Ledger* ledger = nullptr;
 };
 
 class Gateway {
@@ -73,6 +77,9 @@ class Gateway {
   void invoke(Call& call, const catalog::ModelEntry& model, bool stream);
   void chat_completions(Call& call);
   void embeddings(Call& call);
+  // Ledger (gateway_usage.cpp).
+  void handle_usage(Call& call);
+  void record_usage(const Call& call);
 
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
   Status authorize_model(Call& call, std::string_view action, std::string_view requested_id,

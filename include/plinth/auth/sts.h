@@ -5,9 +5,12 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "plinth/auth/authenticator.h"
 #include "plinth/auth/principal.h"
@@ -126,16 +129,32 @@ class StoreCredentialResolver final : public CredentialResolver, public BearerTo
       const std::optional<std::string>& session_token) const override;
   Result<Principal> verify_bearer(std::string_view token) const override;
 
-  // Refreshes identity_policies (and checks the user or role still exists).
+  // Refreshes identity_policies (and checks the user or role still exists). Served from a short
+  // cache (kIdentityCacheTtl, and never across a write to the IamStore in this process): two
+  // SQLite reads per request would be most of the cost of authenticating it.
   Status load_policies(Principal& principal) const;
   Principal root_principal() const;
 
+  static constexpr std::chrono::milliseconds kIdentityCacheTtl{1000};
+
  private:
+  struct CachedIdentity {
+    bool exists = false;
+    std::string role_arn;  // roles: the ARN the role has now (a re-created role is another)
+    std::vector<std::string> policies;
+    uint64_t generation = 0;
+    std::chrono::steady_clock::time_point fetched;
+  };
+  Result<CachedIdentity> read_identity(bool user, const std::string& name) const;
+
   RootCredentials root_;
   std::string account_id_;
   store::IamStore& iam_;
   std::shared_ptr<const SessionTokenCodec> codec_;
   std::shared_ptr<const Clock> clock_;
+  mutable std::mutex cache_mutex_;
+  // Keyed by "u:NAME" or "r:NAME". Guarded by cache_mutex_.
+  mutable std::unordered_map<std::string, CachedIdentity> cache_;
 };
 
 // Validates RoleSessionName: [\w+=,.@-]{2,64}.

@@ -81,6 +81,11 @@ class IamStore {
   virtual Status delete_role_policy(const std::string& role_name,
                                     const std::string& policy_name) = 0;
   virtual Result<std::vector<InlinePolicy>> list_role_policies(const std::string& role_name) = 0;
+
+  // Grows with every write through this object. Readers that cache IAM state (the credential
+  // resolver) note it before reading and drop entries taken under an older value, so a change
+  // made in this process applies at once; other processes' changes apply after the cache's TTL.
+  virtual uint64_t write_generation() const = 0;
 };
 
 // The whole store. Other domains (ledger, jobs, documents) add their tables through

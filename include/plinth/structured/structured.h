@@ -107,9 +107,15 @@ class TokenIndex {
   const std::vector<uint64_t>& plain_string_tokens() const { return plain_bits_; }
   // Characters (code points) in each plain token; 0 for the others.
   const std::vector<uint16_t>& plain_token_chars() const { return plain_chars_; }
+  // Plain tokens ordered by plain_token_chars(), fewest first (to apply a length limit by
+  // visiting only the tokens on the smaller side of it).
+  const std::vector<engine::TokenId>& plain_tokens_by_chars() const { return plain_by_chars_; }
   size_t max_token_bytes() const { return max_token_bytes_; }
+  // Unique per TokenIndex in the process (never reused), so caches can key masks by it.
+  uint64_t id() const { return id_; }
 
  private:
+  uint64_t id_ = 0;
   int32_t vocab_size_ = 0;
   std::vector<std::string> texts_;
   std::vector<uint8_t> eog_, excluded_;
@@ -117,6 +123,7 @@ class TokenIndex {
   Trie all_, non_plain_;
   std::vector<uint64_t> plain_bits_;
   std::vector<uint16_t> plain_chars_;
+  std::vector<engine::TokenId> plain_by_chars_;
   size_t max_token_bytes_ = 0;
 };
 

@@ -1,0 +1,146 @@
+// Gateway ledger wiring: metering each model call, recording it, and GET /v1/usage.
+#include "gateway_internal.h"
+#include "plinth/core/encoding.h"
+
+namespace plinth::api {
+namespace {
+
+// The caller's application: the x-plinth-application-tag header, else the id of the
+// application inference profile named as modelId, else empty.
+std::string application_tag(const http::Request& request, std::string_view model_requested) {
+  if (const std::string* tag = request.header(ledger::kApplicationTagHeader)) return *tag;
+  auto reference = catalog::parse_model_reference(model_requested);
+  if (reference &&
+      reference->form == catalog::ModelReference::Form::kApplicationInferenceProfileArn) {
+    return reference->id;
+  }
+  return "";
+}
+
+struct UsageParameters {
+  std::string group_by = "model";
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+};
+
+Result<UsageParameters> parse_usage_parameters(std::string_view query) {
+  UsageParameters parameters;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    std::string_view name = pair.substr(0, eq);
+    auto value = uri_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
+    if (!value) return fail(ErrorCode::kInvalidArgument, "Malformed query string.");
+    if (name == "group_by") parameters.group_by = std::move(*value);
+    if (name == "from") parameters.from = std::move(*value);
+    if (name == "to") parameters.to = std::move(*value);
+  }
+  return parameters;
+}
+
+Result<ledger::UsageQuery> usage_query(std::string_view raw_query) {
+  auto parameters = parse_usage_parameters(raw_query);
+  if (!parameters) return std::unexpected(parameters.error());
+  ledger::UsageQuery query;
+  auto group_by = ledger::parse_group_by(parameters->group_by);
+  if (!group_by) return std::unexpected(group_by.error());
+  query.group_by = *group_by;
+  if (parameters->from) {
+    auto from = ledger::parse_time_bound(*parameters->from);
+    if (!from) return std::unexpected(from.error());
+    query.from_ms = *from;
+  }
+  if (parameters->to) {
+    auto to = ledger::parse_time_bound(*parameters->to);
+    if (!to) return std::unexpected(to.error());
+    query.to_ms = *to;
+  }
+  return query;
+}
+
+}  // namespace
+
+void Gateway::Call::meter(std::string_view operation, std::string model_requested) {
+  usage.emplace();
+  usage->operation = std::string(operation);
+  usage->model_requested = std::move(model_requested);
+}
+
+void Gateway::Call::meter_model(std::string_view model_requested,
+                                const catalog::ModelEntry& model) {
+  if (!usage) return;
+  usage->model_requested = std::string(model_requested);
+  usage->model_used = model.id;
+  usage_model = &model;
+}
+
+void Gateway::Call::meter_tokens(int64_t input_tokens, int64_t output_tokens) {
+  if (!usage) return;
+  usage->input_tokens = input_tokens;
+  usage->output_tokens = output_tokens;
+}
+
+void Gateway::Call::meter_stream_error(const Error& error) {
+  if (usage) usage->status = std::string(to_string(error.code));
+}
+
+void Gateway::record_usage(const Call& call) {
+  if (services_.ledger == nullptr || !call.usage || !call.principal) return;
+  ledger::UsageRecord record = *call.usage;
+  record.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       services_.clock.now().time_since_epoch())
+                       .count();
+  record.account_id =
+      call.principal->account_id.empty() ? options_.account_id : call.principal->account_id;
+  record.principal_arn = call.principal->arn;
+  record.role_session = call.principal->session_name;
+  record.application_tag = application_tag(call.request, record.model_requested);
+  record.latency_ms = elapsed_ms(call.started, services_.clock.steady_now());
+  if (call.usage_model != nullptr) {
+    record.cost_micro_usd =
+        catalog::compute_cost(*call.usage_model, record.input_tokens, record.output_tokens)
+            .micro_usd();
+  }
+  // A stream that started answered 200 even though respond() was never called.
+  if (record.status.empty())
+    record.status = std::to_string(call.http_status ? call.http_status : 200);
+  record.request_id = call.request_id;
+  services_.ledger->record(std::move(record));
+}
+
+void Gateway::handle_usage(Call& call) {
+  if (call.request.method != "GET") {
+    call.respond_wire(bedrock_error(AwsErrorType::kValidation, "Use GET for /v1/usage."));
+    return;
+  }
+  auto principal = authenticate(call, "plinth");
+  if (!principal) return;
+  call.principal = std::move(*principal);
+  auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),
+                               call.request.remote_address};
+  if (auth::authorize(*call.principal, "plinth:GetUsage", "*", context) != auth::Decision::kAllow) {
+    call.respond_error(Error(ErrorCode::kPermissionDenied,
+                             "User: " + call.principal->arn +
+                                 " is not authorized to perform: plinth:GetUsage on resource: *"));
+    return;
+  }
+  if (services_.ledger == nullptr) {
+    call.respond_error(Error(ErrorCode::kUnavailable, "The usage ledger is not enabled."));
+    return;
+  }
+  auto query = usage_query(call.request.query());
+  if (!query) {
+    call.respond_error(query.error());
+    return;
+  }
+  auto report = services_.ledger->query(*query);
+  if (!report) {
+    call.respond_error(report.error());
+    return;
+  }
+  call.respond(200, "application/json", ledger::usage_report_json(*report));
+}
+
+}  // namespace plinth::api

@@ -1,0 +1,274 @@
+// The Gateway and the ledger: every model call is recorded with its cost, and GET /v1/usage
+// (SigV4 for "plinth", plinth:GetUsage) answers the grouped report.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <random>
+
+#include "gateway_test_support.h"
+#include "plinth/api/gateway.h"
+#include "plinth/core/encoding.h"
+#include "plinth/ledger/ledger.h"
+#include "plinth/store/database.h"
+
+namespace plinth::api {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace plinth::api::testing;
+
+constexpr std::string_view kHaiku = "anthropic.claude-3-haiku-20240307-v1:0";
+constexpr std::string_view kTitan = "amazon.titan-embed-text-v2:0";
+constexpr std::string_view kConverseBody =
+    R"({"messages":[{"role":"user","content":[{"text":"Extract the invoice total"}]}]})";
+constexpr std::string_view kAliceArn = "arn:aws:iam::000000000000:user/alice";
+
+std::string allow_policy(std::string_view actions) {
+  return R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":)" +
+         std::string(actions) + R"(,"Resource":"*"}]})";
+}
+
+// A SigV4-signed GET with a query string, as an SDK signs it.
+http::Request signed_get(std::string path, std::string query, std::string service = "plinth") {
+  auth::SignableRequest unsigned_request;
+  unsigned_request.method = "GET";
+  unsigned_request.raw_path = path;
+  unsigned_request.raw_query = query;
+  unsigned_request.headers = {{"host", "127.0.0.1:4000"}};
+  auth::SigningCredentials credentials{std::string(kAccessKey), std::string(kSecret), ""};
+  auth::SignerOptions options;
+  options.region = "us-east-1";
+  options.service = service;
+  options.time = std::chrono::system_clock::time_point(std::chrono::seconds(kNow));
+  options.sign_body = true;
+  auth::SignedRequest signed_req = auth::sign_request(unsigned_request, credentials, options);
+  http::Request request;
+  request.method = "GET";
+  request.target = query.empty() ? path : path + "?" + query;
+  for (const auto& [name, value] : signed_req.request.headers) {
+    request.headers.push_back({name, value});
+  }
+  return request;
+}
+
+class GatewayUsageTest : public ::testing::Test {
+ protected:
+  GatewayUsageTest() {
+    std::random_device seed;
+    dir_ = fs::temp_directory_path() / ("plinth-gateway-usage-" + std::to_string(seed()));
+    database_ = std::move(*store::Database::open(dir_ / "plinth.db"));
+    ledger_ = std::move(*ledger::open_sqlite_ledger(*database_));
+
+    credentials_->principal.kind = auth::Principal::Kind::kUser;
+    credentials_->principal.arn = std::string(kAliceArn);
+    credentials_->principal.account_id = "000000000000";
+    credentials_->principal.name = "alice";
+    credentials_->principal.access_key_id = std::string(kAccessKey);
+    set_policy(allow_policy(
+        R"(["bedrock:InvokeModel","bedrock:InvokeModelWithResponseStream","plinth:GetUsage"])"));
+    Config config;
+    ModelConfig haiku;
+    haiku.id = std::string(kHaiku);
+    haiku.aliases = {"small"};
+    haiku.price_input_per_mtok = 0.25;
+    haiku.price_output_per_mtok = 1.25;
+    ModelConfig titan;
+    titan.id = std::string(kTitan);
+    titan.kind = "embedding";
+    titan.price_input_per_mtok = 0.02;
+    config.models = {haiku, titan};
+    catalog_ = *catalog::Catalog::from_config(config);
+    gateway_ =
+        std::make_unique<Gateway>(GatewayOptions{}, GatewayServices{.authenticator = authenticator_,
+                                                                    .clock = *clock_,
+                                                                    .random = *random_,
+                                                                    .catalog = catalog_,
+                                                                    .provider = provider_,
+                                                                    .ledger = ledger_.get()});
+  }
+  ~GatewayUsageTest() override {
+    gateway_.reset();
+    ledger_.reset();
+    database_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void set_policy(std::string policy) { credentials_->principal.identity_policies = {policy}; }
+
+  FakeExchange call(const http::Request& request) {
+    FakeExchange exchange;
+    gateway_->handle(request, exchange);
+    return exchange;
+  }
+
+  static std::string model_path(std::string_view model, std::string_view op) {
+    return "/model/" + uri_encode(model) + "/" + std::string(op);
+  }
+
+  std::vector<ledger::UsageRecord> recorded() {
+    auto records = ledger_->recent(100);
+    EXPECT_TRUE(records) << records.error().message;
+    return records ? std::vector(records->rbegin(), records->rend())
+                   : std::vector<ledger::UsageRecord>{};
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::Database> database_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::shared_ptr<FakeCredentials> credentials_ = std::make_shared<FakeCredentials>();
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>(kNow);
+  std::shared_ptr<Random> random_ = Random::seeded(11);
+  auth::Authenticator authenticator_{credentials_, clock_, credentials_};
+  catalog::Catalog catalog_;
+  FakeProvider provider_;
+  std::unique_ptr<Gateway> gateway_;
+};
+
+TEST_F(GatewayUsageTest, ConverseIsRecordedWithCatalogCostAndApplicationTag) {
+  http::Request request =
+      signed_request(model_path("small", "converse"), std::string(kConverseBody));
+  request.headers.push_back({std::string(ledger::kApplicationTagHeader), "invoices"});
+  FakeExchange exchange = call(request);
+  ASSERT_TRUE(exchange.response);
+  ASSERT_EQ(exchange.response->status, 200) << exchange.response->body;
+
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 1u);
+  const ledger::UsageRecord& r = records[0];
+  EXPECT_EQ(r.time_ms, kNow * 1000);
+  EXPECT_EQ(r.account_id, "000000000000");
+  EXPECT_EQ(r.principal_arn, kAliceArn);
+  EXPECT_EQ(r.role_session, "");
+  EXPECT_EQ(r.application_tag, "invoices");
+  EXPECT_EQ(r.operation, "Converse");
+  EXPECT_EQ(r.model_requested, "small");
+  EXPECT_EQ(r.model_used, kHaiku);
+  // The fake provider reports 10 tokens in and one per delta out: 10 * 0.25 + 2 * 1.25 µ$.
+  EXPECT_EQ(r.input_tokens, 10);
+  EXPECT_EQ(r.output_tokens, 2);
+  EXPECT_EQ(r.cost_micro_usd, 5);
+  EXPECT_FALSE(r.escalated);
+  EXPECT_EQ(r.status, "200");
+  EXPECT_EQ(r.request_id, exchange.header("x-amzn-RequestId"));
+}
+
+TEST_F(GatewayUsageTest, EveryOperationIsRecordedSuccessOrFailure) {
+  call(signed_request(model_path(kHaiku, "converse-stream"), std::string(kConverseBody)));
+  call(signed_request(model_path(kHaiku, "invoke"),
+                      R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":20,)"
+                      R"("messages":[{"role":"user","content":"hi"}]})"));
+  call(signed_request(model_path(kTitan, "invoke"), R"({"inputText":"hello"})"));
+  http::Request chat = signed_request(
+      "/v1/chat/completions", R"({"model":"small","messages":[{"role":"user","content":"hi"}]})");
+  call(chat);
+  call(signed_request("/v1/embeddings", std::string(R"({"model":")") + std::string(kTitan) +
+                                            R"(","input":["a","b"]})"));
+  call(signed_request(model_path("no-such-model", "converse"), std::string(kConverseBody)));
+  provider_.fail_before_output = Error(ErrorCode::kUnavailable, "engine busy");
+  call(signed_request(model_path(kHaiku, "converse"), std::string(kConverseBody)));
+
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 7u);
+  EXPECT_EQ(records[0].operation, "ConverseStream");
+  EXPECT_EQ(records[0].output_tokens, 2);
+  EXPECT_EQ(records[0].status, "200");
+  EXPECT_EQ(records[1].operation, "InvokeModel");
+  EXPECT_EQ(records[1].input_tokens, 10);
+  EXPECT_EQ(records[2].operation, "InvokeModel");
+  EXPECT_EQ(records[2].model_used, kTitan);
+  EXPECT_EQ(records[2].input_tokens, 3);
+  EXPECT_EQ(records[3].operation, "ChatCompletions");
+  EXPECT_EQ(records[3].model_requested, "small");
+  EXPECT_EQ(records[3].model_used, kHaiku);
+  EXPECT_EQ(records[3].cost_micro_usd, 5);
+  EXPECT_EQ(records[4].operation, "Embeddings");
+  EXPECT_EQ(records[4].input_tokens, 6);
+  EXPECT_EQ(records[4].status, "200");
+  EXPECT_EQ(records[5].operation, "Converse");
+  EXPECT_EQ(records[5].model_requested, "no-such-model");
+  EXPECT_EQ(records[5].model_used, "");
+  EXPECT_EQ(records[5].status, "404");
+  EXPECT_EQ(records[6].model_used, kHaiku);
+  EXPECT_EQ(records[6].status, "503");
+  EXPECT_EQ(records[6].input_tokens, 0);
+  EXPECT_EQ(records[6].cost_micro_usd, 0);
+}
+
+TEST_F(GatewayUsageTest, UsageAnswersTheGroupedReport) {
+  call(signed_request(model_path(kHaiku, "converse"), std::string(kConverseBody)));
+  call(signed_request(model_path("small", "converse"), std::string(kConverseBody)));
+  call(signed_request("/v1/embeddings",
+                      std::string(R"({"model":")") + std::string(kTitan) + R"(","input":"a"})"));
+
+  FakeExchange exchange = call(signed_get(
+      "/v1/usage", "group_by=model&from=2025-11-25&to=" + uri_encode("2025-11-26T00:00:00Z")));
+  ASSERT_TRUE(exchange.response);
+  ASSERT_EQ(exchange.response->status, 200) << exchange.response->body;
+  EXPECT_EQ(exchange.header("content-type"), "application/json");
+  // Titan's 3 tokens at 0.02 $/Mtok round to 0 µ$.
+  json::value expected = json::parse(R"({
+    "groups": [
+      {"key": "amazon.titan-embed-text-v2:0", "requests": 1, "input_tokens": 3,
+       "output_tokens": 0, "cost_usd": 0.0, "escalations": 0},
+      {"key": "anthropic.claude-3-haiku-20240307-v1:0", "requests": 2, "input_tokens": 20,
+       "output_tokens": 4, "cost_usd": 0.00001, "escalations": 0}],
+    "total": {"requests": 3, "input_tokens": 23, "output_tokens": 4, "cost_usd": 0.00001,
+              "escalations": 0}})");
+  EXPECT_EQ(json::parse(exchange.response->body), expected) << exchange.response->body;
+
+  FakeExchange later = call(signed_get("/v1/usage", "group_by=principal&from=1764115200"));
+  ASSERT_EQ(later.response->status, 200) << later.response->body;
+  EXPECT_EQ(json::parse(later.response->body),
+            json::parse(R"({"groups":[],"total":{"requests":0,"input_tokens":0,)"
+                        R"("output_tokens":0,"cost_usd":0.0,"escalations":0}})"));
+
+  FakeExchange by_principal = call(signed_get("/v1/usage", "group_by=principal"));
+  json::value body = json::parse(by_principal.response->body);
+  EXPECT_EQ(body.at("groups").at(0).at("key").as_string(), kAliceArn);
+  EXPECT_EQ(body.at("groups").at(0).at("requests"), 3);
+}
+
+TEST_F(GatewayUsageTest, UsageRejectsABadGroupBy) {
+  FakeExchange exchange = call(signed_get("/v1/usage", "group_by=region"));
+  ASSERT_TRUE(exchange.response);
+  EXPECT_EQ(exchange.response->status, 400);
+  EXPECT_TRUE(exchange.header("x-amzn-ErrorType").starts_with("ValidationException:"));
+  FakeExchange bad_time = call(signed_get("/v1/usage", "from=yesterday"));
+  EXPECT_EQ(bad_time.response->status, 400);
+}
+
+TEST_F(GatewayUsageTest, UsageNeedsGetUsagePermissionExceptForRoot) {
+  set_policy(allow_policy(R"(["bedrock:InvokeModel"])"));
+  FakeExchange denied = call(signed_get("/v1/usage", "group_by=model"));
+  ASSERT_TRUE(denied.response);
+  EXPECT_EQ(denied.response->status, 403);
+  EXPECT_TRUE(denied.header("x-amzn-ErrorType").starts_with("AccessDeniedException:"));
+  EXPECT_NE(denied.response->body.find("plinth:GetUsage"), std::string::npos);
+
+  credentials_->principal.kind = auth::Principal::Kind::kRoot;
+  credentials_->principal.arn = "arn:aws:iam::000000000000:root";
+  credentials_->principal.identity_policies.clear();
+  FakeExchange root = call(signed_get("/v1/usage", "group_by=day"));
+  ASSERT_TRUE(root.response);
+  EXPECT_EQ(root.response->status, 200) << root.response->body;
+}
+
+TEST_F(GatewayUsageTest, UsageMustBeSignedForPlinth) {
+  FakeExchange unsigned_call = call([] {
+    http::Request request;
+    request.method = "GET";
+    request.target = "/v1/usage";
+    return request;
+  }());
+  ASSERT_TRUE(unsigned_call.response);
+  EXPECT_GE(unsigned_call.response->status, 400);
+  FakeExchange wrong_service = call(signed_get("/v1/usage", "group_by=model", "bedrock"));
+  ASSERT_TRUE(wrong_service.response);
+  EXPECT_GE(wrong_service.response->status, 400);
+  EXPECT_TRUE(recorded().empty());
+}
+
+}  // namespace
+}  // namespace plinth::api

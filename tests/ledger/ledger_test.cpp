@@ -1,0 +1,248 @@
+// The SQLite ledger on a real database file: costs, grouping, time ranges, durability and
+// concurrent writers.
+#include "plinth/ledger/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "plinth/catalog/catalog.h"
+#include "plinth/store/database.h"
+
+namespace plinth::ledger {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kDay = 86'400'000;
+constexpr int64_t kMidnight = 1'764'028'800'000;  // 2025-11-25T00:00:00Z
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  LedgerTest() {
+    std::random_device seed;
+    dir_ = fs::temp_directory_path() / ("plinth-ledger-test-" + std::to_string(seed()));
+    fs::create_directories(dir_);
+    reopen();
+  }
+  ~LedgerTest() override {
+    ledger_.reset();
+    db_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void reopen() {
+    ledger_.reset();
+    db_.reset();
+    auto db = store::Database::open(dir_ / "plinth.db");
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
+    auto ledger = open_sqlite_ledger(*db_);
+    ASSERT_TRUE(ledger) << ledger.error().message;
+    ledger_ = std::move(*ledger);
+  }
+
+  static UsageRecord call(int64_t time_ms, std::string principal, std::string tag,
+                          std::string model, std::string operation, int64_t in, int64_t out,
+                          int64_t cost) {
+    UsageRecord r;
+    r.time_ms = time_ms;
+    r.account_id = "000000000000";
+    r.principal_arn = std::move(principal);
+    r.application_tag = std::move(tag);
+    r.operation = std::move(operation);
+    r.model_requested = model;
+    r.model_used = std::move(model);
+    r.input_tokens = in;
+    r.output_tokens = out;
+    r.latency_ms = 12;
+    r.cost_micro_usd = cost;
+    r.status = "200";
+    r.request_id = "req-" + std::to_string(time_ms);
+    return r;
+  }
+
+  UsageReport query(GroupBy group_by, int64_t from = 0,
+                    int64_t to = std::numeric_limits<int64_t>::max()) {
+    auto report = ledger_->query({group_by, from, to});
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? *report : UsageReport{};
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+const std::string kAlice = "arn:aws:iam::000000000000:user/alice";
+const std::string kBob = "arn:aws:iam::000000000000:user/bob";
+
+TEST_F(LedgerTest, RecordsCostsToTheMicroDollarFromCatalogPrices) {
+  catalog::ModelEntry haiku{
+      "haiku", {}, catalog::ModelKind::kText, catalog::ModelTier::kSmall, 0.25, 1.25, 0};
+  catalog::ModelEntry sonnet{
+      "sonnet", {}, catalog::ModelKind::kText, catalog::ModelTier::kLarge, 3.0, 15.0, 0};
+  // 1234 * 0.25 + 567 * 1.25 = 308.5 + 708.75 = 1017.25 µ$ -> 1017; 3 * 3 + 1 * 15 = 24 µ$.
+  int64_t haiku_cost = catalog::compute_cost(haiku, 1234, 567).micro_usd();
+  int64_t sonnet_cost = catalog::compute_cost(sonnet, 3, 1).micro_usd();
+  ASSERT_EQ(haiku_cost, 1017);
+  ASSERT_EQ(sonnet_cost, 24);
+  ledger_->record(call(kMidnight + 1, kAlice, "", "haiku", "Converse", 1234, 567, haiku_cost));
+  ledger_->record(call(kMidnight + 2, kAlice, "", "haiku", "Converse", 1234, 567, haiku_cost));
+  ledger_->record(call(kMidnight + 3, kBob, "", "sonnet", "Converse", 3, 1, sonnet_cost));
+  ASSERT_TRUE(ledger_->flush());
+
+  UsageReport report = query(GroupBy::kModel);
+  ASSERT_EQ(report.groups.size(), 2u);
+  EXPECT_EQ(report.groups[0].key, "haiku");
+  EXPECT_EQ(report.groups[0].totals.requests, 2);
+  EXPECT_EQ(report.groups[0].totals.input_tokens, 2468);
+  EXPECT_EQ(report.groups[0].totals.output_tokens, 1134);
+  EXPECT_EQ(report.groups[0].totals.cost_micro_usd, 2034);
+  EXPECT_EQ(report.groups[1].key, "sonnet");
+  EXPECT_EQ(report.groups[1].totals.cost_micro_usd, 24);
+  EXPECT_EQ(report.total.requests, 3);
+  EXPECT_EQ(report.total.cost_micro_usd, 2058);
+  EXPECT_DOUBLE_EQ(report.total.cost_usd(), 0.002058);
+}
+
+TEST_F(LedgerTest, GroupsByEveryKeySortedByKey) {
+  ledger_->record(call(kMidnight + 10, kBob, "billing", "m2", "InvokeModel", 1, 2, 3));
+  ledger_->record(call(kMidnight + kDay + 10, kAlice, "search", "m1", "Converse", 10, 20, 30));
+  UsageRecord escalated = call(kMidnight + 20, kAlice, "billing", "m1", "Converse", 100, 200, 300);
+  escalated.escalated = true;
+  escalated.escalation_reason = "max_tokens";
+  ledger_->record(escalated);
+
+  UsageReport by_model = query(GroupBy::kModel);
+  ASSERT_EQ(by_model.groups.size(), 2u);
+  EXPECT_EQ(by_model.groups[0].key, "m1");
+  EXPECT_EQ(by_model.groups[0].totals.requests, 2);
+  EXPECT_EQ(by_model.groups[0].totals.input_tokens, 110);
+  EXPECT_EQ(by_model.groups[0].totals.escalations, 1);
+  EXPECT_EQ(by_model.groups[1].key, "m2");
+  EXPECT_EQ(by_model.total.escalations, 1);
+  EXPECT_EQ(by_model.total.cost_micro_usd, 333);
+
+  UsageReport by_principal = query(GroupBy::kPrincipal);
+  ASSERT_EQ(by_principal.groups.size(), 2u);
+  EXPECT_EQ(by_principal.groups[0].key, kAlice);
+  EXPECT_EQ(by_principal.groups[0].totals.output_tokens, 220);
+  EXPECT_EQ(by_principal.groups[1].key, kBob);
+
+  UsageReport by_tag = query(GroupBy::kTag);
+  ASSERT_EQ(by_tag.groups.size(), 2u);
+  EXPECT_EQ(by_tag.groups[0].key, "billing");
+  EXPECT_EQ(by_tag.groups[0].totals.requests, 2);
+  EXPECT_EQ(by_tag.groups[0].totals.cost_micro_usd, 303);
+  EXPECT_EQ(by_tag.groups[1].key, "search");
+
+  UsageReport by_day = query(GroupBy::kDay);
+  ASSERT_EQ(by_day.groups.size(), 2u);
+  EXPECT_EQ(by_day.groups[0].key, "2025-11-25");
+  EXPECT_EQ(by_day.groups[0].totals.requests, 2);
+  EXPECT_EQ(by_day.groups[1].key, "2025-11-26");
+  EXPECT_EQ(by_day.groups[1].totals.cost_micro_usd, 30);
+
+  UsageReport by_operation = query(GroupBy::kOperation);
+  ASSERT_EQ(by_operation.groups.size(), 2u);
+  EXPECT_EQ(by_operation.groups[0].key, "Converse");
+  EXPECT_EQ(by_operation.groups[1].key, "InvokeModel");
+  EXPECT_EQ(by_operation.groups[1].totals.requests, 1);
+}
+
+TEST_F(LedgerTest, TimeRangeIsFromInclusiveToExclusive) {
+  for (int i = 0; i < 5; ++i) {
+    ledger_->record(call(kMidnight + i * 1000, kAlice, "", "m", "Converse", 1, 1, 1));
+  }
+  EXPECT_EQ(query(GroupBy::kModel, kMidnight + 1000, kMidnight + 3000).total.requests, 2);
+  EXPECT_EQ(query(GroupBy::kModel, kMidnight + 1000, kMidnight + 3001).total.requests, 3);
+  EXPECT_EQ(query(GroupBy::kModel, kMidnight + 4001).total.requests, 0);
+  EXPECT_TRUE(query(GroupBy::kModel, kMidnight + 4001).groups.empty());
+  EXPECT_EQ(query(GroupBy::kModel).total.requests, 5);
+}
+
+TEST_F(LedgerTest, FlushedRecordsSurviveReopeningTheStore) {
+  UsageRecord r = call(kMidnight, kAlice, "app", "m", "ConverseStream", 7, 8, 9);
+  r.role_session = "session-1";
+  r.escalated = true;
+  r.escalation_reason = "invalid_output";
+  r.model_requested = "small";
+  ledger_->record(r);
+  ASSERT_TRUE(ledger_->flush());
+  reopen();
+  auto records = ledger_->recent(10);
+  ASSERT_TRUE(records) << records.error().message;
+  ASSERT_EQ(records->size(), 1u);
+  const UsageRecord& back = (*records)[0];
+  EXPECT_EQ(back.time_ms, r.time_ms);
+  EXPECT_EQ(back.account_id, r.account_id);
+  EXPECT_EQ(back.principal_arn, kAlice);
+  EXPECT_EQ(back.role_session, "session-1");
+  EXPECT_EQ(back.application_tag, "app");
+  EXPECT_EQ(back.operation, "ConverseStream");
+  EXPECT_EQ(back.model_requested, "small");
+  EXPECT_EQ(back.model_used, "m");
+  EXPECT_EQ(back.input_tokens, 7);
+  EXPECT_EQ(back.output_tokens, 8);
+  EXPECT_EQ(back.latency_ms, 12);
+  EXPECT_EQ(back.cost_micro_usd, 9);
+  EXPECT_TRUE(back.escalated);
+  EXPECT_EQ(back.escalation_reason, "invalid_output");
+  EXPECT_EQ(back.status, "200");
+  EXPECT_EQ(back.request_id, r.request_id);
+}
+
+TEST_F(LedgerTest, DestructorFlushesWhatWasQueued) {
+  for (int i = 0; i < 100; ++i) {
+    ledger_->record(call(kMidnight + i, kAlice, "", "m", "Converse", 1, 2, 3));
+  }
+  reopen();  // destroys the ledger without an explicit flush
+  EXPECT_EQ(query(GroupBy::kModel).total.requests, 100);
+}
+
+TEST_F(LedgerTest, ConcurrentRecordsFromEightThreadsLoseNothing) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        ledger_->record(
+            call(kMidnight + i, "principal-" + std::to_string(t), "", "m", "Converse", 1, t, 1));
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  UsageReport report = query(GroupBy::kPrincipal);
+  ASSERT_EQ(report.groups.size(), static_cast<size_t>(kThreads));
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(report.groups[t].key, "principal-" + std::to_string(t));
+    EXPECT_EQ(report.groups[t].totals.requests, kPerThread);
+    EXPECT_EQ(report.groups[t].totals.output_tokens, int64_t{kPerThread} * t);
+  }
+  EXPECT_EQ(report.total.requests, kThreads * kPerThread);
+}
+
+TEST_F(LedgerTest, RecordIsCheapOnTheCallersThread) {
+  constexpr int kCalls = 2000;
+  std::vector<int64_t> nanos;
+  nanos.reserve(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    UsageRecord r = call(kMidnight + i, kAlice, "tag", "m", "Converse", 10, 20, 30);
+    auto start = std::chrono::steady_clock::now();
+    ledger_->record(std::move(r));
+    nanos.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count());
+  }
+  std::nth_element(nanos.begin(), nanos.begin() + kCalls / 2, nanos.end());
+  EXPECT_LT(nanos[kCalls / 2], 100'000) << "p50 record() above 100 µs";
+  EXPECT_EQ(query(GroupBy::kModel).total.requests, kCalls);
+}
+
+}  // namespace
+}  // namespace plinth::ledger
