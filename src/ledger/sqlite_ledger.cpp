@@ -1,9 +1,12 @@
 // The SQLite ledger: a queue that record() fills and a writer thread that commits it in batches.
 #include <chrono>
 #include <condition_variable>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include "plinth/core/log.h"
 #include "plinth/ledger/ledger.h"
@@ -33,7 +36,36 @@ CREATE TABLE ledger_usage (
   request_id TEXT NOT NULL
 );
 CREATE INDEX ledger_usage_time ON ledger_usage(time_ms);
+-- Hourly roll-up written in the same transaction as the rows: reports over whole hours read it
+-- instead of every call. time_ms is the hour's start.
+CREATE TABLE ledger_usage_hourly (
+  time_ms INTEGER NOT NULL,
+  model_used TEXT NOT NULL,
+  principal_arn TEXT NOT NULL,
+  application_tag TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cost_micro_usd INTEGER NOT NULL,
+  escalated INTEGER NOT NULL,
+  PRIMARY KEY (time_ms, model_used, principal_arn, application_tag, operation)
+) WITHOUT ROWID;
 )"}};
+
+constexpr int64_t kHourMs = 3'600'000;
+
+int64_t floor_hour(int64_t ms) {
+  return ms >= 0 ? ms / kHourMs * kHourMs : -((-ms + kHourMs - 1) / kHourMs) * kHourMs;
+}
+int64_t ceil_hour(int64_t ms) {
+  int64_t floor = floor_hour(ms);
+  return floor == ms || floor > std::numeric_limits<int64_t>::max() - kHourMs ? floor
+                                                                              : floor + kHourMs;
+}
+
+// One roll-up row's identity: hour start, model, principal, tag, operation.
+using HourKey = std::tuple<int64_t, std::string, std::string, std::string, std::string>;
 
 constexpr std::string_view kColumns =
     "time_ms, account_id, principal_arn, role_session, application_tag, operation, "
@@ -128,14 +160,30 @@ class SqliteLedger final : public Ledger {
 
   Result<UsageReport> query(const UsageQuery& query) override {
     wait_committed();  // a dropped batch is flush()'s to report, not a reason to fail a report
-    std::string sql = "SELECT " + std::string(key_expression(query.group_by)) +
-                      ", COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost_micro_usd), "
-                      "SUM(escalated) FROM ledger_usage WHERE time_ms >= ?1 AND time_ms < ?2 "
-                      "GROUP BY 1 ORDER BY 1";
+    // Whole hours [first_hour, end_hour) come from the roll-up; the partial hours at either end
+    // ([from, first_hour) and [end_hour, to)) from the rows themselves.
+    int64_t from = query.from_ms;
+    int64_t to = std::max(query.to_ms, from);
+    int64_t first_hour = std::min(ceil_hour(from), to);
+    int64_t end_hour = std::max(floor_hour(to), first_hour);
+    std::string key = std::string(key_expression(query.group_by));
+    std::string sql =
+        "SELECT k, SUM(n), SUM(i), SUM(o), SUM(c), SUM(e) FROM ("
+        " SELECT " +
+        key +
+        " AS k, 1 AS n, input_tokens AS i, output_tokens AS o,"
+        " cost_micro_usd AS c, escalated AS e FROM ledger_usage"
+        " WHERE (time_ms >= ?1 AND time_ms < ?2) OR (time_ms >= ?3 AND time_ms < ?4)"
+        " UNION ALL"
+        " SELECT " +
+        key +
+        ", requests, input_tokens, output_tokens, cost_micro_usd, escalated"
+        " FROM ledger_usage_hourly WHERE time_ms >= ?2 AND time_ms < ?3"
+        ") GROUP BY k ORDER BY k";
     auto guard = db_.lock();
     auto statement = db_.prepare(sql);
     if (!statement) return std::unexpected(statement.error());
-    statement->bind(1, query.from_ms).bind(2, query.to_ms);
+    statement->bind(1, from).bind(2, first_hour).bind(3, end_hour).bind(4, to);
     UsageReport report;
     while (true) {
       auto row = statement->step();
@@ -233,7 +281,47 @@ class SqliteLedger final : public Ledger {
       }
       if (auto run = statement->run(); !run) return std::unexpected(run.error());
     }
+    if (auto rolled = roll_up(batch); !rolled) return rolled;
     return transaction->commit();
+  }
+
+  // Adds the batch to the hourly roll-up (inside write_batch's transaction).
+  Status roll_up(const std::vector<UsageRecord>& batch) {
+    std::map<HourKey, UsageTotals> hours;
+    for (const UsageRecord& r : batch) {
+      UsageTotals& t = hours[HourKey(floor_hour(r.time_ms), r.model_used, r.principal_arn,
+                                     r.application_tag, r.operation)];
+      ++t.requests;
+      t.input_tokens += r.input_tokens;
+      t.output_tokens += r.output_tokens;
+      t.cost_micro_usd += r.cost_micro_usd;
+      t.escalations += r.escalated ? 1 : 0;
+    }
+    for (const auto& [key, t] : hours) {
+      auto statement = db_.prepare(
+          "INSERT INTO ledger_usage_hourly (time_ms, model_used, principal_arn, application_tag,"
+          " operation, requests, input_tokens, output_tokens, cost_micro_usd, escalated)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+          " ON CONFLICT (time_ms, model_used, principal_arn, application_tag, operation) DO UPDATE"
+          " SET requests = requests + excluded.requests,"
+          " input_tokens = input_tokens + excluded.input_tokens,"
+          " output_tokens = output_tokens + excluded.output_tokens,"
+          " cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd,"
+          " escalated = escalated + excluded.escalated");
+      if (!statement) return std::unexpected(statement.error());
+      statement->bind(1, std::get<0>(key))
+          .bind(2, std::get<1>(key))
+          .bind(3, std::get<2>(key))
+          .bind(4, std::get<3>(key))
+          .bind(5, std::get<4>(key))
+          .bind(6, t.requests)
+          .bind(7, t.input_tokens)
+          .bind(8, t.output_tokens)
+          .bind(9, t.cost_micro_usd)
+          .bind(10, t.escalations);
+      if (auto run = statement->run(); !run) return std::unexpected(run.error());
+    }
+    return ok();
   }
 
   store::Database& db_;

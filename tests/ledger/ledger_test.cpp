@@ -165,6 +165,40 @@ TEST_F(LedgerTest, TimeRangeIsFromInclusiveToExclusive) {
   EXPECT_EQ(query(GroupBy::kModel).total.requests, 5);
 }
 
+TEST_F(LedgerTest, RangesAcrossWholeAndPartialHoursCountEveryCallOnce) {
+  // One call every 10 minutes for 5 hours, committed in several batches.
+  constexpr int64_t kMinute = 60'000;
+  for (int i = 0; i < 30; ++i) {
+    ledger_->record(
+        call(kMidnight + i * 10 * kMinute, i % 2 ? kAlice : kBob, "", "m", "Converse", i, 1, 2));
+    if (i % 7 == 0) {
+      ASSERT_TRUE(ledger_->flush());
+    }
+  }
+  auto expect_range = [&](int64_t from_minute, int64_t to_minute) {
+    int64_t requests = 0, input_tokens = 0;
+    for (int i = 0; i < 30; ++i) {
+      if (i * 10 >= from_minute && i * 10 < to_minute) {
+        ++requests;
+        input_tokens += i;
+      }
+    }
+    UsageReport report = query(GroupBy::kPrincipal, kMidnight + from_minute * kMinute,
+                               kMidnight + to_minute * kMinute);
+    EXPECT_EQ(report.total.requests, requests) << from_minute << ".." << to_minute;
+    EXPECT_EQ(report.total.input_tokens, input_tokens) << from_minute << ".." << to_minute;
+    EXPECT_EQ(report.total.cost_micro_usd, 2 * requests) << from_minute << ".." << to_minute;
+  };
+  expect_range(25, 215);  // partial hour, two whole hours, partial hour
+  expect_range(60, 180);  // whole hours only
+  expect_range(0, 300);
+  expect_range(5, 55);   // inside one hour
+  expect_range(50, 70);  // across one hour boundary, no whole hour
+  expect_range(120, 120);
+  expect_range(200, 100);  // to before from: nothing
+  EXPECT_EQ(query(GroupBy::kPrincipal).total.requests, 30);
+}
+
 TEST_F(LedgerTest, FlushedRecordsSurviveReopeningTheStore) {
   UsageRecord r = call(kMidnight, kAlice, "app", "m", "ConverseStream", 7, 8, 9);
   r.role_session = "session-1";
