@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Acceptance: the plinth command line — offline IAM, engine commands on fixture models, and clear
+# errors with a non-zero exit for bad input.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+plinth=${PLINTH_BINARY:-$here/../../build/plinth}
+data=$here/../data
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+check() {  # check NAME EXPECTED ACTUAL
+  if [[ "$2" == "$3" ]]; then passed=$((passed + 1)); echo "ok - $1";
+  else failed=$((failed + 1)); echo "not ok - $1: expected '$2', got '$3'"; fi
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# Offline IAM on a data dir.
+"$plinth" iam create-user --data-dir "$work/d" --user-name bob >/dev/null
+check "iam get-user" "bob" "$("$plinth" iam get-user --data-dir "$work/d" --user-name bob | json 'd["User"]["UserName"]')"
+created=$("$plinth" iam create-access-key --data-dir "$work/d" --user-name bob)
+key=$(echo "$created" | json 'd["AccessKey"]["AccessKeyId"]')
+secret=$(echo "$created" | json 'd["AccessKey"]["SecretAccessKey"]')
+check "access key id shape" "AKIA" "${key:0:4}"
+check "secret is 40 characters" "40" "${#secret}"
+check "secret not stored in plaintext" "0" "$(cat "$work/d"/plinth.db* | grep -c -F -a "$secret")"
+check "listing hides the secret" "False" \
+  "$("$plinth" iam list-access-keys --data-dir "$work/d" --user-name bob | json '"SecretAccessKey" in d["AccessKeyMetadata"][0]')"
+"$plinth" iam create-user --data-dir "$work/d" --user-name bob >/dev/null 2>"$work/err"
+check "duplicate user exits non-zero" "1" "$?"
+check "duplicate user message" "1" "$(grep -c -i "exists" "$work/err")"
+"$plinth" iam put-user-policy --data-dir "$work/d" --user-name bob --policy-name p \
+  --policy-document '{"Statement":[{"Effect":"Maybe"}]}' 2>"$work/err"
+check "malformed policy exits non-zero" "1" "$?"
+
+# Engine commands against the reference outputs.
+check "tokenize" "[9707,1879]" "$("$plinth" tokenize --model "$data/models/qwen2-32-tied-q8_0.gguf" --text 'Hello world' --json | json 'json.dumps(d["ids"],separators=(",",":"))')"
+check "generate greedy" "[54566,54566,54566,54566]" "$("$plinth" generate --model "$data/models/qwen2-32-tied-q8_0.gguf" --prompt 'Hello world' --max-tokens 4 --greedy --exact --json | json 'json.dumps(d["ids"],separators=(",",":"))')"
+check "generate logprobs" "3" "$("$plinth" generate --model "$data/models/qwen2-32-tied-q8_0.gguf" --prompt 'Hi' --max-tokens 2 --greedy --logprobs 3 --json | json 'len(d["steps"][0]["top"])')"
+check "embed" "64" "$("$plinth" embed --model "$data/models/bert-bge-64-mean-f16.gguf" --text 'hello' --normalize --json | json 'len(d["embedding"])')"
+printf '{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}' >"$work/schema.json"
+check "generate with schema is valid" "True" "$("$plinth" generate --model "$data/models/qwen2-32-tied-q8_0.gguf" --prompt 'x' --max-tokens 16 --seed 3 --schema "$work/schema.json" --json | json 'd["valid"]')"
+
+# Bad input: a clear message and a non-zero exit.
+printf 'GGUF-but-not-really' >"$work/bad.gguf"
+"$plinth" tokenize --model "$work/bad.gguf" --text x 2>"$work/err"
+check "corrupt model exits non-zero" "1" "$?"
+check "corrupt model message" "1" "$(grep -c -i "gguf" "$work/err")"
+printf 'listen = \n' >"$work/bad.toml"
+"$plinth" serve --config "$work/bad.toml" --data-dir "$work/s" 2>"$work/err"
+check "bad config exits 2" "2" "$?"
+check "bad config names the line" "1" "$(grep -c "line" "$work/err")"
+printf '[[models]]\nid = "m"\nfile = "missing.gguf"\n' >"$work/missing.toml"
+"$plinth" serve --config "$work/missing.toml" --data-dir "$work/s" 2>"$work/err"
+check "missing model file exits 2" "2" "$?"
+check "missing model file message" "1" "$(grep -c "file not found" "$work/err")"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
