@@ -1,5 +1,7 @@
 // plinth bench gateway: the HTTP + SigV4 + policy + routing path with a provider that answers at
 // once (inside this benchmark only), so the figures are the gateway's own overhead.
+#include "bench_gateway.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -8,7 +10,6 @@
 #include <thread>
 #include <vector>
 
-#include "bench_gateway.h"
 #include "plinth/api/gateway.h"
 #include "plinth/auth/authenticator.h"
 #include "plinth/auth/iam.h"
@@ -59,9 +60,8 @@ int run_gateway_bench(const GatewayBenchOptions& o) {
   fs::create_directories(dir);
   auto random = Random::secure();
   std::shared_ptr<Clock> clock = Clock::real();
-  auto store = store::open_sqlite_store({.file = dir / "plinth.db",
-                                         .master_key = std::string(32, 'k'),
-                                         .random = random});
+  auto store = store::open_sqlite_store(
+      {.file = dir / "plinth.db", .master_key = std::string(32, 'k'), .random = random});
   if (!store) {
     std::fprintf(stderr, "bench: %s\n", store.error().message.c_str());
     return 1;
@@ -83,10 +83,9 @@ int run_gateway_bench(const GatewayBenchOptions& o) {
       R"("bedrock:InvokeModelWithResponseStream"],"Resource":"arn:aws:bedrock:us-east-1::foundation-model/echo*"},)"
       R"({"Effect":"Deny","Action":"bedrock:*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-east-1"}}}]})");
   auth::RequestContext ctx{"us-east-1", false, clock->now(), "127.0.0.1"};
-  auto assumed = sts.assume_role(resolver->root_principal(),
-                                 {.role_arn = "arn:aws:iam::000000000000:role/bench",
-                                  .role_session_name = "bench"},
-                                 ctx);
+  auto assumed = sts.assume_role(
+      resolver->root_principal(),
+      {.role_arn = "arn:aws:iam::000000000000:role/bench", .role_session_name = "bench"}, ctx);
   if (!assumed) {
     std::fprintf(stderr, "bench: %s\n", assumed.error().message.c_str());
     return 1;
@@ -109,10 +108,12 @@ int run_gateway_bench(const GatewayBenchOptions& o) {
 
   // 1. SigV4 verification + policy + routing, in process.
   auto sign = [&](uint16_t port) {
-    auth::SignableRequest req{"POST", "/model/echo/converse", "",
-                              {{"host", "127.0.0.1:" + std::to_string(port)},
-                               {"content-type", "application/json"}},
-                              kBody};
+    auth::SignableRequest req{
+        "POST",
+        "/model/echo/converse",
+        "",
+        {{"host", "127.0.0.1:" + std::to_string(port)}, {"content-type", "application/json"}},
+        kBody};
     return auth::sign_request(req, creds,
                               {.region = "us-east-1", .service = "bedrock", .time = clock->now()});
   };
@@ -138,8 +139,9 @@ int run_gateway_bench(const GatewayBenchOptions& o) {
     }
     std::printf("sigv4 verify (session token)     p50 %7.1f us   p99 %7.1f us\n",
                 percentile(sig, 0.5), percentile(sig, 0.99));
-    std::printf("sigv4 + policy + routing         p50 %7.1f us   p99 %7.1f us   (target < 50 us p50)\n",
-                percentile(full, 0.5), percentile(full, 0.99));
+    std::printf(
+        "sigv4 + policy + routing         p50 %7.1f us   p99 %7.1f us   (target < 50 us p50)\n",
+        percentile(full, 0.5), percentile(full, 0.99));
   }
 
   // 2. Real HTTP on loopback: keep-alive HTTP/1.1 clients at concurrency 1 and 64.
@@ -184,12 +186,14 @@ int run_gateway_bench(const GatewayBenchOptions& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(o.duration_ms));
     stop = true;
     for (auto& t : clients) t.join();
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::vector<double> all;
     for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-    std::printf("http converse, concurrency %3d  %8.0f req/s   p50 %7.1f us   p99 %8.1f us   errors %lld\n",
-                concurrency, static_cast<double>(all.size()) / seconds, percentile(all, 0.5),
-                percentile(all, 0.99), static_cast<long long>(errors.load()));
+    std::printf(
+        "http converse, concurrency %3d  %8.0f req/s   p50 %7.1f us   p99 %8.1f us   errors %lld\n",
+        concurrency, static_cast<double>(all.size()) / seconds, percentile(all, 0.5),
+        percentile(all, 0.99), static_cast<long long>(errors.load()));
   }
   (*server)->stop();
   std::error_code ec;

@@ -4,8 +4,8 @@
 namespace plinth::cli {
 
 struct GatewayBenchOptions {
-  int iterations = 20000;   // in-process SigV4 + policy + routing measurements
-  int duration_ms = 3000;   // per concurrency level over HTTP
+  int iterations = 20000;  // in-process SigV4 + policy + routing measurements
+  int duration_ms = 3000;  // per concurrency level over HTTP
   int worker_threads = 8;
 };
 

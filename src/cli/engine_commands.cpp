@@ -1,6 +1,5 @@
 // plinth tokenize | generate | embed: the engine from the command line, JSON out.
 #include <boost/json.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -99,12 +98,12 @@ int run_generate(const EngineOptions& o) {
     r.exact = o.exact;
     auto res = provider->infer(r, {});
     if (!res) return report(res.error());
-    json::object out{{"text", res->content.empty() ? "" : res->content[0].text},
-                     {"valid", res->output_valid.value_or(false)},
-                     {"stop_reason", res->stop_reason == providers::StopReason::kMaxTokens
-                                         ? "max_tokens"
-                                         : "end_turn"},
-                     {"output_tokens", res->usage.output_tokens}};
+    json::object out{
+        {"text", res->content.empty() ? "" : res->content[0].text},
+        {"valid", res->output_valid.value_or(false)},
+        {"stop_reason",
+         res->stop_reason == providers::StopReason::kMaxTokens ? "max_tokens" : "end_turn"},
+        {"output_tokens", res->usage.output_tokens}};
     std::cout << json::serialize(out) << "\n";
     return res->output_valid.value_or(false) ? 0 : 3;
   }
@@ -122,10 +121,17 @@ int run_generate(const EngineOptions& o) {
   }
   const char* reason = "end";
   switch (result->stop_reason) {
-    case engine::StopReason::kMaxTokens: reason = "max_tokens"; break;
-    case engine::StopReason::kStopSequence: reason = "stop_sequence"; break;
-    case engine::StopReason::kCancelled: reason = "cancelled"; break;
-    default: break;
+    case engine::StopReason::kMaxTokens:
+      reason = "max_tokens";
+      break;
+    case engine::StopReason::kStopSequence:
+      reason = "stop_sequence";
+      break;
+    case engine::StopReason::kCancelled:
+      reason = "cancelled";
+      break;
+    default:
+      break;
   }
   json::object out{{"prompt_ids", ids_json(g.prompt)},
                    {"ids", ids_json(result->tokens)},
@@ -170,7 +176,8 @@ void add_engine_commands(CLI::App& app, Action* action) {
   auto* gen = app.add_subcommand("generate", "Generate text with a GGUF model");
   gen->add_option("--model", o->model, "GGUF file")->required()->check(CLI::ExistingFile);
   gen->add_option("--prompt", o->text, "Prompt text")->required();
-  gen->add_option("--max-tokens", o->max_tokens, "Tokens to generate")->check(CLI::Range(1, 1 << 20));
+  gen->add_option("--max-tokens", o->max_tokens, "Tokens to generate")
+      ->check(CLI::Range(1, 1 << 20));
   auto* greedy = gen->add_flag("--greedy", o->greedy, "Greedy decoding");
   gen->add_option("--temperature", o->temperature, "Sampling temperature")->excludes(greedy);
   gen->add_option("--seed", o->seed, "Sampling seed");

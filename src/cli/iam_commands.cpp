@@ -1,6 +1,5 @@
 // plinth iam …: the IAM operations offline, directly on a data dir (no server needed).
 #include <boost/json.hpp>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -41,7 +40,8 @@ Result<std::string> document_argument(const std::string& value) {
 }
 
 json::object user_json(const store::UserRecord& u) {
-  return {{"UserName", u.name}, {"UserId", u.user_id}, {"Arn", u.arn}, {"CreateDate", u.created_at}};
+  return {
+      {"UserName", u.name}, {"UserId", u.user_id}, {"Arn", u.arn}, {"CreateDate", u.created_at}};
 }
 json::object role_json(const store::RoleRecord& r) {
   return {{"RoleName", r.name},
@@ -99,23 +99,45 @@ int run(const std::string& op, IamOptions o) {
   auto policy = [](const store::InlinePolicy& p) {
     return json::object{{"PolicyName", p.name}, {"PolicyDocument", p.document}};
   };
-  if (op == "create-user") return print(iam.create_user(o.user_name), [](auto& u) { return json::object{{"User", user_json(u)}}; });
-  if (op == "get-user") return print(iam.get_user(o.user_name), [](auto& u) { return json::object{{"User", user_json(u)}}; });
+  if (op == "create-user")
+    return print(iam.create_user(o.user_name), [](auto& u) {
+      return json::object{{"User", user_json(u)}};
+    });
+  if (op == "get-user")
+    return print(iam.get_user(o.user_name), [](auto& u) {
+      return json::object{{"User", user_json(u)}};
+    });
   if (op == "list-users") return print(iam.list_users(), users);
   if (op == "delete-user") return print_status(iam.delete_user(o.user_name));
-  if (op == "create-access-key") return print(iam.create_access_key(o.user_name), [](auto& k) { return json::object{{"AccessKey", key_json(k)}}; });
+  if (op == "create-access-key")
+    return print(iam.create_access_key(o.user_name), [](auto& k) {
+      return json::object{{"AccessKey", key_json(k)}};
+    });
   if (op == "list-access-keys") return print(iam.list_access_keys(o.user_name), keys);
-  if (op == "delete-access-key") return print_status(iam.delete_access_key(o.user_name, o.access_key_id));
-  if (op == "create-role") return print(iam.create_role(o.role_name, o.trust_policy, o.description), [](auto& r) { return json::object{{"Role", role_json(r)}}; });
-  if (op == "get-role") return print(iam.get_role(o.role_name), [](auto& r) { return json::object{{"Role", role_json(r)}}; });
+  if (op == "delete-access-key")
+    return print_status(iam.delete_access_key(o.user_name, o.access_key_id));
+  if (op == "create-role")
+    return print(iam.create_role(o.role_name, o.trust_policy, o.description), [](auto& r) {
+      return json::object{{"Role", role_json(r)}};
+    });
+  if (op == "get-role")
+    return print(iam.get_role(o.role_name), [](auto& r) {
+      return json::object{{"Role", role_json(r)}};
+    });
   if (op == "list-roles") return print(iam.list_roles(), roles);
   if (op == "delete-role") return print_status(iam.delete_role(o.role_name));
-  if (op == "put-role-policy") return print_status(iam.put_role_policy(o.role_name, o.policy_name, o.policy_document));
-  if (op == "get-role-policy") return print(iam.get_role_policy(o.role_name, o.policy_name), policy);
-  if (op == "delete-role-policy") return print_status(iam.delete_role_policy(o.role_name, o.policy_name));
-  if (op == "put-user-policy") return print_status(iam.put_user_policy(o.user_name, o.policy_name, o.policy_document));
-  if (op == "get-user-policy") return print(iam.get_user_policy(o.user_name, o.policy_name), policy);
-  if (op == "delete-user-policy") return print_status(iam.delete_user_policy(o.user_name, o.policy_name));
+  if (op == "put-role-policy")
+    return print_status(iam.put_role_policy(o.role_name, o.policy_name, o.policy_document));
+  if (op == "get-role-policy")
+    return print(iam.get_role_policy(o.role_name, o.policy_name), policy);
+  if (op == "delete-role-policy")
+    return print_status(iam.delete_role_policy(o.role_name, o.policy_name));
+  if (op == "put-user-policy")
+    return print_status(iam.put_user_policy(o.user_name, o.policy_name, o.policy_document));
+  if (op == "get-user-policy")
+    return print(iam.get_user_policy(o.user_name, o.policy_name), policy);
+  if (op == "delete-user-policy")
+    return print_status(iam.delete_user_policy(o.user_name, o.policy_name));
   return report(Error(ErrorCode::kInvalidArgument, "unknown operation " + op));
 }
 
@@ -141,11 +163,13 @@ void add_iam_commands(CLI::App& app, Action* action) {
       {"get-role", "Show a role", {"--role-name"}},
       {"list-roles", "List roles", {}},
       {"delete-role", "Delete a role (after its policies)", {"--role-name"}},
-      {"put-role-policy", "Attach an inline policy to a role",
+      {"put-role-policy",
+       "Attach an inline policy to a role",
        {"--role-name", "--policy-name", "--policy-document"}},
       {"get-role-policy", "Show a role's inline policy", {"--role-name", "--policy-name"}},
       {"delete-role-policy", "Remove a role's inline policy", {"--role-name", "--policy-name"}},
-      {"put-user-policy", "Attach an inline policy to a user",
+      {"put-user-policy",
+       "Attach an inline policy to a user",
        {"--user-name", "--policy-name", "--policy-document"}},
       {"get-user-policy", "Show a user's inline policy", {"--user-name", "--policy-name"}},
       {"delete-user-policy", "Remove a user's inline policy", {"--user-name", "--policy-name"}},

@@ -64,9 +64,7 @@ class OffsetClock final : public Clock {
   OffsetClock(std::shared_ptr<Clock> base, std::chrono::seconds offset)
       : base_(std::move(base)), offset_(offset) {}
   std::chrono::system_clock::time_point now() const override { return base_->now() + offset_; }
-  std::chrono::steady_clock::time_point steady_now() const override {
-    return base_->steady_now();
-  }
+  std::chrono::steady_clock::time_point steady_now() const override { return base_->steady_now(); }
 
  private:
   std::shared_ptr<Clock> base_;
@@ -90,7 +88,8 @@ Result<Config> load_serve_config(const ServeOptions& o) {
     config = load_config(o.config_file);
   } else {
     const char* dir = std::getenv("PLINTH_MODELS_DIR");
-    config = parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
+    config =
+        parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
   }
   if (!config) return config;
   if (!o.listen.empty()) config->listen = o.listen;
@@ -130,7 +129,8 @@ int run_serve(const ServeOptions& o) {
 
   std::error_code ec;
   fs::create_directories(config->data_dir, ec);
-  if (ec) return fail_start("cannot create data dir " + config->data_dir.string() + ": " + ec.message());
+  if (ec)
+    return fail_start("cannot create data dir " + config->data_dir.string() + ": " + ec.message());
   ::chmod(config->data_dir.c_str(), 0700);
 
   std::shared_ptr<Clock> clock = Clock::real();
@@ -144,8 +144,8 @@ int run_serve(const ServeOptions& o) {
   if (!root) return fail_start(root.error().message);
   auto store = store::open_default_store(config->data_dir, random);
   if (!store) return fail_start(store.error().message);
-  auto session_key =
-      store::load_or_create_key_file(config->data_dir / "session.key", *random, "PLINTH_SESSION_KEY");
+  auto session_key = store::load_or_create_key_file(config->data_dir / "session.key", *random,
+                                                    "PLINTH_SESSION_KEY");
   if (!session_key) return fail_start(session_key.error().message);
   auto codec = std::make_shared<auth::SessionTokenCodec>(*session_key, random);
   auto resolver = std::make_shared<auth::StoreCredentialResolver>(*root, config->account_id,

@@ -54,8 +54,8 @@ Status read_path(const toml::table& t, std::string_view key, std::filesystem::pa
   return ok();
 }
 
-#define PLINTH_TRY(expr)                     \
-  do {                                       \
+#define PLINTH_TRY(expr)                                              \
+  do {                                                                \
     if (auto _st = (expr); !_st) return std::unexpected(_st.error()); \
   } while (0)
 
@@ -88,7 +88,8 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::pat
 
 Result<std::pair<std::string, uint16_t>> Config::listen_endpoint() const {
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return fail(ErrorCode::kInvalidArgument, "listen must be HOST:PORT");
+  if (colon == std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, "listen must be HOST:PORT");
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
@@ -141,10 +142,12 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   }
   if (const toml::node* m = root.get("models")) {
     const toml::array* arr = m->as_array();
-    if (!arr) return fail(ErrorCode::kInvalidArgument, "models must be an array of tables ([[models]])");
+    if (!arr)
+      return fail(ErrorCode::kInvalidArgument, "models must be an array of tables ([[models]])");
     for (size_t i = 0; i < arr->size(); ++i) {
       const toml::table* t = (*arr)[i].as_table();
-      if (!t) return fail(ErrorCode::kInvalidArgument, "models must be an array of tables ([[models]])");
+      if (!t)
+        return fail(ErrorCode::kInvalidArgument, "models must be an array of tables ([[models]])");
       auto model = parse_model(*t, base_dir, i);
       if (!model) return std::unexpected(model.error());
       c.models.push_back(std::move(*model));

@@ -54,6 +54,8 @@ std::shared_ptr<Random> Random::secure() {
   return random;
 }
 
-std::shared_ptr<Random> Random::seeded(uint64_t seed) { return std::make_shared<SeededRandom>(seed); }
+std::shared_ptr<Random> Random::seeded(uint64_t seed) {
+  return std::make_shared<SeededRandom>(seed);
+}
 
 }  // namespace plinth

@@ -13,10 +13,13 @@ namespace {
 
 StopReason to_stop_reason(engine::StopReason r) {
   switch (r) {
-    case engine::StopReason::kMaxTokens: return StopReason::kMaxTokens;
-    case engine::StopReason::kStopSequence: return StopReason::kStopSequence;
+    case engine::StopReason::kMaxTokens:
+      return StopReason::kMaxTokens;
+    case engine::StopReason::kStopSequence:
+      return StopReason::kStopSequence;
     case engine::StopReason::kEndOfGeneration:
-    case engine::StopReason::kCancelled: return StopReason::kEndTurn;
+    case engine::StopReason::kCancelled:
+      return StopReason::kEndTurn;
   }
   return StopReason::kEndTurn;
 }
@@ -26,11 +29,15 @@ Result<std::string> render_blocks(const std::vector<ContentBlock>& blocks) {
   std::string out;
   for (const auto& b : blocks) {
     switch (b.kind) {
-      case ContentBlock::Kind::kText: out += b.text; break;
+      case ContentBlock::Kind::kText:
+        out += b.text;
+        break;
       case ContentBlock::Kind::kToolUse:
         out += "{\"tool\":\"" + b.tool_name + "\",\"input\":" + b.tool_input_json + "}";
         break;
-      case ContentBlock::Kind::kToolResult: out += b.text; break;
+      case ContentBlock::Kind::kToolResult:
+        out += b.text;
+        break;
       case ContentBlock::Kind::kImage:
       case ContentBlock::Kind::kDocument:
         return fail(ErrorCode::kInvalidArgument,
@@ -102,9 +109,9 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
       if (t.name == *request.forced_tool) forced_tool = &t;
     }
     if (!forced_tool) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "toolChoice names a tool that is not in toolConfig.tools: " +
-                      *request.forced_tool);
+      return fail(
+          ErrorCode::kInvalidArgument,
+          "toolChoice names a tool that is not in toolConfig.tools: " + *request.forced_tool);
     }
   }
   if (forced_tool) {
@@ -134,8 +141,10 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
   g.cancel = request.cancel;
 
   std::optional<std::string> schema;
-  if (forced_tool) schema = forced_tool->input_schema_json;
-  else if (request.output_schema_json) schema = request.output_schema_json;
+  if (forced_tool)
+    schema = forced_tool->input_schema_json;
+  else if (request.output_schema_json)
+    schema = request.output_schema_json;
   std::unique_ptr<SchemaConstraint> constraint;
   if (schema) {
     auto c = SchemaConstraint::create(*schema, model.tokenizer(), g.max_tokens);
@@ -166,7 +175,8 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
     ContentBlock block;
     block.kind = ContentBlock::Kind::kToolUse;
     block.tool_name = forced_tool->name;
-    block.tool_use_id = "tooluse_" + std::to_string(std::hash<std::string>{}(result->text) % 1000000007);
+    block.tool_use_id =
+        "tooluse_" + std::to_string(std::hash<std::string>{}(result->text) % 1000000007);
     block.tool_input_json = result->text;
     response.content.push_back(std::move(block));
     if (response.stop_reason == StopReason::kEndTurn) response.stop_reason = StopReason::kToolUse;
@@ -191,9 +201,9 @@ Result<EmbeddingResponse> LocalProvider::embed(const EmbeddingRequest& request) 
   engine::Model& model = *lm->model;
   int width = model.info().embedding_length;
   if (request.dimensions < 0 || request.dimensions > width) {
-    return fail(ErrorCode::kInvalidArgument,
-                "dimensions must be between 1 and " + std::to_string(width) + " for model " +
-                    request.model_id);
+    return fail(ErrorCode::kInvalidArgument, "dimensions must be between 1 and " +
+                                                 std::to_string(width) + " for model " +
+                                                 request.model_id);
   }
   auto tokens = model.tokenizer().encode(request.text, true, false);
   if (!tokens) return std::unexpected(tokens.error());

@@ -6,9 +6,9 @@
 #include <boost/json/src.hpp>  // header-only Boost.JSON: the engine library does not link it
 #include <cmath>
 #include <cstring>
-#include <vector>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "gguf/gguf_file.h"
 #include "ops/simd_kernels.h"

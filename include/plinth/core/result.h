@@ -11,24 +11,24 @@ namespace plinth {
 // What went wrong, independent of any wire protocol. Each API maps codes to its own error shape
 // in one place (Bedrock: X-Amzn-ErrorType + HTTP status; STS/IAM: <ErrorResponse>).
 enum class ErrorCode {
-  kInvalidArgument,     // malformed or semantically invalid input (Bedrock ValidationException)
-  kNotFound,            // unknown model, user, role, document (ResourceNotFoundException)
-  kAlreadyExists,       // entity exists (IAM EntityAlreadyExists)
-  kConflict,            // state conflict, e.g. idempotency key reused with another body
-  kUnauthenticated,     // missing or malformed credentials
-  kInvalidSignature,    // signature does not match
-  kUnknownAccessKey,    // access key id not known (UnrecognizedClientException)
-  kExpiredToken,        // session token or signature time out of range
-  kPermissionDenied,    // policy denies (AccessDeniedException)
-  kThrottled,           // limits or budgets (ThrottlingException)
-  kTimeout,             // generation exceeded its deadline (ModelTimeoutException)
-  kUnavailable,         // temporarily cannot serve (ServiceUnavailableException)
-  kPayloadTooLarge,     // body above the configured limit
-  kContextLength,       // prompt + max tokens exceed the model's context
-  kCancelled,           // the caller went away
-  kCorruptData,         // a file or stored record failed validation
-  kIo,                  // file system or network failure
-  kInternal,            // a bug: should never reach a caller in practice
+  kInvalidArgument,   // malformed or semantically invalid input (Bedrock ValidationException)
+  kNotFound,          // unknown model, user, role, document (ResourceNotFoundException)
+  kAlreadyExists,     // entity exists (IAM EntityAlreadyExists)
+  kConflict,          // state conflict, e.g. idempotency key reused with another body
+  kUnauthenticated,   // missing or malformed credentials
+  kInvalidSignature,  // signature does not match
+  kUnknownAccessKey,  // access key id not known (UnrecognizedClientException)
+  kExpiredToken,      // session token or signature time out of range
+  kPermissionDenied,  // policy denies (AccessDeniedException)
+  kThrottled,         // limits or budgets (ThrottlingException)
+  kTimeout,           // generation exceeded its deadline (ModelTimeoutException)
+  kUnavailable,       // temporarily cannot serve (ServiceUnavailableException)
+  kPayloadTooLarge,   // body above the configured limit
+  kContextLength,     // prompt + max tokens exceed the model's context
+  kCancelled,         // the caller went away
+  kCorruptData,       // a file or stored record failed validation
+  kIo,                // file system or network failure
+  kInternal,          // a bug: should never reach a caller in practice
 };
 
 std::string_view to_string(ErrorCode code);

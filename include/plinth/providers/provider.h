@@ -20,9 +20,9 @@ enum class Role { kUser, kAssistant };
 // carried so that APIs can answer "unsupported content block" precisely.
 struct ContentBlock {
   enum class Kind { kText, kToolUse, kToolResult, kImage, kDocument } kind = Kind::kText;
-  std::string text;        // kText; for kToolResult, the result rendered as text
-  std::string tool_use_id; // kToolUse / kToolResult
-  std::string tool_name;   // kToolUse
+  std::string text;             // kText; for kToolResult, the result rendered as text
+  std::string tool_use_id;      // kToolUse / kToolResult
+  std::string tool_name;        // kToolUse
   std::string tool_input_json;  // kToolUse: the input object as JSON text
 };
 
@@ -64,7 +64,7 @@ struct Usage {
 };
 
 struct InferenceResponse {
-  std::string model_id;  // the model that answered
+  std::string model_id;               // the model that answered
   std::vector<ContentBlock> content;  // text, or a tool use
   StopReason stop_reason = StopReason::kEndTurn;
   std::string stop_sequence;

@@ -62,45 +62,54 @@ struct UnpackQ5_0 {
   }
 };
 
-// Two blocks per 512-bit step: |w| and w's sign computed once per row, each token's values and
-// lane scales loaded once for all rows; per (row, token) one vpdpbusd and one FMA scaled by
-// (weight scale x activation lane scale). out[r * kTokens + t].
-template <int kRows, int kTokens, typename Unpack>
-void tile_q32(int64_t n, const uint8_t* const* w, size_t block_bytes, const int8_t* const* xq,
-              const float* const* xs, float* out) {
+// Four rows per vector: 128-bit lane r holds 16 values of row r, so one vpdpbusd serves four
+// rows, each token's 16 activation bytes are broadcast to all lanes, and the float work (convert,
+// scale, accumulate) is shared by the four rows. Activations arrive unsigned (value + 128): the
+// weights are the signed operand, and the accumulator starts at -128 * sum(w) so the integer
+// result is exactly sum(x * w). Per (4 rows, token, block): 2 vpdpbusd + convert + mul + FMA.
+// Fewer than four rows repeat the last row pointer (its results are dropped).
+// out[r * kTokens + t].
+template <int kTokens, typename Unpack>
+void tile_q32(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
+              const uint8_t* const* xq, const float* const* xs, float* out) {
   Unpack unpack;
-  __m512 acc[kRows][kTokens];
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) acc[r][t] = _mm512_setzero_ps();
+  const uint8_t* row[4];
+  for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  __m512 acc[kTokens];
+  for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_setzero_ps();
   const int64_t blocks = n / kQK;
-  for (int64_t b = 0; b < blocks; b += 2) {
-    const bool pair = b + 1 < blocks;
-    __m512i abs_w[kRows];
-    __mmask64 negative[kRows];
-    __m512 ws[kRows];
-    for (int r = 0; r < kRows; ++r) {
-      const uint8_t* b0 = w[r] + b * block_bytes;
-      const uint8_t* b1 = b0 + block_bytes;
-      __m512i wv = join(unpack(b0), pair ? unpack(b1) : _mm256_setzero_si256());
-      abs_w[r] = _mm512_abs_epi8(wv);
-      negative[r] = _mm512_movepi8_mask(wv);
-      ws[r] = _mm512_insertf32x8(_mm512_set1_ps(half(block_scale(b0))),
-                                 _mm256_set1_ps(pair ? half(block_scale(b1)) : 0.0f), 1);
-    }
-    const __mmask64 bytes = pair ? ~0ULL : 0xFFFFFFFFULL;
-    const __mmask16 lanes = pair ? 0xFFFF : 0x00FF;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const size_t at = static_cast<size_t>(b) * block_bytes;
+    __m512i r01 = join(unpack(row[0] + at), unpack(row[1] + at));
+    __m512i r23 = join(unpack(row[2] + at), unpack(row[3] + at));
+    __m512i lo = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(2, 0, 2, 0));  // values 0..15
+    __m512i hi = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(3, 1, 3, 1));  // values 16..31
+    __m512i offset = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, lo);
+    offset = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(offset, bias, hi));
+    __m128i halves = _mm_setr_epi16(static_cast<int16_t>(block_scale(row[0] + at)),
+                                    static_cast<int16_t>(block_scale(row[1] + at)),
+                                    static_cast<int16_t>(block_scale(row[2] + at)),
+                                    static_cast<int16_t>(block_scale(row[3] + at)), 0, 0, 0, 0);
+    const __m512 ws = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
     for (int t = 0; t < kTokens; ++t) {
-      __m512i xv = _mm512_maskz_loadu_epi8(bytes, xq[t] + b * kQK);
-      __m512 xsv = _mm512_maskz_loadu_ps(lanes, xs[t] + b * 8);
-      for (int r = 0; r < kRows; ++r) {
-        __m512i sx = _mm512_mask_sub_epi8(xv, negative[r], _mm512_setzero_si512(), xv);
-        __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), abs_w[r], sx);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(ws[r], xsv), _mm512_cvtepi32_ps(dot), acc[r][t]);
-      }
+      const uint8_t* x = xq[t] + b * kQK;
+      __m512i xlo = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+      __m512i xhi =
+          _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + 16)));
+      __m512i dot = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(offset, xlo, lo), xhi, hi);
+      __m512 scale = _mm512_mul_ps(ws, _mm512_set1_ps(xs[t][b * 8]));
+      acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[t]);
     }
   }
-  for (int r = 0; r < kRows; ++r)
-    for (int t = 0; t < kTokens; ++t) out[r * kTokens + t] = _mm512_reduce_add_ps(acc[r][t]);
+  for (int t = 0; t < kTokens; ++t) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[t]);
+    for (int r = 0; r < rows; ++r)
+      out[r * kTokens + t] =
+          (lanes[4 * r] + lanes[4 * r + 1]) + (lanes[4 * r + 2] + lanes[4 * r + 3]);
+  }
 }
 
 // Q4_K / Q5_K: 64 values (two sub-blocks) per 512-bit vector, unsigned, times q8 via maddubs,
@@ -198,35 +207,18 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
   for (int t = 0; t < kTokens; ++t) out[t] = _mm512_reduce_add_ps(acc[t]) + hsum256(acc_offset[t]);
 }
 
-template <int kRows, int kTokens>
-void tile_q32_n(GgmlType t, int64_t n, const void* const* w, const int8_t* const* xq,
+template <int kTokens>
+void tile_q32_n(GgmlType t, int64_t n, const void* const* w, int rows, const uint8_t* const* xq,
                 const float* const* xs, float* out) {
-  const auto* const* rows = reinterpret_cast<const uint8_t* const*>(w);
+  const auto* const* r = reinterpret_cast<const uint8_t* const*>(w);
   switch (t) {
     case GgmlType::kQ8_0:
-      return tile_q32<kRows, kTokens, UnpackQ8_0>(n, rows, sizeof(BlockQ8_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ8_0>(n, r, rows, sizeof(BlockQ8_0), xq, xs, out);
     case GgmlType::kQ4_0:
-      return tile_q32<kRows, kTokens, UnpackQ4_0>(n, rows, sizeof(BlockQ4_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ4_0>(n, r, rows, sizeof(BlockQ4_0), xq, xs, out);
     default:
-      return tile_q32<kRows, kTokens, UnpackQ5_0>(n, rows, sizeof(BlockQ5_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ5_0>(n, r, rows, sizeof(BlockQ5_0), xq, xs, out);
   }
-}
-
-template <int kRows>
-void tile_q32_rows(GgmlType t, int64_t n, const void* const* w, const int8_t* const* xq,
-                   const float* const* xs, int tokens, float* out) {
-  // clang-format off
-  switch (tokens) {
-    case 1: return tile_q32_n<kRows, 1>(t, n, w, xq, xs, out);
-    case 2: return tile_q32_n<kRows, 2>(t, n, w, xq, xs, out);
-    case 3: return tile_q32_n<kRows, 3>(t, n, w, xq, xs, out);
-    case 4: return tile_q32_n<kRows, 4>(t, n, w, xq, xs, out);
-    case 5: return tile_q32_n<kRows, 5>(t, n, w, xq, xs, out);
-    case 6: return tile_q32_n<kRows, 6>(t, n, w, xq, xs, out);
-    case 7: return tile_q32_n<kRows, 7>(t, n, w, xq, xs, out);
-    default: return tile_q32_n<kRows, 8>(t, n, w, xq, xs, out);
-  }
-  // clang-format on
 }
 
 template <int kTokens>
@@ -243,10 +235,20 @@ void tile_k_n(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, fl
 
 }  // namespace
 
-void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows, const int8_t* const* xq,
-                     const float* const* xs, int tokens, float* out) {
-  if (rows >= 2) return tile_q32_rows<2>(t, n, w, xq, xs, tokens, out);
-  return tile_q32_rows<1>(t, n, w, xq, xs, tokens, out);
+void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
+                     const uint8_t* const* xq, const float* const* xs, int tokens, float* out) {
+  // clang-format off
+  switch (tokens) {
+    case 1: return tile_q32_n<1>(t, n, w, rows, xq, xs, out);
+    case 2: return tile_q32_n<2>(t, n, w, rows, xq, xs, out);
+    case 3: return tile_q32_n<3>(t, n, w, rows, xq, xs, out);
+    case 4: return tile_q32_n<4>(t, n, w, rows, xq, xs, out);
+    case 5: return tile_q32_n<5>(t, n, w, rows, xq, xs, out);
+    case 6: return tile_q32_n<6>(t, n, w, rows, xq, xs, out);
+    case 7: return tile_q32_n<7>(t, n, w, rows, xq, xs, out);
+    default: return tile_q32_n<8>(t, n, w, rows, xq, xs, out);
+  }
+  // clang-format on
 }
 
 void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
@@ -271,7 +273,7 @@ void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* 
 
 namespace plinth::engine::kernels {
 // Never selected without AVX-512 (avx512_kernels() returns nullptr then).
-void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const int8_t* const*,
+void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const uint8_t* const*,
                      const float* const*, int, float*) {}
 void avx512_tile_k(GgmlType, int64_t, const void*, const BlockQ8K* const*, int, float*) {}
 }  // namespace plinth::engine::kernels

@@ -236,7 +236,11 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
     for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
     float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
     y[b].d = fp32_to_fp16(d);
-    for (int j = 0; j < kQK; ++j) y[b].qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));
+    // Round half to even without a libm call per value (|x * id| <= 127): adding and removing
+    // 1.5 * 2^23 leaves the rounded integer, exactly what nearbyint gives in the default mode.
+    constexpr float kRoundMagic = 12582912.0f;
+    for (int j = 0; j < kQK; ++j)
+      y[b].qs[j] = static_cast<int8_t>(static_cast<int>((x[j] * id + kRoundMagic) - kRoundMagic));
   }
 }
 

@@ -117,9 +117,10 @@ struct KernelSet {
   void (*dequantize)(GgmlType t, const void* src, float* dst, int64_t n);
   // Optional (nullptr: matmul uses the per-token dots). One weight row against 1..8 tokens at
   // once, unpacking each weight block once for all of them (prompt processing).
-  // Q8_0 / Q4_0 / Q5_0 rows (1 or 2: w[0], w[1]) against lane-layout Q8_0 activations;
+  // Q8_0 / Q4_0 / Q5_0 rows (1 to 4: w[0] .. w[rows - 1]) against lane-layout Q8_0 activations
+  // stored unsigned (quantized value + 128, i.e. the int8 with its top bit flipped);
   // out[row * tokens + token]:
-  void (*tile_q32)(GgmlType t, int64_t n, const void* const* w, int rows, const int8_t* const* xq,
+  void (*tile_q32)(GgmlType t, int64_t n, const void* const* w, int rows, const uint8_t* const* xq,
                    const float* const* lane_scales, int tokens, float* out);
   // Q4_K / Q5_K / Q6_K rows against Q8_K activations:
   void (*tile_k)(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
