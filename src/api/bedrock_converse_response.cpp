@@ -1,6 +1,8 @@
 // InferenceResponse -> Converse response JSON, and the ConverseStream event sequence.
 #include <boost/json.hpp>
 
+#include "json_input.h"
+
 #include "plinth/api/bedrock_converse.h"
 #include "plinth/api/errors.h"
 
@@ -9,14 +11,6 @@ namespace {
 
 namespace json = boost::json;
 using providers::ContentBlock;
-
-// Tool input travels as JSON text inside Plinth; on the wire it is a JSON document.
-json::value tool_input_value(const std::string& text) {
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec) return json::object();
-  return value;
-}
 
 json::object usage_json(const providers::Usage& usage) {
   return json::object{{"inputTokens", usage.input_tokens},
@@ -64,7 +58,7 @@ std::string converse_response_json(const providers::InferenceResponse& response,
       content.push_back(json::object{
           {"toolUse", json::object{{"toolUseId", block.tool_use_id},
                                    {"name", block.tool_name},
-                                   {"input", tool_input_value(block.tool_input_json)}}}});
+                                   {"input", json_input::tool_input_value(block.tool_input_json)}}}});
     } else if (block.kind == ContentBlock::Kind::kText) {
       content.push_back(json::object{{"text", block.text}});
     }

@@ -1,6 +1,8 @@
 // InvokeModel response bodies (Anthropic, Llama, Titan) and InvokeModelWithResponseStream chunks.
 #include <boost/json.hpp>
 
+#include "json_input.h"
+
 #include "float_array.h"
 #include "plinth/api/bedrock_invoke.h"
 #include "plinth/api/errors.h"
@@ -11,13 +13,6 @@ namespace {
 
 namespace json = boost::json;
 using providers::ContentBlock;
-
-json::value parse_or_empty_object(const std::string& text) {
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec) return json::object();
-  return value;
-}
 
 json::value anthropic_stop_sequence(const providers::InferenceResponse& response) {
   if (response.stop_reason != providers::StopReason::kStopSequence) return nullptr;
@@ -79,7 +74,7 @@ std::string invoke_response_json(InvokeBodyFormat format,
       content.push_back(json::object{{"type", "tool_use"},
                                      {"id", block.tool_use_id},
                                      {"name", block.tool_name},
-                                     {"input", parse_or_empty_object(block.tool_input_json)}});
+                                     {"input", json_input::tool_input_value(block.tool_input_json)}});
     }
   }
   json::object out{{"id", message_id},

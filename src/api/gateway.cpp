@@ -323,16 +323,11 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
         Error(ErrorCode::kInvalidArgument, "The provided model identifier is invalid."));
     return;
   }
-  call.usage->model_requested = *model_id;
-  auto model = services_.catalog.resolve(*model_id);
-  if (!model) {
-    call.respond_error(model.error());
-    return;
-  }
-  call.meter_model(*model_id, **model);
+  const catalog::ModelEntry* model = resolve_model(call, *model_id);
+  if (model == nullptr) return;
   std::string_view action =
       stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
-  if (auto allowed = authorize_model(call, action, *model_id, **model); !allowed) {
+  if (auto allowed = authorize_model(call, action, *model_id, *model); !allowed) {
     call.respond_error(allowed.error());
     return;
   }
@@ -342,10 +337,33 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
     return;
   }
   if (converse_op) {
-    converse(call, **model, stream);
+    converse(call, *model, stream);
   } else {
-    invoke(call, **model, stream);
+    invoke(call, *model, stream);
   }
+}
+
+const catalog::ModelEntry* Gateway::resolve_model(Call& call, const std::string& requested_id) {
+  if (call.usage) call.usage->model_requested = requested_id;
+  auto model = services_.catalog.resolve(requested_id);
+  if (!model) {
+    call.respond_error(model.error());
+    return nullptr;
+  }
+  call.meter_model(requested_id, **model);
+  return *model;
+}
+
+Result<providers::InferenceResponse> Gateway::infer_until_client_gone(
+    Call& call, providers::InferenceRequest& request) {
+  std::atomic<bool> cancel{false};
+  request.cancel = &cancel;
+  auto response = services_.provider.infer(request, [&](std::string_view) {
+    if (call.exchange.client_gone()) cancel = true;
+    return !cancel.load();
+  });
+  request.cancel = nullptr;
+  return response;
 }
 
 void Gateway::handle_openai(Call& call, std::string_view operation) {

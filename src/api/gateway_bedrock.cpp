@@ -22,12 +22,6 @@ bool write_events(LazyStream& stream, const std::vector<StreamEvent>& events) {
   return true;
 }
 
-// Tool calls are recognised only in the finished output, so with tools on offer the text is
-// held back until the end rather than streamed as it is generated.
-bool streams_text_live(const providers::InferenceRequest& request) {
-  return request.tools.empty() && !request.forced_tool;
-}
-
 Status require_text_model(const catalog::ModelEntry& model, std::string_view operation) {
   if (model.kind == catalog::ModelKind::kText) return ok();
   return fail(ErrorCode::kInvalidArgument, "The model " + model.id +
@@ -48,14 +42,8 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
     return;
   }
   request->model_id = model.id;
-  std::atomic<bool> cancel{false};
-  request->cancel = &cancel;
   if (!stream) {
-    // The callback only watches for the client going away.
-    auto response = services_.provider.infer(*request, [&](std::string_view) {
-      if (call.exchange.client_gone()) cancel = true;
-      return !cancel.load();
-    });
+    auto response = infer_until_client_gone(call, *request);
     if (!response) {
       call.respond_error(response.error());
       return;
@@ -64,6 +52,8 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
     call.respond(200, "application/json", converse_response_json(*response));
     return;
   }
+  std::atomic<bool> cancel{false};
+  request->cancel = &cancel;
   LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id);
   ConverseStreamWriter writer;
   bool live = streams_text_live(*request);
@@ -117,13 +107,8 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
     return;
   }
   std::string message_id = new_base32_id(services_.random, "msg_bdrk_", 24);
-  std::atomic<bool> cancel{false};
-  request->inference.cancel = &cancel;
   if (!stream) {
-    auto response = services_.provider.infer(request->inference, [&](std::string_view) {
-      if (call.exchange.client_gone()) cancel = true;
-      return !cancel.load();
-    });
+    auto response = infer_until_client_gone(call, request->inference);
     if (!response) {
       call.respond_error(response.error());
       return;
@@ -133,6 +118,8 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
                  invoke_response_json(request->format, *response, message_id));
     return;
   }
+  std::atomic<bool> cancel{false};
+  request->inference.cancel = &cancel;
   LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id);
   InvokeStreamWriter writer(request->format, message_id, model.id);
   bool live = streams_text_live(request->inference);

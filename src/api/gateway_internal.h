@@ -41,6 +41,12 @@ struct Gateway::Call {
 
 // Starts the response stream on the first write, so that failures before any output still get
 // a plain HTTP error response.
+// Tool calls are recognised only in the finished output, so with tools on offer the text is
+// held back until the end rather than streamed as it is generated.
+inline bool streams_text_live(const providers::InferenceRequest& request) {
+  return request.tools.empty() && !request.forced_tool;
+}
+
 class LazyStream {
  public:
   LazyStream(http::Exchange& exchange, std::string content_type, std::string request_id)

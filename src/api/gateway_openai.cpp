@@ -12,14 +12,9 @@ void Gateway::chat_completions(Call& call) {
     call.respond_error(request.error());
     return;
   }
-  if (call.usage) call.usage->model_requested = request->model;
-  auto model = services_.catalog.resolve(request->model);
-  if (!model) {
-    call.respond_error(model.error());
-    return;
-  }
-  call.meter_model(request->model, **model);
-  if ((*model)->kind != catalog::ModelKind::kText) {
+  const catalog::ModelEntry* model = resolve_model(call, request->model);
+  if (model == nullptr) return;
+  if (model->kind != catalog::ModelKind::kText) {
     call.respond_error(
         Error(ErrorCode::kInvalidArgument,
               "The model " + request->model + " is an embedding model; use /v1/embeddings."));
@@ -27,21 +22,16 @@ void Gateway::chat_completions(Call& call) {
   }
   std::string_view action =
       request->stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
-  if (auto allowed = authorize_model(call, action, request->model, **model); !allowed) {
+  if (auto allowed = authorize_model(call, action, request->model, *model); !allowed) {
     call.respond_error(allowed.error());
     return;
   }
   providers::InferenceRequest& inference = request->inference;
-  inference.model_id = (*model)->id;
-  std::atomic<bool> cancel{false};
-  inference.cancel = &cancel;
+  inference.model_id = model->id;
   std::string id = new_base32_id(services_.random, "chatcmpl-", 24);
   int64_t created = services_.clock.unix_seconds();
   if (!request->stream) {
-    auto response = services_.provider.infer(inference, [&](std::string_view) {
-      if (call.exchange.client_gone()) cancel = true;
-      return !cancel.load();
-    });
+    auto response = infer_until_client_gone(call, inference);
     if (!response) {
       call.respond_error(response.error());
       return;
@@ -51,9 +41,11 @@ void Gateway::chat_completions(Call& call) {
                  chat_completion_response_json(*response, id, request->model, created));
     return;
   }
+  std::atomic<bool> cancel{false};
+  inference.cancel = &cancel;
   LazyStream out(call.exchange, "text/event-stream", call.request_id);
   ChatCompletionStreamWriter writer(id, request->model, created);
-  bool live = inference.tools.empty() && !inference.forced_tool;
+  bool live = streams_text_live(inference);
   bool started = false;
   auto response = services_.provider.infer(inference, [&](std::string_view text) {
     if (call.exchange.client_gone()) cancel = true;
@@ -94,20 +86,15 @@ void Gateway::embeddings(Call& call) {
     call.respond_error(request.error());
     return;
   }
-  if (call.usage) call.usage->model_requested = request->model;
-  auto model = services_.catalog.resolve(request->model);
-  if (!model) {
-    call.respond_error(model.error());
-    return;
-  }
-  call.meter_model(request->model, **model);
-  if ((*model)->kind != catalog::ModelKind::kEmbedding) {
+  const catalog::ModelEntry* model = resolve_model(call, request->model);
+  if (model == nullptr) return;
+  if (model->kind != catalog::ModelKind::kEmbedding) {
     call.respond_error(Error(ErrorCode::kInvalidArgument,
                              "The model " + request->model +
                                  " is a text model; use an embedding model for /v1/embeddings."));
     return;
   }
-  if (auto allowed = authorize_model(call, "bedrock:InvokeModel", request->model, **model);
+  if (auto allowed = authorize_model(call, "bedrock:InvokeModel", request->model, *model);
       !allowed) {
     call.respond_error(allowed.error());
     return;
@@ -118,7 +105,7 @@ void Gateway::embeddings(Call& call) {
   for (const std::string& text : request->inputs) {
     if (call.exchange.client_gone()) return;
     providers::EmbeddingRequest one;
-    one.model_id = (*model)->id;
+    one.model_id = model->id;
     one.text = text;
     one.dimensions = request->dimensions;
     one.normalize = true;

@@ -108,4 +108,11 @@ Result<std::optional<float>> optional_float_in_range(const json::object& o, std:
   return std::optional<float>(static_cast<float>(d));
 }
 
+boost::json::value tool_input_value(std::string_view json_text) {
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(json_text, ec);
+  if (ec) return boost::json::object();
+  return value;
+}
+
 }  // namespace plinth::api::json_input

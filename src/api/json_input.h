@@ -15,6 +15,10 @@ namespace plinth::api::json_input {
 // requires a top-level object.
 Result<boost::json::object> parse_object_body(std::string_view body);
 
+// Tool input travels as JSON text inside Plinth and as a JSON document on the wire; text that
+// does not parse (never produced by a schema-constrained generation) becomes {}.
+boost::json::value tool_input_value(std::string_view json_text);
+
 // kInvalidArgument "Malformed input request: <path>: <what>".
 std::unexpected<Error> malformed(std::string_view path, std::string_view what);
 

@@ -82,6 +82,11 @@ class Gateway {
   void record_usage(const Call& call);
 
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
+  // Resolves the model the caller named and meters it; on failure answers and returns null.
+  const catalog::ModelEntry* resolve_model(Call& call, const std::string& requested_id);
+  // Runs a non-streaming inference that stops when the client goes away.
+  Result<providers::InferenceResponse> infer_until_client_gone(
+      Call& call, providers::InferenceRequest& request);
   Status authorize_model(Call& call, std::string_view action, std::string_view requested_id,
                          const catalog::ModelEntry& model);
   Result<std::unique_ptr<ConcurrencySlot>> acquire_slot(const auth::Principal& principal);
