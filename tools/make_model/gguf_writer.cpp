@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 
+#include "gguf/gguf_file.h"
 #include "ops/simd_kernels.h"
 
 namespace plinth::tools {
@@ -130,112 +131,73 @@ Result<uint64_t> GgufWriter::write(const std::filesystem::path& path) const {
 
 namespace {
 
-// Bounds-checked cursor over a file's bytes.
-class Reader {
- public:
-  explicit Reader(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
-  bool read(void* out, size_t n) {
-    if (n > bytes_.size() - pos_) return false;
-    std::memcpy(out, bytes_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  template <typename T>
-  bool get(T& v) {
-    return read(&v, sizeof v);
-  }
-  bool skip(uint64_t n) {
-    if (n > bytes_.size() - pos_) return false;
-    pos_ += n;
-    return true;
-  }
-  bool string(std::string& s) {
-    uint64_t n;
-    if (!get(n) || n > bytes_.size() - pos_) return false;
-    s.assign(reinterpret_cast<const char*>(bytes_.data() + pos_), n);
-    pos_ += n;
-    return true;
-  }
-  size_t pos() const { return pos_; }
-  const uint8_t* at(size_t p) const { return bytes_.data() + p; }
-
- private:
-  std::vector<uint8_t> bytes_;
-  size_t pos_ = 0;
-};
-
-int scalar_size(uint32_t type) {
+// Encodes one value parsed by GgufFile back into GGUF's little-endian layout.
+void put_scalar(std::vector<uint8_t>& out, engine::GgufValueType type, int64_t i, double f) {
+  using T = engine::GgufValueType;
   switch (type) {
-    case 0:
-    case 1:
-    case 7:
-      return 1;  // u8 i8 bool
-    case 2:
-    case 3:
-      return 2;  // u16 i16
-    case 4:
-    case 5:
-    case 6:
-      return 4;  // u32 i32 f32
-    case 10:
-    case 11:
-    case 12:
-      return 8;  // u64 i64 f64
+    case T::kUint8:
+    case T::kInt8:
+    case T::kBool:
+      put<uint8_t>(out, static_cast<uint8_t>(i));
+      break;
+    case T::kUint16:
+    case T::kInt16:
+      put<uint16_t>(out, static_cast<uint16_t>(i));
+      break;
+    case T::kUint32:
+    case T::kInt32:
+      put<uint32_t>(out, static_cast<uint32_t>(i));
+      break;
+    case T::kUint64:
+    case T::kInt64:
+      put<uint64_t>(out, static_cast<uint64_t>(i));
+      break;
+    case T::kFloat32:
+      put<float>(out, static_cast<float>(f));
+      break;
+    case T::kFloat64:
+      put<double>(out, f);
+      break;
     default:
-      return 0;
+      break;
   }
 }
 
-bool skip_value(Reader& r, uint32_t type, int depth) {
-  if (type == kTypeString) {
-    uint64_t n;
-    return r.get(n) && r.skip(n);
-  }
-  if (type == kTypeArray) {
-    uint32_t element;
-    uint64_t count;
-    if (depth > 2 || !r.get(element) || !r.get(count)) return false;
-    if (int size = scalar_size(element); size > 0) {
-      if (count > UINT64_MAX / size) return false;
-      return r.skip(count * size);
+std::vector<uint8_t> encode_value(const engine::MetadataValue& v) {
+  using T = engine::GgufValueType;
+  std::vector<uint8_t> out;
+  if (v.type == T::kString) {
+    put_string(out, v.string_value);
+  } else if (v.type == T::kArray) {
+    put<uint32_t>(out, static_cast<uint32_t>(v.array_type));
+    if (v.array_type == T::kString) {
+      put<uint64_t>(out, v.string_array.size());
+      for (const auto& s : v.string_array) put_string(out, s);
+    } else if (v.array_type == T::kFloat32 || v.array_type == T::kFloat64) {
+      put<uint64_t>(out, v.float_array.size());
+      for (float f : v.float_array) put_scalar(out, v.array_type, 0, f);
+    } else {
+      put<uint64_t>(out, v.int_array.size());
+      for (int64_t i : v.int_array) put_scalar(out, v.array_type, i, 0);
     }
-    for (uint64_t i = 0; i < count; ++i)
-      if (!skip_value(r, element, depth + 1)) return false;
-    return true;
+  } else {
+    put_scalar(out, v.type, v.type == T::kBool ? v.bool_value : v.int_value, v.float_value);
   }
-  int size = scalar_size(type);
-  return size > 0 && r.skip(size);
+  return out;
 }
 
 }  // namespace
 
+// Reads through the engine's own validated reader (bounds, counts, types all checked there) and
+// re-encodes the entries the writer copies.
 Result<std::vector<RawMetadata>> read_metadata_with_prefix(const std::filesystem::path& path,
                                                            std::string_view prefix) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kIo, "cannot open " + path.string());
-  // Metadata sits at the front: read the first bytes only (tokenizers are at most tens of MB).
-  std::vector<uint8_t> bytes(64ull << 20);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  Reader r(std::move(bytes));
-  char magic[4];
-  uint32_t version;
-  uint64_t n_tensors, n_kv;
-  if (!r.read(magic, 4) || std::memcmp(magic, "GGUF", 4) != 0 || !r.get(version) || version < 2 ||
-      version > 3 || !r.get(n_tensors) || !r.get(n_kv))
-    return fail(ErrorCode::kCorruptData, path.string() + ": not a GGUF v2/v3 file");
+  auto file = engine::GgufFile::open(path);
+  if (!file) return std::unexpected(file.error());
   std::vector<RawMetadata> found;
-  for (uint64_t i = 0; i < n_kv; ++i) {
-    RawMetadata m;
-    if (!r.string(m.key) || !r.get(m.type))
-      return fail(ErrorCode::kCorruptData, path.string() + ": truncated metadata");
-    size_t start = r.pos();
-    if (!skip_value(r, m.type, 0))
-      return fail(ErrorCode::kCorruptData, path.string() + ": bad value for " + m.key);
-    if (m.key.starts_with(prefix)) {
-      m.value.assign(r.at(start), r.at(r.pos()));
-      found.push_back(std::move(m));
-    }
+  for (const auto& [key, value] : (*file)->metadata()) {
+    if (!key.starts_with(prefix)) continue;
+    found.push_back({key, static_cast<uint32_t>(value.type), encode_value(value)});
   }
   return found;
 }
