@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "matcher_core.h"
 #include "number_bounds.h"
@@ -307,6 +308,26 @@ Step step_literal(const ir::ByteTrie& trie, Frame& f, uint8_t c) {
   return node.terminal >= 0 && node.next.empty() ? Step::kConsumedDone : Step::kConsumed;
 }
 
+// One byte into a (non-root) frame, by the kind of node it matches; nullopt for a node kind that
+// never holds a frame.
+std::optional<Step> step_frame(const ir::Grammar& g, Frame& f, uint8_t c, ir::NodeId& child) {
+  const ir::Node& n = g.nodes[f.node];
+  switch (n.kind) {
+    case Kind::kString:
+      return step_string(g, n.string, f, c);
+    case Kind::kNumber:
+      return step_number(n.number, f, c);
+    case Kind::kArray:
+      return step_array(n.array, f, c, child);
+    case Kind::kObject:
+      return step_object(n.object, f, c, child);
+    case Kind::kLiteral:
+      return step_literal(n.literals, f, c);
+    default:
+      return std::nullopt;
+  }
+}
+
 void child_done(const ir::Grammar& g, Thread& t) {
   Frame& f = t.back();
   if (f.node == kRootFrame) {
@@ -360,26 +381,9 @@ bool feed_thread(const ir::Grammar& g, Thread& t, uint8_t c, std::vector<Thread>
       child = g.root;
       step = Step::kPush;
     } else {
-      const ir::Node& n = g.nodes[f.node];
-      switch (n.kind) {
-        case Kind::kString:
-          step = step_string(g, n.string, f, c);
-          break;
-        case Kind::kNumber:
-          step = step_number(n.number, f, c);
-          break;
-        case Kind::kArray:
-          step = step_array(n.array, f, c, child);
-          break;
-        case Kind::kObject:
-          step = step_object(n.object, f, c, child);
-          break;
-        case Kind::kLiteral:
-          step = step_literal(n.literals, f, c);
-          break;
-        default:
-          return false;
-      }
+      auto stepped = step_frame(g, f, c, child);
+      if (!stepped) return false;
+      step = *stepped;
     }
     switch (step) {
       case Step::kReject:
@@ -437,28 +441,10 @@ bool feed_byte(const ir::Grammar& g, MatcherState& state, uint8_t c) {
 
 int feed_top_frame(const ir::Grammar& g, Frame& f, uint8_t c) {
   if (f.node == kRootFrame) return -1;
-  const ir::Node& n = g.nodes[f.node];
   ir::NodeId child = ir::kNoNode;
-  Step step;
-  switch (n.kind) {
-    case Kind::kString:
-      step = step_string(g, n.string, f, c);
-      break;
-    case Kind::kNumber:
-      step = step_number(n.number, f, c);
-      break;
-    case Kind::kArray:
-      step = step_array(n.array, f, c, child);
-      break;
-    case Kind::kObject:
-      step = step_object(n.object, f, c, child);
-      break;
-    case Kind::kLiteral:
-      step = step_literal(n.literals, f, c);
-      break;
-    default:
-      return -1;
-  }
+  auto stepped = step_frame(g, f, c, child);
+  if (!stepped) return -1;
+  Step step = *stepped;
   // Exactly feed_thread's outcomes for these two; the others reshape the stack.
   if (step == Step::kConsumed) return 1;
   if (step == Step::kReject) return 0;
