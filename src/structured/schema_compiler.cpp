@@ -24,25 +24,6 @@ constexpr size_t kMaxJsonDepth = 1024;
 // All pattern/format automata of one schema together; bounds memory for hostile schemas.
 constexpr size_t kMaxDfaStatesPerSchema = 20000;
 
-// Keywords recognised but not enforceable: refusing them keeps the promise that every finished
-// output validates.
-bool is_unenforceable(std::string_view key) {
-  static const std::set<std::string_view> kKeys = {"dependencies",
-                                                   "dependentRequired",
-                                                   "dependentSchemas",
-                                                   "if",
-                                                   "then",
-                                                   "else",
-                                                   "not",
-                                                   "contains",
-                                                   "minContains",
-                                                   "maxContains",
-                                                   "multipleOf",
-                                                   "$dynamicRef",
-                                                   "$recursiveRef"};
-  return kKeys.contains(key);
-}
-
 std::optional<int32_t> int_keyword(const json::object& s, std::string_view key) {
   auto* v = s.if_contains(key);
   if (!v || !v->is_number()) return std::nullopt;
@@ -149,7 +130,7 @@ class Compiler {
 
   Result<Node> build(const json::object& s, const std::string& path, int depth) {
     for (const auto& [key, value] : s) {
-      if (is_unenforceable(key)) return unsupported(key, path);
+      if (is_unenforceable_keyword(key)) return unsupported(key, path);
       if (key == "uniqueItems" && value.is_bool() && value.get_bool()) {
         auto max = int_keyword(s, "maxItems");
         if (!max || *max > 1) return unsupported(key, path);

@@ -132,39 +132,8 @@ std::unexpected<Error> unsupported(std::string_view keyword, const std::string& 
   return fail(ErrorCode::kInvalidArgument, msg);
 }
 
-bool is_constraint_keyword(std::string_view key) {
-  static const std::set<std::string_view> kKeywords = {"type",
-                                                       "properties",
-                                                       "required",
-                                                       "additionalProperties",
-                                                       "enum",
-                                                       "const",
-                                                       "items",
-                                                       "prefixItems",
-                                                       "additionalItems",
-                                                       "minItems",
-                                                       "maxItems",
-                                                       "anyOf",
-                                                       "oneOf",
-                                                       "allOf",
-                                                       "$ref",
-                                                       "minLength",
-                                                       "maxLength",
-                                                       "pattern",
-                                                       "format",
-                                                       "minimum",
-                                                       "maximum",
-                                                       "exclusiveMinimum",
-                                                       "exclusiveMaximum",
-                                                       "nullable",
-                                                       "propertyNames",
-                                                       "minProperties",
-                                                       "maxProperties",
-                                                       "unevaluatedProperties",
-                                                       "unevaluatedItems",
-                                                       "uniqueItems",
-                                                       "patternProperties",
-                                                       "dependencies",
+bool is_unenforceable_keyword(std::string_view key) {
+  static const std::set<std::string_view> kKeywords = {"dependencies",
                                                        "dependentRequired",
                                                        "dependentSchemas",
                                                        "if",
@@ -178,6 +147,41 @@ bool is_constraint_keyword(std::string_view key) {
                                                        "$dynamicRef",
                                                        "$recursiveRef"};
   return kKeywords.contains(key);
+}
+
+bool is_constraint_keyword(std::string_view key) {
+  static const std::set<std::string_view> kEnforceable = {"type",
+                                                          "properties",
+                                                          "required",
+                                                          "additionalProperties",
+                                                          "enum",
+                                                          "const",
+                                                          "items",
+                                                          "prefixItems",
+                                                          "additionalItems",
+                                                          "minItems",
+                                                          "maxItems",
+                                                          "anyOf",
+                                                          "oneOf",
+                                                          "allOf",
+                                                          "$ref",
+                                                          "minLength",
+                                                          "maxLength",
+                                                          "pattern",
+                                                          "format",
+                                                          "minimum",
+                                                          "maximum",
+                                                          "exclusiveMinimum",
+                                                          "exclusiveMaximum",
+                                                          "nullable",
+                                                          "propertyNames",
+                                                          "minProperties",
+                                                          "maxProperties",
+                                                          "unevaluatedProperties",
+                                                          "unevaluatedItems",
+                                                          "uniqueItems",
+                                                          "patternProperties"};
+  return kEnforceable.contains(key) || is_unenforceable_keyword(key);
 }
 
 Result<const json::value*> SchemaAlgebra::resolve_ref(std::string_view ref,

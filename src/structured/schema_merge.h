@@ -36,5 +36,8 @@ class SchemaAlgebra {
 
 // Keywords that constrain instances (everything else is an annotation).
 bool is_constraint_keyword(std::string_view key);
+// Constraint keywords the compiler recognises but cannot enforce: refusing them keeps the promise
+// that every finished output validates.
+bool is_unenforceable_keyword(std::string_view key);
 
 }  // namespace plinth::structured
