@@ -12,11 +12,6 @@ namespace {
 
 namespace json = boost::json;
 
-providers::ContentBlock text_block(std::string text) {
-  providers::ContentBlock block;
-  block.text = std::move(text);
-  return block;
-}
 using providers::ContentBlock;
 using providers::Role;
 using providers::StopReason;
@@ -189,7 +184,7 @@ TEST(ConverseRequest, MaxTokensRange) {
 providers::InferenceResponse sample_response() {
   providers::InferenceResponse response;
   response.model_id = "m";
-  response.content.push_back(text_block("The total is 120.50"));
+  response.content.push_back(ContentBlock{.text = "The total is 120.50"});
   response.stop_reason = StopReason::kEndTurn;
   response.usage = {12, 7};
   response.latency_ms = 345;

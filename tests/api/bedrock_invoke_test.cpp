@@ -12,11 +12,6 @@ namespace {
 
 namespace json = boost::json;
 
-providers::ContentBlock text_block(std::string text) {
-  providers::ContentBlock block;
-  block.text = std::move(text);
-  return block;
-}
 using providers::ContentBlock;
 using providers::Role;
 using providers::StopReason;
@@ -164,7 +159,7 @@ TEST(TitanRequest, ParsesTheSdkCapture) {
 providers::InferenceResponse sample_response() {
   providers::InferenceResponse response;
   response.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
-  response.content.push_back(text_block("Hello!"));
+  response.content.push_back(ContentBlock{.text = "Hello!"});
   response.usage = {9, 3};
   response.latency_ms = 120;
   return response;

@@ -13,11 +13,6 @@ namespace {
 
 namespace json = boost::json;
 
-providers::ContentBlock text_block(std::string text) {
-  providers::ContentBlock block;
-  block.text = std::move(text);
-  return block;
-}
 using providers::ContentBlock;
 using providers::Role;
 using providers::StopReason;
@@ -122,7 +117,7 @@ TEST(ChatCompletionRequest, Rejections) {
 
 providers::InferenceResponse sample_response() {
   providers::InferenceResponse response;
-  response.content.push_back(text_block("Hello!"));
+  response.content.push_back(ContentBlock{.text = "Hello!"});
   response.stop_reason = StopReason::kMaxTokens;
   response.usage = {5, 2};
   return response;
