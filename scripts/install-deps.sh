@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev libpq-dev libpoppler-cpp-dev libhnswlib-dev libvalijson-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 openssl curl awscli json-schema-test-suite
+  chromium chromium-driver python3-reportlab
 )
 # Node.js and npm run the acceptance tests (the official AWS SDK for JavaScript v3). Keep a
 # Node.js that is already installed (the image may ship a newer one than Debian's).

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -51,6 +52,11 @@ CREATE TABLE ledger_usage_hourly (
   escalated INTEGER NOT NULL,
   PRIMARY KEY (time_ms, model_used, principal_arn, application_tag, operation)
 ) WITHOUT ROWID;
+)"},
+                                                   // A request id is recorded once: a stage of a
+                                                   // redelivered job re-records the same id.
+                                                   {2, R"(
+CREATE UNIQUE INDEX ledger_usage_request_id ON ledger_usage(request_id) WHERE request_id <> '';
 )"}};
 
 constexpr int64_t kHourMs = 3'600'000;
@@ -269,9 +275,12 @@ class SqliteLedger final : public Ledger {
     }
   }
 
-  Status write_batch(const std::vector<UsageRecord>& batch) {
+  Status write_batch(const std::vector<UsageRecord>& queued) {
     auto transaction = store::Transaction::begin(db_);
     if (!transaction) return std::unexpected(transaction.error());
+    auto unrecorded = drop_recorded(queued);
+    if (!unrecorded) return std::unexpected(unrecorded.error());
+    const std::vector<UsageRecord>& batch = *unrecorded;
     for (size_t start = 0; start < batch.size(); start += kRowsPerInsert) {
       size_t rows = std::min(kRowsPerInsert, batch.size() - start);
       auto statement = db_.prepare(insert_sql(rows));
@@ -283,6 +292,26 @@ class SqliteLedger final : public Ledger {
     }
     if (auto rolled = roll_up(batch); !rolled) return rolled;
     return transaction->commit();
+  }
+
+  // The records whose request id is empty or not yet in the table (nor earlier in the batch).
+  Result<std::vector<UsageRecord>> drop_recorded(const std::vector<UsageRecord>& batch) {
+    auto exists = db_.prepare("SELECT 1 FROM ledger_usage WHERE request_id = ?1");
+    if (!exists) return std::unexpected(exists.error());
+    std::vector<UsageRecord> kept;
+    kept.reserve(batch.size());
+    std::set<std::string_view> seen;
+    for (const UsageRecord& r : batch) {
+      if (!r.request_id.empty()) {
+        if (!seen.insert(r.request_id).second) continue;
+        auto found = exists->bind(1, r.request_id).step();
+        if (!found) return std::unexpected(found.error());
+        exists->reset();
+        if (*found) continue;
+      }
+      kept.push_back(r);
+    }
+    return kept;
   }
 
   // Adds the batch to the hourly roll-up (inside write_batch's transaction).

@@ -82,6 +82,8 @@ Result<int> Statement::run() {
   return sqlite3_changes(db_);
 }
 
+void Statement::reset() { sqlite3_reset(stmt_); }
+
 int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
 
 std::string Statement::column_text(int index) const {

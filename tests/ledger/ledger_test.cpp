@@ -61,7 +61,8 @@ class LedgerTest : public ::testing::Test {
     r.latency_ms = 12;
     r.cost_micro_usd = cost;
     r.status = "200";
-    r.request_id = "req-" + std::to_string(time_ms);
+    static int64_t calls = 0;  // request ids are unique per call, as the gateway's are
+    r.request_id = "req-" + std::to_string(time_ms) + "-" + std::to_string(++calls);
     return r;
   }
 
@@ -276,6 +277,27 @@ TEST_F(LedgerTest, RecordIsCheapOnTheCallersThread) {
   std::nth_element(nanos.begin(), nanos.begin() + kCalls / 2, nanos.end());
   EXPECT_LT(nanos[kCalls / 2], 100'000) << "p50 record() above 100 µs";
   EXPECT_EQ(query(GroupBy::kModel).total.requests, kCalls);
+}
+
+TEST_F(LedgerTest, RecordsARequestIdOnceEvenWhenRecordedAgain) {
+  // A redelivered job's stage records the same request id again; the charge must not double.
+  UsageRecord first = call(kMidnight, kAlice, "app", "m", "Converse", 10, 20, 30);
+  first.request_id = "job:1:extract";
+  ledger_->record(first);
+  ledger_->record(first);  // same batch
+  ASSERT_TRUE(ledger_->flush());
+  ledger_->record(first);  // a later batch
+  UsageRecord anonymous = call(kMidnight + 1, kAlice, "app", "m", "Converse", 1, 1, 1);
+  anonymous.request_id.clear();
+  ledger_->record(anonymous);
+  ledger_->record(anonymous);  // empty ids are never deduplicated
+  ASSERT_TRUE(ledger_->flush());
+  UsageReport report = query(GroupBy::kModel);
+  EXPECT_EQ(report.total.requests, 3);
+  EXPECT_EQ(report.total.cost_micro_usd, 32);
+  auto records = ledger_->recent(10);
+  ASSERT_TRUE(records);
+  EXPECT_EQ(records->size(), 3u);
 }
 
 }  // namespace

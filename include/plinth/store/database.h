@@ -36,6 +36,8 @@ class Statement {
   Result<bool> step();
   // Runs to completion; returns sqlite3_changes().
   Result<int> run();
+  // Rewinds to the start so the statement can run again; bindings are kept until rebound.
+  void reset();
 
   int64_t column_int(int index) const;
   std::string column_text(int index) const;  // text or blob bytes

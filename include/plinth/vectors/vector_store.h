@@ -1,0 +1,79 @@
+// Chunk vectors of knowledge bases: stored durably with their text and document, searched with an
+// in-memory HNSW index (hnswlib) per knowledge base that is rebuilt from the store on open.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plinth/core/result.h"
+
+namespace plinth::store {
+class Database;
+}
+
+namespace plinth::vectors {
+
+struct KnowledgeBase {
+  std::string account_id;
+  std::string id;               // "kb-invoices"
+  std::string embedding_model;  // catalog id of the embedding model its vectors come from
+  int dimensions = 0;           // fixed by the first vector added (0 until then)
+};
+
+struct ChunkVector {
+  std::string account_id;
+  std::string knowledge_base_id;
+  std::string document_id;
+  int chunk_index = 0;  // position in the document; (document_id, chunk_index) is unique
+  std::string text;
+  std::string metadata_json = "{}";  // returned with search hits
+  std::vector<float> embedding;      // L2-normalized by the caller; scores are cosine similarity
+};
+
+struct SearchHit {
+  std::string document_id;
+  int chunk_index = 0;
+  std::string text;
+  std::string metadata_json;
+  float score = 0;  // cosine similarity, higher is closer
+};
+
+struct SearchQuery {
+  std::string account_id;
+  std::string knowledge_base_id;
+  std::vector<float> embedding;
+  int k = 5;
+  std::optional<std::string> exclude_document_id;  // the analysis stage's "other documents"
+};
+
+class VectorStore {
+ public:
+  virtual ~VectorStore() = default;
+
+  // Creates the knowledge base or returns the existing one (same account and id).
+  virtual Result<KnowledgeBase> ensure_knowledge_base(std::string_view account_id,
+                                                      std::string_view id,
+                                                      std::string_view embedding_model) = 0;
+  // kNotFound when the account has no such knowledge base.
+  virtual Result<KnowledgeBase> knowledge_base(std::string_view account_id,
+                                               std::string_view id) = 0;
+  // Idempotent per (document_id, chunk_index): adding the same chunks again changes nothing.
+  // kInvalidArgument when a dimension differs from the knowledge base's.
+  virtual Status add(const std::vector<ChunkVector>& chunks) = 0;
+  // Removes a document's chunks from the store and the index; returns how many.
+  virtual Result<int> remove_document(std::string_view account_id,
+                                      std::string_view document_id) = 0;
+  virtual Result<std::vector<SearchHit>> search(const SearchQuery& query) = 0;
+  // Chunks stored for a knowledge base (tests, metrics).
+  virtual Result<int64_t> count(std::string_view account_id,
+                                std::string_view knowledge_base_id) = 0;
+};
+
+// Vectors in tables of `db` (migrated on open), which must outlive the store.
+Result<std::unique_ptr<VectorStore>> open_sqlite_vector_store(store::Database& db);
+
+}  // namespace plinth::vectors
