@@ -70,6 +70,17 @@ int64_t ceil_hour(int64_t ms) {
                                                                               : floor + kHourMs;
 }
 
+// A time range split so that whole hours [first_hour, end_hour) read the roll-up and the partial
+// hours at either end ([from, first_hour) and [end_hour, to)) read the rows themselves.
+struct HourSplit {
+  int64_t from, first_hour, end_hour, to;
+};
+HourSplit split_hours(int64_t from_ms, int64_t to_ms) {
+  int64_t to = std::max(to_ms, from_ms);
+  int64_t first_hour = std::min(ceil_hour(from_ms), to);
+  return {from_ms, first_hour, std::max(floor_hour(to), first_hour), to};
+}
+
 // One roll-up row's identity: hour start, model, principal, tag, operation.
 using HourKey = std::tuple<int64_t, std::string, std::string, std::string, std::string>;
 
@@ -168,10 +179,7 @@ class SqliteLedger final : public Ledger {
     wait_committed();  // a dropped batch is flush()'s to report, not a reason to fail a report
     // Whole hours [first_hour, end_hour) come from the roll-up; the partial hours at either end
     // ([from, first_hour) and [end_hour, to)) from the rows themselves.
-    int64_t from = query.from_ms;
-    int64_t to = std::max(query.to_ms, from);
-    int64_t first_hour = std::min(ceil_hour(from), to);
-    int64_t end_hour = std::max(floor_hour(to), first_hour);
+    auto [from, first_hour, end_hour, to] = split_hours(query.from_ms, query.to_ms);
     std::string key = std::string(key_expression(query.group_by));
     std::string sql =
         "SELECT k, SUM(n), SUM(i), SUM(o), SUM(c), SUM(e) FROM ("
@@ -230,6 +238,65 @@ class SqliteLedger final : public Ledger {
           s.column_text(14), s.column_text(15)});
     }
     return records;
+  }
+
+  Result<UsageSeries> series(const SeriesQuery& query) override {
+    const int64_t width = bucket_ms(query.bucket);
+    if (query.from_ms < 0 || query.to_ms <= query.from_ms) {
+      return fail(ErrorCode::kInvalidArgument, "A series needs 0 <= from < to.");
+    }
+    // Buckets start on whole UTC hours or days, so every bucket edge is also an hour edge.
+    const int64_t first_bucket = query.from_ms / width * width;
+    const int64_t span = query.to_ms - first_bucket;
+    const int64_t count = span / width + (span % width != 0 ? 1 : 0);
+    if (count > kMaxSeriesBuckets) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "The range spans " + std::to_string(count) + " " +
+                      std::string(to_string(query.bucket)) + " buckets; at most " +
+                      std::to_string(kMaxSeriesBuckets) + " are allowed.");
+    }
+    wait_committed();
+    auto [from, first_hour, end_hour, to] = split_hours(query.from_ms, query.to_ms);
+    std::string key = std::string(key_expression(query.by));
+    // ?5 is the first bucket's start and ?6 the bucket width: (time_ms - ?5) / ?6 is a row's
+    // bucket index (never negative, since time_ms >= from >= ?5).
+    std::string sql =
+        "SELECT k, b, SUM(n), SUM(i), SUM(o), SUM(c), SUM(e) FROM ("
+        " SELECT " +
+        key +
+        " AS k, (time_ms - ?5) / ?6 AS b, 1 AS n, input_tokens AS i, output_tokens AS o,"
+        " cost_micro_usd AS c, escalated AS e FROM ledger_usage"
+        " WHERE (time_ms >= ?1 AND time_ms < ?2) OR (time_ms >= ?3 AND time_ms < ?4)"
+        " UNION ALL"
+        " SELECT " +
+        key +
+        ", (time_ms - ?5) / ?6, requests, input_tokens, output_tokens, cost_micro_usd, escalated"
+        " FROM ledger_usage_hourly WHERE time_ms >= ?2 AND time_ms < ?3"
+        ") GROUP BY k, b ORDER BY k, b";
+    auto guard = db_.lock();
+    auto statement = db_.prepare(sql);
+    if (!statement) return std::unexpected(statement.error());
+    statement->bind(1, from).bind(2, first_hour).bind(3, end_hour).bind(4, to);
+    statement->bind(5, first_bucket).bind(6, width);
+    UsageSeries series;
+    series.bucket = query.bucket;
+    series.buckets.reserve(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) series.buckets.push_back(first_bucket + i * width);
+    while (true) {
+      auto row = statement->step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      std::string line_key = statement->column_text(0);
+      int64_t index = statement->column_int(1);
+      if (index < 0 || index >= count) continue;  // cannot happen: the WHERE bounds the range
+      if (series.series.empty() || series.series.back().key != line_key) {
+        series.series.push_back({std::move(line_key), std::vector<UsageTotals>(count)});
+      }
+      series.series.back().points[index] = {statement->column_int(2), statement->column_int(3),
+                                            statement->column_int(4), statement->column_int(5),
+                                            statement->column_int(6)};
+    }
+    return series;
   }
 
  private:

@@ -141,4 +141,69 @@ std::string usage_report_json(const UsageReport& report) {
       json::object{{"groups", std::move(groups)}, {"total", totals_json(report.total)}});
 }
 
+Result<SeriesBucket> parse_series_bucket(std::string_view text) {
+  if (text == "hour") return SeriesBucket::kHour;
+  if (text == "day") return SeriesBucket::kDay;
+  return fail(ErrorCode::kInvalidArgument,
+              "bucket must be hour or day; got '" + std::string(text) + "'.");
+}
+
+std::string_view to_string(SeriesBucket bucket) {
+  return bucket == SeriesBucket::kDay ? "day" : "hour";
+}
+
+int64_t bucket_ms(SeriesBucket bucket) {
+  return bucket == SeriesBucket::kDay ? 86'400'000 : 3'600'000;
+}
+
+std::string usage_series_json(const UsageSeries& series) {
+  json::array lines;
+  lines.reserve(series.series.size());
+  for (const SeriesLine& line : series.series) {
+    json::array requests, input_tokens, output_tokens, cost_usd, escalations;
+    for (const UsageTotals& point : line.points) {
+      requests.push_back(point.requests);
+      input_tokens.push_back(point.input_tokens);
+      output_tokens.push_back(point.output_tokens);
+      cost_usd.push_back(point.cost_usd());
+      escalations.push_back(point.escalations);
+    }
+    lines.push_back(json::object{{"key", line.key},
+                                 {"requests", std::move(requests)},
+                                 {"input_tokens", std::move(input_tokens)},
+                                 {"output_tokens", std::move(output_tokens)},
+                                 {"cost_usd", std::move(cost_usd)},
+                                 {"escalations", std::move(escalations)}});
+  }
+  json::array buckets(series.buckets.begin(), series.buckets.end());
+  return json::serialize(json::object{{"bucket", to_string(series.bucket)},
+                                      {"buckets", std::move(buckets)},
+                                      {"series", std::move(lines)}});
+}
+
+std::string usage_calls_json(const std::vector<UsageRecord>& calls) {
+  json::array out;
+  out.reserve(calls.size());
+  for (const UsageRecord& r : calls) {
+    out.push_back(json::object{{"time_ms", r.time_ms},
+                               {"account_id", r.account_id},
+                               {"principal_arn", r.principal_arn},
+                               {"role_session", r.role_session},
+                               {"application_tag", r.application_tag},
+                               {"operation", r.operation},
+                               {"model_requested", r.model_requested},
+                               {"model_used", r.model_used},
+                               {"input_tokens", r.input_tokens},
+                               {"output_tokens", r.output_tokens},
+                               {"latency_ms", r.latency_ms},
+                               {"cost_micro_usd", r.cost_micro_usd},
+                               {"cost_usd", static_cast<double>(r.cost_micro_usd) / 1e6},
+                               {"escalated", r.escalated},
+                               {"escalation_reason", r.escalation_reason},
+                               {"status", r.status},
+                               {"request_id", r.request_id}});
+  }
+  return json::serialize(json::object{{"calls", std::move(out)}});
+}
+
 }  // namespace plinth::ledger

@@ -81,6 +81,45 @@ struct UsageReport {
 //  "total":{"requests",...}} — the /v1/usage body and `plinth usage --json`.
 std::string usage_report_json(const UsageReport& report);
 
+// The width of one time-series bucket. Both are whole UTC hours, so whole-hour stretches of a
+// series read the hourly roll-up.
+enum class SeriesBucket { kHour, kDay };
+
+// "hour" or "day"; kInvalidArgument otherwise.
+Result<SeriesBucket> parse_series_bucket(std::string_view text);
+std::string_view to_string(SeriesBucket bucket);
+int64_t bucket_ms(SeriesBucket bucket);
+
+// A series query may span at most this many buckets (the answer is dense: one value per bucket).
+inline constexpr int64_t kMaxSeriesBuckets = 2000;
+
+struct SeriesQuery {
+  SeriesBucket bucket = SeriesBucket::kHour;
+  GroupBy by = GroupBy::kModel;
+  int64_t from_ms = 0;  // inclusive; the first bucket starts at its bucket's start
+  int64_t to_ms = 0;    // exclusive
+};
+
+// One line of a series: the totals of one key in each bucket (parallel to UsageSeries::buckets).
+struct SeriesLine {
+  std::string key;
+  std::vector<UsageTotals> points;
+};
+
+struct UsageSeries {
+  SeriesBucket bucket = SeriesBucket::kHour;
+  std::vector<int64_t> buckets;    // bucket starts (Unix ms, UTC), ascending, one per bucket
+  std::vector<SeriesLine> series;  // sorted by key (byte order); only keys with a call in range
+};
+
+// {"bucket":"hour","buckets":[start_ms...],"series":[{"key","requests":[...],"input_tokens":[...],
+//  "output_tokens":[...],"cost_usd":[...],"escalations":[...]}]} — GET /v1/usage/series.
+std::string usage_series_json(const UsageSeries& series);
+
+// {"calls":[{"time_ms","principal_arn",...,"cost_usd","escalated",...}]}: every UsageRecord
+// field in snake_case, plus cost_usd — GET /v1/usage/recent.
+std::string usage_calls_json(const std::vector<UsageRecord>& calls);
+
 class Ledger {
  public:
   virtual ~Ledger() = default;
@@ -92,6 +131,9 @@ class Ledger {
   virtual Result<UsageReport> query(const UsageQuery& query) = 0;
   // The newest `limit` records, newest first.
   virtual Result<std::vector<UsageRecord>> recent(int limit) = 0;
+  // Totals per key and bucket over [from, to); kInvalidArgument when to <= from or the range
+  // spans more than kMaxSeriesBuckets buckets. Sees every record() that returned before it.
+  virtual Result<UsageSeries> series(const SeriesQuery& query) = 0;
 };
 
 // A ledger in table ledger_usage of `db` (migrated on open), which must outlive it. A writer
