@@ -217,8 +217,12 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
     call.respond(200, "application/json", R"({"status":"ok"})");
     return;
   }
-  if (path == "/v1/usage") {
+  if (path == "/v1/usage" || path.starts_with("/v1/usage/")) {
     handle_usage(call);  // Bedrock-shaped errors, like every SigV4 "plinth" API
+    return;
+  }
+  if (path == "/console" || path.starts_with("/console/")) {
+    exchange.respond(console_response(request));  // static assets only: no credentials
     return;
   }
   if (path.starts_with("/v1/")) call.openai_errors = true;

@@ -69,6 +69,9 @@ class LazyStream {
 int64_t elapsed_ms(std::chrono::steady_clock::time_point from,
                    std::chrono::steady_clock::time_point to);
 
+// GET /console and /console/<file>: the embedded web console (gateway_console.cpp).
+http::Response console_response(const http::Request& request);
+
 inline constexpr std::string_view kRequestIdHeader = "x-amzn-RequestId";
 inline constexpr std::string_view kEventStreamType = "application/vnd.amazon.eventstream";
 

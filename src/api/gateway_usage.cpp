@@ -1,4 +1,8 @@
-// Gateway ledger wiring: metering each model call, recording it, and GET /v1/usage.
+// Gateway ledger wiring: metering each model call, recording it, and GET /v1/usage (the grouped
+// report), /v1/usage/series (a time series) and /v1/usage/recent (the newest calls).
+#include <charconv>
+#include <map>
+
 #include "gateway_internal.h"
 #include "plinth/core/encoding.h"
 
@@ -17,14 +21,11 @@ std::string application_tag(const http::Request& request, std::string_view model
   return "";
 }
 
-struct UsageParameters {
-  std::string group_by = "model";
-  std::optional<std::string> from;
-  std::optional<std::string> to;
-};
+using Parameters = std::map<std::string, std::string, std::less<>>;
 
-Result<UsageParameters> parse_usage_parameters(std::string_view query) {
-  UsageParameters parameters;
+// The query string's parameters by name (the last of a repeated name wins).
+Result<Parameters> parse_parameters(std::string_view query) {
+  Parameters parameters;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
@@ -33,31 +34,82 @@ Result<UsageParameters> parse_usage_parameters(std::string_view query) {
     std::string_view name = pair.substr(0, eq);
     auto value = uri_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
     if (!value) return fail(ErrorCode::kInvalidArgument, "Malformed query string.");
-    if (name == "group_by") parameters.group_by = std::move(*value);
-    if (name == "from") parameters.from = std::move(*value);
-    if (name == "to") parameters.to = std::move(*value);
+    parameters[std::string(name)] = std::move(*value);
   }
   return parameters;
 }
 
-Result<ledger::UsageQuery> usage_query(std::string_view raw_query) {
-  auto parameters = parse_usage_parameters(raw_query);
-  if (!parameters) return std::unexpected(parameters.error());
+// Reads the optional time bound `name` into `out`.
+Status read_time_bound(const Parameters& parameters, std::string_view name, int64_t& out) {
+  auto it = parameters.find(name);
+  if (it == parameters.end()) return ok();
+  auto bound = ledger::parse_time_bound(it->second);
+  if (!bound) return std::unexpected(bound.error());
+  out = *bound;
+  return ok();
+}
+
+Result<ledger::UsageQuery> usage_query(const Parameters& parameters) {
   ledger::UsageQuery query;
-  auto group_by = ledger::parse_group_by(parameters->group_by);
-  if (!group_by) return std::unexpected(group_by.error());
-  query.group_by = *group_by;
-  if (parameters->from) {
-    auto from = ledger::parse_time_bound(*parameters->from);
-    if (!from) return std::unexpected(from.error());
-    query.from_ms = *from;
+  auto group_by = parameters.find("group_by");
+  auto parsed = ledger::parse_group_by(group_by == parameters.end() ? "model" : group_by->second);
+  if (!parsed) return std::unexpected(parsed.error());
+  query.group_by = *parsed;
+  if (auto read = read_time_bound(parameters, "from", query.from_ms); !read) {
+    return std::unexpected(read.error());
   }
-  if (parameters->to) {
-    auto to = ledger::parse_time_bound(*parameters->to);
-    if (!to) return std::unexpected(to.error());
-    query.to_ms = *to;
+  if (auto read = read_time_bound(parameters, "to", query.to_ms); !read) {
+    return std::unexpected(read.error());
   }
   return query;
+}
+
+// Buckets a series shows when the caller gives no `from`: a day of hours, a month of days.
+constexpr int64_t kDefaultHourBuckets = 24;
+constexpr int64_t kDefaultDayBuckets = 30;
+
+// bucket=hour|day (hour), by=model|tag|principal|operation (model), to (now), from (to minus
+// the default number of buckets).
+Result<ledger::SeriesQuery> series_query(const Parameters& parameters, int64_t now_ms) {
+  ledger::SeriesQuery query;
+  auto bucket = parameters.find("bucket");
+  auto parsed_bucket =
+      ledger::parse_series_bucket(bucket == parameters.end() ? "hour" : bucket->second);
+  if (!parsed_bucket) return std::unexpected(parsed_bucket.error());
+  query.bucket = *parsed_bucket;
+  auto by = parameters.find("by");
+  auto parsed_by = ledger::parse_group_by(by == parameters.end() ? "model" : by->second);
+  if (!parsed_by) return std::unexpected(parsed_by.error());
+  query.by = *parsed_by;
+  query.to_ms = now_ms + 1;  // the current millisecond's calls too
+  if (auto read = read_time_bound(parameters, "to", query.to_ms); !read) {
+    return std::unexpected(read.error());
+  }
+  int64_t width = ledger::bucket_ms(query.bucket);
+  int64_t count =
+      query.bucket == ledger::SeriesBucket::kHour ? kDefaultHourBuckets : kDefaultDayBuckets;
+  query.from_ms = std::max<int64_t>(0, (query.to_ms - 1) / width * width - (count - 1) * width);
+  if (auto read = read_time_bound(parameters, "from", query.from_ms); !read) {
+    return std::unexpected(read.error());
+  }
+  return query;
+}
+
+// limit=N: 1..kMaxRecentCalls, default kDefaultRecentCalls.
+constexpr int kDefaultRecentCalls = 50;
+constexpr int kMaxRecentCalls = 1000;
+
+Result<int> recent_limit(const Parameters& parameters) {
+  auto it = parameters.find("limit");
+  if (it == parameters.end()) return kDefaultRecentCalls;
+  int limit = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || limit < 1 ||
+      limit > kMaxRecentCalls) {
+    return fail(ErrorCode::kInvalidArgument,
+                "limit must be an integer from 1 to " + std::to_string(kMaxRecentCalls) + ".");
+  }
+  return limit;
 }
 
 }  // namespace
@@ -112,7 +164,8 @@ void Gateway::record_usage(const Call& call) {
 
 void Gateway::handle_usage(Call& call) {
   if (call.request.method != "GET") {
-    call.respond_wire(bedrock_error(AwsErrorType::kValidation, "Use GET for /v1/usage."));
+    call.respond_wire(bedrock_error(AwsErrorType::kValidation,
+                                    "Use GET for " + std::string(call.request.path()) + "."));
     return;
   }
   auto principal = authenticate(call, "plinth");
@@ -130,17 +183,49 @@ void Gateway::handle_usage(Call& call) {
     call.respond_error(Error(ErrorCode::kUnavailable, "The usage ledger is not enabled."));
     return;
   }
-  auto query = usage_query(call.request.query());
-  if (!query) {
-    call.respond_error(query.error());
+  auto parameters = parse_parameters(call.request.query());
+  if (!parameters) {
+    call.respond_error(parameters.error());
     return;
   }
-  auto report = services_.ledger->query(*query);
-  if (!report) {
-    call.respond_error(report.error());
+  std::string_view path = call.request.path();
+  Result<std::string> body = fail(ErrorCode::kNotFound, "No route for GET " + std::string(path));
+  if (path == "/v1/usage") {
+    auto query = usage_query(*parameters);
+    if (!query) {
+      call.respond_error(query.error());
+      return;
+    }
+    auto report = services_.ledger->query(*query);
+    if (report) body = ledger::usage_report_json(*report);
+    if (!report) body = std::unexpected(report.error());
+  } else if (path == "/v1/usage/series") {
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         services_.clock.now().time_since_epoch())
+                         .count();
+    auto query = series_query(*parameters, now_ms);
+    if (!query) {
+      call.respond_error(query.error());
+      return;
+    }
+    auto series = services_.ledger->series(*query);
+    if (series) body = ledger::usage_series_json(*series);
+    if (!series) body = std::unexpected(series.error());
+  } else if (path == "/v1/usage/recent") {
+    auto limit = recent_limit(*parameters);
+    if (!limit) {
+      call.respond_error(limit.error());
+      return;
+    }
+    auto calls = services_.ledger->recent(*limit);
+    if (calls) body = ledger::usage_calls_json(*calls);
+    if (!calls) body = std::unexpected(calls.error());
+  }
+  if (!body) {
+    call.respond_error(body.error());
     return;
   }
-  call.respond(200, "application/json", ledger::usage_report_json(*report));
+  call.respond(200, "application/json", std::move(*body));
 }
 
 }  // namespace plinth::api

@@ -270,5 +270,84 @@ TEST_F(GatewayUsageTest, UsageMustBeSignedForPlinth) {
   EXPECT_TRUE(recorded().empty());
 }
 
+TEST_F(GatewayUsageTest, UsageSeriesAnswersHourlyBucketsPerModelAndTag) {
+  http::Request tagged =
+      signed_request(model_path("small", "converse"), std::string(kConverseBody));
+  tagged.headers.push_back({std::string(ledger::kApplicationTagHeader), "invoices"});
+  call(tagged);
+  call(signed_request(model_path(kHaiku, "converse"), std::string(kConverseBody)));
+
+  // By default: the 24 hours up to now (kNow is 10:11:43Z, so the last bucket starts at 10:00).
+  FakeExchange by_model = call(signed_get("/v1/usage/series", "bucket=hour&by=model"));
+  ASSERT_TRUE(by_model.response);
+  ASSERT_EQ(by_model.response->status, 200) << by_model.response->body;
+  EXPECT_EQ(by_model.header("content-type"), "application/json");
+  json::value body = json::parse(by_model.response->body);
+  EXPECT_EQ(body.at("bucket"), "hour");
+  const json::array& buckets = body.at("buckets").as_array();
+  ASSERT_EQ(buckets.size(), 24u);
+  EXPECT_EQ(buckets.back(), (kNow / 3600) * 3600 * 1000);
+  ASSERT_EQ(body.at("series").as_array().size(), 1u);
+  const json::object& haiku = body.at("series").at(0).as_object();
+  EXPECT_EQ(haiku.at("key").as_string(), kHaiku);
+  EXPECT_EQ(haiku.at("requests").as_array().back(), 2);
+  EXPECT_EQ(haiku.at("input_tokens").as_array().back(), 20);
+  EXPECT_EQ(haiku.at("requests").as_array().front(), 0);
+
+  FakeExchange by_tag = call(signed_get(
+      "/v1/usage/series", "bucket=day&by=tag&from=2025-11-24&to=" + uri_encode("2025-11-26")));
+  ASSERT_EQ(by_tag.response->status, 200) << by_tag.response->body;
+  json::value tags = json::parse(by_tag.response->body);
+  EXPECT_EQ(tags.at("buckets"), json::parse("[1763942400000,1764028800000]"));
+  ASSERT_EQ(tags.at("series").as_array().size(), 2u);
+  EXPECT_EQ(tags.at("series").at(0).at("key"), "");
+  EXPECT_EQ(tags.at("series").at(1).at("key"), "invoices");
+  EXPECT_EQ(tags.at("series").at(1).at("requests"), json::parse("[0,1]"));
+
+  EXPECT_EQ(call(signed_get("/v1/usage/series", "bucket=week")).response->status, 400);
+  EXPECT_EQ(call(signed_get("/v1/usage/series", "bucket=hour&from=0")).response->status, 400);
+}
+
+TEST_F(GatewayUsageTest, UsageRecentListsTheNewestCallsFirst) {
+  call(signed_request(model_path("small", "converse"), std::string(kConverseBody)));
+  call(signed_request(model_path("no-such-model", "converse"), std::string(kConverseBody)));
+
+  FakeExchange exchange = call(signed_get("/v1/usage/recent", "limit=5"));
+  ASSERT_TRUE(exchange.response);
+  ASSERT_EQ(exchange.response->status, 200) << exchange.response->body;
+  json::value body = json::parse(exchange.response->body);
+  const json::array& calls = body.at("calls").as_array();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[0].at("model_requested"), "no-such-model");
+  EXPECT_EQ(calls[0].at("status"), "404");
+  EXPECT_EQ(calls[1].at("model_requested"), "small");
+  EXPECT_EQ(calls[1].at("model_used").as_string(), kHaiku);
+  EXPECT_EQ(calls[1].at("principal_arn").as_string(), kAliceArn);
+  EXPECT_EQ(calls[1].at("cost_micro_usd"), 5);
+
+  EXPECT_EQ(json::parse(call(signed_get("/v1/usage/recent", "limit=1")).response->body)
+                .at("calls")
+                .as_array()
+                .size(),
+            1u);
+  for (std::string_view bad : {"limit=0", "limit=1001", "limit=ten", "limit=5x"}) {
+    EXPECT_EQ(call(signed_get("/v1/usage/recent", std::string(bad))).response->status, 400) << bad;
+  }
+  EXPECT_EQ(call(signed_get("/v1/usage/unknown", "")).response->status, 404);
+}
+
+TEST_F(GatewayUsageTest, SeriesAndRecentNeedGetUsagePermission) {
+  set_policy(allow_policy(R"(["bedrock:InvokeModel"])"));
+  for (std::string_view path : {"/v1/usage/series", "/v1/usage/recent"}) {
+    FakeExchange denied = call(signed_get(std::string(path), ""));
+    ASSERT_TRUE(denied.response);
+    EXPECT_EQ(denied.response->status, 403) << path;
+  }
+  http::Request unsigned_request;
+  unsigned_request.method = "GET";
+  unsigned_request.target = "/v1/usage/recent";
+  EXPECT_GE(call(unsigned_request).response->status, 400);
+}
+
 }  // namespace
 }  // namespace plinth::api
