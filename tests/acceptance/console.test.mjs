@@ -1,0 +1,207 @@
+// Acceptance: the web console at /console in headless Chromium (selenium-webdriver + Debian's
+// chromedriver) against a real plinth serve, after real Converse traffic from the JS SDK.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Builder, By, until } from 'selenium-webdriver';
+import chrome from 'selenium-webdriver/chrome.js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Hash } from '@smithy/hash-node';
+import { IAMClient, CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { startPlinth, ROOT, SMALL, LARGE } from './harness.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_BINARY ?? '/usr/bin/chromium';
+const CHROMEDRIVER = process.env.CHROMEDRIVER_BINARY ?? '/usr/bin/chromedriver';
+const missing = [CHROMIUM, CHROMEDRIVER].filter((p) => !existsSync(p));
+const skip = missing.length ? `not installed: ${missing.join(', ')}` : false;
+
+const region = 'us-east-1';
+const TAGS = ['invoices', 'support'];
+const WAIT_MS = 30_000;
+
+let server;
+let viewer;          // temporary credentials (with a session token) of a role allowed plinth:*
+let driver;
+let profileDir;
+const requestIds = [];
+
+// A GET to Plinth's own REST API, signed like the console signs it (service "plinth").
+async function plinthGet(path, query = {}) {
+  const url = new URL(server.endpoint);
+  const signer = new SignatureV4({ credentials: ROOT, region, service: 'plinth',
+                                   sha256: Hash.bind(null, 'sha256') });
+  const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname,
+                                     port: Number(url.port), path, query,
+                                     headers: { host: url.host } });
+  const search = new URLSearchParams(query).toString();
+  const r = await fetch(`${server.endpoint}${path}${search ? '?' + search : ''}`,
+                        { headers: signed.headers });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}
+
+before(async () => {
+  if (skip) return;
+  server = await startPlinth();
+  const iam = new IAMClient({ region, endpoint: server.endpoint, credentials: ROOT });
+  const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow',
+    Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] };
+  await iam.send(new CreateRoleCommand({ RoleName: 'console-viewer',
+                                         AssumeRolePolicyDocument: JSON.stringify(trust) }));
+  const policy = { Version: '2012-10-17',
+                   Statement: [{ Effect: 'Allow', Action: 'plinth:*', Resource: '*' }] };
+  await iam.send(new PutRolePolicyCommand({ RoleName: 'console-viewer', PolicyName: 'read',
+                                            PolicyDocument: JSON.stringify(policy) }));
+  const sts = new STSClient({ region, endpoint: server.endpoint, credentials: ROOT });
+  const assumed = await sts.send(new AssumeRoleCommand({
+    RoleArn: 'arn:aws:iam::000000000000:role/console-viewer', RoleSessionName: 'console',
+    DurationSeconds: 900 }));
+  viewer = { accessKeyId: assumed.Credentials.AccessKeyId,
+             secretAccessKey: assumed.Credentials.SecretAccessKey,
+             sessionToken: assumed.Credentials.SessionToken };
+
+  // Traffic: two application tags (a header the SDK does not know, added by a middleware) times
+  // two models.
+  for (const tag of TAGS) {
+    const bedrock = new BedrockRuntimeClient({ region, endpoint: server.endpoint,
+                                               credentials: ROOT, maxAttempts: 1 });
+    bedrock.middlewareStack.add((next) => async (args) => {
+      args.request.headers['x-plinth-application-tag'] = tag;
+      return next(args);
+    }, { step: 'build', name: 'applicationTag' });
+    for (const modelId of [SMALL, LARGE, SMALL]) {
+      const r = await bedrock.send(new ConverseCommand({
+        modelId, messages: [{ role: 'user', content: [{ text: `Classify this ${tag} note` }] }],
+        inferenceConfig: { maxTokens: 4, temperature: 0 } }));
+      requestIds.push(r.$metadata.requestId);
+    }
+  }
+
+  profileDir = mkdtempSync(join(tmpdir(), 'plinth-console-chromium-'));
+  const options = new chrome.Options()
+    .setChromeBinaryPath(CHROMIUM)
+    .addArguments('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                  '--no-first-run', '--disable-extensions', `--user-data-dir=${profileDir}`,
+                  '--window-size=1400,2400');
+  driver = await new Builder().forBrowser('chrome').setChromeOptions(options)
+    .setChromeService(new chrome.ServiceBuilder(CHROMEDRIVER)).build();
+});
+
+after(async () => {
+  await driver?.quit();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await server?.stop();
+});
+
+const visible = async (css) => driver.wait(until.elementIsVisible(
+  await driver.wait(until.elementLocated(By.css(css)), WAIT_MS)), WAIT_MS);
+
+async function signIn({ accessKeyId, secretAccessKey, sessionToken = '' }) {
+  await visible('#sign-in-form');
+  for (const [id, value] of [['access-key-id', accessKeyId], ['secret-access-key', secretAccessKey],
+                             ['session-token', sessionToken]]) {
+    const input = await driver.findElement(By.id(id));
+    await input.clear();
+    if (value) await input.sendKeys(value);
+  }
+  await driver.findElement(By.id('sign-in-button')).click();
+}
+
+const attributes = (css, name) => driver.executeScript(
+  (c, n) => Array.from(document.querySelectorAll(c), (e) => e.getAttribute(n)), css, name);
+
+test('a wrong secret access key shows a clear error and keeps nothing', { skip }, async () => {
+  await driver.get(`${server.endpoint}/console`);
+  await signIn({ accessKeyId: ROOT.accessKeyId, secretAccessKey: 'not-the-secret' });
+  const error = await visible('#sign-in-error');
+  const text = await error.getText();
+  assert.match(text, /^Sign-in failed\./);
+  assert.match(text, /signature/i);
+  assert.equal(await driver.executeScript('return sessionStorage.length'), 0);
+  assert.ok(!(await driver.getCurrentUrl()).includes('not-the-secret'));
+  assert.equal(await (await driver.findElement(By.id('dashboard'))).isDisplayed(), false);
+});
+
+test('signed in with temporary credentials, the console charts the traffic', { skip }, async () => {
+  const expected = await plinthGet('/v1/usage', { group_by: 'model' });
+  assert.equal(expected.status, 200);
+  const total = expected.body.total;
+  assert.equal(total.requests, 6);
+
+  await driver.get(`${server.endpoint}/console`);
+  await signIn(viewer);
+  await visible('#dashboard[data-state="ready"]');
+  assert.equal(await (await driver.findElement(By.id('dashboard-error'))).isDisplayed(), false);
+
+  // Credentials live in sessionStorage only, never in the URL or localStorage.
+  assert.ok(!(await driver.getCurrentUrl()).includes(viewer.accessKeyId));
+  assert.equal(await driver.executeScript('return localStorage.length'), 0);
+  assert.match(await driver.executeScript('return sessionStorage.getItem("plinth.console.credentials")'),
+               new RegExp(viewer.accessKeyId));
+
+  // Totals match /v1/usage.
+  const totals = Object.fromEntries(await driver.executeScript(() => Array.from(
+    document.querySelectorAll('[data-total]'), (e) => [e.dataset.total, Number(e.dataset.value)])));
+  assert.equal(totals.requests, total.requests);
+  assert.equal(totals.input_tokens, total.input_tokens);
+  assert.equal(totals.output_tokens, total.output_tokens);
+  assert.ok(Math.abs(totals.cost_usd - total.cost_usd) < 1e-12, `${totals.cost_usd} vs ${total.cost_usd}`);
+  assert.equal(totals.escalation_rate, total.escalations / total.requests);
+
+  // One series (path, bars, legend entry) per model and per application tag.
+  for (const [chart, keys] of [['cost-by-model', [SMALL, LARGE]], ['tokens-by-model', [SMALL, LARGE]],
+                               ['cost-by-tag', TAGS], ['tokens-by-tag', TAGS]]) {
+    const series = await attributes(`svg[data-chart="${chart}"] g.series`, 'data-series');
+    const legend = await attributes(`svg[data-chart="${chart}"] [data-legend]`, 'data-legend');
+    assert.deepEqual([...series].sort(), [...keys].sort(), chart);
+    assert.deepEqual([...legend].sort(), [...keys].sort(), chart);
+  }
+  for (const model of [SMALL, LARGE]) {
+    assert.equal((await attributes(`svg[data-chart="cost-by-model"] path[data-series="${model}"]`, 'd')).length, 1);
+  }
+  const barTokens = await driver.executeScript(() => Array.from(
+    document.querySelectorAll('svg[data-chart="tokens-by-tag"] rect[data-series]'),
+    (r) => Number(r.dataset.value)).reduce((a, b) => a + b, 0));
+  assert.equal(barTokens, total.input_tokens + total.output_tokens);
+  assert.ok((await attributes('svg[data-chart="tokens-by-model"] text.axis-title', 'class')).length >= 2);
+
+  // The recent-calls table lists every call, with model and tag.
+  const shown = await attributes('#recent tr[data-request-id]', 'data-request-id');
+  for (const id of requestIds) assert.ok(shown.includes(id), `call ${id} in the table`);
+  const pairs = new Set(await driver.executeScript(() => Array.from(
+    document.querySelectorAll('#recent tr[data-request-id]'),
+    (r) => `${r.dataset.modelUsed}|${r.dataset.tag}`)));
+  for (const model of [SMALL, LARGE]) for (const tag of TAGS) assert.ok(pairs.has(`${model}|${tag}`));
+
+  // Budgets and jobs: a table when the server has them, "not enabled" when it does not.
+  for (const [section, path, list, idAttr, idField] of [
+    ['budgets', '/v1/budgets', 'budgets', 'data-budget-id', 'id'],
+    ['jobs', '/v1/jobs', 'jobs', 'data-job-id', 'jobId']]) {
+    const answer = await plinthGet(path, list === 'jobs' ? { limit: '50' } : {});
+    if (answer.status === 404 || answer.status === 503) {
+      await visible(`#${section} [data-state="not-enabled"]`);
+    } else {
+      assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
+      const ids = await attributes(`#${section} tr[${idAttr}]`, idAttr);
+      assert.deepEqual(ids, answer.body[list].map((x) => x[idField]), section);
+    }
+  }
+
+  const artifacts = process.env.PLINTH_ARTIFACTS_DIR ?? server.dir;
+  mkdirSync(artifacts, { recursive: true });
+  const screenshot = join(artifacts, 'console.png');
+  writeFileSync(screenshot, Buffer.from(await driver.takeScreenshot(), 'base64'));
+  console.log(`console screenshot: ${screenshot}`);
+});
+
+test('signing out forgets the credentials', { skip }, async () => {
+  await visible('#sign-out');
+  await driver.findElement(By.id('sign-out')).click();
+  await visible('#sign-in-form');
+  assert.equal(await driver.executeScript('return sessionStorage.length'), 0);
+  await driver.navigate().refresh();
+  await visible('#sign-in-form');
+});
