@@ -112,6 +112,33 @@ Result<int> recent_limit(const Parameters& parameters) {
   return limit;
 }
 
+// The JSON answer for one of the GET /v1/usage paths.
+Result<std::string> usage_body(std::string_view path, const Parameters& parameters,
+                               ledger::Ledger& ledger, int64_t now_ms) {
+  if (path == "/v1/usage") {
+    auto query = usage_query(parameters);
+    if (!query) return std::unexpected(query.error());
+    auto report = ledger.query(*query);
+    if (!report) return std::unexpected(report.error());
+    return ledger::usage_report_json(*report);
+  }
+  if (path == "/v1/usage/series") {
+    auto query = series_query(parameters, now_ms);
+    if (!query) return std::unexpected(query.error());
+    auto series = ledger.series(*query);
+    if (!series) return std::unexpected(series.error());
+    return ledger::usage_series_json(*series);
+  }
+  if (path == "/v1/usage/recent") {
+    auto limit = recent_limit(parameters);
+    if (!limit) return std::unexpected(limit.error());
+    auto calls = ledger.recent(*limit);
+    if (!calls) return std::unexpected(calls.error());
+    return ledger::usage_calls_json(*calls);
+  }
+  return fail(ErrorCode::kNotFound, "No route for GET " + std::string(path));
+}
+
 }  // namespace
 
 void Gateway::Call::meter(std::string_view operation, std::string model_requested) {
@@ -188,39 +215,10 @@ void Gateway::handle_usage(Call& call) {
     call.respond_error(parameters.error());
     return;
   }
-  std::string_view path = call.request.path();
-  Result<std::string> body = fail(ErrorCode::kNotFound, "No route for GET " + std::string(path));
-  if (path == "/v1/usage") {
-    auto query = usage_query(*parameters);
-    if (!query) {
-      call.respond_error(query.error());
-      return;
-    }
-    auto report = services_.ledger->query(*query);
-    if (report) body = ledger::usage_report_json(*report);
-    if (!report) body = std::unexpected(report.error());
-  } else if (path == "/v1/usage/series") {
-    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         services_.clock.now().time_since_epoch())
-                         .count();
-    auto query = series_query(*parameters, now_ms);
-    if (!query) {
-      call.respond_error(query.error());
-      return;
-    }
-    auto series = services_.ledger->series(*query);
-    if (series) body = ledger::usage_series_json(*series);
-    if (!series) body = std::unexpected(series.error());
-  } else if (path == "/v1/usage/recent") {
-    auto limit = recent_limit(*parameters);
-    if (!limit) {
-      call.respond_error(limit.error());
-      return;
-    }
-    auto calls = services_.ledger->recent(*limit);
-    if (calls) body = ledger::usage_calls_json(*calls);
-    if (!calls) body = std::unexpected(calls.error());
-  }
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       services_.clock.now().time_since_epoch())
+                       .count();
+  auto body = usage_body(call.request.path(), *parameters, *services_.ledger, now_ms);
   if (!body) {
     call.respond_error(body.error());
     return;
