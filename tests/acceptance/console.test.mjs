@@ -153,7 +153,8 @@ test('signed in with temporary credentials, the console charts the traffic', { s
 
   // One series (path, bars, legend entry) per model and per application tag.
   for (const [chart, keys] of [['cost-by-model', [SMALL, LARGE]], ['tokens-by-model', [SMALL, LARGE]],
-                               ['cost-by-tag', TAGS], ['tokens-by-tag', TAGS]]) {
+                               ['cost-by-tag', TAGS], ['tokens-by-tag', TAGS],
+                               ['escalation-by-model', [SMALL, LARGE]]]) {
     const series = await attributes(`svg[data-chart="${chart}"] g.series`, 'data-series');
     const legend = await attributes(`svg[data-chart="${chart}"] [data-legend]`, 'data-legend');
     assert.deepEqual([...series].sort(), [...keys].sort(), chart);

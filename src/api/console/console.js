@@ -214,7 +214,7 @@ function drawChart(box, { id, kind, bucket, buckets, series, yTitle, format, emp
   axis.append(svg('line', { x1: L, x2: L, y1: T, y2: T + plotH }));
   axis.append(svg('line', { x1: L, x2: L + plotW, y1: T + plotH, y2: T + plotH }));
   const every = Math.max(1, Math.ceil(n / 8));
-  for (let i = 0; i < n; i += every) {
+  for (let i = (n - 1) % every; i < n; i += every) {  // the newest bucket always has a label
     const cx = kind === 'bar' ? x(i) + slot / 2 : x(i);
     axis.append(svg('line', { x1: cx, x2: cx, y1: T + plotH, y2: T + plotH + 4 }));
     axis.append(svg('text', { x: cx, y: T + plotH + 16, 'text-anchor': 'middle' }, clock(buckets[i], bucket)));
@@ -318,6 +318,11 @@ function renderSeries(answer, by, emptyKey) {
   drawChart($(`chart-tokens-by-${by}`), {
     ...common, id: `tokens-by-${by}`, kind: 'bar', yTitle: 'Tokens (in + out)', format: (v) => integer(Math.round(v)),
     series: answer.series.map((s) => ({ key: s.key, values: s.input_tokens.map((v, i) => v + s.output_tokens[i]) })),
+  });
+  if (by !== 'model') return;
+  drawChart($('chart-escalation-by-model'), {
+    ...common, id: 'escalation-by-model', kind: 'line', yTitle: 'Escalated calls', format: percent,
+    series: answer.series.map((s) => ({ key: s.key, values: s.escalations.map((e, i) => (s.requests[i] ? e / s.requests[i] : 0)) })),
   });
 }
 
