@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Builder, By, until } from 'selenium-webdriver';
+import { Builder, By, logging, until } from 'selenium-webdriver';
 import chrome from 'selenium-webdriver/chrome.js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
@@ -86,6 +86,9 @@ before(async () => {
     .addArguments('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
                   '--no-first-run', '--disable-extensions', `--user-data-dir=${profileDir}`,
                   '--window-size=1400,2400');
+  const prefs = new logging.Preferences();
+  prefs.setLevel(logging.Type.BROWSER, logging.Level.ALL);
+  options.setLoggingPrefs(prefs);
   driver = await new Builder().forBrowser('chrome').setChromeOptions(options)
     .setChromeService(new chrome.ServiceBuilder(CHROMEDRIVER)).build();
 });
@@ -196,6 +199,14 @@ test('signed in with temporary credentials, the console charts the traffic', { s
   const screenshot = join(artifacts, 'console.png');
   writeFileSync(screenshot, Buffer.from(await driver.takeScreenshot(), 'base64'));
   console.log(`console screenshot: ${screenshot}`);
+});
+
+test('the page broke no Content-Security-Policy rule and logged no secret', { skip }, async () => {
+  const entries = await driver.manage().logs().get(logging.Type.BROWSER);
+  const text = entries.map((e) => e.message).join('\n');
+  assert.doesNotMatch(text, /Content Security Policy|Refused to/);
+  assert.ok(!text.includes(viewer.secretAccessKey) && !text.includes(viewer.sessionToken));
+  assert.ok(!text.includes(ROOT.secretAccessKey));
 });
 
 test('signing out forgets the credentials', { skip }, async () => {

@@ -348,9 +348,10 @@ function renderRecent(answer) {
 
 function renderBudgets(answer) {
   const box = $('budgets');
-  if (!answer.budgets.length) return showMessage(box, 'No budgets defined.');
+  const budgets = Array.isArray(answer.budgets) ? answer.budgets : [];
+  if (!budgets.length) return showMessage(box, 'No budgets defined.');
   const statusClass = { ok: 'status-ok', soft_exceeded: 'status-warn', exhausted: 'status-bad' };
-  const rows = answer.budgets.map((b) => {
+  const rows = budgets.map((b) => {
     const fraction = Number.isFinite(b.used_fraction) ? b.used_fraction
                                                       : b.limit_usd ? b.spent_usd / b.limit_usd : 0;
     const fill = el('div', { class: `fill ${b.status}` });
@@ -374,9 +375,10 @@ function renderBudgets(answer) {
 
 function renderJobs(answer) {
   const box = $('jobs');
-  if (!answer.jobs.length) return showMessage(box, 'No document jobs.');
+  const jobs = Array.isArray(answer.jobs) ? answer.jobs : [];
+  if (!jobs.length) return showMessage(box, 'No document jobs.');
   const statusClass = { succeeded: 'status-ok', running: 'status-warn', queued: '', failed: 'status-bad' };
-  const rows = answer.jobs.map((j) => ({
+  const rows = jobs.map((j) => ({
     job: j,
     cells: [j.jobId, j.documentId, j.pipeline, el('span', { class: statusClass[j.status] || '' }, j.status),
             j.createdAt, j.updatedAt, j.error || ''],
