@@ -361,7 +361,7 @@ function renderBudgets(answer) {
     return {
       budget: b,
       cells: [b.id, `${b.scope}${b.key ? ' = ' + b.key : b.match ? ' ~ ' + b.match : ''}`, b.period,
-              `${usd(b.spent_usd)} of ${usd(b.limit_usd)}` + (b.reserved_usd ? ` (+${usd(b.reserved_usd)} reserved)` : ''),
+              `${usd(b.spent_usd)} of ${b.limit_usd == null ? 'no limit' : usd(b.limit_usd)}` + (b.reserved_usd ? ` (+${usd(b.reserved_usd)} reserved)` : ''),
               el('span', {}, bar, el('span', { class: 'pct' }, percent(fraction))),
               el('span', { class: statusClass[b.status] || '' }, b.status)],
       titles: [null, null, b.period_start ? `since ${b.period_start}` : null, null, null,
@@ -373,6 +373,11 @@ function renderBudgets(answer) {
                             rows, ({ budget }) => ({ 'data-budget-id': budget.id, 'data-status': budget.status })));
 }
 
+// "parse ✓ · extract … · classify ✗": each pipeline stage and how far it got.
+const STAGE_MARK = { succeeded: '✓', running: '…', failed: '✗', pending: '·' };
+const stagesText = (stages) => (Array.isArray(stages)
+  ? stages.map((st) => `${st.name} ${STAGE_MARK[st.status] || st.status}`).join('  ') : '');
+
 function renderJobs(answer) {
   const box = $('jobs');
   const jobs = Array.isArray(answer.jobs) ? answer.jobs : [];
@@ -380,11 +385,12 @@ function renderJobs(answer) {
   const statusClass = { succeeded: 'status-ok', running: 'status-warn', queued: '', failed: 'status-bad' };
   const rows = jobs.map((j) => ({
     job: j,
-    cells: [j.jobId, j.documentId, j.pipeline, el('span', { class: statusClass[j.status] || '' }, j.status),
-            j.createdAt, j.updatedAt, j.error || ''],
+    cells: [j.jobId, j.documentId, j.pipeline || '—', el('span', { class: statusClass[j.status] || '' }, j.status),
+            stagesText(j.stages), j.createdAt, j.updatedAt, j.error || ''],
   }));
   box.replaceChildren(table([{ title: 'Job' }, { title: 'Document' }, { title: 'Pipeline' }, { title: 'Status' },
-                             { title: 'Created' }, { title: 'Updated' }, { title: 'Error', wrap: true }],
+                             { title: 'Stages' }, { title: 'Created' }, { title: 'Updated' },
+                             { title: 'Error', wrap: true }],
                             rows, ({ job }) => ({ 'data-job-id': job.jobId, 'data-status': job.status })));
 }
 
