@@ -68,7 +68,7 @@ const std::string kClaimSql =
     " RETURNING " +
     std::string(kJobColumns) + ", receipt, visible_at";
 
-constexpr milliseconds kPollInterval{50};  // how soon another process's writes are noticed
+constexpr milliseconds kPollInterval{100};  // how soon another process's writes are noticed
 constexpr int kMaxListed = 1000;
 constexpr int kMaxEventsPerRead = 1000;
 
