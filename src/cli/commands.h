@@ -15,5 +15,6 @@ void add_serve_command(CLI::App& app, Action* action);
 void add_iam_commands(CLI::App& app, Action* action);
 void add_bench_commands(CLI::App& app, Action* action);
 void add_usage_command(CLI::App& app, Action* action);  // usage (the ledger report)
+void add_jobs_commands(CLI::App& app, Action* action);  // jobs list, jobs dlq list|redrive
 
 }  // namespace plinth::cli
