@@ -78,6 +78,7 @@ GatewayOptions GatewayOptions::from_config(const Config& config) {
   options.region = config.region;
   options.account_id = config.account_id;
   options.max_concurrent_per_principal = config.limits.max_concurrent_per_principal;
+  options.metrics_require_auth = config.metrics.require_auth;
   options.limits.max_tokens = config.limits.max_tokens;
   options.limits.default_max_tokens =
       std::min(options.limits.default_max_tokens, config.limits.max_tokens);
@@ -207,7 +208,8 @@ Status Gateway::authorize_model(Call& call, std::string_view action, std::string
 void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   Call call{request, exchange,     new_uuid(services_.random),
             false,   std::nullopt, services_.clock.steady_now(),
-            0,       std::nullopt, nullptr};
+            0,       std::nullopt, nullptr,
+            {}};
   std::string_view path = request.path();
   if (path == "/health" || path == "/ping") {
     if (request.method != "GET" && request.method != "HEAD") {
@@ -219,6 +221,14 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   }
   if (path == "/v1/usage") {
     handle_usage(call);  // Bedrock-shaped errors, like every SigV4 "plinth" API
+    return;
+  }
+  if (path == "/v1/budgets") {
+    handle_budgets(call);
+    return;
+  }
+  if (path == "/metrics") {
+    handle_metrics(call);
     return;
   }
   if (path.starts_with("/v1/")) call.openai_errors = true;
