@@ -59,12 +59,30 @@ std::optional<std::string> key_for(const BudgetSpec& spec, const BudgetSubject& 
   return std::nullopt;
 }
 
-std::string usd_text(int64_t micro) { return fmt::format("{:.6g}", micro_to_usd(micro)); }
+// Dollars with up to six decimals and no trailing zeros: "10", "0.000137", "1234.5".
+std::string usd_text(int64_t micro) {
+  std::string text = fmt::format("{}{}.{:06}", micro < 0 ? "-" : "", std::abs(micro) / 1'000'000,
+                                 std::abs(micro) % 1'000'000);
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
 
 }  // namespace
 
 struct Budgets::Book {
   std::map<std::string, Entry> entries;  // by key
+  size_t prune_above = 4096;             // forget idle keys when entries outgrow this
+
+  // Moves every entry into the current period and forgets the keys of a "*" budget with nothing
+  // spent or held, so that the table does not grow with every principal or tag ever seen.
+  void prune(const BudgetSpec& spec, int64_t period_start) {
+    std::erase_if(entries, [&](auto& item) {
+      Entry& entry = at(item.first, period_start);
+      return spec.match == "*" && entry.spent == 0 && entry.reserved == 0;
+    });
+    prune_above = std::max<size_t>(4096, entries.size() * 2);
+  }
 
   // The key's entry, moved into the current period (spend resets; reservations carry over,
   // since their calls will be booked when they end, in this period or later).
@@ -190,16 +208,21 @@ Result<BudgetReservation> Budgets::reserve(const BudgetSubject& subject,
     const BudgetSpec& spec = specs_[b];
     auto key = key_for(spec, subject);
     if (!key) continue;
-    Entry& entry = books_[b]->at(*key, period_start_ms(spec.period, now));
+    Book& book = *books_[b];
+    int64_t period_start = period_start_ms(spec.period, now);
+    if (book.entries.size() > book.prune_above) book.prune(spec, period_start);
+    Entry& entry = book.at(*key, period_start);
     if (spec.limit_micro_usd) {
       int64_t limit = *spec.limit_micro_usd;
       if (entry.spent >= limit || entry.spent + entry.reserved + estimate > limit) {
-        return fail(ErrorCode::kThrottled,
-                    fmt::format("Budget {} ({} {}) of {} USD per {} is exhausted: spent {} USD, "
-                                "reserved {} USD, this request may cost up to {} USD.",
-                                spec.id, scope_name(spec.scope), *key, usd_text(limit),
-                                period_name(spec.period), usd_text(entry.spent),
-                                usd_text(entry.reserved), usd_text(estimate)));
+        return fail(
+            ErrorCode::kThrottled,
+            fmt::format("Budget {} ({} {}) of {} USD per {} {}: spent {} USD, reserved "
+                        "{} USD, this request may cost up to {} USD.",
+                        spec.id, scope_name(spec.scope), *key, usd_text(limit),
+                        period_name(spec.period),
+                        entry.spent >= limit ? "is exhausted" : "would be exceeded",
+                        usd_text(entry.spent), usd_text(entry.reserved), usd_text(estimate)));
       }
     }
     reservation.holds_.push_back({b, std::move(*key)});
@@ -260,19 +283,8 @@ std::vector<BudgetState> Budgets::snapshot() const {
   int64_t now = now_ms();
   std::lock_guard lock(mutex_);
   for (size_t b = 0; b < specs_.size(); ++b) {
-    int64_t start = period_start_ms(specs_[b].period, now);
-    auto& entries = books_[b]->entries;
-    for (auto it = entries.begin(); it != entries.end();) {
-      Entry& entry = books_[b]->at(it->first, start);
-      // Keys of a "*" budget with nothing spent or held this period are forgotten, so that the
-      // table does not grow with every principal or tag ever seen.
-      if (specs_[b].match == "*" && entry.spent == 0 && entry.reserved == 0) {
-        it = entries.erase(it);
-        continue;
-      }
-      states.push_back(state_of(b, it->first, entry));
-      ++it;
-    }
+    books_[b]->prune(specs_[b], period_start_ms(specs_[b].period, now));
+    for (const auto& [key, entry] : books_[b]->entries) states.push_back(state_of(b, key, entry));
   }
   return states;
 }
