@@ -320,12 +320,14 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
     call.respond_error(Error(ErrorCode::kNotFound, "Unknown operation: " + std::string(operation)));
     return;
   }
-  auto principal = authenticate(call, "bedrock");
-  if (!principal) return;
-  call.principal = std::move(*principal);
+  // Metered before authentication so that metrics count refused signatures too (the ledger
+  // records only authenticated calls).
   call.meter(converse_op ? (stream ? "ConverseStream" : "Converse")
                          : (stream ? "InvokeModelWithResponseStream" : "InvokeModel"),
              std::string(model_segment));
+  auto principal = authenticate(call, "bedrock");
+  if (!principal) return;
+  call.principal = std::move(*principal);
   // The model id is one percent-encoded path segment: decode it exactly once.
   std::optional<std::string> model_id = uri_decode(model_segment);
   if (!model_id || model_id->empty()) {
@@ -377,6 +379,7 @@ Result<providers::InferenceResponse> Gateway::infer_until_client_gone(
 }
 
 void Gateway::handle_openai(Call& call, std::string_view operation) {
+  call.meter(operation == "chat/completions" ? "ChatCompletions" : "Embeddings", "");
   const std::string* authorization = call.request.header("authorization");
   Result<auth::Principal> principal = fail(ErrorCode::kUnauthenticated, "");
   if (authorization != nullptr && authorization->starts_with("Bearer ")) {
@@ -391,7 +394,6 @@ void Gateway::handle_openai(Call& call, std::string_view operation) {
     if (!principal) return;
   }
   call.principal = std::move(*principal);
-  call.meter(operation == "chat/completions" ? "ChatCompletions" : "Embeddings", "");
   auto slot = acquire_slot(*call.principal);
   if (!slot) {
     call.respond_error(slot.error());

@@ -87,7 +87,15 @@ void Gateway::Call::meter_stream_error(const Error& error) {
 }
 
 void Gateway::record_usage(Call& call) {
-  if (!call.usage || !call.principal) return;
+  if (!call.usage) return;
+  if (!call.principal) {  // refused before authentication: a metric, not a ledger record
+    if (services_.metrics == nullptr) return;
+    ledger::UsageRecord refused = *call.usage;
+    refused.status = std::to_string(call.http_status);
+    refused.latency_ms = elapsed_ms(call.started, services_.clock.steady_now());
+    services_.metrics->observe(refused);
+    return;
+  }
   ledger::UsageRecord record = *call.usage;
   record.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        services_.clock.now().time_since_epoch())

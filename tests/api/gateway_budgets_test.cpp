@@ -182,6 +182,7 @@ TEST_F(GatewayBudgetsTest, BudgetsEndpointNeedsGetBudgets) {
 
 TEST_F(GatewayBudgetsTest, MetricsAreOpenByDefaultAndCountEachCall) {
   call(signed_request(path("converse"), std::string(kConverseBody)));
+  call(signed_request(path("converse"), std::string(kConverseBody), "bedrock", "wrong-secret"));
   http::Request scrape;
   scrape.method = "GET";
   scrape.target = "/metrics";
@@ -193,6 +194,10 @@ TEST_F(GatewayBudgetsTest, MetricsAreOpenByDefaultAndCountEachCall) {
                 R"(20240307-v1:0",status="2xx"} 1)"),
             std::string::npos)
       << exchange.response->body;
+  // A refused signature is counted too, with no model resolved.
+  EXPECT_NE(exchange.response->body.find(
+                R"(plinth_requests_total{operation="Converse",model="none",status="4xx"} 1)"),
+            std::string::npos);
 }
 
 TEST_F(GatewayBudgetsTest, MetricsNeedSigV4AndGetMetricsWhenConfigured) {
