@@ -2,7 +2,7 @@
 // chromedriver) against a real plinth serve, after real Converse traffic from the JS SDK.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Builder, By, logging, until } from 'selenium-webdriver';
@@ -12,7 +12,7 @@ import { Hash } from '@smithy/hash-node';
 import { IAMClient, CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import { startPlinth, ROOT, SMALL, LARGE } from './harness.mjs';
+import { startPlinth, writeConfig, ROOT, SMALL, LARGE } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BINARY ?? '/usr/bin/chromium';
 const CHROMEDRIVER = process.env.CHROMEDRIVER_BINARY ?? '/usr/bin/chromedriver';
@@ -45,7 +45,25 @@ async function plinthGet(path, query = {}) {
 
 before(async () => {
   if (skip) return;
-  server = await startPlinth();
+  // Two budgets far above this test's spend, one with a soft limit its traffic crosses.
+  const dataDir = mkdtempSync(join(tmpdir(), 'plinth-console-'));
+  const configFile = writeConfig(dataDir);
+  appendFileSync(configFile, `
+[[budgets]]
+id = "invoices-daily"
+scope = "tag"
+match = "invoices"
+period = "day"
+limit_usd = 1.0
+soft_limit_usd = 0.00001
+[[budgets]]
+id = "account-monthly"
+scope = "account"
+match = "*"
+period = "month"
+limit_usd = 10.0
+`);
+  server = await startPlinth({ dataDir, configFile });
   const iam = new IAMClient({ region, endpoint: server.endpoint, credentials: ROOT });
   const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow',
     Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sts:AssumeRole' }] };
@@ -191,6 +209,18 @@ test('signed in with temporary credentials, the console charts the traffic', { s
       assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
       const ids = await attributes(`#${section} tr[${idAttr}]`, idAttr);
       assert.deepEqual(ids, answer.body[list].map((x) => x[idField]), section);
+      const statuses = await attributes(`#${section} tr[${idAttr}]`, 'data-status');
+      assert.deepEqual(statuses, answer.body[list].map((x) => x.status), section);
+    }
+  }
+  const budgets = (await plinthGet('/v1/budgets')).body?.budgets;
+  if (budgets) {
+    assert.deepEqual(budgets.map((b) => b.id).sort(), ['account-monthly', 'invoices-daily']);
+    assert.equal(budgets.find((b) => b.id === 'invoices-daily').status, 'soft_exceeded');
+    const bars = await attributes('#budgets [role="progressbar"]', 'aria-valuenow');
+    assert.equal(bars.length, budgets.length);
+    for (const [i, b] of budgets.entries()) {
+      assert.equal(Number(bars[i]), Math.round(100 * b.used_fraction), b.id);
     }
   }
 

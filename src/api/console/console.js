@@ -134,7 +134,8 @@ function showDashboard() {
 
 const integer = (n) => Number(n || 0).toLocaleString('en-US');
 const usd = (n) => '$' + Number(n || 0).toFixed(n && Math.abs(n) < 0.01 ? 6 : 2);
-const percent = (fraction) => (100 * fraction).toFixed(1) + '%';
+const percent = (fraction) => (fraction > 0 && fraction < 0.001 ? (100 * fraction).toPrecision(2)
+                                                                 : (100 * fraction).toFixed(1)) + '%';
 const shortArn = (arn) => (arn || '').split(/[:/]/).slice(-2).join('/') || '(none)';
 const displayKey = (key, empty) => (key === '' ? empty : key);
 function clock(ms, bucket) {
@@ -191,7 +192,7 @@ const niceMax = (max) => {
 
 // kind: 'line' or 'bar' (stacked); series: [{key, values}]; format: y-axis label formatter.
 function drawChart(box, { id, kind, bucket, buckets, series, yTitle, format, emptyKey }) {
-  const W = 720, H = 260, L = 64, R = 170, T = 12, B = 44;
+  const W = 720, H = 260, L = 80, R = 170, T = 12, B = 44;
   const plotW = W - L - R, plotH = H - T - B;
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'data-chart': id,
                             'data-series-count': series.length, 'aria-label': yTitle });
