@@ -29,19 +29,20 @@ let driver;
 let profileDir;
 const requestIds = [];
 
-// A GET to Plinth's own REST API, signed like the console signs it (service "plinth").
-async function plinthGet(path, query = {}) {
+// A call to Plinth's own REST API, signed like the console signs it (service "plinth").
+async function plinthCall(method, path, { query = {}, body, headers = {} } = {}) {
   const url = new URL(server.endpoint);
   const signer = new SignatureV4({ credentials: ROOT, region, service: 'plinth',
                                    sha256: Hash.bind(null, 'sha256') });
-  const signed = await signer.sign({ method: 'GET', protocol: 'http:', hostname: url.hostname,
-                                     port: Number(url.port), path, query,
-                                     headers: { host: url.host } });
+  const signed = await signer.sign({ method, protocol: 'http:', hostname: url.hostname,
+                                     port: Number(url.port), path, query, body,
+                                     headers: { host: url.host, ...headers } });
   const search = new URLSearchParams(query).toString();
   const r = await fetch(`${server.endpoint}${path}${search ? '?' + search : ''}`,
-                        { headers: signed.headers });
+                        { method, headers: signed.headers, body });
   return { status: r.status, body: await r.json().catch(() => null) };
 }
+const plinthGet = (path, query = {}) => plinthCall('GET', path, { query });
 
 before(async () => {
   if (skip) return;
@@ -229,6 +230,27 @@ test('signed in with temporary credentials, the console charts the traffic', { s
   const screenshot = join(artifacts, 'console.png');
   writeFileSync(screenshot, Buffer.from(await driver.takeScreenshot(), 'base64'));
   console.log(`console screenshot: ${screenshot}`);
+});
+
+test('a submitted document shows up in the jobs table', { skip }, async () => {
+  const pipeline = await plinthCall('POST', '/v1/pipelines', {
+    body: JSON.stringify({ name: 'console-notes', classify: { labels: ['note', 'other'] } }),
+    headers: { 'content-type': 'application/json' } });
+  if (pipeline.status === 404 || pipeline.status === 503) {
+    await visible('#jobs [data-state="not-enabled"]');  // a server without documents
+    return;
+  }
+  assert.equal(pipeline.status, 201, JSON.stringify(pipeline.body));
+  const submitted = await plinthCall('POST', '/v1/pipelines/console-notes/documents', {
+    body: 'A short note about the quarterly invoice run.', headers: { 'content-type': 'text/plain' } });
+  assert.equal(submitted.status, 202, JSON.stringify(submitted.body));
+  await driver.findElement(By.id('refresh')).click();
+  await visible(`#jobs tr[data-job-id="${submitted.body.jobId}"]`);
+  await visible('#dashboard[data-state="ready"]');
+  const listed = await plinthGet('/v1/jobs', { limit: '50' });
+  assert.ok(listed.body.jobs.some((j) => j.jobId === submitted.body.jobId));
+  const rows = await attributes('#jobs tr[data-job-id]', 'data-job-id');
+  assert.deepEqual([...rows].sort(), listed.body.jobs.map((j) => j.jobId).sort());
 });
 
 test('the page broke no Content-Security-Policy rule and logged no secret', { skip }, async () => {
