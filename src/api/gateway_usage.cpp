@@ -98,7 +98,9 @@ void Gateway::record_usage(const Call& call) {
   record.role_session = call.principal->session_name;
   record.application_tag = application_tag(call.request, record.model_requested);
   record.latency_ms = elapsed_ms(call.started, services_.clock.steady_now());
-  if (call.usage_model != nullptr) {
+  if (call.usage_pico_usd) {
+    record.cost_micro_usd = catalog::Cost{*call.usage_pico_usd}.micro_usd();
+  } else if (call.usage_model != nullptr) {
     record.cost_micro_usd =
         catalog::compute_cost(*call.usage_model, record.input_tokens, record.output_tokens)
             .micro_usd();

@@ -124,7 +124,7 @@ RoutedResponse Router::infer(providers::Provider& provider,
     }
   }
   if (!reason) {
-    if (callbacks.on_answer_start) callbacks.on_answer_start(*routed.answered_by, false);
+    if (callbacks.on_answer_start) callbacks.on_answer_start(*routed.answered_by, std::nullopt);
     for (const std::string& text : buffered) {
       if (callbacks.on_delta && !callbacks.on_delta(text)) break;
     }
@@ -136,10 +136,10 @@ RoutedResponse Router::infer(providers::Provider& provider,
   routed.reason = reason;
   // The large tier streams live: its answer is final whatever it says.
   auto live = [&](const catalog::ModelEntry& model) -> providers::DeltaCallback {
-    return [&callbacks, &streamed, &model](std::string_view text) {
+    return [&callbacks, &streamed, &model, reason](std::string_view text) {
       if (!streamed) {
         streamed = true;
-        if (callbacks.on_answer_start) callbacks.on_answer_start(model, true);
+        if (callbacks.on_answer_start) callbacks.on_answer_start(model, reason);
       }
       if (callbacks.on_delta) return callbacks.on_delta(text);
       return !callbacks.keep_going || callbacks.keep_going();
@@ -147,7 +147,7 @@ RoutedResponse Router::infer(providers::Provider& provider,
   };
   auto large = run_tier(*large_, live);
   if (large && !streamed && callbacks.on_answer_start) {
-    callbacks.on_answer_start(*routed.answered_by, true);
+    callbacks.on_answer_start(*routed.answered_by, reason);
   }
   routed.response = std::move(large);
   return routed;

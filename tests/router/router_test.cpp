@@ -250,13 +250,14 @@ TEST_F(RouterTest, StreamsOnlyTheAnswerThatIsKept) {
     seen += text;
     return true;
   };
-  callbacks.on_answer_start = [&](const catalog::ModelEntry& model, bool escalated) {
-    starts.push_back(model.id + (escalated ? "+" : "-"));
+  callbacks.on_answer_start = [&](const catalog::ModelEntry& model,
+                                  std::optional<EscalationReason> reason) {
+    starts.push_back(model.id + (reason ? "+" + std::string(to_string(*reason)) : "-"));
   };
   RoutedResponse escalated = run(make(definition()), min_length(10), callbacks);
   EXPECT_TRUE(escalated.escalated);
   EXPECT_EQ(seen, "a much longer answer");
-  EXPECT_EQ(starts, std::vector<std::string>{"large-a+"});
+  EXPECT_EQ(starts, std::vector<std::string>{"large-a+checks"});
   seen.clear();
   starts.clear();
   RoutedResponse kept = run(make(definition()), min_length(3), callbacks);

@@ -72,8 +72,10 @@ struct RouteCallbacks {
   // Receives the text the caller sees: a small-tier answer is buffered and replayed once it
   // passes; a large-tier answer streams live. Return false to cancel. May be empty.
   providers::DeltaCallback on_delta;
-  // Called once before the first text of an answer reaches on_delta (headers, stream writers).
-  std::function<void(const catalog::ModelEntry& model, bool escalated)> on_answer_start;
+  // Called once, for the model that answers, before its first text reaches on_delta (or when it
+  // finishes, if it streamed none): headers and stream writers. `reason` is set when escalated.
+  std::function<void(const catalog::ModelEntry& model, std::optional<EscalationReason> reason)>
+      on_answer_start;
   // Polled while a small-tier answer is buffered; false cancels it. May be empty.
   std::function<bool()> keep_going;
 };
