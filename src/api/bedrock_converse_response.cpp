@@ -2,6 +2,7 @@
 #include <boost/json.hpp>
 
 #include "json_input.h"
+
 #include "plinth/api/bedrock_converse.h"
 #include "plinth/api/errors.h"
 
@@ -55,10 +56,9 @@ std::string converse_response_json(const providers::InferenceResponse& response,
   for (const ContentBlock& block : response.content) {
     if (block.kind == ContentBlock::Kind::kToolUse) {
       content.push_back(json::object{
-          {"toolUse",
-           json::object{{"toolUseId", block.tool_use_id},
-                        {"name", block.tool_name},
-                        {"input", json_input::tool_input_value(block.tool_input_json)}}}});
+          {"toolUse", json::object{{"toolUseId", block.tool_use_id},
+                                   {"name", block.tool_name},
+                                   {"input", json_input::tool_input_value(block.tool_input_json)}}}});
     } else if (block.kind == ContentBlock::Kind::kText) {
       content.push_back(json::object{{"text", block.text}});
     }

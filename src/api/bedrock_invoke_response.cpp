@@ -1,8 +1,9 @@
 // InvokeModel response bodies (Anthropic, Llama, Titan) and InvokeModelWithResponseStream chunks.
 #include <boost/json.hpp>
 
-#include "float_array.h"
 #include "json_input.h"
+
+#include "float_array.h"
 #include "plinth/api/bedrock_invoke.h"
 #include "plinth/api/errors.h"
 #include "plinth/core/encoding.h"
@@ -70,11 +71,10 @@ std::string invoke_response_json(InvokeBodyFormat format,
     if (block.kind == ContentBlock::Kind::kText) {
       content.push_back(json::object{{"type", "text"}, {"text", block.text}});
     } else if (block.kind == ContentBlock::Kind::kToolUse) {
-      content.push_back(
-          json::object{{"type", "tool_use"},
-                       {"id", block.tool_use_id},
-                       {"name", block.tool_name},
-                       {"input", json_input::tool_input_value(block.tool_input_json)}});
+      content.push_back(json::object{{"type", "tool_use"},
+                                     {"id", block.tool_use_id},
+                                     {"name", block.tool_name},
+                                     {"input", json_input::tool_input_value(block.tool_input_json)}});
     }
   }
   json::object out{{"id", message_id},
