@@ -239,6 +239,35 @@ TEST_F(RouterGatewayTest, ChatCompletionsNamesTheAnsweringModelAndTakesChecksFro
   EXPECT_EQ(bad.response->status, 400) << bad.response->body;
 }
 
+TEST_F(RouterGatewayTest, InvokeModelTakesChecksFromAHeaderAndNamesTheAnsweringModel) {
+  std::string body = R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":4,"temperature":0,)"
+                     R"("messages":[{"role":"user","content":"hi"}]})";
+  for (std::string_view op : {"invoke", "invoke-with-response-stream"}) {
+    http::Request request = signed_request("/model/router.checks/" + std::string(op), body);
+    request.headers.push_back({"x-plinth-checks", R"({"min_length":100000})"});
+    FakeExchange escalated = call(request);
+    EXPECT_EQ(escalated.header("x-plinth-invoked-model"), "llama-large") << op;
+    EXPECT_EQ(escalated.header("x-plinth-escalation-reason"), "checks") << op;
+    request.headers.back().value = R"({"min_length":0})";
+    FakeExchange kept = call(request);
+    EXPECT_EQ(kept.header("x-plinth-invoked-model"), "qwen2-small") << op;
+    EXPECT_EQ(kept.header("x-plinth-escalated"), "false") << op;
+  }
+  FakeExchange invoked = call([&] {
+    http::Request request = signed_request("/model/router.checks/invoke", body);
+    request.headers.push_back({"x-plinth-checks", R"({"required_fields":["total"]})"});
+    return request;
+  }());
+  ASSERT_EQ(invoked.response->status, 200) << invoked.response->body;
+  EXPECT_EQ(json::parse(invoked.response->body).at("model").as_string(), "llama-large");
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_EQ(records[2].operation, "InvokeModelWithResponseStream");
+  EXPECT_TRUE(records[2].escalated);
+  EXPECT_FALSE(records[3].escalated);
+  EXPECT_EQ(records[3].model_used, "qwen2-small");
+}
+
 TEST_F(RouterGatewayTest, RouterIsAuthorizedByItsOwnArn) {
   credentials_->principal.identity_policies = {allow_policy(kChecksRouterArn)};
   EXPECT_EQ(converse("router.checks", converse_body(2)).response->status, 200);
