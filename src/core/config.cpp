@@ -90,6 +90,7 @@ Status read_strings(const toml::table& t, std::string_view key, std::vector<std:
   if (!node) return ok();
   const toml::array* arr = node->as_array();
   if (!arr) return std::unexpected(bad(where + std::string(key) + " must be an array of strings"));
+  out.clear();  // a present key replaces the default
   for (const auto& item : *arr) {
     auto s = item.value<std::string>();
     if (!s) return std::unexpected(bad(where + std::string(key) + " must be an array of strings"));

@@ -57,7 +57,9 @@ large = "b"
   EXPECT_EQ(c->routers[0].fallbacks, std::vector<std::string>{"other-small"});
   EXPECT_EQ(c->routers[0].max_retries, 1);
   EXPECT_EQ(c->routers[1].max_retries, 2);
-  EXPECT_TRUE(c->routers[1].escalate_on.empty());
+  // Without escalate_on every reason escalates.
+  EXPECT_EQ(c->routers[1].escalate_on,
+            (std::vector<std::string>{"invalid_output", "max_tokens", "checks"}));
   EXPECT_FALSE(parse_config("[[routers]]\nid = \"r\"\nsmall = \"a\"\n", "/"));
   EXPECT_FALSE(
       parse_config("[[routers]]\nid = \"r\"\nsmall = \"a\"\nlarge = \"b\"\n"

@@ -27,9 +27,9 @@ struct RouterConfig {
   std::string id;
   std::string small;
   std::string large;
-  std::vector<std::string> escalate_on;  // invalid_output | max_tokens | checks
-  std::vector<std::string> fallbacks;    // same-tier models tried on provider errors
-  int max_retries = 2;                   // provider-error retries per tier
+  std::vector<std::string> escalate_on = {"invalid_output", "max_tokens", "checks"};
+  std::vector<std::string> fallbacks;  // same-tier models tried on provider errors
+  int max_retries = 2;                 // provider-error retries per tier
 };
 
 struct LimitsConfig {
