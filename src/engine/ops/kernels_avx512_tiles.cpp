@@ -71,7 +71,7 @@ struct UnpackQ5_0 {
 // out[r * kTokens + t].
 template <int kTokens, typename Unpack>
 void tile_q32(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
-              const uint8_t* const* xq, const float* const* xs, float* out) {
+              const uint8_t* const* xq, const float* const* xs, int64_t prefetch, float* out) {
   Unpack unpack;
   const uint8_t* row[4];
   for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
@@ -82,16 +82,21 @@ void tile_q32(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
   const int64_t blocks = n / kQK;
   for (int64_t b = 0; b < blocks; ++b) {
     const size_t at = static_cast<size_t>(b) * block_bytes;
+    if (prefetch != 0)
+      for (int r = 0; r < 4; ++r)
+        _mm_prefetch(reinterpret_cast<const char*>(row[r] + at + prefetch), _MM_HINT_T0);
     __m512i r01 = join(unpack(row[0] + at), unpack(row[1] + at));
     __m512i r23 = join(unpack(row[2] + at), unpack(row[3] + at));
     __m512i lo = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(2, 0, 2, 0));  // values 0..15
     __m512i hi = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(3, 1, 3, 1));  // values 16..31
     __m512i offset = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, lo);
     offset = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(offset, bias, hi));
-    __m128i halves = _mm_setr_epi16(static_cast<int16_t>(block_scale(row[0] + at)),
-                                    static_cast<int16_t>(block_scale(row[1] + at)),
-                                    static_cast<int16_t>(block_scale(row[2] + at)),
-                                    static_cast<int16_t>(block_scale(row[3] + at)), 0, 0, 0, 0);
+    // The four f16 scales gathered in a scalar register: the integer ALUs are idle here, and
+    // inserting them one by one would cost shuffles on the vector ports the dots need.
+    const uint64_t packed =
+        uint64_t{block_scale(row[0] + at)} | uint64_t{block_scale(row[1] + at)} << 16 |
+        uint64_t{block_scale(row[2] + at)} << 32 | uint64_t{block_scale(row[3] + at)} << 48;
+    __m128i halves = _mm_cvtsi64_si128(static_cast<long long>(packed));
     const __m512 ws = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
     for (int t = 0; t < kTokens; ++t) {
       const uint8_t* x = xq[t] + b * kQK;
@@ -112,10 +117,18 @@ void tile_q32(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
   }
 }
 
+// The next rows' bytes at `prefetch` past each super-block (0: none), a line at a time.
+template <typename Block>
+inline void prefetch_block(const Block* block, int64_t prefetch) {
+  if (prefetch == 0) return;
+  const char* p = reinterpret_cast<const char*>(block) + prefetch;
+  for (size_t at = 0; at < sizeof(Block); at += 64) _mm_prefetch(p + at, _MM_HINT_T0);
+}
+
 // Q4_K / Q5_K: 64 values (two sub-blocks) per 512-bit vector, unsigned, times q8 via maddubs,
 // scaled per sub-block with madd; minimums from the activation block sums.
 template <int kTokens, bool kFiveBit>
-void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefetch, float* out) {
   using Block = std::conditional_t<kFiveBit, BlockQ5K, BlockQ4K>;
   const auto* wb = static_cast<const Block*>(w);
   const __m256i low_mask = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
@@ -123,6 +136,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) 
   __m256 acc_min[kTokens];
   for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_setzero_ps(), acc_min[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQKK; ++b) {
+    prefetch_block(&wb[b], prefetch);
     uint8_t sc[8], m[8];
     for (int j = 0; j < 8; ++j) k_scale_min(j, wb[b].scales, &sc[j], &m[j]);
     __m256i mins = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3], m[4], m[4],
@@ -162,7 +176,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) 
 
 // Q6_K: values 0..63 (the -32 offset applied through the block sums), 16-value int8 scales.
 template <int kTokens>
-void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefetch, float* out) {
   const auto* wb = static_cast<const BlockQ6K*>(w);
   const __m256i low_mask = _mm256_set1_epi8(0x0F), two_bits = _mm256_set1_epi8(3);
   __m512 acc[kTokens];
@@ -170,6 +184,7 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
   for (int t = 0; t < kTokens; ++t)
     acc[t] = _mm512_setzero_ps(), acc_offset[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQKK; ++b) {
+    prefetch_block(&wb[b], prefetch);
     __m512i q[4], scale[4];
     for (int h = 0; h < 2; ++h) {
       __m256i l0 = load32(wb[b].ql + 64 * h), l1 = load32(wb[b].ql + 64 * h + 32);
@@ -209,60 +224,62 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
 
 template <int kTokens>
 void tile_q32_n(GgmlType t, int64_t n, const void* const* w, int rows, const uint8_t* const* xq,
-                const float* const* xs, float* out) {
+                const float* const* xs, int64_t prefetch, float* out) {
   const auto* const* r = reinterpret_cast<const uint8_t* const*>(w);
   switch (t) {
     case GgmlType::kQ8_0:
-      return tile_q32<kTokens, UnpackQ8_0>(n, r, rows, sizeof(BlockQ8_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ8_0>(n, r, rows, sizeof(BlockQ8_0), xq, xs, prefetch, out);
     case GgmlType::kQ4_0:
-      return tile_q32<kTokens, UnpackQ4_0>(n, r, rows, sizeof(BlockQ4_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ4_0>(n, r, rows, sizeof(BlockQ4_0), xq, xs, prefetch, out);
     default:
-      return tile_q32<kTokens, UnpackQ5_0>(n, r, rows, sizeof(BlockQ5_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ5_0>(n, r, rows, sizeof(BlockQ5_0), xq, xs, prefetch, out);
   }
 }
 
 template <int kTokens>
-void tile_k_n(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+void tile_k_n(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefetch,
+              float* out) {
   switch (t) {
     case GgmlType::kQ4_K:
-      return tile_q45_K<kTokens, false>(n, w, x, out);
+      return tile_q45_K<kTokens, false>(n, w, x, prefetch, out);
     case GgmlType::kQ5_K:
-      return tile_q45_K<kTokens, true>(n, w, x, out);
+      return tile_q45_K<kTokens, true>(n, w, x, prefetch, out);
     default:
-      return tile_q6_K<kTokens>(n, w, x, out);
+      return tile_q6_K<kTokens>(n, w, x, prefetch, out);
   }
 }
 
 }  // namespace
 
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
-                     const uint8_t* const* xq, const float* const* xs, int tokens, float* out) {
+                     const uint8_t* const* xq, const float* const* xs, int tokens, int64_t prefetch,
+                     float* out) {
   // clang-format off
   switch (tokens) {
-    case 1: return tile_q32_n<1>(t, n, w, rows, xq, xs, out);
-    case 2: return tile_q32_n<2>(t, n, w, rows, xq, xs, out);
-    case 3: return tile_q32_n<3>(t, n, w, rows, xq, xs, out);
-    case 4: return tile_q32_n<4>(t, n, w, rows, xq, xs, out);
-    case 5: return tile_q32_n<5>(t, n, w, rows, xq, xs, out);
-    case 6: return tile_q32_n<6>(t, n, w, rows, xq, xs, out);
-    case 7: return tile_q32_n<7>(t, n, w, rows, xq, xs, out);
-    default: return tile_q32_n<8>(t, n, w, rows, xq, xs, out);
+    case 1: return tile_q32_n<1>(t, n, w, rows, xq, xs, prefetch, out);
+    case 2: return tile_q32_n<2>(t, n, w, rows, xq, xs, prefetch, out);
+    case 3: return tile_q32_n<3>(t, n, w, rows, xq, xs, prefetch, out);
+    case 4: return tile_q32_n<4>(t, n, w, rows, xq, xs, prefetch, out);
+    case 5: return tile_q32_n<5>(t, n, w, rows, xq, xs, prefetch, out);
+    case 6: return tile_q32_n<6>(t, n, w, rows, xq, xs, prefetch, out);
+    case 7: return tile_q32_n<7>(t, n, w, rows, xq, xs, prefetch, out);
+    default: return tile_q32_n<8>(t, n, w, rows, xq, xs, prefetch, out);
   }
   // clang-format on
 }
 
 void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
-                   float* out) {
+                   int64_t prefetch, float* out) {
   // clang-format off
   switch (tokens) {
-    case 1: return tile_k_n<1>(t, n, w, x, out);
-    case 2: return tile_k_n<2>(t, n, w, x, out);
-    case 3: return tile_k_n<3>(t, n, w, x, out);
-    case 4: return tile_k_n<4>(t, n, w, x, out);
-    case 5: return tile_k_n<5>(t, n, w, x, out);
-    case 6: return tile_k_n<6>(t, n, w, x, out);
-    case 7: return tile_k_n<7>(t, n, w, x, out);
-    default: return tile_k_n<8>(t, n, w, x, out);
+    case 1: return tile_k_n<1>(t, n, w, x, prefetch, out);
+    case 2: return tile_k_n<2>(t, n, w, x, prefetch, out);
+    case 3: return tile_k_n<3>(t, n, w, x, prefetch, out);
+    case 4: return tile_k_n<4>(t, n, w, x, prefetch, out);
+    case 5: return tile_k_n<5>(t, n, w, x, prefetch, out);
+    case 6: return tile_k_n<6>(t, n, w, x, prefetch, out);
+    case 7: return tile_k_n<7>(t, n, w, x, prefetch, out);
+    default: return tile_k_n<8>(t, n, w, x, prefetch, out);
   }
   // clang-format on
 }
@@ -274,8 +291,8 @@ void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* 
 namespace plinth::engine::kernels {
 // Never selected without AVX-512 (avx512_kernels() returns nullptr then).
 void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const uint8_t* const*,
-                     const float* const*, int, float*) {}
-void avx512_tile_k(GgmlType, int64_t, const void*, const BlockQ8K* const*, int, float*) {}
+                     const float* const*, int, int64_t, float*) {}
+void avx512_tile_k(GgmlType, int64_t, const void*, const BlockQ8K* const*, int, int64_t, float*) {}
 }  // namespace plinth::engine::kernels
 
 #endif
