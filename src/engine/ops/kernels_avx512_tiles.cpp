@@ -11,16 +11,24 @@ namespace plinth::engine::kernels {
 namespace {
 
 // Q6_K scale lanes: int16 lane i of vector k (values 64k + 2i, 2i + 1) is in group 4k + i / 8.
-struct Q6ScaleIndex {
+struct ScaleIndex {
   alignas(64) int16_t lanes[4][32];
 };
-constexpr Q6ScaleIndex make_q6_scale_index() {
-  Q6ScaleIndex r{};
+constexpr ScaleIndex make_q6_scale_index() {
+  ScaleIndex r{};
   for (int k = 0; k < 4; ++k)
     for (int i = 0; i < 32; ++i) r.lanes[k][i] = static_cast<int16_t>(4 * k + i / 8);
   return r;
 }
-constexpr Q6ScaleIndex kQ6ScaleIndex = make_q6_scale_index();
+constexpr ScaleIndex kQ6ScaleIndex = make_q6_scale_index();
+// Q4_K / Q5_K scale lanes: vector j holds sub-blocks 2j (int16 lanes 0..15) and 2j + 1.
+constexpr ScaleIndex make_q45_scale_index() {
+  ScaleIndex r{};
+  for (int j = 0; j < 4; ++j)
+    for (int i = 0; i < 32; ++i) r.lanes[j][i] = static_cast<int16_t>(2 * j + i / 16);
+  return r;
+}
+constexpr ScaleIndex kQ45ScaleIndex = make_q45_scale_index();
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
 inline uint16_t block_scale(const uint8_t* block) {  // Q8_0 / Q4_0 / Q5_0 start with f16 d
@@ -126,7 +134,7 @@ inline void prefetch_block(const Block* block, int64_t prefetch) {
 }
 
 // Q4_K / Q5_K: 64 values (two sub-blocks) per 512-bit vector, unsigned, times q8 via maddubs,
-// scaled per sub-block with madd; minimums from the activation block sums.
+// scaled per sub-block and accumulated with vpdpwssd; minimums from the activation block sums.
 template <int kTokens, bool kFiveBit>
 void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefetch, float* out) {
   using Block = std::conditional_t<kFiveBit, BlockQ5K, BlockQ4K>;
@@ -137,10 +145,20 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t pref
   for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_setzero_ps(), acc_min[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQKK; ++b) {
     prefetch_block(&wb[b], prefetch);
-    uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) k_scale_min(j, wb[b].scales, &sc[j], &m[j]);
-    __m256i mins = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3], m[4], m[4],
-                                     m[5], m[5], m[6], m[6], m[7], m[7]);
+    // The eight 6-bit scales (bytes 0..7) and minimums (bytes 8..15) unpacked with 32-bit
+    // masks (llama.cpp's arrangement of k_scale_min), widened to int16 in one vector.
+    uint32_t packed[4];
+    std::memcpy(packed, wb[b].scales, 12);
+    packed[3] = ((packed[2] >> 4) & 0x0F0F0F0F) | (((packed[1] >> 6) & 0x03030303) << 4);
+    const uint32_t low_scales = packed[1] & 0x3F3F3F3F;
+    packed[1] = (packed[2] & 0x0F0F0F0F) | (((packed[0] >> 6) & 0x03030303) << 4);
+    packed[2] = low_scales;
+    packed[0] &= 0x3F3F3F3F;
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+    const __m512i scales16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(bytes));
+    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_srli_si128(bytes, 8));
+    const __m256i mins =  // each minimum twice: one per 16-value activation sum
+        _mm256_set_m128i(_mm_unpackhi_epi16(mins16, mins16), _mm_unpacklo_epi16(mins16, mins16));
     __m512i q[4], scale[4];
     __m256i hbits = _mm256_setzero_si256();
     if constexpr (kFiveBit) hbits = load32(wb[b].qh);
@@ -155,7 +173,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t pref
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(h1, 4));
       }
       q[j] = join(lo, hi);
-      scale[j] = join(_mm256_set1_epi16(sc[2 * j]), _mm256_set1_epi16(sc[2 * j + 1]));
+      scale[j] = _mm512_permutexvar_epi16(_mm512_load_si512(kQ45ScaleIndex.lanes[j]), scales16);
     }
     const float d = half(wb[b].d), dmin = half(wb[b].dmin);
     for (int t = 0; t < kTokens; ++t) {
@@ -163,7 +181,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t pref
       __m512i sumi = _mm512_setzero_si512();
       for (int j = 0; j < 4; ++j) {
         __m512i xv = _mm512_loadu_si512(xb.qs + 64 * j);
-        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q[j], xv), scale[j]));
+        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[j], xv), scale[j]);
       }
       acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * xb.d), _mm512_cvtepi32_ps(sumi), acc[t]);
       __m256i bsum_min = _mm256_madd_epi16(load32(xb.bsums), mins);
@@ -211,7 +229,7 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefe
       __m512i sumi = _mm512_setzero_si512();
       for (int k = 0; k < 4; ++k) {
         __m512i xv = _mm512_loadu_si512(xb.qs + 64 * k);
-        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], xv), scale[k]));
+        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[k], xv), scale[k]);
       }
       acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * xb.d), _mm512_cvtepi32_ps(sumi), acc[t]);
       __m256i offset = _mm256_madd_epi16(load32(xb.bsums), scales16);
