@@ -47,26 +47,52 @@ inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-inline __m256i nibbles_to_bytes(const uint8_t* p) {
-  __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
-}
-
-// A 32-value block as signed bytes.
+// One 32-value block of four rows as signed bytes, in the tile layout: lo holds values 0..15 of
+// row r in 128-bit lane r, hi values 16..31.
 struct UnpackQ8_0 {
-  __m256i operator()(const uint8_t* b) const { return load32(b + 2); }
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    __m512i r01 = join(load32(row[0] + at + 2), load32(row[1] + at + 2));
+    __m512i r23 = join(load32(row[2] + at + 2), load32(row[3] + at + 2));
+    lo = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(2, 0, 2, 0));
+    hi = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(3, 1, 3, 1));
+  }
 };
+// Q4_0 / Q5_0 store values 0..15 in the low nibbles and 16..31 in the high ones: with the four
+// rows' 16 packed bytes in one vector, a mask and a shift give both halves already in the tile
+// layout, with no cross-lane shuffles.
+inline __m512i packed_rows(const uint8_t* const* row, size_t offset) {
+  auto load16 = [](const uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  };
+  __m512i v = _mm512_castsi128_si512(load16(row[0] + offset));
+  v = _mm512_inserti32x4(v, load16(row[1] + offset), 1);
+  v = _mm512_inserti32x4(v, load16(row[2] + offset), 2);
+  return _mm512_inserti32x4(v, load16(row[3] + offset), 3);
+}
 struct UnpackQ4_0 {
-  __m256i operator()(const uint8_t* b) const {
-    return _mm256_sub_epi8(nibbles_to_bytes(b + 2), _mm256_set1_epi8(8));
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    const __m512i v = packed_rows(row, at + 2), low_mask = _mm512_set1_epi8(0x0F);
+    lo = _mm512_sub_epi8(_mm512_and_si512(v, low_mask), _mm512_set1_epi8(8));
+    hi = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask), _mm512_set1_epi8(8));
   }
 };
 struct UnpackQ5_0 {
-  __m256i operator()(const uint8_t* b) const {
-    uint32_t bits;
-    std::memcpy(&bits, b + 2, 4);
-    __m256i high = _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10));
-    return _mm256_sub_epi8(_mm256_or_si256(nibbles_to_bytes(b + 6), high), _mm256_set1_epi8(16));
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    // Fifth bits: bit j of a row's qh belongs to value j. Gathered as byte masks in scalar
+    // registers; value = nibble + 16 * bit - 16, so only the bytes whose bit is clear lose 16.
+    uint64_t lo_bits = 0, hi_bits = 0;
+    for (int r = 0; r < 4; ++r) {
+      uint32_t bits;
+      std::memcpy(&bits, row[r] + at + 2, 4);
+      lo_bits |= uint64_t{bits & 0xFFFF} << (16 * r);
+      hi_bits |= uint64_t{bits >> 16} << (16 * r);
+    }
+    const __m512i v = packed_rows(row, at + 6), low_mask = _mm512_set1_epi8(0x0F);
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    const __m512i l = _mm512_and_si512(v, low_mask);
+    const __m512i h = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask);
+    lo = _mm512_mask_sub_epi8(l, ~lo_bits, l, sixteen);
+    hi = _mm512_mask_sub_epi8(h, ~hi_bits, h, sixteen);
   }
 };
 
@@ -93,10 +119,8 @@ void tile_q32(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
     if (prefetch != 0)
       for (int r = 0; r < 4; ++r)
         _mm_prefetch(reinterpret_cast<const char*>(row[r] + at + prefetch), _MM_HINT_T0);
-    __m512i r01 = join(unpack(row[0] + at), unpack(row[1] + at));
-    __m512i r23 = join(unpack(row[2] + at), unpack(row[3] + at));
-    __m512i lo = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(2, 0, 2, 0));  // values 0..15
-    __m512i hi = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(3, 1, 3, 1));  // values 16..31
+    __m512i lo, hi;  // values 0..15, 16..31
+    unpack(row, at, lo, hi);
     __m512i offset = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, lo);
     offset = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(offset, bias, hi));
     // The four f16 scales gathered in a scalar register: the integer ALUs are idle here, and
