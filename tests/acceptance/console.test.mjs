@@ -28,6 +28,7 @@ let viewer;          // temporary credentials (with a session token) of a role a
 let driver;
 let profileDir;
 const requestIds = [];
+let routedRequestId;
 
 // A call to Plinth's own REST API, signed like the console signs it (service "plinth").
 async function plinthCall(method, path, { query = {}, body, headers = {} } = {}) {
@@ -84,13 +85,17 @@ limit_usd = 10.0
 
   // Traffic: two application tags (a header the SDK does not know, added by a middleware) times
   // two models.
-  for (const tag of TAGS) {
+  const taggedClient = (tag) => {
     const bedrock = new BedrockRuntimeClient({ region, endpoint: server.endpoint,
                                                credentials: ROOT, maxAttempts: 1 });
     bedrock.middlewareStack.add((next) => async (args) => {
       args.request.headers['x-plinth-application-tag'] = tag;
       return next(args);
     }, { step: 'build', name: 'applicationTag' });
+    return bedrock;
+  };
+  for (const tag of TAGS) {
+    const bedrock = taggedClient(tag);
     for (const modelId of [SMALL, LARGE, SMALL]) {
       const r = await bedrock.send(new ConverseCommand({
         modelId, messages: [{ role: 'user', content: [{ text: `Classify this ${tag} note` }] }],
@@ -98,6 +103,13 @@ limit_usd = 10.0
       requestIds.push(r.$metadata.requestId);
     }
   }
+  // Through the default prompt router: 4 tokens end the small model's answer at max_tokens, a
+  // reason to escalate to the large one.
+  const r = await taggedClient(TAGS[0]).send(new ConverseCommand({
+    modelId: 'router.default', messages: [{ role: 'user', content: [{ text: 'Summarize the note' }] }],
+    inferenceConfig: { maxTokens: 4, temperature: 0 } }));
+  routedRequestId = r.$metadata.requestId;
+  requestIds.push(routedRequestId);
 
   profileDir = mkdtempSync(join(tmpdir(), 'plinth-console-chromium-'));
   const options = new chrome.Options()
@@ -151,7 +163,7 @@ test('signed in with temporary credentials, the console charts the traffic', { s
   const expected = await plinthGet('/v1/usage', { group_by: 'model' });
   assert.equal(expected.status, 200);
   const total = expected.body.total;
-  assert.equal(total.requests, 6);
+  assert.equal(total.requests, 7);
 
   await driver.get(`${server.endpoint}/console`);
   await signIn(viewer);
@@ -198,6 +210,15 @@ test('signed in with temporary credentials, the console charts the traffic', { s
     document.querySelectorAll('#recent tr[data-request-id]'),
     (r) => `${r.dataset.modelUsed}|${r.dataset.tag}`)));
   for (const model of [SMALL, LARGE]) for (const tag of TAGS) assert.ok(pairs.has(`${model}|${tag}`));
+
+  // The routed call: requested as the router, its escalation as the ledger recorded it.
+  const recent = (await plinthGet('/v1/usage/recent', { limit: '10' })).body.calls;
+  const routedCall = recent.find((c) => c.request_id === routedRequestId);
+  assert.equal(routedCall.model_requested, 'router.default');
+  const routedRow = await driver.findElement(By.css(`#recent tr[data-request-id="${routedRequestId}"]`));
+  assert.equal(await routedRow.getAttribute('data-escalated'), String(routedCall.escalated));
+  assert.match(await routedRow.getText(), new RegExp(`router\\.default → ${routedCall.model_used}`));
+  assert.match(await routedRow.getText(), routedCall.escalated ? / yes$/ : / no$/);
 
   // Budgets and jobs: a table when the server has them, "not enabled" when it does not.
   for (const [section, path, list, idAttr, idField] of [

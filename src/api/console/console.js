@@ -317,7 +317,7 @@ function renderSeries(answer, by, emptyKey) {
     series: answer.series.map((s) => ({ key: s.key, values: s.cost_usd })),
   });
   drawChart($(`chart-tokens-by-${by}`), {
-    ...common, id: `tokens-by-${by}`, kind: 'bar', yTitle: 'Tokens (in + out)', format: (v) => integer(Math.round(v)),
+    ...common, id: `tokens-by-${by}`, kind: 'bar', yTitle: 'Tokens (in + out)', format: (v) => (Number.isInteger(v) ? integer(v) : String(+v.toFixed(1))),
     series: answer.series.map((s) => ({ key: s.key, values: s.input_tokens.map((v, i) => v + s.output_tokens[i]) })),
   });
   if (by !== 'model') return;
@@ -344,7 +344,8 @@ function renderRecent(answer) {
      { title: 'Tokens in / out', num: true }, { title: 'Cost', num: true }, { title: 'Latency', num: true },
      { title: 'Status' }, { title: 'Escalated' }],
     rows, ({ call }) => ({ 'data-request-id': call.request_id, 'data-model-used': call.model_used,
-                           'data-tag': call.application_tag, 'data-status': call.status })));
+                           'data-tag': call.application_tag, 'data-status': call.status,
+                           'data-escalated': String(call.escalated) })));
 }
 
 function renderBudgets(answer) {
