@@ -23,6 +23,7 @@
 #include "plinth/providers/local_provider.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
+#include "plinth/vectors/vector_store.h"
 
 namespace plinth::cli {
 namespace {
@@ -87,9 +88,7 @@ Result<Config> load_serve_config(const ServeOptions& o) {
   if (!o.config_file.empty()) {
     config = load_config(o.config_file);
   } else {
-    const char* dir = std::getenv("PLINTH_MODELS_DIR");
-    config =
-        parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
+    config = default_config();
   }
   if (!config) return config;
   if (!o.listen.empty()) config->listen = o.listen;
@@ -172,6 +171,15 @@ int run_serve(const ServeOptions& o) {
   } else {
     log::warn("the store has no SQLite database: usage is not recorded");
   }
+  // Knowledge-base vectors live in the same database; their indexes are rebuilt here.
+  std::unique_ptr<vectors::VectorStore> vector_store;
+  if (store::Database* database = (*store)->database()) {
+    auto opened = vectors::open_sqlite_vector_store(*database);
+    if (!opened) return fail_start(opened.error().message);
+    vector_store = std::move(*opened);
+  } else {
+    log::warn("the store has no SQLite database: knowledge bases are not available");
+  }
 
   api::Gateway gateway(api::GatewayOptions::from_config(*config),
                        api::GatewayServices{.authenticator = authenticator,
@@ -181,7 +189,8 @@ int run_serve(const ServeOptions& o) {
                                             .provider = **provider,
                                             .sts = &sts,
                                             .iam = &iam,
-                                            .ledger = usage_ledger.get()});
+                                            .ledger = usage_ledger.get(),
+                                            .vectors = vector_store.get()});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;
@@ -239,6 +248,11 @@ int run_serve(const ServeOptions& o) {
 }
 
 }  // namespace
+
+Result<Config> default_config() {
+  const char* dir = std::getenv("PLINTH_MODELS_DIR");
+  return parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
+}
 
 void add_serve_command(CLI::App& app, Action* action) {
   auto o = std::make_shared<ServeOptions>();

@@ -147,6 +147,24 @@ class SqliteVectorStore final : public VectorStore {
     return *row ? select->column_int(0) : 0;
   }
 
+  Result<std::vector<KnowledgeBase>> list_knowledge_bases(std::string_view account_id) override {
+    auto guard = db_.lock();
+    auto select = db_.prepare(
+        "SELECT id, embedding_model, dimensions FROM vectors_knowledge_bases WHERE account_id = ? "
+        "ORDER BY id");
+    if (!select) return std::unexpected(select.error());
+    select->bind(1, account_id);
+    std::vector<KnowledgeBase> out;
+    while (true) {
+      auto row = select->step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      out.push_back({std::string(account_id), select->column_text(0), select->column_text(1),
+                     static_cast<int>(select->column_int(2))});
+    }
+    return out;
+  }
+
  private:
   std::shared_ptr<IndexSlot> slot(const KbKey& key, bool create) {
     std::lock_guard lock(slots_mutex_);

@@ -97,6 +97,13 @@ TEST_F(VectorStoreTest, EnsureKnowledgeBaseReturnsTheExistingOneAndRejectsAnothe
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, ErrorCode::kConflict);
   EXPECT_EQ(store_->knowledge_base(kOtherAccount, "kb-a").error().code, ErrorCode::kNotFound);
+  ensure(kAccount, "kb-0");
+  ensure(kOtherAccount, "kb-z");
+  auto listed = store_->list_knowledge_bases(kAccount);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, "kb-0");
+  EXPECT_EQ((*listed)[1].id, "kb-a");
 }
 
 TEST_F(VectorStoreTest, FindsAStoredVectorAsTheExactTopHit) {

@@ -76,6 +76,10 @@ class VectorStore {
   // Chunks stored for a knowledge base (tests, metrics).
   virtual Result<int64_t> count(std::string_view account_id,
                                 std::string_view knowledge_base_id) = 0;
+  // The account's knowledge bases by id (plinth kb list). Not pure, so test doubles may skip it.
+  virtual Result<std::vector<KnowledgeBase>> list_knowledge_bases(std::string_view account_id) {
+    return fail(ErrorCode::kUnavailable, "listing knowledge bases is not supported");
+  }
 };
 
 // HNSW parameters (hnswlib). The defaults give recall@10 >= 0.95 on 100k 384-dim vectors
