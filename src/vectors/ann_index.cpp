@@ -43,6 +43,8 @@ AnnIndex::AnnIndex(int dimensions, const IndexOptions& options)
 
 AnnIndex::~AnnIndex() = default;
 
+size_t AnnIndex::deleted() const { return impl_->hnsw.num_deleted_; }
+
 size_t AnnIndex::live() const { return impl_->hnsw.cur_element_count - impl_->hnsw.num_deleted_; }
 
 Status AnnIndex::add(std::span<const IndexPoint> points) {

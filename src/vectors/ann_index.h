@@ -35,6 +35,8 @@ class AnnIndex {
   int dimensions() const { return dimensions_; }
   // Points present and not deleted.
   size_t live() const;
+  // Points marked deleted (still in the graph).
+  size_t deleted() const;
 
   // Adds points with new labels, growing the capacity as needed; large batches are inserted on
   // several threads. kInternal when hnswlib fails (out of memory).

@@ -47,6 +47,7 @@ constexpr size_t kMaxIdBytes = 256;
 constexpr int kMaxDimensions = 8192;
 constexpr int kMaxK = 1000;
 constexpr int64_t kRebuildBatch = 4096;
+constexpr size_t kCompactMinDeleted = 1024;
 
 using KbKey = std::pair<std::string, std::string>;  // account id, knowledge base id
 
@@ -89,6 +90,9 @@ class SqliteVectorStore final : public VectorStore {
       : db_(db), options_(options) {}
 
   Status rebuild();
+  // Replaces a knowledge base's index with one built from its rows; the caller holds the slot's
+  // lock exclusively.
+  Status load_index(const KnowledgeBase& kb, IndexSlot& index_slot);
 
   Result<KnowledgeBase> ensure_knowledge_base(std::string_view account_id, std::string_view id,
                                               std::string_view embedding_model) override {
@@ -211,37 +215,43 @@ Status SqliteVectorStore::rebuild() {
   for (const KnowledgeBase& kb : bases) {
     auto index_slot = slot({kb.account_id, kb.id}, true);
     std::unique_lock index_lock(index_slot->mutex);
-    size_t expected_bytes = static_cast<size_t>(kb.dimensions) * sizeof(float);
-    int64_t after = 0;
-    // Keyset pages so that the database lock is not held while a page is indexed.
-    while (true) {
-      std::vector<std::pair<uint64_t, std::vector<float>>> rows;
-      {
-        auto guard = db_.lock();
-        auto select = db_.prepare(
-            "SELECT label, embedding FROM vectors_chunks WHERE account_id = ? AND "
-            "knowledge_base_id = ? AND label > ? ORDER BY label LIMIT ?");
-        if (!select) return std::unexpected(select.error());
-        select->bind(1, kb.account_id).bind(2, kb.id).bind(3, after).bind(4, kRebuildBatch);
-        while (true) {
-          auto row = select->step();
-          if (!row) return std::unexpected(row.error());
-          if (!*row) break;
-          after = select->column_int(0);
-          std::string blob = select->column_text(1);
-          if (blob.size() != expected_bytes) {
-            log::error("vectors: chunk {} of {} has {} bytes, expected {}; skipped", after, kb.id,
-                       blob.size(), expected_bytes);
-            continue;
-          }
-          std::vector<float> embedding(static_cast<size_t>(kb.dimensions));
-          std::memcpy(embedding.data(), blob.data(), blob.size());
-          rows.emplace_back(static_cast<uint64_t>(after), std::move(embedding));
+    if (auto st = load_index(kb, *index_slot); !st) return st;
+  }
+  return ok();
+}
+
+Status SqliteVectorStore::load_index(const KnowledgeBase& kb, IndexSlot& index_slot) {
+  index_slot.index.reset();
+  size_t expected_bytes = static_cast<size_t>(kb.dimensions) * sizeof(float);
+  int64_t after = 0;
+  // Keyset pages so that the database lock is not held while a page is indexed.
+  while (true) {
+    std::vector<std::pair<uint64_t, std::vector<float>>> rows;
+    {
+      auto guard = db_.lock();
+      auto select = db_.prepare(
+          "SELECT label, embedding FROM vectors_chunks WHERE account_id = ? AND "
+          "knowledge_base_id = ? AND label > ? ORDER BY label LIMIT ?");
+      if (!select) return std::unexpected(select.error());
+      select->bind(1, kb.account_id).bind(2, kb.id).bind(3, after).bind(4, kRebuildBatch);
+      while (true) {
+        auto row = select->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        after = select->column_int(0);
+        std::string blob = select->column_text(1);
+        if (blob.size() != expected_bytes) {
+          log::error("vectors: chunk {} of {} has {} bytes, expected {}; skipped", after, kb.id,
+                     blob.size(), expected_bytes);
+          continue;
         }
+        std::vector<float> embedding(static_cast<size_t>(kb.dimensions));
+        std::memcpy(embedding.data(), blob.data(), blob.size());
+        rows.emplace_back(static_cast<uint64_t>(after), std::move(embedding));
       }
-      if (rows.empty()) break;
-      if (auto st = index_rows(*index_slot, kb.dimensions, rows); !st) return st;
     }
+    if (rows.empty()) break;
+    if (auto st = index_rows(index_slot, kb.dimensions, rows); !st) return st;
   }
   return ok();
 }
@@ -374,6 +384,14 @@ Result<int> SqliteVectorStore::remove_document(std::string_view account_id,
     }
     if (index_slot->index) {
       for (uint64_t label : labels) index_slot->index->remove(label);
+      // Deleted points stay in the graph (searches step over them); once they outnumber the
+      // live ones, rebuilding is cheaper than searching around them.
+      AnnIndex& index = *index_slot->index;
+      if (index.deleted() >= kCompactMinDeleted && index.deleted() > index.live()) {
+        auto knowledge = knowledge_base(account_id, kb);
+        if (!knowledge) return std::unexpected(knowledge.error());
+        if (auto st = load_index(*knowledge, *index_slot); !st) return std::unexpected(st.error());
+      }
     }
     removed += static_cast<int>(labels.size());
   }

@@ -194,6 +194,25 @@ TEST_F(VectorStoreTest, RemoveDocumentDeletesItsRowsAndIndexEntries) {
   EXPECT_EQ(search(kAccount, "kb-a", chunks[0].embedding, 1)[0].document_id, "doc-gone");
 }
 
+TEST_F(VectorStoreTest, RemovingMostOfAKnowledgeBaseCompactsItsIndex) {
+  ensure(kAccount, "kb-a");
+  std::vector<ChunkVector> chunks;
+  for (int i = 0; i < 1500; ++i) chunks.push_back(chunk(kAccount, "kb-a", "doc-big", i));
+  for (int i = 0; i < 50; ++i)
+    chunks.push_back(chunk(kAccount, "kb-a", "doc-" + std::to_string(i), 0));
+  ASSERT_TRUE(store_->add(chunks));
+  EXPECT_EQ(*store_->remove_document(kAccount, "doc-big"), 1500);  // rebuilds the index
+  for (int i : {0, 1499, 1500, 1549}) {
+    auto hits = search(kAccount, "kb-a", chunks[i].embedding, 3);
+    ASSERT_EQ(hits.size(), 3u);
+    for (const SearchHit& hit : hits) EXPECT_NE(hit.document_id, "doc-big");
+    if (i >= 1500) EXPECT_EQ(hits[0].document_id, chunks[i].document_id);
+  }
+  ASSERT_TRUE(store_->add({chunks[0]}));
+  EXPECT_EQ(search(kAccount, "kb-a", chunks[0].embedding, 1)[0].document_id, "doc-big");
+  EXPECT_EQ(count(kAccount, "kb-a"), 51);
+}
+
 TEST_F(VectorStoreTest, SearchesOnlyTheCallersAccountAndKnowledgeBase) {
   ensure(kAccount, "kb-a");
   ensure(kAccount, "kb-b");
