@@ -85,8 +85,8 @@ class VectorStore {
 // HNSW parameters (hnswlib). The defaults give recall@10 >= 0.95 on 100k 384-dim vectors
 // (tests/vectors/vectors_bench.cpp).
 struct IndexOptions {
-  int m = 24;                 // links per node (2*m on the base layer)
-  int ef_construction = 200;  // candidate list while inserting
+  int m = 16;                 // links per node (2*m on the base layer)
+  int ef_construction = 128;  // candidate list while inserting
   int ef_search = 128;        // candidate list while searching (at least k)
   int build_threads = 0;      // threads for bulk inserts and rebuilds; 0 = hardware concurrency
 };
