@@ -63,19 +63,6 @@ int64_t elapsed_ms(std::chrono::steady_clock::time_point from,
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
 }
 
-// Holds one of a principal's concurrent-request slots for the life of a request.
-class Gateway::ConcurrencySlot {
- public:
-  ConcurrencySlot(Gateway& gateway, std::string key) : gateway_(gateway), key_(std::move(key)) {}
-  ~ConcurrencySlot() { gateway_.release_slot(key_); }
-  ConcurrencySlot(const ConcurrencySlot&) = delete;
-  ConcurrencySlot& operator=(const ConcurrencySlot&) = delete;
-
- private:
-  Gateway& gateway_;
-  std::string key_;
-};
-
 GatewayOptions GatewayOptions::from_config(const Config& config) {
   GatewayOptions options;
   options.region = config.region;
@@ -244,6 +231,11 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
     handle_metrics(call);
     return;
   }
+  if (path == "/v1/search") {
+    handle_search(call);
+    record_usage(call);
+    return;
+  }
   if (path.starts_with("/v1/")) call.openai_errors = true;
   if (path == "/v1/models") {
     handle_list_models(call);
@@ -267,6 +259,15 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
     size_t slash = rest.find('/');
     if (slash != std::string_view::npos && slash > 0) {
       handle_model(call, rest.substr(0, slash), rest.substr(slash + 1));
+      record_usage(call);
+      return;
+    }
+  }
+  if (path.starts_with("/knowledgebases/")) {
+    std::string_view rest = path.substr(16);
+    size_t slash = rest.find('/');
+    if (slash != std::string_view::npos && slash > 0 && rest.substr(slash + 1) == "retrieve") {
+      handle_retrieve(call, rest.substr(0, slash));
       record_usage(call);
       return;
     }

@@ -56,6 +56,19 @@ struct Gateway::Call {
   void respond_error(const Error& error);
 };
 
+// Holds one of a principal's concurrent-request slots for the life of a request.
+class Gateway::ConcurrencySlot {
+ public:
+  ConcurrencySlot(Gateway& gateway, std::string key) : gateway_(gateway), key_(std::move(key)) {}
+  ~ConcurrencySlot() { gateway_.release_slot(key_); }
+  ConcurrencySlot(const ConcurrencySlot&) = delete;
+  ConcurrencySlot& operator=(const ConcurrencySlot&) = delete;
+
+ private:
+  Gateway& gateway_;
+  std::string key_;
+};
+
 // Starts the response stream on the first write, so that failures before any output still get
 // a plain HTTP error response.
 // Tool calls are recognised only in the finished output, so with tools on offer the text is

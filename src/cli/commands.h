@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+#include "plinth/core/config.h"
+
 namespace plinth::cli {
 
 // A subcommand's action; returns the process exit code.
@@ -16,5 +18,9 @@ void add_iam_commands(CLI::App& app, Action* action);
 void add_bench_commands(CLI::App& app, Action* action);
 void add_usage_command(CLI::App& app, Action* action);  // usage (the ledger report)
 void add_jobs_commands(CLI::App& app, Action* action);  // jobs list, jobs dlq list|redrive
+void add_kb_commands(CLI::App& app, Action* action);    // kb add, kb list (knowledge bases)
+
+// The models `plinth serve` offers without --config (PLINTH_MODELS_DIR or the bundled models/).
+Result<Config> default_config();
 
 }  // namespace plinth::cli

@@ -26,6 +26,7 @@
 #include "plinth/router/router.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
+#include "plinth/vectors/vector_store.h"
 
 namespace plinth::cli {
 namespace {
@@ -96,9 +97,7 @@ Result<Config> load_serve_config(const ServeOptions& o) {
   if (!o.config_file.empty()) {
     config = load_config(o.config_file);
   } else {
-    const char* dir = std::getenv("PLINTH_MODELS_DIR");
-    config =
-        parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
+    config = default_config();
   }
   if (!config) return config;
   if (!o.listen.empty()) config->listen = o.listen;
@@ -183,6 +182,15 @@ int run_serve(const ServeOptions& o) {
   } else {
     log::warn("the store has no SQLite database: usage is not recorded");
   }
+  // Knowledge-base vectors live in the same database; their indexes are rebuilt here.
+  std::unique_ptr<vectors::VectorStore> vector_store;
+  if (store::Database* database = (*store)->database()) {
+    auto opened = vectors::open_sqlite_vector_store(*database);
+    if (!opened) return fail_start(opened.error().message);
+    vector_store = std::move(*opened);
+  } else {
+    log::warn("the store has no SQLite database: knowledge bases are not available");
+  }
 
   // Budgets rebuild this period's spend from the ledger, the one durable record of cost.
   std::vector<ledger::BudgetSpec> budget_specs;
@@ -212,7 +220,8 @@ int run_serve(const ServeOptions& o) {
                                             .ledger = usage_ledger.get(),
                                             .budgets = &budgets,
                                             .metrics = &metrics,
-                                            .routers = &*routers});
+                                            .routers = &*routers,
+                                            .vectors = vector_store.get()});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;
@@ -270,6 +279,11 @@ int run_serve(const ServeOptions& o) {
 }
 
 }  // namespace
+
+Result<Config> default_config() {
+  const char* dir = std::getenv("PLINTH_MODELS_DIR");
+  return parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
+}
 
 void add_serve_command(CLI::App& app, Action* action) {
   auto o = std::make_shared<ServeOptions>();

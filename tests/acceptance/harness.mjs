@@ -1,5 +1,5 @@
 // Starts a real `plinth serve` on a free loopback port in a temporary data dir, for acceptance tests.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -52,6 +52,12 @@ escalate_on = ["invalid_output", "max_tokens", "checks"]
   const file = join(dir, 'plinth.toml');
   writeFileSync(file, config);
   return file;
+}
+
+// Runs a plinth CLI command to completion (e.g. `kb add` seeding a data dir before startPlinth,
+// which takes the same dir as dataDir); returns its stdout and throws when it fails.
+export function runPlinth(args) {
+  return execFileSync(plinthBinary, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 // Starts plinth serve; resolves once /health answers 200. extraEnv adds environment variables.

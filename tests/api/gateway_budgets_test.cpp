@@ -83,10 +83,11 @@ class GatewayBudgetsTest : public ::testing::Test {
 
   void start(std::vector<ledger::BudgetSpec> specs, GatewayOptions options = {}) {
     gateway_.reset();
-    routers_ = *router::RouterSet::from_definitions(
-        {router::RouterDefinition{
-            .id = "router.extract", .small = std::string(kHaiku), .large = "sonnet"}},
-        catalog_);
+    router::RouterDefinition extract;
+    extract.id = "router.extract";
+    extract.small = std::string(kHaiku);
+    extract.large = "sonnet";
+    routers_ = *router::RouterSet::from_definitions({extract}, catalog_);
     budgets_ = std::make_unique<ledger::Budgets>(std::move(specs), *clock_);
     metrics_.attach_budgets(*budgets_);
     gateway_ = std::make_unique<Gateway>(options, GatewayServices{.authenticator = authenticator_,

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "plinth/api/request_limits.h"
 #include "plinth/auth/authenticator.h"
@@ -26,6 +27,11 @@
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/provider.h"
 #include "plinth/router/router.h"
+
+namespace plinth::vectors {
+class VectorStore;
+struct SearchHit;
+}  // namespace plinth::vectors
 
 namespace plinth::api {
 
@@ -59,6 +65,9 @@ struct GatewayServices {
   ledger::Metrics* metrics = nullptr;
   // Prompt routers usable as modelId; null or empty: none.
   const router::RouterSet* routers = nullptr;
+  // Knowledge bases: when set, Bedrock Agent Runtime Retrieve and GET /v1/search answer from
+  // it; when null, they answer ServiceUnavailable.
+  vectors::VectorStore* vectors = nullptr;
 };
 
 class Gateway {
@@ -102,6 +111,16 @@ class Gateway {
   // Holds the call's estimated cost against every matching budget; on refusal answers and
   // returns false.
   bool reserve_budget(Call& call, int64_t input_tokens, int64_t max_output_tokens);
+  // Knowledge bases (gateway_retrieve.cpp).
+  void handle_retrieve(Call& call, std::string_view knowledge_base_segment);
+  void handle_search(Call& call);
+  // Checks the knowledge base id's form and that the caller may perform `action` on it; on
+  // failure answers and returns false.
+  bool authorize_knowledge_base(Call& call, std::string_view action, std::string_view id);
+  // Embeds `text` with the knowledge base's model (metered on the call) and searches the base.
+  Result<std::vector<vectors::SearchHit>> search_knowledge_base(
+      Call& call, const std::string& knowledge_base_id, const std::string& text, int k,
+      std::optional<std::string> exclude_document_id);
 
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
   // Resolves the model the caller named and meters it; on failure answers and returns null.

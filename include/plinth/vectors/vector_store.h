@@ -54,26 +54,47 @@ class VectorStore {
  public:
   virtual ~VectorStore() = default;
 
-  // Creates the knowledge base or returns the existing one (same account and id).
+  // Creates the knowledge base or returns the existing one (same account and id). kConflict when
+  // it exists with another embedding model (its vectors would not be comparable).
   virtual Result<KnowledgeBase> ensure_knowledge_base(std::string_view account_id,
                                                       std::string_view id,
                                                       std::string_view embedding_model) = 0;
   // kNotFound when the account has no such knowledge base.
   virtual Result<KnowledgeBase> knowledge_base(std::string_view account_id,
                                                std::string_view id) = 0;
-  // Idempotent per (document_id, chunk_index): adding the same chunks again changes nothing.
-  // kInvalidArgument when a dimension differs from the knowledge base's.
+  // Idempotent per (knowledge base, document_id, chunk_index): adding the same chunks again
+  // changes nothing. kInvalidArgument when a dimension differs from the knowledge base's;
+  // kNotFound when a chunk names a knowledge base not created by ensure_knowledge_base. All the
+  // chunks are committed in one transaction. Embeddings are normalized again on the way in.
   virtual Status add(const std::vector<ChunkVector>& chunks) = 0;
   // Removes a document's chunks from the store and the index; returns how many.
   virtual Result<int> remove_document(std::string_view account_id,
                                       std::string_view document_id) = 0;
+  // The k (1..1000) closest chunks, best first. kNotFound for an unknown knowledge base;
+  // kInvalidArgument when the query's dimension differs; empty while the base holds no vectors.
   virtual Result<std::vector<SearchHit>> search(const SearchQuery& query) = 0;
   // Chunks stored for a knowledge base (tests, metrics).
   virtual Result<int64_t> count(std::string_view account_id,
                                 std::string_view knowledge_base_id) = 0;
+  // The account's knowledge bases by id (plinth kb list). Not pure, so test doubles may skip it.
+  virtual Result<std::vector<KnowledgeBase>> list_knowledge_bases(std::string_view account_id) {
+    return fail(ErrorCode::kUnavailable, "listing knowledge bases is not supported");
+  }
 };
 
-// Vectors in tables of `db` (migrated on open), which must outlive the store.
+// HNSW parameters (hnswlib). The defaults give recall@10 >= 0.95 on 100k 384-dim vectors
+// (tests/vectors/vectors_bench.cpp).
+struct IndexOptions {
+  int m = 16;                 // links per node (2*m on the base layer)
+  int ef_construction = 128;  // candidate list while inserting
+  int ef_search = 128;        // candidate list while searching (at least k)
+  int build_threads = 0;      // threads for bulk inserts and rebuilds; 0 = hardware concurrency
+};
+
+// Vectors in tables of `db` (migrated on open), which must outlive the store. Each knowledge
+// base's index is rebuilt from the tables here.
 Result<std::unique_ptr<VectorStore>> open_sqlite_vector_store(store::Database& db);
+Result<std::unique_ptr<VectorStore>> open_sqlite_vector_store(store::Database& db,
+                                                              const IndexOptions& options);
 
 }  // namespace plinth::vectors

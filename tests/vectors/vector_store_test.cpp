@@ -1,0 +1,321 @@
+// The SQLite vector store on a real database file: idempotent adds, dimensions, removal,
+// isolation between accounts and knowledge bases, exclusion, and the rebuild on reopen.
+#include "plinth/vectors/vector_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "plinth/store/database.h"
+
+namespace plinth::vectors {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kDims = 16;
+constexpr const char* kAccount = "111111111111";
+constexpr const char* kOtherAccount = "222222222222";
+
+std::vector<float> random_vector(std::mt19937& rng, int dims = kDims) {
+  std::normal_distribution<float> normal;
+  std::vector<float> v(static_cast<size_t>(dims));
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+class VectorStoreTest : public ::testing::Test {
+ protected:
+  VectorStoreTest() {
+    std::random_device seed;
+    dir_ = fs::temp_directory_path() / ("plinth-vectors-test-" + std::to_string(seed()));
+    fs::create_directories(dir_);
+    reopen();
+  }
+  ~VectorStoreTest() override {
+    store_.reset();
+    db_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void reopen() {
+    store_.reset();
+    db_.reset();
+    auto db = store::Database::open(dir_ / "plinth.db");
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
+    auto opened = open_sqlite_vector_store(*db_, IndexOptions{.build_threads = 2});
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+  }
+
+  void ensure(const std::string& account, const std::string& kb) {
+    auto made = store_->ensure_knowledge_base(account, kb, "bge-embed");
+    ASSERT_TRUE(made) << made.error().message;
+  }
+
+  ChunkVector chunk(const std::string& account, const std::string& kb, const std::string& doc,
+                    int index) {
+    return ChunkVector{account,
+                       kb,
+                       doc,
+                       index,
+                       doc + " chunk " + std::to_string(index),
+                       R"({"source":")" + doc + R"("})",
+                       random_vector(rng_)};
+  }
+
+  std::vector<SearchHit> search(const std::string& account, const std::string& kb,
+                                const std::vector<float>& embedding, int k,
+                                std::optional<std::string> exclude = std::nullopt) {
+    auto hits = store_->search({account, kb, embedding, k, std::move(exclude)});
+    EXPECT_TRUE(hits) << hits.error().message;
+    return hits ? *hits : std::vector<SearchHit>{};
+  }
+
+  int64_t count(const std::string& account, const std::string& kb) {
+    auto n = store_->count(account, kb);
+    EXPECT_TRUE(n) << n.error().message;
+    return n ? *n : -1;
+  }
+
+  std::mt19937 rng_{42};
+  fs::path dir_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<VectorStore> store_;
+};
+
+TEST_F(VectorStoreTest, EnsureKnowledgeBaseReturnsTheExistingOneAndRejectsAnotherModel) {
+  ensure(kAccount, "kb-a");
+  auto again = store_->ensure_knowledge_base(kAccount, "kb-a", "bge-embed");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->embedding_model, "bge-embed");
+  EXPECT_EQ(again->dimensions, 0);
+  auto other = store_->ensure_knowledge_base(kAccount, "kb-a", "another-model");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->knowledge_base(kOtherAccount, "kb-a").error().code, ErrorCode::kNotFound);
+  ensure(kAccount, "kb-0");
+  ensure(kOtherAccount, "kb-z");
+  auto listed = store_->list_knowledge_bases(kAccount);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].id, "kb-0");
+  EXPECT_EQ((*listed)[1].id, "kb-a");
+}
+
+TEST_F(VectorStoreTest, FindsAStoredVectorAsTheExactTopHit) {
+  ensure(kAccount, "kb-a");
+  std::vector<ChunkVector> chunks;
+  for (int i = 0; i < 200; ++i)
+    chunks.push_back(chunk(kAccount, "kb-a", "doc-" + std::to_string(i / 4), i % 4));
+  ASSERT_TRUE(store_->add(chunks));
+  EXPECT_EQ(store_->knowledge_base(kAccount, "kb-a")->dimensions, kDims);
+  for (int i : {0, 37, 199}) {
+    auto hits = search(kAccount, "kb-a", chunks[i].embedding, 3);
+    ASSERT_EQ(hits.size(), 3u);
+    EXPECT_EQ(hits[0].document_id, chunks[i].document_id);
+    EXPECT_EQ(hits[0].chunk_index, chunks[i].chunk_index);
+    EXPECT_EQ(hits[0].text, chunks[i].text);
+    EXPECT_EQ(hits[0].metadata_json, chunks[i].metadata_json);
+    EXPECT_NEAR(hits[0].score, 1.0f, 1e-4);
+    EXPECT_GE(hits[0].score, hits[1].score);
+    EXPECT_GE(hits[1].score, hits[2].score);
+  }
+}
+
+TEST_F(VectorStoreTest, AddingTheSameChunksAgainChangesNothing) {
+  ensure(kAccount, "kb-a");
+  std::vector<ChunkVector> chunks = {chunk(kAccount, "kb-a", "doc-1", 0),
+                                     chunk(kAccount, "kb-a", "doc-1", 1)};
+  ASSERT_TRUE(store_->add(chunks));
+  ASSERT_TRUE(store_->add(chunks));
+  ChunkVector changed = chunks[0];
+  changed.text = "a redelivered stage's different text";
+  ASSERT_TRUE(store_->add({changed}));
+  EXPECT_EQ(count(kAccount, "kb-a"), 2);
+  // One index entry per chunk: the two best hits are the two distinct chunks.
+  auto hits = search(kAccount, "kb-a", chunks[0].embedding, 5);
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].chunk_index, 0);
+  EXPECT_EQ(hits[0].text, chunks[0].text);
+  EXPECT_EQ(hits[1].chunk_index, 1);
+}
+
+TEST_F(VectorStoreTest, RejectsADimensionOtherThanTheKnowledgeBases) {
+  ensure(kAccount, "kb-a");
+  ASSERT_TRUE(store_->add({chunk(kAccount, "kb-a", "doc-1", 0)}));
+  ChunkVector wrong = chunk(kAccount, "kb-a", "doc-2", 0);
+  wrong.embedding.resize(kDims + 1, 0.5f);
+  auto added = store_->add({chunk(kAccount, "kb-a", "doc-3", 0), wrong});
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(count(kAccount, "kb-a"), 1) << "a rejected batch stores none of its chunks";
+  auto query = store_->search({kAccount, "kb-a", std::vector<float>(kDims - 1, 1.0f), 1, {}});
+  ASSERT_FALSE(query);
+  EXPECT_EQ(query.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(VectorStoreTest, RejectsZeroVectorsUnknownBasesAndBadK) {
+  ensure(kAccount, "kb-a");
+  ChunkVector zero = chunk(kAccount, "kb-a", "doc-1", 0);
+  zero.embedding.assign(kDims, 0.0f);
+  EXPECT_EQ(store_->add({zero}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->add({chunk(kAccount, "kb-missing", "doc-1", 0)}).error().code,
+            ErrorCode::kNotFound);
+  auto k0 = store_->search({kAccount, "kb-a", random_vector(rng_), 0, {}});
+  EXPECT_EQ(k0.error().code, ErrorCode::kInvalidArgument);
+  auto unknown = store_->search({kAccount, "kb-missing", random_vector(rng_), 1, {}});
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(search(kAccount, "kb-a", random_vector(rng_), 3).empty()) << "no vectors yet";
+}
+
+TEST_F(VectorStoreTest, RemoveDocumentDeletesItsRowsAndIndexEntries) {
+  ensure(kAccount, "kb-a");
+  ensure(kAccount, "kb-b");
+  std::vector<ChunkVector> chunks;
+  for (int i = 0; i < 3; ++i) chunks.push_back(chunk(kAccount, "kb-a", "doc-gone", i));
+  chunks.push_back(chunk(kAccount, "kb-b", "doc-gone", 0));
+  chunks.push_back(chunk(kAccount, "kb-a", "doc-kept", 0));
+  ASSERT_TRUE(store_->add(chunks));
+  auto removed = store_->remove_document(kAccount, "doc-gone");
+  ASSERT_TRUE(removed) << removed.error().message;
+  EXPECT_EQ(*removed, 4);
+  EXPECT_EQ(count(kAccount, "kb-a"), 1);
+  EXPECT_EQ(count(kAccount, "kb-b"), 0);
+  auto hits = search(kAccount, "kb-a", chunks[0].embedding, 5);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].document_id, "doc-kept");
+  EXPECT_EQ(*store_->remove_document(kAccount, "doc-gone"), 0);
+  // Adding the document again after removing it indexes it again.
+  ASSERT_TRUE(store_->add({chunks[0]}));
+  EXPECT_EQ(search(kAccount, "kb-a", chunks[0].embedding, 1)[0].document_id, "doc-gone");
+}
+
+TEST_F(VectorStoreTest, RemovingMostOfAKnowledgeBaseCompactsItsIndex) {
+  ensure(kAccount, "kb-a");
+  std::vector<ChunkVector> chunks;
+  for (int i = 0; i < 1500; ++i) chunks.push_back(chunk(kAccount, "kb-a", "doc-big", i));
+  for (int i = 0; i < 50; ++i)
+    chunks.push_back(chunk(kAccount, "kb-a", "doc-" + std::to_string(i), 0));
+  ASSERT_TRUE(store_->add(chunks));
+  EXPECT_EQ(*store_->remove_document(kAccount, "doc-big"), 1500);  // rebuilds the index
+  for (int i : {0, 1499, 1500, 1549}) {
+    auto hits = search(kAccount, "kb-a", chunks[i].embedding, 3);
+    ASSERT_EQ(hits.size(), 3u);
+    for (const SearchHit& hit : hits) EXPECT_NE(hit.document_id, "doc-big");
+    if (i >= 1500) EXPECT_EQ(hits[0].document_id, chunks[i].document_id);
+  }
+  ASSERT_TRUE(store_->add({chunks[0]}));
+  EXPECT_EQ(search(kAccount, "kb-a", chunks[0].embedding, 1)[0].document_id, "doc-big");
+  EXPECT_EQ(count(kAccount, "kb-a"), 51);
+}
+
+TEST_F(VectorStoreTest, SearchesOnlyTheCallersAccountAndKnowledgeBase) {
+  ensure(kAccount, "kb-a");
+  ensure(kAccount, "kb-b");
+  ensure(kOtherAccount, "kb-a");
+  ChunkVector mine = chunk(kAccount, "kb-a", "doc-mine", 0);
+  ChunkVector other_kb = mine;
+  other_kb.knowledge_base_id = "kb-b";
+  other_kb.document_id = "doc-other-kb";
+  ChunkVector other_account = mine;
+  other_account.account_id = kOtherAccount;
+  other_account.document_id = "doc-other-account";
+  ASSERT_TRUE(store_->add({mine, other_kb, other_account}));
+  auto hits = search(kAccount, "kb-a", mine.embedding, 10);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].document_id, "doc-mine");
+  EXPECT_EQ(search(kAccount, "kb-b", mine.embedding, 10)[0].document_id, "doc-other-kb");
+  EXPECT_EQ(search(kOtherAccount, "kb-a", mine.embedding, 10)[0].document_id, "doc-other-account");
+  EXPECT_EQ(store_->search({kOtherAccount, "kb-b", mine.embedding, 1, {}}).error().code,
+            ErrorCode::kNotFound);
+  // Removing in one account leaves the other's document of the same id alone.
+  ChunkVector same_id = chunk(kOtherAccount, "kb-a", "doc-mine", 0);
+  ASSERT_TRUE(store_->add({same_id}));
+  EXPECT_EQ(*store_->remove_document(kAccount, "doc-mine"), 1);
+  EXPECT_EQ(count(kOtherAccount, "kb-a"), 2);
+}
+
+TEST_F(VectorStoreTest, ExcludedDocumentNeverAppearsAndKStillFills) {
+  ensure(kAccount, "kb-a");
+  std::vector<ChunkVector> chunks;
+  // The excluded document's chunks are the nearest ones to the query.
+  std::vector<float> query = random_vector(rng_);
+  for (int i = 0; i < 10; ++i) {
+    ChunkVector c = chunk(kAccount, "kb-a", "doc-self", i);
+    for (int d = 0; d < kDims; ++d) c.embedding[d] = query[d] + 0.01f * c.embedding[d];
+    chunks.push_back(c);
+  }
+  for (int i = 0; i < 20; ++i)
+    chunks.push_back(chunk(kAccount, "kb-a", "doc-" + std::to_string(i), 0));
+  ASSERT_TRUE(store_->add(chunks));
+  EXPECT_EQ(search(kAccount, "kb-a", query, 3)[0].document_id, "doc-self");
+  auto hits = search(kAccount, "kb-a", query, 5, "doc-self");
+  ASSERT_EQ(hits.size(), 5u);
+  for (const SearchHit& hit : hits) EXPECT_NE(hit.document_id, "doc-self");
+}
+
+TEST_F(VectorStoreTest, ReopeningRebuildsTheIndexWithTheSameResults) {
+  ensure(kAccount, "kb-a");
+  ensure(kAccount, "kb-b");
+  std::vector<ChunkVector> chunks;
+  for (int i = 0; i < 300; ++i)
+    chunks.push_back(chunk(kAccount, i % 3 ? "kb-a" : "kb-b", "doc-" + std::to_string(i), 0));
+  ASSERT_TRUE(store_->add(chunks));
+  ASSERT_TRUE(store_->remove_document(kAccount, "doc-1"));
+  std::vector<std::vector<float>> queries;
+  for (int i = 0; i < 10; ++i) queries.push_back(random_vector(rng_));
+  queries.push_back(chunks[1].embedding);
+  auto run_all = [&] {
+    std::vector<std::vector<std::pair<std::string, float>>> results;
+    for (const auto& q : queries) {
+      for (const char* kb : {"kb-a", "kb-b"}) {
+        std::vector<std::pair<std::string, float>> r;
+        for (const SearchHit& hit : search(kAccount, kb, q, 5))
+          r.emplace_back(hit.document_id, hit.score);
+        results.push_back(r);
+      }
+    }
+    return results;
+  };
+  auto before = run_all();
+  reopen();
+  auto after = run_all();
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    ASSERT_EQ(before[i].size(), after[i].size());
+    for (size_t j = 0; j < before[i].size(); ++j) {
+      EXPECT_EQ(before[i][j].first, after[i][j].first);
+      EXPECT_NEAR(before[i][j].second, after[i][j].second, 1e-5);
+      EXPECT_NE(after[i][j].first, "doc-1") << "a removed document stays removed";
+    }
+  }
+  EXPECT_EQ(count(kAccount, "kb-a"), 199);
+}
+
+TEST_F(VectorStoreTest, ConcurrentAddsAndSearchesStayConsistent) {
+  ensure(kAccount, "kb-a");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      std::mt19937 rng(static_cast<unsigned>(t));
+      for (int i = 0; i < 25; ++i) {
+        ChunkVector c{kAccount, "kb-a", "doc-" + std::to_string(t), i,
+                      "text",   "{}",   random_vector(rng)};
+        EXPECT_TRUE(store_->add({c}));
+        auto hits = store_->search({kAccount, "kb-a", c.embedding, 1, {}});
+        ASSERT_TRUE(hits);
+        ASSERT_FALSE(hits->empty());
+        EXPECT_EQ((*hits)[0].document_id, c.document_id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(count(kAccount, "kb-a"), 100);
+}
+
+}  // namespace
+}  // namespace plinth::vectors
