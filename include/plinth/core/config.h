@@ -33,6 +33,18 @@ struct LimitsConfig {
   int max_tokens = 4096;  // upper bound a caller may ask for
 };
 
+// [documents]: the document pipeline's workers and limits.
+struct DocumentsConfig {
+  int workers = 2;  // worker threads in the server; 0 = accept documents but process none
+  int visibility_timeout_seconds = 60;
+  int max_receive_count = 5;
+  size_t max_document_bytes = 20 * 1024 * 1024;  // the server's limits.max_body_bytes also applies
+  int chunk_words = 200;  // chunks for embeddings, in words (approximate tokens)
+  int chunk_overlap_words = 40;
+  int extract_max_tokens = 512;
+  int analysis_max_tokens = 512;
+};
+
 struct TlsConfig {
   std::filesystem::path certificate;  // PEM
   std::filesystem::path private_key;  // PEM
@@ -50,6 +62,7 @@ struct Config {
   std::vector<ModelConfig> models;
   LimitsConfig limits;
   TlsConfig tls;
+  DocumentsConfig documents;
 
   // host and port parsed from `listen`.
   Result<std::pair<std::string, uint16_t>> listen_endpoint() const;
