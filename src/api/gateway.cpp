@@ -221,6 +221,10 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
     handle_usage(call);  // Bedrock-shaped errors, like every SigV4 "plinth" API
     return;
   }
+  if (is_documents_path(path)) {
+    handle_documents(call);  // Bedrock-shaped errors, like every SigV4 "plinth" API
+    return;
+  }
   if (path.starts_with("/v1/")) call.openai_errors = true;
   if (request.method != "POST") {
     call.respond_error(

@@ -3,6 +3,10 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+
+#include "plinth/core/config.h"
+#include "plinth/core/result.h"
 
 namespace plinth::cli {
 
@@ -15,5 +19,9 @@ void add_serve_command(CLI::App& app, Action* action);
 void add_iam_commands(CLI::App& app, Action* action);
 void add_bench_commands(CLI::App& app, Action* action);
 void add_usage_command(CLI::App& app, Action* action);  // usage (the ledger report)
+void add_extract_command(CLI::App& app, Action* action);  // extract (parse + schema extraction)
+
+// The config file, or (none given) the bundled models in PLINTH_MODELS_DIR or models/.
+Result<Config> load_cli_config(const std::string& config_file);
 
 }  // namespace plinth::cli

@@ -18,6 +18,11 @@
 #include "plinth/core/clock.h"
 #include "plinth/core/config.h"
 #include "plinth/core/log.h"
+#ifdef PLINTH_HAS_DOCUMENTS
+#include "plinth/documents/document_service.h"
+#include "plinth/jobs/queue.h"
+#include "plinth/vectors/vector_store.h"
+#endif
 #include "plinth/http/server.h"
 #include "plinth/ledger/ledger.h"
 #include "plinth/providers/local_provider.h"
@@ -83,14 +88,7 @@ int fail_start(const std::string& what) {
 }
 
 Result<Config> load_serve_config(const ServeOptions& o) {
-  Result<Config> config = Config{};
-  if (!o.config_file.empty()) {
-    config = load_config(o.config_file);
-  } else {
-    const char* dir = std::getenv("PLINTH_MODELS_DIR");
-    config =
-        parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
-  }
+  Result<Config> config = load_cli_config(o.config_file);
   if (!config) return config;
   if (!o.listen.empty()) config->listen = o.listen;
   if (!o.data_dir.empty()) config->data_dir = o.data_dir;
@@ -173,6 +171,37 @@ int run_serve(const ServeOptions& o) {
     log::warn("the store has no SQLite database: usage is not recorded");
   }
 
+#ifdef PLINTH_HAS_DOCUMENTS
+  // The document pipeline: a durable queue and a vector store in the same database; workers
+  // start once the server listens.
+  std::unique_ptr<jobs::Queue> job_queue;
+  std::unique_ptr<vectors::VectorStore> vector_store;
+  std::unique_ptr<documents::DocumentService> document_service;
+  if (store::Database* database = (*store)->database()) {
+    auto document_options = documents::DocumentOptions::from_config(*config);
+    jobs::QueueOptions queue_options;
+    queue_options.visibility_timeout = document_options.visibility_timeout;
+    queue_options.max_receive_count = document_options.max_receive_count;
+    auto queue = jobs::open_sqlite_queue(*database, *clock, queue_options);
+    if (!queue) return fail_start(queue.error().message);
+    job_queue = std::move(*queue);
+    auto vectors = vectors::open_sqlite_vector_store(*database);
+    if (!vectors) return fail_start(vectors.error().message);
+    vector_store = std::move(*vectors);
+    auto service = documents::DocumentService::open(
+        document_options, documents::DocumentServices{.database = *database,
+                                                      .queue = *job_queue,
+                                                      .vectors = *vector_store,
+                                                      .provider = **provider,
+                                                      .catalog = *catalog,
+                                                      .ledger = usage_ledger.get(),
+                                                      .clock = *clock,
+                                                      .random = *random});
+    if (!service) return fail_start(service.error().message);
+    document_service = std::move(*service);
+  }
+#endif
+
   api::Gateway gateway(api::GatewayOptions::from_config(*config),
                        api::GatewayServices{.authenticator = authenticator,
                                             .clock = *clock,
@@ -181,7 +210,11 @@ int run_serve(const ServeOptions& o) {
                                             .provider = **provider,
                                             .sts = &sts,
                                             .iam = &iam,
-                                            .ledger = usage_ledger.get()});
+                                            .ledger = usage_ledger.get(),
+#ifdef PLINTH_HAS_DOCUMENTS
+                                            .documents = document_service.get()
+#endif
+                       });
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;
@@ -230,15 +263,27 @@ int run_serve(const ServeOptions& o) {
                "    --messages '[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}]'\n\n",
                url.c_str(), config->region.c_str());
   log::info("ready on {}", url);
+#ifdef PLINTH_HAS_DOCUMENTS
+  if (document_service) document_service->start_workers();
+#endif
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::info("signal {} received, stopping", signal_number);
   (*server)->stop();
+#ifdef PLINTH_HAS_DOCUMENTS
+  if (document_service) document_service->stop_workers();
+#endif
   return 0;
 }
 
 }  // namespace
+
+Result<Config> load_cli_config(const std::string& config_file) {
+  if (!config_file.empty()) return load_config(config_file);
+  const char* dir = std::getenv("PLINTH_MODELS_DIR");
+  return parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
+}
 
 void add_serve_command(CLI::App& app, Action* action) {
   auto o = std::make_shared<ServeOptions>();

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "plinth/core/encoding.h"
+#include "plinth/documents/extraction.h"
 #include "plinth/core/ids.h"
 #include "service_impl.h"
 
@@ -59,16 +60,6 @@ bool is_terminal(jobs::JobStatus status) {
          status == jobs::JobStatus::kDead;
 }
 
-// The media type of an upload whose part named none, from its file name.
-std::string media_type_from_filename(std::string_view name) {
-  auto ends = [&](std::string_view suffix) { return name.ends_with(suffix); };
-  if (ends(".pdf") || ends(".PDF")) return "application/pdf";
-  if (ends(".md") || ends(".markdown")) return "text/markdown";
-  if (ends(".html") || ends(".htm")) return "text/html";
-  if (ends(".txt")) return "text/plain";
-  return "";
-}
-
 json::object parse_object(std::string_view text) {
   boost::system::error_code ec;
   json::value value = json::parse(text, ec);
@@ -77,6 +68,20 @@ json::object parse_object(std::string_view text) {
 }
 
 }  // namespace
+
+std::string media_type_from_filename(std::string_view name) {
+  auto ends = [&](std::string_view suffix) {
+    if (name.size() < suffix.size()) return false;
+    std::string tail(name.substr(name.size() - suffix.size()));
+    for (char& c : tail) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return tail == suffix;
+  };
+  if (ends(".pdf")) return "application/pdf";
+  if (ends(".md") || ends(".markdown")) return "text/markdown";
+  if (ends(".html") || ends(".htm")) return "text/html";
+  if (ends(".txt")) return "text/plain";
+  return "";
+}
 
 json::object usage_json(const StageUsage& usage) {
   return {{"model", usage.model},

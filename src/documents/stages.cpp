@@ -1,7 +1,9 @@
 // The stages' work: parse the stored bytes, extract schema JSON and a label with the small tier,
 // embed and index chunks, and analyze with the large tier using related chunks of other documents.
 #include <cmath>
+#include <limits>
 
+#include "plinth/documents/extraction.h"
 #include "plinth/structured/structured.h"
 #include "service_impl.h"
 
@@ -82,18 +84,66 @@ StageUsage DocumentService::Impl::usage_of(const catalog::ModelEntry& model,
   return usage;
 }
 
+namespace {
+
+Result<providers::InferenceResponse> infer_within_context(
+    providers::Provider& provider, size_t budget,
+    const std::function<providers::InferenceRequest(size_t)>& build,
+    const providers::DeltaCallback& on_delta) {
+  // Shrink the document text first; once it is short, the room left for the answer.
+  int32_t max_tokens_cap = std::numeric_limits<int32_t>::max();
+  while (true) {
+    providers::InferenceRequest request = build(budget);
+    request.max_tokens = std::min(request.max_tokens, max_tokens_cap);
+    auto response = provider.infer(request, on_delta);
+    if (response || response.error().code != ErrorCode::kContextLength) return response;
+    if (budget >= 512) {
+      budget /= 2;
+    } else if (request.max_tokens >= 64) {
+      max_tokens_cap = request.max_tokens / 2;
+    } else {
+      return response;
+    }
+  }
+}
+
+}  // namespace
+
 Result<providers::InferenceResponse> DocumentService::Impl::infer_fitting(
     const std::function<providers::InferenceRequest(size_t)>& build,
     const providers::DeltaCallback& on_delta) {
-  size_t budget = options_.max_prompt_chars;
-  while (true) {
-    providers::InferenceRequest request = build(budget);
-    auto response = services_.provider.infer(request, on_delta);
-    if (response || response.error().code != ErrorCode::kContextLength || budget < 64) {
-      return response;
-    }
-    budget /= 2;
+  return infer_within_context(services_.provider, options_.max_prompt_chars, build, on_delta);
+}
+
+Result<Extraction> extract_json(providers::Provider& provider, const catalog::ModelEntry& model,
+                                const ExtractionRequest& extraction) {
+  std::string instructions = extraction.instructions.empty()
+                                 ? "Extract the fields the JSON Schema describes."
+                                 : std::string(extraction.instructions);
+  auto response = infer_within_context(
+      provider, extraction.max_prompt_chars,
+      [&](size_t budget) {
+        auto request = text_request(
+            model,
+            "You extract data from documents. Answer with one JSON object matching the schema.",
+            instructions + "\n\nDocument:\n" + truncate_utf8(extraction.text, budget),
+            extraction.max_tokens, extraction.cancel);
+        request.output_schema_json = std::string(extraction.schema_json);
+        return request;
+      },
+      {});
+  if (!response) return std::unexpected(response.error());
+  std::string answer = response_text(*response);
+  if (response->output_valid.has_value() && !*response->output_valid) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the model's output did not validate against the schema (raise the extraction's "
+                "max tokens?)");
   }
+  if (auto valid = structured::validate(extraction.schema_json, answer); !valid) {
+    return fail(ErrorCode::kInvalidArgument,
+                "the model's output did not validate against the schema: " + valid.error().message);
+  }
+  return Extraction{std::move(answer), std::move(*response)};
 }
 
 Result<StageOutput> DocumentService::Impl::parse_stage(const StageContext& context) {
@@ -115,34 +165,14 @@ Result<StageOutput> DocumentService::Impl::extract_stage(const StageContext& con
   if (!model) return std::unexpected(model.error());
   auto text = parsed_text(context);
   if (!text) return std::unexpected(text.error());
-  std::string instructions = spec.extract_instructions.empty()
-                                 ? "Extract the fields the JSON Schema describes."
-                                 : spec.extract_instructions;
-  auto response = infer_fitting(
-      [&](size_t budget) {
-        auto request = text_request(
-            **model,
-            "You extract data from documents. Answer with one JSON object matching the schema.",
-            instructions + "\n\nDocument:\n" + truncate_utf8(*text, budget),
-            options_.extract_max_tokens, context.cancel);
-        request.output_schema_json = spec.extract_schema_json;
-        return request;
-      },
-      {});
-  if (!response) return std::unexpected(response.error());
-  std::string answer = response_text(*response);
-  if (response->output_valid.has_value() && !*response->output_valid) {
-    return fail(ErrorCode::kInvalidArgument,
-                "the model's output did not validate against the schema (raise "
-                "documents.extract_max_tokens?)");
-  }
-  if (auto valid = structured::validate(spec.extract_schema_json, answer); !valid) {
-    return fail(ErrorCode::kInvalidArgument,
-                "the model's output did not validate against the schema: " + valid.error().message);
-  }
+  ExtractionRequest request{*text, spec.extract_schema_json, spec.extract_instructions,
+                            options_.extract_max_tokens, options_.max_prompt_chars,
+                            context.cancel};
+  auto extraction = extract_json(services_.provider, **model, request);
+  if (!extraction) return std::unexpected(extraction.error());
   StageOutput output;
-  output.result = {{"extraction", json::parse(answer)}};
-  output.usage = usage_of(**model, spec.extract_model, *response);
+  output.result = {{"extraction", json::parse(extraction->json)}};
+  output.usage = usage_of(**model, spec.extract_model, extraction->response);
   return output;
 }
 

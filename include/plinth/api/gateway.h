@@ -24,6 +24,10 @@
 #include "plinth/ledger/ledger.h"
 #include "plinth/providers/provider.h"
 
+namespace plinth::documents {
+class DocumentService;
+}
+
 namespace plinth::api {
 
 struct GatewayOptions {
@@ -48,6 +52,9 @@ struct GatewayServices {
   // Ledger: when set, every model call is recorded (success or failure) and GET /v1/usage
   // answers from it; when null, /v1/usage answers ServiceUnavailable.
   ledger::Ledger* ledger = nullptr;
+  // Documents: when set, /v1/pipelines, /v1/documents and /v1/jobs answer from it; when null,
+  // they answer ServiceUnavailable.
+  documents::DocumentService* documents = nullptr;
 };
 
 class Gateway {
@@ -80,6 +87,10 @@ class Gateway {
   // Ledger (gateway_usage.cpp).
   void handle_usage(Call& call);
   void record_usage(const Call& call);
+  // Documents REST API (gateway_documents*.cpp).
+  static bool is_documents_path(std::string_view path);
+  void handle_documents(Call& call);
+  void stream_job_events(Call& call, const std::string& account, const std::string& job_id);
 
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
   // Resolves the model the caller named and meters it; on failure answers and returns null.
