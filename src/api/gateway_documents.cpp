@@ -58,8 +58,8 @@ void Gateway::handle_documents(Call& call) {
   const std::string& method = call.request.method;
   auto parts = segments(call.request.path());
   auto no_route = [&] {
-    call.respond_error(Error(ErrorCode::kNotFound, "No route for " + method + " " +
-                                                       std::string(call.request.path())));
+    call.respond_error(Error(ErrorCode::kNotFound,
+                             "No route for " + method + " " + std::string(call.request.path())));
   };
   if (!parts) {
     no_route();
@@ -77,9 +77,9 @@ void Gateway::handle_documents(Call& call) {
     if (auth::authorize(*call.principal, full, resource, context) == auth::Decision::kAllow) {
       return true;
     }
-    call.respond_error(Error(ErrorCode::kPermissionDenied,
-                             "User: " + call.principal->arn + " is not authorized to perform: " +
-                                 full + " on resource: " + resource));
+    call.respond_error(Error(ErrorCode::kPermissionDenied, "User: " + call.principal->arn +
+                                                               " is not authorized to perform: " +
+                                                               full + " on resource: " + resource));
     return false;
   };
   if (services_.documents == nullptr) {
@@ -110,7 +110,8 @@ void Gateway::handle_documents(Call& call) {
       return;
     }
     if (p.size() == 1 && method == "GET") {
-      if (allowed("ListPipelines", arn_prefix + "pipeline/*")) answer(200, service.pipelines(account));
+      if (allowed("ListPipelines", arn_prefix + "pipeline/*"))
+        answer(200, service.pipelines(account));
       return;
     }
     if (p.size() < 2) return no_route();
@@ -126,7 +127,8 @@ void Gateway::handle_documents(Call& call) {
       return;
     }
     if (p.size() == 2 && method == "DELETE") {
-      if (allowed("DeletePipeline", resource)) answer_status(service.delete_pipeline(account, p[1]));
+      if (allowed("DeletePipeline", resource))
+        answer_status(service.delete_pipeline(account, p[1]));
       return;
     }
     if (p.size() == 3 && p[2] == "documents" && method == "POST") {
@@ -161,7 +163,8 @@ void Gateway::handle_documents(Call& call) {
       return;
     }
     if (method == "DELETE") {
-      if (allowed("DeleteDocument", resource)) answer_status(service.delete_document(account, p[1]));
+      if (allowed("DeleteDocument", resource))
+        answer_status(service.delete_document(account, p[1]));
       return;
     }
     return no_route();

@@ -23,8 +23,7 @@ int64_t resume_after(const http::Request& request) {
 
 }  // namespace
 
-void Gateway::stream_job_events(Call& call, const std::string& account,
-                                const std::string& job_id) {
+void Gateway::stream_job_events(Call& call, const std::string& account, const std::string& job_id) {
   documents::DocumentService& service = *services_.documents;
   int64_t after = resume_after(call.request);
   // The first read answers a plain 404 for an unknown (or another account's) job.
@@ -46,8 +45,9 @@ void Gateway::stream_job_events(Call& call, const std::string& account,
     if (call.exchange.client_gone()) return;
     read = service.job_events(account, job_id, after, kPollWait);
     if (!read) {
-      http::SseEvent error{"error", "", boost::json::serialize(boost::json::object{
-                                            {"error", read.error().message}})};
+      http::SseEvent error{
+          "error", "",
+          boost::json::serialize(boost::json::object{{"error", read.error().message}})};
       out.write(http::format_sse(error));
       break;
     }

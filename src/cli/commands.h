@@ -18,7 +18,7 @@ void add_engine_commands(CLI::App& app, Action* action);  // tokenize, generate,
 void add_serve_command(CLI::App& app, Action* action);
 void add_iam_commands(CLI::App& app, Action* action);
 void add_bench_commands(CLI::App& app, Action* action);
-void add_usage_command(CLI::App& app, Action* action);  // usage (the ledger report)
+void add_usage_command(CLI::App& app, Action* action);    // usage (the ledger report)
 void add_extract_command(CLI::App& app, Action* action);  // extract (parse + schema extraction)
 
 // The config file, or (none given) the bundled models in PLINTH_MODELS_DIR or models/.

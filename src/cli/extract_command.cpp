@@ -47,8 +47,9 @@ int run_extract(const ExtractOptions& o) {
     return fail_extract("the schema " + o.schema_file +
                         " does not compile: " + compiled.error().message);
   }
-  std::string media_type = o.content_type.empty() ? documents::media_type_from_filename(o.file)
-                                                  : documents::normalized_media_type(o.content_type);
+  std::string media_type = o.content_type.empty()
+                               ? documents::media_type_from_filename(o.file)
+                               : documents::normalized_media_type(o.content_type);
   if (media_type.empty()) media_type = "text/plain";
   auto parsed = documents::parse_document(media_type, *bytes);
   if (!parsed) return fail_extract(o.file + ": " + parsed.error().message);

@@ -6,8 +6,8 @@
 #include <regex>
 
 #include "plinth/core/encoding.h"
-#include "plinth/documents/extraction.h"
 #include "plinth/core/ids.h"
+#include "plinth/documents/extraction.h"
 #include "service_impl.h"
 
 namespace plinth::documents {

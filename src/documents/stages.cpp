@@ -165,8 +165,11 @@ Result<StageOutput> DocumentService::Impl::extract_stage(const StageContext& con
   if (!model) return std::unexpected(model.error());
   auto text = parsed_text(context);
   if (!text) return std::unexpected(text.error());
-  ExtractionRequest request{*text, spec.extract_schema_json, spec.extract_instructions,
-                            options_.extract_max_tokens, options_.max_prompt_chars,
+  ExtractionRequest request{*text,
+                            spec.extract_schema_json,
+                            spec.extract_instructions,
+                            options_.extract_max_tokens,
+                            options_.max_prompt_chars,
                             context.cancel};
   auto extraction = extract_json(services_.provider, **model, request);
   if (!extraction) return std::unexpected(extraction.error());

@@ -13,8 +13,8 @@
 namespace plinth::documents {
 
 struct ExtractionRequest {
-  std::string_view text;         // the document's text
-  std::string_view schema_json;  // a JSON Schema that compiles
+  std::string_view text;          // the document's text
+  std::string_view schema_json;   // a JSON Schema that compiles
   std::string_view instructions;  // "" = a generic instruction
   int max_tokens = 512;
   size_t max_prompt_chars = 12'000;  // document text in the prompt; halved on kContextLength
