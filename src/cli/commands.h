@@ -20,6 +20,7 @@ void add_iam_commands(CLI::App& app, Action* action);
 void add_bench_commands(CLI::App& app, Action* action);
 void add_usage_command(CLI::App& app, Action* action);    // usage (the ledger report)
 void add_extract_command(CLI::App& app, Action* action);  // extract (parse + schema extraction)
+void add_jobs_commands(CLI::App& app, Action* action);    // jobs list, jobs dlq list|redrive
 
 // The config file, or (none given) the bundled models in PLINTH_MODELS_DIR or models/.
 Result<Config> load_cli_config(const std::string& config_file);

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   plinth::cli::add_bench_commands(app, &action);
   plinth::cli::add_usage_command(app, &action);
   plinth::cli::add_extract_command(app, &action);
+  plinth::cli::add_jobs_commands(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -32,6 +32,31 @@ check "duplicate user message" "1" "$(grep -c -i "exists" "$work/err")"
   --policy-document '{"Statement":[{"Effect":"Maybe"}]}' 2>"$work/err"
 check "malformed policy exits non-zero" "1" "$?"
 
+# Jobs: jobs_fixture (tests/jobs) enqueues 2 jobs and dead-letters 2 more in a fresh data dir.
+fixture=${PLINTH_JOBS_FIXTURE:-$(dirname "$plinth")/tests/jobs/jobs_fixture}
+dead_ids=$("$fixture" "$work/j" 2 2)
+dead_one=$(echo "$dead_ids" | head -1)
+check "jobs list" "4" "$("$plinth" jobs list --data-dir "$work/j" --json | json 'len(d["jobs"])')"
+check "jobs list --status queued" "2" "$("$plinth" jobs list --data-dir "$work/j" --status queued --json | json 'len(d["jobs"])')"
+check "jobs list --limit" "1" "$("$plinth" jobs list --data-dir "$work/j" --limit 1 --json | json 'len(d["jobs"])')"
+check "jobs list table" "2" "$("$plinth" jobs list --data-dir "$work/j" --status dead | grep -c "parse failed")"
+check "jobs dlq list" "$(echo "$dead_ids" | sort | tr '\n' ' ')" \
+  "$("$plinth" jobs dlq list --data-dir "$work/j" --queue documents --json | json '" ".join(sorted(j["id"] for j in d["jobs"]))+" "')"
+check "jobs dlq redrive one" "1" "$("$plinth" jobs dlq redrive --data-dir "$work/j" --job "$dead_one" --json | json 'd["redriven"]')"
+check "redriven job is queued" "queued 0" \
+  "$("$plinth" jobs list --data-dir "$work/j" --json | json '" ".join(j["status"] + " " + str(j["receive_count"]) for j in d["jobs"] if j["id"] == "'"$dead_one"'")')"
+"$plinth" jobs dlq redrive --data-dir "$work/j" --job "$dead_one" 2>"$work/err"
+check "redriving a job that is not dead exits non-zero" "1" "$?"
+check "redriving a job that is not dead says why" "1" "$(grep -c "not dead" "$work/err")"
+check "jobs dlq redrive all" "redrove 1 job of queue documents" "$("$plinth" jobs dlq redrive --data-dir "$work/j")"
+check "dead-letter queue is empty" "0" "$("$plinth" jobs dlq list --data-dir "$work/j" --json | json 'len(d["jobs"])')"
+"$plinth" jobs list --data-dir "$work/j" --status finished 2>"$work/err"
+check "unknown status exits non-zero" "1" "$?"
+check "unknown status message" "1" "$(grep -c "unknown job status" "$work/err")"
+"$plinth" jobs list --data-dir "$work/nowhere" 2>"$work/err"
+check "missing data dir exits non-zero" "1" "$?"
+check "missing data dir message" "1" "$(grep -c "no store at" "$work/err")"
+
 # Engine commands against the reference outputs.
 check "tokenize" "[9707,1879]" "$("$plinth" tokenize --model "$data/models/qwen2-32-tied-q8_0.gguf" --text 'Hello world' --json | json 'json.dumps(d["ids"],separators=(",",":"))')"
 check "generate greedy" "[54566,54566,54566,54566]" "$("$plinth" generate --model "$data/models/qwen2-32-tied-q8_0.gguf" --prompt 'Hello world' --max-tokens 4 --greedy --exact --json | json 'json.dumps(d["ids"],separators=(",",":"))')"

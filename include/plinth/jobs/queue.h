@@ -22,6 +22,8 @@ namespace plinth::jobs {
 
 enum class JobStatus { kQueued, kRunning, kSucceeded, kFailed, kDead };
 std::string_view to_string(JobStatus status);  // "queued" "running" "succeeded" "failed" "dead"
+// The inverse of to_string; kInvalidArgument for any other text.
+Result<JobStatus> parse_job_status(std::string_view text);
 
 struct QueueOptions {
   std::chrono::milliseconds visibility_timeout{30'000};
@@ -50,7 +52,8 @@ struct JobRecord {
 };
 
 // A claimed job. The receipt changes on every receive, so a worker whose visibility expired
-// (and whose job another worker now holds) gets kFailedPrecondition from extend/complete/fail.
+// (and whose job another worker now holds) gets kConflict from extend/complete/fail (core has no
+// kFailedPrecondition; kConflict is its "state conflict" code).
 struct JobLease {
   JobRecord job;
   std::string receipt;
@@ -62,6 +65,14 @@ struct JobEvent {
   std::string type;      // "stage.started", "stage.finished", "analysis.delta", "job.succeeded" …
   std::string data;      // JSON text
   int64_t time_ms = 0;
+};
+
+// What list_matching() selects; empty strings match anything.
+struct JobFilter {
+  std::string account_id;
+  std::string queue;
+  std::optional<JobStatus> status;
+  int limit = 100;
 };
 
 class Queue {
@@ -87,18 +98,25 @@ class Queue {
 
   // kNotFound unless the job exists and belongs to account_id (empty account_id: any).
   virtual Result<JobRecord> get(std::string_view job_id, std::string_view account_id) = 0;
+  // Newest first, at most `limit` (clamped to 1 … 1000).
   virtual Result<std::vector<JobRecord>> list(std::string_view account_id, int limit) = 0;
+  // Also by queue and status (the CLI's listing); newest first. The default reports kUnavailable.
+  virtual Result<std::vector<JobRecord>> list_matching(const JobFilter& filter);
+  // Oldest first. Empty queue: dead jobs of every queue.
   virtual Result<std::vector<JobRecord>> list_dead(std::string_view queue) = 0;
-  // Dead → queued with receive_count 0; returns how many moved. Empty job_id: every dead job.
+  // Dead → queued (due now) with receive_count 0; returns how many moved (0 when job_id is not a
+  // dead job of `queue`). Empty job_id: every dead job; empty queue: any queue.
   virtual Result<int> redrive(std::string_view queue, std::string_view job_id) = 0;
   // Jobs queued or running in `queue` (the queue-depth metric).
   virtual Result<int64_t> depth(std::string_view queue) = 0;
 
-  // Appends the next event of a job; durable when it returns. Returns its sequence number.
+  // Appends the next event of a job; durable when it returns. Returns its sequence number;
+  // kNotFound for an unknown job.
   virtual Result<int64_t> append_event(std::string_view job_id, std::string_view type,
                                        std::string_view data) = 0;
   // Events with sequence > after, oldest first, waiting up to `wait` for at least one when there
-  // are none yet (woken by append_event in this process).
+  // are none yet (woken by append_event in this process; polls otherwise). kNotFound for an
+  // unknown job. At most 1000 events per call: ask again from the last sequence for more.
   virtual Result<std::vector<JobEvent>> events_after(std::string_view job_id, int64_t after,
                                                      std::chrono::milliseconds wait) = 0;
 };

@@ -1,0 +1,106 @@
+// Figures for the queue: enqueue → claim latency with every commit durable, and claims per
+// second from 2 threads. Usage: jobs_bench [DIR] [JOBS] (DIR defaults to a fresh temp dir; its
+// file system decides the fsync cost, which dominates).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "plinth/core/clock.h"
+#include "plinth/jobs/queue.h"
+#include "plinth/store/database.h"
+
+using namespace plinth;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+double micros(Steady::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+void print_percentiles(const char* what, std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  auto at = [&](double q) { return samples[static_cast<size_t>(q * (samples.size() - 1))]; };
+  std::printf("%-24s p50 %8.1f us  p99 %8.1f us  max %8.1f us  (n=%zu)\n", what, at(0.5), at(0.99),
+              samples.back(), samples.size());
+}
+
+[[noreturn]] void die(const Error& error) {
+  std::fprintf(stderr, "jobs_bench: %s\n", error.message.c_str());
+  std::exit(1);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::random_device seed;
+  std::filesystem::path dir = argc > 1 ? std::filesystem::path(argv[1])
+                                       : std::filesystem::temp_directory_path() /
+                                             ("plinth-jobs-bench-" + std::to_string(seed()));
+  int jobs = argc > 2 ? std::atoi(argv[2]) : 3000;
+  std::filesystem::create_directories(dir);
+  auto file = dir / "jobs-bench.db";
+  std::filesystem::remove(file);
+  auto db = store::Database::open(file);
+  if (!db) die(db.error());
+  auto clock = Clock::real();
+  auto queue = jobs::open_sqlite_queue(**db, *clock);
+  if (!queue) die(queue.error());
+  std::string payload = R"({"document_id":"doc-0123456789","schema":"invoice-v1"})";
+
+  // 1. One at a time: enqueue (durable), then claim it (durable), then complete it untimed.
+  std::vector<double> enqueue_us, claim_us, total_us;
+  for (int i = 0; i < jobs; ++i) {
+    auto start = Steady::now();
+    auto id = (*queue)->enqueue({"bench", "111111111111", payload});
+    if (!id) die(id.error());
+    auto enqueued = Steady::now();
+    auto lease = (*queue)->claim("bench");
+    if (!lease) die(lease.error());
+    auto claimed = Steady::now();
+    if (!*lease || (*lease)->job.id != *id) die(Error(ErrorCode::kInternal, "claimed another job"));
+    enqueue_us.push_back(micros(enqueued - start));
+    claim_us.push_back(micros(claimed - enqueued));
+    total_us.push_back(micros(claimed - start));
+    if (auto done = (*queue)->complete(**lease, "{}"); !done) die(done.error());
+  }
+  std::printf("%s, %d jobs, SQLite WAL synchronous=FULL\n", file.c_str(), jobs);
+  print_percentiles("enqueue", enqueue_us);
+  print_percentiles("claim", claim_us);
+  print_percentiles("enqueue -> claim", total_us);
+
+  // 2. Two threads draining a backlog (enqueued in one transaction, untimed).
+  {
+    auto transaction = store::Transaction::begin(**db);
+    if (!transaction) die(transaction.error());
+    for (int i = 0; i < jobs; ++i) {
+      if (auto id = (*queue)->enqueue({"drain", "111111111111", payload}); !id) die(id.error());
+    }
+    if (auto committed = transaction->commit(); !committed) die(committed.error());
+  }
+  std::atomic<int> claimed = 0;
+  auto drain = [&] {
+    while (true) {
+      auto lease = (*queue)->claim("drain");
+      if (!lease) die(lease.error());
+      if (!*lease) return;
+      ++claimed;
+    }
+  };
+  auto start = Steady::now();
+  std::thread a(drain), b(drain);
+  a.join();
+  b.join();
+  double seconds = std::chrono::duration<double>(Steady::now() - start).count();
+  std::printf("2 threads: %d claims in %.2f s = %.0f claims/s\n", claimed.load(), seconds,
+              claimed.load() / seconds);
+  queue->reset();
+  db->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file.string() + suffix);
+  if (argc <= 1) std::filesystem::remove_all(dir);
+  return 0;
+}
