@@ -78,6 +78,7 @@ GatewayOptions GatewayOptions::from_config(const Config& config) {
   options.region = config.region;
   options.account_id = config.account_id;
   options.max_concurrent_per_principal = config.limits.max_concurrent_per_principal;
+  options.metrics_require_auth = config.metrics.require_auth;
   options.limits.max_tokens = config.limits.max_tokens;
   options.limits.default_max_tokens =
       std::min(options.limits.default_max_tokens, config.limits.max_tokens);
@@ -207,7 +208,8 @@ Status Gateway::authorize_model(Call& call, std::string_view action, std::string
 void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   Call call{request, exchange,     new_uuid(services_.random),
             false,   std::nullopt, services_.clock.steady_now(),
-            0,       std::nullopt, nullptr};
+            0,       std::nullopt, nullptr,
+            {}};
   std::string_view path = request.path();
   if (path == "/health" || path == "/ping") {
     if (request.method != "GET" && request.method != "HEAD") {
@@ -219,6 +221,14 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   }
   if (path == "/v1/usage") {
     handle_usage(call);  // Bedrock-shaped errors, like every SigV4 "plinth" API
+    return;
+  }
+  if (path == "/v1/budgets") {
+    handle_budgets(call);
+    return;
+  }
+  if (path == "/metrics") {
+    handle_metrics(call);
     return;
   }
   if (is_documents_path(path)) {
@@ -314,12 +324,14 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
     call.respond_error(Error(ErrorCode::kNotFound, "Unknown operation: " + std::string(operation)));
     return;
   }
-  auto principal = authenticate(call, "bedrock");
-  if (!principal) return;
-  call.principal = std::move(*principal);
+  // Metered before authentication so that metrics count refused signatures too (the ledger
+  // records only authenticated calls).
   call.meter(converse_op ? (stream ? "ConverseStream" : "Converse")
                          : (stream ? "InvokeModelWithResponseStream" : "InvokeModel"),
              std::string(model_segment));
+  auto principal = authenticate(call, "bedrock");
+  if (!principal) return;
+  call.principal = std::move(*principal);
   // The model id is one percent-encoded path segment: decode it exactly once.
   std::optional<std::string> model_id = uri_decode(model_segment);
   if (!model_id || model_id->empty()) {
@@ -371,6 +383,7 @@ Result<providers::InferenceResponse> Gateway::infer_until_client_gone(
 }
 
 void Gateway::handle_openai(Call& call, std::string_view operation) {
+  call.meter(operation == "chat/completions" ? "ChatCompletions" : "Embeddings", "");
   const std::string* authorization = call.request.header("authorization");
   Result<auth::Principal> principal = fail(ErrorCode::kUnauthenticated, "");
   if (authorization != nullptr && authorization->starts_with("Bearer ")) {
@@ -385,7 +398,6 @@ void Gateway::handle_openai(Call& call, std::string_view operation) {
     if (!principal) return;
   }
   call.principal = std::move(*principal);
-  call.meter(operation == "chat/completions" ? "ChatCompletions" : "Embeddings", "");
   auto slot = acquire_slot(*call.principal);
   if (!slot) {
     call.respond_error(slot.error());

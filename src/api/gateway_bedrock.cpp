@@ -42,6 +42,7 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
     return;
   }
   request->model_id = model.id;
+  if (!reserve_budget(call, estimated_input_tokens(*request), request->max_tokens)) return;
   if (!stream) {
     auto response = infer_until_client_gone(call, *request);
     if (!response) {
@@ -97,6 +98,9 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
                 "The model " + model.id + " does not support InvokeModelWithResponseStream."));
       return;
     }
+    if (!reserve_budget(call, static_cast<int64_t>(request->embedding.text.size()) + 16, 0)) {
+      return;
+    }
     auto embedding = services_.provider.embed(request->embedding);
     if (!embedding) {
       call.respond_error(embedding.error());
@@ -104,6 +108,10 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
     }
     call.meter_tokens(embedding->input_tokens, 0);
     call.respond(200, "application/json", titan_embedding_response_json(*embedding));
+    return;
+  }
+  if (!reserve_budget(call, estimated_input_tokens(request->inference),
+                      request->inference.max_tokens)) {
     return;
   }
   std::string message_id = new_base32_id(services_.random, "msg_bdrk_", 24);

@@ -27,6 +27,7 @@ struct Gateway::Call {
   // record_usage() when the request ends; the other calls fill it in and do nothing before it.
   std::optional<ledger::UsageRecord> usage;
   const catalog::ModelEntry* usage_model = nullptr;  // whose prices give usage's cost
+  ledger::BudgetReservation budget_hold;             // settled by record_usage()
   void meter(std::string_view operation, std::string model_requested);
   void meter_model(std::string_view model_requested, const catalog::ModelEntry& model);
   void meter_tokens(int64_t input_tokens, int64_t output_tokens);
@@ -64,6 +65,10 @@ class LazyStream {
   std::string request_id_;
   std::unique_ptr<http::ResponseStream> stream_;
 };
+
+// An upper bound on a request's prompt tokens for budget reservations: every text byte, plus
+// room for the chat template (a token covers at least one byte in the tokenizers served).
+int64_t estimated_input_tokens(const providers::InferenceRequest& request);
 
 // Milliseconds between two steady-clock points.
 int64_t elapsed_ms(std::chrono::steady_clock::time_point from,

@@ -28,6 +28,7 @@ void Gateway::chat_completions(Call& call) {
   }
   providers::InferenceRequest& inference = request->inference;
   inference.model_id = model->id;
+  if (!reserve_budget(call, estimated_input_tokens(inference), inference.max_tokens)) return;
   std::string id = new_base32_id(services_.random, "chatcmpl-", 24);
   int64_t created = services_.clock.unix_seconds();
   if (!request->stream) {
@@ -99,6 +100,11 @@ void Gateway::embeddings(Call& call) {
     call.respond_error(allowed.error());
     return;
   }
+  int64_t input_bytes = 0;
+  for (const std::string& text : request->inputs) {
+    input_bytes += static_cast<int64_t>(text.size()) + 16;
+  }
+  if (!reserve_budget(call, input_bytes, 0)) return;
   std::vector<providers::EmbeddingResponse> results;
   results.reserve(request->inputs.size());
   int64_t input_tokens = 0;

@@ -86,8 +86,16 @@ void Gateway::Call::meter_stream_error(const Error& error) {
   if (usage) usage->status = std::string(to_string(error.code));
 }
 
-void Gateway::record_usage(const Call& call) {
-  if (services_.ledger == nullptr || !call.usage || !call.principal) return;
+void Gateway::record_usage(Call& call) {
+  if (!call.usage) return;
+  if (!call.principal) {  // refused before authentication: a metric, not a ledger record
+    if (services_.metrics == nullptr) return;
+    ledger::UsageRecord refused = *call.usage;
+    refused.status = std::to_string(call.http_status);
+    refused.latency_ms = elapsed_ms(call.started, services_.clock.steady_now());
+    services_.metrics->observe(refused);
+    return;
+  }
   ledger::UsageRecord record = *call.usage;
   record.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        services_.clock.now().time_since_epoch())
@@ -107,7 +115,48 @@ void Gateway::record_usage(const Call& call) {
   if (record.status.empty())
     record.status = std::to_string(call.http_status ? call.http_status : 200);
   record.request_id = call.request_id;
-  services_.ledger->record(std::move(record));
+  call.budget_hold.settle(record.cost_micro_usd);
+  if (services_.metrics != nullptr) services_.metrics->observe(record);
+  if (services_.ledger != nullptr) services_.ledger->record(std::move(record));
+}
+
+bool Gateway::reserve_budget(Call& call, int64_t input_tokens, int64_t max_output_tokens) {
+  if (services_.budgets == nullptr || services_.budgets->empty() || !call.principal ||
+      call.usage_model == nullptr || !call.usage) {
+    return true;
+  }
+  ledger::BudgetSubject subject{
+      call.principal->account_id.empty() ? options_.account_id : call.principal->account_id,
+      call.principal->arn, application_tag(call.request, call.usage->model_requested)};
+  // Rounded up: an estimate never falls short of the cost record_usage() will book.
+  catalog::Cost cost = catalog::compute_cost(*call.usage_model, input_tokens, max_output_tokens);
+  int64_t estimate = (cost.pico_usd + 999'999) / 1'000'000;
+  auto hold = services_.budgets->reserve(subject, estimate);
+  if (!hold) {
+    call.respond_error(hold.error());
+    return false;
+  }
+  call.budget_hold = std::move(*hold);
+  return true;
+}
+
+int64_t estimated_input_tokens(const providers::InferenceRequest& request) {
+  constexpr int64_t kPerMessage = 8;  // role markers and separators of a chat template
+  int64_t bytes = 16;
+  for (const std::string& text : request.system) bytes += static_cast<int64_t>(text.size());
+  for (const providers::Message& message : request.messages) {
+    bytes += kPerMessage;
+    for (const providers::ContentBlock& block : message.content) {
+      bytes += static_cast<int64_t>(block.text.size() + block.tool_name.size() +
+                                    block.tool_input_json.size() + block.tool_use_id.size());
+    }
+  }
+  for (const providers::ToolSpec& tool : request.tools) {
+    bytes += kPerMessage + static_cast<int64_t>(tool.name.size() + tool.description.size() +
+                                                tool.input_schema_json.size());
+  }
+  if (request.output_schema_json) bytes += static_cast<int64_t>(request.output_schema_json->size());
+  return bytes;
 }
 
 void Gateway::handle_usage(Call& call) {

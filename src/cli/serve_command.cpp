@@ -24,7 +24,9 @@
 #include "plinth/vectors/vector_store.h"
 #endif
 #include "plinth/http/server.h"
+#include "plinth/ledger/budgets.h"
 #include "plinth/ledger/ledger.h"
+#include "plinth/ledger/metrics.h"
 #include "plinth/providers/local_provider.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
@@ -171,6 +173,23 @@ int run_serve(const ServeOptions& o) {
     log::warn("the store has no SQLite database: usage is not recorded");
   }
 
+  // Budgets rebuild this period's spend from the ledger, the one durable record of cost.
+  std::vector<ledger::BudgetSpec> budget_specs;
+  for (const BudgetConfig& budget : config->budgets) {
+    budget_specs.push_back(ledger::BudgetSpec::from_config(budget));
+  }
+  ledger::Budgets budgets(std::move(budget_specs), *clock);
+  if (!budgets.empty()) {
+    if (!usage_ledger) return fail_start("budgets need the usage ledger (a SQLite store)");
+    if (auto restored = budgets.restore(*usage_ledger); !restored) {
+      return fail_start("cannot rebuild budget spend: " + restored.error().message);
+    }
+  }
+  ledger::Metrics metrics;
+  metrics.attach_budgets(budgets);
+  budgets.on_soft_limit(
+      [&metrics](const ledger::BudgetState& state) { metrics.count_soft_limit_crossing(state); });
+
 #ifdef PLINTH_HAS_DOCUMENTS
   // The document pipeline: a durable queue and a vector store in the same database; workers
   // start once the server listens.
@@ -211,6 +230,8 @@ int run_serve(const ServeOptions& o) {
                                             .sts = &sts,
                                             .iam = &iam,
                                             .ledger = usage_ledger.get(),
+                                            .budgets = &budgets,
+                                            .metrics = &metrics,
 #ifdef PLINTH_HAS_DOCUMENTS
                                             .documents = document_service.get()
 #endif

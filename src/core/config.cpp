@@ -84,6 +84,24 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::pat
   return m;
 }
 
+Result<BudgetConfig> parse_budget(const toml::table& t, size_t index) {
+  BudgetConfig b;
+  std::string where = fmt::format("budgets[{}].", index);
+  PLINTH_TRY(read(t, "id", b.id, where));
+  PLINTH_TRY(read(t, "scope", b.scope, where));
+  PLINTH_TRY(read(t, "match", b.match, where));
+  PLINTH_TRY(read(t, "period", b.period, where));
+  for (auto [key, out] :
+       {std::pair{"limit_usd", &b.limit_usd}, std::pair{"soft_limit_usd", &b.soft_limit_usd}}) {
+    if (!t.get(key)) continue;
+    double value = 0;
+    PLINTH_TRY(read(t, key, value, where));
+    *out = value;
+  }
+  if (b.id.empty()) return std::unexpected(bad(where + "id is required"));
+  return b;
+}
+
 }  // namespace
 
 Result<std::pair<std::string, uint16_t>> Config::listen_endpoint() const {
@@ -166,6 +184,25 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
       c.models.push_back(std::move(*model));
     }
   }
+  if (const toml::node* m = root.get("metrics")) {
+    const toml::table* t = m->as_table();
+    if (!t) return fail(ErrorCode::kInvalidArgument, "metrics must be a table");
+    PLINTH_TRY(read(*t, "require_auth", c.metrics.require_auth, "metrics."));
+  }
+  if (const toml::node* b = root.get("budgets")) {
+    const toml::array* arr = b->as_array();
+    if (!arr)
+      return fail(ErrorCode::kInvalidArgument, "budgets must be an array of tables ([[budgets]])");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::table* t = (*arr)[i].as_table();
+      if (!t)
+        return fail(ErrorCode::kInvalidArgument,
+                    "budgets must be an array of tables ([[budgets]])");
+      auto budget = parse_budget(*t, i);
+      if (!budget) return std::unexpected(budget.error());
+      c.budgets.push_back(std::move(*budget));
+    }
+  }
   return c;
 }
 
@@ -221,6 +258,27 @@ Status validate_config(const Config& config) {
   }
   if (config.tls.certificate.empty() != config.tls.private_key.empty()) {
     return fail(ErrorCode::kInvalidArgument, "tls needs both certificate and private_key");
+  }
+  std::set<std::string> budget_ids;
+  for (const auto& b : config.budgets) {
+    auto invalid = [&](std::string what) {
+      return fail(ErrorCode::kInvalidArgument, "budget " + b.id + ": " + what);
+    };
+    if (!budget_ids.insert(b.id).second) return invalid("id used twice");
+    if (b.scope != "account" && b.scope != "principal" && b.scope != "tag") {
+      return invalid("scope must be 'account', 'principal' or 'tag', got '" + b.scope + "'");
+    }
+    if (b.period != "day" && b.period != "month") {
+      return invalid("period must be 'day' or 'month', got '" + b.period + "'");
+    }
+    if (b.match.empty()) return invalid("match must not be empty (use \"*\" for each one)");
+    if (!b.limit_usd && !b.soft_limit_usd) return invalid("set limit_usd, soft_limit_usd or both");
+    if ((b.limit_usd && !(*b.limit_usd >= 0)) || (b.soft_limit_usd && !(*b.soft_limit_usd >= 0))) {
+      return invalid("limits must not be negative");
+    }
+    if (b.limit_usd && b.soft_limit_usd && *b.soft_limit_usd > *b.limit_usd) {
+      return invalid("soft_limit_usd must not exceed limit_usd");
+    }
   }
   return ok();
 }

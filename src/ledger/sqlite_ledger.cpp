@@ -232,6 +232,27 @@ class SqliteLedger final : public Ledger {
     return records;
   }
 
+  Result<std::vector<SpendRow>> spend_since(int64_t from_ms) override {
+    wait_committed();
+    auto guard = db_.lock();
+    // A range scan on ledger_usage_time; the hourly roll-up has no account column.
+    auto statement = db_.prepare(
+        "SELECT account_id, principal_arn, application_tag, time_ms / 86400000 * 86400000 AS day,"
+        " SUM(cost_micro_usd) FROM ledger_usage WHERE time_ms >= ?1 GROUP BY 1, 2, 3, 4");
+    if (!statement) return std::unexpected(statement.error());
+    statement->bind(1, std::max<int64_t>(from_ms, 0));
+    std::vector<SpendRow> rows;
+    while (true) {
+      auto row = statement->step();
+      if (!row) return std::unexpected(row.error());
+      if (!*row) break;
+      const store::Statement& s = *statement;
+      rows.push_back(SpendRow{s.column_text(0), s.column_text(1), s.column_text(2), s.column_int(3),
+                              s.column_int(4)});
+    }
+    return rows;
+  }
+
  private:
   // Blocks until everything enqueued so far is committed (or dropped); returns the held lock.
   std::unique_lock<std::mutex> wait_committed() {

@@ -64,4 +64,48 @@ TEST(Config, BadListenIsAnError) {
   EXPECT_FALSE(c.listen_endpoint());
 }
 
+TEST(Config, ParsesBudgetsAndTheMetricsSwitch) {
+  auto c = parse_config(R"(
+[metrics]
+require_auth = true
+[[budgets]]
+id = "team-a-daily"
+scope = "tag"
+match = "team-a"
+period = "day"
+limit_usd = 5
+soft_limit_usd = 4.0
+[[budgets]]
+id = "watch"
+soft_limit_usd = 100.0
+)",
+                        "/base");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->metrics.require_auth);
+  ASSERT_EQ(c->budgets.size(), 2u);
+  EXPECT_EQ(c->budgets[0].scope, "tag");
+  EXPECT_EQ(c->budgets[0].match, "team-a");
+  EXPECT_EQ(c->budgets[0].limit_usd, 5.0);
+  EXPECT_EQ(c->budgets[0].soft_limit_usd, 4.0);
+  EXPECT_EQ(c->budgets[1].scope, "account");  // defaults: every account, per day
+  EXPECT_EQ(c->budgets[1].match, "*");
+  EXPECT_FALSE(c->budgets[1].limit_usd);
+  EXPECT_TRUE(validate_config(*c)) << validate_config(*c).error().message;
+}
+
+TEST(Config, ValidationRejectsBadBudgets) {
+  auto check = [](std::string_view budget, std::string_view expected) {
+    auto c = parse_config("[[budgets]]\nid = \"b\"\n" + std::string(budget), "/base");
+    ASSERT_TRUE(c) << c.error().message;
+    auto st = validate_config(*c);
+    ASSERT_FALSE(st) << budget;
+    EXPECT_NE(st.error().message.find(expected), std::string::npos) << st.error().message;
+  };
+  check("limit_usd = 1.0\nscope = \"user\"", "scope");
+  check("limit_usd = 1.0\nperiod = \"week\"", "period");
+  check("scope = \"tag\"", "set limit_usd");
+  check("limit_usd = -1.0", "negative");
+  check("limit_usd = 1.0\nsoft_limit_usd = 2.0", "soft_limit_usd must not exceed");
+}
+
 }  // namespace plinth

@@ -21,7 +21,9 @@
 #include "plinth/core/random.h"
 #include "plinth/http/message.h"
 #include "plinth/http/server.h"
+#include "plinth/ledger/budgets.h"
 #include "plinth/ledger/ledger.h"
+#include "plinth/ledger/metrics.h"
 #include "plinth/providers/provider.h"
 
 namespace plinth::documents {
@@ -35,6 +37,7 @@ struct GatewayOptions {
   std::string account_id = "000000000000";
   int max_concurrent_per_principal = 64;
   RequestLimits limits;
+  bool metrics_require_auth = false;  // GET /metrics needs SigV4 and plinth:GetMetrics
 
   static GatewayOptions from_config(const Config& config);
 };
@@ -52,6 +55,11 @@ struct GatewayServices {
   // Ledger: when set, every model call is recorded (success or failure) and GET /v1/usage
   // answers from it; when null, /v1/usage answers ServiceUnavailable.
   ledger::Ledger* ledger = nullptr;
+  // Budgets: when set, every model call reserves its estimated cost first (ThrottlingException
+  // when a hard limit would be exceeded) and settles the actual cost when recorded.
+  ledger::Budgets* budgets = nullptr;
+  // Metrics: when set, every recorded model call is counted and GET /metrics answers.
+  ledger::Metrics* metrics = nullptr;
   // Documents: when set, /v1/pipelines, /v1/documents and /v1/jobs answer from it; when null,
   // they answer ServiceUnavailable.
   documents::DocumentService* documents = nullptr;
@@ -86,11 +94,19 @@ class Gateway {
   void embeddings(Call& call);
   // Ledger (gateway_usage.cpp).
   void handle_usage(Call& call);
-  void record_usage(const Call& call);
   // Documents REST API (gateway_documents*.cpp).
   static bool is_documents_path(std::string_view path);
   void handle_documents(Call& call);
   void stream_job_events(Call& call, const std::string& account, const std::string& job_id);
+  void record_usage(Call& call);
+  // Budgets and metrics (gateway_budgets.cpp).
+  void handle_budgets(Call& call);
+  void handle_metrics(Call& call);
+  // SigV4 (service "plinth") and plinth:<action> on "*"; on failure answers and returns false.
+  bool authorize_plinth(Call& call, std::string_view action);
+  // Holds the call's estimated cost against every matching budget; on refusal answers and
+  // returns false.
+  bool reserve_budget(Call& call, int64_t input_tokens, int64_t max_output_tokens);
 
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
   // Resolves the model the caller named and meters it; on failure answers and returns null.

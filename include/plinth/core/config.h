@@ -51,6 +51,24 @@ struct TlsConfig {
   bool enabled() const { return !certificate.empty(); }
 };
 
+// A spending limit ([[budgets]]): per account, principal or application tag, per UTC day or month.
+// At least one of limit_usd (hard: requests are refused once it is reached) and soft_limit_usd
+// (a warning and a metric when crossed) is set.
+struct BudgetConfig {
+  std::string id;
+  std::string scope = "account";  // account | principal | tag
+  std::string match = "*";        // account id / principal ARN / tag value; "*": each separately
+  std::string period = "day";     // day | month (UTC)
+  std::optional<double> limit_usd;
+  std::optional<double> soft_limit_usd;
+};
+
+struct MetricsConfig {
+  // GET /metrics is open by default (Prometheus scrapers do not sign SigV4); when true it needs
+  // a SigV4 signature (service "plinth") and the plinth:GetMetrics action.
+  bool require_auth = false;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:4000";
   std::filesystem::path data_dir = "plinth-data";
@@ -63,6 +81,8 @@ struct Config {
   LimitsConfig limits;
   TlsConfig tls;
   DocumentsConfig documents;
+  std::vector<BudgetConfig> budgets;
+  MetricsConfig metrics;
 
   // host and port parsed from `listen`.
   Result<std::pair<std::string, uint16_t>> listen_endpoint() const;

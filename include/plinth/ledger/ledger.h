@@ -67,6 +67,15 @@ struct UsageTotals {
   double cost_usd() const { return static_cast<double>(cost_micro_usd) / 1e6; }
 };
 
+// Cost booked for one (account, principal, tag) on one UTC day (budgets rebuild from these).
+struct SpendRow {
+  std::string account_id;
+  std::string principal_arn;
+  std::string application_tag;
+  int64_t day_start_ms = 0;
+  int64_t cost_micro_usd = 0;
+};
+
 struct UsageGroup {
   std::string key;
   UsageTotals totals;
@@ -92,6 +101,8 @@ class Ledger {
   virtual Result<UsageReport> query(const UsageQuery& query) = 0;
   // The newest `limit` records, newest first.
   virtual Result<std::vector<UsageRecord>> recent(int limit) = 0;
+  // Cost of the records at or after from_ms, by account, principal, tag and UTC day.
+  virtual Result<std::vector<SpendRow>> spend_since(int64_t from_ms) = 0;
 };
 
 // A ledger in table ledger_usage of `db` (migrated on open), which must outlive it. A writer
