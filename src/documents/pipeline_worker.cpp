@@ -117,6 +117,12 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
     for (std::string_view stage : kStages) {
       if (done->contains(std::string(stage))) continue;  // stored by an earlier delivery
       if (stopping_ || keeper.lost()) return;  // the lease expires and another worker resumes
+      if (!tables_.document(document->account_id, document->id)) {
+        // Deleted while running: stop before indexing chunks nobody can delete any more.
+        failure = Error(ErrorCode::kNotFound, "the document was deleted");
+        failed_stage = std::string(stage);
+        break;
+      }
       json::object started{{"stage", stage}};
       emit("stage.started", json::serialize(started));
       auto started_at = services_.clock.steady_now();
