@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
+import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import { startPlinth, writeConfig, ROOT } from './harness.mjs';
 
 const LABELS = ['invoice', 'receipt', 'other'];
@@ -36,6 +37,7 @@ extract_max_tokens = 48
 analysis_max_tokens = 12
 chunk_words = 40
 chunk_overlap_words = 8
+max_document_bytes = 65536
 `);
   server = await startPlinth({ dataDir: dir, configFile: config });
   // A build without the jobs/vectors modules answers 503 for the whole documents API.
@@ -276,4 +278,49 @@ test('unknown pipelines, documents and jobs are 404; unsupported types are 400',
   r = await call('POST', '/v1/pipelines/invoices/documents',
                  { body: 'x', headers: { 'content-type': 'image/png' } });
   assert.equal(r.status, 400);
+});
+
+test('a multipart/form-data upload takes the file part and its type', async () => {
+  await call('POST', '/v1/pipelines', { body: pipelineBody('uploads') });
+  const body = Buffer.from('--XBOUNDARY\r\nContent-Disposition: form-data; name="file"; filename="note.html"\r\n'
+    + 'Content-Type: text/html\r\n\r\n<html><body><h1>Receipt</h1><p>Tea &amp; cake, 7 EUR</p>'
+    + '<script>ignored()</script></body></html>\r\n--XBOUNDARY--\r\n');
+  let r = await call('POST', '/v1/pipelines/uploads/documents',
+                     { body, headers: { 'content-type': 'multipart/form-data; boundary=XBOUNDARY' } });
+  assert.equal(r.status, 202, await r.clone().text());
+  const { jobId, documentId } = await r.json();
+  assert.equal((await followEvents(jobId)).at(-1).event, 'job.succeeded');
+  const doc = await (await call('GET', `/v1/documents/${documentId}`)).json();
+  assert.equal(doc.contentType, 'text/html');
+  assert.equal(doc.filename, 'note.html');
+  assert.equal(doc.stats.words, 6);  // "Receipt Tea & cake, 7 EUR"
+});
+
+test('a document above max_document_bytes is a 413', async () => {
+  await call('POST', '/v1/pipelines', { body: pipelineBody('sizes') });
+  const r = await call('POST', '/v1/pipelines/sizes/documents',
+                       { body: 'a '.repeat(40_000), headers: { 'content-type': 'text/plain' } });
+  assert.equal(r.status, 413);
+});
+
+test('policies decide each documents action', async () => {
+  const iam = new IAMClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: ROOT });
+  await iam.send(new CreateUserCommand({ UserName: 'reader' }));
+  await iam.send(new PutUserPolicyCommand({ UserName: 'reader', PolicyName: 'read', PolicyDocument: JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['plinth:GetPipeline', 'plinth:ListJobs'], Resource: '*' }] }) }));
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: 'reader' }))).AccessKey;
+  const credentials = { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey };
+  await call('POST', '/v1/pipelines', { body: pipelineBody('guarded') });
+  let r = await call('GET', '/v1/pipelines/guarded', { credentials });
+  assert.equal(r.status, 200);
+  r = await call('GET', '/v1/jobs?limit=3', { credentials });
+  assert.equal(r.status, 200);
+  r = await call('POST', '/v1/pipelines/guarded/documents',
+                 { body: 'text', headers: { 'content-type': 'text/plain' }, credentials });
+  assert.equal(r.status, 403);
+  assert.equal(r.headers.get('x-amzn-errortype').split(':')[0], 'AccessDeniedException');
+  assert.match((await r.json()).message, /plinth:SubmitDocument/);
+  r = await call('DELETE', '/v1/pipelines/guarded', { credentials });
+  assert.equal(r.status, 403);
 });
