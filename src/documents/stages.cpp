@@ -36,8 +36,9 @@ providers::InferenceRequest text_request(const catalog::ModelEntry& model, std::
   providers::InferenceRequest request;
   request.model_id = model.id;
   request.system.push_back(std::move(system));
-  request.messages.push_back(
-      {providers::Role::kUser, {providers::ContentBlock{.text = std::move(user)}}});
+  providers::ContentBlock block;
+  block.text = std::move(user);
+  request.messages.push_back({providers::Role::kUser, {std::move(block)}});
   request.max_tokens = max_tokens;
   request.temperature = 0.0f;
   request.cancel = cancel;

@@ -16,7 +16,12 @@ class FakeQueue final : public jobs::Queue {
  public:
   Result<std::string> enqueue(const jobs::NewJob& job) override {
     std::string id = "job-" + std::to_string(jobs_.size() + 1);
-    jobs_[id] = {id, job.queue, job.account_id, job.payload};
+    jobs::JobRecord record;
+    record.id = id;
+    record.queue = job.queue;
+    record.account_id = job.account_id;
+    record.payload = job.payload;
+    jobs_[id] = record;
     order_.push_back(id);
     return id;
   }
@@ -154,7 +159,9 @@ class FakeProvider final : public providers::Provider {
       text = "An analysis of the document.";
       if (on_delta) on_delta(text);
     }
-    response.content.push_back({.text = text});
+    providers::ContentBlock block;
+    block.text = text;
+    response.content.push_back(block);
     response.usage = {100, 10};
     return response;
   }
