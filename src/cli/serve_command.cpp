@@ -291,10 +291,11 @@ int run_serve(const ServeOptions& o) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::info("signal {} received, stopping", signal_number);
-  (*server)->stop();
 #ifdef PLINTH_HAS_DOCUMENTS
+  // First, so that event streams end and running stages are left for the next start.
   if (document_service) document_service->stop_workers();
 #endif
+  (*server)->stop();
   return 0;
 }
 

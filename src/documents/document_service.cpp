@@ -399,6 +399,7 @@ Result<JobEventsRead> DocumentService::job_events(std::string_view account_id,
   if (!job || job->queue != kQueueName) {
     return fail(ErrorCode::kNotFound, "No job " + std::string(job_id) + ".");
   }
+  if (impl_->stopping_) return fail(ErrorCode::kUnavailable, "The server is stopping.");
   auto events = impl_->services_.queue.events_after(job_id, after, wait);
   if (!events) return std::unexpected(events.error());
   JobEventsRead read;

@@ -98,12 +98,15 @@ class DocumentService {
   Status delete_document(std::string_view account_id, std::string_view id);
   Result<std::string> job(std::string_view account_id, std::string_view id);
   Result<std::string> jobs(std::string_view account_id, int limit);  // {"jobs":[...]}
-  // The job's events after `after`, waiting up to `wait` for one; kNotFound for another account.
+  // The job's events after `after`, waiting up to `wait` for one; kNotFound for another account,
+  // kUnavailable once stop_workers() ran (event streams end with the server).
   Result<JobEventsRead> job_events(std::string_view account_id, std::string_view job_id,
                                    int64_t after, std::chrono::milliseconds wait);
 
   void start_workers();
-  void stop_workers();  // lets running stages see cancellation; leases are left to expire
+  // Cancels running stages (their leases expire and the jobs resume on the next start) and joins
+  // the workers.
+  void stop_workers();
   // Claims and runs one job if one is visible; false when none was (tests).
   Result<bool> run_one_job();
 
