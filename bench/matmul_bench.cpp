@@ -127,7 +127,7 @@ void run_matmul_microbench(int threads, double seconds_per_case) {
     bool k_quant = k::block_values(t) == k::kQKK;
     int64_t cols = k_quant ? 4864 : 896, rows = k_quant ? 896 : 4864;
     OwnedMatrix w = random_matrix(t, rows, cols, 1);
-    for (int64_t tokens : {1, 128}) {
+    for (int64_t tokens : {1, 4, 16, 128}) {
       std::vector<float> x(cols * tokens), y(rows * tokens);
       for (size_t i = 0; i < x.size(); ++i)
         x[i] = static_cast<float>((i * 7919) % 201) / 100.0f - 1.0f;
@@ -177,15 +177,16 @@ void run_model_estimate(const tools::ModelShape& shape, tools::QuantRecipe recip
   const int64_t max_width = std::max({e, q, shape.ffn, shape.vocab});
   std::vector<float> x(max_width * 128), y(max_width * 128);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 201) / 100.0f - 1.0f;
-  auto one_token = [&] {
-    for (const auto& m : mats) engine::matmul(m.view, x.data(), 1, y.data(), exact, pool);
+  // One decoder step for `batch` sequences: every matrix (the output one included) at once.
+  auto decode_step = [&](int64_t batch) {
+    for (const auto& m : mats) engine::matmul(m.view, x.data(), batch, y.data(), exact, pool);
   };
   auto prompt = [&] {
     for (size_t i = 0; i + 1 < mats.size(); ++i)
       engine::matmul(mats[i].view, x.data(), 128, y.data(), exact, pool);
     engine::matmul(mats.back().view, x.data(), 1, y.data(), exact, pool);  // last token's logits
   };
-  CallTime decode = time_per_call(3.0, one_token);
+  CallTime decode = time_per_call(3.0, [&] { decode_step(1); });
   CallTime prompt_time = time_per_call(3.0, prompt);
   double decode_s = decode.wall, prompt_s = prompt_time.wall;
   std::printf("\n== %s-shaped matmuls, %s, %s path, %d threads, kernels %s ==\n",
@@ -200,6 +201,15 @@ void run_model_estimate(const tools::ModelShape& shape, tools::QuantRecipe recip
       "CPU time per token: decode %.2f ms, prompt %.2f ms (all threads; on a busy "
       "machine compare these)\n",
       decode.cpu * 1e3, prompt_time.cpu * 1e3 / 128);
+  // Batched decode: the aggregate rate against one sequence's, by wall and by CPU time.
+  for (int64_t batch : {4, 16}) {
+    CallTime step = time_per_call(3.0, [&] { decode_step(batch); });
+    std::printf(
+        "batch %2lld: %.1f tok/s aggregate (%.2fx one sequence), CPU %.2f ms/token "
+        "(%.2fx by CPU time)\n",
+        static_cast<long long>(batch), batch / step.wall, decode.wall * batch / step.wall,
+        step.cpu * 1e3 / batch, decode.cpu * batch / step.cpu);
+  }
 }
 
 }  // namespace plinth::bench

@@ -15,6 +15,7 @@ void Gateway::Call::respond(int status, std::string content_type, std::string bo
   http_status = status;
   response.headers.push_back({"content-type", std::move(content_type)});
   response.headers.push_back({std::string(kRequestIdHeader), request_id});
+  response.headers.insert(response.headers.end(), response_headers.begin(), response_headers.end());
   response.body = std::move(body);
   exchange.respond(std::move(response));
 }
@@ -45,6 +46,8 @@ bool LazyStream::write(std::string_view bytes) {
     std::vector<http::Header> headers{{"content-type", content_type_},
                                       {std::string(kRequestIdHeader), request_id_}};
     if (content_type_ == "text/event-stream") headers.push_back({"cache-control", "no-cache"});
+    if (extra_headers_)
+      headers.insert(headers.end(), extra_headers_->begin(), extra_headers_->end());
     stream_ = exchange_.start_stream(200, std::move(headers));
     if (!stream_) return false;
   }
@@ -180,14 +183,20 @@ Status Gateway::authorize_model(Call& call, std::string_view action, std::string
                                 const catalog::ModelEntry& model) {
   auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),
                                call.request.remote_address};
-  std::string resolved_arn = catalog::foundation_model_arn(options_.region, model.id);
+  // A router is authorized by its own ARN alone: granting it grants its models through it, so
+  // an application may be given the router without the right to call the large model directly.
+  std::string_view resolved_id = call.router ? call.router->definition().id : model.id;
+  auto arn_of = [&](std::string_view id) {
+    return call.router ? router::prompt_router_arn(options_.region, options_.account_id, id)
+                       : catalog::foundation_model_arn(options_.region, id);
+  };
+  std::string resolved_arn = arn_of(resolved_id);
   auth::Decision decision = auth::authorize(*call.principal, action, resolved_arn, context);
   // A policy may name the alias (or the inference-profile ARN) the caller used instead of the
   // catalog id; an explicit deny on either name still wins.
-  if (requested_id != model.id && decision != auth::Decision::kExplicitDeny) {
-    std::string requested_arn = requested_id.starts_with("arn:")
-                                    ? std::string(requested_id)
-                                    : catalog::foundation_model_arn(options_.region, requested_id);
+  if (requested_id != resolved_id && decision != auth::Decision::kExplicitDeny) {
+    std::string requested_arn =
+        requested_id.starts_with("arn:") ? std::string(requested_id) : arn_of(requested_id);
     auth::Decision alias = auth::authorize(*call.principal, action, requested_arn, context);
     if (alias == auth::Decision::kExplicitDeny || alias == auth::Decision::kAllow) {
       decision = decision == auth::Decision::kAllow && alias == auth::Decision::kAllow
@@ -236,6 +245,14 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
     return;
   }
   if (path.starts_with("/v1/")) call.openai_errors = true;
+  if (path == "/v1/models") {
+    handle_list_models(call);
+    return;
+  }
+  if (path == "/foundation-models" || path.starts_with("/foundation-models/")) {
+    handle_foundation_models(call, path);
+    return;
+  }
   if (request.method != "POST") {
     call.respond_error(
         Error(ErrorCode::kNotFound, "No route for " + request.method + " " + std::string(path)));
@@ -361,6 +378,14 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
 
 const catalog::ModelEntry* Gateway::resolve_model(Call& call, const std::string& requested_id) {
   if (call.usage) call.usage->model_requested = requested_id;
+  if (services_.routers != nullptr) {
+    if (const router::Router* router = services_.routers->find(requested_id)) {
+      // The small model stands for the router until one answers (kind checks, body formats).
+      call.router = router;
+      call.meter_model(requested_id, router->small_model());
+      return &router->small_model();
+    }
+  }
   auto model = services_.catalog.resolve(requested_id);
   if (!model) {
     call.respond_error(model.error());
@@ -374,7 +399,7 @@ Result<providers::InferenceResponse> Gateway::infer_until_client_gone(
     Call& call, providers::InferenceRequest& request) {
   std::atomic<bool> cancel{false};
   request.cancel = &cancel;
-  auto response = services_.provider.infer(request, [&](std::string_view) {
+  auto response = run_inference(call, request, [&](std::string_view) {
     if (call.exchange.client_gone()) cancel = true;
     return !cancel.load();
   });

@@ -49,17 +49,18 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
       call.respond_error(response.error());
       return;
     }
-    call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
-    call.respond(200, "application/json", converse_response_json(*response));
+    call.respond(200, "application/json",
+                 converse_response_json(*response, call.router_trace(options_.region)));
     return;
   }
   std::atomic<bool> cancel{false};
   request->cancel = &cancel;
-  LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id);
+  LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id,
+                 &call.response_headers);
   ConverseStreamWriter writer;
   bool live = streams_text_live(*request);
   bool started = false;
-  auto response = services_.provider.infer(*request, [&](std::string_view text) {
+  auto response = run_inference(call, *request, [&](std::string_view text) {
     if (call.exchange.client_gone()) cancel = true;
     if (cancel || !live) return !cancel.load();
     if (!started) {
@@ -79,9 +80,8 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
     }
     return;
   }
-  call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
   if (!started && !out.write(frame(writer.message_start()))) return;
-  write_events(out, writer.finish(*response));
+  write_events(out, writer.finish(*response, call.router_trace(options_.region)));
   out.finish();
 }
 
@@ -121,14 +121,14 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
       call.respond_error(response.error());
       return;
     }
-    call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
     call.respond(200, "application/json",
                  invoke_response_json(request->format, *response, message_id));
     return;
   }
   std::atomic<bool> cancel{false};
   request->inference.cancel = &cancel;
-  LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id);
+  LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id,
+                 &call.response_headers);
   InvokeStreamWriter writer(request->format, message_id, model.id);
   bool live = streams_text_live(request->inference);
   bool started = false;
@@ -138,13 +138,18 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
     first_byte_ms = elapsed_ms(call.started, services_.clock.steady_now());
     return write_events(out, writer.start());
   };
-  auto response = services_.provider.infer(request->inference, [&](std::string_view text) {
-    if (call.exchange.client_gone()) cancel = true;
-    if (cancel || !live) return !cancel.load();
-    if (!started && !begin()) cancel = true;
-    if (!cancel && !write_events(out, writer.text_delta(text))) cancel = true;
-    return !cancel.load();
-  });
+  auto response = run_inference(
+      call, request->inference,
+      [&](std::string_view text) {
+        if (call.exchange.client_gone()) cancel = true;
+        if (cancel || !live) return !cancel.load();
+        if (!started && !begin()) cancel = true;
+        if (!cancel && !write_events(out, writer.text_delta(text))) cancel = true;
+        return !cancel.load();
+      },
+      [&](const catalog::ModelEntry& answering) {
+        writer = InvokeStreamWriter(request->format, message_id, answering.id);
+      });
   if (!response) {
     if (!out.started()) {
       call.respond_error(response.error());
@@ -155,7 +160,6 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
     }
     return;
   }
-  call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
   if (!started && !begin()) return;
   write_events(out, writer.finish(*response, first_byte_ms));
   out.finish();

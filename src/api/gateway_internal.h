@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "plinth/api/bedrock_converse.h"
 #include "plinth/api/errors.h"
 #include "plinth/api/gateway.h"
 #include "plinth/http/server.h"
@@ -31,8 +32,23 @@ struct Gateway::Call {
   void meter(std::string_view operation, std::string model_requested);
   void meter_model(std::string_view model_requested, const catalog::ModelEntry& model);
   void meter_tokens(int64_t input_tokens, int64_t output_tokens);
+  // Routed calls: each attempt adds its tokens and its own model's cost; meter_answer names the
+  // model that answered and whether the router escalated.
+  void meter_attempt(const catalog::ModelEntry& model, int64_t input_tokens, int64_t output_tokens);
+  void meter_answer(const catalog::ModelEntry& model,
+                    std::optional<router::EscalationReason> escalation);
   // A failure after a stream started (HTTP 200 already sent): record the error code instead.
   void meter_stream_error(const Error& error);
+
+  // Set when modelId names a prompt router (resolve_model); answered_by once a model answered.
+  const router::Router* router = nullptr;
+  const catalog::ModelEntry* answered_by = nullptr;
+  // Converse's trace.promptRouter.invokedModelId for a routed call, else an empty trace.
+  ResponseTrace router_trace(std::string_view region) const;
+  // Exact cost of a routed call's attempts, summed in pico-dollars; unset for one-model calls.
+  std::optional<int64_t> usage_pico_usd = std::nullopt;
+  // Extra response headers (x-plinth-invoked-model, ...), sent by respond() and LazyStream.
+  std::vector<http::Header> response_headers = {};
 
   void respond(int status, std::string content_type, std::string body);
   void respond_wire(const WireError& wire);
@@ -50,10 +66,13 @@ inline bool streams_text_live(const providers::InferenceRequest& request) {
 
 class LazyStream {
  public:
-  LazyStream(http::Exchange& exchange, std::string content_type, std::string request_id)
+  // extra_headers (may be null) are read when the stream starts.
+  LazyStream(http::Exchange& exchange, std::string content_type, std::string request_id,
+             const std::vector<http::Header>* extra_headers = nullptr)
       : exchange_(exchange),
         content_type_(std::move(content_type)),
-        request_id_(std::move(request_id)) {}
+        request_id_(std::move(request_id)),
+        extra_headers_(extra_headers) {}
   // False once the client has gone.
   bool write(std::string_view bytes);
   bool started() const { return stream_ != nullptr; }
@@ -63,6 +82,7 @@ class LazyStream {
   http::Exchange& exchange_;
   std::string content_type_;
   std::string request_id_;
+  const std::vector<http::Header>* extra_headers_;
   std::unique_ptr<http::ResponseStream> stream_;
 };
 

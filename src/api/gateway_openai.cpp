@@ -37,30 +37,37 @@ void Gateway::chat_completions(Call& call) {
       call.respond_error(response.error());
       return;
     }
-    call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
-    call.respond(200, "application/json",
-                 chat_completion_response_json(*response, id, request->model, created));
+    // A router answers with the model that answered; a model with the name the caller used.
+    call.respond(
+        200, "application/json",
+        chat_completion_response_json(
+            *response, id, call.answered_by ? call.answered_by->id : request->model, created));
     return;
   }
   std::atomic<bool> cancel{false};
   inference.cancel = &cancel;
-  LazyStream out(call.exchange, "text/event-stream", call.request_id);
+  LazyStream out(call.exchange, "text/event-stream", call.request_id, &call.response_headers);
   ChatCompletionStreamWriter writer(id, request->model, created);
   bool live = streams_text_live(inference);
   bool started = false;
-  auto response = services_.provider.infer(inference, [&](std::string_view text) {
-    if (call.exchange.client_gone()) cancel = true;
-    if (cancel || !live) return !cancel.load();
-    if (!started) {
-      started = true;
-      if (!out.write(http::format_sse_data(writer.start()))) cancel = true;
-    }
-    if (auto chunk = writer.text_delta(text);
-        chunk && !cancel && !out.write(http::format_sse_data(*chunk))) {
-      cancel = true;
-    }
-    return !cancel.load();
-  });
+  auto response = run_inference(
+      call, inference,
+      [&](std::string_view text) {
+        if (call.exchange.client_gone()) cancel = true;
+        if (cancel || !live) return !cancel.load();
+        if (!started) {
+          started = true;
+          if (!out.write(http::format_sse_data(writer.start()))) cancel = true;
+        }
+        if (auto chunk = writer.text_delta(text);
+            chunk && !cancel && !out.write(http::format_sse_data(*chunk))) {
+          cancel = true;
+        }
+        return !cancel.load();
+      },
+      [&](const catalog::ModelEntry& answering) {
+        writer = ChatCompletionStreamWriter(id, answering.id, created);
+      });
   if (!response) {
     if (!out.started()) {
       call.respond_error(response.error());
@@ -73,7 +80,6 @@ void Gateway::chat_completions(Call& call) {
     }
     return;
   }
-  call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
   if (!started && !out.write(http::format_sse_data(writer.start()))) return;
   for (const std::string& line : writer.finish(*response, request->include_usage)) {
     if (!out.write(http::format_sse_data(line))) return;

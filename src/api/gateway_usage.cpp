@@ -106,7 +106,9 @@ void Gateway::record_usage(Call& call) {
   record.role_session = call.principal->session_name;
   record.application_tag = application_tag(call.request, record.model_requested);
   record.latency_ms = elapsed_ms(call.started, services_.clock.steady_now());
-  if (call.usage_model != nullptr) {
+  if (call.usage_pico_usd) {
+    record.cost_micro_usd = catalog::Cost{*call.usage_pico_usd}.micro_usd();
+  } else if (call.usage_model != nullptr) {
     record.cost_micro_usd =
         catalog::compute_cost(*call.usage_model, record.input_tokens, record.output_tokens)
             .micro_usd();
@@ -130,6 +132,13 @@ bool Gateway::reserve_budget(Call& call, int64_t input_tokens, int64_t max_outpu
       call.principal->arn, application_tag(call.request, call.usage->model_requested)};
   // Rounded up: an estimate never falls short of the cost record_usage() will book.
   catalog::Cost cost = catalog::compute_cost(*call.usage_model, input_tokens, max_output_tokens);
+  if (call.router != nullptr) {
+    // A routed call may pay for the small attempt and then the large one: reserve both.
+    const catalog::ModelEntry& small = call.router->small_model();
+    const catalog::ModelEntry& large = call.router->large_model();
+    cost.pico_usd = catalog::compute_cost(small, input_tokens, max_output_tokens).pico_usd +
+                    catalog::compute_cost(large, input_tokens, max_output_tokens).pico_usd;
+  }
   int64_t estimate = (cost.pico_usd + 999'999) / 1'000'000;
   auto hold = services_.budgets->reserve(subject, estimate);
   if (!hold) {

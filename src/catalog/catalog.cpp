@@ -78,6 +78,8 @@ Result<ModelReference> parse_model_reference(std::string_view model_id) {
     ref.form = ModelReference::Form::kInferenceProfileArn;
   } else if (type == "application-inference-profile") {
     ref.form = ModelReference::Form::kApplicationInferenceProfileArn;
+  } else if (type == "prompt-router" || type == "default-prompt-router") {
+    ref.form = ModelReference::Form::kPromptRouterArn;
   } else {
     return fail(ErrorCode::kInvalidArgument,
                 "The provided model identifier is invalid: resource "
@@ -145,8 +147,11 @@ Result<const ModelEntry*> Catalog::resolve(std::string_view model_id) const {
   if (!ref) return std::unexpected(ref.error());
   const ModelEntry* entry = find(ref->id);
   // Inference profiles (plain "us.ID" ids or their ARNs) name the foundation model behind them.
+  if (ref->form == ModelReference::Form::kPromptRouterArn)
+    entry = nullptr;  // routers aren't models
   if (entry == nullptr && ref->form != ModelReference::Form::kFoundationModelArn &&
-      ref->form != ModelReference::Form::kApplicationInferenceProfileArn) {
+      ref->form != ModelReference::Form::kApplicationInferenceProfileArn &&
+      ref->form != ModelReference::Form::kPromptRouterArn) {
     std::string_view stripped = strip_profile_geography(ref->id);
     if (stripped != ref->id) entry = find(stripped);
   }

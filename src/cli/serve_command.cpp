@@ -28,6 +28,7 @@
 #include "plinth/ledger/ledger.h"
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/local_provider.h"
+#include "plinth/router/router.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
 
@@ -62,6 +63,12 @@ kind = "embedding"
 tier = "small"
 aliases = ["amazon.titan-embed-text-v2:0"]
 price_input_per_mtok = 0.02
+[[routers]]
+id = "router.default"
+small = "qwen2-small"
+large = "llama-large"
+escalate_on = ["invalid_output", "max_tokens", "checks"]
+max_retries = 2
 )";
 
 // The real clock shifted by PLINTH_CLOCK_OFFSET_SECONDS. For tests that need a server living
@@ -156,6 +163,8 @@ int run_serve(const ServeOptions& o) {
 
   auto catalog = catalog::Catalog::from_config(*config);
   if (!catalog) return fail_start(catalog.error().message);
+  auto routers = router::RouterSet::from_config(*config, *catalog);
+  if (!routers) return fail_start(routers.error().message);
   int engine_threads = config->engine_threads > 0
                            ? config->engine_threads
                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -232,6 +241,7 @@ int run_serve(const ServeOptions& o) {
                                             .ledger = usage_ledger.get(),
                                             .budgets = &budgets,
                                             .metrics = &metrics,
+                                            .routers = &*routers,
 #ifdef PLINTH_HAS_DOCUMENTS
                                             .documents = document_service.get()
 #endif

@@ -102,6 +102,37 @@ Result<BudgetConfig> parse_budget(const toml::table& t, size_t index) {
   return b;
 }
 
+Status read_strings(const toml::table& t, std::string_view key, std::vector<std::string>& out,
+                    const std::string& where) {
+  const toml::node* node = t.get(key);
+  if (!node) return ok();
+  const toml::array* arr = node->as_array();
+  if (!arr) return std::unexpected(bad(where + std::string(key) + " must be an array of strings"));
+  out.clear();  // a present key replaces the default
+  for (const auto& item : *arr) {
+    auto s = item.value<std::string>();
+    if (!s) return std::unexpected(bad(where + std::string(key) + " must be an array of strings"));
+    out.push_back(*s);
+  }
+  return ok();
+}
+
+Result<RouterConfig> parse_router(const toml::table& t, size_t index) {
+  RouterConfig r;
+  std::string where = fmt::format("routers[{}].", index);
+  PLINTH_TRY(read(t, "id", r.id, where));
+  PLINTH_TRY(read(t, "small", r.small, where));
+  PLINTH_TRY(read(t, "large", r.large, where));
+  PLINTH_TRY(read(t, "max_retries", r.max_retries, where));
+  PLINTH_TRY(read_strings(t, "escalate_on", r.escalate_on, where));
+  PLINTH_TRY(read_strings(t, "fallbacks", r.fallbacks, where));
+  if (r.id.empty()) return std::unexpected(bad(where + "id is required"));
+  if (r.small.empty() || r.large.empty()) {
+    return std::unexpected(bad(where + "small and large are required"));
+  }
+  return r;
+}
+
 }  // namespace
 
 Result<std::pair<std::string, uint16_t>> Config::listen_endpoint() const {
@@ -201,6 +232,20 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
       auto budget = parse_budget(*t, i);
       if (!budget) return std::unexpected(budget.error());
       c.budgets.push_back(std::move(*budget));
+    }
+  }
+  if (const toml::node* r = root.get("routers")) {
+    const toml::array* arr = r->as_array();
+    if (!arr)
+      return fail(ErrorCode::kInvalidArgument, "routers must be an array of tables ([[routers]])");
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::table* t = (*arr)[i].as_table();
+      if (!t)
+        return fail(ErrorCode::kInvalidArgument,
+                    "routers must be an array of tables ([[routers]])");
+      auto router = parse_router(*t, i);
+      if (!router) return std::unexpected(router.error());
+      c.routers.push_back(std::move(*router));
     }
   }
   return c;

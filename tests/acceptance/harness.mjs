@@ -13,6 +13,7 @@ export const ROOT = { accessKeyId: 'AKIAPLINTHTESTROOT01', secretAccessKey: 'pli
 export const SMALL = 'qwen2-small';
 export const LARGE = 'llama-large';
 export const EMBED = 'bge-embed';
+export const ROUTER = 'router.default';
 
 export function writeConfig(dir) {
   const models = join(repoRoot, 'models');
@@ -42,6 +43,11 @@ kind = "embedding"
 tier = "small"
 aliases = ["amazon.titan-embed-text-v2:0"]
 price_input_per_mtok = 0.02
+[[routers]]
+id = "${ROUTER}"
+small = "${SMALL}"
+large = "${LARGE}"
+escalate_on = ["invalid_output", "max_tokens", "checks"]
 `;
   const file = join(dir, 'plinth.toml');
   writeFileSync(file, config);

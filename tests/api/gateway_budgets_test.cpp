@@ -11,6 +11,7 @@
 #include "plinth/core/encoding.h"
 #include "plinth/ledger/budgets.h"
 #include "plinth/ledger/metrics.h"
+#include "plinth/router/router.h"
 
 namespace plinth::api {
 namespace {
@@ -69,7 +70,12 @@ class GatewayBudgetsTest : public ::testing::Test {
     haiku.id = std::string(kHaiku);
     haiku.price_input_per_mtok = 0.25;
     haiku.price_output_per_mtok = 1.25;
-    config.models = {haiku};
+    ModelConfig sonnet;  // the large tier: ten times the prices
+    sonnet.id = "sonnet";
+    sonnet.tier = "large";
+    sonnet.price_input_per_mtok = 2.5;
+    sonnet.price_output_per_mtok = 12.5;
+    config.models = {haiku, sonnet};
     catalog_ = *catalog::Catalog::from_config(config);
     start({ledger::BudgetSpec{"daily", ledger::BudgetScope::kAccount, "*",
                               ledger::BudgetPeriod::kDay, 1'000'000, std::nullopt}});
@@ -77,6 +83,10 @@ class GatewayBudgetsTest : public ::testing::Test {
 
   void start(std::vector<ledger::BudgetSpec> specs, GatewayOptions options = {}) {
     gateway_.reset();
+    routers_ = *router::RouterSet::from_definitions(
+        {router::RouterDefinition{
+            .id = "router.extract", .small = std::string(kHaiku), .large = "sonnet"}},
+        catalog_);
     budgets_ = std::make_unique<ledger::Budgets>(std::move(specs), *clock_);
     metrics_.attach_budgets(*budgets_);
     gateway_ = std::make_unique<Gateway>(options, GatewayServices{.authenticator = authenticator_,
@@ -85,7 +95,8 @@ class GatewayBudgetsTest : public ::testing::Test {
                                                                   .catalog = catalog_,
                                                                   .provider = provider_,
                                                                   .budgets = budgets_.get(),
-                                                                  .metrics = &metrics_});
+                                                                  .metrics = &metrics_,
+                                                                  .routers = &routers_});
   }
 
   void set_policy(std::string policy) { credentials_->principal.identity_policies = {policy}; }
@@ -115,6 +126,7 @@ class GatewayBudgetsTest : public ::testing::Test {
   catalog::Catalog catalog_;
   FakeProvider provider_;
   ledger::Metrics metrics_;
+  router::RouterSet routers_;
   std::unique_ptr<ledger::Budgets> budgets_;
   std::unique_ptr<Gateway> gateway_;
 };
@@ -132,6 +144,22 @@ TEST_F(GatewayBudgetsTest, ConverseHoldsItsEstimateWhileRunningAndSettlesTheActu
   running.join();
   EXPECT_EQ(daily().reserved_micro_usd, 0);
   EXPECT_EQ(daily().spent_micro_usd, kActual);
+}
+
+TEST_F(GatewayBudgetsTest, RoutedCallReservesTheSmallAndTheLargeAttempt) {
+  // An escalated call pays for both tiers, so the hold covers both: 138 + 49 * 2.5 + 100 * 12.5.
+  set_policy(allow_policy(R"(["bedrock:InvokeModel"])"));
+  provider_.hold = true;
+  std::thread running([&] {
+    FakeExchange exchange =
+        call(signed_request("/model/router.extract/converse", std::string(kConverseBody)));
+    EXPECT_EQ(exchange.response->status, 200);
+  });
+  provider_.wait_running(1);
+  EXPECT_EQ(daily().reserved_micro_usd, (137'250'000 + 1'372'500'000 + 999'999) / 1'000'000);
+  provider_.release();
+  running.join();
+  EXPECT_EQ(daily().reserved_micro_usd, 0);
 }
 
 TEST_F(GatewayBudgetsTest, FailedCallsAndCancelledStreamsReleaseTheirReservation) {

@@ -127,6 +127,22 @@ TEST(ModelReference, SplitsArnParts) {
             "arn:aws:bedrock:us-east-1::foundation-model/m:0");
 }
 
+TEST(ModelReference, RecognisesPromptRouterArnsWhichNameNoCatalogModel) {
+  for (std::string_view arn :
+       {"arn:aws:bedrock:us-east-1:000000000000:prompt-router/router.x",
+        "arn:aws:bedrock:us-east-1:000000000000:default-prompt-router/router.x"}) {
+    auto ref = parse_model_reference(arn);
+    ASSERT_TRUE(ref.has_value()) << arn;
+    EXPECT_EQ(ref->form, ModelReference::Form::kPromptRouterArn);
+    EXPECT_EQ(ref->id, "router.x");
+  }
+  Catalog catalog = test_catalog();
+  auto model = catalog.resolve("arn:aws:bedrock:us-east-1:000000000000:prompt-router/" +
+                               catalog.entries().front().id);
+  ASSERT_FALSE(model.has_value());
+  EXPECT_EQ(model.error().code, ErrorCode::kNotFound);
+}
+
 TEST(Cost, IsExactInPicoDollarsAndRoundsToMicroDollars) {
   Catalog catalog = test_catalog();
   const ModelEntry& haiku = catalog.entries()[0];

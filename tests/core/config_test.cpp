@@ -34,6 +34,39 @@ price_output_per_mtok = 1.25
   EXPECT_DOUBLE_EQ(c->models[0].price_output_per_mtok, 1.25);
 }
 
+TEST(Config, ParsesRouters) {
+  auto c = parse_config(R"(
+[[routers]]
+id = "router.extract"
+small = "qwen2-small"
+large = "llama-large"
+escalate_on = ["invalid_output", "checks"]
+fallbacks = ["other-small"]
+max_retries = 1
+[[routers]]
+id = "router.plain"
+small = "a"
+large = "b"
+)",
+                        "/base");
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->routers.size(), 2u);
+  EXPECT_EQ(c->routers[0].id, "router.extract");
+  EXPECT_EQ(c->routers[0].large, "llama-large");
+  EXPECT_EQ(c->routers[0].escalate_on, (std::vector<std::string>{"invalid_output", "checks"}));
+  EXPECT_EQ(c->routers[0].fallbacks, std::vector<std::string>{"other-small"});
+  EXPECT_EQ(c->routers[0].max_retries, 1);
+  EXPECT_EQ(c->routers[1].max_retries, 2);
+  // Without escalate_on every reason escalates.
+  EXPECT_EQ(c->routers[1].escalate_on,
+            (std::vector<std::string>{"invalid_output", "max_tokens", "checks"}));
+  EXPECT_FALSE(parse_config("[[routers]]\nid = \"r\"\nsmall = \"a\"\n", "/"));
+  EXPECT_FALSE(
+      parse_config("[[routers]]\nid = \"r\"\nsmall = \"a\"\nlarge = \"b\"\n"
+                   "escalate_on = \"checks\"\n",
+                   "/"));
+}
+
 TEST(Config, SyntaxErrorNamesTheLine) {
   auto c = parse_config("listen = \n", "/");
   ASSERT_FALSE(c);

@@ -1,6 +1,7 @@
 // SIMD matmul kernels against the portable scalar reference, and the fast path's error bound.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <random>
@@ -260,6 +261,34 @@ TEST(Kernels, Q8KQuantizerKeepsBlockSums) {
     for (int j = 0; j < kQKK; ++j)
       EXPECT_NEAR(q[b].qs[j] * q[b].d, x[b * kQKK + j], std::fabs(q[b].d) * 0.5001);
   }
+}
+
+// The Q8_K quantizer rounds with a magic constant instead of nearbyint: the same integers,
+// halfway cases (to even) and both signs of the extreme included.
+TEST(Kernels, Q8KQuantizerRoundsLikeNearbyint) {
+  std::mt19937 rng(11);
+  std::vector<float> x = random_activations(3 * kQKK, rng);
+  // Block 1: exact multiples of half a step (ties) against the signed extreme -127 * 0.5.
+  for (int j = 0; j < kQKK; ++j) x[kQKK + j] = 0.25f * static_cast<float>(j % 255 - 127);
+  x[kQKK] = -63.5f;
+  // Block 2: the extreme comes first as -1, then its opposite +1 maps to +127.
+  for (int j = 0; j < kQKK; ++j) x[2 * kQKK + j] *= 0.01f;
+  x[2 * kQKK] = -1.0f;
+  x[2 * kQKK + 1] = 1.0f;
+  std::vector<BlockQ8K> q(3);
+  quantize_row_q8_K(x.data(), q.data(), 3 * kQKK);
+  for (int b = 0; b < 3; ++b) {
+    float amax = 0, max = 0;
+    for (int j = 0; j < kQKK; ++j)
+      if (std::fabs(x[b * kQKK + j]) > amax)
+        amax = std::fabs(x[b * kQKK + j]), max = x[b * kQKK + j];
+    const float iscale = -127.0f / max;
+    for (int j = 0; j < kQKK; ++j) {
+      int want = std::min(127, static_cast<int>(std::nearbyint(iscale * x[b * kQKK + j])));
+      ASSERT_EQ(q[b].qs[j], want) << "block " << b << " value " << j;
+    }
+  }
+  EXPECT_EQ(q[2].qs[1], 127);
 }
 
 TEST(Kernels, UnsupportedShapeYieldsNaN) {

@@ -25,6 +25,7 @@
 #include "plinth/ledger/ledger.h"
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/provider.h"
+#include "plinth/router/router.h"
 
 namespace plinth::documents {
 class DocumentService;
@@ -60,6 +61,8 @@ struct GatewayServices {
   ledger::Budgets* budgets = nullptr;
   // Metrics: when set, every recorded model call is counted and GET /metrics answers.
   ledger::Metrics* metrics = nullptr;
+  // Prompt routers usable as modelId; null or empty: none.
+  const router::RouterSet* routers = nullptr;
   // Documents: when set, /v1/pipelines, /v1/documents and /v1/jobs answer from it; when null,
   // they answer ServiceUnavailable.
   documents::DocumentService* documents = nullptr;
@@ -87,6 +90,9 @@ class Gateway {
   void handle_query(Call& call);
   void handle_model(Call& call, std::string_view model_segment, std::string_view operation);
   void handle_openai(Call& call, std::string_view operation);
+  // Catalog APIs (gateway_catalog.cpp): GET /v1/models, GET /foundation-models[/{id}].
+  void handle_list_models(Call& call);
+  void handle_foundation_models(Call& call, std::string_view path);
 
   void converse(Call& call, const catalog::ModelEntry& model, bool stream);
   void invoke(Call& call, const catalog::ModelEntry& model, bool stream);
@@ -111,6 +117,12 @@ class Gateway {
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
   // Resolves the model the caller named and meters it; on failure answers and returns null.
   const catalog::ModelEntry* resolve_model(Call& call, const std::string& requested_id);
+  // Runs one inference for the call, through its router when the caller named one, and meters
+  // it (gateway_router.cpp). on_answer_start runs before the answer's first text.
+  Result<providers::InferenceResponse> run_inference(
+      Call& call, const providers::InferenceRequest& request,
+      const providers::DeltaCallback& on_delta,
+      const std::function<void(const catalog::ModelEntry&)>& on_answer_start = {});
   // Runs a non-streaming inference that stops when the client goes away.
   Result<providers::InferenceResponse> infer_until_client_gone(
       Call& call, providers::InferenceRequest& request);

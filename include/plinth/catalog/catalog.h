@@ -27,10 +27,11 @@ struct ModelEntry {
 // What a caller's modelId names, before catalog lookup.
 struct ModelReference {
   enum class Form {
-    kPlainId,                        // "anthropic.claude-3-haiku-20240307-v1:0" or an alias
-    kFoundationModelArn,             // arn:aws:bedrock:REGION::foundation-model/ID
-    kInferenceProfileArn,            // arn:aws:bedrock:REGION:ACCOUNT:inference-profile/ID
-    kApplicationInferenceProfileArn  // arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID
+    kPlainId,                         // "anthropic.claude-3-haiku-20240307-v1:0" or an alias
+    kFoundationModelArn,              // arn:aws:bedrock:REGION::foundation-model/ID
+    kInferenceProfileArn,             // arn:aws:bedrock:REGION:ACCOUNT:inference-profile/ID
+    kApplicationInferenceProfileArn,  // arn:aws:bedrock:REGION:ACCOUNT:application-inference-profile/ID
+    kPromptRouterArn  // arn:aws:bedrock:REGION:ACCOUNT:prompt-router/ID (or default-prompt-router/)
   };
   Form form = Form::kPlainId;
   std::string id;      // the part after the resource type, or the whole plain id

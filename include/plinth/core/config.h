@@ -22,6 +22,16 @@ struct ModelConfig {
   int context_length = 0;  // 0: the model file's own
 };
 
+// A prompt router ([[routers]]): small model first, escalation to the large one (plinth::router).
+struct RouterConfig {
+  std::string id;
+  std::string small;
+  std::string large;
+  std::vector<std::string> escalate_on = {"invalid_output", "max_tokens", "checks"};
+  std::vector<std::string> fallbacks;  // same-tier models tried on provider errors
+  int max_retries = 2;                 // provider-error retries per tier
+};
+
 struct LimitsConfig {
   size_t max_body_bytes = 8 * 1024 * 1024;
   size_t max_header_bytes = 64 * 1024;
@@ -78,6 +88,7 @@ struct Config {
   int worker_threads = 0;  // 0: hardware concurrency
   int engine_threads = 0;  // 0: hardware concurrency
   std::vector<ModelConfig> models;
+  std::vector<RouterConfig> routers;
   LimitsConfig limits;
   TlsConfig tls;
   DocumentsConfig documents;

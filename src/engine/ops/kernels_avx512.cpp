@@ -10,9 +10,9 @@ namespace plinth::engine::kernels {
 // Multi-token tiles (kernels_avx512_tiles.cpp).
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
                      const uint8_t* const* xq, const float* const* lane_scales, int tokens,
-                     float* out);
+                     int64_t prefetch, float* out);
 void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
-                   float* out);
+                   int64_t prefetch, float* out);
 // Exact decoders (kernels_avx512_dequant.cpp).
 void avx512_dequantize(GgmlType t, const void* src, float* dst, int64_t n);
 

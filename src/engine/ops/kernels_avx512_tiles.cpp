@@ -11,16 +11,24 @@ namespace plinth::engine::kernels {
 namespace {
 
 // Q6_K scale lanes: int16 lane i of vector k (values 64k + 2i, 2i + 1) is in group 4k + i / 8.
-struct Q6ScaleIndex {
+struct ScaleIndex {
   alignas(64) int16_t lanes[4][32];
 };
-constexpr Q6ScaleIndex make_q6_scale_index() {
-  Q6ScaleIndex r{};
+constexpr ScaleIndex make_q6_scale_index() {
+  ScaleIndex r{};
   for (int k = 0; k < 4; ++k)
     for (int i = 0; i < 32; ++i) r.lanes[k][i] = static_cast<int16_t>(4 * k + i / 8);
   return r;
 }
-constexpr Q6ScaleIndex kQ6ScaleIndex = make_q6_scale_index();
+constexpr ScaleIndex kQ6ScaleIndex = make_q6_scale_index();
+// Q4_K / Q5_K scale lanes: vector j holds sub-blocks 2j (int16 lanes 0..15) and 2j + 1.
+constexpr ScaleIndex make_q45_scale_index() {
+  ScaleIndex r{};
+  for (int j = 0; j < 4; ++j)
+    for (int i = 0; i < 32; ++i) r.lanes[j][i] = static_cast<int16_t>(2 * j + i / 16);
+  return r;
+}
+constexpr ScaleIndex kQ45ScaleIndex = make_q45_scale_index();
 
 inline float half(uint16_t h) { return _cvtsh_ss(h); }
 inline uint16_t block_scale(const uint8_t* block) {  // Q8_0 / Q4_0 / Q5_0 start with f16 d
@@ -39,26 +47,52 @@ inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-inline __m256i nibbles_to_bytes(const uint8_t* p) {
-  __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
-}
-
-// A 32-value block as signed bytes.
+// One 32-value block of four rows as signed bytes, in the tile layout: lo holds values 0..15 of
+// row r in 128-bit lane r, hi values 16..31.
 struct UnpackQ8_0 {
-  __m256i operator()(const uint8_t* b) const { return load32(b + 2); }
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    __m512i r01 = join(load32(row[0] + at + 2), load32(row[1] + at + 2));
+    __m512i r23 = join(load32(row[2] + at + 2), load32(row[3] + at + 2));
+    lo = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(2, 0, 2, 0));
+    hi = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(3, 1, 3, 1));
+  }
 };
+// Q4_0 / Q5_0 store values 0..15 in the low nibbles and 16..31 in the high ones: with the four
+// rows' 16 packed bytes in one vector, a mask and a shift give both halves already in the tile
+// layout, with no cross-lane shuffles.
+inline __m512i packed_rows(const uint8_t* const* row, size_t offset) {
+  auto load16 = [](const uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  };
+  __m512i v = _mm512_castsi128_si512(load16(row[0] + offset));
+  v = _mm512_inserti32x4(v, load16(row[1] + offset), 1);
+  v = _mm512_inserti32x4(v, load16(row[2] + offset), 2);
+  return _mm512_inserti32x4(v, load16(row[3] + offset), 3);
+}
 struct UnpackQ4_0 {
-  __m256i operator()(const uint8_t* b) const {
-    return _mm256_sub_epi8(nibbles_to_bytes(b + 2), _mm256_set1_epi8(8));
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    const __m512i v = packed_rows(row, at + 2), low_mask = _mm512_set1_epi8(0x0F);
+    lo = _mm512_sub_epi8(_mm512_and_si512(v, low_mask), _mm512_set1_epi8(8));
+    hi = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask), _mm512_set1_epi8(8));
   }
 };
 struct UnpackQ5_0 {
-  __m256i operator()(const uint8_t* b) const {
-    uint32_t bits;
-    std::memcpy(&bits, b + 2, 4);
-    __m256i high = _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10));
-    return _mm256_sub_epi8(_mm256_or_si256(nibbles_to_bytes(b + 6), high), _mm256_set1_epi8(16));
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    // Fifth bits: bit j of a row's qh belongs to value j. Gathered as byte masks in scalar
+    // registers; value = nibble + 16 * bit - 16, so only the bytes whose bit is clear lose 16.
+    uint64_t lo_bits = 0, hi_bits = 0;
+    for (int r = 0; r < 4; ++r) {
+      uint32_t bits;
+      std::memcpy(&bits, row[r] + at + 2, 4);
+      lo_bits |= uint64_t{bits & 0xFFFF} << (16 * r);
+      hi_bits |= uint64_t{bits >> 16} << (16 * r);
+    }
+    const __m512i v = packed_rows(row, at + 6), low_mask = _mm512_set1_epi8(0x0F);
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    const __m512i l = _mm512_and_si512(v, low_mask);
+    const __m512i h = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask);
+    lo = _mm512_mask_sub_epi8(l, ~lo_bits, l, sixteen);
+    hi = _mm512_mask_sub_epi8(h, ~hi_bits, h, sixteen);
   }
 };
 
@@ -71,7 +105,7 @@ struct UnpackQ5_0 {
 // out[r * kTokens + t].
 template <int kTokens, typename Unpack>
 void tile_q32(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
-              const uint8_t* const* xq, const float* const* xs, float* out) {
+              const uint8_t* const* xq, const float* const* xs, int64_t prefetch, float* out) {
   Unpack unpack;
   const uint8_t* row[4];
   for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
@@ -82,16 +116,19 @@ void tile_q32(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
   const int64_t blocks = n / kQK;
   for (int64_t b = 0; b < blocks; ++b) {
     const size_t at = static_cast<size_t>(b) * block_bytes;
-    __m512i r01 = join(unpack(row[0] + at), unpack(row[1] + at));
-    __m512i r23 = join(unpack(row[2] + at), unpack(row[3] + at));
-    __m512i lo = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(2, 0, 2, 0));  // values 0..15
-    __m512i hi = _mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(3, 1, 3, 1));  // values 16..31
+    if (prefetch != 0)
+      for (int r = 0; r < 4; ++r)
+        _mm_prefetch(reinterpret_cast<const char*>(row[r] + at + prefetch), _MM_HINT_T0);
+    __m512i lo, hi;  // values 0..15, 16..31
+    unpack(row, at, lo, hi);
     __m512i offset = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, lo);
     offset = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(offset, bias, hi));
-    __m128i halves = _mm_setr_epi16(static_cast<int16_t>(block_scale(row[0] + at)),
-                                    static_cast<int16_t>(block_scale(row[1] + at)),
-                                    static_cast<int16_t>(block_scale(row[2] + at)),
-                                    static_cast<int16_t>(block_scale(row[3] + at)), 0, 0, 0, 0);
+    // The four f16 scales gathered in a scalar register: the integer ALUs are idle here, and
+    // inserting them one by one would cost shuffles on the vector ports the dots need.
+    const uint64_t packed =
+        uint64_t{block_scale(row[0] + at)} | uint64_t{block_scale(row[1] + at)} << 16 |
+        uint64_t{block_scale(row[2] + at)} << 32 | uint64_t{block_scale(row[3] + at)} << 48;
+    __m128i halves = _mm_cvtsi64_si128(static_cast<long long>(packed));
     const __m512 ws = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
     for (int t = 0; t < kTokens; ++t) {
       const uint8_t* x = xq[t] + b * kQK;
@@ -112,10 +149,18 @@ void tile_q32(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
   }
 }
 
+// The next rows' bytes at `prefetch` past each super-block (0: none), a line at a time.
+template <typename Block>
+inline void prefetch_block(const Block* block, int64_t prefetch) {
+  if (prefetch == 0) return;
+  const char* p = reinterpret_cast<const char*>(block) + prefetch;
+  for (size_t at = 0; at < sizeof(Block); at += 64) _mm_prefetch(p + at, _MM_HINT_T0);
+}
+
 // Q4_K / Q5_K: 64 values (two sub-blocks) per 512-bit vector, unsigned, times q8 via maddubs,
-// scaled per sub-block with madd; minimums from the activation block sums.
+// scaled per sub-block and accumulated with vpdpwssd; minimums from the activation block sums.
 template <int kTokens, bool kFiveBit>
-void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefetch, float* out) {
   using Block = std::conditional_t<kFiveBit, BlockQ5K, BlockQ4K>;
   const auto* wb = static_cast<const Block*>(w);
   const __m256i low_mask = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
@@ -123,10 +168,21 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) 
   __m256 acc_min[kTokens];
   for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_setzero_ps(), acc_min[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQKK; ++b) {
-    uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) k_scale_min(j, wb[b].scales, &sc[j], &m[j]);
-    __m256i mins = _mm256_setr_epi16(m[0], m[0], m[1], m[1], m[2], m[2], m[3], m[3], m[4], m[4],
-                                     m[5], m[5], m[6], m[6], m[7], m[7]);
+    prefetch_block(&wb[b], prefetch);
+    // The eight 6-bit scales (bytes 0..7) and minimums (bytes 8..15) unpacked with 32-bit
+    // masks (llama.cpp's arrangement of k_scale_min), widened to int16 in one vector.
+    uint32_t packed[4];
+    std::memcpy(packed, wb[b].scales, 12);
+    packed[3] = ((packed[2] >> 4) & 0x0F0F0F0F) | (((packed[1] >> 6) & 0x03030303) << 4);
+    const uint32_t low_scales = packed[1] & 0x3F3F3F3F;
+    packed[1] = (packed[2] & 0x0F0F0F0F) | (((packed[0] >> 6) & 0x03030303) << 4);
+    packed[2] = low_scales;
+    packed[0] &= 0x3F3F3F3F;
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+    const __m512i scales16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(bytes));
+    const __m128i mins16 = _mm_cvtepu8_epi16(_mm_srli_si128(bytes, 8));
+    const __m256i mins =  // each minimum twice: one per 16-value activation sum
+        _mm256_set_m128i(_mm_unpackhi_epi16(mins16, mins16), _mm_unpacklo_epi16(mins16, mins16));
     __m512i q[4], scale[4];
     __m256i hbits = _mm256_setzero_si256();
     if constexpr (kFiveBit) hbits = load32(wb[b].qh);
@@ -141,7 +197,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) 
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(h1, 4));
       }
       q[j] = join(lo, hi);
-      scale[j] = join(_mm256_set1_epi16(sc[2 * j]), _mm256_set1_epi16(sc[2 * j + 1]));
+      scale[j] = _mm512_permutexvar_epi16(_mm512_load_si512(kQ45ScaleIndex.lanes[j]), scales16);
     }
     const float d = half(wb[b].d), dmin = half(wb[b].dmin);
     for (int t = 0; t < kTokens; ++t) {
@@ -149,7 +205,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) 
       __m512i sumi = _mm512_setzero_si512();
       for (int j = 0; j < 4; ++j) {
         __m512i xv = _mm512_loadu_si512(xb.qs + 64 * j);
-        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q[j], xv), scale[j]));
+        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[j], xv), scale[j]);
       }
       acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * xb.d), _mm512_cvtepi32_ps(sumi), acc[t]);
       __m256i bsum_min = _mm256_madd_epi16(load32(xb.bsums), mins);
@@ -162,7 +218,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) 
 
 // Q6_K: values 0..63 (the -32 offset applied through the block sums), 16-value int8 scales.
 template <int kTokens>
-void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefetch, float* out) {
   const auto* wb = static_cast<const BlockQ6K*>(w);
   const __m256i low_mask = _mm256_set1_epi8(0x0F), two_bits = _mm256_set1_epi8(3);
   __m512 acc[kTokens];
@@ -170,6 +226,7 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
   for (int t = 0; t < kTokens; ++t)
     acc[t] = _mm512_setzero_ps(), acc_offset[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQKK; ++b) {
+    prefetch_block(&wb[b], prefetch);
     __m512i q[4], scale[4];
     for (int h = 0; h < 2; ++h) {
       __m256i l0 = load32(wb[b].ql + 64 * h), l1 = load32(wb[b].ql + 64 * h + 32);
@@ -196,7 +253,7 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
       __m512i sumi = _mm512_setzero_si512();
       for (int k = 0; k < 4; ++k) {
         __m512i xv = _mm512_loadu_si512(xb.qs + 64 * k);
-        sumi = _mm512_add_epi32(sumi, _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], xv), scale[k]));
+        sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[k], xv), scale[k]);
       }
       acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(d * xb.d), _mm512_cvtepi32_ps(sumi), acc[t]);
       __m256i offset = _mm256_madd_epi16(load32(xb.bsums), scales16);
@@ -209,60 +266,62 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
 
 template <int kTokens>
 void tile_q32_n(GgmlType t, int64_t n, const void* const* w, int rows, const uint8_t* const* xq,
-                const float* const* xs, float* out) {
+                const float* const* xs, int64_t prefetch, float* out) {
   const auto* const* r = reinterpret_cast<const uint8_t* const*>(w);
   switch (t) {
     case GgmlType::kQ8_0:
-      return tile_q32<kTokens, UnpackQ8_0>(n, r, rows, sizeof(BlockQ8_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ8_0>(n, r, rows, sizeof(BlockQ8_0), xq, xs, prefetch, out);
     case GgmlType::kQ4_0:
-      return tile_q32<kTokens, UnpackQ4_0>(n, r, rows, sizeof(BlockQ4_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ4_0>(n, r, rows, sizeof(BlockQ4_0), xq, xs, prefetch, out);
     default:
-      return tile_q32<kTokens, UnpackQ5_0>(n, r, rows, sizeof(BlockQ5_0), xq, xs, out);
+      return tile_q32<kTokens, UnpackQ5_0>(n, r, rows, sizeof(BlockQ5_0), xq, xs, prefetch, out);
   }
 }
 
 template <int kTokens>
-void tile_k_n(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, float* out) {
+void tile_k_n(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefetch,
+              float* out) {
   switch (t) {
     case GgmlType::kQ4_K:
-      return tile_q45_K<kTokens, false>(n, w, x, out);
+      return tile_q45_K<kTokens, false>(n, w, x, prefetch, out);
     case GgmlType::kQ5_K:
-      return tile_q45_K<kTokens, true>(n, w, x, out);
+      return tile_q45_K<kTokens, true>(n, w, x, prefetch, out);
     default:
-      return tile_q6_K<kTokens>(n, w, x, out);
+      return tile_q6_K<kTokens>(n, w, x, prefetch, out);
   }
 }
 
 }  // namespace
 
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
-                     const uint8_t* const* xq, const float* const* xs, int tokens, float* out) {
+                     const uint8_t* const* xq, const float* const* xs, int tokens, int64_t prefetch,
+                     float* out) {
   // clang-format off
   switch (tokens) {
-    case 1: return tile_q32_n<1>(t, n, w, rows, xq, xs, out);
-    case 2: return tile_q32_n<2>(t, n, w, rows, xq, xs, out);
-    case 3: return tile_q32_n<3>(t, n, w, rows, xq, xs, out);
-    case 4: return tile_q32_n<4>(t, n, w, rows, xq, xs, out);
-    case 5: return tile_q32_n<5>(t, n, w, rows, xq, xs, out);
-    case 6: return tile_q32_n<6>(t, n, w, rows, xq, xs, out);
-    case 7: return tile_q32_n<7>(t, n, w, rows, xq, xs, out);
-    default: return tile_q32_n<8>(t, n, w, rows, xq, xs, out);
+    case 1: return tile_q32_n<1>(t, n, w, rows, xq, xs, prefetch, out);
+    case 2: return tile_q32_n<2>(t, n, w, rows, xq, xs, prefetch, out);
+    case 3: return tile_q32_n<3>(t, n, w, rows, xq, xs, prefetch, out);
+    case 4: return tile_q32_n<4>(t, n, w, rows, xq, xs, prefetch, out);
+    case 5: return tile_q32_n<5>(t, n, w, rows, xq, xs, prefetch, out);
+    case 6: return tile_q32_n<6>(t, n, w, rows, xq, xs, prefetch, out);
+    case 7: return tile_q32_n<7>(t, n, w, rows, xq, xs, prefetch, out);
+    default: return tile_q32_n<8>(t, n, w, rows, xq, xs, prefetch, out);
   }
   // clang-format on
 }
 
 void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
-                   float* out) {
+                   int64_t prefetch, float* out) {
   // clang-format off
   switch (tokens) {
-    case 1: return tile_k_n<1>(t, n, w, x, out);
-    case 2: return tile_k_n<2>(t, n, w, x, out);
-    case 3: return tile_k_n<3>(t, n, w, x, out);
-    case 4: return tile_k_n<4>(t, n, w, x, out);
-    case 5: return tile_k_n<5>(t, n, w, x, out);
-    case 6: return tile_k_n<6>(t, n, w, x, out);
-    case 7: return tile_k_n<7>(t, n, w, x, out);
-    default: return tile_k_n<8>(t, n, w, x, out);
+    case 1: return tile_k_n<1>(t, n, w, x, prefetch, out);
+    case 2: return tile_k_n<2>(t, n, w, x, prefetch, out);
+    case 3: return tile_k_n<3>(t, n, w, x, prefetch, out);
+    case 4: return tile_k_n<4>(t, n, w, x, prefetch, out);
+    case 5: return tile_k_n<5>(t, n, w, x, prefetch, out);
+    case 6: return tile_k_n<6>(t, n, w, x, prefetch, out);
+    case 7: return tile_k_n<7>(t, n, w, x, prefetch, out);
+    default: return tile_k_n<8>(t, n, w, x, prefetch, out);
   }
   // clang-format on
 }
@@ -274,8 +333,8 @@ void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* 
 namespace plinth::engine::kernels {
 // Never selected without AVX-512 (avx512_kernels() returns nullptr then).
 void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const uint8_t* const*,
-                     const float* const*, int, float*) {}
-void avx512_tile_k(GgmlType, int64_t, const void*, const BlockQ8K* const*, int, float*) {}
+                     const float* const*, int, int64_t, float*) {}
+void avx512_tile_k(GgmlType, int64_t, const void*, const BlockQ8K* const*, int, int64_t, float*) {}
 }  // namespace plinth::engine::kernels
 
 #endif

@@ -271,8 +271,11 @@ void quantize_row_q8_K(const float* x, BlockQ8K* y, int64_t n) {
     // Scaling by the signed extreme maps it to -127 exactly; the other sign may reach +128,
     // which is clamped (llama.cpp does the same).
     float iscale = -127.0f / max;
+    // Same rounding as quantize_row_q8_0 (|iscale * x| <= 127 plus rounding): the magic constant
+    // gives nearbyint's result without a libm call per value.
+    constexpr float kRoundMagic = 12582912.0f;
     for (int j = 0; j < kQKK; ++j) {
-      int v = static_cast<int>(std::nearbyint(iscale * x[j]));
+      int v = static_cast<int>((iscale * x[j] + kRoundMagic) - kRoundMagic);
       y[b].qs[j] = static_cast<int8_t>(std::min(127, v));
     }
     for (int g = 0; g < kQKK / 16; ++g) {

@@ -116,6 +116,9 @@ void matmul_float_weights(const KernelSet& k, const WeightMatrix& w, const float
 
 // Up to 8 tokens share one unpacking of each weight block in the tile kernels.
 constexpr int kTokenTile = 8;
+// How far ahead of the rows being multiplied the tile kernels prefetch: about the bytes that
+// arrive from memory during one memory latency, so the next rows are in cache when reached.
+constexpr int64_t kPrefetchBytes = 6144;
 
 // Fast, quantized weights with tile kernels: lane-layout Q8_0 or Q8_K activations.
 void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const float* x,
@@ -157,16 +160,17 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
     const int64_t row_end = std::min(rows, end * kRowTile);
     // Q8_0-family tiles take four rows at once (one vector holds 16 values of each).
     const int64_t row_step = q32 ? 4 : 1;
+    const int64_t step_bytes = row_step * static_cast<int64_t>(w.row_bytes);
+    const int64_t prefetch_rows = row_step * ((kPrefetchBytes + step_bytes - 1) / step_bytes);
     for (int64_t r = begin * kRowTile; r < row_end; r += row_step) {
       const int row_count = static_cast<int>(std::min(row_step, row_end - r));
       // The tiles read a few rows in interleaved short streams that the hardware prefetcher
       // barely catches; without help a batch step pays memory latency on top of the compute.
-      if (const int64_t ahead = r + 2 * row_step; ahead < row_end) {
-        const char* p = row_ptr(w, ahead);
-        const int64_t bytes =
-            std::min(row_step, row_end - ahead) * static_cast<int64_t>(w.row_bytes);
-        for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at);
-      }
+      // The kernels prefetch the rows a few KB ahead, a line or so per block, so the requests
+      // spread over the compute instead of arriving in one burst.
+      const int64_t prefetch = r + prefetch_rows + row_step <= rows
+                                   ? prefetch_rows * static_cast<int64_t>(w.row_bytes)
+                                   : 0;
       const void* row[4];
       for (int j = 0; j < 4; ++j) row[j] = row_ptr(w, r + std::min(j, row_count - 1));
       for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
@@ -178,9 +182,9 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
           xk[i] = reinterpret_cast<const BlockQ8K*>(at);
         }
         if (q32) {
-          k.tile_q32(w.type, cols, row, row_count, xq, xs, count, out);
+          k.tile_q32(w.type, cols, row, row_count, xq, xs, count, t0 == 0 ? prefetch : 0, out);
         } else {
-          k.tile_k(w.type, cols, row[0], xk, count, out);
+          k.tile_k(w.type, cols, row[0], xk, count, t0 == 0 ? prefetch : 0, out);
         }
         for (int j = 0; j < row_count; ++j)
           for (int i = 0; i < count; ++i) y[(t0 + i) * rows + r + j] = out[j * count + i];

@@ -120,11 +120,13 @@ struct KernelSet {
   // Q8_0 / Q4_0 / Q5_0 rows (1 to 4: w[0] .. w[rows - 1]) against lane-layout Q8_0 activations
   // stored unsigned (quantized value + 128, i.e. the int8 with its top bit flipped);
   // out[row * tokens + token]:
+  // prefetch (0: none): byte offset from each row pointer of data to prefetch while streaming the
+  // rows (the caller's next row tiles), spread over the blocks.
   void (*tile_q32)(GgmlType t, int64_t n, const void* const* w, int rows, const uint8_t* const* xq,
-                   const float* const* lane_scales, int tokens, float* out);
+                   const float* const* lane_scales, int tokens, int64_t prefetch, float* out);
   // Q4_K / Q5_K / Q6_K rows against Q8_K activations:
   void (*tile_k)(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
-                 float* out);
+                 int64_t prefetch, float* out);
   // Optional: 4 rows x 4 tokens of F32 dots, out[row * 4 + token] (the exact path's tile).
   void (*dot_f32_4x4)(int64_t n, const float* a, int64_t a_stride, const float* b, int64_t b_stride,
                       float* out);
