@@ -227,7 +227,9 @@ int run_serve(const ServeOptions& o) {
                                                       .catalog = *catalog,
                                                       .ledger = usage_ledger.get(),
                                                       .clock = *clock,
-                                                      .random = *random});
+                                                      .random = *random,
+                                                      .budgets = &budgets,
+                                                      .metrics = &metrics});
     if (!service) return fail_start(service.error().message);
     document_service = std::move(*service);
     jobs::Queue* queue_for_metrics = job_queue.get();

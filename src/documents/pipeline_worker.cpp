@@ -126,6 +126,14 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
       json::object started{{"stage", stage}};
       emit("stage.started", json::serialize(started));
       auto started_at = services_.clock.steady_now();
+      auto hold = reserve_budget(stage, *document);
+      if (!hold) {
+        failure = hold.error();
+        failed_stage = std::string(stage);
+        emit("stage.failed",
+             json::serialize(json::object{{"stage", stage}, {"error", hold.error().message}}));
+        break;
+      }
       auto output = run_stage(stage, context);
       if (stopping_) return;
       if (!output) {
@@ -152,6 +160,8 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
         record.cost_micro_usd = usage.cost_micro_usd;
         record.status = "200";
         record.request_id = "job:" + job_id + ":" + std::string(stage);
+        if (hold->has_value()) (*hold)->settle(record.cost_micro_usd);
+        if (services_.metrics != nullptr) services_.metrics->observe(record);
         services_.ledger->record(std::move(record));
         // The charge is durable before the stage is: a redelivery never charges twice.
         if (auto flushed = services_.ledger->flush(); !flushed) {
@@ -191,6 +201,20 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
   }
   auto view = document_view(*document);
   emit("job.succeeded", view ? json::serialize(*view) : "{}");
+}
+
+Result<std::optional<ledger::BudgetReservation>> DocumentService::Impl::reserve_budget(
+    std::string_view stage, const DocumentRow& document) {
+  if (services_.budgets == nullptr || services_.budgets->empty() || stage == "parse" ||
+      stage == "index") {
+    return std::nullopt;  // no budgets, or a stage that calls no model
+  }
+  // Nothing is estimated: a stage's prompt is only known inside it. A stage starts while every
+  // hard budget has money left, so one budget is overspent by at most the stages in flight.
+  auto reserved = services_.budgets->reserve(
+      {document.account_id, document.principal_arn, "pipeline/" + document.pipeline}, 0);
+  if (!reserved) return std::unexpected(reserved.error());
+  return std::optional<ledger::BudgetReservation>(std::move(*reserved));
 }
 
 Result<StageOutput> DocumentService::Impl::run_stage(std::string_view stage,

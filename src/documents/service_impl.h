@@ -62,6 +62,10 @@ class DocumentService::Impl {
   Result<bool> run_one_job();
   void run_job(jobs::JobLease lease);
   Result<StageOutput> run_stage(std::string_view stage, const StageContext& context);
+  // A model stage's hold on the budgets that apply (none for parse/index or without budgets);
+  // kThrottled naming the budget when one is exhausted.
+  Result<std::optional<ledger::BudgetReservation>> reserve_budget(std::string_view stage,
+                                                                  const DocumentRow& document);
   void start_workers();
   void stop_workers();
 

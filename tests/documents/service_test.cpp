@@ -211,5 +211,38 @@ TEST_F(DocumentServiceTest, EventsEndWithTheJobsOutcome) {
   EXPECT_EQ(resumed->events[0].type, "job.succeeded");
 }
 
+TEST_F(DocumentServiceTest, ExhaustedBudgetStopsTheNextModelStageAndKeepsTheJobForRetry) {
+  // One micro-dollar for the pipeline's tag: the extraction runs (nothing spent yet) and spends
+  // more than that, so classification is refused and nothing else is charged.
+  ManualClock clock(1'764'000'000);
+  ledger::Budgets budgets(
+      {ledger::BudgetSpec{"pipeline-daily", ledger::BudgetScope::kTag, "pipeline/invoices",
+                          ledger::BudgetPeriod::kDay, 1, std::nullopt}},
+      clock);
+  ledger::Metrics metrics;
+  DocumentOptions options;
+  options.workers = 0;
+  options.chunking = {.max_words = 4, .overlap_words = 1};
+  DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
+                            &ledger_, *clock_, *random_, &budgets,  &metrics};
+  auto service = std::move(*DocumentService::open(options, services));
+  auto submitted = service->submit(
+      {"111", "arn:aws:iam::111:user/u", "invoices", "text/plain", "Receipt: coffee, 3 EUR.", ""});
+  ASSERT_TRUE(submitted) << submitted.error().message;
+  ASSERT_TRUE(*service->run_one_job());
+  const auto& job = queue_.jobs_[submitted->job_id];
+  EXPECT_EQ(job.status, jobs::JobStatus::kQueued);  // retried later, dead-lettered in the end
+  EXPECT_NE(job.error.find("pipeline-daily"), std::string::npos) << job.error;
+  EXPECT_NE(job.error.find("classify"), std::string::npos) << job.error;
+  ASSERT_EQ(ledger_.records.size(), 1u);
+  EXPECT_EQ(ledger_.records[0].operation, "DocumentExtract");
+  EXPECT_EQ(provider_.infer_calls, 1);
+  auto states = budgets.snapshot();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].spent_micro_usd, ledger_.records[0].cost_micro_usd);
+  EXPECT_EQ(states[0].reserved_micro_usd, 0);
+  EXPECT_NE(metrics.render().find("operation=\"DocumentExtract\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace plinth::documents

@@ -18,7 +18,9 @@
 #include "plinth/core/result.h"
 #include "plinth/documents/parsing.h"
 #include "plinth/jobs/queue.h"
+#include "plinth/ledger/budgets.h"
 #include "plinth/ledger/ledger.h"
+#include "plinth/ledger/metrics.h"
 #include "plinth/providers/provider.h"
 #include "plinth/store/database.h"
 #include "plinth/vectors/vector_store.h"
@@ -54,6 +56,12 @@ struct DocumentServices {
   ledger::Ledger* ledger = nullptr;  // model calls are recorded when set
   const Clock& clock;
   Random& random;
+  // When set, a model stage runs only while every matching hard budget has money left (the
+  // application tag is "pipeline/NAME"); its actual cost is booked when it finishes. A refused
+  // stage is retried with the queue's backoff and dead-lettered after max_receive_count, so a
+  // redrive after the budget period resumes it.
+  ledger::Budgets* budgets = nullptr;
+  ledger::Metrics* metrics = nullptr;  // model stages are counted when set
 };
 
 struct NewDocument {
