@@ -236,6 +236,10 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
     record_usage(call);
     return;
   }
+  if (is_documents_path(path)) {
+    handle_documents(call);  // Bedrock-shaped errors, like every SigV4 "plinth" API
+    return;
+  }
   if (path.starts_with("/v1/")) call.openai_errors = true;
   if (path == "/v1/models") {
     handle_list_models(call);

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   plinth::cli::add_engine_commands(app, &action);
   plinth::cli::add_bench_commands(app, &action);
   plinth::cli::add_usage_command(app, &action);
+  plinth::cli::add_extract_command(app, &action);
   plinth::cli::add_jobs_commands(app, &action);
   plinth::cli::add_kb_commands(app, &action);
   try {

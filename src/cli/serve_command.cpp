@@ -18,7 +18,9 @@
 #include "plinth/core/clock.h"
 #include "plinth/core/config.h"
 #include "plinth/core/log.h"
+#include "plinth/documents/document_service.h"
 #include "plinth/http/server.h"
+#include "plinth/jobs/queue.h"
 #include "plinth/ledger/budgets.h"
 #include "plinth/ledger/ledger.h"
 #include "plinth/ledger/metrics.h"
@@ -93,12 +95,7 @@ int fail_start(const std::string& what) {
 }
 
 Result<Config> load_serve_config(const ServeOptions& o) {
-  Result<Config> config = Config{};
-  if (!o.config_file.empty()) {
-    config = load_config(o.config_file);
-  } else {
-    config = default_config();
-  }
+  Result<Config> config = load_cli_config(o.config_file);
   if (!config) return config;
   if (!o.listen.empty()) config->listen = o.listen;
   if (!o.data_dir.empty()) config->data_dir = o.data_dir;
@@ -209,6 +206,40 @@ int run_serve(const ServeOptions& o) {
   budgets.on_soft_limit(
       [&metrics](const ledger::BudgetState& state) { metrics.count_soft_limit_crossing(state); });
 
+  // The document pipeline: a durable queue in the same database, indexing into the same vector
+  // store Retrieve searches; workers start once the server listens.
+  std::unique_ptr<jobs::Queue> job_queue;
+  std::unique_ptr<documents::DocumentService> document_service;
+  store::Database* database = (*store)->database();
+  if (database != nullptr && vector_store) {
+    auto document_options = documents::DocumentOptions::from_config(*config);
+    jobs::QueueOptions queue_options;
+    queue_options.visibility_timeout = document_options.visibility_timeout;
+    queue_options.max_receive_count = document_options.max_receive_count;
+    auto queue = jobs::open_sqlite_queue(*database, *clock, queue_options);
+    if (!queue) return fail_start(queue.error().message);
+    job_queue = std::move(*queue);
+    auto service = documents::DocumentService::open(
+        document_options, documents::DocumentServices{.database = *database,
+                                                      .queue = *job_queue,
+                                                      .vectors = *vector_store,
+                                                      .provider = **provider,
+                                                      .catalog = *catalog,
+                                                      .ledger = usage_ledger.get(),
+                                                      .clock = *clock,
+                                                      .random = *random,
+                                                      .budgets = &budgets,
+                                                      .metrics = &metrics});
+    if (!service) return fail_start(service.error().message);
+    document_service = std::move(*service);
+    jobs::Queue* queue_for_metrics = job_queue.get();
+    metrics.add_gauge("plinth_queue_depth", "Jobs queued or running.", {{"queue", "documents"}},
+                      [queue_for_metrics] {
+                        auto depth = queue_for_metrics->depth("documents");
+                        return depth ? static_cast<double>(*depth) : 0.0;
+                      });
+  }
+
   api::Gateway gateway(api::GatewayOptions::from_config(*config),
                        api::GatewayServices{.authenticator = authenticator,
                                             .clock = *clock,
@@ -221,7 +252,8 @@ int run_serve(const ServeOptions& o) {
                                             .budgets = &budgets,
                                             .metrics = &metrics,
                                             .routers = &*routers,
-                                            .vectors = vector_store.get()});
+                                            .vectors = vector_store.get(),
+                                            .documents = document_service.get()});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;
@@ -270,10 +302,13 @@ int run_serve(const ServeOptions& o) {
                "    --messages '[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}]'\n\n",
                url.c_str(), config->region.c_str());
   log::info("ready on {}", url);
+  if (document_service) document_service->start_workers();
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log::info("signal {} received, stopping", signal_number);
+  // First, so that event streams end and running stages are left for the next start.
+  if (document_service) document_service->stop_workers();
   (*server)->stop();
   return 0;
 }
@@ -283,6 +318,11 @@ int run_serve(const ServeOptions& o) {
 Result<Config> default_config() {
   const char* dir = std::getenv("PLINTH_MODELS_DIR");
   return parse_config(kDefaultModels, dir ? fs::path(dir) : fs::path(PLINTH_BUNDLED_MODELS_DIR));
+}
+
+Result<Config> load_cli_config(const std::string& config_file) {
+  if (!config_file.empty()) return load_config(config_file);
+  return default_config();
 }
 
 void add_serve_command(CLI::App& app, Action* action) {

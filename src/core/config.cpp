@@ -183,6 +183,19 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     PLINTH_TRY(read(*t, "idle_timeout_seconds", L.idle_timeout_seconds, "limits."));
     PLINTH_TRY(read(*t, "max_tokens", L.max_tokens, "limits."));
   }
+  if (const toml::node* d = root.get("documents")) {
+    const toml::table* t = d->as_table();
+    if (!t) return fail(ErrorCode::kInvalidArgument, "documents must be a table");
+    auto& D = c.documents;
+    PLINTH_TRY(read(*t, "workers", D.workers, "documents."));
+    PLINTH_TRY(read(*t, "visibility_timeout_seconds", D.visibility_timeout_seconds, "documents."));
+    PLINTH_TRY(read(*t, "max_receive_count", D.max_receive_count, "documents."));
+    PLINTH_TRY(read(*t, "max_document_bytes", D.max_document_bytes, "documents."));
+    PLINTH_TRY(read(*t, "chunk_words", D.chunk_words, "documents."));
+    PLINTH_TRY(read(*t, "chunk_overlap_words", D.chunk_overlap_words, "documents."));
+    PLINTH_TRY(read(*t, "extract_max_tokens", D.extract_max_tokens, "documents."));
+    PLINTH_TRY(read(*t, "analysis_max_tokens", D.analysis_max_tokens, "documents."));
+  }
   if (const toml::node* l = root.get("tls")) {
     const toml::table* t = l->as_table();
     if (!t) return fail(ErrorCode::kInvalidArgument, "tls must be a table");
@@ -278,6 +291,15 @@ Status validate_config(const Config& config) {
   }
   if (config.limits.max_body_bytes == 0 || config.limits.max_concurrent_requests <= 0) {
     return fail(ErrorCode::kInvalidArgument, "limits must be positive");
+  }
+  const DocumentsConfig& d = config.documents;
+  if (d.workers < 0 || d.workers > 64 || d.visibility_timeout_seconds <= 0 ||
+      d.max_receive_count <= 0 || d.max_document_bytes == 0 || d.chunk_words <= 0 ||
+      d.chunk_overlap_words < 0 || d.chunk_overlap_words >= d.chunk_words ||
+      d.extract_max_tokens <= 0 || d.analysis_max_tokens <= 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                "documents: workers must be 0..64, chunk_overlap_words below chunk_words, and "
+                "the other values positive");
   }
   if (config.tls.certificate.empty() != config.tls.private_key.empty()) {
     return fail(ErrorCode::kInvalidArgument, "tls needs both certificate and private_key");

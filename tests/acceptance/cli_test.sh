@@ -79,5 +79,42 @@ printf '[[models]]\nid = "m"\nfile = "missing.gguf"\n' >"$work/missing.toml"
 check "missing model file exits 2" "2" "$?"
 check "missing model file message" "1" "$(grep -c "file not found" "$work/err")"
 
+# plinth extract: a document to schema-valid JSON without a server (the bundled fixture models).
+export PLINTH_MODELS_DIR=$data/models
+make_pdf() {  # make_pdf FILE [TEXT]: one page with TEXT, or with only a drawn rectangle
+  python3 - "$@" <<'PY'
+import sys
+text = sys.argv[2] if len(sys.argv) > 2 else None
+content = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET" if text else "0 0 1 rg 100 100 200 200 re f"
+objs = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+pdf, offsets = "%PDF-1.4\n", []
+for i, body in enumerate(objs):
+    offsets.append(len(pdf)); pdf += f"{i + 1} 0 obj\n{body}\nendobj\n"
+xref = len(pdf)
+pdf += f"xref\n0 {len(objs) + 1}\n0000000000 65535 f \n" + "".join(f"{o:010d} 00000 n \n" for o in offsets)
+pdf += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+open(sys.argv[1], "w", encoding="latin-1").write(pdf)
+PY
+}
+echo '{"type":"object","properties":{"total":{"type":"number"}},"required":["total"],"additionalProperties":false}' >"$work/total.json"
+make_pdf "$work/invoice.pdf" "Invoice total 12.50 EUR"
+check "extract a PDF prints schema-valid JSON" "True" \
+  "$("$plinth" extract "$work/invoice.pdf" --schema "$work/total.json" --max-tokens 24 | json 'list(d) == ["total"] and isinstance(d["total"], (int, float))')"
+make_pdf "$work/scan.pdf"
+"$plinth" extract "$work/scan.pdf" --schema "$work/total.json" 2>"$work/err" >/dev/null
+check "extract an image-only PDF exits non-zero" "1" "$?"
+check "extract an image-only PDF says why" "1" "$(grep -c "no text layer" "$work/err")"
+echo '{"type":"object","properties":{"a":{"type":"strin"}}}' >"$work/broken.json"
+"$plinth" extract "$work/invoice.pdf" --schema "$work/broken.json" 2>"$work/err" >/dev/null
+check "extract with a schema that does not compile exits non-zero" "1" "$?"
+check "extract names the schema problem" "1" "$(grep -c "does not compile" "$work/err")"
+"$plinth" extract "$work/nowhere.txt" --schema "$work/total.json" 2>"$work/err" >/dev/null
+check "extract a missing file exits non-zero" "1" "$?"
+unset PLINTH_MODELS_DIR
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -141,4 +141,19 @@ TEST(Config, ValidationRejectsBadBudgets) {
   check("limit_usd = 1.0\nsoft_limit_usd = 2.0", "soft_limit_usd must not exceed");
 }
 
+TEST(Config, DocumentsTableParsesAndValidates) {
+  auto c =
+      parse_config("[documents]\nworkers = 3\nchunk_words = 50\nchunk_overlap_words = 10\n", "/");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->documents.workers, 3);
+  EXPECT_EQ(c->documents.chunk_words, 50);
+  EXPECT_EQ(c->documents.visibility_timeout_seconds, 60);  // default kept
+  EXPECT_TRUE(validate_config(*c));
+  auto overlap = parse_config("[documents]\nchunk_words = 10\nchunk_overlap_words = 10\n", "/");
+  ASSERT_TRUE(overlap);
+  auto invalid = validate_config(*overlap);
+  ASSERT_FALSE(invalid);
+  EXPECT_NE(invalid.error().message.find("documents"), std::string::npos);
+}
+
 }  // namespace plinth

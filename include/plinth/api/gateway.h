@@ -32,6 +32,9 @@ namespace plinth::vectors {
 class VectorStore;
 struct SearchHit;
 }  // namespace plinth::vectors
+namespace plinth::documents {
+class DocumentService;
+}
 
 namespace plinth::api {
 
@@ -68,6 +71,9 @@ struct GatewayServices {
   // Knowledge bases: when set, Bedrock Agent Runtime Retrieve and GET /v1/search answer from
   // it; when null, they answer ServiceUnavailable.
   vectors::VectorStore* vectors = nullptr;
+  // Documents: when set, /v1/pipelines, /v1/documents and /v1/jobs answer from it; when null,
+  // they answer ServiceUnavailable.
+  documents::DocumentService* documents = nullptr;
 };
 
 class Gateway {
@@ -102,6 +108,10 @@ class Gateway {
   void embeddings(Call& call);
   // Ledger (gateway_usage.cpp).
   void handle_usage(Call& call);
+  // Documents REST API (gateway_documents*.cpp).
+  static bool is_documents_path(std::string_view path);
+  void handle_documents(Call& call);
+  void stream_job_events(Call& call, const std::string& account, const std::string& job_id);
   void record_usage(Call& call);
   // Budgets and metrics (gateway_budgets.cpp).
   void handle_budgets(Call& call);

@@ -43,6 +43,18 @@ struct LimitsConfig {
   int max_tokens = 4096;  // upper bound a caller may ask for
 };
 
+// [documents]: the document pipeline's workers and limits.
+struct DocumentsConfig {
+  int workers = 2;  // worker threads in the server; 0 = accept documents but process none
+  int visibility_timeout_seconds = 60;
+  int max_receive_count = 5;
+  size_t max_document_bytes = 20 * 1024 * 1024;  // the server's limits.max_body_bytes also applies
+  int chunk_words = 200;  // chunks for embeddings, in words (approximate tokens)
+  int chunk_overlap_words = 40;
+  int extract_max_tokens = 512;
+  int analysis_max_tokens = 512;
+};
+
 struct TlsConfig {
   std::filesystem::path certificate;  // PEM
   std::filesystem::path private_key;  // PEM
@@ -79,6 +91,7 @@ struct Config {
   std::vector<RouterConfig> routers;
   LimitsConfig limits;
   TlsConfig tls;
+  DocumentsConfig documents;
   std::vector<BudgetConfig> budgets;
   MetricsConfig metrics;
 

@@ -1,0 +1,248 @@
+// The documents service with in-memory collaborators and a real SQLite file: durable submission,
+// idempotency keys, the stage run, redelivery that skips stored stages, failures with reasons.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+
+#include "fakes.h"
+#include "plinth/documents/document_service.h"
+#include "test_pdf.h"
+
+namespace plinth::documents {
+namespace {
+
+namespace json = boost::json;
+using namespace testing;
+
+constexpr std::string_view kPipeline = R"({"name":"invoices",
+  "extract":{"schema":{"type":"object","properties":{"vendor":{"type":"string"},
+             "total":{"type":"number"}},"required":["vendor","total"]}},
+  "classify":{"labels":["invoice","receipt","other"]},"analyze":{"instructions":"Summarize"}})";
+
+class DocumentServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("plinth-documents-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    db_ = std::move(*store::Database::open(dir_ / "plinth.db"));
+    catalog_ = *catalog::Catalog::from_entries(
+        {{"small-1", {}, catalog::ModelKind::kText, catalog::ModelTier::kSmall, 1, 2},
+         {"large-1", {}, catalog::ModelKind::kText, catalog::ModelTier::kLarge, 3, 15},
+         {"embed-1", {}, catalog::ModelKind::kEmbedding, catalog::ModelTier::kSmall, 1, 0}});
+    DocumentOptions options;
+    options.workers = 0;
+    options.max_document_bytes = 4096;
+    options.chunking = {.max_words = 4, .overlap_words = 1};
+    service_ = std::move(*DocumentService::open(
+        options, {*db_, queue_, vectors_, provider_, catalog_, &ledger_, *clock_, *random_}));
+    ASSERT_TRUE(service_->create_pipeline("111", kPipeline));
+  }
+  void TearDown() override {
+    service_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Submission submit(std::string body, std::string type = "text/plain", std::string key = "") {
+    auto submitted = service_->submit(
+        {"111", "arn:aws:iam::111:user/u", "invoices", type, std::move(body), std::move(key)});
+    EXPECT_TRUE(submitted) << submitted.error().message;
+    return submitted.value_or(Submission{});
+  }
+  json::object document(const std::string& id) {
+    auto text = service_->document("111", id);
+    EXPECT_TRUE(text) << text.error().message;
+    return json::parse(text.value_or("{}")).as_object();
+  }
+  std::vector<std::string> event_types(const std::string& job) {
+    std::vector<std::string> types;
+    for (const auto& event : queue_.events_[job]) types.push_back(event.type);
+    return types;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Database> db_;
+  catalog::Catalog catalog_;
+  FakeQueue queue_;
+  FakeVectorStore vectors_;
+  FakeProvider provider_;
+  FakeLedger ledger_;
+  std::shared_ptr<Clock> clock_ = Clock::real();
+  std::shared_ptr<Random> random_ = Random::seeded(7);
+  std::unique_ptr<DocumentService> service_;
+};
+
+TEST_F(DocumentServiceTest, RunsEveryStageAndReportsTheDocument) {
+  Submission s = submit("Invoice from ACME. Total 12.50 EUR, due in thirty days.");
+  ASSERT_TRUE(*service_->run_one_job());
+  json::object doc = document(s.document_id);
+  EXPECT_EQ(doc["status"], "succeeded");
+  EXPECT_EQ(doc["classification"], "receipt");
+  EXPECT_EQ(doc["extraction"].as_object().at("vendor"), "ACME");
+  EXPECT_EQ(doc["analysis"], "An analysis of the document.");
+  EXPECT_EQ(doc["stats"].as_object().at("words"), 10);
+  EXPECT_EQ(doc["stats"].as_object().at("chunks"), 3);  // 4 words per chunk, 1 shared
+  json::object usage = doc["usage"].as_object();
+  for (const char* stage : {"extract", "classify", "embed", "analyze", "total"}) {
+    EXPECT_TRUE(usage.contains(stage)) << stage;
+  }
+  EXPECT_EQ(usage["extract"].as_object().at("model"), "small-1");
+  EXPECT_EQ(usage["analyze"].as_object().at("model"), "large-1");
+  EXPECT_EQ(vectors_.chunks_.size(), 3u);
+  auto types = event_types(s.job_id);
+  ASSERT_FALSE(types.empty());
+  EXPECT_EQ(types.front(), "stage.started");
+  EXPECT_EQ(types.back(), "job.succeeded");
+  EXPECT_NE(std::find(types.begin(), types.end(), "analysis.delta"), types.end());
+  EXPECT_EQ(ledger_.records.size(), 4u);
+  EXPECT_EQ(ledger_.records.front().request_id, "job:" + s.job_id + ":extract");
+  json::object job = json::parse(*service_->job("111", s.job_id)).as_object();
+  EXPECT_EQ(job["status"], "succeeded");
+  EXPECT_EQ(job["stages"].as_array().size(), 6u);
+  EXPECT_EQ(job["stages"].as_array()[5].as_object().at("status"), "succeeded");
+}
+
+TEST_F(DocumentServiceTest, RedeliveryRunsOnlyTheStagesNotYetStored) {
+  Submission s = submit("Some receipt text to classify and index.");
+  provider_.fail_next_analysis = true;  // a retryable failure in the last stage
+  ASSERT_TRUE(*service_->run_one_job());
+  EXPECT_EQ(queue_.jobs_[s.job_id].status, jobs::JobStatus::kQueued);
+  int infer_before = provider_.infer_calls;
+  int embed_before = provider_.embed_calls;
+  ASSERT_TRUE(*service_->run_one_job());
+  EXPECT_EQ(queue_.jobs_[s.job_id].status, jobs::JobStatus::kSucceeded);
+  EXPECT_EQ(provider_.infer_calls, infer_before + 1);  // only the analysis again
+  EXPECT_EQ(provider_.embed_calls, embed_before);
+  EXPECT_EQ(vectors_.add_calls, 1);
+  EXPECT_EQ(ledger_.records.size(), 4u);  // one per model stage, never twice
+}
+
+TEST_F(DocumentServiceTest, AnalysisSeesChunksOfOtherDocumentsOnly) {
+  submit("First document about shipping containers and ports.");
+  ASSERT_TRUE(*service_->run_one_job());
+  Submission second = submit("Second document about invoices.");
+  ASSERT_TRUE(*service_->run_one_job());
+  EXPECT_NE(provider_.last_analysis_prompt.find("shipping containers"), std::string::npos);
+  EXPECT_EQ(provider_.last_analysis_prompt.find("(" + second.document_id + ")"), std::string::npos);
+}
+
+TEST_F(DocumentServiceTest, IdempotencyKeyReplaysOrConflicts) {
+  Submission first = submit("same body", "text/plain", "key-1");
+  Submission again = submit("same body", "text/plain", "key-1");
+  EXPECT_EQ(again.document_id, first.document_id);
+  EXPECT_EQ(again.job_id, first.job_id);
+  EXPECT_TRUE(again.replayed);
+  EXPECT_EQ(queue_.jobs_.size(), 1u);
+  auto conflict =
+      service_->submit({"111", "arn", "invoices", "text/plain", "another body", "key-1"});
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
+  // Keys are per account.
+  ASSERT_TRUE(service_->create_pipeline("222", kPipeline));
+  auto other = service_->submit({"222", "arn", "invoices", "text/plain", "x", "key-1"});
+  ASSERT_TRUE(other);
+  EXPECT_NE(other->document_id, first.document_id);
+}
+
+TEST_F(DocumentServiceTest, BadPdfEndsAsAFailedJobWithAReason) {
+  Submission s = submit(make_pdf({{"secret"}}, {.encrypted = true}), "application/pdf");
+  ASSERT_TRUE(*service_->run_one_job());
+  EXPECT_EQ(queue_.jobs_[s.job_id].status, jobs::JobStatus::kFailed);
+  EXPECT_NE(queue_.jobs_[s.job_id].error.find("encrypted"), std::string::npos);
+  EXPECT_EQ(event_types(s.job_id).back(), "job.failed");
+  json::object doc = document(s.document_id);
+  EXPECT_EQ(doc["status"], "failed");
+  EXPECT_EQ(provider_.infer_calls, 0);
+}
+
+TEST_F(DocumentServiceTest, RejectsOversizeUnsupportedAndUnknownPipeline) {
+  auto big = service_->submit({"111", "arn", "invoices", "text/plain", std::string(5000, 'a'), ""});
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().code, ErrorCode::kPayloadTooLarge);
+  auto type = service_->submit({"111", "arn", "invoices", "image/png", "x", ""});
+  ASSERT_FALSE(type);
+  EXPECT_EQ(type.error().code, ErrorCode::kInvalidArgument);
+  auto missing = service_->submit({"111", "arn", "nope", "text/plain", "x", ""});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DocumentServiceTest, OneAccountNeverSeesAnothersData) {
+  Submission s = submit("private text");
+  EXPECT_EQ(service_->document("999", s.document_id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service_->job("999", s.job_id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service_->delete_document("999", s.document_id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service_->pipeline("999", "invoices").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(service_->job_events("999", s.job_id, 0, {}).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DocumentServiceTest, DeleteRemovesTheDocumentAndItsVectors) {
+  Submission s = submit("text to delete later on");
+  ASSERT_TRUE(*service_->run_one_job());
+  EXPECT_FALSE(vectors_.chunks_.empty());
+  ASSERT_TRUE(service_->delete_document("111", s.document_id));
+  EXPECT_TRUE(vectors_.chunks_.empty());
+  EXPECT_EQ(service_->document("111", s.document_id).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(DocumentServiceTest, MultipartUploadTakesTheFilePartsType) {
+  std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"page.html\"\r\n\r\n"
+      "<p>Hello &amp; welcome</p>\r\n--b--\r\n";
+  Submission s = submit(body, "multipart/form-data; boundary=b");
+  ASSERT_TRUE(*service_->run_one_job());
+  json::object doc = document(s.document_id);
+  EXPECT_EQ(doc["contentType"], "text/html");
+  EXPECT_EQ(doc["filename"], "page.html");
+  EXPECT_EQ(doc["stats"].as_object().at("words"), 3);
+}
+
+TEST_F(DocumentServiceTest, EventsEndWithTheJobsOutcome) {
+  Submission s = submit("short text");
+  ASSERT_TRUE(*service_->run_one_job());
+  auto read = service_->job_events("111", s.job_id, 0, {});
+  ASSERT_TRUE(read);
+  EXPECT_TRUE(read->finished);
+  auto resumed = service_->job_events("111", s.job_id, read->events.size() - 1, {});
+  ASSERT_TRUE(resumed);
+  ASSERT_EQ(resumed->events.size(), 1u);
+  EXPECT_EQ(resumed->events[0].type, "job.succeeded");
+}
+
+TEST_F(DocumentServiceTest, ExhaustedBudgetStopsTheNextModelStageAndKeepsTheJobForRetry) {
+  // One micro-dollar for the pipeline's tag: the extraction runs (nothing spent yet) and spends
+  // more than that, so classification is refused and nothing else is charged.
+  ManualClock clock(1'764'000'000);
+  ledger::Budgets budgets(
+      {ledger::BudgetSpec{"pipeline-daily", ledger::BudgetScope::kTag, "pipeline/invoices",
+                          ledger::BudgetPeriod::kDay, 1, std::nullopt}},
+      clock);
+  ledger::Metrics metrics;
+  DocumentOptions options;
+  options.workers = 0;
+  options.chunking = {.max_words = 4, .overlap_words = 1};
+  DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
+                            &ledger_, *clock_, *random_, &budgets,  &metrics};
+  auto service = std::move(*DocumentService::open(options, services));
+  auto submitted = service->submit(
+      {"111", "arn:aws:iam::111:user/u", "invoices", "text/plain", "Receipt: coffee, 3 EUR.", ""});
+  ASSERT_TRUE(submitted) << submitted.error().message;
+  ASSERT_TRUE(*service->run_one_job());
+  const auto& job = queue_.jobs_[submitted->job_id];
+  EXPECT_EQ(job.status, jobs::JobStatus::kQueued);  // retried later, dead-lettered in the end
+  EXPECT_NE(job.error.find("pipeline-daily"), std::string::npos) << job.error;
+  EXPECT_NE(job.error.find("classify"), std::string::npos) << job.error;
+  ASSERT_EQ(ledger_.records.size(), 1u);
+  EXPECT_EQ(ledger_.records[0].operation, "DocumentExtract");
+  EXPECT_EQ(provider_.infer_calls, 1);
+  auto states = budgets.snapshot();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].spent_micro_usd, ledger_.records[0].cost_micro_usd);
+  EXPECT_EQ(states[0].reserved_micro_usd, 0);
+  EXPECT_NE(metrics.render().find("operation=\"DocumentExtract\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace plinth::documents
