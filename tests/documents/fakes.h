@@ -189,6 +189,7 @@ class FakeLedger final : public ledger::Ledger {
   Status flush() override { return ok(); }
   Result<ledger::UsageReport> query(const ledger::UsageQuery&) override { return {}; }
   Result<std::vector<ledger::UsageRecord>> recent(int) override { return records; }
+  Result<ledger::UsageSeries> series(const ledger::SeriesQuery&) override { return {}; }
   Result<std::vector<ledger::SpendRow>> spend_since(int64_t) override { return {}; }
   std::mutex mutex_;
   std::vector<ledger::UsageRecord> records;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <random>
@@ -61,7 +62,7 @@ class LedgerTest : public ::testing::Test {
     r.latency_ms = 12;
     r.cost_micro_usd = cost;
     r.status = "200";
-    static int64_t calls = 0;  // request ids are unique per call, as the gateway's are
+    static std::atomic<int64_t> calls = 0;  // request ids are unique per call, as the gateway's
     r.request_id = "req-" + std::to_string(time_ms) + "-" + std::to_string(++calls);
     return r;
   }
