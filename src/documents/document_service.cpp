@@ -249,9 +249,9 @@ Result<Submission> DocumentService::submit(const NewDocument& document) {
       return Submission{(*existing)->id, (*existing)->job_id, true};
     }
   }
-  auto job_id =
-      impl.services_.queue.enqueue({std::string(kQueueName), row.account_id,
-                                    json::serialize(json::object{{"documentId", row.id}})});
+  auto job_id = impl.services_.queue.enqueue(
+      {std::string(kQueueName), row.account_id,
+       json::serialize(json::object{{"documentId", row.id}, {"pipeline", row.pipeline}})});
   if (!job_id) return std::unexpected(job_id.error());
   row.job_id = *job_id;
   if (auto inserted = impl.tables_.insert_document(row); !inserted) {
@@ -314,6 +314,7 @@ Result<json::object> DocumentService::Impl::job_view(const jobs::JobRecord& job)
   json::object payload = parse_object(job.payload);
   json::object view{{"jobId", job.id},
                     {"documentId", payload.contains("documentId") ? payload["documentId"] : ""},
+                    {"pipeline", payload.contains("pipeline") ? payload["pipeline"] : ""},
                     {"status", status_name(job.status)},
                     {"attempts", job.receive_count},
                     {"createdAt", iso_time(job.created_ms)},

@@ -196,6 +196,7 @@ test('a PDF and a text document run through every stage', async () => {
     const job = await r.json();
     assert.equal(job.status, 'succeeded');
     assert.equal(job.documentId, submission.documentId);
+    assert.equal(job.pipeline, 'invoices');
     assert.deepEqual(job.stages.map((s) => s.status), Array(6).fill('succeeded'));
     for (const s of job.stages) assert.ok(s.startedAt && s.finishedAt, s.name);
   }
