@@ -412,21 +412,22 @@ Result<providers::InferenceResponse> Gateway::infer_until_client_gone(
   return response;
 }
 
+Result<auth::Principal> Gateway::authenticate_bearer_or_sigv4(Call& call,
+                                                              std::string_view service) {
+  const std::string* authorization = call.request.header("authorization");
+  if (authorization == nullptr || !authorization->starts_with("Bearer ")) {
+    return authenticate(call, service);
+  }
+  auto principal =
+      services_.authenticator.authenticate_bearer(std::string_view(*authorization).substr(7));
+  if (!principal) call.respond_error(principal.error());
+  return principal;
+}
+
 void Gateway::handle_openai(Call& call, std::string_view operation) {
   call.meter(operation == "chat/completions" ? "ChatCompletions" : "Embeddings", "");
-  const std::string* authorization = call.request.header("authorization");
-  Result<auth::Principal> principal = fail(ErrorCode::kUnauthenticated, "");
-  if (authorization != nullptr && authorization->starts_with("Bearer ")) {
-    principal =
-        services_.authenticator.authenticate_bearer(std::string_view(*authorization).substr(7));
-    if (!principal) {
-      call.respond_error(principal.error());
-      return;
-    }
-  } else {
-    principal = authenticate(call, "bedrock");
-    if (!principal) return;
-  }
+  auto principal = authenticate_bearer_or_sigv4(call, "bedrock");
+  if (!principal) return;
   call.principal = std::move(*principal);
   auto slot = acquire_slot(*call.principal);
   if (!slot) {

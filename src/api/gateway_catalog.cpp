@@ -14,19 +14,9 @@ namespace json = boost::json;
 using QueryParameters = std::vector<std::pair<std::string, std::string>>;
 
 Result<QueryParameters> parse_query(std::string_view query) {
-  QueryParameters parameters;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    auto name = uri_decode(pair.substr(0, eq), true);
-    auto value = uri_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!name || !value) return fail(ErrorCode::kInvalidArgument, "Malformed query string.");
-    parameters.emplace_back(std::move(*name), std::move(*value));
-  }
-  return parameters;
+  auto pairs = parse_form_urlencoded(query);
+  if (!pairs) return fail(ErrorCode::kInvalidArgument, "Malformed query string.");
+  return std::move(*pairs);
 }
 
 json::array strings(const std::vector<std::string>& values) {
@@ -132,20 +122,8 @@ void Gateway::handle_list_models(Call& call) {
                              "No route for " + call.request.method + " /v1/models; use GET."));
     return;
   }
-  // The bearer token the OpenAI-compatible APIs accept, or SigV4 for "plinth".
-  const std::string* authorization = call.request.header("authorization");
-  Result<auth::Principal> principal = fail(ErrorCode::kUnauthenticated, "");
-  if (authorization != nullptr && authorization->starts_with("Bearer ")) {
-    principal =
-        services_.authenticator.authenticate_bearer(std::string_view(*authorization).substr(7));
-    if (!principal) {
-      call.respond_error(principal.error());
-      return;
-    }
-  } else {
-    principal = authenticate(call, "plinth");
-    if (!principal) return;
-  }
+  auto principal = authenticate_bearer_or_sigv4(call, "plinth");
+  if (!principal) return;
   call.principal = std::move(*principal);
   auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),
                                call.request.remote_address};

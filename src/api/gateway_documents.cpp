@@ -25,14 +25,10 @@ std::optional<std::vector<std::string>> segments(std::string_view path) {
 
 // The value of query parameter `name`, or "".
 std::string query_parameter(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name && eq != std::string_view::npos) {
-      return uri_decode(pair.substr(eq + 1), true).value_or("");
-    }
+  auto pairs = parse_form_urlencoded(query);
+  if (!pairs) return "";
+  for (auto& [key, value] : *pairs) {
+    if (key == name) return std::move(value);
   }
   return "";
 }

@@ -144,25 +144,20 @@ struct SearchParameters {
 Result<SearchParameters> parse_search_parameters(std::string_view query) {
   SearchParameters parameters;
   bool has_q = false;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    std::string_view name = pair.substr(0, eq);
-    auto value = uri_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!value) return fail(ErrorCode::kInvalidArgument, "Malformed query string.");
+  auto pairs = parse_form_urlencoded(query);
+  if (!pairs) return fail(ErrorCode::kInvalidArgument, "Malformed query string.");
+  for (auto& [name, value] : *pairs) {
     if (name == "q") {
-      parameters.q = std::move(*value);
+      parameters.q = std::move(value);
       has_q = true;
     } else if (name == "knowledgeBaseId") {
-      parameters.knowledge_base_id = std::move(*value);
+      parameters.knowledge_base_id = std::move(value);
     } else if (name == "excludeDocumentId") {
-      parameters.exclude_document_id = std::move(*value);
+      parameters.exclude_document_id = std::move(value);
     } else if (name == "k") {
       char* end = nullptr;
-      long long k = std::strtoll(value->c_str(), &end, 10);
-      if (value->empty() || *end != '\0') {
+      long long k = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0') {
         return fail(ErrorCode::kInvalidArgument, "k must be an integer.");
       }
       parameters.k = k;

@@ -25,17 +25,10 @@ using Parameters = std::map<std::string, std::string, std::less<>>;
 
 // The query string's parameters by name (the last of a repeated name wins).
 Result<Parameters> parse_parameters(std::string_view query) {
+  auto pairs = parse_form_urlencoded(query);
+  if (!pairs) return fail(ErrorCode::kInvalidArgument, "Malformed query string.");
   Parameters parameters;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    std::string_view name = pair.substr(0, eq);
-    auto value = uri_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-    if (!value) return fail(ErrorCode::kInvalidArgument, "Malformed query string.");
-    parameters[std::string(name)] = std::move(*value);
-  }
+  for (auto& [name, value] : *pairs) parameters[name] = std::move(value);
   return parameters;
 }
 

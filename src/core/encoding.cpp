@@ -138,6 +138,22 @@ std::optional<std::string> uri_decode(std::string_view s, bool plus_as_space) {
   return out;
 }
 
+std::optional<FormPairs> parse_form_urlencoded(std::string_view text) {
+  FormPairs pairs;
+  while (!text.empty()) {
+    size_t amp = text.find('&');
+    std::string_view piece = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
+    if (piece.empty()) continue;
+    size_t eq = piece.find('=');
+    auto name = uri_decode(piece.substr(0, eq), true);
+    auto value = uri_decode(eq == std::string_view::npos ? "" : piece.substr(eq + 1), true);
+    if (!name || !value) return std::nullopt;
+    pairs.emplace_back(std::move(*name), std::move(*value));
+  }
+  return pairs;
+}
+
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0, n = s.size();
   while (i < n) {

@@ -133,6 +133,9 @@ class Gateway {
       std::optional<std::string> exclude_document_id);
 
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
+  // A bearer token from CreateBearerToken (the OpenAI-compatible APIs), else SigV4 for
+  // `service`; like authenticate(), answers the call when it fails.
+  Result<auth::Principal> authenticate_bearer_or_sigv4(Call& call, std::string_view service);
   // Resolves the model the caller named and meters it; on failure answers and returns null.
   const catalog::ModelEntry* resolve_model(Call& call, const std::string& requested_id);
   // Runs one inference for the call, through its router when the caller named one, and meters

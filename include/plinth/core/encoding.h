@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace plinth {
 
@@ -20,6 +22,12 @@ std::optional<std::string> base64url_decode(std::string_view text);
 std::string uri_encode(std::string_view s, bool keep_slash = false);
 // Percent-decoding; '+' stays '+' unless plus_as_space. nullopt on a malformed escape.
 std::optional<std::string> uri_decode(std::string_view s, bool plus_as_space = false);
+
+// An application/x-www-form-urlencoded string (a query string or a form body) as its (name, value)
+// pairs in order, both percent-decoded with '+' as a space; empty pieces are skipped. nullopt on
+// a malformed escape.
+using FormPairs = std::vector<std::pair<std::string, std::string>>;
+std::optional<FormPairs> parse_form_urlencoded(std::string_view text);
 
 // True when s is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view s);

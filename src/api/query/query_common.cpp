@@ -117,21 +117,10 @@ QueryResponse success(std::string_view action, std::string_view xml_namespace,
 }  // namespace query
 
 Result<std::map<std::string, std::string>> parse_form(std::string_view body) {
+  auto pairs = parse_form_urlencoded(body);
+  if (!pairs) return fail(ErrorCode::kInvalidArgument, std::string(kMalformedFormMessage));
   std::map<std::string, std::string> params;
-  size_t start = 0;
-  while (start < body.size()) {
-    size_t end = body.find('&', start);
-    if (end == std::string_view::npos) end = body.size();
-    std::string_view piece = body.substr(start, end - start);
-    start = end + 1;
-    if (piece.empty()) continue;
-    size_t eq = piece.find('=');
-    auto key = uri_decode(piece.substr(0, eq), /*plus_as_space=*/true);
-    auto value = uri_decode(eq == std::string_view::npos ? "" : piece.substr(eq + 1), true);
-    if (!key || !value)
-      return fail(ErrorCode::kInvalidArgument, std::string(kMalformedFormMessage));
-    params[*key] = *value;
-  }
+  for (auto& [name, value] : *pairs) params[name] = std::move(value);
   return params;
 }
 
