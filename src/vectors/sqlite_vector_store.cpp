@@ -1,5 +1,7 @@
-// The SQLite vector store: chunk rows (text, metadata, float32 embedding blob) in the database,
-// one AnnIndex per knowledge base in memory, rebuilt from the rows on open.
+// The SQLite vector store's rows: chunks (text, metadata, float32 embedding blob) in the database,
+// mirrored into one AnnIndex per knowledge base in memory (index_lifecycle.cpp loads and saves).
+#include "sqlite_vector_store.h"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -10,17 +12,15 @@
 #include <shared_mutex>
 #include <unordered_map>
 
-#include "ann_index.h"
 #include "plinth/core/log.h"
-#include "plinth/store/database.h"
-#include "plinth/vectors/vector_store.h"
 
 namespace plinth::vectors {
 namespace {
 
 // label is the hnswlib label of the chunk; AUTOINCREMENT so that a removed chunk's label (still
 // in the index, marked deleted) is never handed to a new chunk.
-const std::vector<store::Migration> kMigrations = {{1, R"(
+const std::vector<store::Migration> kMigrations = {
+    {1, R"(
 CREATE TABLE vectors_knowledge_bases (
   account_id TEXT NOT NULL,
   id TEXT NOT NULL,
@@ -41,22 +41,32 @@ CREATE TABLE vectors_chunks (
   UNIQUE (account_id, knowledge_base_id, document_id, chunk_index)
 );
 CREATE INDEX vectors_chunks_document ON vectors_chunks(account_id, document_id);
+)"},
+    // A knowledge base's revision changes to a fresh random value in the same transaction as every
+    // change of its rows, whoever makes it (triggers): a saved index is loaded only when its
+    // revision is still the knowledge base's, so it holds exactly the rows it was saved from, even
+    // after a crash before the save or a database restored from a backup.
+    {2, R"(
+ALTER TABLE vectors_knowledge_bases ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER vectors_chunks_inserted AFTER INSERT ON vectors_chunks BEGIN
+  UPDATE vectors_knowledge_bases SET revision = random()
+    WHERE account_id = NEW.account_id AND id = NEW.knowledge_base_id;
+END;
+CREATE TRIGGER vectors_chunks_deleted AFTER DELETE ON vectors_chunks BEGIN
+  UPDATE vectors_knowledge_bases SET revision = random()
+    WHERE account_id = OLD.account_id AND id = OLD.knowledge_base_id;
+END;
+CREATE TRIGGER vectors_chunks_updated AFTER UPDATE ON vectors_chunks BEGIN
+  UPDATE vectors_knowledge_bases SET revision = random()
+    WHERE (account_id = OLD.account_id AND id = OLD.knowledge_base_id)
+       OR (account_id = NEW.account_id AND id = NEW.knowledge_base_id);
+END;
 )"}};
 
 constexpr size_t kMaxIdBytes = 256;
 constexpr int kMaxDimensions = 8192;
 constexpr int kMaxK = 1000;
-constexpr int64_t kRebuildBatch = 4096;
 constexpr size_t kCompactMinDeleted = 1024;
-
-using KbKey = std::pair<std::string, std::string>;  // account id, knowledge base id
-
-// One knowledge base's index and the lock that orders its writers. Lock order: a slot's mutex
-// before the database's; never the other way round.
-struct IndexSlot {
-  std::shared_mutex mutex;
-  std::unique_ptr<AnnIndex> index;  // guarded by mutex; null until the first vector
-};
 
 Status check_id(std::string_view value, std::string_view what) {
   if (value.empty() || value.size() > kMaxIdBytes) {
@@ -84,176 +94,114 @@ std::string_view as_bytes(const std::vector<float>& v) {
   return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)};
 }
 
-class SqliteVectorStore final : public VectorStore {
- public:
-  SqliteVectorStore(store::Database& db, const IndexOptions& options)
-      : db_(db), options_(options) {}
+}  // namespace
 
-  Status rebuild();
-  // Replaces a knowledge base's index with one built from its rows; the caller holds the slot's
-  // lock exclusively.
-  Status load_index(const KnowledgeBase& kb, IndexSlot& index_slot);
+SqliteVectorStore::SqliteVectorStore(store::Database& db, const IndexOptions& options)
+    : db_(db), options_(options) {}
 
-  Result<KnowledgeBase> ensure_knowledge_base(std::string_view account_id, std::string_view id,
-                                              std::string_view embedding_model) override {
-    if (auto st = check_id(account_id, "account id"); !st) return std::unexpected(st.error());
-    if (auto st = check_id(id, "knowledge base id"); !st) return std::unexpected(st.error());
-    if (auto st = check_id(embedding_model, "embedding model"); !st) {
-      return std::unexpected(st.error());
-    }
-    auto guard = db_.lock();
-    auto insert = db_.prepare(
-        "INSERT INTO vectors_knowledge_bases (account_id, id, embedding_model, dimensions) "
-        "VALUES (?, ?, ?, 0) ON CONFLICT (account_id, id) DO NOTHING");
-    if (!insert) return std::unexpected(insert.error());
-    insert->bind(1, account_id).bind(2, id).bind(3, embedding_model);
-    if (auto run = insert->run(); !run) return std::unexpected(run.error());
-    auto kb = knowledge_base(account_id, id);
-    if (kb && kb->embedding_model != embedding_model) {
-      return fail(ErrorCode::kConflict, "knowledge base " + std::string(id) +
-                                            " already uses the embedding model " +
-                                            kb->embedding_model);
-    }
-    return kb;
+Result<KnowledgeBase> SqliteVectorStore::ensure_knowledge_base(std::string_view account_id,
+                                                               std::string_view id,
+                                                               std::string_view embedding_model) {
+  if (auto st = check_id(account_id, "account id"); !st) return std::unexpected(st.error());
+  if (auto st = check_id(id, "knowledge base id"); !st) return std::unexpected(st.error());
+  if (auto st = check_id(embedding_model, "embedding model"); !st) {
+    return std::unexpected(st.error());
   }
-
-  Result<KnowledgeBase> knowledge_base(std::string_view account_id, std::string_view id) override {
-    auto guard = db_.lock();
-    auto select = db_.prepare(
-        "SELECT embedding_model, dimensions FROM vectors_knowledge_bases "
-        "WHERE account_id = ? AND id = ?");
-    if (!select) return std::unexpected(select.error());
-    select->bind(1, account_id).bind(2, id);
-    auto row = select->step();
-    if (!row) return std::unexpected(row.error());
-    if (!*row) {
-      return fail(ErrorCode::kNotFound,
-                  "No knowledge base with id " + std::string(id) + " exists in this account.");
-    }
-    return KnowledgeBase{std::string(account_id), std::string(id), select->column_text(0),
-                         static_cast<int>(select->column_int(1))};
+  auto guard = db_.lock();
+  auto insert = db_.prepare(
+      "INSERT INTO vectors_knowledge_bases (account_id, id, embedding_model, dimensions) "
+      "VALUES (?, ?, ?, 0) ON CONFLICT (account_id, id) DO NOTHING");
+  if (!insert) return std::unexpected(insert.error());
+  insert->bind(1, account_id).bind(2, id).bind(3, embedding_model);
+  if (auto run = insert->run(); !run) return std::unexpected(run.error());
+  auto kb = knowledge_base(account_id, id);
+  if (kb && kb->embedding_model != embedding_model) {
+    return fail(ErrorCode::kConflict, "knowledge base " + std::string(id) +
+                                          " already uses the embedding model " +
+                                          kb->embedding_model);
   }
-
-  Status add(const std::vector<ChunkVector>& chunks) override;
-
-  Result<int> remove_document(std::string_view account_id, std::string_view document_id) override;
-
-  Result<std::vector<SearchHit>> search(const SearchQuery& query) override;
-
-  Result<int64_t> count(std::string_view account_id, std::string_view knowledge_base_id) override {
-    auto guard = db_.lock();
-    auto select = db_.prepare(
-        "SELECT COUNT(*) FROM vectors_chunks WHERE account_id = ? AND knowledge_base_id = ?");
-    if (!select) return std::unexpected(select.error());
-    select->bind(1, account_id).bind(2, knowledge_base_id);
-    auto row = select->step();
-    if (!row) return std::unexpected(row.error());
-    return *row ? select->column_int(0) : 0;
-  }
-
-  Result<std::vector<KnowledgeBase>> list_knowledge_bases(std::string_view account_id) override {
-    auto guard = db_.lock();
-    auto select = db_.prepare(
-        "SELECT id, embedding_model, dimensions FROM vectors_knowledge_bases WHERE account_id = ? "
-        "ORDER BY id");
-    if (!select) return std::unexpected(select.error());
-    select->bind(1, account_id);
-    std::vector<KnowledgeBase> out;
-    while (true) {
-      auto row = select->step();
-      if (!row) return std::unexpected(row.error());
-      if (!*row) break;
-      out.push_back({std::string(account_id), select->column_text(0), select->column_text(1),
-                     static_cast<int>(select->column_int(2))});
-    }
-    return out;
-  }
-
- private:
-  std::shared_ptr<IndexSlot> slot(const KbKey& key, bool create) {
-    std::lock_guard lock(slots_mutex_);
-    auto it = slots_.find(key);
-    if (it != slots_.end()) return it->second;
-    if (!create) return nullptr;
-    auto made = std::make_shared<IndexSlot>();
-    slots_.emplace(key, made);
-    return made;
-  }
-
-  // Adds one batch of rows (label, embedding blob) of a knowledge base to its index.
-  Status index_rows(IndexSlot& slot, int dimensions,
-                    const std::vector<std::pair<uint64_t, std::vector<float>>>& rows) {
-    if (!slot.index) slot.index = std::make_unique<AnnIndex>(dimensions, options_);
-    std::vector<IndexPoint> points;
-    points.reserve(rows.size());
-    for (const auto& [label, embedding] : rows) points.push_back({label, embedding.data()});
-    return slot.index->add(points);
-  }
-
-  store::Database& db_;
-  IndexOptions options_;
-  std::mutex slots_mutex_;
-  std::map<KbKey, std::shared_ptr<IndexSlot>> slots_;  // guarded by slots_mutex_
-};
-
-Status SqliteVectorStore::rebuild() {
-  std::vector<KnowledgeBase> bases;
-  {
-    auto guard = db_.lock();
-    auto select = db_.prepare(
-        "SELECT account_id, id, embedding_model, dimensions FROM vectors_knowledge_bases "
-        "WHERE dimensions > 0");
-    if (!select) return std::unexpected(select.error());
-    while (true) {
-      auto row = select->step();
-      if (!row) return std::unexpected(row.error());
-      if (!*row) break;
-      bases.push_back({select->column_text(0), select->column_text(1), select->column_text(2),
-                       static_cast<int>(select->column_int(3))});
-    }
-  }
-  for (const KnowledgeBase& kb : bases) {
-    auto index_slot = slot({kb.account_id, kb.id}, true);
-    std::unique_lock index_lock(index_slot->mutex);
-    if (auto st = load_index(kb, *index_slot); !st) return st;
-  }
-  return ok();
+  return kb;
 }
 
-Status SqliteVectorStore::load_index(const KnowledgeBase& kb, IndexSlot& index_slot) {
-  index_slot.index.reset();
-  size_t expected_bytes = static_cast<size_t>(kb.dimensions) * sizeof(float);
-  int64_t after = 0;
-  // Keyset pages so that the database lock is not held while a page is indexed.
-  while (true) {
-    std::vector<std::pair<uint64_t, std::vector<float>>> rows;
-    {
-      auto guard = db_.lock();
-      auto select = db_.prepare(
-          "SELECT label, embedding FROM vectors_chunks WHERE account_id = ? AND "
-          "knowledge_base_id = ? AND label > ? ORDER BY label LIMIT ?");
-      if (!select) return std::unexpected(select.error());
-      select->bind(1, kb.account_id).bind(2, kb.id).bind(3, after).bind(4, kRebuildBatch);
-      while (true) {
-        auto row = select->step();
-        if (!row) return std::unexpected(row.error());
-        if (!*row) break;
-        after = select->column_int(0);
-        std::string blob = select->column_text(1);
-        if (blob.size() != expected_bytes) {
-          log::error("vectors: chunk {} of {} has {} bytes, expected {}; skipped", after, kb.id,
-                     blob.size(), expected_bytes);
-          continue;
-        }
-        std::vector<float> embedding(static_cast<size_t>(kb.dimensions));
-        std::memcpy(embedding.data(), blob.data(), blob.size());
-        rows.emplace_back(static_cast<uint64_t>(after), std::move(embedding));
-      }
-    }
-    if (rows.empty()) break;
-    if (auto st = index_rows(index_slot, kb.dimensions, rows); !st) return st;
+Result<KnowledgeBase> SqliteVectorStore::knowledge_base(std::string_view account_id,
+                                                        std::string_view id) {
+  auto guard = db_.lock();
+  auto select = db_.prepare(
+      "SELECT embedding_model, dimensions FROM vectors_knowledge_bases "
+      "WHERE account_id = ? AND id = ?");
+  if (!select) return std::unexpected(select.error());
+  select->bind(1, account_id).bind(2, id);
+  auto row = select->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) {
+    return fail(ErrorCode::kNotFound,
+                "No knowledge base with id " + std::string(id) + " exists in this account.");
   }
-  return ok();
+  return KnowledgeBase{std::string(account_id), std::string(id), select->column_text(0),
+                       static_cast<int>(select->column_int(1))};
+}
+
+Result<int64_t> SqliteVectorStore::count(std::string_view account_id,
+                                         std::string_view knowledge_base_id) {
+  auto guard = db_.lock();
+  auto select = db_.prepare(
+      "SELECT COUNT(*) FROM vectors_chunks WHERE account_id = ? AND knowledge_base_id = ?");
+  if (!select) return std::unexpected(select.error());
+  select->bind(1, account_id).bind(2, knowledge_base_id);
+  auto row = select->step();
+  if (!row) return std::unexpected(row.error());
+  return *row ? select->column_int(0) : 0;
+}
+
+Result<std::vector<KnowledgeBase>> SqliteVectorStore::list_knowledge_bases(
+    std::string_view account_id) {
+  auto guard = db_.lock();
+  auto select = db_.prepare(
+      "SELECT id, embedding_model, dimensions FROM vectors_knowledge_bases WHERE account_id = ? "
+      "ORDER BY id");
+  if (!select) return std::unexpected(select.error());
+  select->bind(1, account_id);
+  std::vector<KnowledgeBase> out;
+  while (true) {
+    auto row = select->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    out.push_back({std::string(account_id), select->column_text(0), select->column_text(1),
+                   static_cast<int>(select->column_int(2))});
+  }
+  return out;
+}
+
+std::shared_ptr<IndexSlot> SqliteVectorStore::slot(const KbKey& key, bool create) {
+  std::lock_guard lock(slots_mutex_);
+  auto it = slots_.find(key);
+  if (it != slots_.end()) return it->second;
+  if (!create) return nullptr;
+  auto made = std::make_shared<IndexSlot>();
+  slots_.emplace(key, made);
+  return made;
+}
+
+Status SqliteVectorStore::index_rows(
+    IndexSlot& slot, int dimensions,
+    const std::vector<std::pair<uint64_t, std::vector<float>>>& rows) {
+  if (!slot.index) slot.index = std::make_unique<AnnIndex>(dimensions, options_);
+  std::vector<IndexPoint> points;
+  points.reserve(rows.size());
+  for (const auto& [label, embedding] : rows) points.push_back({label, embedding.data()});
+  return slot.index->add(points);
+}
+
+Result<int64_t> SqliteVectorStore::revision(const KbKey& key) {
+  auto guard = db_.lock();
+  auto select =
+      db_.prepare("SELECT revision FROM vectors_knowledge_bases WHERE account_id = ? AND id = ?");
+  if (!select) return std::unexpected(select.error());
+  select->bind(1, key.first).bind(2, key.second);
+  auto row = select->step();
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return fail(ErrorCode::kNotFound, "no knowledge base " + key.second);
+  return select->column_int(0);
 }
 
 Status SqliteVectorStore::add(const std::vector<ChunkVector>& chunks) {
@@ -284,6 +232,8 @@ Status SqliteVectorStore::add(const std::vector<ChunkVector>& chunks) {
   }
   std::vector<std::vector<std::pair<uint64_t, std::vector<float>>>> fresh(groups.size());
   std::vector<int> dimensions(groups.size());
+  // Each knowledge base's revision before and after this transaction.
+  std::vector<std::pair<int64_t, int64_t>> revisions(groups.size());
   {
     auto transaction = store::Transaction::begin(db_);
     if (!transaction) return std::unexpected(transaction.error());
@@ -291,6 +241,15 @@ Status SqliteVectorStore::add(const std::vector<ChunkVector>& chunks) {
     for (const auto& [key, members] : groups) {
       auto kb = knowledge_base(key.first, key.second);
       if (!kb) return std::unexpected(kb.error());
+      auto before = revision(key);
+      if (!before) return std::unexpected(before.error());
+      IndexSlot& index_slot = *slots[g];
+      if (!index_slot.index && !index_slot.revision) {
+        // No index yet: it reflects the rows if there are none (the base's first vectors).
+        auto stored = count(key.first, key.second);
+        if (!stored) return std::unexpected(stored.error());
+        if (*stored == 0) index_slot.revision = *before;
+      }
       int dims = kb->dimensions;
       for (size_t i : members) {
         int have = static_cast<int>(unit[i].size());
@@ -331,14 +290,28 @@ Status SqliteVectorStore::add(const std::vector<ChunkVector>& chunks) {
                                 std::move(unit[i]));
         }
       }
+      auto after = revision(key);
+      if (!after) return std::unexpected(after.error());
+      revisions[g] = {*before, *after};
       dimensions[g++] = dims;
     }
     if (auto st = transaction->commit(); !st) return st;
   }
   for (size_t g = 0; g < slots.size(); ++g) {
-    if (fresh[g].empty()) continue;
+    IndexSlot& index_slot = *slots[g];
+    // In step only when nothing else changed the rows since the index last was.
+    if (index_slot.revision != revisions[g].first) index_slot.revision.reset();
+    if (fresh[g].empty()) {
+      if (index_slot.revision) index_slot.revision = revisions[g].second;
+      continue;
+    }
     // The rows are durable; an index failure here heals when the store is next opened.
-    if (auto st = index_rows(*slots[g], dimensions[g], fresh[g]); !st) return st;
+    if (auto st = index_rows(index_slot, dimensions[g], fresh[g]); !st) {
+      index_slot.revision.reset();
+      return st;
+    }
+    if (index_slot.revision) index_slot.revision = revisions[g].second;
+    note_changes(index_slot, static_cast<int64_t>(fresh[g].size()));
   }
   return ok();
 }
@@ -365,9 +338,14 @@ Result<int> SqliteVectorStore::remove_document(std::string_view account_id,
     auto index_slot = slot({std::string(account_id), kb}, true);
     std::unique_lock index_lock(index_slot->mutex);
     std::vector<uint64_t> labels;
+    std::optional<int64_t> before, after;
+    KbKey key{std::string(account_id), kb};
     {
       auto transaction = store::Transaction::begin(db_);
       if (!transaction) return std::unexpected(transaction.error());
+      auto revision_before = revision(key);
+      if (!revision_before) return std::unexpected(revision_before.error());
+      before = *revision_before;
       auto deleted = db_.prepare(
           "DELETE FROM vectors_chunks WHERE account_id = ? AND knowledge_base_id = ? AND "
           "document_id = ? RETURNING label");
@@ -380,8 +358,12 @@ Result<int> SqliteVectorStore::remove_document(std::string_view account_id,
         labels.push_back(static_cast<uint64_t>(deleted->column_int(0)));
       }
       deleted->reset();  // finish the statement before COMMIT
+      auto revision_after = revision(key);
+      if (!revision_after) return std::unexpected(revision_after.error());
+      after = *revision_after;
       if (auto st = transaction->commit(); !st) return std::unexpected(st.error());
     }
+    index_slot->revision = index_slot->revision == before ? after : std::nullopt;
     if (index_slot->index) {
       for (uint64_t label : labels) index_slot->index->remove(label);
       // Deleted points stay in the graph (searches step over them); once they outnumber the
@@ -390,8 +372,11 @@ Result<int> SqliteVectorStore::remove_document(std::string_view account_id,
       if (index.deleted() >= kCompactMinDeleted && index.deleted() > index.live()) {
         auto knowledge = knowledge_base(account_id, kb);
         if (!knowledge) return std::unexpected(knowledge.error());
-        if (auto st = load_index(*knowledge, *index_slot); !st) return std::unexpected(st.error());
+        if (auto st = rebuild_index(*knowledge, *index_slot); !st) {
+          return std::unexpected(st.error());
+        }
       }
+      note_changes(*index_slot, static_cast<int64_t>(labels.size()));
     }
     removed += static_cast<int>(labels.size());
   }
@@ -476,8 +461,6 @@ Result<std::vector<SearchHit>> SqliteVectorStore::search(const SearchQuery& quer
   return hits;
 }
 
-}  // namespace
-
 Result<std::unique_ptr<VectorStore>> open_sqlite_vector_store(store::Database& db) {
   return open_sqlite_vector_store(db, IndexOptions{});
 }
@@ -489,7 +472,7 @@ Result<std::unique_ptr<VectorStore>> open_sqlite_vector_store(store::Database& d
   }
   if (auto st = db.migrate("vectors", kMigrations); !st) return std::unexpected(st.error());
   auto store = std::make_unique<SqliteVectorStore>(db, options);
-  if (auto st = store->rebuild(); !st) return std::unexpected(st.error());
+  if (auto st = store->open(); !st) return std::unexpected(st.error());
   return std::unique_ptr<VectorStore>(std::move(store));
 }
 

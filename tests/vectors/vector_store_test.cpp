@@ -46,7 +46,8 @@ class VectorStoreTest : public ::testing::Test {
     auto db = store::Database::open(dir_ / "plinth.db");
     ASSERT_TRUE(db) << db.error().message;
     db_ = std::move(*db);
-    auto opened = open_sqlite_vector_store(*db_, IndexOptions{.build_threads = 2});
+    auto opened =
+        open_sqlite_vector_store(*db_, IndexOptions{.build_threads = 2, .persist = false});
     ASSERT_TRUE(opened) << opened.error().message;
     store_ = std::move(*opened);
   }

@@ -1,8 +1,12 @@
 // Chunk vectors of knowledge bases: stored durably with their text and document, searched with an
-// in-memory HNSW index (hnswlib) per knowledge base that is rebuilt from the store on open.
+// in-memory HNSW index (hnswlib) per knowledge base, saved to files and loaded on open when it
+// provably matches the stored rows (rebuilt from them otherwise).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,17 +86,38 @@ class VectorStore {
   }
 };
 
-// HNSW parameters (hnswlib). The defaults give recall@10 >= 0.95 on 100k 384-dim vectors
-// (tests/vectors/vectors_bench.cpp).
+// How a knowledge base's index came to be, or that it was saved (IndexOptions::on_index_event).
+struct IndexEvent {
+  enum class Kind { kLoaded, kRebuilt, kSaved };
+  Kind kind;
+  std::string account_id;
+  std::string knowledge_base_id;
+  std::string reason;  // kRebuilt: why the saved index was not used
+};
+
+// HNSW parameters (hnswlib) and index persistence. The defaults give recall@10 >= 0.95 on 100k
+// 384-dim vectors (tests/vectors/vectors_bench.cpp).
 struct IndexOptions {
   int m = 16;                 // links per node (2*m on the base layer)
   int ef_construction = 128;  // candidate list while inserting
   int ef_search = 128;        // candidate list while searching (at least k)
   int build_threads = 0;      // threads for bulk inserts and rebuilds; 0 = hardware concurrency
+
+  bool persist = true;  // save indexes to files and load them on open
+  // Folder of the saved indexes; empty: "<database file>-vectors" next to the database (no
+  // persistence for an in-memory database).
+  std::filesystem::path index_dir{};
+  // A knowledge base's index is saved in the background once this many chunks were added or
+  // removed since its last save, or once its oldest unsaved change is save_interval old; and on
+  // the store's destruction.
+  int save_after_changes = 20'000;
+  std::chrono::seconds save_interval{300};
+  // Called on loads, rebuilds and saves (tests, logs); on the thread that did the work.
+  std::function<void(const IndexEvent&)> on_index_event{};
 };
 
 // Vectors in tables of `db` (migrated on open), which must outlive the store. Each knowledge
-// base's index is rebuilt from the tables here.
+// base's index is loaded from its saved file, or rebuilt from the tables, here.
 Result<std::unique_ptr<VectorStore>> open_sqlite_vector_store(store::Database& db);
 Result<std::unique_ptr<VectorStore>> open_sqlite_vector_store(store::Database& db,
                                                               const IndexOptions& options);
