@@ -7,10 +7,10 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/crc.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -36,7 +36,7 @@ class FileSink final : public ByteSink {
  public:
   explicit FileSink(int fd) : fd_(fd) { buffer_.reserve(kBufferBytes); }
   Status write(const void* data, size_t size) override {
-    crc_ = crc32_z(crc_, static_cast<const Bytef*>(data), size);
+    crc_.process_bytes(data, size);
     const char* bytes = static_cast<const char*>(data);
     if (buffer_.size() + size <= kBufferBytes) {
       buffer_.insert(buffer_.end(), bytes, bytes + size);
@@ -50,7 +50,7 @@ class FileSink final : public ByteSink {
     buffer_.clear();
     return st;
   }
-  uint32_t crc() const { return static_cast<uint32_t>(crc_); }
+  uint32_t crc() const { return crc_.checksum(); }
 
  private:
   Status write_all(const char* data, size_t size) {
@@ -65,7 +65,7 @@ class FileSink final : public ByteSink {
   }
   int fd_;
   std::vector<char> buffer_;
-  uLong crc_ = crc32_z(0, nullptr, 0);
+  boost::crc_32_type crc_;  // CRC-32 (the zlib/PNG polynomial)
 };
 
 // Buffered reads of a file's bytes before its 4-byte trailer, checksummed on the way.
@@ -83,7 +83,7 @@ class FileSource final : public ByteSource {
           ssize_t n = ::read(fd_, out, std::min<size_t>(size, 1 << 30));
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) return fail(ErrorCode::kCorruptData, "saved index is truncated (short read)");
-          crc_ = crc32_z(crc_, reinterpret_cast<const Bytef*>(out), static_cast<size_t>(n));
+          crc_.process_bytes(out, static_cast<size_t>(n));
           out += n;
           size -= static_cast<size_t>(n);
           continue;
@@ -97,7 +97,7 @@ class FileSource final : public ByteSource {
       }
       size_t take = std::min(size, end_ - begin_);
       std::memcpy(out, buffer_.data() + begin_, take);
-      crc_ = crc32_z(crc_, reinterpret_cast<const Bytef*>(out), take);
+      crc_.process_bytes(out, take);
       begin_ += take;
       out += take;
       size -= take;
@@ -105,11 +105,11 @@ class FileSource final : public ByteSource {
     return ok();
   }
   uint64_t remaining() const override { return remaining_; }
-  uint32_t crc() const { return static_cast<uint32_t>(crc_); }
+  uint32_t crc() const { return crc_.checksum(); }
   // The trailer, read without checksumming it.
   Status read_trailer(uint32_t& value) {
     remaining_ += sizeof value;
-    uLong crc = crc_;
+    boost::crc_32_type crc = crc_;
     auto st = read(&value, sizeof value);
     crc_ = crc;
     return st;
@@ -120,7 +120,7 @@ class FileSource final : public ByteSource {
   uint64_t remaining_;
   std::vector<char> buffer_;
   size_t begin_ = 0, end_ = 0;
-  uLong crc_ = crc32_z(0, nullptr, 0);
+  boost::crc_32_type crc_;  // CRC-32 (the zlib/PNG polynomial)
 };
 
 struct FixedHeader {
