@@ -91,16 +91,20 @@ Result<providers::InferenceResponse> infer_within_context(
     providers::Provider& provider, size_t budget,
     const std::function<providers::InferenceRequest(size_t)>& build,
     const providers::DeltaCallback& on_delta) {
-  // Shrink the document text first; once it is short, the room left for the answer.
+  // Shrink the prompt's text first (build() bounds every variable part by the budget); once it
+  // is short, the room left for the answer. Small-context models (512 tokens, about one token
+  // per character for a byte-level vocabulary) need budgets down to a few dozen characters.
+  constexpr size_t kMinBudget = 32;
+  constexpr int32_t kMinMaxTokens = 16;
   int32_t max_tokens_cap = std::numeric_limits<int32_t>::max();
   while (true) {
     providers::InferenceRequest request = build(budget);
     request.max_tokens = std::min(request.max_tokens, max_tokens_cap);
     auto response = provider.infer(request, on_delta);
     if (response || response.error().code != ErrorCode::kContextLength) return response;
-    if (budget >= 512) {
+    if (budget >= 2 * kMinBudget) {
       budget /= 2;
-    } else if (request.max_tokens >= 64) {
+    } else if (request.max_tokens >= 2 * kMinMaxTokens) {
       max_tokens_cap = request.max_tokens / 2;
     } else {
       return response;
@@ -351,7 +355,8 @@ Result<StageOutput> DocumentService::Impl::analyze_stage(const StageContext& con
       [&](size_t budget) {
         pending.clear();
         return text_request(**model, "You are an analyst. " + instructions,
-                            "Document:\n" + truncate_utf8(*text, budget) + "\n\n" + facts +
+                            "Document:\n" + truncate_utf8(*text, budget) + "\n\n" +
+                                truncate_utf8(facts, budget / 2) +
                                 (related.empty() ? ""
                                                  : "Related passages from other documents:\n" +
                                                        truncate_utf8(related, budget / 2)),

@@ -114,6 +114,14 @@ check "extract with a schema that does not compile exits non-zero" "1" "$?"
 check "extract names the schema problem" "1" "$(grep -c "does not compile" "$work/err")"
 "$plinth" extract "$work/nowhere.txt" --schema "$work/total.json" 2>"$work/err" >/dev/null
 check "extract a missing file exits non-zero" "1" "$?"
+
+# plinth bench documents, small: every part runs and prints its block with the target beside it.
+"$plinth" bench documents --documents 2 --pages 2 --vectors 2000 --queue-jobs 50 >"$work/bench" 2>"$work/err"
+check "bench documents exits 0" "0" "$?"
+check "bench documents prints the three blocks" "== documents pipeline ==|== queue ==|== vectors ==" \
+  "$(grep -E '^== ' "$work/bench" | paste -sd '|')"
+check "bench documents: every document succeeded" "1" "$(grep -c '^succeeded 2 of 2 ' "$work/bench")"
+check "bench documents: targets beside the figures" "3" "$(grep -c '(target [^)]*: \(met\|MISSED\))' "$work/bench")"
 unset PLINTH_MODELS_DIR
 
 echo "$passed passed, $failed failed"

@@ -142,6 +142,10 @@ class FakeProvider final : public providers::Provider {
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
                                              const providers::DeltaCallback& on_delta) override {
     ++infer_calls;
+    if (max_prompt_chars > 0 && request.messages.front().content.front().text.size() >
+                                    static_cast<size_t>(max_prompt_chars)) {
+      return plinth::fail(ErrorCode::kContextLength, "the prompt exceeds the context length");
+    }
     if (fail_next_analysis && !request.output_schema_json) {
       fail_next_analysis = false;
       return plinth::fail(ErrorCode::kUnavailable, "the model is busy");
@@ -174,6 +178,8 @@ class FakeProvider final : public providers::Provider {
   int infer_calls = 0;
   int embed_calls = 0;
   bool fail_next_analysis = false;
+  int max_prompt_chars =
+      0;  // > 0: longer user prompts fail with kContextLength, as a small model's
   std::string last_analysis_prompt;
 };
 

@@ -244,5 +244,20 @@ TEST_F(DocumentServiceTest, ExhaustedBudgetStopsTheNextModelStageAndKeepsTheJobF
   EXPECT_NE(metrics.render().find("operation=\"DocumentExtract\""), std::string::npos);
 }
 
+TEST_F(DocumentServiceTest, PromptsShrinkUntilTheyFitASmallContext) {
+  // A model whose context holds 150 characters of prompt: the document text, the extracted data
+  // and the related passages all shrink until the analysis fits.
+  provider_.max_prompt_chars = 150;
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "Invoice line " + std::to_string(i) + " costs 3 EUR. ";
+  Submission s = submit(text);
+  ASSERT_TRUE(*service_->run_one_job());
+  json::object doc = document(s.document_id);
+  EXPECT_EQ(doc["status"], "succeeded") << json::serialize(doc);
+  EXPECT_EQ(doc["analysis"], "An analysis of the document.");
+  EXPECT_LE(provider_.last_analysis_prompt.size(), 150u);
+  EXPECT_NE(provider_.last_analysis_prompt.find("Extracted data"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace plinth::documents

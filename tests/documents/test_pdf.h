@@ -1,5 +1,6 @@
-// A tiny PDF writer for tests: pages of Helvetica text lines, image-only pages, and an
-// encrypted variant (a standard security handler whose user password is not empty).
+// A tiny PDF writer for tests and `plinth bench documents` (bench/pipeline_bench.cpp): pages of
+// Helvetica text lines, image-only pages, and an encrypted variant (a standard security handler
+// whose user password is not empty).
 #pragma once
 
 #include <string>

@@ -1,7 +1,7 @@
-// Figures for the queue: enqueue → claim latency with every commit durable, and claims per
-// second from 2 threads. Usage: jobs_bench [DIR] [JOBS] (DIR defaults to a fresh temp dir; its
-// file system decides the fsync cost, which dominates).
-#include <algorithm>
+// Figures for the queue: enqueue → claim latency with every commit durable (measured by
+// bench/queue_latency, shared with `plinth bench documents`), and claims per second from 2
+// threads. Usage: jobs_bench [DIR] [JOBS] (DIR defaults to a fresh temp dir; its file system
+// decides the fsync cost, which dominates).
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -11,22 +11,21 @@
 #include <thread>
 #include <vector>
 
+#include "bench_stats.h"
 #include "plinth/core/clock.h"
 #include "plinth/jobs/queue.h"
 #include "plinth/store/database.h"
+#include "queue_latency.h"
 
 using namespace plinth;
 using Steady = std::chrono::steady_clock;
 
 namespace {
 
-double micros(Steady::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-
-void print_percentiles(const char* what, std::vector<double> samples) {
-  std::sort(samples.begin(), samples.end());
-  auto at = [&](double q) { return samples[static_cast<size_t>(q * (samples.size() - 1))]; };
-  std::printf("%-24s p50 %8.1f us  p99 %8.1f us  max %8.1f us  (n=%zu)\n", what, at(0.5), at(0.99),
-              samples.back(), samples.size());
+void print_percentiles(const char* what, const std::vector<double>& samples) {
+  auto p = bench::percentiles(samples);
+  std::printf("%-24s p50 %8.1f us  p99 %8.1f us  max %8.1f us  (n=%zu)\n", what, p.p50, p.p99,
+              p.max, p.count);
 }
 
 [[noreturn]] void die(const Error& error) {
@@ -53,25 +52,12 @@ int main(int argc, char** argv) {
   std::string payload = R"({"document_id":"doc-0123456789","schema":"invoice-v1"})";
 
   // 1. One at a time: enqueue (durable), then claim it (durable), then complete it untimed.
-  std::vector<double> enqueue_us, claim_us, total_us;
-  for (int i = 0; i < jobs; ++i) {
-    auto start = Steady::now();
-    auto id = (*queue)->enqueue({"bench", "111111111111", payload});
-    if (!id) die(id.error());
-    auto enqueued = Steady::now();
-    auto lease = (*queue)->claim("bench");
-    if (!lease) die(lease.error());
-    auto claimed = Steady::now();
-    if (!*lease || (*lease)->job.id != *id) die(Error(ErrorCode::kInternal, "claimed another job"));
-    enqueue_us.push_back(micros(enqueued - start));
-    claim_us.push_back(micros(claimed - enqueued));
-    total_us.push_back(micros(claimed - start));
-    if (auto done = (*queue)->complete(**lease, "{}"); !done) die(done.error());
-  }
+  auto latency = bench::measure_queue_latency(**queue, jobs);
+  if (!latency) die(latency.error());
   std::printf("%s, %d jobs, SQLite WAL synchronous=FULL\n", file.c_str(), jobs);
-  print_percentiles("enqueue", enqueue_us);
-  print_percentiles("claim", claim_us);
-  print_percentiles("enqueue -> claim", total_us);
+  print_percentiles("enqueue", latency->enqueue_us);
+  print_percentiles("claim", latency->claim_us);
+  print_percentiles("enqueue -> claim", latency->total_us);
 
   // 2. Two threads draining a backlog (enqueued in one transaction, untimed).
   {
