@@ -111,6 +111,16 @@ float dot_f16_f32(int64_t n, const void* w, const float* x) {
   return sum;
 }
 
+void axpy_f16(int64_t n, float a, const void* x, float* y) {
+  const auto* h = static_cast<const uint16_t*>(x);
+  const __m512 av = _mm512_set1_ps(a);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 v = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i));
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, v, _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
 float dot_bf16_f32(int64_t n, const void* w, const float* x) {
   const auto* h = static_cast<const uint16_t*>(w);
   __m512 acc = _mm512_setzero_ps();
@@ -204,7 +214,8 @@ const KernelSet* avx512_kernels() {
                              avx512_dequantize,
                              avx512_tile_q32,
                              avx512_tile_k,
-                             dot_f32_4x4};
+                             dot_f32_4x4,
+                             axpy_f16};
     return &s;
   }();
   return set;

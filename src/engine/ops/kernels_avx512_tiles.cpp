@@ -155,8 +155,8 @@ void tile_quads(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes
         s1 = _mm512_dpbusd_epi32(s1, wh[k], broadcast16(x + 64 + 16 * k));
       }
       const __m512 scale = _mm512_mul_ps(
-          ws, _mm512_broadcast_f32x4(_mm_loadu_ps(
-                  reinterpret_cast<const float*>(x + kQuadScaleOffset))));
+          ws, _mm512_broadcast_f32x4(
+                  _mm_loadu_ps(reinterpret_cast<const float*>(x + kQuadScaleOffset))));
       acc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scale, acc[g]);
     }
   }
@@ -346,8 +346,8 @@ void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* 
 
 namespace plinth::engine::kernels {
 // Never selected without AVX-512 (avx512_kernels() returns nullptr then).
-void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const uint8_t* const*, int, int64_t,
-                     float*) {}
+void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const uint8_t* const*, int,
+                     int64_t, float*) {}
 void avx512_tile_k(GgmlType, int64_t, const void*, const BlockQ8K* const*, int, int64_t, float*) {}
 }  // namespace plinth::engine::kernels
 

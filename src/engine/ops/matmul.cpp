@@ -187,7 +187,8 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
         if (q32) {
           k.tile_q32(w.type, cols, row, row_count, xq, count, fetch, out);
           const int64_t t0 = 4 * u0;
-          const int width = 4 * count, valid = static_cast<int>(std::min<int64_t>(width, n_tokens - t0));
+          const int width = 4 * count,
+                    valid = static_cast<int>(std::min<int64_t>(width, n_tokens - t0));
           for (int j = 0; j < row_count; ++j)
             for (int i = 0; i < valid; ++i) y[(t0 + i) * rows + r + j] = out[j * width + i];
         } else {

@@ -99,8 +99,7 @@ void quantize_row_q8_K(const float* x, BlockQ8K* y, int64_t n);
 // -offset * sum(values) per token (offset: what the tile adds to each stored weight to make it
 // unsigned). Missing tokens (tokens < 4) are zero. x[j]: token j's n values (n whole blocks).
 inline constexpr size_t kQuadScaleOffset = 128, kQuadBiasOffset = 144, kQuadBlockBytes = 160;
-void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset,
-                        uint8_t* out);
+void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out);
 // The offset the quad tiles add to weights of type t (Q8_0: 128, Q4_0: 8, Q5_0: 16).
 int32_t quad_weight_offset(GgmlType t);
 
@@ -138,6 +137,8 @@ struct KernelSet {
   // Optional: 4 rows x 4 tokens of F32 dots, out[row * 4 + token] (the exact path's tile).
   void (*dot_f32_4x4)(int64_t n, const float* a, int64_t a_stride, const float* b, int64_t b_stride,
                       float* out);
+  // y[i] += a * x[i] for n IEEE halves x (attention over the fast path's F16 cache).
+  void (*axpy_f16)(int64_t n, float a, const void* x, float* y);
 };
 
 const KernelSet& scalar_kernels();
