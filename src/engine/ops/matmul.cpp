@@ -189,8 +189,9 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
           const int64_t t0 = 4 * u0;
           const int width = 4 * count,
                     valid = static_cast<int>(std::min<int64_t>(width, n_tokens - t0));
-          for (int j = 0; j < row_count; ++j)
-            for (int i = 0; i < valid; ++i) y[(t0 + i) * rows + r + j] = out[j * width + i];
+          // Token-major: each token's rows are adjacent in y (the logits rows are far apart).
+          for (int i = 0; i < valid; ++i)
+            for (int j = 0; j < row_count; ++j) y[(t0 + i) * rows + r + j] = out[j * width + i];
         } else {
           k.tile_k(w.type, cols, row[0], xk, count, fetch, out);
           for (int i = 0; i < count; ++i) y[(u0 + i) * rows + r] = out[i];

@@ -139,6 +139,8 @@ struct KernelSet {
                       float* out);
   // y[i] += a * x[i] for n IEEE halves x (attention over the fast path's F16 cache).
   void (*axpy_f16)(int64_t n, float a, const void* x, float* y);
+  // Optional: gate[i] = silu(gate[i]) * up[i] with a polynomial exp (the fast path's SwiGLU).
+  void (*swiglu)(int64_t n, float* gate, const float* up);
 };
 
 const KernelSet& scalar_kernels();
