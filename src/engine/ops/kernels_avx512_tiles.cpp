@@ -129,7 +129,7 @@ void tile_quads(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes
     const size_t at = static_cast<size_t>(b) * block_bytes;
     if (prefetch != 0)
       for (int r = 0; r < 4; ++r)
-        _mm_prefetch(reinterpret_cast<const char*>(row[r] + at + prefetch), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(row[r] + at + prefetch), _MM_HINT_T1);
     __m512i lo, hi;  // values 0..15, 16..31
     unpack(row, at, lo, hi);
     // Rotation k: 32-bit lane j holds the weights' 4-byte group (j + k) % 4.
@@ -173,7 +173,7 @@ template <typename Block>
 inline void prefetch_block(const Block* block, int64_t prefetch) {
   if (prefetch == 0) return;
   const char* p = reinterpret_cast<const char*>(block) + prefetch;
-  for (size_t at = 0; at < sizeof(Block); at += 64) _mm_prefetch(p + at, _MM_HINT_T0);
+  for (size_t at = 0; at < sizeof(Block); at += 64) _mm_prefetch(p + at, _MM_HINT_T1);
 }
 
 // Q4_K / Q5_K: 64 values (two sub-blocks) per 512-bit vector, unsigned, times q8 via maddubs,
