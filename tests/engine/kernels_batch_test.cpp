@@ -56,6 +56,24 @@ TEST(QuadLayout, HoldsEachTokensQ8_0BlockRotatedPerLane) {
   }
 }
 
+TEST(QuadLayout, SimdQuantizerIsBitExact) {
+  const int64_t n = 128;
+  std::vector<float> x = normal_values(4 * n, 9);
+  for (int j = 0; j < 16; ++j) x[j] = 0.5f * static_cast<float>(j - 8);  // ties, amax first
+  std::fill(x.begin() + 32, x.begin() + 64, 0.0f);                       // an all-zero block
+  x[100] = 1e-6f;                                                        // subnormal f16 scale
+  for (const KernelSet* k : simd_sets()) {
+    if (k->quantize_quad == nullptr) continue;
+    for (int tokens = 1; tokens <= 4; ++tokens) {
+      const float* rows[4] = {x.data(), x.data() + n, x.data() + 2 * n, x.data() + 3 * n};
+      std::vector<uint8_t> want((n / kQK) * kQuadBlockBytes), got(want.size(), 0xCD);
+      quantize_quad_q8_0(rows, tokens, n, 128, want.data());
+      k->quantize_quad(rows, tokens, n, 128, got.data());
+      ASSERT_EQ(got, want) << k->name << " tokens " << tokens;
+    }
+  }
+}
+
 // The tiles against the scalar per-token dots on the same quantized activations: 1 to 4 rows,
 // 1 to 4 groups, every Q8_0-family type.
 TEST(QuadTiles, MatchScalarDotsOfTheSameActivations) {

@@ -12,6 +12,8 @@ void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
                      const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out);
 void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
                    int64_t prefetch, float* out);
+void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t offset,
+                          uint8_t* out);
 // Exact decoders (kernels_avx512_dequant.cpp).
 void avx512_dequantize(GgmlType t, const void* src, float* dst, int64_t n);
 
@@ -245,7 +247,8 @@ const KernelSet* avx512_kernels() {
                              avx512_tile_k,
                              dot_f32_4x4,
                              axpy_f16,
-                             swiglu};
+                             swiglu,
+                             avx512_quantize_quad};
     return &s;
   }();
   return set;

@@ -312,6 +312,32 @@ void tile_k_n(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, in
 
 }  // namespace
 
+void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t offset,
+                          uint8_t* out) {
+  for (int64_t b = 0; b < n / kQK; ++b, out += kQuadBlockBytes) {
+    if (tokens < 4) std::memset(out, 0, kQuadBlockBytes);
+    for (int j = 0; j < tokens; ++j) {
+      // The reference's arithmetic: amax / 127, x * (1 / d) rounded to nearest even (the
+      // default MXCSR mode of vcvtps2dq), the f16-rounded d as the scale.
+      const __m512 v0 = _mm512_loadu_ps(x[j] + b * kQK), v1 = _mm512_loadu_ps(x[j] + b * kQK + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+      const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+      const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+      const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+      const int32_t bias = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+      const float scale = fp16_to_fp32(fp32_to_fp16(d));
+      alignas(16) uint32_t groups[2][4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(groups[0]), _mm512_cvtepi32_epi8(q0));
+      _mm_store_si128(reinterpret_cast<__m128i*>(groups[1]), _mm512_cvtepi32_epi8(q1));
+      for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < 4; ++k)
+          std::memcpy(out + (4 * h + k) * 16 + 4 * j, &groups[h][(j + k) % 4], 4);
+      std::memcpy(out + kQuadScaleOffset + 4 * j, &scale, 4);
+      std::memcpy(out + kQuadBiasOffset + 4 * j, &bias, 4);
+    }
+  }
+}
+
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
                      const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out) {
   // clang-format off
@@ -349,6 +375,7 @@ namespace plinth::engine::kernels {
 void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const uint8_t* const*, int,
                      int64_t, float*) {}
 void avx512_tile_k(GgmlType, int64_t, const void*, const BlockQ8K* const*, int, int64_t, float*) {}
+void avx512_quantize_quad(const float* const*, int, int64_t, int32_t, uint8_t*) {}
 }  // namespace plinth::engine::kernels
 
 #endif

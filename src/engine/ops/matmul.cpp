@@ -143,7 +143,11 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
         const float* tokens[4];
         const int count = static_cast<int>(std::min<int64_t>(4, n_tokens - 4 * u));
         for (int j = 0; j < count; ++j) tokens[j] = x + (4 * u + j) * cols;
-        quantize_quad_q8_0(tokens, count, cols, offset, at);
+        if (k.quantize_quad != nullptr) {
+          k.quantize_quad(tokens, count, cols, offset, at);
+        } else {
+          quantize_quad_q8_0(tokens, count, cols, offset, at);
+        }
       } else {
         quantize_row_q8_K(x + u * cols, reinterpret_cast<BlockQ8K*>(at), cols);
       }

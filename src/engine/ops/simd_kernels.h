@@ -141,6 +141,8 @@ struct KernelSet {
   void (*axpy_f16)(int64_t n, float a, const void* x, float* y);
   // Optional: gate[i] = silu(gate[i]) * up[i] with a polynomial exp (the fast path's SwiGLU).
   void (*swiglu)(int64_t n, float* gate, const float* up);
+  // Optional: quantize_quad_q8_0, bit for bit (nullptr: matmul uses the portable one).
+  void (*quantize_quad)(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out);
 };
 
 const KernelSet& scalar_kernels();
