@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <thread>
 #include <vector>
@@ -42,13 +43,20 @@ std::vector<engine::TokenId> prompt_tokens(int n, int vocab, int salt) {
   return ids;
 }
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024.0;
 }
 
-int run_model_bench(const std::filesystem::path& path, int threads, bool exact, int decode_tokens) {
+int run_model_bench(const std::filesystem::path& path, int threads, bool exact, int decode_tokens,
+                    const std::vector<int>& sequences) {
   engine::LoadOptions options;
   options.threads = threads;
   auto start = Clock::now();
@@ -80,11 +88,12 @@ int run_model_bench(const std::filesystem::path& path, int threads, bool exact, 
     }
     std::printf("prompt: 128 tokens in %.3f s = %.1f tok/s\n", s, 128 / s);
   }
-  for (int concurrency : {1, 4, 16}) {
+  for (int concurrency : sequences) {
     std::atomic<int64_t> generated{0};
     std::atomic<bool> failed{false};
     std::vector<std::thread> clients;
     start = Clock::now();
+    const double cpu_start = process_cpu_seconds();
     for (int c = 0; c < concurrency; ++c) {
       clients.emplace_back([&, c] {
         NoEndConstraint constraint(model->tokenizer());
@@ -103,12 +112,18 @@ int run_model_bench(const std::filesystem::path& path, int threads, bool exact, 
     }
     for (auto& t : clients) t.join();
     double s = std::chrono::duration<double>(Clock::now() - start).count();
+    double cpu = process_cpu_seconds() - cpu_start;
     if (failed) {
       std::fprintf(stderr, "generate failed at concurrency %d\n", concurrency);
       return 1;
     }
-    std::printf("decode: %2d sequences x %d tokens: %.1f tok/s total (%.1f per sequence)\n",
-                concurrency, decode_tokens, generated / s, generated / s / concurrency);
+    // CPU time (all threads, spinning included) per step of `concurrency` tokens: on a shared
+    // machine a fairer figure than wall time.
+    std::printf(
+        "decode: %2d sequences x %d tokens: %.1f tok/s total (%.1f per sequence), "
+        "CPU %.1f ms per step\n",
+        concurrency, decode_tokens, generated / s, generated / s / concurrency,
+        cpu * 1e3 * concurrency / static_cast<double>(generated));
   }
   std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
   return 0;
@@ -123,10 +138,12 @@ int engine_bench_main(int argc, char** argv) {
   std::string model_path, arch = "qwen2", recipe_name = "q8_0";
   int threads = 0, decode_tokens = 32;
   bool exact = false, micro = false, estimate = false;
+  std::vector<int> sequences = {1, 4, 16};
   double seconds = 0.5;
   app.add_option("--model", model_path, "GGUF model: prompt / decode tokens/s through Model");
   app.add_option("--threads", threads, "0: hardware concurrency");
   app.add_option("--decode-tokens", decode_tokens, "tokens generated per sequence");
+  app.add_option("--sequences", sequences, "concurrent sequences to decode (default 1 4 16)");
   app.add_flag("--exact", exact, "F32 activations (the exact path)");
   app.add_flag("--matmul", micro, "matmul microbenchmark: scalar vs AVX2 vs AVX-512");
   app.add_flag("--estimate", estimate, "Qwen2-0.5B-shaped matmul-only decode / prompt estimate");
@@ -136,7 +153,7 @@ int engine_bench_main(int argc, char** argv) {
   if (model_path.empty() && !micro && !estimate) micro = estimate = true;
 
   int status = 0;
-  if (!model_path.empty()) status |= run_model_bench(model_path, threads, exact, decode_tokens);
+  if (!model_path.empty()) status |= run_model_bench(model_path, threads, exact, decode_tokens, sequences);
   if (estimate) {
     auto recipe = plinth::tools::parse_recipe(recipe_name);
     if (!recipe) {

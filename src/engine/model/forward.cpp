@@ -6,6 +6,7 @@
 
 #include "ops/attention.h"
 #include "ops/matmul.h"
+#include "ops/simd_kernels.h"
 
 namespace plinth::engine {
 namespace {
@@ -123,7 +124,12 @@ void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, floa
       rms_norm(xn_.data() + i * d, l.ffn_norm.data(), d, c.norm_eps);
     matmul(l.ffn_gate, xn_.data(), total, gate_.data(), exact, pool_);
     matmul(l.ffn_up, xn_.data(), total, up_.data(), exact, pool_);
-    for (int64_t i = 0; i < total * c.n_ff; ++i) gate_[i] = silu(gate_[i]) * up_[i];
+    const kernels::KernelSet& k = kernels::best_kernels();
+    if (!exact && k.swiglu != nullptr) {
+      k.swiglu(total * c.n_ff, gate_.data(), up_.data());
+    } else {
+      for (int64_t i = 0; i < total * c.n_ff; ++i) gate_[i] = silu(gate_[i]) * up_[i];
+    }
     matmul(l.ffn_down, gate_.data(), total, proj_.data(), exact, pool_);
     add_rows(x_.data(), proj_.data(), total * d);
   }

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "ops/dequant.h"
+#include "ops/simd_kernels.h"
 
 namespace plinth::engine {
 namespace {
@@ -91,22 +92,15 @@ void attend_one_head(const float* q, const KvView& kv, int64_t n_pos, int32_t he
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int64_t kv_offset = static_cast<int64_t>(kv_head) * head_dim;
   if (kv.f16) {
-    const float* table = half_table();
+    // The fast path: the SIMD half conversions of the chosen kernel set.
+    const kernels::KernelSet& k = kernels::best_kernels();
     const auto* keys = static_cast<const uint16_t*>(kv.keys) + kv_offset;
     const auto* values = static_cast<const uint16_t*>(kv.values) + kv_offset;
-    for (int64_t p = 0; p < n_pos; ++p) {
-      const uint16_t* k = keys + p * kv.stride;
-      float dot = 0;
-      for (int32_t d = 0; d < head_dim; ++d) dot += qh[d] * table[k[d]];
-      scores[p] = dot * scale;
-    }
+    for (int64_t p = 0; p < n_pos; ++p)
+      scores[p] = k.dot_f16_f32(head_dim, keys + p * kv.stride, qh) * scale;
     softmax(scores, n_pos);
     std::fill(oh, oh + head_dim, 0.0f);
-    for (int64_t p = 0; p < n_pos; ++p) {
-      const uint16_t* v = values + p * kv.stride;
-      const float w = scores[p];
-      for (int32_t d = 0; d < head_dim; ++d) oh[d] += w * table[v[d]];
-    }
+    for (int64_t p = 0; p < n_pos; ++p) k.axpy_f16(head_dim, scores[p], values + p * kv.stride, oh);
   } else {
     const auto* keys = static_cast<const float*>(kv.keys) + kv_offset;
     const auto* values = static_cast<const float*>(kv.values) + kv_offset;

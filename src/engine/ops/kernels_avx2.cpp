@@ -87,6 +87,17 @@ float dot_f16_f32(int64_t n, const void* w, const float* x) {
   return sum;
 }
 
+void axpy_f16(int64_t n, float a, const void* x, float* y) {
+  const auto* h = static_cast<const uint16_t*>(x);
+  const __m256 av = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + i)));
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, v, _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * half(h[i]);
+}
+
 float dot_bf16_f32(int64_t n, const void* w, const float* x) {
   const auto* h = static_cast<const uint16_t*>(w);
   __m256 acc = _mm256_setzero_ps();
@@ -244,7 +255,8 @@ const KernelSet* avx2_kernels() {
   static const KernelSet set{"avx2",        dot_f32,       dot_f32_x4,    dot_f16_f32,
                              dot_bf16_f32,  dot_q8_0_q8_0, dot_q4_0_q8_0, dot_q5_0_q8_0,
                              dot_q4_K_q8_K, dot_q5_K_q8_K, dot_q6_K_q8_K, reference_dequantize_row,
-                             nullptr,       nullptr,       nullptr};
+                             nullptr,       nullptr,       nullptr,       axpy_f16,
+                             nullptr,       nullptr};
   return usable ? &set : nullptr;
 }
 

@@ -9,10 +9,11 @@ namespace plinth::engine::kernels {
 
 // Multi-token tiles (kernels_avx512_tiles.cpp).
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
-                     const uint8_t* const* xq, const float* const* lane_scales, int tokens,
-                     int64_t prefetch, float* out);
+                     const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out);
 void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
                    int64_t prefetch, float* out);
+void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t offset,
+                          uint8_t* out);
 // Exact decoders (kernels_avx512_dequant.cpp).
 void avx512_dequantize(GgmlType t, const void* src, float* dst, int64_t n);
 
@@ -112,6 +113,45 @@ float dot_f16_f32(int64_t n, const void* w, const float* x) {
   return sum;
 }
 
+void axpy_f16(int64_t n, float a, const void* x, float* y) {
+  const auto* h = static_cast<const uint16_t*>(x);
+  const __m512 av = _mm512_set1_ps(a);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 v = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i));
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, v, _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+// exp(x) for x in [-88, 88] (clamped): Cephes' expf polynomial after a two-part ln 2 reduction,
+// within 2 ulp.
+inline __m512 exp_ps(__m512 x) {
+  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-88.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+void swiglu(int64_t n, float* gate, const float* up) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 silu =
+        _mm512_div_ps(g, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+    _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
+  }
+}
+
 float dot_bf16_f32(int64_t n, const void* w, const float* x) {
   const auto* h = static_cast<const uint16_t*>(w);
   __m512 acc = _mm512_setzero_ps();
@@ -205,7 +245,10 @@ const KernelSet* avx512_kernels() {
                              avx512_dequantize,
                              avx512_tile_q32,
                              avx512_tile_k,
-                             dot_f32_4x4};
+                             dot_f32_4x4,
+                             axpy_f16,
+                             swiglu,
+                             avx512_quantize_quad};
     return &s;
   }();
   return set;

@@ -244,13 +244,34 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
   }
 }
 
-void quantize_row_q8_0_lanes(const float* x, int8_t* qs, float* lane_scales, int64_t n) {
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    BlockQ8_0 block;
-    quantize_row_q8_0(x + b * kQK, &block, kQK);
-    std::memcpy(qs + b * kQK, block.qs, kQK);
-    float d = fp16_to_fp32(block.d);
-    for (int l = 0; l < 8; ++l) lane_scales[b * 8 + l] = d;
+void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset,
+                        uint8_t* out) {
+  for (int64_t b = 0; b < n / kQK; ++b, out += kQuadBlockBytes) {
+    std::memset(out, 0, kQuadBlockBytes);
+    for (int j = 0; j < tokens; ++j) {
+      BlockQ8_0 block;
+      quantize_row_q8_0(x[j] + b * kQK, &block, kQK);
+      for (int h = 0; h < 2; ++h)
+        for (int k = 0; k < 4; ++k)
+          std::memcpy(out + (4 * h + k) * 16 + 4 * j, block.qs + 16 * h + 4 * ((j + k) % 4), 4);
+      const float d = fp16_to_fp32(block.d);
+      int32_t sum = 0;
+      for (int8_t q : block.qs) sum += q;
+      const int32_t bias = -offset * sum;
+      std::memcpy(out + kQuadScaleOffset + 4 * j, &d, 4);
+      std::memcpy(out + kQuadBiasOffset + 4 * j, &bias, 4);
+    }
+  }
+}
+
+int32_t quad_weight_offset(GgmlType t) {
+  switch (t) {
+    case GgmlType::kQ8_0:
+      return 128;
+    case GgmlType::kQ4_0:
+      return 8;
+    default:
+      return 16;
   }
 }
 

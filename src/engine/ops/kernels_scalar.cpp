@@ -24,6 +24,11 @@ float dot_f16_f32(int64_t n, const void* w, const float* x) {
   return acc;
 }
 
+void axpy_f16(int64_t n, float a, const void* x, float* y) {
+  const auto* h = static_cast<const uint16_t*>(x);
+  for (int64_t i = 0; i < n; ++i) y[i] += a * fp16_to_fp32(h[i]);
+}
+
 float dot_bf16_f32(int64_t n, const void* w, const float* x) {
   const auto* h = static_cast<const uint16_t*>(w);
   float acc = 0;
@@ -147,7 +152,8 @@ const KernelSet& scalar_kernels() {
   static const KernelSet set{"scalar",      dot_f32,       dot_f32_x4,    dot_f16_f32,
                              dot_bf16_f32,  dot_q8_0_q8_0, dot_q4_0_q8_0, dot_q5_0_q8_0,
                              dot_q4_K_q8_K, dot_q5_K_q8_K, dot_q6_K_q8_K, reference_dequantize_row,
-                             nullptr,       nullptr,       nullptr};
+                             nullptr,       nullptr,       nullptr,       axpy_f16,
+                             nullptr,       nullptr};
   return set;
 }
 

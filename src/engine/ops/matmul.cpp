@@ -114,49 +114,57 @@ void matmul_float_weights(const KernelSet& k, const WeightMatrix& w, const float
   });
 }
 
-// Up to 8 tokens share one unpacking of each weight block in the tile kernels.
+// Up to 8 tokens (K-quants) or 16 (four quads, Q8_0 family) share one unpacking of each weight
+// block in the tile kernels.
 constexpr int kTokenTile = 8;
+constexpr int kQuadTile = 4;
 // How far ahead of the rows being multiplied the tile kernels prefetch: about the bytes that
 // arrive from memory during one memory latency, so the next rows are in cache when reached.
 constexpr int64_t kPrefetchBytes = 6144;
 
-// Fast, quantized weights with tile kernels: lane-layout Q8_0 or Q8_K activations.
+// Fast, quantized weights with tile kernels: quad-layout Q8_0 or Q8_K activations.
 void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const float* x,
                             int64_t n_tokens, float* y, ThreadPool& pool) {
   const int64_t cols = w.cols, rows = w.rows;
   const bool q32 = fast_activation_type(w.type) == GgmlType::kQ8_0;
-  // Per token: q32: cols int8 + cols / 4 lane scales; K: cols / 256 Q8_K blocks.
-  const size_t qs_bytes = q32 ? static_cast<size_t>(cols) : 0;
-  const size_t token_bytes = q32 ? qs_bytes + static_cast<size_t>(cols / 4) * sizeof(float)
-                                 : static_cast<size_t>(cols / kQKK) * sizeof(BlockQ8K);
+  // q32: one unit is a group of four tokens; K: one token's cols / 256 Q8_K blocks.
+  const int64_t units = q32 ? (n_tokens + 3) / 4 : n_tokens;
+  const size_t unit_bytes = q32 ? static_cast<size_t>(cols / kQK) * kQuadBlockBytes
+                                : static_cast<size_t>(cols / kQKK) * sizeof(BlockQ8K);
   thread_local std::vector<uint8_t> quantized;
-  if (quantized.size() < token_bytes * n_tokens + 64) quantized.resize(token_bytes * n_tokens + 64);
-  // 64-byte aligned start; token_bytes keeps float / block alignment (cols is a multiple of 32).
+  if (quantized.size() < unit_bytes * units + 64) quantized.resize(unit_bytes * units + 64);
+  // 64-byte aligned start; unit_bytes keeps the alignment of the blocks.
   uint8_t* base = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
-  auto quantize_tokens = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      uint8_t* at = base + t * token_bytes;
+  const int32_t offset = q32 ? quad_weight_offset(w.type) : 0;
+  auto quantize_units = [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end; ++u) {
+      uint8_t* at = base + u * unit_bytes;
       if (q32) {
-        quantize_row_q8_0_lanes(x + t * cols, reinterpret_cast<int8_t*>(at),
-                                reinterpret_cast<float*>(at + qs_bytes), cols);
-        // The tile kernels take activations as the unsigned operand of vpdpbusd: value + 128.
-        for (size_t i = 0; i < qs_bytes; ++i) at[i] ^= 0x80;
+        const float* tokens[4];
+        const int count = static_cast<int>(std::min<int64_t>(4, n_tokens - 4 * u));
+        for (int j = 0; j < count; ++j) tokens[j] = x + (4 * u + j) * cols;
+        if (k.quantize_quad != nullptr) {
+          k.quantize_quad(tokens, count, cols, offset, at);
+        } else {
+          quantize_quad_q8_0(tokens, count, cols, offset, at);
+        }
       } else {
-        quantize_row_q8_K(x + t * cols, reinterpret_cast<BlockQ8K*>(at), cols);
+        quantize_row_q8_K(x + u * cols, reinterpret_cast<BlockQ8K*>(at), cols);
       }
     }
   };
   if (n_tokens >= 8) {
-    pool.parallel_for(n_tokens, quantize_tokens);
+    pool.parallel_for(units, quantize_units);
   } else {
-    quantize_tokens(0, n_tokens);
+    quantize_units(0, units);
   }
+  // Units per kernel call.
+  const int64_t unit_tile = q32 ? kQuadTile : kTokenTile;
   const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
   pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
     const uint8_t* xq[kTokenTile];
-    const float* xs[kTokenTile];
     const BlockQ8K* xk[kTokenTile];
-    float out[4 * kTokenTile];
+    float out[4 * 4 * kQuadTile];
     const int64_t row_end = std::min(rows, end * kRowTile);
     // Q8_0-family tiles take four rows at once (one vector holds 16 values of each).
     const int64_t row_step = q32 ? 4 : 1;
@@ -173,21 +181,25 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
                                    : 0;
       const void* row[4];
       for (int j = 0; j < 4; ++j) row[j] = row_ptr(w, r + std::min(j, row_count - 1));
-      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-        int count = static_cast<int>(std::min<int64_t>(kTokenTile, n_tokens - t0));
+      for (int64_t u0 = 0; u0 < units; u0 += unit_tile) {
+        const int count = static_cast<int>(std::min<int64_t>(unit_tile, units - u0));
         for (int i = 0; i < count; ++i) {
-          const uint8_t* at = base + (t0 + i) * token_bytes;
-          xq[i] = at;
-          xs[i] = reinterpret_cast<const float*>(at + qs_bytes);
-          xk[i] = reinterpret_cast<const BlockQ8K*>(at);
+          xq[i] = base + (u0 + i) * unit_bytes;
+          xk[i] = reinterpret_cast<const BlockQ8K*>(xq[i]);
         }
+        const int64_t fetch = u0 == 0 ? prefetch : 0;
         if (q32) {
-          k.tile_q32(w.type, cols, row, row_count, xq, xs, count, t0 == 0 ? prefetch : 0, out);
+          k.tile_q32(w.type, cols, row, row_count, xq, count, fetch, out);
+          const int64_t t0 = 4 * u0;
+          const int width = 4 * count,
+                    valid = static_cast<int>(std::min<int64_t>(width, n_tokens - t0));
+          // Token-major: each token's rows are adjacent in y (the logits rows are far apart).
+          for (int i = 0; i < valid; ++i)
+            for (int j = 0; j < row_count; ++j) y[(t0 + i) * rows + r + j] = out[j * width + i];
         } else {
-          k.tile_k(w.type, cols, row[0], xk, count, t0 == 0 ? prefetch : 0, out);
+          k.tile_k(w.type, cols, row[0], xk, count, fetch, out);
+          for (int i = 0; i < count; ++i) y[(u0 + i) * rows + r] = out[i];
         }
-        for (int j = 0; j < row_count; ++j)
-          for (int i = 0; i < count; ++i) y[(t0 + i) * rows + r + j] = out[j * count + i];
       }
     }
   });

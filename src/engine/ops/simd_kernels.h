@@ -92,9 +92,16 @@ inline void k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
 // (signed max / -127 per 256, f32 scale, 16-value sums). n is a multiple of the block length.
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n);
 void quantize_row_q8_K(const float* x, BlockQ8K* y, int64_t n);
-// Q8_0 with the same numbers in a wide-SIMD layout: the n int8 values contiguous, and each block's
-// (f16-rounded) scale repeated 8 times, one float per int32 lane of a 32-byte dot product.
-void quantize_row_q8_0_lanes(const float* x, int8_t* qs, float* lane_scales, int64_t n);
+// Q8_0 with the same numbers, up to four tokens interleaved for the quad tiles (tile_q32). Per
+// 32-value block, kQuadBlockBytes: for half h (values 16h..16h+15) and rotation k (0..3), 16 bytes
+// at (4h + k) * 16 whose 32-bit lane j holds token j's 4-byte group (j + k) % 4 of that half; the
+// four tokens' f16-rounded scales as floats at kQuadScaleOffset; and at kQuadBiasOffset the int32
+// -offset * sum(values) per token (offset: what the tile adds to each stored weight to make it
+// unsigned). Missing tokens (tokens < 4) are zero. x[j]: token j's n values (n whole blocks).
+inline constexpr size_t kQuadScaleOffset = 128, kQuadBiasOffset = 144, kQuadBlockBytes = 160;
+void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out);
+// The offset the quad tiles add to weights of type t (Q8_0: 128, Q4_0: 8, Q5_0: 16).
+int32_t quad_weight_offset(GgmlType t);
 
 // The activation format the fast path quantizes x into for weight type t (kF32: x stays F32).
 GgmlType fast_activation_type(GgmlType t);
@@ -117,19 +124,25 @@ struct KernelSet {
   void (*dequantize)(GgmlType t, const void* src, float* dst, int64_t n);
   // Optional (nullptr: matmul uses the per-token dots). One weight row against 1..8 tokens at
   // once, unpacking each weight block once for all of them (prompt processing).
-  // Q8_0 / Q4_0 / Q5_0 rows (1 to 4: w[0] .. w[rows - 1]) against lane-layout Q8_0 activations
-  // stored unsigned (quantized value + 128, i.e. the int8 with its top bit flipped);
-  // out[row * tokens + token]:
+  // Q8_0 / Q4_0 / Q5_0 rows (1 to 4: w[0] .. w[rows - 1]) against 1..4 groups of four tokens in
+  // the quad layout (quantize_quad_q8_0 with quad_weight_offset(t)); out[row * 4 * n_groups +
+  // token].
   // prefetch (0: none): byte offset from each row pointer of data to prefetch while streaming the
   // rows (the caller's next row tiles), spread over the blocks.
-  void (*tile_q32)(GgmlType t, int64_t n, const void* const* w, int rows, const uint8_t* const* xq,
-                   const float* const* lane_scales, int tokens, int64_t prefetch, float* out);
+  void (*tile_q32)(GgmlType t, int64_t n, const void* const* w, int rows,
+                   const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out);
   // Q4_K / Q5_K / Q6_K rows against Q8_K activations:
   void (*tile_k)(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
                  int64_t prefetch, float* out);
   // Optional: 4 rows x 4 tokens of F32 dots, out[row * 4 + token] (the exact path's tile).
   void (*dot_f32_4x4)(int64_t n, const float* a, int64_t a_stride, const float* b, int64_t b_stride,
                       float* out);
+  // y[i] += a * x[i] for n IEEE halves x (attention over the fast path's F16 cache).
+  void (*axpy_f16)(int64_t n, float a, const void* x, float* y);
+  // Optional: gate[i] = silu(gate[i]) * up[i] with a polynomial exp (the fast path's SwiGLU).
+  void (*swiglu)(int64_t n, float* gate, const float* up);
+  // Optional: quantize_quad_q8_0, bit for bit (nullptr: matmul uses the portable one).
+  void (*quantize_quad)(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out);
 };
 
 const KernelSet& scalar_kernels();
