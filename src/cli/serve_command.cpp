@@ -294,13 +294,22 @@ int run_serve(const ServeOptions& o) {
     std::fprintf(stderr, " %s%s", m.id.c_str(),
                  m.aliases.empty() ? "" : (" (" + m.aliases.front() + ")").c_str());
   }
-  std::fprintf(stderr,
-               "\n\nTry it (with the root credentials exported as AWS_ACCESS_KEY_ID and "
-               "AWS_SECRET_ACCESS_KEY):\n"
-               "  aws --endpoint-url %s --region %s bedrock-runtime converse \\\n"
-               "    --model-id anthropic.claude-3-haiku-20240307-v1:0 \\\n"
-               "    --messages '[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}]'\n\n",
-               url.c_str(), config->region.c_str());
+  std::fprintf(
+      stderr,
+      "\n\nTry it (with the root credentials exported as AWS_ACCESS_KEY_ID and "
+      "AWS_SECRET_ACCESS_KEY):\n"
+      "  aws --endpoint-url %s --region %s bedrock-runtime converse \\\n"
+      "    --model-id anthropic.claude-3-haiku-20240307-v1:0 \\\n"
+      "    --messages '[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}]'\n"
+      "Documents (Plinth's REST API, SigV4 service \"plinth\"):\n"
+      "  curl --aws-sigv4 aws:amz:%s:plinth -u \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" \\\n"
+      "    -H 'content-type: application/json' %s/v1/pipelines -d '{\"name\":\"notes\","
+      "\"classify\":{\"labels\":[\"invoice\",\"other\"]},\"knowledgeBaseId\":\"kb-notes\"}'\n"
+      "  curl --aws-sigv4 aws:amz:%s:plinth -u \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" \\\n"
+      "    -H 'content-type: text/plain' %s/v1/pipelines/notes/documents -d 'Invoice 7: 12 EUR'\n"
+      "Console: %s/console (sign in with the access key)\n\n",
+      url.c_str(), config->region.c_str(), config->region.c_str(), url.c_str(),
+      config->region.c_str(), url.c_str(), url.c_str());
   log::info("ready on {}", url);
   if (document_service) document_service->start_workers();
 
