@@ -384,7 +384,9 @@ class SqliteLedger final : public Ledger {
 
   // The records whose request id is empty or not yet in the table (nor earlier in the batch).
   Result<std::vector<UsageRecord>> drop_recorded(const std::vector<UsageRecord>& batch) {
-    auto exists = db_.prepare("SELECT 1 FROM ledger_usage WHERE request_id = ?1");
+    // The `<> ''` term lets SQLite use the partial unique index (a bare `= ?1` scans the table).
+    auto exists =
+        db_.prepare("SELECT 1 FROM ledger_usage WHERE request_id = ?1 AND request_id <> ''");
     if (!exists) return std::unexpected(exists.error());
     std::vector<UsageRecord> kept;
     kept.reserve(batch.size());
