@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using testing::FakeCredentials;
 using testing::FakeExchange;
+using testing::signed_call;
 
 constexpr std::string_view kPipeline =
     R"({"name":"invoices","extract":{"schema":{"type":"object","properties":{"vendor":{"type":"string"}}}},
@@ -28,34 +29,6 @@ constexpr std::string_view kPipeline =
 std::string allow(std::string_view actions) {
   return R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":)" +
          std::string(actions) + R"(,"Resource":"*"}]})";
-}
-
-http::Request signed_call(std::string method, std::string path, std::string body = "",
-                          std::vector<http::Header> extra = {}) {
-  auth::SignableRequest unsigned_request;
-  unsigned_request.method = method;
-  size_t question = path.find('?');
-  unsigned_request.raw_path = path.substr(0, question);
-  if (question != std::string::npos) unsigned_request.raw_query = path.substr(question + 1);
-  unsigned_request.headers = {{"host", "127.0.0.1:4000"}};
-  for (const auto& h : extra) unsigned_request.headers.emplace_back(h.name, h.value);
-  unsigned_request.body = body;
-  auth::SigningCredentials credentials{std::string(testing::kAccessKey),
-                                       std::string(testing::kSecret), ""};
-  auth::SignerOptions options;
-  options.region = "us-east-1";
-  options.service = "plinth";
-  options.time = std::chrono::system_clock::time_point(std::chrono::seconds(testing::kNow));
-  options.sign_body = true;
-  auth::SignedRequest signed_req = auth::sign_request(unsigned_request, credentials, options);
-  http::Request request;
-  request.method = method;
-  request.target = path;
-  for (const auto& [name, value] : signed_req.request.headers) {
-    request.headers.push_back({name, value});
-  }
-  request.body = std::move(body);
-  return request;
 }
 
 class GatewayDocumentsTest : public ::testing::Test {

@@ -30,29 +30,6 @@ std::string allow_policy(std::string_view actions) {
          std::string(actions) + R"(,"Resource":"*"}]})";
 }
 
-// A SigV4-signed GET with a query string, as an SDK signs it.
-http::Request signed_get(std::string path, std::string query, std::string service = "plinth") {
-  auth::SignableRequest unsigned_request;
-  unsigned_request.method = "GET";
-  unsigned_request.raw_path = path;
-  unsigned_request.raw_query = query;
-  unsigned_request.headers = {{"host", "127.0.0.1:4000"}};
-  auth::SigningCredentials credentials{std::string(kAccessKey), std::string(kSecret), ""};
-  auth::SignerOptions options;
-  options.region = "us-east-1";
-  options.service = service;
-  options.time = std::chrono::system_clock::time_point(std::chrono::seconds(kNow));
-  options.sign_body = true;
-  auth::SignedRequest signed_req = auth::sign_request(unsigned_request, credentials, options);
-  http::Request request;
-  request.method = "GET";
-  request.target = query.empty() ? path : path + "?" + query;
-  for (const auto& [name, value] : signed_req.request.headers) {
-    request.headers.push_back({name, value});
-  }
-  return request;
-}
-
 class GatewayUsageTest : public ::testing::Test {
  protected:
   GatewayUsageTest() {
