@@ -50,6 +50,9 @@ inline void prefetch_block(const Block* block, int64_t prefetch) {
   for (size_t at = 0; at < sizeof(Block); at += 64) _mm_prefetch(p + at, _MM_HINT_T0);
 }
 
+// The loops carry `#pragma GCC unroll`: GCC at -O2 leaves them rolled, and the weight vectors and
+// per-token accumulators then live on the stack, reloaded for every token.
+
 // Q4_K / Q5_K: 64 values (two sub-blocks) per 512-bit vector, unsigned, times q8 via maddubs,
 // scaled per sub-block and accumulated with vpdpwssd; minimums from the activation block sums.
 template <int kTokens, bool kFiveBit>
@@ -79,6 +82,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t pref
     __m512i q[4], scale[4];
     __m256i hbits = _mm256_setzero_si256();
     if constexpr (kFiveBit) hbits = load32(wb[b].qh);
+#pragma GCC unroll 4
     for (int j = 0; j < 4; ++j) {
       __m256i bits = load32(wb[b].qs + 32 * j);
       __m256i lo = _mm256_and_si256(bits, low_mask);
@@ -93,9 +97,11 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t pref
       scale[j] = _mm512_permutexvar_epi16(_mm512_load_si512(kQ45ScaleIndex.lanes[j]), scales16);
     }
     const float d = half(wb[b].d), dmin = half(wb[b].dmin);
+#pragma GCC unroll 8
     for (int t = 0; t < kTokens; ++t) {
       const BlockQ8K& xb = x[t][b];
       __m512i sumi = _mm512_setzero_si512();
+#pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
         __m512i xv = _mm512_loadu_si512(xb.qs + 64 * j);
         sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[j], xv), scale[j]);
@@ -121,6 +127,7 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefe
   for (int64_t b = 0; b < n / kQKK; ++b) {
     prefetch_block(&wb[b], prefetch);
     __m512i q[4], scale[4];
+#pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       __m256i l0 = load32(wb[b].ql + 64 * h), l1 = load32(wb[b].ql + 64 * h + 32);
       __m256i hb = load32(wb[b].qh + 32 * h);
@@ -137,13 +144,16 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefe
     }
     __m256i scales16 =
         _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b].scales)));
+#pragma GCC unroll 4
     for (int k = 0; k < 4; ++k)
       scale[k] = _mm512_permutexvar_epi16(_mm512_load_si512(kQ6ScaleIndex.lanes[k]),
                                           _mm512_castsi256_si512(scales16));
     const float d = half(wb[b].d);
+#pragma GCC unroll 8
     for (int t = 0; t < kTokens; ++t) {
       const BlockQ8K& xb = x[t][b];
       __m512i sumi = _mm512_setzero_si512();
+#pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
         __m512i xv = _mm512_loadu_si512(xb.qs + 64 * k);
         sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q[k], xv), scale[k]);
