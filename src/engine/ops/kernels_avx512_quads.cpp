@@ -22,11 +22,7 @@ inline __m512i join(__m256i lo, __m256i hi) {
 
 // One 32-value block of four rows as unsigned bytes (the stored value plus kOffset), in the tile
 // layout: lo holds values 0..15 of row r in 128-bit lane r, hi values 16..31.
-// kToL2: prefetch into L2 only (T1). Q8_0 is the most memory-bound: L2 prefetches keep more
-// misses in flight than L1 ones, and the batch step overlaps memory with compute (-20% at four
-// tokens). The denser Q4_0 / Q5_0 are compute-bound and lose ~20% to the extra L1 misses.
 struct UnpackQ8_0 {
-  static constexpr bool kToL2 = true;
   static constexpr int32_t kOffset = 128;
   void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
     const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -49,7 +45,6 @@ inline __m512i packed_rows(const uint8_t* const* row, size_t offset) {
   return _mm512_inserti32x4(v, load16(row[3] + offset), 3);
 }
 struct UnpackQ4_0 {
-  static constexpr bool kToL2 = false;
   static constexpr int32_t kOffset = 8;
   void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
     const __m512i v = packed_rows(row, at + 2), low_mask = _mm512_set1_epi8(0x0F);
@@ -58,7 +53,6 @@ struct UnpackQ4_0 {
   }
 };
 struct UnpackQ5_0 {
-  static constexpr bool kToL2 = false;
   static constexpr int32_t kOffset = 16;
   void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
     // Fifth bits: bit j of a row's qh belongs to value j, gathered as byte masks in scalar
@@ -94,26 +88,29 @@ inline __m512 row_scales(const uint8_t* const* row, size_t at) {
 // Prefetches the caller's next rows (`bytes` from `from`, adjacent in the file) a few lines per
 // block, in address order. One ascending stream: four interleaved per-row streams (the rows the
 // tile reads) got half the bandwidth of one stream here, prefetched or not; this gets all of it.
-template <typename Unpack>
+// The lines go to L1 when the next rows fit beside the tile's own data (-15% per block for Q8_0
+// over L2), to L2 when they are larger (ffn_down's 4864-wide rows would evict the activations).
 class RowPrefetch {
  public:
+  static constexpr int64_t kL1Bytes = 8192;
   RowPrefetch(const uint8_t* from, int64_t bytes, int64_t blocks)
       : at_(reinterpret_cast<const char*>(from)),
         end_(at_ + (from == nullptr ? 0 : bytes)),
-        per_block_(static_cast<int>((bytes / 64 + blocks) / std::max<int64_t>(blocks, 1))) {}
+        per_block_(static_cast<int>((bytes / 64 + blocks) / std::max<int64_t>(blocks, 1))),
+        to_l1_(bytes <= kL1Bytes) {}
   void step() {
-    for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64)
-      if constexpr (Unpack::kToL2) {
-        _mm_prefetch(at_, _MM_HINT_T1);
-      } else {
-        _mm_prefetch(at_, _MM_HINT_T0);
-      }
+    if (to_l1_) {
+      for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T0);
+    } else {
+      for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T1);
+    }
   }
 
  private:
   const char* at_;
   const char* end_;
   int per_block_;
+  bool to_l1_;
 };
 
 inline __m512i broadcast16(const uint8_t* p) {
@@ -140,8 +137,8 @@ void tile_quads(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes
   __m512 acc[kGroups];
   for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_setzero_ps();
   const int64_t blocks = n / kQK;
-  RowPrefetch<Unpack> prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
-                                 4 * blocks * static_cast<int64_t>(block_bytes), blocks);
+  RowPrefetch prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
+                         4 * blocks * static_cast<int64_t>(block_bytes), blocks);
   for (int64_t b = 0; b < blocks; ++b) {
     const size_t at = static_cast<size_t>(b) * block_bytes;
     prefetcher.step();
@@ -195,8 +192,8 @@ void tile_quad_sums(int64_t n, const uint8_t* const* w, int rows, size_t block_b
   for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
   __m512 acc = _mm512_setzero_ps();
   const int64_t blocks = n / kQK;
-  RowPrefetch<Unpack> prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
-                                 4 * blocks * static_cast<int64_t>(block_bytes), blocks);
+  RowPrefetch prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
+                         4 * blocks * static_cast<int64_t>(block_bytes), blocks);
   for (int64_t b = 0; b < blocks; ++b, x += kQuadBlockBytes) {
     const size_t at = static_cast<size_t>(b) * block_bytes;
     prefetcher.step();
