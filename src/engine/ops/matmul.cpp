@@ -212,9 +212,11 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
 void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x, int64_t n_tokens,
                       float* y, ThreadPool& pool) {
   const GgmlType act = fast_activation_type(w.type);
-  // One token (decode) gains nothing from sharing the unpacking; the plain dots are leaner.
-  if (n_tokens > 1 &&
-      ((act == GgmlType::kQ8_0 && k.tile_q32) || (act == GgmlType::kQ8_K && k.tile_k)))
+  // One token (decode) gains nothing from sharing the Q8_0-family unpacking; the plain dots are
+  // leaner. The K-quant tiles beat their dots even then (AVX-512 against the shared AVX2 dots:
+  // 6.4 against 13.8 ns per Q4_K super-block in cache).
+  if ((n_tokens > 1 && act == GgmlType::kQ8_0 && k.tile_q32) ||
+      (act == GgmlType::kQ8_K && k.tile_k))
     return matmul_quantized_tiles(k, w, x, n_tokens, y, pool);
   const int64_t cols = w.cols, rows = w.rows;
   const size_t act_row_bytes = act == GgmlType::kQ8_0
