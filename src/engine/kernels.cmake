@@ -5,6 +5,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
     PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_tiles.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_quads.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_dequant.cpp
     PROPERTIES COMPILE_OPTIONS
     "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-Wno-uninitialized;-Wno-maybe-uninitialized")

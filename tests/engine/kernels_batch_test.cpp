@@ -32,7 +32,7 @@ TEST(QuadLayout, HoldsEachTokensQ8_0BlockRotatedPerLane) {
   std::vector<float> x = normal_values(3 * n, 7);
   const float* tokens[3] = {x.data(), x.data() + n, x.data() + 2 * n};
   std::vector<uint8_t> quads((n / kQK) * kQuadBlockBytes, 0xAB);
-  quantize_quad_q8_0(tokens, 3, n, 16, quads.data());
+  quantize_quad_q8_0(tokens, 3, n, 16, quads.data(), QuadLayout::kRotatedGroups);
   for (int64_t b = 0; b < n / kQK; ++b) {
     const uint8_t* at = quads.data() + b * kQuadBlockBytes;
     for (int j = 0; j < 4; ++j) {
@@ -56,6 +56,27 @@ TEST(QuadLayout, HoldsEachTokensQ8_0BlockRotatedPerLane) {
   }
 }
 
+TEST(QuadLayout, TokenRotatedLayoutKeepsEachGroupInItsLane) {
+  const int64_t n = 64;
+  std::vector<float> x = normal_values(4 * n, 8);
+  const float* tokens[4] = {x.data(), x.data() + n, x.data() + 2 * n, x.data() + 3 * n};
+  std::vector<uint8_t> quads((n / kQK) * kQuadBlockBytes, 0xAB);
+  quantize_quad_q8_0(tokens, 4, n, 128, quads.data(), QuadLayout::kRotatedTokens);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const uint8_t* at = quads.data() + b * kQuadBlockBytes;
+    for (int j = 0; j < 4; ++j) {
+      BlockQ8_0 want{};
+      quantize_row_q8_0(tokens[j] + b * kQK, &want, kQK);
+      for (int i = 0; i < kQK; ++i) {
+        // Value i sits in half h, group g, always lane g; rotation k holds token (g + k) % 4.
+        const int h = i / 16, g = (i % 16) / 4, k = (j - g + 4) % 4;
+        const auto got = static_cast<int8_t>(at[(4 * h + k) * 16 + 4 * g + i % 4]);
+        ASSERT_EQ(got, want.qs[i]) << "block " << b << " token " << j << " value " << i;
+      }
+    }
+  }
+}
+
 TEST(QuadLayout, SimdQuantizerIsBitExact) {
   const int64_t n = 128;
   std::vector<float> x = normal_values(4 * n, 9);
@@ -64,12 +85,15 @@ TEST(QuadLayout, SimdQuantizerIsBitExact) {
   x[100] = 1e-6f;                                                        // subnormal f16 scale
   for (const KernelSet* k : simd_sets()) {
     if (k->quantize_quad == nullptr) continue;
-    for (int tokens = 1; tokens <= 4; ++tokens) {
-      const float* rows[4] = {x.data(), x.data() + n, x.data() + 2 * n, x.data() + 3 * n};
-      std::vector<uint8_t> want((n / kQK) * kQuadBlockBytes), got(want.size(), 0xCD);
-      quantize_quad_q8_0(rows, tokens, n, 128, want.data());
-      k->quantize_quad(rows, tokens, n, 128, got.data());
-      ASSERT_EQ(got, want) << k->name << " tokens " << tokens;
+    for (QuadLayout layout : {QuadLayout::kRotatedGroups, QuadLayout::kRotatedTokens}) {
+      for (int tokens = 1; tokens <= 4; ++tokens) {
+        const float* rows[4] = {x.data(), x.data() + n, x.data() + 2 * n, x.data() + 3 * n};
+        std::vector<uint8_t> want((n / kQK) * kQuadBlockBytes), got(want.size(), 0xCD);
+        quantize_quad_q8_0(rows, tokens, n, 128, want.data(), layout);
+        k->quantize_quad(rows, tokens, n, 128, got.data(), layout);
+        ASSERT_EQ(got, want) << k->name << " tokens " << tokens << " layout "
+                             << static_cast<int>(layout);
+      }
     }
   }
 }
@@ -91,7 +115,11 @@ TEST(QuadTiles, MatchScalarDotsOfTheSameActivations) {
       std::memcpy(w.data() + at, &h, 2);
     }
     std::vector<float> x = normal_values(16 * n, 11);
-    for (int groups = 1; groups <= 4; ++groups) {
+    for (int case_index = 0; case_index < 5; ++case_index) {
+      // Groups 1..4 in the group-rotated layout, then one group in the token-rotated one.
+      const int groups = case_index < 4 ? case_index + 1 : 1;
+      const QuadLayout layout =
+          case_index < 4 ? QuadLayout::kRotatedGroups : QuadLayout::kRotatedTokens;
       const int tokens = 4 * groups - (groups % 2);  // odd groups: last quad not full
       std::vector<std::vector<uint8_t>> quads(groups);
       std::vector<const uint8_t*> quad_ptrs;
@@ -100,14 +128,14 @@ TEST(QuadTiles, MatchScalarDotsOfTheSameActivations) {
         const int count = std::min(4, tokens - 4 * g);
         for (int j = 0; j < count; ++j) group_tokens[j] = x.data() + (4 * g + j) * n;
         quads[g].resize((n / kQK) * kQuadBlockBytes);
-        quantize_quad_q8_0(group_tokens, count, n, quad_weight_offset(t), quads[g].data());
+        quantize_quad_q8_0(group_tokens, count, n, quad_weight_offset(t), quads[g].data(), layout);
         quad_ptrs.push_back(quads[g].data());
       }
       for (int rows = 1; rows <= 4; ++rows) {
         const void* row_ptrs[4];
         for (int r = 0; r < 4; ++r) row_ptrs[r] = w.data() + std::min(r, rows - 1) * row_bytes;
         std::vector<float> out(4 * 4 * groups, NAN);
-        k->tile_q32(t, n, row_ptrs, rows, quad_ptrs.data(), groups, 0, out.data());
+        k->tile_q32(t, n, row_ptrs, rows, quad_ptrs.data(), groups, layout, 0, out.data());
         for (int r = 0; r < rows; ++r) {
           for (int token = 0; token < tokens; ++token) {
             std::vector<BlockQ8_0> xq(n / kQK);
@@ -118,8 +146,9 @@ TEST(QuadTiles, MatchScalarDotsOfTheSameActivations) {
             const float want = dot(n, w.data() + r * row_bytes, xq.data());
             const float got = out[r * 4 * groups + token];
             ASSERT_NEAR(got, want, 1e-5f * (std::fabs(want) + 1.0f))
-                << "type " << static_cast<int>(t) << " groups " << groups << " rows " << rows
-                << " row " << r << " token " << token;
+                << "type " << static_cast<int>(t) << " groups " << groups << " layout "
+                << static_cast<int>(layout) << " rows " << rows << " row " << r << " token "
+                << token;
           }
         }
       }

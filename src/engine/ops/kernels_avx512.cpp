@@ -9,11 +9,12 @@ namespace plinth::engine::kernels {
 
 // Multi-token tiles (kernels_avx512_tiles.cpp).
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
-                     const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out);
+                     const uint8_t* const* groups, int n_groups, QuadLayout layout,
+                     int64_t prefetch, float* out);
 void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
                    int64_t prefetch, float* out);
 void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t offset,
-                          uint8_t* out);
+                          uint8_t* out, QuadLayout layout);
 // Exact decoders (kernels_avx512_dequant.cpp).
 void avx512_dequantize(GgmlType t, const void* src, float* dst, int64_t n);
 

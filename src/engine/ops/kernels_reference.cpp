@@ -244,16 +244,18 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
   }
 }
 
-void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset,
-                        uint8_t* out) {
+void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
+                        QuadLayout layout) {
   for (int64_t b = 0; b < n / kQK; ++b, out += kQuadBlockBytes) {
     std::memset(out, 0, kQuadBlockBytes);
     for (int j = 0; j < tokens; ++j) {
       BlockQ8_0 block;
       quantize_row_q8_0(x[j] + b * kQK, &block, kQK);
       for (int h = 0; h < 2; ++h)
-        for (int k = 0; k < 4; ++k)
-          std::memcpy(out + (4 * h + k) * 16 + 4 * j, block.qs + 16 * h + 4 * ((j + k) % 4), 4);
+        for (int g = 0; g < 4; ++g)
+          std::memcpy(
+              out + (4 * h + quad_rotation(layout, j, g)) * 16 + 4 * quad_lane(layout, j, g),
+              block.qs + 16 * h + 4 * g, 4);
       const float d = fp16_to_fp32(block.d);
       int32_t sum = 0;
       for (int8_t q : block.qs) sum += q;

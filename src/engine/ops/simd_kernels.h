@@ -92,14 +92,28 @@ inline void k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
 // (signed max / -127 per 256, f32 scale, 16-value sums). n is a multiple of the block length.
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n);
 void quantize_row_q8_K(const float* x, BlockQ8K* y, int64_t n);
+// Which 4-byte groups the rotations of the quad layout pair (see quantize_quad_q8_0).
+// kRotatedGroups: rotation k's 32-bit lane j holds token j's group (j + k) % 4; the tile rotates
+//   the weights to match, once per block for every group of tokens (prompts: several groups).
+// kRotatedTokens: rotation k's lane j holds token (j + k) % 4's group j; the weights stay put and
+//   the tile rotates its four sums instead: 3 shuffles per block, not 6 (decode: one group).
+enum class QuadLayout { kRotatedGroups, kRotatedTokens };
 // Q8_0 with the same numbers, up to four tokens interleaved for the quad tiles (tile_q32). Per
 // 32-value block, kQuadBlockBytes: for half h (values 16h..16h+15) and rotation k (0..3), 16 bytes
-// at (4h + k) * 16 whose 32-bit lane j holds token j's 4-byte group (j + k) % 4 of that half; the
-// four tokens' f16-rounded scales as floats at kQuadScaleOffset; and at kQuadBiasOffset the int32
+// at (4h + k) * 16 of 4-byte groups of that half arranged by `layout`; the four tokens'
+// f16-rounded scales as floats at kQuadScaleOffset; and at kQuadBiasOffset the int32
 // -offset * sum(values) per token (offset: what the tile adds to each stored weight to make it
 // unsigned). Missing tokens (tokens < 4) are zero. x[j]: token j's n values (n whole blocks).
 inline constexpr size_t kQuadScaleOffset = 128, kQuadBiasOffset = 144, kQuadBlockBytes = 160;
-void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out);
+void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
+                        QuadLayout layout = QuadLayout::kRotatedGroups);
+// The rotation (0..3) and 32-bit lane that hold token j's 4-byte group g in `layout`.
+inline int quad_rotation(QuadLayout layout, int j, int g) {
+  return layout == QuadLayout::kRotatedGroups ? (g - j + 4) % 4 : (j - g + 4) % 4;
+}
+inline int quad_lane(QuadLayout layout, int j, int g) {
+  return layout == QuadLayout::kRotatedGroups ? j : g;
+}
 // The offset the quad tiles add to weights of type t (Q8_0: 128, Q4_0: 8, Q5_0: 16).
 int32_t quad_weight_offset(GgmlType t);
 
@@ -125,12 +139,14 @@ struct KernelSet {
   // Optional (nullptr: matmul uses the per-token dots). One weight row against 1..8 tokens at
   // once, unpacking each weight block once for all of them (prompt processing).
   // Q8_0 / Q4_0 / Q5_0 rows (1 to 4: w[0] .. w[rows - 1]) against 1..4 groups of four tokens in
-  // the quad layout (quantize_quad_q8_0 with quad_weight_offset(t)); out[row * 4 * n_groups +
-  // token].
-  // prefetch (0: none): byte offset from each row pointer of data to prefetch while streaming the
-  // rows (the caller's next row tiles), spread over the blocks.
+  // the quad layout (quantize_quad_q8_0 with quad_weight_offset(t) and `layout`; kRotatedTokens
+  // only with one group); out[row * 4 * n_groups + token].
+  // prefetch (0: none): byte offset from w[0] of the caller's next rows, adjacent in memory: the
+  // tile prefetches four rows' bytes from there in address order, spread over the blocks. (K
+  // tiles: offset from w of the bytes to prefetch alongside each super-block.)
   void (*tile_q32)(GgmlType t, int64_t n, const void* const* w, int rows,
-                   const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out);
+                   const uint8_t* const* groups, int n_groups, QuadLayout layout, int64_t prefetch,
+                   float* out);
   // Q4_K / Q5_K / Q6_K rows against Q8_K activations:
   void (*tile_k)(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
                  int64_t prefetch, float* out);
@@ -142,7 +158,8 @@ struct KernelSet {
   // Optional: gate[i] = silu(gate[i]) * up[i] with a polynomial exp (the fast path's SwiGLU).
   void (*swiglu)(int64_t n, float* gate, const float* up);
   // Optional: quantize_quad_q8_0, bit for bit (nullptr: matmul uses the portable one).
-  void (*quantize_quad)(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out);
+  void (*quantize_quad)(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
+                        QuadLayout layout);
 };
 
 const KernelSet& scalar_kernels();

@@ -1,0 +1,299 @@
+// AVX-512 quad tiles: Q8_0 / Q4_0 / Q5_0 rows against groups of four tokens (vpdpbusd).
+#include "ops/simd_kernels.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VNNI__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <algorithm>
+
+namespace plinth::engine::kernels {
+namespace {
+
+inline uint16_t block_scale(const uint8_t* block) {  // Q8_0 / Q4_0 / Q5_0 start with f16 d
+  uint16_t d;
+  std::memcpy(&d, block, 2);
+  return d;
+}
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m512i join(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// One 32-value block of four rows as unsigned bytes (the stored value plus kOffset), in the tile
+// layout: lo holds values 0..15 of row r in 128-bit lane r, hi values 16..31.
+struct UnpackQ8_0 {
+  static constexpr int32_t kOffset = 128;
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+    __m512i r01 = join(load32(row[0] + at + 2), load32(row[1] + at + 2));
+    __m512i r23 = join(load32(row[2] + at + 2), load32(row[3] + at + 2));
+    lo = _mm512_xor_si512(_mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(2, 0, 2, 0)), bias);
+    hi = _mm512_xor_si512(_mm512_shuffle_i32x4(r01, r23, _MM_SHUFFLE(3, 1, 3, 1)), bias);
+  }
+};
+// Q4_0 / Q5_0 store values 0..15 in the low nibbles and 16..31 in the high ones: with the four
+// rows' 16 packed bytes in one vector, a mask and a shift give both halves already in the tile
+// layout, with no cross-lane shuffles.
+inline __m512i packed_rows(const uint8_t* const* row, size_t offset) {
+  auto load16 = [](const uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  };
+  __m512i v = _mm512_castsi128_si512(load16(row[0] + offset));
+  v = _mm512_inserti32x4(v, load16(row[1] + offset), 1);
+  v = _mm512_inserti32x4(v, load16(row[2] + offset), 2);
+  return _mm512_inserti32x4(v, load16(row[3] + offset), 3);
+}
+struct UnpackQ4_0 {
+  static constexpr int32_t kOffset = 8;
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    const __m512i v = packed_rows(row, at + 2), low_mask = _mm512_set1_epi8(0x0F);
+    lo = _mm512_and_si512(v, low_mask);
+    hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask);
+  }
+};
+struct UnpackQ5_0 {
+  static constexpr int32_t kOffset = 16;
+  void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
+    // Fifth bits: bit j of a row's qh belongs to value j, gathered as byte masks in scalar
+    // registers (the integer ALUs are idle here).
+    uint64_t lo_bits = 0, hi_bits = 0;
+    for (int r = 0; r < 4; ++r) {
+      uint32_t bits;
+      std::memcpy(&bits, row[r] + at + 2, 4);
+      lo_bits |= uint64_t{bits & 0xFFFF} << (16 * r);
+      hi_bits |= uint64_t{bits >> 16} << (16 * r);
+    }
+    const __m512i v = packed_rows(row, at + 6), low_mask = _mm512_set1_epi8(0x0F);
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    const __m512i l = _mm512_and_si512(v, low_mask);
+    const __m512i h = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_mask);
+    lo = _mm512_mask_add_epi8(l, lo_bits, l, sixteen);
+    hi = _mm512_mask_add_epi8(h, hi_bits, h, sixteen);
+  }
+};
+
+// Lane 4r + j: row r's f16 block scale as a float. Gathered in a scalar register: the integer
+// ALUs are idle here, and inserting them one by one would cost shuffles on the vector ports the
+// dots need.
+inline __m512 row_scales(const uint8_t* const* row, size_t at) {
+  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const uint64_t packed =
+      uint64_t{block_scale(row[0] + at)} | uint64_t{block_scale(row[1] + at)} << 16 |
+      uint64_t{block_scale(row[2] + at)} << 32 | uint64_t{block_scale(row[3] + at)} << 48;
+  __m128i halves = _mm_cvtsi64_si128(static_cast<long long>(packed));
+  return _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
+}
+
+// Prefetches the caller's next rows (`bytes` from `from`, adjacent in the file) a few lines per
+// block, in address order. One ascending stream: four interleaved per-row streams (the rows the
+// tile reads) got half the bandwidth of one stream here, prefetched or not; this gets all of it.
+// The lines go to L1 when the next rows fit beside the tile's own data (-15% per block for Q8_0
+// over L2), to L2 when they are larger (ffn_down's 4864-wide rows would evict the activations).
+class RowPrefetch {
+ public:
+  static constexpr int64_t kL1Bytes = 8192;
+  RowPrefetch(const uint8_t* from, int64_t bytes, int64_t blocks)
+      : at_(reinterpret_cast<const char*>(from)),
+        end_(at_ + (from == nullptr ? 0 : bytes)),
+        per_block_(static_cast<int>((bytes / 64 + blocks) / std::max<int64_t>(blocks, 1))),
+        to_l1_(bytes <= kL1Bytes) {}
+  void step() {
+    if (to_l1_) {
+      for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T0);
+    } else {
+      for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T1);
+    }
+  }
+
+ private:
+  const char* at_;
+  const char* end_;
+  int per_block_;
+  bool to_l1_;
+};
+
+inline __m512i broadcast16(const uint8_t* p) {
+  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Four rows against groups of four tokens (the quad layout, see quantize_quad_q8_0). 128-bit lane
+// r of a vector holds 16 values of row r; the weights are also rotated by one, two and three
+// 4-byte groups (shared by every token), and the quad layout holds the activations rotated the
+// other way, one token per 32-bit lane. Four vpdpbusd over the rotations then leave in 32-bit lane
+// j of row r the whole integer dot of row r with token j: one conversion, one scale and one FMA
+// serve 4 rows x 4 tokens, where a token per vector needed four of each. The weights are the
+// unsigned operand (stored value + kOffset); the group's precomputed -kOffset * sum(x) starts the
+// accumulator, so the integer result is exactly sum(w * x).
+// Per (4 rows, 4 tokens, block): 8 vpdpbusd + add + convert + mul + FMA.
+// Fewer than four rows repeat the last row pointer (its results are dropped).
+// out[r * 4 * kGroups + token].
+template <int kGroups, typename Unpack>
+void tile_quads(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
+                const uint8_t* const* groups, int64_t prefetch, float* out) {
+  Unpack unpack;
+  const uint8_t* row[4];
+  for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
+  __m512 acc[kGroups];
+  for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_setzero_ps();
+  const int64_t blocks = n / kQK;
+  RowPrefetch prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
+                         4 * blocks * static_cast<int64_t>(block_bytes), blocks);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const size_t at = static_cast<size_t>(b) * block_bytes;
+    prefetcher.step();
+    __m512i lo, hi;  // values 0..15, 16..31
+    unpack(row, at, lo, hi);
+    // Rotation k: 32-bit lane j holds the weights' 4-byte group (j + k) % 4.
+    const __m512i wl[4] = {lo, _mm512_shuffle_epi32(lo, static_cast<_MM_PERM_ENUM>(0x39)),
+                           _mm512_shuffle_epi32(lo, static_cast<_MM_PERM_ENUM>(0x4E)),
+                           _mm512_shuffle_epi32(lo, static_cast<_MM_PERM_ENUM>(0x93))};
+    const __m512i wh[4] = {hi, _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x39)),
+                           _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x4E)),
+                           _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x93))};
+    const __m512 ws = row_scales(row, at);
+    // Unrolled loops keep wl / wh and the sums in registers: GCC at -O2 leaves these short loops
+    // rolled and spills the arrays, and the stores and reloads then cost more than the dots.
+#pragma GCC unroll 4
+    for (int g = 0; g < kGroups; ++g) {
+      const uint8_t* x = groups[g] + b * kQuadBlockBytes;
+      // Two chains (low and high halves) keep the dependent vpdpbusd sequences short.
+      __m512i s0 = broadcast16(x + kQuadBiasOffset), s1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        s0 = _mm512_dpbusd_epi32(s0, wl[k], broadcast16(x + 16 * k));
+        s1 = _mm512_dpbusd_epi32(s1, wh[k], broadcast16(x + 64 + 16 * k));
+      }
+      const __m512 scale = _mm512_mul_ps(
+          ws, _mm512_broadcast_f32x4(
+                  _mm_loadu_ps(reinterpret_cast<const float*>(x + kQuadScaleOffset))));
+      acc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scale, acc[g]);
+    }
+  }
+  for (int g = 0; g < kGroups; ++g) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[g]);
+    for (int r = 0; r < rows; ++r)
+      for (int j = 0; j < 4; ++j) out[r * 4 * kGroups + 4 * g + j] = lanes[4 * r + j];
+  }
+}
+
+// One group in the kRotatedTokens layout. The weights stay as unpacked: in rotation k, lane j of
+// row r pairs the row's group j with token (j + k) % 4's group j, so sum k (both halves) holds
+// partial dots of four different tokens; rotating it by k lanes lines every token up with its
+// lane, and the four sums add into the same 4 rows x 4 tokens as tile_quads. Per block: 8 vpdpbusd
+// + 3 shuffles + 3 adds + convert + mul + FMA, against 6 weight shuffles for the other layout
+// (one group: the sums are fewer than the weight vectors).
+template <typename Unpack>
+void tile_quad_sums(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
+                    const uint8_t* x, int64_t prefetch, float* out) {
+  Unpack unpack;
+  const uint8_t* row[4];
+  for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
+  __m512 acc = _mm512_setzero_ps();
+  const int64_t blocks = n / kQK;
+  RowPrefetch prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
+                         4 * blocks * static_cast<int64_t>(block_bytes), blocks);
+  for (int64_t b = 0; b < blocks; ++b, x += kQuadBlockBytes) {
+    const size_t at = static_cast<size_t>(b) * block_bytes;
+    prefetcher.step();
+    __m512i lo, hi;  // values 0..15, 16..31
+    unpack(row, at, lo, hi);
+    const __m512 ws = row_scales(row, at);
+    __m512i s[4];
+    s[0] = _mm512_dpbusd_epi32(broadcast16(x + kQuadBiasOffset), lo, broadcast16(x));
+#pragma GCC unroll 4
+    for (int k = 1; k < 4; ++k)
+      s[k] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, broadcast16(x + 16 * k));
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) s[k] = _mm512_dpbusd_epi32(s[k], hi, broadcast16(x + 64 + 16 * k));
+    // Lane j of sum k belongs to token (j + k) % 4: (s0 + s1 >> 1) + (s2 + s3 >> 1) >> 2, in lanes.
+    const __m512i s01 = _mm512_add_epi32(s[0], _mm512_shuffle_epi32(s[1], _MM_PERM_CBAD));
+    const __m512i s23 = _mm512_add_epi32(s[2], _mm512_shuffle_epi32(s[3], _MM_PERM_CBAD));
+    const __m512i sum = _mm512_add_epi32(s01, _mm512_shuffle_epi32(s23, _MM_PERM_BADC));
+    const __m512 scale = _mm512_mul_ps(
+        ws,
+        _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(x + kQuadScaleOffset))));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc);
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc);
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < 4; ++j) out[r * 4 + j] = lanes[4 * r + j];
+}
+
+template <typename Unpack>
+void tile_any(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
+              const uint8_t* const* groups, int n_groups, QuadLayout layout, int64_t prefetch,
+              float* out) {
+  if (layout == QuadLayout::kRotatedTokens)
+    return tile_quad_sums<Unpack>(n, w, rows, block_bytes, groups[0], prefetch, out);
+  // clang-format off
+  switch (n_groups) {
+    case 1: return tile_quads<1, Unpack>(n, w, rows, block_bytes, groups, prefetch, out);
+    case 2: return tile_quads<2, Unpack>(n, w, rows, block_bytes, groups, prefetch, out);
+    case 3: return tile_quads<3, Unpack>(n, w, rows, block_bytes, groups, prefetch, out);
+    default: return tile_quads<4, Unpack>(n, w, rows, block_bytes, groups, prefetch, out);
+  }
+  // clang-format on
+}
+
+}  // namespace
+
+void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t offset,
+                          uint8_t* out, QuadLayout layout) {
+  for (int64_t b = 0; b < n / kQK; ++b, out += kQuadBlockBytes) {
+    if (tokens < 4) std::memset(out, 0, kQuadBlockBytes);
+    for (int j = 0; j < tokens; ++j) {
+      // The reference's arithmetic: amax / 127, x * (1 / d) rounded to nearest even (the
+      // default MXCSR mode of vcvtps2dq), the f16-rounded d as the scale.
+      const __m512 v0 = _mm512_loadu_ps(x[j] + b * kQK), v1 = _mm512_loadu_ps(x[j] + b * kQK + 16);
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+      const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+      const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+      const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+      const int32_t bias = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+      const float scale = fp16_to_fp32(fp32_to_fp16(d));
+      alignas(16) uint32_t groups[2][4];
+      _mm_store_si128(reinterpret_cast<__m128i*>(groups[0]), _mm512_cvtepi32_epi8(q0));
+      _mm_store_si128(reinterpret_cast<__m128i*>(groups[1]), _mm512_cvtepi32_epi8(q1));
+      for (int h = 0; h < 2; ++h)
+        for (int g = 0; g < 4; ++g)
+          std::memcpy(
+              out + (4 * h + quad_rotation(layout, j, g)) * 16 + 4 * quad_lane(layout, j, g),
+              &groups[h][g], 4);
+      std::memcpy(out + kQuadScaleOffset + 4 * j, &scale, 4);
+      std::memcpy(out + kQuadBiasOffset + 4 * j, &bias, 4);
+    }
+  }
+}
+
+void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
+                     const uint8_t* const* groups, int n_groups, QuadLayout layout,
+                     int64_t prefetch, float* out) {
+  const auto* const* r = reinterpret_cast<const uint8_t* const*>(w);
+  switch (t) {
+    case GgmlType::kQ8_0:
+      return tile_any<UnpackQ8_0>(n, r, rows, sizeof(BlockQ8_0), groups, n_groups, layout, prefetch,
+                                  out);
+    case GgmlType::kQ4_0:
+      return tile_any<UnpackQ4_0>(n, r, rows, sizeof(BlockQ4_0), groups, n_groups, layout, prefetch,
+                                  out);
+    default:
+      return tile_any<UnpackQ5_0>(n, r, rows, sizeof(BlockQ5_0), groups, n_groups, layout, prefetch,
+                                  out);
+  }
+}
+
+}  // namespace plinth::engine::kernels
+
+#else
+
+namespace plinth::engine::kernels {
+// Never selected without AVX-512 (avx512_kernels() returns nullptr then).
+void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const uint8_t* const*, int,
+                     QuadLayout, int64_t, float*) {}
+void avx512_quantize_quad(const float* const*, int, int64_t, int32_t, uint8_t*, QuadLayout) {}
+}  // namespace plinth::engine::kernels
+
+#endif
