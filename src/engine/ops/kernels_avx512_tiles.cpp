@@ -50,6 +50,22 @@ inline void prefetch_block(const Block* block, int64_t prefetch) {
   for (size_t at = 0; at < sizeof(Block); at += 64) _mm_prefetch(p + at, _MM_HINT_T0);
 }
 
+constexpr int64_t kAhead = 1;
+// Batched decode: the next super-block's activations of every token, so they come back into L1
+// ahead of use after the weight stream evicted them.
+template <int kTokens>
+inline void prefetch_activations(const BlockQ8K* const* x, int64_t b, int64_t blocks) {
+  if constexpr (kTokens >= 2) {
+    if (b + kAhead >= blocks) return;
+#pragma GCC unroll 8
+    for (int t = 0; t < kTokens; ++t) {
+      const char* p = reinterpret_cast<const char*>(&x[t][b + kAhead]);
+      for (size_t at = 0; at < sizeof(BlockQ8K); at += 64) _mm_prefetch(p + at, _MM_HINT_T0);
+      _mm_prefetch(p + sizeof(BlockQ8K) - 1, _MM_HINT_T0);
+    }
+  }
+}
+
 // The loops carry `#pragma GCC unroll`: GCC at -O2 leaves them rolled, and the weight vectors and
 // per-token accumulators then live on the stack, reloaded for every token.
 
@@ -65,6 +81,7 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t pref
   for (int t = 0; t < kTokens; ++t) acc[t] = _mm512_setzero_ps(), acc_min[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQKK; ++b) {
     prefetch_block(&wb[b], prefetch);
+    prefetch_activations<kTokens>(x, b, n / kQKK);
     // The eight 6-bit scales (bytes 0..7) and minimums (bytes 8..15) unpacked with 32-bit
     // masks (llama.cpp's arrangement of k_scale_min), widened to int16 in one vector.
     uint32_t packed[4];
@@ -126,6 +143,7 @@ void tile_q6_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t prefe
     acc[t] = _mm512_setzero_ps(), acc_offset[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQKK; ++b) {
     prefetch_block(&wb[b], prefetch);
+    prefetch_activations<kTokens>(x, b, n / kQKK);
     __m512i q[4], scale[4];
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
