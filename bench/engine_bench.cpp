@@ -153,7 +153,8 @@ int engine_bench_main(int argc, char** argv) {
   if (model_path.empty() && !micro && !estimate) micro = estimate = true;
 
   int status = 0;
-  if (!model_path.empty()) status |= run_model_bench(model_path, threads, exact, decode_tokens, sequences);
+  if (!model_path.empty())
+    status |= run_model_bench(model_path, threads, exact, decode_tokens, sequences);
   if (estimate) {
     auto recipe = plinth::tools::parse_recipe(recipe_name);
     if (!recipe) {
