@@ -133,6 +133,25 @@ Result<RouterConfig> parse_router(const toml::table& t, size_t index) {
   return r;
 }
 
+// An array of tables ([[key]]): each table parsed by parse(table, index) into out; absent: none.
+template <typename T, typename Parse>
+Status read_table_array(const toml::table& root, std::string_view key, std::vector<T>& out,
+                        Parse parse) {
+  const toml::node* node = root.get(key);
+  if (!node) return ok();
+  std::string shape =
+      std::string(key) + " must be an array of tables ([[" + std::string(key) + "]])";
+  const toml::array* arr = node->as_array();
+  if (!arr) return fail(ErrorCode::kInvalidArgument, shape);
+  for (size_t i = 0; i < arr->size(); ++i) {
+    const toml::table* t = (*arr)[i].as_table();
+    if (!t) return fail(ErrorCode::kInvalidArgument, shape);
+    auto parsed = parse(*t, i);
+    if (!parsed) return std::unexpected(parsed.error());
+    out.push_back(std::move(*parsed));
+  }
+  return ok();
+}
 }  // namespace
 
 Result<std::pair<std::string, uint16_t>> Config::listen_endpoint() const {
@@ -202,52 +221,16 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     PLINTH_TRY(read_path(*t, "certificate", c.tls.certificate, base_dir, "tls."));
     PLINTH_TRY(read_path(*t, "private_key", c.tls.private_key, base_dir, "tls."));
   }
-  if (const toml::node* m = root.get("models")) {
-    const toml::array* arr = m->as_array();
-    if (!arr)
-      return fail(ErrorCode::kInvalidArgument, "models must be an array of tables ([[models]])");
-    for (size_t i = 0; i < arr->size(); ++i) {
-      const toml::table* t = (*arr)[i].as_table();
-      if (!t)
-        return fail(ErrorCode::kInvalidArgument, "models must be an array of tables ([[models]])");
-      auto model = parse_model(*t, base_dir, i);
-      if (!model) return std::unexpected(model.error());
-      c.models.push_back(std::move(*model));
-    }
-  }
+  PLINTH_TRY(read_table_array(root, "models", c.models, [&](const toml::table& t, size_t i) {
+    return parse_model(t, base_dir, i);
+  }));
   if (const toml::node* m = root.get("metrics")) {
     const toml::table* t = m->as_table();
     if (!t) return fail(ErrorCode::kInvalidArgument, "metrics must be a table");
     PLINTH_TRY(read(*t, "require_auth", c.metrics.require_auth, "metrics."));
   }
-  if (const toml::node* b = root.get("budgets")) {
-    const toml::array* arr = b->as_array();
-    if (!arr)
-      return fail(ErrorCode::kInvalidArgument, "budgets must be an array of tables ([[budgets]])");
-    for (size_t i = 0; i < arr->size(); ++i) {
-      const toml::table* t = (*arr)[i].as_table();
-      if (!t)
-        return fail(ErrorCode::kInvalidArgument,
-                    "budgets must be an array of tables ([[budgets]])");
-      auto budget = parse_budget(*t, i);
-      if (!budget) return std::unexpected(budget.error());
-      c.budgets.push_back(std::move(*budget));
-    }
-  }
-  if (const toml::node* r = root.get("routers")) {
-    const toml::array* arr = r->as_array();
-    if (!arr)
-      return fail(ErrorCode::kInvalidArgument, "routers must be an array of tables ([[routers]])");
-    for (size_t i = 0; i < arr->size(); ++i) {
-      const toml::table* t = (*arr)[i].as_table();
-      if (!t)
-        return fail(ErrorCode::kInvalidArgument,
-                    "routers must be an array of tables ([[routers]])");
-      auto router = parse_router(*t, i);
-      if (!router) return std::unexpected(router.error());
-      c.routers.push_back(std::move(*router));
-    }
-  }
+  PLINTH_TRY(read_table_array(root, "budgets", c.budgets, parse_budget));
+  PLINTH_TRY(read_table_array(root, "routers", c.routers, parse_router));
   return c;
 }
 
