@@ -164,50 +164,22 @@ class FakeExchange final : public http::Exchange {
   int gone_after_writes = -1;
 };
 
-// A SigV4-signed POST (service "bedrock" unless told otherwise), as an SDK would send it.
-inline http::Request signed_request(std::string path, std::string body,
-                                    std::string service = "bedrock",
-                                    std::string secret = std::string(kSecret), bool http2 = false) {
-  auth::SignableRequest unsigned_request;
-  unsigned_request.method = "POST";
-  unsigned_request.raw_path = path;
-  // HTTP/2 clients (the JS SDK) sign ":authority" instead of host.
-  unsigned_request.headers = {{http2 ? ":authority" : "host", "127.0.0.1:4000"},
-                              {"content-type", "application/json"}};
-  unsigned_request.body = body;
-  auth::SigningCredentials credentials{std::string(kAccessKey), secret, ""};
-  auth::SignerOptions options;
-  options.region = "us-east-1";
-  options.service = service;
-  options.time = std::chrono::system_clock::time_point(std::chrono::seconds(kNow));
-  options.sign_body = true;
-  auth::SignedRequest signed_req = auth::sign_request(unsigned_request, credentials, options);
-  http::Request request;
-  request.method = "POST";
-  request.target = path;
-  for (const auto& [name, value] : signed_req.request.headers)
-    request.headers.push_back({name, value});
-  request.body = std::move(body);
-  return request;
-}
-
-// A SigV4-signed request to Plinth's own REST API (service "plinth" unless told otherwise);
-// `target` may carry a query string, signed as the SDKs sign it.
-inline http::Request signed_call(std::string method, std::string target, std::string body = "",
-                                 std::vector<http::Header> extra = {},
-                                 std::string service = "plinth") {
+// `method target` with `headers` and `body`, SigV4-signed with the test key at kNow as an SDK
+// signs it (a query string in `target` is signed too).
+inline http::Request sign_as_sdk(std::string method, std::string target, std::string body,
+                                 auth::HeaderList headers, std::string service,
+                                 std::string secret = std::string(kSecret)) {
   auth::SignableRequest unsigned_request;
   unsigned_request.method = method;
   size_t question = target.find('?');
   unsigned_request.raw_path = target.substr(0, question);
   if (question != std::string::npos) unsigned_request.raw_query = target.substr(question + 1);
-  unsigned_request.headers = {{"host", "127.0.0.1:4000"}};
-  for (const auto& h : extra) unsigned_request.headers.emplace_back(h.name, h.value);
+  unsigned_request.headers = std::move(headers);
   unsigned_request.body = body;
-  auth::SigningCredentials credentials{std::string(kAccessKey), std::string(kSecret), ""};
+  auth::SigningCredentials credentials{std::string(kAccessKey), std::move(secret), ""};
   auth::SignerOptions options;
   options.region = "us-east-1";
-  options.service = service;
+  options.service = std::move(service);
   options.time = std::chrono::system_clock::time_point(std::chrono::seconds(kNow));
   options.sign_body = true;
   auth::SignedRequest signed_req = auth::sign_request(unsigned_request, credentials, options);
@@ -219,6 +191,27 @@ inline http::Request signed_call(std::string method, std::string target, std::st
   }
   request.body = std::move(body);
   return request;
+}
+
+// A SigV4-signed JSON POST (service "bedrock" unless told otherwise), as an SDK would send it.
+inline http::Request signed_request(std::string path, std::string body,
+                                    std::string service = "bedrock",
+                                    std::string secret = std::string(kSecret), bool http2 = false) {
+  // HTTP/2 clients (the JS SDK) sign ":authority" instead of host.
+  return sign_as_sdk(
+      "POST", std::move(path), std::move(body),
+      {{http2 ? ":authority" : "host", "127.0.0.1:4000"}, {"content-type", "application/json"}},
+      std::move(service), std::move(secret));
+}
+
+// A SigV4-signed request to Plinth's own REST API (service "plinth" unless told otherwise).
+inline http::Request signed_call(std::string method, std::string target, std::string body = "",
+                                 std::vector<http::Header> extra = {},
+                                 std::string service = "plinth") {
+  auth::HeaderList headers = {{"host", "127.0.0.1:4000"}};
+  for (const auto& h : extra) headers.emplace_back(h.name, h.value);
+  return sign_as_sdk(std::move(method), std::move(target), std::move(body), std::move(headers),
+                     std::move(service));
 }
 
 // A signed GET of `path` with an optional query string.
