@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_stats.h"
 #include "plinth/api/gateway.h"
 #include "plinth/auth/authenticator.h"
 #include "plinth/auth/iam.h"
@@ -42,13 +43,6 @@ class InstantProvider final : public providers::Provider {
     return providers::EmbeddingResponse{r.model_id, std::vector<float>(8, 0.f), 3};
   }
 };
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  return v[i];
-}
 
 constexpr const char* kBody =
     R"({"messages":[{"role":"user","content":[{"text":"Hello"}]}],"inferenceConfig":{"maxTokens":8}})";
@@ -137,11 +131,13 @@ int run_gateway_bench(const GatewayBenchOptions& o) {
       sig.push_back(Micros(t1 - t0).count());
       full.push_back(Micros(t2 - t0).count());
     }
-    std::printf("sigv4 verify (session token)     p50 %7.1f us   p99 %7.1f us\n",
-                percentile(sig, 0.5), percentile(sig, 0.99));
+    bench::Percentiles verify = bench::percentiles(std::move(sig));
+    bench::Percentiles routed = bench::percentiles(std::move(full));
+    std::printf("sigv4 verify (session token)     p50 %7.1f us   p99 %7.1f us\n", verify.p50,
+                verify.p99);
     std::printf(
         "sigv4 + policy + routing         p50 %7.1f us   p99 %7.1f us   (target < 50 us p50)\n",
-        percentile(full, 0.5), percentile(full, 0.99));
+        routed.p50, routed.p99);
   }
 
   // 2. Real HTTP on loopback: keep-alive HTTP/1.1 clients at concurrency 1 and 64.
@@ -190,10 +186,12 @@ int run_gateway_bench(const GatewayBenchOptions& o) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::vector<double> all;
     for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    double requests = static_cast<double>(all.size());
+    bench::Percentiles latency = bench::percentiles(std::move(all));
     std::printf(
         "http converse, concurrency %3d  %8.0f req/s   p50 %7.1f us   p99 %8.1f us   errors %lld\n",
-        concurrency, static_cast<double>(all.size()) / seconds, percentile(all, 0.5),
-        percentile(all, 0.99), static_cast<long long>(errors.load()));
+        concurrency, requests / seconds, latency.p50, latency.p99,
+        static_cast<long long>(errors.load()));
   }
   (*server)->stop();
   std::error_code ec;
