@@ -66,6 +66,14 @@ class Http1Connection final : public Connection,
     if (exchange_) exchange_->mark_gone();
   }
 
+  void evict() override {
+    asio::post(executor_, [self = shared_from_this()] {
+      if (self->phase_ == Phase::kReading && !self->request_started_ && self->buffer_.empty()) {
+        self->close();
+      }
+    });
+  }
+
   // Called from worker threads: hands bytes to the strand. `final` ends the response.
   void post_write(std::string bytes, bool final, size_t gated) {
     asio::post(executor_, [self = shared_from_this(), bytes = std::move(bytes), final,
@@ -81,10 +89,13 @@ class Http1Connection final : public Connection,
 
   void begin_request() {
     phase_ = Phase::kReading;
+    release_body();
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(context_.options().max_header_bytes));
-    parser_->body_limit(context_.options().max_body_bytes);
-    parser_->eager(true);
+    parser_->body_limit(body_limit());
+    // Not eager: put() stops once the header is complete, so the body budget is taken before
+    // the parser allocates the body.
+    parser_->eager(false);
     header_checked_ = false;
     request_started_.reset();
     if (shutting_down_ && buffer_.empty()) {
@@ -94,43 +105,90 @@ class Http1Connection final : public Connection,
     parse();
   }
 
+  size_t body_limit() const {
+    return std::min(context_.options().max_body_bytes, context_.options().connection_body_budget);
+  }
+
   void parse() {
     if (buffer_.empty()) {
+      // Waiting for a request with nothing buffered: a slot that may be evicted at the cap.
+      if (!request_started_) idle_.store(true, std::memory_order_release);
       ensure_reading();
       return;
     }
+    idle_.store(false, std::memory_order_release);
     if (!request_started_) request_started_ = std::chrono::steady_clock::now();
     error_code ec;
-    while (!buffer_.empty() && !parser_->is_done()) {
-      size_t used = parser_->put(asio::buffer(buffer_), ec);
-      buffer_.erase(0, used);
-      if (ec == bhttp::error::need_more) {
-        ec = {};
-        break;
+    // Beast throws on some input (a trailer field of 64 KiB: "field value too large"); an
+    // exception must never leave an I/O thread, so every throw is a malformed request.
+    try {
+      while (!buffer_.empty() && !parser_->is_done()) {
+        if (parser_->is_header_done() && !reserve_body()) return;
+        size_t used = parser_->put(asio::buffer(buffer_), ec);
+        buffer_.erase(0, used);
+        if (ec == bhttp::error::need_more) {
+          ec = {};
+          break;
+        }
+        if (ec) break;
+        if (parser_->is_header_done() && !header_checked_ && !check_header()) return;
+        if (used == 0) break;
       }
-      if (ec || used == 0) break;
+    } catch (const std::length_error& e) {
+      return send_error(431, std::string("Request header field too large: ") + e.what(), true);
+    } catch (const std::exception& e) {
+      return send_error(400, std::string("Malformed HTTP request: ") + e.what(), true);
     }
     if (ec == bhttp::error::header_limit) return send_error(431, "Request headers too large", true);
     if (ec == bhttp::error::body_limit) return send_error(413, "Request body too large", true);
     if (ec) return send_error(400, "Malformed HTTP request: " + ec.message(), true);
-    if (parser_->is_header_done() && !header_checked_) {
-      header_checked_ = true;
-      const auto& header = parser_->get();
-      size_t count = std::distance(header.begin(), header.end());
-      if (count > context_.options().max_headers) {
-        return send_error(431, "Too many request headers", true);
-      }
-      auto expect = header.find(bhttp::field::expect);
-      if (!parser_->is_done() && expect != header.end() &&
-          boost::beast::iequals(expect->value(), "100-continue")) {
-        queue_write("HTTP/1.1 100 Continue\r\n\r\n", false, 0);
-      }
-    }
     if (parser_->is_done()) {
       dispatch();
     } else {
       ensure_reading();
     }
+  }
+
+  // False when the request was answered with an error.
+  bool check_header() {
+    header_checked_ = true;
+    const auto& header = parser_->get();
+    size_t count = std::distance(header.begin(), header.end());
+    if (count > context_.options().max_headers) {
+      send_error(431, "Too many request headers", true);
+      return false;
+    }
+    auto expect = header.find(bhttp::field::expect);
+    if (!parser_->is_done() && expect != header.end() &&
+        boost::beast::iequals(expect->value(), "100-continue")) {
+      queue_write("HTTP/1.1 100 Continue\r\n\r\n", false, 0);
+    }
+    return true;
+  }
+
+  // Keeps the server's body budget ahead of what the next put() may buffer: the declared
+  // length, or for chunked bodies what arrived so far plus the unparsed input. False: answered.
+  bool reserve_body() {
+    size_t want;
+    if (auto length = parser_->content_length()) {
+      want = static_cast<size_t>(std::min<uint64_t>(*length, body_limit()));
+    } else {
+      want = std::min(parser_->get().body().size() + buffer_.size(), body_limit());
+    }
+    if (want <= body_reserved_) return true;
+    if (!context_.body_budget().try_take(want - body_reserved_)) {
+      context_.count_refused_body();
+      send_error(503, "Server busy: too many request bodies in flight; retry later", true);
+      return false;
+    }
+    body_reserved_ = want;
+    return true;
+  }
+
+  void release_body() {
+    if (body_reserved_ == 0) return;
+    context_.body_budget().give_back(body_reserved_);
+    body_reserved_ = 0;
   }
 
   void dispatch();
@@ -162,6 +220,7 @@ class Http1Connection final : public Connection,
       close();
       return;
     }
+    if (n > 0) idle_.store(false, std::memory_order_release);
     last_activity_ = std::chrono::steady_clock::now();
     switch (phase_) {
       case Phase::kReading:
@@ -235,7 +294,14 @@ class Http1Connection final : public Connection,
   // Half-closes and drains what the client still sends, so an error response is not lost to
   // a TCP reset caused by unread input.
   void linger_and_close() {
+    if (no_linger_) {
+      close();
+      return;
+    }
     phase_ = Phase::kLingering;
+    idle_.store(false, std::memory_order_release);
+    parser_.reset();
+    release_body();
     linger_until_ = std::chrono::steady_clock::now() + kLinger;
     buffer_.clear();
     transport_->shutdown_send();
@@ -255,7 +321,12 @@ class Http1Connection final : public Connection,
     const ServerOptions& options = context_.options();
     switch (phase_) {
       case Phase::kReading:
-        if (request_started_ && now - *request_started_ > options.request_timeout) {
+        if (request_started_ && !(parser_ && parser_->is_header_done()) &&
+            now - *request_started_ > options.header_timeout) {
+          // No linger: a peer that trickles bytes would only hold the slot longer.
+          no_linger_ = true;
+          send_error(408, "Request headers timed out", true);
+        } else if (request_started_ && now - *request_started_ > options.request_timeout) {
           send_error(408, "Request timed out", true);
         } else if (!request_started_ &&
                    (shutting_down_ || now - last_activity_ > options.idle_timeout)) {
@@ -286,6 +357,9 @@ class Http1Connection final : public Connection,
   void close() {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
+    idle_.store(false, std::memory_order_release);
+    parser_.reset();
+    release_body();
     if (exchange_) exchange_->mark_gone();
     timer_.cancel();
     transport_->close();
@@ -310,7 +384,9 @@ class Http1Connection final : public Connection,
   bool keep_alive_ = true;
   bool close_after_response_ = false;
   bool shutting_down_ = false;
+  bool no_linger_ = false;
   bool response_complete_queued_ = false;
+  size_t body_reserved_ = 0;  // taken from the server's body budget for this request
   std::vector<PendingWrite> outbox_;
   std::vector<PendingWrite> writing_batch_;
   std::optional<SteadyTime> request_started_;
@@ -396,6 +472,7 @@ class Http1Exchange final : public ExchangeBase {
 
 void Http1Connection::dispatch() {
   auto message = parser_->release();
+  release_body();  // the body now belongs to the handler, bounded by the lanes
   Request request;
   request.method.assign(message.method_string());
   request.target.assign(message.target());
@@ -408,19 +485,20 @@ void Http1Connection::dispatch() {
   request.secure = transport_->secure();
   request.remote_address = transport_->remote_address();
   keep_alive_ = message.keep_alive() && !shutting_down_ && !close_after_response_;
-  if (!context_.try_begin_request()) {
-    send_error(429, "Too many concurrent requests", false);
+  RequestClass request_class = context_.classify(request);
+  auto state = std::make_shared<ExchangeState>();
+  bool head_request = request.method == "HEAD";
+  auto task = [self = shared_from_this(), request = std::move(request), state,
+               keep_alive = keep_alive_, head_request] {
+    Http1Exchange exchange(self, state, keep_alive, head_request);
+    self->context_.run_handler(request, exchange);
+  };
+  if (!context_.submit(request_class, std::move(task))) {
+    send_error(429, "Too many requests; retry later", false);
     return;
   }
   phase_ = Phase::kHandling;
-  exchange_ = std::make_shared<ExchangeState>();
-  bool head_request = request.method == "HEAD";
-  context_.workers().post([self = shared_from_this(), request = std::move(request),
-                           state = exchange_, keep_alive = keep_alive_, head_request] {
-    Http1Exchange exchange(self, state, keep_alive, head_request);
-    self->context_.run_handler(request, exchange);
-    self->context_.end_request();
-  });
+  exchange_ = std::move(state);
   ensure_reading();  // notices a disconnect while the handler runs
 }
 

@@ -16,7 +16,20 @@ using namespace std::chrono_literals;
 constexpr auto kTick = 500ms;
 constexpr size_t kWriteBatchBytes = 64 << 10;
 constexpr int32_t kConnectionWindow = 16 << 20;
-constexpr uint32_t kMaxConcurrentStreams = 128;
+
+// nghttp2 calls back through C frames: an exception must not cross them (nor leave the I/O
+// thread). A throw fails the session, which closes the connection.
+template <typename F>
+int guarded(F&& f) noexcept {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    log::warn("http2: callback failed: {}", e.what());
+  } catch (...) {
+    log::warn("http2: callback failed");
+  }
+  return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
 
 bool is_connection_specific(std::string_view name) {
   return name == "connection" || name == "transfer-encoding" || name == "keep-alive" ||
@@ -42,7 +55,9 @@ struct Http2Stream {
   size_t header_bytes = 0;
   size_t header_count = 0;
   int reject_status = 0;  // a limit was hit: answer with this status, ignore the rest
+  bool headers_done = false;
   bool dispatched = false;
+  size_t body_held = 0;  // taken from the connection's and the server's body budgets
   SteadyTime started;
   std::shared_ptr<ExchangeState> state;
   std::deque<std::string> out;  // response body bytes not yet framed
@@ -82,11 +97,12 @@ class Http2Connection final : public Connection,
       return;
     }
     nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, context_.options().max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
     };
     nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
     nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+    idle_.store(true, std::memory_order_release);
     arm_timer();
     if (!initial.empty() && !receive(initial.data(), initial.size())) return;
     flush();
@@ -108,6 +124,15 @@ class Http2Connection final : public Connection,
     for (auto& [id, stream] : streams_) {
       if (stream->state) stream->state->mark_gone();
     }
+  }
+
+  void evict() override {
+    asio::post(executor_, [self = shared_from_this()] {
+      if (self->closed_ || !self->streams_.empty()) return;
+      nghttp2_session_terminate_session(self->session_, NGHTTP2_NO_ERROR);
+      self->flush();
+      if (!self->writing_) self->close();
+    });
   }
 
   // The worker-facing operations; each hops onto the strand.
@@ -138,8 +163,12 @@ class Http2Connection final : public Connection,
   }
 
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    return guarded([&] { return self_of(user_data).begin_headers(frame); });
+  }
+  int begin_headers(const nghttp2_frame* frame) {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    Http2Connection& self = self_of(user_data);
+    Http2Connection& self = *this;
+    idle_.store(false, std::memory_order_release);
     auto stream = std::make_unique<Http2Stream>();
     stream->id = frame->hd.stream_id;
     stream->started = std::chrono::steady_clock::now();
@@ -153,8 +182,13 @@ class Http2Connection final : public Connection,
   static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                        size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
                        void* user_data) {
+    return guarded(
+        [&] { return self_of(user_data).header(frame, name, name_length, value, value_length); });
+  }
+  int header(const nghttp2_frame* frame, const uint8_t* name, size_t name_length,
+             const uint8_t* value, size_t value_length) {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    Http2Connection& self = self_of(user_data);
+    Http2Connection& self = *this;
     Http2Stream* stream = self.find(frame->hd.stream_id);
     if (!stream || stream->reject_status) return 0;
     const ServerOptions& options = self.context_.options();
@@ -182,23 +216,53 @@ class Http2Connection final : public Connection,
 
   static int on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data,
                            size_t length, void* user_data) {
-    Http2Connection& self = self_of(user_data);
-    Http2Stream* stream = self.find(stream_id);
+    return guarded([&] { return self_of(user_data).data_chunk(stream_id, data, length); });
+  }
+  int data_chunk(int32_t stream_id, const uint8_t* data, size_t length) {
+    Http2Stream* stream = find(stream_id);
     if (!stream || stream->reject_status || stream->dispatched) return 0;
-    if (stream->request.body.size() + length > self.context_.options().max_body_bytes) {
-      self.reject(*stream, 413, "Request body too large");
+    if (stream->request.body.size() + length > context_.options().max_body_bytes) {
+      reject(*stream, 413, "Request body too large");
       return 0;
     }
+    if (!take_body(*stream, length)) return 0;
     stream->request.body.append(reinterpret_cast<const char*>(data), length);
     return 0;
   }
 
+  // Counts `length` more buffered body bytes against the connection's and the server's budget;
+  // false (the stream answered 503 and reset) when either is spent. Many streams that never
+  // finish their bodies would otherwise hold memory without bound.
+  bool take_body(Http2Stream& stream, size_t length) {
+    bool fits = body_held_ + length <= context_.options().connection_body_budget &&
+                context_.body_budget().try_take(length);
+    if (!fits) {
+      context_.count_refused_body();
+      reject(stream, 503, "Server busy: request body budget spent; retry later");
+      return false;
+    }
+    body_held_ += length;
+    stream.body_held += length;
+    return true;
+  }
+
+  void release_body(Http2Stream& stream) {
+    if (stream.body_held == 0) return;
+    context_.body_budget().give_back(stream.body_held);
+    body_held_ -= stream.body_held;
+    stream.body_held = 0;
+  }
+
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
-    Http2Connection& self = self_of(user_data);
+    return guarded([&] { return self_of(user_data).frame_recv(frame); });
+  }
+  int frame_recv(const nghttp2_frame* frame) {
+    Http2Connection& self = *this;
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
     Http2Stream* stream = self.find(frame->hd.stream_id);
     if (!stream) return 0;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      stream->headers_done = true;
       if (stream->reject_status == 431) {
         self.reject(*stream, 431, "Request headers too large");
         return 0;
@@ -235,13 +299,18 @@ class Http2Connection final : public Connection,
   }
 
   static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* user_data) {
-    Http2Connection& self = self_of(user_data);
-    auto it = self.streams_.find(stream_id);
-    if (it == self.streams_.end()) return 0;
+    return guarded([&] { return self_of(user_data).stream_close(stream_id); });
+  }
+  int stream_close(int32_t stream_id) {
+    auto it = streams_.find(stream_id);
+    if (it == streams_.end()) return 0;
     if (it->second->state) it->second->state->mark_gone();
-    self.streams_.erase(it);
-    // Idle time counts from the last stream's end, not from the last bytes received.
-    self.last_activity_ = std::chrono::steady_clock::now();
+    release_body(*it->second);
+    streams_.erase(it);
+    // Idle time counts from the last stream's end, not from the last bytes received (PINGs
+    // and SETTINGS do not keep a connection without streams alive).
+    last_activity_ = std::chrono::steady_clock::now();
+    if (streams_.empty()) idle_.store(true, std::memory_order_release);
     return 0;
   }
 
@@ -273,6 +342,7 @@ class Http2Connection final : public Connection,
 
   void reject(Http2Stream& stream, int status, std::string_view message) {
     stream.reject_status = status;
+    release_body(stream);
     stream.request.body.clear();
     stream.request.body.shrink_to_fit();
     Response response = context_.error_response(status, message);
@@ -323,7 +393,6 @@ class Http2Connection final : public Connection,
 
   // Returns false when the connection was closed.
   bool receive(const char* data, size_t length) {
-    last_activity_ = std::chrono::steady_clock::now();
     receiving_ = true;
     ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(data), length);
     receiving_ = false;
@@ -401,7 +470,8 @@ class Http2Connection final : public Connection,
       if (closed_) return;
     }
     for (auto& [id, stream] : streams_) {
-      if (now - stream->started > options.request_timeout) {
+      bool header_late = !stream->headers_done && now - stream->started > options.header_timeout;
+      if (header_late || now - stream->started > options.request_timeout) {
         if (stream->state) stream->state->mark_gone();
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
       }
@@ -413,8 +483,10 @@ class Http2Connection final : public Connection,
   void close() {
     if (closed_) return;
     closed_ = true;
+    idle_.store(false, std::memory_order_release);
     for (auto& [id, stream] : streams_) {
       if (stream->state) stream->state->mark_gone();
+      release_body(*stream);
     }
     timer_.cancel();
     transport_->close();
@@ -438,6 +510,7 @@ class Http2Connection final : public Connection,
   bool receiving_ = false;  // inside nghttp2_session_mem_recv
   bool closed_ = false;
   bool shutting_down_ = false;
+  size_t body_held_ = 0;  // request body bytes buffered over all streams
   SteadyTime last_activity_;
 };
 
@@ -510,22 +583,25 @@ class Http2Connection::Http2Exchange final : public ExchangeBase {
 void Http2Connection::dispatch(Http2Stream& stream) {
   if (stream.dispatched) return;
   stream.dispatched = true;
+  release_body(stream);  // the body now belongs to the handler, bounded by the lanes
   if (stream.request.method.empty() || stream.request.target.empty()) {
     reject(stream, 400, "Missing :method or :path");
     return;
   }
-  if (!context_.try_begin_request()) {
-    Response response = context_.error_response(429, "Too many concurrent requests");
+  RequestClass request_class = context_.classify(stream.request);
+  auto state = std::make_shared<ExchangeState>();
+  // The request is moved into the task only once it is admitted.
+  auto request = std::make_shared<Request>(std::move(stream.request));
+  auto task = [self = shared_from_this(), id = stream.id, request, state] {
+    Http2Exchange exchange(self, id, state);
+    self->context_.run_handler(*request, exchange);
+  };
+  if (!context_.submit(request_class, std::move(task))) {
+    Response response = context_.error_response(429, "Too many requests; retry later");
     submit_response(stream.id, response.status, response.headers, std::move(response.body));
     return;
   }
-  stream.state = std::make_shared<ExchangeState>();
-  context_.workers().post([self = shared_from_this(), id = stream.id,
-                           request = std::move(stream.request), state = stream.state] {
-    Http2Exchange exchange(self, id, state);
-    self->context_.run_handler(request, exchange);
-    self->context_.end_request();
-  });
+  stream.state = std::move(state);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The listener: accepts, applies max_connections, sniffs h2c or negotiates TLS ALPN, and stops.
 #include <openssl/ssl.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <cstring>
@@ -15,20 +16,38 @@ constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 // Reads the first bytes of a cleartext connection until they either match the HTTP/2 preface
 // or cannot, then hands the connection (and the bytes) to the right protocol.
-class ProtocolSniffer : public std::enable_shared_from_this<ProtocolSniffer> {
+// Registered as a connection so that a silent peer can be evicted at max_connections.
+class ProtocolSniffer : public Connection, public std::enable_shared_from_this<ProtocolSniffer> {
  public:
   ProtocolSniffer(ServerContext& context, std::unique_ptr<Transport> transport)
-      : context_(context), transport_(std::move(transport)), timer_(transport_->executor()) {}
+      : context_(context),
+        transport_(std::move(transport)),
+        executor_(transport_->executor()),
+        timer_(executor_) {}
 
   void start() {
-    timer_.expires_after(context_.options().idle_timeout);
-    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
-      if (!ec && self->transport_) self->transport_->close();
-    });
+    context_.add_connection(shared_from_this(), &id_);
+    idle_.store(true, std::memory_order_release);
+    arm(context_.options().idle_timeout);
     read();
   }
 
+  void begin_shutdown() override { evict(); }
+  void abandon() override {}
+  void evict() override {
+    asio::post(executor_, [self = shared_from_this()] {
+      if (self->transport_ && self->bytes_.empty()) self->transport_->close();
+    });
+  }
+
  private:
+  void arm(std::chrono::steady_clock::duration after) {
+    timer_.expires_after(after);
+    timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+      if (!ec && self->transport_) self->transport_->close();
+    });
+  }
+
   void read() {
     transport_->async_read_some(
         asio::buffer(chunk_),
@@ -38,8 +57,13 @@ class ProtocolSniffer : public std::enable_shared_from_this<ProtocolSniffer> {
   void on_read(const error_code& ec, size_t n) {
     if (ec) {
       timer_.cancel();
+      done();
       return;  // closed before saying anything
     }
+    idle_.store(false, std::memory_order_release);
+    // Silence is bounded by the idle timeout; once the first byte came, the header timeout
+    // runs from it (a preface trickled byte by byte must not hold the slot longer).
+    if (bytes_.empty() && n > 0) arm(context_.options().header_timeout);
     bytes_.append(chunk_.data(), n);
     size_t compared = std::min(bytes_.size(), kHttp2Preface.size());
     bool prefix_matches =
@@ -49,6 +73,7 @@ class ProtocolSniffer : public std::enable_shared_from_this<ProtocolSniffer> {
       return;
     }
     timer_.cancel();
+    done();
     if (prefix_matches) {
       start_http2(context_, std::move(transport_), std::move(bytes_));
     } else {
@@ -56,9 +81,16 @@ class ProtocolSniffer : public std::enable_shared_from_this<ProtocolSniffer> {
     }
   }
 
+  void done() {
+    idle_.store(false, std::memory_order_release);
+    context_.remove_connection(id_);
+  }
+
   ServerContext& context_;
   std::unique_ptr<Transport> transport_;
+  asio::any_io_executor executor_;
   asio::steady_timer timer_;
+  uint64_t id_ = 0;
   std::array<char, 1024> chunk_{};
   std::string bytes_;
 };
@@ -122,13 +154,15 @@ class ServerImpl final : public Server {
                                       std::to_string(options.port) + ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
+    check_descriptor_limit(options.max_connections);
     accept();
     int threads = std::max(options.io_threads, 1);
-    for (int i = 0; i < threads; ++i) io_threads_.emplace_back([this] { io_.run(); });
+    for (int i = 0; i < threads; ++i) io_threads_.emplace_back([this] { run_io(); });
     return ok();
   }
 
   uint16_t port() const override { return port_; }
+  ServerStats stats() const override { return context_.stats(); }
 
   void stop() override {
     std::lock_guard lock(stop_mutex_);
@@ -149,23 +183,74 @@ class ServerImpl final : public Server {
     for (std::thread& t : io_threads_) t.join();
     io_threads_.clear();
     for (auto& connection : context_.connections()) connection->abandon();
-    context_.workers().stop();
+    context_.stop_workers();
   }
 
  private:
+  // Last line of defence: a handler on an I/O thread that throws must not end the process
+  // (the connection code catches what it knows; this logs what it missed and carries on).
+  void run_io() {
+    while (true) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        log::error("http: exception escaped an I/O handler: {}", e.what());
+      } catch (...) {
+        log::error("http: unknown exception escaped an I/O handler");
+      }
+    }
+  }
+
+  // Each connection is a descriptor: a cap above the process limit turns into accept()
+  // failing with EMFILE, after which nothing (not even /health) is accepted. Raise the soft
+  // limit when the hard one allows, else warn.
+  static void check_descriptor_limit(int max_connections) {
+    constexpr rlim_t kSpare = 64;  // listener, database, model files, logs
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    rlim_t wanted = static_cast<rlim_t>(std::max(max_connections, 0)) + kSpare;
+    if (limit.rlim_cur >= wanted) return;
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0 && raised.rlim_cur >= wanted) return;
+    log::warn(
+        "http: max_connections {} is above the file descriptor limit {}; lower it or "
+        "raise `ulimit -n`",
+        max_connections, static_cast<unsigned long long>(limit.rlim_cur));
+  }
+
   void accept() {
     acceptor_.async_accept(asio::make_strand(io_),
                            [this](const error_code& ec, tcp::socket socket) {
                              if (ec == asio::error::operation_aborted || !acceptor_.is_open())
                                return;
-                             if (!ec) on_accept(std::move(socket));
-                             accept();
+                             if (!ec) {
+                               on_accept(std::move(socket));
+                               accept();
+                               return;
+                             }
+                             // EMFILE and friends repeat at once: pause instead of spinning.
+                             log::warn("http: accept failed: {}", ec.message());
+                             retry_accept();
                            });
+  }
+
+  void retry_accept() {
+    accept_retry_.expires_after(std::chrono::milliseconds(50));
+    accept_retry_.async_wait([this](const error_code& ec) {
+      if (!ec && acceptor_.is_open()) accept();
+    });
   }
 
   void on_accept(tcp::socket socket) {
     std::atomic<int>* open = context_.open_sockets();
-    if (open->fetch_add(1) >= context_.options().max_connections || context_.stopping()) {
+    int max = context_.options().max_connections;
+    // At the cap an idle peer gives way to the new one; without an idle peer the new
+    // connection is closed at once (never left waiting in the backlog), and slots held by
+    // slow senders come free within the header timeout.
+    bool admitted = open->fetch_add(1) < max || context_.evict_idle_connection();
+    if (!admitted || context_.stopping()) {
       open->fetch_sub(1);
       error_code ec;
       socket.close(ec);
@@ -182,7 +267,7 @@ class ServerImpl final : public Server {
     auto owned =
         std::make_shared<std::unique_ptr<asio::ssl::stream<tcp::socket>>>(std::move(stream));
     auto timer = std::make_shared<asio::steady_timer>(raw->get_executor());
-    timer->expires_after(context_.options().idle_timeout);
+    timer->expires_after(context_.options().header_timeout);
     timer->async_wait([owned](const error_code& ec) {
       error_code ignored;
       if (!ec && *owned) (*owned)->next_layer().close(ignored);
@@ -213,6 +298,7 @@ class ServerImpl final : public Server {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   tcp::acceptor acceptor_;
+  asio::steady_timer accept_retry_{io_};
   std::unique_ptr<asio::ssl::context> tls_;
   std::vector<std::thread> io_threads_;
   uint16_t port_ = 0;

@@ -48,6 +48,33 @@ void WorkerPool::run() {
   }
 }
 
+bool WorkLane::try_post(std::function<void()> task) {
+  int admitted = admitted_.fetch_add(1, std::memory_order_acq_rel);
+  if (capacity_ > 0 && admitted >= capacity_) {
+    admitted_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+  pool_.post([this, task = std::move(task)] {
+    task();
+    admitted_.fetch_sub(1, std::memory_order_acq_rel);
+  });
+  return true;
+}
+
+bool BodyBudget::try_take(size_t bytes) {
+  size_t current = current_.load();
+  do {
+    if (bytes > limit_ || current > limit_ - bytes) return false;
+  } while (!current_.compare_exchange_weak(current, current + bytes));
+  size_t now = current + bytes;
+  size_t peak = peak_.load();
+  while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
+  }
+  return true;
+}
+
+void BodyBudget::give_back(size_t bytes) { current_.fetch_sub(bytes); }
+
 void ExchangeState::mark_gone() {
   {
     std::lock_guard lock(mutex_);
@@ -78,7 +105,13 @@ void ExchangeState::release(size_t bytes) {
 ServerContext::ServerContext(ServerOptions options, Handler handler)
     : options_(std::move(options)),
       handler_(std::move(handler)),
-      workers_(options_.worker_threads) {}
+      ordinary_(options_.worker_threads,
+                std::max(options_.worker_threads, 1) + std::max(options_.max_queued_requests, 0)),
+      // Control requests are cheap and never refused: /health must answer under any load.
+      control_(options_.control_threads, 0),
+      // No queue: a long-lived stream that waits for a thread would wait for minutes.
+      long_lived_(options_.long_lived_threads, std::max(options_.long_lived_threads, 1)),
+      body_budget_(options_.total_body_budget) {}
 
 Response ServerContext::error_response(int status, std::string_view message) const {
   if (options_.error_response) {
@@ -94,16 +127,68 @@ Response ServerContext::error_response(int status, std::string_view message) con
   return response;
 }
 
-bool ServerContext::try_begin_request() {
-  int current = in_flight_.fetch_add(1, std::memory_order_acq_rel);
-  if (current >= options_.max_concurrent_requests) {
-    in_flight_.fetch_sub(1, std::memory_order_acq_rel);
-    return false;
+RequestClass ServerContext::classify(const Request& request) const {
+  if (!options_.classify) return RequestClass::kOrdinary;
+  try {
+    return options_.classify(request);
+  } catch (...) {
+    return RequestClass::kOrdinary;
   }
-  return true;
 }
 
-void ServerContext::end_request() { in_flight_.fetch_sub(1, std::memory_order_acq_rel); }
+bool ServerContext::submit(RequestClass request_class, std::function<void()> task) {
+  if (request_class == RequestClass::kControl) return control_.try_post(std::move(task));
+  int current = in_flight_.fetch_add(1, std::memory_order_acq_rel);
+  bool admitted = false;
+  if (current < options_.max_concurrent_requests) {
+    WorkLane& lane = request_class == RequestClass::kLongLived ? long_lived_ : ordinary_;
+    admitted = lane.try_post([this, task = std::move(task)] {
+      task();
+      in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+    });
+  }
+  if (!admitted) {
+    in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+    shed_.fetch_add(1);
+  }
+  return admitted;
+}
+
+void ServerContext::stop_workers() {
+  ordinary_.stop();
+  long_lived_.stop();
+  control_.stop();
+}
+
+ServerStats ServerContext::stats() const {
+  ServerStats stats;
+  stats.buffered_body_bytes = body_budget_.current();
+  stats.peak_buffered_body_bytes = body_budget_.peak();
+  stats.open_connections = open_sockets_.load();
+  stats.shed_requests = shed_.load();
+  stats.evicted_connections = evicted_.load();
+  stats.refused_bodies = refused_bodies_.load();
+  return stats;
+}
+
+bool ServerContext::evict_idle_connection() {
+  std::shared_ptr<Connection> victim;
+  {
+    std::lock_guard lock(connections_mutex_);
+    // Oldest first: the list is in accept order.
+    for (auto& [id, weak] : connections_) {
+      auto connection = weak.lock();
+      if (connection && connection->take_idle()) {
+        victim = std::move(connection);
+        break;
+      }
+    }
+  }
+  if (!victim) return false;
+  evicted_.fetch_add(1);
+  victim->evict();
+  return true;
+}
 
 void ServerContext::run_handler(const Request& request, ExchangeBase& exchange) {
   try {

@@ -64,6 +64,38 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
+// A worker pool with a bound on the tasks it holds (running + waiting), so overload is refused
+// at once instead of queued until it times out.
+class WorkLane {
+ public:
+  // capacity <= 0: no bound.
+  WorkLane(int threads, int capacity) : pool_(threads), capacity_(capacity) {}
+  // Runs `task` on the lane; false when it is full (the caller answers 429).
+  bool try_post(std::function<void()> task);
+  void stop() { pool_.stop(); }
+
+ private:
+  WorkerPool pool_;
+  int capacity_;
+  std::atomic<int> admitted_{0};
+};
+
+// Request body bytes buffered across the server while they are received, with a cap.
+class BodyBudget {
+ public:
+  explicit BodyBudget(size_t limit) : limit_(limit) {}
+  // False (nothing taken) when `bytes` more would exceed the limit.
+  bool try_take(size_t bytes);
+  void give_back(size_t bytes);
+  size_t current() const { return current_.load(); }
+  size_t peak() const { return peak_.load(); }
+
+ private:
+  size_t limit_;
+  std::atomic<size_t> current_{0};
+  std::atomic<size_t> peak_{0};
+};
+
 // Shared between a handler (worker thread) and its connection (I/O strand): whether the client
 // is gone, and how many response bytes are queued but not yet written, so a fast producer
 // blocks instead of buffering without bound.
@@ -91,6 +123,16 @@ class Connection {
   virtual void begin_shutdown() = 0;
   // Called after the I/O threads stopped: wake any handler waiting on this connection.
   virtual void abandon() = 0;
+  // Between requests with nothing buffered (any thread); such a connection may be evicted.
+  bool idle() const { return idle_.load(std::memory_order_acquire); }
+  // Clears the idle mark; true for the one caller that saw it set (so one connection is
+  // evicted once).
+  bool take_idle() { return idle_.exchange(false, std::memory_order_acq_rel); }
+  // Closes the connection if it is still idle. Posted to the strand.
+  virtual void evict() = 0;
+
+ protected:
+  std::atomic<bool> idle_{false};
 };
 
 // The Exchange both protocols implement; answered() says whether a response was begun.
@@ -104,14 +146,23 @@ class ServerContext {
  public:
   ServerContext(ServerOptions options, Handler handler);
   const ServerOptions& options() const { return options_; }
-  WorkerPool& workers() { return workers_; }
 
   Response error_response(int status, std::string_view message) const;
-  // Reserves a request slot; false (429) when max_concurrent_requests are in flight.
-  bool try_begin_request();
-  void end_request();
+  // The request's class (RequestClass::kOrdinary when classify is empty or throws).
+  RequestClass classify(const Request& request) const;
+  // Runs `task` on the lane of `request_class`; false (answer 429) when that lane is full or
+  // max_concurrent_requests ordinary and long-lived requests are in flight.
+  bool submit(RequestClass request_class, std::function<void()> task);
+  // Joins every lane after running what is queued.
+  void stop_workers();
   // Runs the handler, turning exceptions and missing responses into 500s.
   void run_handler(const Request& request, ExchangeBase& exchange);
+
+  BodyBudget& body_budget() { return body_budget_; }
+  ServerStats stats() const;
+  void count_refused_body() { refused_bodies_.fetch_add(1); }
+  // At max_connections: closes one idle connection; false when none is idle.
+  bool evict_idle_connection();
 
   // Counts accepted sockets against max_connections; the transport gives the slot back.
   std::atomic<int>* open_sockets() { return &open_sockets_; }
@@ -126,7 +177,13 @@ class ServerContext {
  private:
   ServerOptions options_;
   Handler handler_;
-  WorkerPool workers_;
+  WorkLane ordinary_;
+  WorkLane control_;
+  WorkLane long_lived_;
+  BodyBudget body_budget_;
+  std::atomic<uint64_t> shed_{0};
+  std::atomic<uint64_t> evicted_{0};
+  std::atomic<uint64_t> refused_bodies_{0};
   std::atomic<int> in_flight_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<int> open_sockets_{0};

@@ -490,6 +490,8 @@ TEST(HttpServer, ConnectionsBeyondMaxConnectionsAreClosed) {
   boost::asio::io_context io;
   boost::asio::ip::tcp::socket first(io);
   first.connect({boost::asio::ip::make_address("127.0.0.1"), server->port()});
+  // Mid-request, so not an idle connection that a newcomer could evict.
+  boost::asio::write(first, boost::asio::buffer(std::string_view("GET / HTTP/1.1\r\n")));
   std::this_thread::sleep_for(100ms);  // let the server accept it
   // The second connection is accepted and closed at once: EOF, no response.
   std::string reply = raw_exchange(server->port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");

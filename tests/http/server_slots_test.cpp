@@ -1,0 +1,176 @@
+// The server stays up against hostile HTTP/1.1 input and peers that hold connection slots.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "server_test_support.h"
+
+namespace plinth::http {
+namespace {
+
+using namespace testing;
+
+void ok_handler(const Request&, Exchange& exchange) { exchange.respond({200, {}, "ok"}); }
+
+TEST(HttpServerSlots, HugeChunkedTrailerFieldIsRefusedAndTheServerStaysUp) {
+  auto server = start_server(ok_handler);
+  ASSERT_TRUE(server);
+  // Beast throws "field value too large" for a field value of 64 KiB; the throw used to leave
+  // the I/O thread and end the process.
+  std::string request =
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n0\r\nX-Trailer: " +
+      std::string(70000, 'a') + "\r\n\r\n";
+  asio::io_context io;
+  tcp::socket socket = connect(io, server->port());
+  boost::system::error_code ec;
+  asio::write(socket, asio::buffer(request), ec);
+  std::string reply = read_until(socket, "\r\n\r\n");
+  socket.close();
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 431") || reply.starts_with("HTTP/1.1 400") ||
+              reply.empty())
+      << reply.substr(0, 80);
+  auto health = get_health(server->port());
+  ASSERT_TRUE(health.has_value()) << health.error().message;
+  EXPECT_EQ(health->status, 200);
+  server->stop();
+}
+
+TEST(HttpServerSlots, ManyHugeHeaderAndTrailerVariantsNeverEscapeTheIoThread) {
+  auto server = start_server(ok_handler);
+  ASSERT_TRUE(server);
+  std::string big(66000, 'b');
+  std::vector<std::string> requests = {
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + big + ": v\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: " + big + big +
+          "\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nX: " + big + "\r\n\r\n",
+  };
+  for (const std::string& bytes : requests) {
+    asio::io_context io;
+    tcp::socket socket = connect(io, server->port());
+    boost::system::error_code ec;
+    asio::write(socket, asio::buffer(bytes), ec);
+    read_until(socket, "\r\n\r\n");
+  }
+  auto health = get_health(server->port());
+  ASSERT_TRUE(health.has_value()) << health.error().message;
+  EXPECT_EQ(health->status, 200);
+  server->stop();
+}
+
+TEST(HttpServerSlots, IdleConnectionsAtTheCapGiveWayToANewOne) {
+  ServerOptions options;
+  options.max_connections = 8;
+  auto server = start_server(ok_handler, options);
+  ASSERT_TRUE(server);
+  asio::io_context io;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 8; ++i) idle.push_back(connect(io, server->port()));
+  std::this_thread::sleep_for(200ms);  // all accepted: the cap is reached
+  auto started = std::chrono::steady_clock::now();
+  auto health = get_health(server->port());
+  ASSERT_TRUE(health.has_value()) << health.error().message;
+  EXPECT_EQ(health->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  EXPECT_GE(server->stats().evicted_connections, 1u);
+  server->stop();
+}
+
+TEST(HttpServerSlots, SlowHeaderSendersLoseTheirSlotsAfterTheHeaderTimeout) {
+  ServerOptions options;
+  options.max_connections = 8;
+  options.header_timeout = 1s;
+  options.idle_timeout = 60s;
+  auto server = start_server(ok_handler, options);
+  ASSERT_TRUE(server);
+  uint16_t port = server->port();
+  // Eight slow-loris peers: one header byte every 200 ms, never finishing. Each trickle resets
+  // an activity timer, so only a deadline from the first byte frees the slot.
+  std::atomic<int> closed_by_server{0};
+  std::vector<std::thread> loris;
+  auto give_up = std::chrono::steady_clock::now() + 8s;
+  for (int i = 0; i < 8; ++i) {
+    loris.emplace_back([&, port] {
+      asio::io_context io;
+      tcp::socket socket = connect(io, port);
+      std::string header = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+      boost::system::error_code ec;
+      for (size_t k = 0; std::chrono::steady_clock::now() < give_up; ++k) {
+        char byte = k < header.size() ? header[k] : 'a';
+        asio::write(socket, asio::buffer(&byte, 1), ec);
+        if (ec) break;
+        std::this_thread::sleep_for(200ms);
+      }
+      if (ec) closed_by_server.fetch_add(1);
+    });
+  }
+  std::this_thread::sleep_for(300ms);  // the slots are taken
+  auto started = std::chrono::steady_clock::now();
+  bool answered = false;
+  while (std::chrono::steady_clock::now() - started < 8s) {
+    auto health = get_health(port, 500ms);
+    if (health && health->status == 200) {
+      answered = true;
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  auto waited = std::chrono::steady_clock::now() - started;
+  for (auto& t : loris) t.join();
+  EXPECT_TRUE(answered);
+  EXPECT_LT(waited, 3s);  // header timeout (1 s) + a timer tick
+  EXPECT_EQ(closed_by_server.load(), 8);
+  server->stop();
+}
+
+TEST(HttpServerSlots, ConnectionIdleBetweenRequestsIsClosedAfterTheIdleTimeout) {
+  ServerOptions options;
+  options.idle_timeout = 1s;
+  auto server = start_server(ok_handler, options);
+  ASSERT_TRUE(server);
+  asio::io_context io;
+  tcp::socket socket = connect(io, server->port());
+  std::string get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  asio::write(socket, asio::buffer(get));
+  std::string first = read_until(socket, "ok");
+  ASSERT_TRUE(first.starts_with("HTTP/1.1 200")) << first;
+  auto started = std::chrono::steady_clock::now();
+  std::string rest = read_until(socket, "", 5000ms);  // EOF when the server closes
+  EXPECT_EQ(rest, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  server->stop();
+}
+
+TEST(HttpServerSlots, BodiesBeyondTheServerBudgetGet503AndNeverExceedIt) {
+  ServerOptions options;
+  options.total_body_budget = 256 << 10;
+  auto server = start_server(ok_handler, options);
+  ASSERT_TRUE(server);
+  // Four peers each declare 100 KiB and send only part of it: the budget covers two.
+  asio::io_context io;
+  std::vector<tcp::socket> peers;
+  std::string head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 102400\r\n\r\n";
+  for (int i = 0; i < 4; ++i) {
+    peers.push_back(connect(io, server->port()));
+    asio::write(peers.back(), asio::buffer(head + std::string(1000, 'x')));
+    std::this_thread::sleep_for(50ms);
+  }
+  int refused = 0;
+  for (size_t i = 2; i < peers.size(); ++i) {
+    std::string reply = read_until(peers[i], "\r\n\r\n", 2000ms);
+    if (reply.starts_with("HTTP/1.1 503")) ++refused;
+  }
+  EXPECT_EQ(refused, 2);
+  EXPECT_LE(server->stats().peak_buffered_body_bytes, options.total_body_budget);
+  // The two admitted bodies complete normally.
+  asio::write(peers[0], asio::buffer(std::string(102400 - 1000, 'x')));
+  EXPECT_TRUE(read_until(peers[0], "ok").starts_with("HTTP/1.1 200"));
+  for (auto& peer : peers) peer.close();
+  server->stop();
+}
+
+}  // namespace
+}  // namespace plinth::http
