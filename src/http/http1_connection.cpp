@@ -16,6 +16,7 @@ using namespace std::chrono_literals;
 constexpr auto kTick = 500ms;
 constexpr auto kLinger = 2s;  // how long unread input is drained before an error close
 constexpr size_t kMaxBufferedWhileHandling = 64 << 10;
+constexpr std::string_view kQueuedTooLong = "Too many requests: waited too long for a worker";
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
@@ -489,9 +490,13 @@ void Http1Connection::dispatch() {
   auto state = std::make_shared<ExchangeState>();
   bool head_request = request.method == "HEAD";
   auto task = [self = shared_from_this(), request = std::move(request), state,
-               keep_alive = keep_alive_, head_request] {
+               keep_alive = keep_alive_, head_request](bool run) {
     Http1Exchange exchange(self, state, keep_alive, head_request);
-    self->context_.run_handler(request, exchange);
+    if (run) {
+      self->context_.run_handler(request, exchange);
+    } else {
+      exchange.respond(self->context_.error_response(429, kQueuedTooLong));
+    }
   };
   if (!context_.submit(request_class, std::move(task))) {
     send_error(429, "Too many requests; retry later", false);

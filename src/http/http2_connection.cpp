@@ -592,9 +592,14 @@ void Http2Connection::dispatch(Http2Stream& stream) {
   auto state = std::make_shared<ExchangeState>();
   // The request is moved into the task only once it is admitted.
   auto request = std::make_shared<Request>(std::move(stream.request));
-  auto task = [self = shared_from_this(), id = stream.id, request, state] {
+  auto task = [self = shared_from_this(), id = stream.id, request, state](bool run) {
     Http2Exchange exchange(self, id, state);
-    self->context_.run_handler(*request, exchange);
+    if (run) {
+      self->context_.run_handler(*request, exchange);
+    } else {
+      exchange.respond(
+          self->context_.error_response(429, "Too many requests: waited too long for a worker"));
+    }
   };
   if (!context_.submit(request_class, std::move(task))) {
     Response response = context_.error_response(429, "Too many requests; retry later");

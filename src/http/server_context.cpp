@@ -136,14 +136,22 @@ RequestClass ServerContext::classify(const Request& request) const {
   }
 }
 
-bool ServerContext::submit(RequestClass request_class, std::function<void()> task) {
-  if (request_class == RequestClass::kControl) return control_.try_post(std::move(task));
+bool ServerContext::submit(RequestClass request_class, std::function<void(bool run)> task) {
+  if (request_class == RequestClass::kControl) {
+    return control_.try_post([task = std::move(task)] { task(true); });
+  }
   int current = in_flight_.fetch_add(1, std::memory_order_acq_rel);
   bool admitted = false;
   if (current < options_.max_concurrent_requests) {
     WorkLane& lane = request_class == RequestClass::kLongLived ? long_lived_ : ordinary_;
-    admitted = lane.try_post([this, task = std::move(task)] {
-      task();
+    auto queued = std::chrono::steady_clock::now();
+    admitted = lane.try_post([this, task = std::move(task), queued] {
+      // A request that waited past max_queue_wait would mostly be answered after its client
+      // gave up; refusing it now keeps the queue's latency bounded too.
+      auto max_wait = options_.max_queue_wait;
+      bool run = max_wait.count() <= 0 || std::chrono::steady_clock::now() - queued <= max_wait;
+      if (!run) shed_.fetch_add(1);
+      task(run);
       in_flight_.fetch_sub(1, std::memory_order_acq_rel);
     });
   }

@@ -151,8 +151,9 @@ class ServerContext {
   // The request's class (RequestClass::kOrdinary when classify is empty or throws).
   RequestClass classify(const Request& request) const;
   // Runs `task` on the lane of `request_class`; false (answer 429) when that lane is full or
-  // max_concurrent_requests ordinary and long-lived requests are in flight.
-  bool submit(RequestClass request_class, std::function<void()> task);
+  // max_concurrent_requests ordinary and long-lived requests are in flight. The task gets
+  // false instead of running when it waited longer than max_queue_wait: it answers 429.
+  bool submit(RequestClass request_class, std::function<void(bool run)> task);
   // Joins every lane after running what is queued.
   void stop_workers();
   // Runs the handler, turning exceptions and missing responses into 500s.

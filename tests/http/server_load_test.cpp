@@ -258,5 +258,38 @@ TEST(HttpServerLoad, OverConcurrencyIsShedWith429AtOnceButHealthIsNever) {
   server->stop();
 }
 
+TEST(HttpServerLoad, RequestsThatWaitedPastMaxQueueWaitGet429InsteadOfRunning) {
+  ServerOptions options;
+  options.worker_threads = 1;
+  options.max_queued_requests = 4;
+  options.max_queue_wait = 200ms;
+  std::atomic<int> ran{0};
+  auto server = start_server(
+      [&](const Request&, Exchange& exchange) {
+        ran.fetch_add(1);
+        std::this_thread::sleep_for(600ms);
+        exchange.respond({200, {}, "ok"});
+      },
+      options);
+  ASSERT_TRUE(server);
+  uint16_t port = server->port();
+  std::atomic<int> ok{0}, throttled{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back([&, port] {
+      auto r = request("127.0.0.1", port, make_request("POST", "/model/m/converse"));
+      if (r && r->status == 200) ok.fetch_add(1);
+      if (r && r->status == 429) throttled.fetch_add(1);
+    });
+    std::this_thread::sleep_for(20ms);
+  }
+  for (auto& t : clients) t.join();
+  // The first runs; the two behind it waited 600 ms > 200 ms and are refused, not run.
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(throttled.load(), 2);
+  EXPECT_EQ(ran.load(), 1);
+  server->stop();
+}
+
 }  // namespace
 }  // namespace plinth::http
