@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "bench_gateway.h"
+#include "bench_load.h"
 #include "commands.h"
 #include "documents_bench.h"
 #include "engine_bench.h"
@@ -88,6 +89,24 @@ void add_bench_commands(CLI::App& app, Action* action) {
   gateway->add_option("--workers", g->worker_threads, "Server worker threads")
       ->capture_default_str();
   gateway->callback([g, action] { *action = [g] { return run_gateway_bench(*g); }; });
+
+  auto l = std::make_shared<LoadBenchOptions>();
+  l->models_dir = PLINTH_BUNDLED_MODELS_DIR;
+  auto* load = bench->add_subcommand(
+      "load", "Starts plinth serve; Converse capacity, then open loop at 80% and 200% of it");
+  load->add_option("--models-dir", l->models_dir, "Folder with the fixture model")
+      ->capture_default_str();
+  load->add_option("--capacity-seconds", l->capacity_seconds, "Closed-loop measurement")
+      ->capture_default_str();
+  load->add_option("--duration-seconds", l->duration_seconds, "Each open-loop phase")
+      ->capture_default_str();
+  load->add_option("--concurrency", l->concurrency, "Closed-loop clients")->capture_default_str();
+  load->add_option("--max-tokens", l->max_tokens, "maxTokens per Converse")->capture_default_str();
+  load->add_option("--senders", l->senders, "Open-loop sender threads")->capture_default_str();
+  load->add_option("--worker-threads", l->worker_threads, "Server worker threads (0: default)");
+  load->add_option("--max-queued", l->max_queued_requests,
+                   "Server [server] max_queued_requests (0: default)");
+  load->callback([l, action] { *action = [l] { return run_load_bench(*l); }; });
 
   // The engine benchmark parses its own flags (--model F --threads N --matmul --estimate ...).
   auto* engine = bench->add_subcommand(

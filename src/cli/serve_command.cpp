@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "plinth/api/gateway.h"
+#include "plinth/api/request_class.h"
 #include "plinth/auth/authenticator.h"
 #include "plinth/auth/iam.h"
 #include "plinth/auth/root_credentials.h"
@@ -266,6 +267,17 @@ int run_serve(const ServeOptions& o) {
   server_options.max_concurrent_requests = config->limits.max_concurrent_requests;
   server_options.request_timeout = std::chrono::seconds(config->limits.request_timeout_seconds);
   server_options.idle_timeout = std::chrono::seconds(config->limits.idle_timeout_seconds);
+  const ServerConfig& sc = config->server;
+  server_options.max_connections = sc.max_connections;
+  server_options.header_timeout = std::chrono::seconds(sc.header_timeout_seconds);
+  server_options.connection_body_budget = sc.connection_body_budget_bytes;
+  server_options.total_body_budget = sc.total_body_budget_bytes;
+  server_options.max_concurrent_streams = static_cast<uint32_t>(sc.max_concurrent_streams);
+  server_options.max_queued_requests = sc.max_queued_requests;
+  server_options.max_queue_wait = std::chrono::milliseconds(sc.max_queue_wait_ms);
+  server_options.long_lived_threads = sc.long_lived_threads;
+  server_options.control_threads = sc.control_threads;
+  server_options.classify = api::classify_request;
   server_options.tls_certificate_file = config->tls.certificate.string();
   server_options.tls_private_key_file = config->tls.private_key.string();
   server_options.error_response = [&gateway](int status, std::string_view message) {

@@ -202,6 +202,20 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     PLINTH_TRY(read(*t, "idle_timeout_seconds", L.idle_timeout_seconds, "limits."));
     PLINTH_TRY(read(*t, "max_tokens", L.max_tokens, "limits."));
   }
+  if (const toml::node* n = root.get("server")) {
+    const toml::table* t = n->as_table();
+    if (!t) return fail(ErrorCode::kInvalidArgument, "server must be a table");
+    auto& S = c.server;
+    PLINTH_TRY(read(*t, "max_connections", S.max_connections, "server."));
+    PLINTH_TRY(read(*t, "header_timeout_seconds", S.header_timeout_seconds, "server."));
+    PLINTH_TRY(read(*t, "connection_body_budget_bytes", S.connection_body_budget_bytes, "server."));
+    PLINTH_TRY(read(*t, "total_body_budget_bytes", S.total_body_budget_bytes, "server."));
+    PLINTH_TRY(read(*t, "max_concurrent_streams", S.max_concurrent_streams, "server."));
+    PLINTH_TRY(read(*t, "max_queued_requests", S.max_queued_requests, "server."));
+    PLINTH_TRY(read(*t, "max_queue_wait_ms", S.max_queue_wait_ms, "server."));
+    PLINTH_TRY(read(*t, "long_lived_threads", S.long_lived_threads, "server."));
+    PLINTH_TRY(read(*t, "control_threads", S.control_threads, "server."));
+  }
   if (const toml::node* d = root.get("documents")) {
     const toml::table* t = d->as_table();
     if (!t) return fail(ErrorCode::kInvalidArgument, "documents must be a table");
@@ -274,6 +288,14 @@ Status validate_config(const Config& config) {
   }
   if (config.limits.max_body_bytes == 0 || config.limits.max_concurrent_requests <= 0) {
     return fail(ErrorCode::kInvalidArgument, "limits must be positive");
+  }
+  const ServerConfig& s = config.server;
+  if (s.max_connections <= 0 || s.header_timeout_seconds <= 0 ||
+      s.connection_body_budget_bytes == 0 || s.total_body_budget_bytes == 0 ||
+      s.max_concurrent_streams <= 0 || s.long_lived_threads <= 0 || s.control_threads <= 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                "server: max_connections, header_timeout_seconds, the body budgets, "
+                "max_concurrent_streams, long_lived_threads and control_threads must be positive");
   }
   const DocumentsConfig& d = config.documents;
   if (d.workers < 0 || d.workers > 64 || d.visibility_timeout_seconds <= 0 ||

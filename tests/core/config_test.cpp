@@ -156,4 +156,33 @@ TEST(Config, DocumentsTableParsesAndValidates) {
   EXPECT_NE(invalid.error().message.find("documents"), std::string::npos);
 }
 
+TEST(Config, ServerTableSetsConnectionAndLoadLimits) {
+  auto c = parse_config(R"(
+[server]
+max_connections = 8
+header_timeout_seconds = 3
+connection_body_budget_bytes = 1048576
+total_body_budget_bytes = 4194304
+max_concurrent_streams = 16
+max_queued_requests = 5
+max_queue_wait_ms = 250
+long_lived_threads = 4
+control_threads = 1
+)",
+                        "/base");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->server.max_connections, 8);
+  EXPECT_EQ(c->server.header_timeout_seconds, 3);
+  EXPECT_EQ(c->server.connection_body_budget_bytes, 1048576u);
+  EXPECT_EQ(c->server.total_body_budget_bytes, 4194304u);
+  EXPECT_EQ(c->server.max_concurrent_streams, 16);
+  EXPECT_EQ(c->server.max_queued_requests, 5);
+  EXPECT_EQ(c->server.max_queue_wait_ms, 250);
+  EXPECT_EQ(c->server.long_lived_threads, 4);
+  EXPECT_EQ(c->server.control_threads, 1);
+  auto zero = parse_config("[server]\nmax_connections = 0\n", "/base");
+  ASSERT_TRUE(zero);
+  EXPECT_FALSE(validate_config(*zero));
+}
+
 }  // namespace plinth

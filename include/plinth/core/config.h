@@ -43,6 +43,19 @@ struct LimitsConfig {
   int max_tokens = 4096;  // upper bound a caller may ask for
 };
 
+// [server]: connection slots, timeouts, body memory and load shedding (plinth::http).
+struct ServerConfig {
+  int max_connections = 1024;  // keep below `ulimit -n`
+  int header_timeout_seconds = 10;
+  size_t connection_body_budget_bytes = 32 * 1024 * 1024;
+  size_t total_body_budget_bytes = 512 * 1024 * 1024;
+  int max_concurrent_streams = 100;  // per HTTP/2 connection
+  int max_queued_requests = 16;      // waiting for a worker; beyond it 429 at once
+  int max_queue_wait_ms = 2000;      // waited longer for a worker: 429 instead of running
+  int long_lived_threads = 16;       // and open event streams at most (429 beyond)
+  int control_threads = 2;           // /health and /metrics only
+};
+
 // [documents]: the document pipeline's workers and limits.
 struct DocumentsConfig {
   int workers = 2;  // worker threads in the server; 0 = accept documents but process none
@@ -90,6 +103,7 @@ struct Config {
   std::vector<ModelConfig> models;
   std::vector<RouterConfig> routers;
   LimitsConfig limits;
+  ServerConfig server;
   TlsConfig tls;
   DocumentsConfig documents;
   std::vector<BudgetConfig> budgets;
