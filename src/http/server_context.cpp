@@ -50,15 +50,31 @@ void WorkerPool::run() {
 
 bool WorkLane::try_post(std::function<void()> task) {
   int admitted = admitted_.fetch_add(1, std::memory_order_acq_rel);
-  if (capacity_ > 0 && admitted >= capacity_) {
+  if ((capacity_ > 0 && admitted >= capacity_) || expected_wait_too_long(admitted)) {
     admitted_.fetch_sub(1, std::memory_order_acq_rel);
     return false;
   }
   pool_.post([this, task = std::move(task)] {
+    auto started = std::chrono::steady_clock::now();
     task();
+    int64_t took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count();
+    int64_t average = average_task_ns_.load(std::memory_order_relaxed);
+    average_task_ns_.store(average == 0 ? took : average + (took - average) / 8,
+                           std::memory_order_relaxed);
     admitted_.fetch_sub(1, std::memory_order_acq_rel);
   });
   return true;
+}
+
+bool WorkLane::expected_wait_too_long(int ahead) const {
+  if (max_wait_.count() <= 0 || ahead < threads_) return false;  // a thread is free
+  int64_t average = average_task_ns_.load(std::memory_order_relaxed);
+  // Tasks ahead that are not running yet, plus this one, share the threads.
+  int64_t waiting = ahead - threads_ + 1;
+  auto expected = std::chrono::nanoseconds(waiting * average / threads_);
+  return expected > max_wait_;
 }
 
 bool BodyBudget::try_take(size_t bytes) {
@@ -106,7 +122,8 @@ ServerContext::ServerContext(ServerOptions options, Handler handler)
     : options_(std::move(options)),
       handler_(std::move(handler)),
       ordinary_(options_.worker_threads,
-                std::max(options_.worker_threads, 1) + std::max(options_.max_queued_requests, 0)),
+                std::max(options_.worker_threads, 1) + std::max(options_.max_queued_requests, 0),
+                options_.max_queue_wait),
       // Control requests are cheap and never refused: /health must answer under any load.
       control_(options_.control_threads, 0),
       // No queue: a long-lived stream that waits for a thread would wait for minutes.

@@ -68,16 +68,24 @@ class WorkerPool {
 // at once instead of queued until it times out.
 class WorkLane {
  public:
-  // capacity <= 0: no bound.
-  WorkLane(int threads, int capacity) : pool_(threads), capacity_(capacity) {}
+  // capacity <= 0: no bound. max_wait > 0: also refuse when the expected wait (the queue ahead
+  // times the recent task duration, over the threads) exceeds it, so that overload is told at
+  // once rather than after the wait.
+  WorkLane(int threads, int capacity, std::chrono::milliseconds max_wait = {})
+      : pool_(threads), threads_(std::max(threads, 1)), capacity_(capacity), max_wait_(max_wait) {}
   // Runs `task` on the lane; false when it is full (the caller answers 429).
   bool try_post(std::function<void()> task);
   void stop() { pool_.stop(); }
 
  private:
+  bool expected_wait_too_long(int ahead) const;
+
   WorkerPool pool_;
+  int threads_;
   int capacity_;
+  std::chrono::milliseconds max_wait_;
   std::atomic<int> admitted_{0};
+  std::atomic<int64_t> average_task_ns_{0};  // moving average of recent task durations
 };
 
 // Request body bytes buffered across the server while they are received, with a cap.

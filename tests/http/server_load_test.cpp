@@ -291,5 +291,35 @@ TEST(HttpServerLoad, RequestsThatWaitedPastMaxQueueWaitGet429InsteadOfRunning) {
   server->stop();
 }
 
+TEST(HttpServerLoad, RequestsExpectedToWaitPastMaxQueueWaitAreRefusedAtOnce) {
+  ServerOptions options;
+  options.worker_threads = 1;
+  options.max_queued_requests = 10;
+  options.max_queue_wait = 300ms;
+  auto server = start_server(
+      [&](const Request&, Exchange& exchange) {
+        std::this_thread::sleep_for(200ms);
+        exchange.respond({200, {}, "ok"});
+      },
+      options);
+  ASSERT_TRUE(server);
+  uint16_t port = server->port();
+  // One request teaches the lane that a handler takes about 200 ms.
+  ASSERT_EQ(request("127.0.0.1", port, make_request("POST", "/m"))->status, 200);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i) {
+    clients.emplace_back([port] { request("127.0.0.1", port, make_request("POST", "/m")); });
+    std::this_thread::sleep_for(30ms);
+  }
+  // One runs and one waits (about 200 ms): a third would wait about 400 ms > 300 ms.
+  auto started = std::chrono::steady_clock::now();
+  auto refused = request("127.0.0.1", port, make_request("POST", "/m"));
+  ASSERT_TRUE(refused.has_value()) << refused.error().message;
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 100ms);
+  for (auto& t : clients) t.join();
+  server->stop();
+}
+
 }  // namespace
 }  // namespace plinth::http

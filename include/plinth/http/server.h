@@ -71,8 +71,9 @@ struct ServerOptions {
   // Ordinary requests that may wait for a worker; beyond worker_threads + this, 429 at once
   // (a queue that grows without bound only turns overload into timeouts for everyone).
   int max_queued_requests = 64;
-  // An ordinary request that waited longer than this for a worker is answered 429 instead of
-  // run (0: no limit).
+  // An ordinary request expected to wait longer than this for a worker (queue ahead times the
+  // recent handler time) is answered 429 at once, and one that did wait longer is answered 429
+  // instead of run (0: no limit).
   std::chrono::milliseconds max_queue_wait{0};
   int control_threads = 2;
   // Threads for long-lived responses, and so also how many may be open at once (429 beyond).
