@@ -38,6 +38,10 @@ match = "*"
 period = "day"
 limit_usd = ${LIMIT_USD}.0
 soft_limit_usd = 5.0
+# All ${CALLS} calls must reach the budget check: no load shedding in front of it.
+[server]
+max_queued_requests = ${CALLS}
+max_queue_wait_ms = 0
 `);
 }
 
