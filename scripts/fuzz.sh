@@ -12,7 +12,8 @@ WORK=${FUZZ_WORK:-$BUILD_DIR/work}
 JOBS=${JOBS:-$(nproc)}
 
 CC=${FUZZ_CC:-clang-14} CXX=${FUZZ_CXX:-clang++-14} cmake -S . -B "$BUILD_DIR" -G Ninja \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLINTH_FUZZ=ON >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DPLINTH_FUZZ=ON >/dev/null
 cmake --build "$BUILD_DIR" -j "$JOBS"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
@@ -32,7 +33,7 @@ for harness in tests/fuzz/*_fuzz.cpp; do
   log=$WORK/$name.log
   # The scratch dir comes first: libFuzzer writes new inputs only into the first corpus dir.
   set +e
-  "$binary" -max_total_time="$SECONDS_PER" -print_final_stats=1 -timeout=30 -rss_limit_mb=2560 \
+  "$binary" -max_total_time="$SECONDS_PER" -print_final_stats=1 -timeout=30 -rss_limit_mb=2560 -malloc_limit_mb=1024 \
     -artifact_prefix="$artifacts/" "$scratch" "$corpus" >"$log" 2>&1
   rc=$?
   set -e
