@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
   if (mode & 16) {
     std::vector<plinth::engine::TokenId> ids(rest.size() / 4);
-    std::memcpy(ids.data(), rest.data(), ids.size() * 4);
+    if (!ids.empty()) std::memcpy(ids.data(), rest.data(), ids.size() * 4);
     g_sink = tokenizer.decode(ids, parse_special).size();
     for (auto id : ids)
       g_sink = tokenizer.token_bytes(id, add_special).size() + tokenizer.is_control(id);
