@@ -88,7 +88,10 @@ Result<std::vector<const catalog::ModelEntry*>> filter_models(const catalog::Cat
   std::vector<const catalog::ModelEntry*> models;
   for (const catalog::ModelEntry& model : catalog.entries()) models.push_back(&model);
   auto keep_if = [&](auto predicate) { std::erase_if(models, std::not_fn(predicate)); };
-  for (const auto& [name, value] : parameters) {
+  for (const auto& parameter : parameters) {
+    // Not a structured binding: clang before 16 cannot capture those in the lambdas below.
+    const auto& name = parameter.first;
+    const auto& value = parameter.second;
     if (name == "byProvider") {
       keep_if([&](const catalog::ModelEntry*) { return equals_ignoring_case(value, "Plinth"); });
     } else if (name == "byOutputModality") {

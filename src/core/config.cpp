@@ -5,9 +5,12 @@
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace plinth {
 namespace {
@@ -35,8 +38,17 @@ Status read(const toml::table& t, std::string_view key, T& out, std::string_view
       return ok();
     }
   } else {
+    // toml++ converts a whole float to int64_t without a range check (undefined behaviour for
+    // 1e30): refuse those first.
+    if (const auto* f = node->as_floating_point()) {
+      const double d = f->get();
+      if (std::isfinite(d) && !(d > -0x1p63 && d < 0x1p63))
+        return std::unexpected(bad(fmt::format("{}{} is out of range", where, key)));
+    }
     if (auto v = node->value<int64_t>()) {
       if (*v < 0) return std::unexpected(bad(fmt::format("{}{} must not be negative", where, key)));
+      if (std::cmp_greater(*v, std::numeric_limits<T>::max()))
+        return std::unexpected(bad(fmt::format("{}{} is too large", where, key)));
       out = static_cast<T>(*v);
       return ok();
     }

@@ -89,6 +89,24 @@ TEST(Config, ValidationRejectsMissingFilesAndBadKinds) {
   EXPECT_FALSE(validate_config(*c));
 }
 
+TEST(Config, IntegerTooLargeForItsFieldIsAnError) {
+  // 2^32 + 1 used to wrap to 1 worker thread.
+  auto c = parse_config("worker_threads = 4294967297\n", "/");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("worker_threads is too large"), std::string::npos);
+  EXPECT_TRUE(parse_config("[limits]\nmax_body_bytes = 4294967297\n", "/"));
+}
+
+TEST(Config, FloatBeyondInt64ForAnIntegerIsAnError) {
+  // Found by toml_config_fuzz: toml++ cast 8.8e121 to int64_t (undefined behaviour).
+  auto c = parse_config("[limits]\nmax_body_bytes = 8.8e121\n", "/");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("max_body_bytes is out of range"), std::string::npos);
+  auto whole = parse_config("[limits]\nmax_body_bytes = 1024.0\n", "/");  // still accepted
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(whole->limits.max_body_bytes, 1024u);
+}
+
 TEST(Config, BadListenIsAnError) {
   Config c;
   c.listen = "localhost";

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <deque>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -29,9 +30,13 @@ BudgetSubject alice(std::string tag = "team-a") {
   return {"111122223333", "arn:aws:iam::111122223333:user/alice", std::move(tag)};
 }
 
-const BudgetState* find(const std::vector<BudgetState>& states, std::string_view id,
+// Tests call find(budgets.snapshot(), ...): the snapshot is a temporary, so it is kept alive here
+// for the rest of the run (a pointer into it used to dangle; TSan reported heap-use-after-free).
+const BudgetState* find(std::vector<BudgetState> states, std::string_view id,
                         std::string_view key) {
-  for (const BudgetState& s : states) {
+  static std::deque<std::vector<BudgetState>> kept;
+  const std::vector<BudgetState>& held = kept.emplace_back(std::move(states));
+  for (const BudgetState& s : held) {
     if (s.id == id && s.key == key) return &s;
   }
   return nullptr;
