@@ -166,41 +166,6 @@ Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view servi
   return principal;
 }
 
-Status Gateway::authorize_model(Call& call, std::string_view action, std::string_view requested_id,
-                                const catalog::ModelEntry& model) {
-  auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),
-                               call.request.remote_address};
-  // A router is authorized by its own ARN alone: granting it grants its models through it, so
-  // an application may be given the router without the right to call the large model directly.
-  std::string_view resolved_id = call.router ? call.router->definition().id : model.id;
-  auto arn_of = [&](std::string_view id) {
-    return call.router ? router::prompt_router_arn(options_.region, options_.account_id, id)
-                       : catalog::foundation_model_arn(options_.region, id);
-  };
-  std::string resolved_arn = arn_of(resolved_id);
-  auth::Decision decision = auth::authorize(*call.principal, action, resolved_arn, context);
-  // A policy may name the alias (or the inference-profile ARN) the caller used instead of the
-  // catalog id; an explicit deny on either name still wins.
-  if (requested_id != resolved_id && decision != auth::Decision::kExplicitDeny) {
-    std::string requested_arn =
-        requested_id.starts_with("arn:") ? std::string(requested_id) : arn_of(requested_id);
-    auth::Decision alias = auth::authorize(*call.principal, action, requested_arn, context);
-    if (alias == auth::Decision::kExplicitDeny || alias == auth::Decision::kAllow) {
-      decision = decision == auth::Decision::kAllow && alias == auth::Decision::kAllow
-                     ? auth::Decision::kAllow
-                     : alias;
-    }
-  }
-  if (decision == auth::Decision::kAllow) return ok();
-  return fail(ErrorCode::kPermissionDenied,
-              "User: " + call.principal->arn + " is not authorized to perform: " +
-                  std::string(action) + " on resource: " + resolved_arn +
-                  (decision == auth::Decision::kExplicitDeny
-                       ? " with an explicit deny in an identity-based policy"
-                       : " because no identity-based policy allows the " + std::string(action) +
-                             " action"));
-}
-
 void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   Call call{request, exchange,     new_uuid(services_.random),
             false,   std::nullopt, services_.clock.steady_now(),
