@@ -146,6 +146,18 @@ std::optional<std::string> scope_service(const http::Request& request) {
   return std::nullopt;
 }
 
+// The request target and the header values that may be stored (ledger rows, documents) and
+// written back in JSON: the name of the first that is not UTF-8, if any.
+std::optional<std::string> stored_field_not_utf8(const http::Request& request) {
+  if (!is_valid_utf8(request.target)) return "The request target";
+  for (std::string_view name : {ledger::kApplicationTagHeader, std::string_view("idempotency-key"),
+                                std::string_view("content-type")}) {
+    const std::string* value = request.header(name);
+    if (value != nullptr && !is_valid_utf8(*value)) return "The " + std::string(name) + " header";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view service) {
@@ -178,6 +190,11 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
       return;
     }
     call.respond(200, "application/json", R"({"status":"ok"})");
+    return;
+  }
+  if (std::optional<std::string> field = stored_field_not_utf8(request)) {
+    call.openai_errors = path == "/v1/chat/completions" || path == "/v1/embeddings";
+    call.respond_error(Error(ErrorCode::kInvalidArgument, *field + " is not valid UTF-8."));
     return;
   }
   if (path == "/v1/usage" || path.starts_with("/v1/usage/")) {
@@ -321,7 +338,7 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
   call.principal = std::move(*principal);
   // The model id is one percent-encoded path segment: decode it exactly once.
   std::optional<std::string> model_id = uri_decode(model_segment);
-  if (!model_id || model_id->empty()) {
+  if (!model_id || model_id->empty() || !is_valid_utf8(*model_id)) {
     call.respond_error(
         Error(ErrorCode::kInvalidArgument, "The provided model identifier is invalid."));
     return;
