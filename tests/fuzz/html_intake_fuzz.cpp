@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   std::string text = html_to_text(input);
   if (text.size() > input.size() * 4 + 16) __builtin_trap();  // decoding never inflates much
-  for (std::string_view type : {"text/html", "text/plain", "text/markdown", "text/html; charset=utf-8"}) {
+  for (std::string_view type :
+       {"text/html", "text/plain", "text/markdown", "text/html; charset=utf-8"}) {
     if (auto parsed = parse_document(normalized_media_type(type), input)) {
       (void)chunk_text(parsed->text, {.max_words = 8, .overlap_words = 2});
     }
