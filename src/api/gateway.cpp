@@ -146,6 +146,18 @@ std::optional<std::string> scope_service(const http::Request& request) {
   return std::nullopt;
 }
 
+// The request target and the header values that may be stored (ledger rows, documents) and
+// written back in JSON: the name of the first that is not UTF-8, if any.
+std::optional<std::string> stored_field_not_utf8(const http::Request& request) {
+  if (!is_valid_utf8(request.target)) return "The request target";
+  for (std::string_view name : {ledger::kApplicationTagHeader, std::string_view("idempotency-key"),
+                                std::string_view("content-type")}) {
+    const std::string* value = request.header(name);
+    if (value != nullptr && !is_valid_utf8(*value)) return "The " + std::string(name) + " header";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view service) {
@@ -166,41 +178,6 @@ Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view servi
   return principal;
 }
 
-Status Gateway::authorize_model(Call& call, std::string_view action, std::string_view requested_id,
-                                const catalog::ModelEntry& model) {
-  auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),
-                               call.request.remote_address};
-  // A router is authorized by its own ARN alone: granting it grants its models through it, so
-  // an application may be given the router without the right to call the large model directly.
-  std::string_view resolved_id = call.router ? call.router->definition().id : model.id;
-  auto arn_of = [&](std::string_view id) {
-    return call.router ? router::prompt_router_arn(options_.region, options_.account_id, id)
-                       : catalog::foundation_model_arn(options_.region, id);
-  };
-  std::string resolved_arn = arn_of(resolved_id);
-  auth::Decision decision = auth::authorize(*call.principal, action, resolved_arn, context);
-  // A policy may name the alias (or the inference-profile ARN) the caller used instead of the
-  // catalog id; an explicit deny on either name still wins.
-  if (requested_id != resolved_id && decision != auth::Decision::kExplicitDeny) {
-    std::string requested_arn =
-        requested_id.starts_with("arn:") ? std::string(requested_id) : arn_of(requested_id);
-    auth::Decision alias = auth::authorize(*call.principal, action, requested_arn, context);
-    if (alias == auth::Decision::kExplicitDeny || alias == auth::Decision::kAllow) {
-      decision = decision == auth::Decision::kAllow && alias == auth::Decision::kAllow
-                     ? auth::Decision::kAllow
-                     : alias;
-    }
-  }
-  if (decision == auth::Decision::kAllow) return ok();
-  return fail(ErrorCode::kPermissionDenied,
-              "User: " + call.principal->arn + " is not authorized to perform: " +
-                  std::string(action) + " on resource: " + resolved_arn +
-                  (decision == auth::Decision::kExplicitDeny
-                       ? " with an explicit deny in an identity-based policy"
-                       : " because no identity-based policy allows the " + std::string(action) +
-                             " action"));
-}
-
 void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   Call call{request, exchange,     new_uuid(services_.random),
             false,   std::nullopt, services_.clock.steady_now(),
@@ -213,6 +190,11 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
       return;
     }
     call.respond(200, "application/json", R"({"status":"ok"})");
+    return;
+  }
+  if (std::optional<std::string> field = stored_field_not_utf8(request)) {
+    call.openai_errors = path == "/v1/chat/completions" || path == "/v1/embeddings";
+    call.respond_error(Error(ErrorCode::kInvalidArgument, *field + " is not valid UTF-8."));
     return;
   }
   if (path == "/v1/usage" || path.starts_with("/v1/usage/")) {
@@ -356,7 +338,7 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
   call.principal = std::move(*principal);
   // The model id is one percent-encoded path segment: decode it exactly once.
   std::optional<std::string> model_id = uri_decode(model_segment);
-  if (!model_id || model_id->empty()) {
+  if (!model_id || model_id->empty() || !is_valid_utf8(*model_id)) {
     call.respond_error(
         Error(ErrorCode::kInvalidArgument, "The provided model identifier is invalid."));
     return;

@@ -32,13 +32,27 @@ void Gateway::stream_job_events(Call& call, const std::string& account, const st
     call.respond_error(read.error());
     return;
   }
+  // GetJob lets the caller follow the job; the events that carry the document itself (its view,
+  // the analysis as it is written) also take GetDocument on that document, else they go out
+  // without their data (job.succeeded keeps only the document id, analysis deltas are left out).
+  std::string document_arn =
+      "arn:aws:plinth:" + options_.region + ":" + account + ":document/" + read->document_id;
+  auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),
+                               call.request.remote_address};
+  bool may_read_document = auth::authorize(*call.principal, "plinth:GetDocument", document_arn,
+                                           context) == auth::Decision::kAllow;
+  std::string document_id = read->document_id;
   LazyStream out(call.exchange, "text/event-stream", call.request_id);
   if (!out.write(http::format_sse_comment("job " + job_id))) return;
   while (true) {
     for (const jobs::JobEvent& event : read->events) {
-      http::SseEvent sse{event.type, std::to_string(event.sequence), event.data};
-      if (!out.write(http::format_sse(sse))) return;
       after = std::max(after, event.sequence);
+      http::SseEvent sse{event.type, std::to_string(event.sequence), event.data};
+      if (!may_read_document && documents::carries_document_data(event.type)) {
+        if (event.type != "job.succeeded") continue;
+        sse.data = boost::json::serialize(boost::json::object{{"documentId", document_id}});
+      }
+      if (!out.write(http::format_sse(sse))) return;
     }
     if (read->finished) break;
     if (read->events.empty() && !out.write(http::format_sse_comment("heartbeat"))) return;

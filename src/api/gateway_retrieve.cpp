@@ -224,6 +224,10 @@ Result<std::vector<vectors::SearchHit>> Gateway::search_knowledge_base(
   request.text = text;
   request.dimensions = kb->dimensions;
   request.normalize = true;
+  // The query's embedding is a model call like any other: it holds its cost first.
+  if (auto held = hold_budget(call, static_cast<int64_t>(text.size()) + 16, 0); !held) {
+    return std::unexpected(held.error());
+  }
   auto embedding = services_.provider.embed(request);
   if (!embedding) return std::unexpected(embedding.error());
   call.meter_tokens(embedding->input_tokens, 0);

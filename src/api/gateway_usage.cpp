@@ -195,9 +195,17 @@ void Gateway::record_usage(Call& call) {
 }
 
 bool Gateway::reserve_budget(Call& call, int64_t input_tokens, int64_t max_output_tokens) {
+  if (auto held = hold_budget(call, input_tokens, max_output_tokens); !held) {
+    call.respond_error(held.error());
+    return false;
+  }
+  return true;
+}
+
+Status Gateway::hold_budget(Call& call, int64_t input_tokens, int64_t max_output_tokens) {
   if (services_.budgets == nullptr || services_.budgets->empty() || !call.principal ||
       call.usage_model == nullptr || !call.usage) {
-    return true;
+    return ok();
   }
   ledger::BudgetSubject subject{
       call.principal->account_id.empty() ? options_.account_id : call.principal->account_id,
@@ -213,12 +221,9 @@ bool Gateway::reserve_budget(Call& call, int64_t input_tokens, int64_t max_outpu
   }
   int64_t estimate = (cost.pico_usd + 999'999) / 1'000'000;
   auto hold = services_.budgets->reserve(subject, estimate);
-  if (!hold) {
-    call.respond_error(hold.error());
-    return false;
-  }
+  if (!hold) return std::unexpected(hold.error());
   call.budget_hold = std::move(*hold);
-  return true;
+  return ok();
 }
 
 int64_t estimated_input_tokens(const providers::InferenceRequest& request) {

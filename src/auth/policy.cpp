@@ -72,9 +72,15 @@ std::vector<const json::object*> statements(const json::value& doc) {
 }
 
 // ISO 8601 (2026-01-01, 2026-01-01T10:00:00Z, with fractions) or epoch seconds.
+// system_clock counts nanoseconds in 64 bits: dates beyond about 2200 do not fit (and could not
+// be compared), so a condition naming one matches nothing.
+constexpr int64_t kMaxPolicySeconds = 7'000'000'000;
+
 std::optional<std::chrono::system_clock::time_point> parse_policy_date(std::string_view s) {
   if (!s.empty() && std::all_of(s.begin(), s.end(), ::isdigit) && s.size() <= 12) {
-    return std::chrono::system_clock::time_point(std::chrono::seconds(std::stoll(std::string(s))));
+    int64_t seconds = std::stoll(std::string(s));
+    if (seconds > kMaxPolicySeconds) return std::nullopt;
+    return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
   }
   std::tm tm{};
   std::string text(s);
@@ -89,7 +95,9 @@ std::optional<std::chrono::system_clock::time_point> parse_policy_date(std::stri
     while (std::isdigit(static_cast<unsigned char>(*end))) ++end;
   }
   if (*end != '\0' && std::string_view(end) != "Z") return std::nullopt;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  std::time_t seconds = timegm(&tm);
+  if (seconds > kMaxPolicySeconds || seconds < -kMaxPolicySeconds) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(seconds);
 }
 
 std::string iso8601(std::chrono::system_clock::time_point t) {

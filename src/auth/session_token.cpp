@@ -12,6 +12,8 @@ namespace {
 // Distinct associated data keeps a session token from being replayed as a bearer token.
 constexpr std::string_view kSessionContext = "plinth-session-token-v1";
 constexpr std::string_view kBearerContext = "plinth-bearer-token-v1";
+// Expiry times must fit system_clock's 64-bit nanoseconds (about the year 2200 at most).
+constexpr int64_t kMaxExpirySeconds = 7'000'000'000;
 
 int64_t unix_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -48,7 +50,8 @@ std::optional<Principal> principal_of(const json::object& o) {
   auto arn = text("arn"), acct = text("acct"), uid = text("uid"), akid = text("akid");
   auto name = text("name"), sess = text("sess"), role = text("role");
   if (!kind || !base_kind || !exp || !arn || !acct || !uid || !akid || !name || !sess || !role ||
-      *kind < 0 || *kind > 3 || *base_kind < 0 || *base_kind > 3) {
+      *kind < 0 || *kind > 3 || *base_kind < 0 || *base_kind > 3 || *exp < 0 ||
+      *exp > kMaxExpirySeconds) {
     return std::nullopt;
   }
   Principal p;

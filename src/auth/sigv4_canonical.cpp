@@ -186,6 +186,8 @@ std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_
   std::chrono::year_month_day ymd{std::chrono::year(*year), std::chrono::month(*month),
                                   std::chrono::day(*day)};
   if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits (years 1678 to 2261): refuse what it cannot hold.
+  if (*year < 1900 || *year > 2200) return std::nullopt;
   return std::chrono::sys_days(ymd) + std::chrono::hours(*hour) + std::chrono::minutes(*minute) +
          std::chrono::seconds(*second);
 }

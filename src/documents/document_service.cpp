@@ -206,7 +206,12 @@ Result<Submission> DocumentService::submit(const NewDocument& document) {
   if (request_type == "multipart/form-data") {
     auto part = parse_multipart_file(document.content_type, document.body);
     if (!part) return std::unexpected(part.error());
-    row.filename = part->filename.substr(0, 255);
+    // Stored and shown in JSON views: refused unless UTF-8, and cut at a character boundary.
+    if (!is_valid_utf8(part->filename) || !is_valid_utf8(part->content_type)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "The file part's filename and Content-Type must be valid UTF-8.");
+    }
+    row.filename = truncate_utf8(part->filename, 255);
     row.content_type = normalized_media_type(part->content_type);
     if (row.content_type.empty()) row.content_type = media_type_from_filename(part->filename);
     if (row.content_type.empty()) {
@@ -393,6 +398,10 @@ Result<std::string> DocumentService::jobs(std::string_view account_id, int limit
   return json::serialize(json::object{{"jobs", std::move(list)}});
 }
 
+bool carries_document_data(std::string_view event_type) {
+  return event_type == "job.succeeded" || event_type == "analysis.delta";
+}
+
 Result<JobEventsRead> DocumentService::job_events(std::string_view account_id,
                                                   std::string_view job_id, int64_t after,
                                                   std::chrono::milliseconds wait) {
@@ -405,6 +414,10 @@ Result<JobEventsRead> DocumentService::job_events(std::string_view account_id,
   if (!events) return std::unexpected(events.error());
   JobEventsRead read;
   read.events = std::move(*events);
+  json::object payload = parse_object(job->payload);
+  if (auto* id = payload.if_contains("documentId"); id != nullptr && id->is_string()) {
+    read.document_id = std::string(id->as_string());
+  }
   for (const jobs::JobEvent& event : read.events) {
     if (event.type == "job.succeeded" || event.type == "job.failed") read.finished = true;
   }

@@ -41,9 +41,12 @@ constexpr std::array<NamedEntity, 20> kEntities{{
 }};
 
 // Decodes the reference starting at text[i] == '&'; returns the bytes consumed (0: not one).
+// Looks no further than the longest reference (12 bytes), so decoding is linear in the text.
 size_t decode_reference(std::string_view text, size_t i, std::string& out) {
-  size_t semi = text.find(';', i);
-  if (semi == std::string_view::npos || semi - i > 12) return 0;
+  constexpr size_t kMaxReference = 12;  // "&#x10FFFF;" and the longest name fit
+  size_t semi = text.substr(i, kMaxReference + 1).find(';');
+  if (semi == std::string_view::npos) return 0;
+  semi += i;
   std::string_view body = text.substr(i + 1, semi - i - 1);
   if (body.starts_with('#')) {
     bool hex = body.size() > 1 && (body[1] == 'x' || body[1] == 'X');

@@ -101,7 +101,10 @@ Result<PipelineSpec> parse_spec(std::string_view body, const catalog::Catalog* c
   PLINTH_ASSIGN(classify, object_field(object, "classify"));
   if (classify != nullptr) {
     if (const json::value* labels = classify->if_contains("labels")) {
-      if (!labels->is_array() || labels->as_array().empty() ||
+      // A stored empty list means no classification, like an absent one: earlier versions
+      // stored pipelines without classify that way. A caller naming no label is a mistake.
+      bool empty_allowed = catalog == nullptr;
+      if (!labels->is_array() || (labels->as_array().empty() && !empty_allowed) ||
           labels->as_array().size() > kMaxLabels) {
         return fail(ErrorCode::kInvalidArgument,
                     "classify.labels must be an array of 1 to 64 strings");
@@ -177,9 +180,11 @@ std::string pipeline_spec_json(const PipelineSpec& spec) {
   if (!spec.extract_instructions.empty()) extract["instructions"] = spec.extract_instructions;
   out["extract"] = std::move(extract);
   json::object classify;
-  json::array labels;
-  for (const std::string& label : spec.labels) labels.emplace_back(label);
-  classify["labels"] = std::move(labels);
+  if (!spec.labels.empty()) {
+    json::array labels;
+    for (const std::string& label : spec.labels) labels.emplace_back(label);
+    classify["labels"] = std::move(labels);
+  }
   if (!spec.classify_instructions.empty()) classify["instructions"] = spec.classify_instructions;
   if (!spec.classify_model.empty()) classify["model"] = spec.classify_model;
   out["classify"] = std::move(classify);

@@ -1,5 +1,6 @@
 // The pipeline worker: claims jobs, keeps their leases alive, runs each stage not yet stored,
 // records usage in the ledger before storing a stage, and ends the job with its final event.
+#include "budgeted_provider.h"
 #include "plinth/core/log.h"
 #include "service_impl.h"
 
@@ -108,10 +109,12 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
     (void)queue.fail(lease, done.error().message, true);
     return;
   }
-  // Model calls stop when the service stops; the interrupted stage is then simply not stored.
-  StageContext context{*document, *spec, job_id, *done, &stopping_, emit};
+  // Who the stages' model calls are charged to.
+  ledger::BudgetSubject subject{document->account_id, document->principal_arn,
+                                "pipeline/" + document->pipeline};
   std::optional<Error> failure;
   std::string failed_stage;
+  bool budget_refused = false;
   {
     LeaseKeeper keeper(queue, lease, options_.visibility_timeout);
     for (std::string_view stage : kStages) {
@@ -126,19 +129,18 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
       json::object started{{"stage", stage}};
       emit("stage.started", json::serialize(started));
       auto started_at = services_.clock.steady_now();
-      auto hold = reserve_budget(stage, *document);
-      if (!hold) {
-        failure = hold.error();
-        failed_stage = std::string(stage);
-        emit("stage.failed",
-             json::serialize(json::object{{"stage", stage}, {"error", hold.error().message}}));
-        break;
-      }
+      // Every model call of the stage reserves its worst case first; what the calls cost is
+      // booked against the budgets when `provider` settles (at the latest when it goes away).
+      BudgetedProvider provider(services_.provider, services_.catalog, services_.budgets, subject);
+      // Model calls stop when the service stops; the interrupted stage is then simply not stored.
+      StageContext context{*document, *spec, job_id, *done, &stopping_, emit, provider};
       auto output = run_stage(stage, context);
       if (stopping_) return;
       if (!output) {
         failure = output.error();
         failed_stage = std::string(stage);
+        // A budget's refusal is final for this job: retrying cannot make the money appear.
+        budget_refused = provider.refused();
         emit("stage.failed",
              json::serialize(json::object{{"stage", stage}, {"error", output.error().message}}));
         break;
@@ -160,7 +162,7 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
         record.cost_micro_usd = usage.cost_micro_usd;
         record.status = "200";
         record.request_id = "job:" + job_id + ":" + std::string(stage);
-        if (hold->has_value()) (*hold)->settle(record.cost_micro_usd);
+        provider.settle();  // books exactly record.cost_micro_usd
         if (services_.metrics != nullptr) services_.metrics->observe(record);
         services_.ledger->record(std::move(record));
         // The charge is durable before the stage is: a redelivery never charges twice.
@@ -186,7 +188,8 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
   }
   if (failure) {
     std::string reason = failed_stage + ": " + failure->message;
-    bool retry = retryable(*failure) && lease.job.receive_count < options_.max_receive_count;
+    bool retry = !budget_refused && retryable(*failure) &&
+                 lease.job.receive_count < options_.max_receive_count;
     log::warn("job {} failed{}: {}", job_id, retry ? " (will retry)" : "", reason);
     if (auto failed = queue.fail(lease, reason, retry); !failed) {
       log::warn("job {}: cannot record the failure: {}", job_id, failed.error().message);
@@ -201,20 +204,6 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
   }
   auto view = document_view(*document);
   emit("job.succeeded", view ? json::serialize(*view) : "{}");
-}
-
-Result<std::optional<ledger::BudgetReservation>> DocumentService::Impl::reserve_budget(
-    std::string_view stage, const DocumentRow& document) {
-  if (services_.budgets == nullptr || services_.budgets->empty() || stage == "parse" ||
-      stage == "index") {
-    return std::nullopt;  // no budgets, or a stage that calls no model
-  }
-  // Nothing is estimated: a stage's prompt is only known inside it. A stage starts while every
-  // hard budget has money left, so one budget is overspent by at most the stages in flight.
-  auto reserved = services_.budgets->reserve(
-      {document.account_id, document.principal_arn, "pipeline/" + document.pipeline}, 0);
-  if (!reserved) return std::unexpected(reserved.error());
-  return std::optional<ledger::BudgetReservation>(std::move(*reserved));
 }
 
 Result<StageOutput> DocumentService::Impl::run_stage(std::string_view stage,

@@ -40,6 +40,8 @@ struct StageContext {
   const std::atomic<bool>* cancel;
   // Appends a job event (analysis deltas).
   std::function<void(std::string_view type, std::string_view data)> emit;
+  // Every model call of the stage goes through it (budget reservations: budgeted_provider.h).
+  providers::Provider& provider;
 };
 
 // A stage's outcome: the result to store (JSON object) and, for model calls, their usage.
@@ -62,10 +64,6 @@ class DocumentService::Impl {
   Result<bool> run_one_job();
   void run_job(jobs::JobLease lease);
   Result<StageOutput> run_stage(std::string_view stage, const StageContext& context);
-  // A model stage's hold on the budgets that apply (none for parse/index or without budgets);
-  // kThrottled naming the budget when one is exhausted.
-  Result<std::optional<ledger::BudgetReservation>> reserve_budget(std::string_view stage,
-                                                                  const DocumentRow& document);
   void start_workers();
   void stop_workers();
 
@@ -79,6 +77,7 @@ class DocumentService::Impl {
   // Runs an inference, halving the document text in the prompt while the model's context is too
   // small. `build` makes the request from a text budget in bytes.
   Result<providers::InferenceResponse> infer_fitting(
+      const StageContext& context,
       const std::function<providers::InferenceRequest(size_t text_budget)>& build,
       const providers::DeltaCallback& on_delta);
   StageUsage usage_of(const catalog::ModelEntry& model, std::string_view requested,

@@ -115,9 +115,9 @@ Result<providers::InferenceResponse> infer_within_context(
 }  // namespace
 
 Result<providers::InferenceResponse> DocumentService::Impl::infer_fitting(
-    const std::function<providers::InferenceRequest(size_t)>& build,
+    const StageContext& context, const std::function<providers::InferenceRequest(size_t)>& build,
     const providers::DeltaCallback& on_delta) {
-  return infer_within_context(services_.provider, options_.max_prompt_chars, build, on_delta);
+  return infer_within_context(context.provider, options_.max_prompt_chars, build, on_delta);
 }
 
 Result<Extraction> extract_json(providers::Provider& provider, const catalog::ModelEntry& model,
@@ -176,7 +176,7 @@ Result<StageOutput> DocumentService::Impl::extract_stage(const StageContext& con
                             options_.extract_max_tokens,
                             options_.max_prompt_chars,
                             context.cancel};
-  auto extraction = extract_json(services_.provider, **model, request);
+  auto extraction = extract_json(context.provider, **model, request);
   if (!extraction) return std::unexpected(extraction.error());
   StageOutput output;
   output.result = {{"extraction", json::parse(extraction->json)}};
@@ -204,6 +204,7 @@ Result<StageOutput> DocumentService::Impl::classify_stage(const StageContext& co
                       {"additionalProperties", false}};
   std::string schema_json = json::serialize(schema);
   auto response = infer_fitting(
+      context,
       [&](size_t budget) {
         auto request = text_request(
             **model, "You classify documents into exactly one of these labels: " + label_list + ".",
@@ -245,7 +246,7 @@ Result<StageOutput> DocumentService::Impl::embed_stage(const StageContext& conte
       return fail(ErrorCode::kCancelled, "stopping");
     }
     providers::EmbeddingRequest request{(*model)->id, chunk, 0, true};
-    auto embedding = services_.provider.embed(request);
+    auto embedding = context.provider.embed(request);
     if (!embedding) return std::unexpected(embedding.error());
     normalize(embedding->embedding);
     usage.input_tokens += embedding->input_tokens;
@@ -352,6 +353,7 @@ Result<StageOutput> DocumentService::Impl::analyze_stage(const StageContext& con
     pending.clear();
   };
   auto response = infer_fitting(
+      context,
       [&](size_t budget) {
         pending.clear();
         return text_request(**model, "You are an analyst. " + instructions,

@@ -11,6 +11,7 @@
 
 #include "plinth/core/log.h"
 #include "plinth/ledger/ledger.h"
+#include "utf8_repair.h"
 
 namespace plinth::ledger {
 namespace {
@@ -299,8 +300,8 @@ std::string budgets_json(const std::vector<BudgetState>& states) {
   for (const BudgetState& s : states) {
     json::object row{{"id", s.id},
                      {"scope", scope_name(s.scope)},
-                     {"match", s.match},
-                     {"key", s.key},
+                     {"match", repaired_utf8(s.match)},
+                     {"key", repaired_utf8(s.key)},
                      {"period", period_name(s.period)},
                      {"period_start", iso_utc(s.period_start_ms)},
                      {"limit_usd", nullptr},

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "plinth/ledger/ledger.h"
+#include "utf8_repair.h"
 
 namespace plinth::ledger {
 namespace {
@@ -133,7 +134,7 @@ std::string usage_report_json(const UsageReport& report) {
   for (const UsageGroup& group : report.groups) {
     json::object object = totals_json(group.totals);
     // Key first, as the documented shape lists it.
-    json::object keyed{{"key", group.key}};
+    json::object keyed{{"key", repaired_utf8(group.key)}};
     for (auto& [name, value] : object) keyed[name] = std::move(value);
     groups.push_back(std::move(keyed));
   }
@@ -168,7 +169,7 @@ std::string usage_series_json(const UsageSeries& series) {
       cost_usd.push_back(point.cost_usd());
       escalations.push_back(point.escalations);
     }
-    lines.push_back(json::object{{"key", line.key},
+    lines.push_back(json::object{{"key", repaired_utf8(line.key)},
                                  {"requests", std::move(requests)},
                                  {"input_tokens", std::move(input_tokens)},
                                  {"output_tokens", std::move(output_tokens)},
@@ -186,22 +187,22 @@ std::string usage_calls_json(const std::vector<UsageRecord>& calls) {
   out.reserve(calls.size());
   for (const UsageRecord& r : calls) {
     out.push_back(json::object{{"time_ms", r.time_ms},
-                               {"account_id", r.account_id},
-                               {"principal_arn", r.principal_arn},
-                               {"role_session", r.role_session},
-                               {"application_tag", r.application_tag},
-                               {"operation", r.operation},
-                               {"model_requested", r.model_requested},
-                               {"model_used", r.model_used},
+                               {"account_id", repaired_utf8(r.account_id)},
+                               {"principal_arn", repaired_utf8(r.principal_arn)},
+                               {"role_session", repaired_utf8(r.role_session)},
+                               {"application_tag", repaired_utf8(r.application_tag)},
+                               {"operation", repaired_utf8(r.operation)},
+                               {"model_requested", repaired_utf8(r.model_requested)},
+                               {"model_used", repaired_utf8(r.model_used)},
                                {"input_tokens", r.input_tokens},
                                {"output_tokens", r.output_tokens},
                                {"latency_ms", r.latency_ms},
                                {"cost_micro_usd", r.cost_micro_usd},
                                {"cost_usd", static_cast<double>(r.cost_micro_usd) / 1e6},
                                {"escalated", r.escalated},
-                               {"escalation_reason", r.escalation_reason},
-                               {"status", r.status},
-                               {"request_id", r.request_id}});
+                               {"escalation_reason", repaired_utf8(r.escalation_reason)},
+                               {"status", repaired_utf8(r.status)},
+                               {"request_id", repaired_utf8(r.request_id)}});
   }
   return json::serialize(json::object{{"calls", std::move(out)}});
 }

@@ -72,6 +72,20 @@ std::vector<const catalog::ModelEntry*> Router::tier_candidates(
   return candidates;
 }
 
+std::vector<const catalog::ModelEntry*> Router::reachable_models() const {
+  std::vector<const catalog::ModelEntry*> reachable;
+  size_t attempts = static_cast<size_t>(std::max(definition_.max_retries, 0)) + 1;
+  for (const catalog::ModelEntry* first : {small_, large_}) {
+    std::vector<const catalog::ModelEntry*> candidates = tier_candidates(*first);
+    for (size_t i = 0; i < candidates.size() && i < attempts; ++i) {
+      if (std::ranges::find(reachable, candidates[i]) == reachable.end()) {
+        reachable.push_back(candidates[i]);
+      }
+    }
+  }
+  return reachable;
+}
+
 RoutedResponse Router::infer(providers::Provider& provider,
                              const providers::InferenceRequest& request, const OutputChecks& checks,
                              const RouteCallbacks& callbacks) const {

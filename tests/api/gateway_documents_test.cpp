@@ -156,6 +156,70 @@ TEST_F(GatewayDocumentsTest, EachActionNeedsItsPolicy) {
   EXPECT_EQ(call(signed_call("GET", "/v1/jobs/job-1/events")).response->status, 403);
 }
 
+TEST_F(GatewayDocumentsTest, JobEventsCarryNoDocumentDataWithoutGetDocument) {
+  ASSERT_EQ(call(signed_call("POST", "/v1/pipelines", std::string(kPipeline))).response->status,
+            201);
+  FakeExchange submitted =
+      call(signed_call("POST", "/v1/pipelines/invoices/documents", "Invoice from ACME, 12 EUR",
+                       {{"content-type", "text/plain"}}));
+  ASSERT_EQ(submitted.response->status, 202) << submitted.response->body;
+  std::string job_id(body(submitted)["jobId"].as_string());
+  std::string document_id(body(submitted)["documentId"].as_string());
+  ASSERT_TRUE(*documents_->run_one_job());
+
+  credentials_->principal.identity_policies = {R"({"Version":"2012-10-17","Statement":[
+      {"Effect":"Allow","Action":"plinth:*","Resource":"*"},
+      {"Effect":"Deny","Action":"plinth:GetDocument","Resource":"*"}]})"};
+  EXPECT_EQ(call(signed_call("GET", "/v1/documents/" + document_id)).response->status, 403);
+  FakeExchange events = call(signed_call("GET", "/v1/jobs/" + job_id + "/events"));
+  EXPECT_EQ(events.stream_status, 200);
+  EXPECT_TRUE(events.finished);
+  EXPECT_NE(events.streamed.find("event: job.succeeded\n"), std::string::npos);
+  EXPECT_NE(events.streamed.find(document_id), std::string::npos);
+  for (std::string_view secret :
+       {"receipt", "ACME", "An analysis", "analysis.delta", "extraction"}) {
+    EXPECT_EQ(events.streamed.find(secret), std::string::npos) << secret << " in\n"
+                                                               << events.streamed;
+  }
+
+  // GetDocument on that document (and GetJob) gives the whole stream back.
+  credentials_->principal.identity_policies = {R"({"Version":"2012-10-17","Statement":[
+      {"Effect":"Allow","Action":["plinth:GetJob","plinth:GetDocument"],"Resource":"*"}]})"};
+  FakeExchange full = call(signed_call("GET", "/v1/jobs/" + job_id + "/events"));
+  EXPECT_NE(full.streamed.find("receipt"), std::string::npos) << full.streamed;
+  EXPECT_NE(full.streamed.find("event: analysis.delta\n"), std::string::npos);
+}
+
+TEST_F(GatewayDocumentsTest, PipelineWithoutClassifyRunsItsJobs) {
+  FakeExchange created = call(signed_call(
+      "POST", "/v1/pipelines",
+      R"({"name":"plain","extract":{"schema":{"type":"object","properties":{"vendor":{"type":"string"}}}}})"));
+  ASSERT_EQ(created.response->status, 201) << created.response->body;
+  FakeExchange submitted = call(signed_call("POST", "/v1/pipelines/plain/documents",
+                                            "Invoice from ACME", {{"content-type", "text/plain"}}));
+  ASSERT_EQ(submitted.response->status, 202) << submitted.response->body;
+  ASSERT_TRUE(*documents_->run_one_job());
+  FakeExchange document = call(signed_call(
+      "GET", "/v1/documents/" + std::string(body(submitted)["documentId"].as_string())));
+  ASSERT_EQ(document.response->status, 200);
+  EXPECT_EQ(body(document)["status"], "succeeded") << document.response->body;
+  FakeExchange pipeline = call(signed_call("GET", "/v1/pipelines/plain"));
+  EXPECT_EQ(pipeline.response->status, 200);
+}
+
+TEST_F(GatewayDocumentsTest, HeaderValuesThatAreNotUtf8AreRefused) {
+  ASSERT_EQ(call(signed_call("POST", "/v1/pipelines", std::string(kPipeline))).response->status,
+            201);
+  http::Request request = signed_call("POST", "/v1/pipelines/invoices/documents", "text");
+  request.headers.push_back({"content-type", "text/plain; charset=\xff"});
+  FakeExchange refused = call(request);
+  ASSERT_TRUE(refused.response);
+  EXPECT_EQ(refused.response->status, 400);
+  boost::system::error_code ec;
+  json::parse(refused.response->body, ec);
+  EXPECT_FALSE(ec) << refused.response->body;
+}
+
 TEST_F(GatewayDocumentsTest, UnknownJobsAndRoutesAre404) {
   EXPECT_EQ(call(signed_call("GET", "/v1/jobs/nope")).response->status, 404);
   EXPECT_EQ(call(signed_call("GET", "/v1/jobs/nope/events")).response->status, 404);

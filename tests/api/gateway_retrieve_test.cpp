@@ -253,5 +253,33 @@ TEST_F(GatewayRetrieveTest, SearchRejectsBadParametersWrongServiceAndMissingPerm
   EXPECT_EQ(call(signed_get("/v1/search", "q=x&knowledgeBaseId=kb-a")).response->status, 403);
 }
 
+TEST_F(GatewayRetrieveTest, QueryEmbeddingsReserveFromTheBudgetsFirst) {
+  // 10 micro-dollars a day; a query's worst case at 1 $/Mtok is a micro-dollar per byte + 16.
+  ledger::Budgets budgets({ledger::BudgetSpec{"daily", ledger::BudgetScope::kAccount, "*",
+                                              ledger::BudgetPeriod::kDay, 10, std::nullopt}},
+                          *clock_);
+  Gateway gateway(GatewayOptions{}, GatewayServices{.authenticator = authenticator_,
+                                                    .clock = *clock_,
+                                                    .random = *random_,
+                                                    .catalog = catalog_,
+                                                    .provider = provider_,
+                                                    .ledger = ledger_.get(),
+                                                    .budgets = &budgets,
+                                                    .vectors = vectors_.get()});
+  size_t embeddings_before = provider_.requests.size();
+  for (http::Request request :
+       {signed_request("/knowledgebases/kb-a/retrieve", retrieve_body("When are invoices due?")),
+        signed_get("/v1/search", "q=late%20fees&knowledgeBaseId=kb-a")}) {
+    FakeExchange exchange;
+    gateway.handle(request, exchange);
+    ASSERT_TRUE(exchange.response);
+    EXPECT_EQ(exchange.response->status, 429) << exchange.response->body;
+    EXPECT_NE(exchange.response->body.find("daily"), std::string::npos);
+  }
+  EXPECT_EQ(provider_.requests.size(), embeddings_before);  // no model was called
+  for (const ledger::BudgetState& state : budgets.snapshot())
+    EXPECT_EQ(state.reserved_micro_usd, 0);
+}
+
 }  // namespace
 }  // namespace plinth::api

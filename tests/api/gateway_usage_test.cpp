@@ -313,6 +313,62 @@ TEST_F(GatewayUsageTest, UsageRecentListsTheNewestCallsFirst) {
   EXPECT_EQ(call(signed_get("/v1/usage/unknown", "")).response->status, 404);
 }
 
+TEST_F(GatewayUsageTest, TagsAndModelIdsThatAreNotUtf8AreRefusedBeforeAnythingIsStored) {
+  http::Request tagged =
+      signed_request(model_path("small", "converse"), std::string(kConverseBody));
+  tagged.headers.push_back({std::string(ledger::kApplicationTagHeader), "inv\xff\xfeoices"});
+  FakeExchange bedrock = call(tagged);
+  ASSERT_TRUE(bedrock.response);
+  EXPECT_EQ(bedrock.response->status, 400);
+  EXPECT_TRUE(bedrock.header("x-amzn-ErrorType").starts_with("ValidationException"));
+  EXPECT_NE(json::parse(bedrock.response->body).at("message").as_string().find("UTF-8"),
+            std::string::npos);
+
+  http::Request openai = signed_request(
+      "/v1/chat/completions", R"({"model":"small","messages":[{"role":"user","content":"hi"}]})");
+  openai.headers.push_back({std::string(ledger::kApplicationTagHeader), "\xc3\x28"});
+  FakeExchange chat = call(openai);
+  EXPECT_EQ(chat.response->status, 400);
+  EXPECT_EQ(json::parse(chat.response->body).at("error").at("type"), "invalid_request_error");
+
+  FakeExchange bad_id = call(signed_request("/model/m%FF%FE/converse", std::string(kConverseBody)));
+  EXPECT_EQ(bad_id.response->status, 400);
+  EXPECT_TRUE(provider_.requests.empty());
+  // Only the refused model id is recorded (as the path segment it came in, still encoded).
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].model_requested, "m%FF%FE");
+  EXPECT_EQ(records[0].status, "400");
+}
+
+TEST_F(GatewayUsageTest, ReportsStayValidJsonWhenStoredRowsHoldInvalidUtf8) {
+  // Rows written before tags were validated: the reports replace the bad bytes.
+  ledger::UsageRecord record;
+  record.time_ms = kNow * 1000;
+  record.account_id = "000000000000";
+  record.principal_arn = std::string(kAliceArn);
+  record.application_tag = "bad\xff tag\xe2\x82";
+  record.operation = "Converse";
+  record.model_requested = "m\xc0\xaf";
+  record.model_used = std::string(kHaiku);
+  record.status = "200";
+  record.request_id = "r-1";
+  ledger_->record(record);
+  ASSERT_TRUE(ledger_->flush());
+  for (auto [path, query] : std::vector<std::pair<std::string, std::string>>{
+           {"/v1/usage", "group_by=tag"},
+           {"/v1/usage/recent", "limit=5"},
+           {"/v1/usage/series", "bucket=hour&by=tag"}}) {
+    FakeExchange exchange = call(signed_get(path, query));
+    ASSERT_TRUE(exchange.response);
+    ASSERT_EQ(exchange.response->status, 200) << path << ": " << exchange.response->body;
+    boost::system::error_code ec;
+    json::value body = json::parse(exchange.response->body, ec);
+    EXPECT_FALSE(ec) << path << ": " << ec.message();
+    EXPECT_NE(exchange.response->body.find("bad\xEF\xBF\xBD tag"), std::string::npos) << path;
+  }
+}
+
 TEST_F(GatewayUsageTest, SeriesAndRecentNeedGetUsagePermission) {
   set_policy(allow_policy(R"(["bedrock:InvokeModel"])"));
   for (std::string_view path : {"/v1/usage/series", "/v1/usage/recent"}) {

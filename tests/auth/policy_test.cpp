@@ -136,6 +136,17 @@ TEST(PolicyConditions, DateLessThanAndDateGreaterThanOnCurrentTime) {
       Decision::kImplicitDeny);
 }
 
+TEST(PolicyConditions, DatesBeyondTheClocksRangeMatchNothing) {
+  // Found by policy_fuzz: the year 4059 overflowed system_clock's nanoseconds (undefined
+  // behaviour, and a garbage comparison).
+  EXPECT_EQ(with_condition(R"({"DateLessThan":{"aws:CurrentTime":"4059-01-01T00:00:00Z"}})", ctx()),
+            Decision::kImplicitDeny);
+  EXPECT_EQ(with_condition(R"({"DateLessThan":{"aws:CurrentTime":"999999999999"}})", ctx()),
+            Decision::kImplicitDeny);
+  EXPECT_EQ(with_condition(R"({"DateLessThan":{"aws:CurrentTime":"2150-01-01"}})", ctx()),
+            Decision::kAllow);
+}
+
 TEST(PolicyConditions, BoolOnSecureTransportAndAllConditionsMustHold) {
   std::string secure = R"({"Bool":{"aws:SecureTransport":"true"}})";
   EXPECT_EQ(with_condition(secure, ctx("us-east-1", true)), Decision::kAllow);

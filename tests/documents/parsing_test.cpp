@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "test_pdf.h"
 
 namespace plinth::documents {
@@ -98,6 +100,29 @@ TEST(HtmlToText, UnterminatedMarkupDoesNotLoop) {
   EXPECT_EQ(html_to_text("x<script>never closed"), "x");
   EXPECT_EQ(html_to_text("&#99999999;"), "\uFFFD");
   EXPECT_EQ(html_to_text("&#55296;"), "\uFFFD");  // a lone surrogate
+}
+
+// Seconds html_to_text takes for `bytes` ampersands (the best of three runs).
+double seconds_for_ampersands(size_t bytes) {
+  std::string html(bytes, '&');
+  double best = 1e9;
+  for (int run = 0; run < 3; ++run) {
+    auto start = std::chrono::steady_clock::now();
+    std::string text = html_to_text(html);
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(text.size(), bytes);
+    best = std::min(best, took.count());
+  }
+  return best;
+}
+
+TEST(HtmlToText, AmpersandsWithoutSemicolonsDecodeInLinearTime) {
+  // Each '&' used to search the rest of the text for ';' (2 MB: 26 s).
+  EXPECT_LT(seconds_for_ampersands(2 << 20), 2.0);
+  double one = seconds_for_ampersands(1 << 20);
+  double four = seconds_for_ampersands(4 << 20);
+  EXPECT_LT(four, 8 * one + 0.05) << "1 MB: " << one << " s, 4 MB: " << four << " s";
+  EXPECT_EQ(html_to_text("&amp;&&lt;&#x41;&#65;&"), "&&<AA&");
 }
 
 TEST(Multipart, FindsTheFilePart) {

@@ -211,9 +211,9 @@ TEST_F(DocumentServiceTest, EventsEndWithTheJobsOutcome) {
   EXPECT_EQ(resumed->events[0].type, "job.succeeded");
 }
 
-TEST_F(DocumentServiceTest, ExhaustedBudgetStopsTheNextModelStageAndKeepsTheJobForRetry) {
-  // One micro-dollar for the pipeline's tag: the extraction runs (nothing spent yet) and spends
-  // more than that, so classification is refused and nothing else is charged.
+TEST_F(DocumentServiceTest, RefusedBudgetReservationFailsTheJobWithTheBudgetsMessage) {
+  // One micro-dollar for the pipeline's tag: the extraction's worst case does not fit, so no
+  // model is called, nothing is charged, and the job fails for good naming the budget.
   ManualClock clock(1'764'000'000);
   ledger::Budgets budgets(
       {ledger::BudgetSpec{"pipeline-daily", ledger::BudgetScope::kTag, "pipeline/invoices",
@@ -231,17 +231,62 @@ TEST_F(DocumentServiceTest, ExhaustedBudgetStopsTheNextModelStageAndKeepsTheJobF
   ASSERT_TRUE(submitted) << submitted.error().message;
   ASSERT_TRUE(*service->run_one_job());
   const auto& job = queue_.jobs_[submitted->job_id];
-  EXPECT_EQ(job.status, jobs::JobStatus::kQueued);  // retried later, dead-lettered in the end
+  EXPECT_EQ(job.status, jobs::JobStatus::kFailed);  // not retried: the money will not appear
   EXPECT_NE(job.error.find("pipeline-daily"), std::string::npos) << job.error;
-  EXPECT_NE(job.error.find("classify"), std::string::npos) << job.error;
-  ASSERT_EQ(ledger_.records.size(), 1u);
-  EXPECT_EQ(ledger_.records[0].operation, "DocumentExtract");
-  EXPECT_EQ(provider_.infer_calls, 1);
+  EXPECT_NE(job.error.find("extract"), std::string::npos) << job.error;
+  EXPECT_TRUE(ledger_.records.empty());
+  EXPECT_EQ(provider_.infer_calls, 0);
+  EXPECT_EQ(event_types(submitted->job_id).back(), "job.failed");
   auto states = budgets.snapshot();
   ASSERT_EQ(states.size(), 1u);
-  EXPECT_EQ(states[0].spent_micro_usd, ledger_.records[0].cost_micro_usd);
+  EXPECT_EQ(states[0].spent_micro_usd, 0);
   EXPECT_EQ(states[0].reserved_micro_usd, 0);
-  EXPECT_NE(metrics.render().find("operation=\"DocumentExtract\""), std::string::npos);
+}
+
+TEST_F(DocumentServiceTest, HardBudgetIsNeverExceededByPipelineRuns) {
+  // Each document costs about 700 micro-dollars (extract 120, classify 120, analyze 450, embed a
+  // few). Stages used to reserve nothing, so the stage that started under the limit overspent
+  // it; now every model call holds its worst case first.
+  constexpr int64_t kLimit = 3'000;
+  ManualClock clock(1'764'000'000);
+  ledger::Budgets budgets({ledger::BudgetSpec{"pipeline-cap", ledger::BudgetScope::kTag, "*",
+                                              ledger::BudgetPeriod::kDay, kLimit, std::nullopt}},
+                          clock);
+  DocumentOptions options;
+  options.workers = 0;
+  options.chunking = {.max_words = 4, .overlap_words = 1};
+  options.extract_max_tokens = options.classify_max_tokens = options.analysis_max_tokens = 20;
+  DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
+                            &ledger_, *clock_, *random_, &budgets,  nullptr};
+  auto service = std::move(*DocumentService::open(options, services));
+  std::vector<std::string> jobs;
+  for (int i = 0; i < 8; ++i) {
+    auto submitted = service->submit({"111", "arn:aws:iam::111:user/u", "invoices", "text/plain",
+                                      "Receipt " + std::to_string(i) + ": coffee, 3 EUR.", ""});
+    ASSERT_TRUE(submitted) << submitted.error().message;
+    jobs.push_back(submitted->job_id);
+  }
+  while (*service->run_one_job()) {
+  }
+  int64_t charged = 0;
+  for (const auto& record : ledger_.records) charged += record.cost_micro_usd;
+  EXPECT_GT(charged, 0);
+  EXPECT_LE(charged, kLimit);
+  auto states = budgets.snapshot();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_LE(states[0].spent_micro_usd, kLimit);
+  EXPECT_EQ(states[0].spent_micro_usd, charged);
+  EXPECT_EQ(states[0].reserved_micro_usd, 0);
+  int refused = 0;
+  for (const std::string& job : jobs) {
+    const auto& record = queue_.jobs_[job];
+    if (record.status == jobs::JobStatus::kSucceeded) continue;
+    EXPECT_EQ(record.status, jobs::JobStatus::kFailed) << record.error;
+    EXPECT_NE(record.error.find("Budget pipeline-cap"), std::string::npos) << record.error;
+    ++refused;
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_LT(refused, 8);
 }
 
 TEST_F(DocumentServiceTest, PromptsShrinkUntilTheyFitASmallContext) {

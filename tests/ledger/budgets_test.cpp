@@ -246,5 +246,16 @@ TEST(BudgetsJson, ListsEveryFieldTheConsoleReads) {
   EXPECT_EQ(row.at("status").as_string(), "soft_exceeded");
 }
 
+TEST(BudgetsJson, KeysWithInvalidUtf8StillGiveValidJson) {
+  // A tag stored before tags were validated at the edge must not break GET /v1/budgets.
+  ManualClock clock(kMidnight + 60);
+  Budgets budgets({spec("per-tag", BudgetScope::kTag, "*", BudgetPeriod::kDay, 5'000'000)}, clock);
+  budgets.reserve(alice("bad\xff\xc3"), 0)->settle(10);
+  boost::system::error_code ec;
+  auto body = boost::json::parse(budgets_json(budgets.snapshot()), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(body.at("budgets").at(0).at("key").as_string(), "bad\uFFFD\uFFFD");
+}
+
 }  // namespace
 }  // namespace plinth::ledger

@@ -121,6 +121,8 @@ class Gateway {
   // Holds the call's estimated cost against every matching budget; on refusal answers and
   // returns false.
   bool reserve_budget(Call& call, int64_t input_tokens, int64_t max_output_tokens);
+  // The same hold without answering: kThrottled naming the budget on refusal.
+  Status hold_budget(Call& call, int64_t input_tokens, int64_t max_output_tokens);
   // Knowledge bases (gateway_retrieve.cpp).
   void handle_retrieve(Call& call, std::string_view knowledge_base_segment);
   void handle_search(Call& call);

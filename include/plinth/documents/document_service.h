@@ -56,10 +56,10 @@ struct DocumentServices {
   ledger::Ledger* ledger = nullptr;  // model calls are recorded when set
   const Clock& clock;
   Random& random;
-  // When set, a model stage runs only while every matching hard budget has money left (the
-  // application tag is "pipeline/NAME"); its actual cost is booked when it finishes. A refused
-  // stage is retried with the queue's backoff and dead-lettered after max_receive_count, so a
-  // redrive after the budget period resumes it.
+  // When set, every model call of a stage first reserves its worst-case cost from the matching
+  // budgets (the application tag is "pipeline/NAME"), and the actual cost is booked when the
+  // stage ends, so a hard limit is never exceeded. A refused reservation fails the job for good
+  // with the budget's message (job.failed); submit the document again in a new period.
   ledger::Budgets* budgets = nullptr;
   ledger::Metrics* metrics = nullptr;  // model stages are counted when set
 };
@@ -81,8 +81,13 @@ struct Submission {
 
 struct JobEventsRead {
   std::vector<jobs::JobEvent> events;
-  bool finished = false;  // the job has ended and every event up to its end is in `events`
+  bool finished = false;    // the job has ended and every event up to its end is in `events`
+  std::string document_id;  // the document the job processes ("" if it names none)
 };
+
+// True for event types whose data is the document's content or results (job.succeeded carries
+// the document view, analysis.delta its analysis): reading them takes plinth:GetDocument.
+bool carries_document_data(std::string_view event_type);
 
 class DocumentService {
  public:

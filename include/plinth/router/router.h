@@ -88,6 +88,9 @@ class Router {
   const RouterDefinition& definition() const { return definition_; }
   const catalog::ModelEntry& small_model() const { return *small_; }
   const catalog::ModelEntry& large_model() const { return *large_; }
+  // Every model infer() may call: each tier's first 1 + max_retries candidates (the model
+  // itself, its fallbacks, then the catalog's models of that tier), small tier first.
+  std::vector<const catalog::ModelEntry*> reachable_models() const;
 
   // Small model first (falling back within its tier on provider errors, at most max_retries
   // retries), then the large model when the answer fails for a reason in escalate_on.

@@ -1,0 +1,57 @@
+// The provider a pipeline stage calls through: a budget reservation before every model call,
+// and what the calls cost booked against the budgets when the stage settles.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "plinth/catalog/catalog.h"
+#include "plinth/ledger/budgets.h"
+#include "plinth/providers/provider.h"
+
+namespace plinth::documents {
+
+// One stage's model calls, on the stage's worker thread (not thread-safe). Each call reserves
+// its worst case (every prompt byte a token, max_tokens of output) from every budget matching
+// `subject` and fails with kThrottled, naming the budget, when a hard limit would be exceeded;
+// a failed call releases its hold. The holds of successful calls stay until settle() (or the
+// destructor) books their exact total cost, so a hard budget is never exceeded.
+class BudgetedProvider final : public providers::Provider {
+ public:
+  // budgets may be null (then calls pass through unreserved).
+  BudgetedProvider(providers::Provider& inner, const catalog::Catalog& catalog,
+                   ledger::Budgets* budgets, ledger::BudgetSubject subject);
+  ~BudgetedProvider() override;
+  BudgetedProvider(const BudgetedProvider&) = delete;
+  BudgetedProvider& operator=(const BudgetedProvider&) = delete;
+
+  Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
+                                             const providers::DeltaCallback& on_delta) override;
+  Result<providers::EmbeddingResponse> embed(const providers::EmbeddingRequest& request) override;
+
+  // Books what the successful calls cost (rounded once, like the stage's ledger record) and
+  // releases every hold. Further calls start a new tally.
+  void settle();
+  // True once a call was refused by a budget.
+  bool refused() const { return refused_; }
+
+ private:
+  // Holds the worst-case cost of one call of `model_id`; kThrottled when a budget refuses.
+  Result<ledger::BudgetReservation> reserve(const std::string& model_id, int64_t input_tokens,
+                                            int64_t output_tokens);
+  void spent(const std::string& model_id, int64_t input_tokens, int64_t output_tokens);
+
+  providers::Provider& inner_;
+  const catalog::Catalog& catalog_;
+  ledger::Budgets* budgets_;
+  ledger::BudgetSubject subject_;
+  std::vector<ledger::BudgetReservation> holds_;  // of the calls that succeeded
+  int64_t spent_pico_usd_ = 0;
+  bool refused_ = false;
+};
+
+// An upper bound on a request's prompt tokens: every text byte plus room for a chat template
+// (a token covers at least one byte in the tokenizers served).
+int64_t estimated_input_tokens(const providers::InferenceRequest& request);
+
+}  // namespace plinth::documents
