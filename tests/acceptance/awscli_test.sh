@@ -73,7 +73,7 @@ readme_stop=$(aws bedrock-runtime converse --model-id anthropic.claude-3-haiku-2
 case "$readme_stop" in end_turn|max_tokens) readme_stop=answered ;; esac
 check "README converse without max tokens answers" "answered" "$readme_stop"
 llama_out=$(aws bedrock-runtime invoke-model --model-id meta.llama3-8b-instruct-v1:0 \
-  --cli-binary-format raw-in-base64-out --body '{"prompt":"Hello"}' "$work/llama.json" 2>&1 >/dev/null || true)
+  --body '{"prompt":"Hello"}' "$work/llama.json" 2>&1 >/dev/null || true)
 llama_stop=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["stop_reason"])' "$work/llama.json" 2>/dev/null || echo "$llama_out")
 case "$llama_stop" in stop|length) llama_stop=answered ;; esac
 check "Llama invoke without max_gen_len answers" "answered" "$llama_stop"
