@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <deque>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 
@@ -23,6 +24,11 @@ constexpr int kMaxCompileDepth = 200;
 constexpr size_t kMaxJsonDepth = 1024;
 // All pattern/format automata of one schema together; bounds memory for hostile schemas.
 constexpr size_t kMaxDfaStatesPerSchema = 20000;
+// Work bounds: every number a caller chooses that work or output grows with is capped here.
+constexpr int32_t kMaxMinItems = 100000;
+constexpr int32_t kMaxMinLength = 100000;
+constexpr size_t kMaxGrammarNodes = 100000;
+constexpr int64_t kMaxShortestOutputBytes = int64_t{1} << 20;
 
 std::optional<int32_t> int_keyword(const json::object& s, std::string_view key) {
   auto* v = s.if_contains(key);
@@ -41,6 +47,11 @@ class Compiler {
     if (!root) return std::unexpected(root.error());
     g_.root = *root;
     if (auto s = finish_grammar(g_); !s) return std::unexpected(s.error());
+    if (g_.nodes[g_.root].min_bytes > kMaxShortestOutputBytes)
+      return fail(ErrorCode::kInvalidArgument,
+                  "schema's shortest valid output is " + std::to_string(g_.nodes[g_.root].min_bytes) +
+                      " bytes, more than the " + std::to_string(kMaxShortestOutputBytes) +
+                      " allowed (minItems, minLength, required properties)");
     return std::move(g_);
   }
 
@@ -86,6 +97,10 @@ class Compiler {
 
   Result<NodeId> compile(const json::value& schema, const std::string& path, int depth) {
     if (depth > kMaxCompileDepth) return unsupported("$ref", path, "schema nests too deeply");
+    if (g_.nodes.size() > kMaxGrammarNodes)
+      return fail(ErrorCode::kInvalidArgument,
+                  "schema too large: more than " + std::to_string(kMaxGrammarNodes) +
+                      " compiled sub-schemas at " + path);
     if (schema.is_bool() && schema.get_bool()) return any();
     if (auto it = memo_.find(&schema); it != memo_.end()) return it->second;
     if (schema.is_object() && schema.get_object().contains("$ref")) {
@@ -156,6 +171,11 @@ class Compiler {
         values = e->get_array();
       }
     }
+    // zod-to-json-schema's OpenAPI 3.0 spelling of z.null(): {"enum": ["null"], "nullable": true}.
+    // Zod wants the null, so emit only that.
+    if (auto* n = s.if_contains("nullable"); n && n->is_bool() && n->get_bool() &&
+                                             values == json::array{"null"})
+      values = json::array{nullptr};
     std::set<std::string> types;
     bool typed = false;
     if (auto* t = s.if_contains("type")) {
@@ -322,37 +342,84 @@ class Compiler {
       else if (auto v = number("exclusiveMaximum"); v && (!spec.has_max || *v <= spec.max))
         spec.has_max = true, spec.max = *v, spec.exclusive_max = true;
     }
-    if ((spec.has_min && std::fabs(spec.min) > 1e15) ||
-        (spec.has_max && std::fabs(spec.max) > 1e15))
-      return unsupported("minimum", path, "bounds beyond 1e15");
+    if (auto m = number("multipleOf")) {
+      // Multiples of p/2^k among the integers are the multiples of p/gcd(p, 2^k): exact in
+      // binary, so every validator's remainder test agrees.
+      double p = *m;
+      int k = 0;
+      while (p > 0 && p != std::floor(p) && k < 30) p *= 2, ++k;
+      if (!(p >= 1) || p != std::floor(p) || p > 1e9)
+        return unsupported("multipleOf", path,
+                           "only whole numbers up to 1e9 and binary fractions such as 0.25");
+      auto whole = static_cast<uint64_t>(p);
+      spec.multiple = static_cast<double>(whole / std::gcd(whole, uint64_t{1} << k));
+      spec.integer = true;
+    }
+    // Generated numbers have at most 15 digits (exact in a double, and as JavaScript reads
+    // them); bounds may lie anywhere that leaves some of those.
+    constexpr double kLargest = 999999999999999;
+    if (spec.has_min && spec.min > kLargest)
+      return unsupported("minimum", path, "above 999999999999999 (15 digits)");
+    if (spec.has_max && spec.max < -kLargest)
+      return unsupported("maximum", path, "below -999999999999999 (15 digits)");
     return n;
+  }
+
+  // The automaton for a string's "format" and every "pattern" together (all must hold), or
+  // nullopt when neither constrains it.
+  static Result<std::optional<ByteDfa>> string_dfa(const json::object& s, const std::string& path) {
+    std::vector<std::pair<std::string, std::string>> regexes;  // (keyword, regex)
+    std::string format;
+    if (auto* f = s.if_contains("format"); f && f->is_string() && !format_is_annotation(f->get_string()))
+      format = std::string(f->get_string());
+    auto add_pattern = [&](const json::value& p) -> Status {
+      if (!p.is_string()) return unsupported("pattern", path, "not a string");
+      regexes.push_back({"pattern", std::string(p.get_string())});
+      if (format.empty()) format = std::string(format_implied_by_pattern(p.get_string()));
+      return ok();
+    };
+    if (auto* p = s.if_contains("pattern"))
+      if (auto st = add_pattern(*p); !st) return std::unexpected(st.error());
+    if (auto* more = s.if_contains(kMergedPatternsKey); more && more->is_array())
+      for (const auto& p : more->get_array())
+        if (auto st = add_pattern(p); !st) return std::unexpected(st.error());
+    if (!format.empty()) {
+      auto r = format_regex(format);
+      if (!r) return unsupported("format", path, r.error().message);
+      regexes.insert(regexes.begin(), {"format", *r});
+    }
+    if (regexes.empty()) return std::optional<ByteDfa>();
+    std::optional<ByteDfa> dfa;
+    for (const auto& [keyword, regex] : regexes) {
+      auto one = compile_regex(regex);
+      if (!one) return unsupported(keyword, path, one.error().message);
+      if (!dfa) {
+        dfa = std::move(*one);
+        continue;
+      }
+      auto both = intersect_dfas(*dfa, *one);
+      if (!both) return unsupported(keyword, path, both.error().message);
+      dfa = std::move(*both);
+    }
+    return dfa;
   }
 
   Result<Node> build_string(const json::object& s, const std::string& path) {
     Node n;
     n.kind = Kind::kString;
     if (auto v = int_keyword(s, "minLength")) n.string.min_length = *v;
+    if (n.string.min_length > kMaxMinLength)
+      return unsupported("minLength", path, "above " + std::to_string(kMaxMinLength));
     if (auto v = int_keyword(s, "maxLength")) n.string.max_length = *v;
-    auto* pattern = s.if_contains("pattern");
-    auto* format = s.if_contains("format");
-    if (pattern && format && format->is_string() && !format_is_annotation(format->get_string()))
-      return unsupported("format", path, "together with 'pattern'");
-    std::string regex;
-    if (pattern) {
-      if (!pattern->is_string()) return unsupported("pattern", path, "not a string");
-      regex = std::string(pattern->get_string());
-    } else if (format && format->is_string() && !format_is_annotation(format->get_string())) {
-      auto r = format_regex(format->get_string());
-      if (!r) return unsupported("format", path, r.error().message);
-      regex = *r;
-    }
-    if (!regex.empty() || pattern) {
-      auto dfa = compile_regex(regex);
-      if (!dfa) return unsupported(pattern ? "pattern" : "format", path, dfa.error().message);
-      dfa_states_ += dfa->next.size();
+    auto dfa = string_dfa(s, path);
+    if (!dfa) return std::unexpected(dfa.error());
+    if (*dfa) {
+      dfa_states_ += (*dfa)->next.size();
       if (dfa_states_ > kMaxDfaStatesPerSchema)
-        return unsupported(pattern ? "pattern" : "format", path, "too many patterns in one schema");
-      g_.dfas.push_back(std::move(*dfa));
+        return unsupported(s.contains("pattern") ? "pattern" : "format", path,
+                           "more than " + std::to_string(kMaxDfaStatesPerSchema) +
+                               " automaton states in one schema");
+      g_.dfas.push_back(std::move(**dfa));
       n.string.dfa = static_cast<int32_t>(g_.dfas.size()) - 1;
     }
     return n;
@@ -360,6 +427,10 @@ class Compiler {
 
   // Formats no validator checks (pure annotations) need no enforcement.
   static bool format_is_annotation(std::string_view f) {
+    // Zod 4 names these checks as formats and emits the pattern that is the whole check.
+    if (f == "starts_with" || f == "ends_with" || f == "includes" || f == "lowercase" ||
+        f == "uppercase" || f == "regex")
+      return true;
     return f == "binary" || f == "byte" || f == "password" || f == "textarea" || f == "int32" ||
            f == "int64" || f == "float" || f == "double";
   }
@@ -375,6 +446,8 @@ class Compiler {
     n.kind = Kind::kArray;
     auto& spec = n.array;
     if (auto v = int_keyword(s, "minItems")) spec.min_items = *v;
+    if (spec.min_items > kMaxMinItems)
+      return unsupported("minItems", path, "above " + std::to_string(kMaxMinItems));
     if (auto v = int_keyword(s, "maxItems")) spec.max_items = *v;
     const json::value* tuple = nullptr;
     std::string tuple_key;
@@ -470,7 +543,22 @@ class Compiler {
     auto max_props = int_keyword(s, "maxProperties");
     // With patternProperties, free keys could match a pattern: emit declared keys only.
     if (!spec.properties.empty() || closed || !patterns->empty()) {
-      if (s.contains("propertyNames")) return unsupported("propertyNames", path);
+      if (auto* names = s.if_contains("propertyNames")) {
+        // Only declared names are ever emitted: keep those the names schema allows.
+        auto flat = algebra_.flatten(*names, path + "/propertyNames");
+        if (!flat) return std::unexpected(flat.error());
+        std::vector<ir::Property> kept;
+        for (auto& p : spec.properties) {
+          auto allowed = name_satisfies(*flat, json::parse(p.key_json).as_string(),
+                                        path + "/propertyNames");
+          if (!allowed) return std::unexpected(allowed.error());
+          if (*allowed)
+            kept.push_back(std::move(p));
+          else if (p.required)
+            return Node{};  // a required name the names schema forbids: no instance
+        }
+        spec.properties = std::move(kept);
+      }
       if (min_props && *min_props > static_cast<int32_t>(required.size()))
         return unsupported("minProperties", path, "above the number of required properties");
       if (max_props && *max_props < static_cast<int32_t>(spec.properties.size()))
@@ -489,7 +577,7 @@ class Compiler {
       if (!flat) return std::unexpected(flat.error());
       for (const auto& [k, _] : *flat)
         if (is_constraint_keyword(k) && k != "type" && k != "minLength" && k != "maxLength" &&
-            k != "pattern" && k != "format")
+            k != "pattern" && k != "format" && k != kMergedPatternsKey)
           return unsupported("propertyNames", path + "/propertyNames", k);
       // Names are strings: a names schema that admits no string (`false`, a non-string type)
       // leaves only the empty object.
@@ -530,15 +618,6 @@ class Compiler {
     }
     return out;
   }
-  static bool dfa_matches(const ByteDfa& dfa, std::string_view text) {
-    int32_t state = dfa.start;
-    for (char c : text) {
-      state = dfa.next[state][static_cast<uint8_t>(c)];
-      if (state < 0) return false;
-    }
-    return dfa.accepting[state] != 0;
-  }
-
   const json::value& root_;
   SchemaAlgebra algebra_;
   ir::Grammar g_;
