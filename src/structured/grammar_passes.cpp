@@ -141,7 +141,7 @@ Status finish_grammar(ir::Grammar& g) {
     }
   }
   if (g.nodes[g.root].min_bytes >= kInfinite)
-    return fail(ErrorCode::kInvalidArgument, "schema admits no finite instance");
+    return fail(ErrorCode::kInvalidArgument, "schema admits no finite instance (none under 2 GiB)");
   auto finite = [&](ir::NodeId id) { return id >= 0 && g.nodes[id].min_bytes < kInfinite; };
   for (auto& n : g.nodes) {
     if (n.kind == Kind::kUnion) {
