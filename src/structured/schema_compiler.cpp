@@ -274,7 +274,7 @@ class Compiler {
       for (auto k : {"minLength", "maxLength", "pattern", "format"})
         if (s.contains(k) && std::find(types.begin(), types.end(), "string") == types.end())
           types.push_back("string");
-      for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+      for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
         if (s.contains(k) && std::find(types.begin(), types.end(), "number") == types.end())
           types.push_back("number");
       if (types.empty()) {

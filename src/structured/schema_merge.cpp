@@ -106,7 +106,7 @@ unsigned generated_bits(const json::object& s) {
     if (s.contains(k)) inferred |= kArrayBit;
   for (auto k : {"minLength", "maxLength", "pattern", "format"})
     if (s.contains(k)) inferred |= kStringBit;
-  for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+  for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
     if (s.contains(k)) inferred |= kIntegerBit | kFractionBit;
   return inferred ? (bits & inferred) : bits;
 }
