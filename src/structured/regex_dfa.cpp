@@ -21,6 +21,8 @@ constexpr size_t kMaxDfaStates = 3000;
 // they still accept is in the intersection, so a large product shrinks to a subset, never
 // beyond it.
 constexpr size_t kMaxProductStates = 2500;
+// NFA states visited while building one automaton: bounds compile time whatever the pattern.
+constexpr size_t kMaxDeterminizeWork = size_t{20} << 20;
 
 // A complete-or-partial DFA before pruning: next[s][b] = -1 for "no move".
 struct RawDfa {
@@ -178,11 +180,31 @@ void close_over_eps(const Nfa& nfa, std::vector<int>& set, std::vector<uint8_t>&
   std::sort(set.begin(), set.end());
 }
 
+// Bytes no NFA move tells apart share a class, so subsets are built once per class, not once
+// per byte (a pattern over a few characters has a handful of classes).
+std::vector<std::vector<int>> byte_classes(const Nfa& nfa) {
+  std::array<int, 256> cls{};
+  int count = 1;
+  for (const ByteSet& set : nfa.sets) {
+    if (set.none() || set.all()) continue;
+    std::map<std::pair<int, bool>, int> split;
+    int next = 0;
+    for (int b = 0; b < 256; ++b)
+      cls[b] = split.emplace(std::pair{cls[b], set.test(b)}, next).first->second,
+      next = static_cast<int>(split.size());
+    count = next;
+  }
+  std::vector<std::vector<int>> classes(count);
+  for (int b = 0; b < 256; ++b) classes[cls[b]].push_back(b);
+  return classes;
+}
+
 Result<RawDfa> determinize(const RegexNode& node, size_t max_states) {
   Nfa nfa;
   auto [start, end] = nfa.build(node);
   if (nfa.error) return std::unexpected(*nfa.error);
   if (nfa.overflow) return fail(ErrorCode::kInvalidArgument, "unsupported regex: too large");
+  auto classes = byte_classes(nfa);
   RawDfa dfa;
   std::map<std::vector<int>, int> ids;
   std::vector<std::vector<int>> sets;
@@ -191,6 +213,7 @@ Result<RawDfa> determinize(const RegexNode& node, size_t max_states) {
   close_over_eps(nfa, first, seen);
   ids[first] = 0;
   sets.push_back(first);
+  size_t work = 0;
   for (size_t i = 0; i < sets.size(); ++i) {
     if (sets.size() > max_states)
       return fail(ErrorCode::kInvalidArgument,
@@ -198,20 +221,23 @@ Result<RawDfa> determinize(const RegexNode& node, size_t max_states) {
     std::array<int32_t, 256> row;
     row.fill(ByteDfa::kDead);
     std::vector<int> current = sets[i];
-    std::array<std::vector<int>, 256> targets;
-    for (int s : current)
-      for (auto [set, t] : nfa.states[s].moves)
-        for (int b = 0; b < 256; ++b)
-          if (nfa.sets[set].test(b)) targets[b].push_back(t);
-    for (int b = 0; b < 256; ++b) {
-      std::vector<int>& target = targets[b];
+    for (const auto& members : classes) {
+      int probe = members[0];
+      std::vector<int> target;
+      for (int s : current)
+        for (auto [set, t] : nfa.states[s].moves)
+          if (nfa.sets[set].test(probe)) target.push_back(t);
+      work += current.size() + target.size();
       if (target.empty()) continue;
       close_over_eps(nfa, target, seen);
       target.erase(std::unique(target.begin(), target.end()), target.end());
+      work += target.size();
       auto [it, inserted] = ids.emplace(target, static_cast<int>(sets.size()));
-      if (inserted) sets.push_back(target);
-      row[b] = it->second;
+      if (inserted) sets.push_back(std::move(target));
+      for (int b : members) row[b] = it->second;
     }
+    if (work > kMaxDeterminizeWork)
+      return fail(ErrorCode::kInvalidArgument, "unsupported regex: too complex to compile");
     dfa.next.push_back(row);
     dfa.accepting.push_back(std::binary_search(current.begin(), current.end(), end) ? 1 : 0);
   }

@@ -190,12 +190,43 @@ class Compiler {
     Node n;
     n.kind = Kind::kLiteral;
     int32_t count = 0;
+    // Other keywords hold for the listed values too: keep only the values that satisfy them.
+    auto strings = string_dfa(s, path);
+    if (!strings) return std::unexpected(strings.error());
+    std::optional<ir::NumberSpec> bounds;
+    if (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") ||
+        s.contains("exclusiveMaximum") || s.contains("multipleOf")) {
+      auto spec = build_number(s, "number", path);
+      if (!spec) return std::unexpected(spec.error());
+      bounds = spec->number;
+    }
     for (const auto& v : values) {
       if (typed && !literal_has_type(v, types)) continue;
+      if (v.is_string() && !string_literal_ok(s, *strings, v.get_string())) continue;
+      if (v.is_number() && bounds && !number_literal_ok(*bounds, v.to_number<double>())) continue;
       n.literals.add(json::serialize(v), count++);
     }
     if (count == 0) n.kind = Kind::kUnion;
     return n;
+  }
+
+  static bool string_literal_ok(const json::object& s, const std::optional<ByteDfa>& dfa,
+                                std::string_view text) {
+    int64_t chars = 0, units = 0;
+    for (unsigned char c : text) {
+      chars += (c & 0xC0) != 0x80;
+      units += (c & 0xC0) != 0x80 ? (c >= 0xF0 ? 2 : 1) : 0;
+    }
+    auto min = int_keyword(s, "minLength");
+    auto max = int_keyword(s, "maxLength");
+    if ((min && std::min(chars, units) < *min) || (max && std::max(chars, units) > *max))
+      return false;
+    return !dfa || dfa_matches(*dfa, text);
+  }
+  static bool number_literal_ok(const ir::NumberSpec& spec, double v) {
+    if (spec.has_min && (v < spec.min || (spec.exclusive_min && v == spec.min))) return false;
+    if (spec.has_max && (v > spec.max || (spec.exclusive_max && v == spec.max))) return false;
+    return spec.multiple == 0 || std::fmod(v, spec.multiple) == 0;
   }
 
   static bool literal_has_type(const json::value& v, const std::set<std::string>& types) {
