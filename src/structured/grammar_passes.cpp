@@ -1,10 +1,10 @@
 // Post-build grammar passes: byte tries, shortest-instance sizes, pruning and union flattening.
 #include "grammar_passes.h"
 
-#include "number_bounds.h"
-
 #include <algorithm>
 #include <cmath>
+
+#include "number_bounds.h"
 
 namespace plinth::structured {
 namespace ir {

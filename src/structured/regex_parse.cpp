@@ -64,10 +64,10 @@ struct Property {
 };
 std::optional<Property> unicode_property(std::string_view name) {
   ByteSet emoji_ascii = digits() | one('#') | one('*');
-  const Utf8Range kSunToComet{"\xE2\x98", 0x80, 0x84};     // U+2600..U+2604
-  const Utf8Range kFacesA{"\xF0\x9F\x98", 0x80, 0xBF};     // U+1F600..U+1F63F
-  const Utf8Range kFacesB{"\xF0\x9F\x99", 0x80, 0x8F};     // U+1F640..U+1F64F
-  const Utf8Range kRegional{"\xF0\x9F\x87", 0xA6, 0xBF};   // U+1F1E6..U+1F1FF
+  const Utf8Range kSunToComet{"\xE2\x98", 0x80, 0x84};    // U+2600..U+2604
+  const Utf8Range kFacesA{"\xF0\x9F\x98", 0x80, 0xBF};    // U+1F600..U+1F63F
+  const Utf8Range kFacesB{"\xF0\x9F\x99", 0x80, 0x8F};    // U+1F640..U+1F64F
+  const Utf8Range kRegional{"\xF0\x9F\x87", 0xA6, 0xBF};  // U+1F1E6..U+1F1FF
   if (name == "Extended_Pictographic" || name == "ExtPict")
     return Property{{}, {kSunToComet, kFacesA, kFacesB}};
   if (name == "Emoji_Component" || name == "EComp") return Property{emoji_ascii, {kRegional}};
@@ -269,18 +269,36 @@ class Parser {
       return s;
     };
     switch (c) {
-      case 'd': s.ascii = digits(); return s;
-      case 'D': s.ascii = ascii_complement(digits()); return s;
-      case 'w': s.ascii = word(); return s;
-      case 'W': s.ascii = ascii_complement(word()); return s;
-      case 's': s.ascii = space(); return s;
-      case 'S': s.ascii = ascii_complement(space()); return s;
-      case 'n': return just('\n');
-      case 'r': return just('\r');
-      case 't': return just('\t');
-      case 'f': return just('\f');
-      case 'v': return just('\v');
-      case '0': return just('\0');
+      case 'd':
+        s.ascii = digits();
+        return s;
+      case 'D':
+        s.ascii = ascii_complement(digits());
+        return s;
+      case 'w':
+        s.ascii = word();
+        return s;
+      case 'W':
+        s.ascii = ascii_complement(word());
+        return s;
+      case 's':
+        s.ascii = space();
+        return s;
+      case 'S':
+        s.ascii = ascii_complement(space());
+        return s;
+      case 'n':
+        return just('\n');
+      case 'r':
+        return just('\r');
+      case 't':
+        return just('\t');
+      case 'f':
+        return just('\f');
+      case 'v':
+        return just('\v');
+      case '0':
+        return just('\0');
       case 'b':
         if (in_class) return just('\b');
         return error("word boundary \\b");
@@ -505,8 +523,8 @@ NodePtr any_ascii_star() {
 
 Result<NodePtr> parse(std::string_view pattern) {
   if (pattern.size() > kMaxPatternBytes)
-    return fail(ErrorCode::kInvalidArgument, "unsupported regex: longer than " +
-                                                  std::to_string(kMaxPatternBytes) + " bytes");
+    return fail(ErrorCode::kInvalidArgument,
+                "unsupported regex: longer than " + std::to_string(kMaxPatternBytes) + " bytes");
   Parser parser(pattern);
   auto tree = parser.parse_top();
   if (!tree) return tree;

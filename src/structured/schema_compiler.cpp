@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "grammar_passes.h"
+#include "schema_keywords.h"
 #include "schema_merge.h"
 
 namespace plinth::structured {
@@ -30,14 +31,6 @@ constexpr int32_t kMaxMinLength = 100000;
 constexpr size_t kMaxGrammarNodes = 100000;
 constexpr int64_t kMaxShortestOutputBytes = int64_t{1} << 20;
 
-std::optional<int32_t> int_keyword(const json::object& s, std::string_view key) {
-  auto* v = s.if_contains(key);
-  if (!v || !v->is_number()) return std::nullopt;
-  double d = v->to_number<double>();
-  if (d < 0) return 0;
-  return static_cast<int32_t>(std::min(d, 1e9));
-}
-
 class Compiler {
  public:
   explicit Compiler(const json::value& root) : root_(root), algebra_(root) {}
@@ -49,8 +42,9 @@ class Compiler {
     if (auto s = finish_grammar(g_); !s) return std::unexpected(s.error());
     if (g_.nodes[g_.root].min_bytes > kMaxShortestOutputBytes)
       return fail(ErrorCode::kInvalidArgument,
-                  "schema's shortest valid output is " + std::to_string(g_.nodes[g_.root].min_bytes) +
-                      " bytes, more than the " + std::to_string(kMaxShortestOutputBytes) +
+                  "schema's shortest valid output is " +
+                      std::to_string(g_.nodes[g_.root].min_bytes) + " bytes, more than the " +
+                      std::to_string(kMaxShortestOutputBytes) +
                       " allowed (minItems, minLength, required properties)");
     return std::move(g_);
   }
@@ -98,9 +92,9 @@ class Compiler {
   Result<NodeId> compile(const json::value& schema, const std::string& path, int depth) {
     if (depth > kMaxCompileDepth) return unsupported("$ref", path, "schema nests too deeply");
     if (g_.nodes.size() > kMaxGrammarNodes)
-      return fail(ErrorCode::kInvalidArgument,
-                  "schema too large: more than " + std::to_string(kMaxGrammarNodes) +
-                      " compiled sub-schemas at " + path);
+      return fail(ErrorCode::kInvalidArgument, "schema too large: more than " +
+                                                   std::to_string(kMaxGrammarNodes) +
+                                                   " compiled sub-schemas at " + path);
     if (schema.is_bool() && schema.get_bool()) return any();
     if (auto it = memo_.find(&schema); it != memo_.end()) return it->second;
     if (schema.is_object() && schema.get_object().contains("$ref")) {
@@ -173,8 +167,8 @@ class Compiler {
     }
     // zod-to-json-schema's OpenAPI 3.0 spelling of z.null(): {"enum": ["null"], "nullable": true}.
     // Zod wants the null, so emit only that.
-    if (auto* n = s.if_contains("nullable"); n && n->is_bool() && n->get_bool() &&
-                                             values == json::array{"null"})
+    if (auto* n = s.if_contains("nullable");
+        n && n->is_bool() && n->get_bool() && values == json::array{"null"})
       values = json::array{nullptr};
     std::set<std::string> types;
     bool typed = false;
@@ -196,9 +190,9 @@ class Compiler {
     std::optional<ir::NumberSpec> bounds;
     if (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") ||
         s.contains("exclusiveMaximum") || s.contains("multipleOf")) {
-      auto spec = build_number(s, "number", path);
+      auto spec = number_spec(s, false, path);
       if (!spec) return std::unexpected(spec.error());
-      bounds = spec->number;
+      bounds = *spec;
     }
     for (const auto& v : values) {
       if (typed && !literal_has_type(v, types)) continue;
@@ -208,25 +202,6 @@ class Compiler {
     }
     if (count == 0) n.kind = Kind::kUnion;
     return n;
-  }
-
-  static bool string_literal_ok(const json::object& s, const std::optional<ByteDfa>& dfa,
-                                std::string_view text) {
-    int64_t chars = 0, units = 0;
-    for (unsigned char c : text) {
-      chars += (c & 0xC0) != 0x80;
-      units += (c & 0xC0) != 0x80 ? (c >= 0xF0 ? 2 : 1) : 0;
-    }
-    auto min = int_keyword(s, "minLength");
-    auto max = int_keyword(s, "maxLength");
-    if ((min && std::min(chars, units) < *min) || (max && std::max(chars, units) > *max))
-      return false;
-    return !dfa || dfa_matches(*dfa, text);
-  }
-  static bool number_literal_ok(const ir::NumberSpec& spec, double v) {
-    if (spec.has_min && (v < spec.min || (spec.exclusive_min && v == spec.min))) return false;
-    if (spec.has_max && (v > spec.max || (spec.exclusive_max && v == spec.max))) return false;
-    return spec.multiple == 0 || std::fmod(v, spec.multiple) == 0;
   }
 
   static bool literal_has_type(const json::value& v, const std::set<std::string>& types) {
@@ -326,7 +301,7 @@ class Compiler {
       else if (t == "boolean")
         n = literal_only({"true", "false"});
       else if (t == "number" || (t == "integer" && !has_number))
-        n = build_number(s, t, path);
+        n = number_node(s, t == "integer", path);
       else if (t == "integer")
         continue;
       else if (t == "string")
@@ -341,98 +316,20 @@ class Compiler {
     return u;
   }
 
+  static Result<Node> number_node(const json::object& s, bool integer, const std::string& path) {
+    auto spec = number_spec(s, integer, path);
+    if (!spec) return std::unexpected(spec.error());
+    Node n;
+    n.kind = Kind::kNumber;
+    n.number = *spec;
+    return n;
+  }
+
   static Node literal_only(std::vector<std::string> texts) {
     Node n;
     n.kind = Kind::kLiteral;
     for (size_t i = 0; i < texts.size(); ++i) n.literals.add(texts[i], static_cast<int32_t>(i));
     return n;
-  }
-
-  Result<Node> build_number(const json::object& s, const std::string& type,
-                            const std::string& path) {
-    Node n;
-    n.kind = Kind::kNumber;
-    auto& spec = n.number;
-    spec.integer = type == "integer";
-    auto number = [&](std::string_view key) -> std::optional<double> {
-      auto* v = s.if_contains(key);
-      if (v && v->is_number()) return v->to_number<double>();
-      return std::nullopt;
-    };
-    if (auto v = number("minimum")) spec.has_min = true, spec.min = *v;
-    if (auto v = number("maximum")) spec.has_max = true, spec.max = *v;
-    if (auto* e = s.if_contains("exclusiveMinimum")) {
-      if (e->is_bool())
-        spec.exclusive_min = e->get_bool() && spec.has_min;
-      else if (auto v = number("exclusiveMinimum"); v && (!spec.has_min || *v >= spec.min))
-        spec.has_min = true, spec.min = *v, spec.exclusive_min = true;
-    }
-    if (auto* e = s.if_contains("exclusiveMaximum")) {
-      if (e->is_bool())
-        spec.exclusive_max = e->get_bool() && spec.has_max;
-      else if (auto v = number("exclusiveMaximum"); v && (!spec.has_max || *v <= spec.max))
-        spec.has_max = true, spec.max = *v, spec.exclusive_max = true;
-    }
-    if (auto m = number("multipleOf")) {
-      // Multiples of p/2^k among the integers are the multiples of p/gcd(p, 2^k): exact in
-      // binary, so every validator's remainder test agrees.
-      double p = *m;
-      int k = 0;
-      while (p > 0 && p != std::floor(p) && k < 30) p *= 2, ++k;
-      if (!(p >= 1) || p != std::floor(p) || p > 1e9)
-        return unsupported("multipleOf", path,
-                           "only whole numbers up to 1e9 and binary fractions such as 0.25");
-      auto whole = static_cast<uint64_t>(p);
-      spec.multiple = static_cast<double>(whole / std::gcd(whole, uint64_t{1} << k));
-      spec.integer = true;
-    }
-    // Generated numbers have at most 15 digits (exact in a double, and as JavaScript reads
-    // them); bounds may lie anywhere that leaves some of those.
-    constexpr double kLargest = 999999999999999;
-    if (spec.has_min && spec.min > kLargest)
-      return unsupported("minimum", path, "above 999999999999999 (15 digits)");
-    if (spec.has_max && spec.max < -kLargest)
-      return unsupported("maximum", path, "below -999999999999999 (15 digits)");
-    return n;
-  }
-
-  // The automaton for a string's "format" and every "pattern" together (all must hold), or
-  // nullopt when neither constrains it.
-  static Result<std::optional<ByteDfa>> string_dfa(const json::object& s, const std::string& path) {
-    std::vector<std::pair<std::string, std::string>> regexes;  // (keyword, regex)
-    std::string format;
-    if (auto* f = s.if_contains("format"); f && f->is_string() && !format_is_annotation(f->get_string()))
-      format = std::string(f->get_string());
-    auto add_pattern = [&](const json::value& p) -> Status {
-      if (!p.is_string()) return unsupported("pattern", path, "not a string");
-      regexes.push_back({"pattern", std::string(p.get_string())});
-      if (format.empty()) format = std::string(format_implied_by_pattern(p.get_string()));
-      return ok();
-    };
-    if (auto* p = s.if_contains("pattern"))
-      if (auto st = add_pattern(*p); !st) return std::unexpected(st.error());
-    if (auto* more = s.if_contains(kMergedPatternsKey); more && more->is_array())
-      for (const auto& p : more->get_array())
-        if (auto st = add_pattern(p); !st) return std::unexpected(st.error());
-    if (!format.empty()) {
-      auto r = format_regex(format);
-      if (!r) return unsupported("format", path, r.error().message);
-      regexes.insert(regexes.begin(), {"format", *r});
-    }
-    if (regexes.empty()) return std::optional<ByteDfa>();
-    std::optional<ByteDfa> dfa;
-    for (const auto& [keyword, regex] : regexes) {
-      auto one = compile_regex(regex);
-      if (!one) return unsupported(keyword, path, one.error().message);
-      if (!dfa) {
-        dfa = std::move(*one);
-        continue;
-      }
-      auto both = intersect_dfas(*dfa, *one);
-      if (!both) return unsupported(keyword, path, both.error().message);
-      dfa = std::move(*both);
-    }
-    return dfa;
   }
 
   Result<Node> build_string(const json::object& s, const std::string& path) {
@@ -454,16 +351,6 @@ class Compiler {
       n.string.dfa = static_cast<int32_t>(g_.dfas.size()) - 1;
     }
     return n;
-  }
-
-  // Formats no validator checks (pure annotations) need no enforcement.
-  static bool format_is_annotation(std::string_view f) {
-    // Zod 4 names these checks as formats and emits the pattern that is the whole check.
-    if (f == "starts_with" || f == "ends_with" || f == "includes" || f == "lowercase" ||
-        f == "uppercase" || f == "regex")
-      return true;
-    return f == "binary" || f == "byte" || f == "password" || f == "textarea" || f == "int32" ||
-           f == "int64" || f == "float" || f == "double";
   }
 
   Result<NodeId> sub_or_any(const json::object& s, std::string_view key, const std::string& path,
@@ -580,8 +467,8 @@ class Compiler {
         if (!flat) return std::unexpected(flat.error());
         std::vector<ir::Property> kept;
         for (auto& p : spec.properties) {
-          auto allowed = name_satisfies(*flat, json::parse(p.key_json).as_string(),
-                                        path + "/propertyNames");
+          auto allowed =
+              name_satisfies(*flat, json::parse(p.key_json).as_string(), path + "/propertyNames");
           if (!allowed) return std::unexpected(allowed.error());
           if (*allowed)
             kept.push_back(std::move(p));

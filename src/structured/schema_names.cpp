@@ -28,8 +28,8 @@ Result<bool> name_satisfies(const json::object& names, std::string_view name,
     } else if (k == "enum" || k == "const") {
       json::value key(name);
       bool listed = k == "const" ? v == key
-                                 : v.is_array() && std::ranges::find(v.get_array(), key) !=
-                                                       v.get_array().end();
+                                 : v.is_array() &&
+                                       std::ranges::find(v.get_array(), key) != v.get_array().end();
       if (!listed) return false;
     } else if (k == "minLength" || k == "maxLength") {
       if (!v.is_number()) continue;

@@ -47,7 +47,8 @@ class Rewriter {
   }
 
   Status run(json::value& v, int depth, bool is_root) {
-    if (depth > kMaxSchemaDepth) return fail(ErrorCode::kInvalidArgument, "schema nests too deeply");
+    if (depth > kMaxSchemaDepth)
+      return fail(ErrorCode::kInvalidArgument, "schema nests too deeply");
     if (v.is_array()) {
       for (auto& e : v.get_array())
         if (auto s = run(e, depth + 1, false); !s) return s;
@@ -101,8 +102,8 @@ class Rewriter {
 
   // Draft-04's boolean exclusiveMinimum/exclusiveMaximum (OpenAPI 3.0) in draft-07 spelling.
   static void rewrite_draft4_bounds(json::object& o) {
-    for (auto [excl, bound] : {std::pair{"exclusiveMinimum", "minimum"},
-                               std::pair{"exclusiveMaximum", "maximum"}}) {
+    for (auto [excl, bound] :
+         {std::pair{"exclusiveMinimum", "minimum"}, std::pair{"exclusiveMaximum", "maximum"}}) {
       auto* e = o.if_contains(excl);
       if (!e || !e->is_bool()) continue;
       auto* b = o.if_contains(bound);
@@ -167,8 +168,7 @@ class Rewriter {
     o.erase("format");
     // valijson's own regexes for the formats it checks (time's offset optional, as in Zod).
     static const std::string kDate = R"([0-9]+-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01]))";
-    static const std::string kTime =
-        R"(([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?)";
+    static const std::string kTime = R"(([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?)";
     static const std::string kOffset = R"(([Zz]|[+|\-]([01][0-9]|2[0-3]):[0-5][0-9]))";
     std::string regex;
     if (format == "date") regex = "^" + kDate + "$";

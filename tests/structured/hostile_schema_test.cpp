@@ -29,9 +29,8 @@ TEST(HostileSchema, CatastrophicPatternWithLongConstValidatesInLinearTime) {
   auto start = Clock::now();
   auto v = validate(schema, "\"" + text + "\"");
   EXPECT_FALSE(v);  // the pattern does not match: a clear answer, not a hang
-  EXPECT_TRUE(validate(R"({"type":"string","pattern":"^(a+)+$"})", "\"" +
-                                                                        std::string(200000, 'a') +
-                                                                        "\""));
+  EXPECT_TRUE(
+      validate(R"({"type":"string","pattern":"^(a+)+$"})", "\"" + std::string(200000, 'a') + "\""));
   EXPECT_LT(seconds_since(start), 2.0);
 }
 
@@ -77,8 +76,8 @@ TEST(HostileSchema, HugeMinLengthIsRefused) {
 
 TEST(HostileSchema, ShortestOutputBeyondOneMebibyteIsRefused) {
   auto start = Clock::now();
-  std::string m = refusal(
-      R"({"type":"array","minItems":2000,"items":{"type":"array","minItems":1000}})");
+  std::string m =
+      refusal(R"({"type":"array","minItems":2000,"items":{"type":"array","minItems":1000}})");
   EXPECT_NE(m.find("shortest valid output"), std::string::npos) << m;
   EXPECT_LT(seconds_since(start), 0.5);
 }

@@ -64,8 +64,8 @@ TEST(RegexDfa, DeadStatesArePrunedAndLengthsComputed) {
 }
 
 TEST(RegexDfa, RefusesLookbehindBackreferencesAndBoundaries) {
-  for (auto p : {"(?<=a)b", "(a)\\1", "\\bword", "a{3,1}", "*a", "[\\u00e9-\\u00ff]",
-                 "(a(?!b))*c", "(?=a)*", "\\p{Greek}"}) {
+  for (auto p : {"(?<=a)b", "(a)\\1", "\\bword", "a{3,1}", "*a", "[\\u00e9-\\u00ff]", "(a(?!b))*c",
+                 "(?=a)*", "\\p{Greek}"}) {
     auto dfa = compile_regex(p);
     EXPECT_FALSE(dfa) << p;
     if (!dfa) {
@@ -97,7 +97,8 @@ namespace {
 
 TEST(RegexDfa, LookaheadsIntersectWithTheRestOfTheText) {
   // Zod 4's hostname, email-style and duration patterns.
-  auto host = compile_regex(R"(^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-0-9a-zA-Z]{0,61}[0-9a-zA-Z])?)*\.?$)");
+  auto host = compile_regex(
+      R"(^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-0-9a-zA-Z]{0,61}[0-9a-zA-Z])?)*\.?$)");
   ASSERT_TRUE(host) << host.error().message;
   EXPECT_TRUE(matches(*host, "example.com"));
   EXPECT_FALSE(matches(*host, "-bad.com"));
@@ -129,9 +130,10 @@ TEST(RegexDfa, FormatAndPatternIntersect) {
 }
 
 TEST(RegexDfa, EveryZodFormatHasAnAutomaton) {
-  for (auto f : {"date", "date-time", "time", "duration", "email", "uuid", "guid", "uri", "url",
-                 "ipv4", "ipv6", "cidrv4", "cidrv6", "base64", "base64url", "cuid", "cuid2",
-                 "ulid", "nanoid", "emoji", "jwt", "e164", "hostname"}) {
+  for (auto f :
+       {"date",  "date-time", "time",   "duration", "email",  "uuid",   "guid",      "uri",
+        "url",   "ipv4",      "ipv6",   "cidrv4",   "cidrv6", "base64", "base64url", "cuid",
+        "cuid2", "ulid",      "nanoid", "emoji",    "jwt",    "e164",   "hostname"}) {
     auto r = format_regex(f);
     ASSERT_TRUE(r) << f;
     auto dfa = compile_regex(*r);
@@ -142,7 +144,9 @@ TEST(RegexDfa, EveryZodFormatHasAnAutomaton) {
 TEST(RegexDfa, UnicodePropertiesMatchWholeCharacters) {
   auto emoji = compile_regex(R"(^[\p{Extended_Pictographic}\p{Emoji_Component}]+$)");
   ASSERT_TRUE(emoji) << emoji.error().message;
-  EXPECT_TRUE(matches(*emoji, "\xF0\x9F\x98\x80" "1#"));
+  EXPECT_TRUE(matches(*emoji,
+                      "\xF0\x9F\x98\x80"
+                      "1#"));
   EXPECT_FALSE(matches(*emoji, "\xF0\x9F\x98"));
   EXPECT_FALSE(matches(*emoji, "a"));
 }

@@ -23,8 +23,8 @@ std::string read_text(const fs::path& p) {
 
 std::vector<fs::path> zod_schemas() {
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(fs::path(PLINTH_TEST_DATA_DIR) / "zod-schemas" /
-                                              "schemas"))
+  for (const auto& e :
+       fs::directory_iterator(fs::path(PLINTH_TEST_DATA_DIR) / "zod-schemas" / "schemas"))
     if (e.path().extension() == ".json") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   return files;
