@@ -19,7 +19,8 @@ std::set<std::string> instance_strings(const boost::json::value& instance);
 // instance's keys that match, "format" date/time/date-time are decided here the same way (as
 // valijson would, except that a time's offset is optional as in Zod) and other formats are
 // dropped (valijson ignores them). Also drops nested ids and spells out OpenAPI's nullable.
-// kInvalidArgument for a pattern the automaton cannot compile, or too much work.
+// A "pattern" the automaton cannot compile is skipped (the compiler refuses every one it meets
+// on the way to a string). kInvalidArgument for such patternProperties, or too much work.
 Status rewrite_for_valijson(boost::json::value& schema, const std::set<std::string>& strings);
 
 }  // namespace plinth::structured
