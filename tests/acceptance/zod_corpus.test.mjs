@@ -4,8 +4,8 @@
 // with several seeds; every finished output is checked with the Zod schema's own safeParse.
 // Targets: 100% of the corpus compiles (no 400), zero safeParse failures, >= 95% of generations complete
 // (the rest end as an honest max_tokens). Knobs (for debugging, not for ctest): CORPUS_FILTER (a regex on
-// entry names), CORPUS_SEEDS (seeds per schema and path), CORPUS_ALL_PATHS, CORPUS_CONCURRENCY,
-// CORPUS_MAX_TOKENS.
+// entry names), CORPUS_RUNS (generations per schema, each on another path with
+// another seed), CORPUS_CONCURRENCY, CORPUS_MAX_TOKENS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
@@ -20,8 +20,7 @@ const MODEL = 'corpus-model';
 // The cheapest generative fixture: a 64-wide, 2-layer llama with a 32,000-token SentencePiece vocabulary.
 const MODEL_FILE = process.env.CORPUS_MODEL_FILE ?? join(repoRoot, 'tests/data/models/llama-spm-64-q8_0.gguf');
 const FILTER = process.env.CORPUS_FILTER ? new RegExp(process.env.CORPUS_FILTER) : null;
-const SEEDS = Number(process.env.CORPUS_SEEDS ?? 1);
-const ALL_PATHS = process.env.CORPUS_ALL_PATHS === '1';
+const RUNS = Math.max(1, Number(process.env.CORPUS_RUNS ?? 2));
 const CONCURRENCY = Number(process.env.CORPUS_CONCURRENCY ?? 4);
 const MAX_TOKENS = Number(process.env.CORPUS_MAX_TOKENS ?? 128);
 const PATHS = ['converse_tool', 'converse_text_format', 'openai_response_format'];
@@ -106,13 +105,12 @@ test('every Zod-emitted schema compiles and every finished output passes safePar
   const entries = corpus.filter((e) => !e.emitError);
   const jobs = [];
   entries.forEach((entry, i) => {
-    // By default each schema runs on one path, rotating within its base case, so that the emissions
-    // of one Zod type go through the three paths; CORPUS_ALL_PATHS=1 runs every schema on all three.
-    const paths = ALL_PATHS ? PATHS : [PATHS[(entry.caseIndex + entry.indexInCase) % PATHS.length]];
-    paths.forEach((path, p) => {
-      // Seeds differ per schema and path so the corpus as a whole sees many.
-      for (let s = 0; s < SEEDS; ++s) jobs.push({ entry, path, seed: 1 + ((i * PATHS.length + p) * SEEDS + s) % 97 });
-    });
+    // Each schema runs RUNS times, each on the next of the three paths (rotating within its base case,
+    // so one Zod type meets every path) and each with its own seed; CORPUS_RUNS=3 covers all paths.
+    for (let k = 0; k < RUNS; ++k) {
+      const path = PATHS[(entry.caseIndex + entry.indexInCase + k) % PATHS.length];
+      jobs.push({ entry, path, seed: 1 + (i * RUNS + k) % 997 });
+    }
   });
   const started = Date.now();
   const counts = { complete: 0, max_tokens: 0, rejected: 0, error: 0, parse_failed: 0 };
@@ -140,7 +138,7 @@ test('every Zod-emitted schema compiles and every finished output passes safePar
   const compiled = entries.length - rejectedSchemas.size;
   const completePct = generated ? (100 * counts.complete / generated) : 0;
   console.log(`zod corpus: ${corpus.length} schemas (${emitErrors.length} not emittable), ${jobs.length} generations ` +
-              `in ${seconds}s on ${MODEL_FILE.split('/').pop()}, maxTokens ${MAX_TOKENS}, ${SEEDS} seed(s) per path`);
+              `in ${seconds}s on ${MODEL_FILE.split('/').pop()}, maxTokens ${MAX_TOKENS}, ${RUNS} runs per schema (path and seed vary)`);
   console.log(`zod corpus: compiled ${compiled}/${entries.length}; complete ${counts.complete}, max_tokens ${counts.max_tokens} ` +
               `(${completePct.toFixed(1)}% complete); safeParse passed ${counts.complete - counts.parse_failed}/${counts.complete}; ` +
               `rejected ${counts.rejected}, errors ${counts.error}`);
