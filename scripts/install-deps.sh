@@ -10,6 +10,7 @@ packages=(
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 openssl curl awscli json-schema-test-suite
   chromium chromium-driver python3-reportlab
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 # Node.js and npm run the acceptance tests (the official AWS SDK for JavaScript v3). Keep a
 # Node.js that is already installed (the image may ship a newer one than Debian's).

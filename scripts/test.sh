@@ -11,3 +11,6 @@ else
   (cd tests/acceptance && npm install --no-audit --no-fund --loglevel=error)
 fi
 ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
+# Fuzz smoke: the libFuzzer harnesses (clang 14, ASan+UBSan, ./build-fuzz), each for a few
+# seconds on its committed corpus. scripts/fuzz.sh runs them longer.
+scripts/fuzz.sh "${PLINTH_FUZZ_SMOKE_SECONDS:-10}"

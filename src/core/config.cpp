@@ -6,8 +6,10 @@
 
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace plinth {
 namespace {
@@ -37,6 +39,8 @@ Status read(const toml::table& t, std::string_view key, T& out, std::string_view
   } else {
     if (auto v = node->value<int64_t>()) {
       if (*v < 0) return std::unexpected(bad(fmt::format("{}{} must not be negative", where, key)));
+      if (std::cmp_greater(*v, std::numeric_limits<T>::max()))
+        return std::unexpected(bad(fmt::format("{}{} is too large", where, key)));
       out = static_cast<T>(*v);
       return ok();
     }

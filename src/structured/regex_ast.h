@@ -3,6 +3,8 @@
 
 #include <bitset>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +38,22 @@ struct RegexNode {
   bool negate = false;
 };
 using NodePtr = std::unique_ptr<RegexNode>;
+
+// UTF-8 sequences whose last byte ranges over [lo, hi] after a fixed prefix.
+struct Utf8Range {
+  std::string prefix;
+  uint8_t lo, hi;
+};
+NodePtr utf8_node(const Utf8Range& r);
+// A known subset of a Unicode property: ASCII members plus a few multi-byte ranges (all
+// members of the property, so any engine agrees); nullopt for other names.
+struct Property {
+  ByteSet ascii;
+  std::vector<Utf8Range> ranges;
+};
+std::optional<Property> unicode_property(std::string_view name);
+// UTF-8 for a BMP code point.
+std::string utf8(uint32_t cp);
 
 NodePtr make_bytes(ByteSet set);
 NodePtr make(RegexNode::Kind kind);

@@ -89,6 +89,14 @@ TEST(Config, ValidationRejectsMissingFilesAndBadKinds) {
   EXPECT_FALSE(validate_config(*c));
 }
 
+TEST(Config, IntegerTooLargeForItsFieldIsAnError) {
+  // 2^32 + 1 used to wrap to 1 worker thread.
+  auto c = parse_config("worker_threads = 4294967297\n", "/");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("worker_threads is too large"), std::string::npos);
+  EXPECT_TRUE(parse_config("[limits]\nmax_body_bytes = 4294967297\n", "/"));
+}
+
 TEST(Config, BadListenIsAnError) {
   Config c;
   c.listen = "localhost";

@@ -185,5 +185,55 @@ TEST(JsonMatcher, DistanceToCloseShrinksOnTheShortestPath) {
   EXPECT_EQ(m.distance_to_close(), 0);
 }
 
+TEST(JsonMatcher, SafeIntegerBoundsAreAccepted) {
+  // z.number().int() / z.int(): bounds of +-(2^53 - 1), refused before as "beyond 1e15".
+  const char* s = R"({"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991})";
+  EXPECT_TRUE(accepts(s, "-123"));
+  EXPECT_TRUE(accepts(s, "999999999999999"));
+  EXPECT_FALSE(accepts(s, "1.5"));
+  EXPECT_FALSE(accepts(s, "1e3"));
+  auto far = compile_schema_uncached(R"({"type":"integer","minimum":1e16})");
+  ASSERT_FALSE(far);
+  EXPECT_NE(far.error().message.find("'minimum'"), std::string::npos);
+}
+
+TEST(JsonMatcher, MultipleOfGeneratesIntegerMultiples) {
+  const char* five = R"({"type":"integer","multipleOf":5,"minimum":1,"maximum":12})";
+  EXPECT_TRUE(accepts(five, "5"));
+  EXPECT_TRUE(accepts(five, "10"));
+  EXPECT_FALSE(accepts(five, "7"));
+  EXPECT_FALSE(accepts(five, "15"));
+  const char* quarter = R"({"type":"number","multipleOf":0.75})";  // 3/4: multiples of 3
+  EXPECT_TRUE(accepts(quarter, "-9"));
+  EXPECT_FALSE(accepts(quarter, "4"));
+  EXPECT_FALSE(accepts(quarter, "0.75"));  // a valid value, but only integers are generated
+}
+
+TEST(JsonMatcher, ExclusiveBoundsInBothDraftStyles) {
+  EXPECT_FALSE(accepts(R"({"type":"number","exclusiveMinimum":0})", "0"));
+  EXPECT_TRUE(accepts(R"({"type":"number","exclusiveMinimum":0})", "0.5"));
+  EXPECT_FALSE(accepts(R"({"type":"number","minimum":0,"exclusiveMinimum":true})", "0"));
+  EXPECT_FALSE(accepts(R"({"type":"number","maximum":0,"exclusiveMaximum":true})", "0"));
+  EXPECT_FALSE(accepts(R"({"type":"number","maximum":0,"exclusiveMaximum":true})", "-0"));
+}
+
+TEST(JsonMatcher, FormatWithPatternMeansBoth) {
+  // Zod 4's z.iso.datetime({offset: true}): the pattern allows offsets, Zod 3 and the format's
+  // generator keep to UTC.
+  const char* s =
+      R"({"type":"string","format":"date-time","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$"})";
+  EXPECT_TRUE(accepts(s, R"("2024-01-02T03:04:05Z")"));
+  EXPECT_TRUE(accepts(s, R"("2024-01-02T03:04:05.123Z")"));
+  EXPECT_FALSE(accepts(s, R"("2024-01-02T03:04:05+01:00")"));
+  EXPECT_FALSE(accepts(s, R"("2024-01-02")"));
+}
+
+TEST(JsonMatcher, ConstMustMeetTheOtherKeywords) {
+  EXPECT_FALSE(compile_schema_uncached(R"({"type":"string","pattern":"^a+$","const":"ab"})"));
+  EXPECT_TRUE(accepts(R"({"enum":["ab","aa"],"pattern":"^a+$"})", R"("aa")"));
+  EXPECT_FALSE(accepts(R"({"enum":["ab","aa"],"pattern":"^a+$"})", R"("ab")"));
+  EXPECT_FALSE(accepts(R"({"enum":[1,5,10],"maximum":5})", "10"));
+}
+
 }  // namespace
 }  // namespace plinth::structured

@@ -1,7 +1,23 @@
 // Errors as values: Error (a typed code and a message) and Result<T> = std::expected<T, Error>.
 #pragma once
 
+#include <version>
+#if defined(__cpp_lib_expected)
 #include <expected>
+#else
+// The standard library has no std::expected for this compiler (clang 14 reads libstdc++ 12's
+// <expected> as empty: it requires __cpp_concepts >= 202002). The code base spells
+// std::expected / std::unexpected in ~600 places, so the own equivalent is made visible under
+// those names; GCC 12 never takes this branch.
+#include "plinth/core/expected_compat.h"
+namespace std {
+using ::plinth::compat::bad_expected_access;
+using ::plinth::compat::expected;
+using ::plinth::compat::unexpect;
+using ::plinth::compat::unexpect_t;
+using ::plinth::compat::unexpected;
+}  // namespace std
+#endif
 #include <string>
 #include <string_view>
 #include <utility>

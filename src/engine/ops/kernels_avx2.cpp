@@ -3,6 +3,9 @@
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
+#if defined(__clang__) && __clang_major__ < 16
+#include <cpuid.h>
+#endif
 
 #include <type_traits>
 
@@ -247,11 +250,21 @@ float dot_q6_K_q8_K(int64_t n, const void* w, const void* x) {
   return hsum(acc);
 }
 
+// clang before 16 does not know "f16c" in __builtin_cpu_supports: read CPUID leaf 1 instead.
+bool cpu_has_f16c() {
+#if defined(__clang__) && __clang_major__ < 16
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+#else
+  return __builtin_cpu_supports("f16c");
+#endif
+}
+
 }  // namespace
 
 const KernelSet* avx2_kernels() {
-  static const bool usable = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                             __builtin_cpu_supports("f16c");
+  static const bool usable =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   static const KernelSet set{"avx2",        dot_f32,       dot_f32_x4,    dot_f16_f32,
                              dot_bf16_f32,  dot_q8_0_q8_0, dot_q4_0_q8_0, dot_q5_0_q8_0,
                              dot_q4_K_q8_K, dot_q5_K_q8_K, dot_q6_K_q8_K, reference_dequantize_row,
