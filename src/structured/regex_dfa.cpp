@@ -5,6 +5,7 @@
 #include <array>
 #include <map>
 #include <optional>
+#include <unordered_map>
 
 #include "regex_ast.h"
 
@@ -22,7 +23,7 @@ constexpr size_t kMaxDfaStates = 3000;
 // beyond it.
 constexpr size_t kMaxProductStates = 2500;
 // NFA states visited while building one automaton: bounds compile time whatever the pattern.
-constexpr size_t kMaxDeterminizeWork = size_t{20} << 20;
+constexpr size_t kMaxDeterminizeWork = size_t{8} << 20;
 
 // A complete-or-partial DFA before pruning: next[s][b] = -1 for "no move".
 struct RawDfa {
@@ -199,6 +200,14 @@ std::vector<std::vector<int>> byte_classes(const Nfa& nfa) {
   return classes;
 }
 
+struct StateSetHash {
+  size_t operator()(const std::vector<int>& v) const {
+    uint64_t h = 1469598103934665603ULL;
+    for (int x : v) h = (h ^ static_cast<uint32_t>(x)) * 1099511628211ULL;
+    return static_cast<size_t>(h);
+  }
+};
+
 Result<RawDfa> determinize(const RegexNode& node, size_t max_states) {
   Nfa nfa;
   auto [start, end] = nfa.build(node);
@@ -206,7 +215,7 @@ Result<RawDfa> determinize(const RegexNode& node, size_t max_states) {
   if (nfa.overflow) return fail(ErrorCode::kInvalidArgument, "unsupported regex: too large");
   auto classes = byte_classes(nfa);
   RawDfa dfa;
-  std::map<std::vector<int>, int> ids;
+  std::unordered_map<std::vector<int>, int, StateSetHash> ids;
   std::vector<std::vector<int>> sets;
   std::vector<uint8_t> seen(nfa.states.size(), 0);
   std::vector<int> first{start};
