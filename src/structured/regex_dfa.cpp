@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "regex_ast.h"
 
@@ -184,15 +185,19 @@ void close_over_eps(const Nfa& nfa, std::vector<int>& set, std::vector<uint8_t>&
 // Bytes no NFA move tells apart share a class, so subsets are built once per class, not once
 // per byte (a pattern over a few characters has a handful of classes).
 std::vector<std::vector<int>> byte_classes(const Nfa& nfa) {
+  std::unordered_set<ByteSet> distinct(nfa.sets.begin(), nfa.sets.end());
   std::array<int, 256> cls{};
   int count = 1;
-  for (const ByteSet& set : nfa.sets) {
+  std::vector<int> renumber;
+  for (const ByteSet& set : distinct) {
     if (set.none() || set.all()) continue;
-    std::map<std::pair<int, bool>, int> split;
+    renumber.assign(2 * count, -1);
     int next = 0;
-    for (int b = 0; b < 256; ++b)
-      cls[b] = split.emplace(std::pair{cls[b], set.test(b)}, next).first->second,
-      next = static_cast<int>(split.size());
+    for (int b = 0; b < 256; ++b) {
+      int& id = renumber[2 * cls[b] + (set.test(b) ? 1 : 0)];
+      if (id < 0) id = next++;
+      cls[b] = id;
+    }
     count = next;
   }
   std::vector<std::vector<int>> classes(count);
