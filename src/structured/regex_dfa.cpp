@@ -73,9 +73,13 @@ struct Nfa {
 // The product of two DFAs from their starts, truncated at kMaxProductStates (a subset).
 RawDfa product(const RawDfa& a, const RawDfa& b, bool subtract) {
   RawDfa out;
-  std::map<std::pair<int, int>, int> ids;
+  // (a state, b state + 1) packed into one key; b's -1 (dead, when subtracting) becomes 0.
+  auto key = [](int x, int y) {
+    return static_cast<uint64_t>(x) << 32 | static_cast<uint32_t>(y + 1);
+  };
+  std::unordered_map<uint64_t, int> ids;
   std::vector<std::pair<int, int>> pairs{{0, 0}};
-  ids[{0, 0}] = 0;
+  ids[key(0, 0)] = 0;
   for (size_t i = 0; i < pairs.size(); ++i) {
     auto [x, y] = pairs[i];
     std::array<int32_t, 256> row;
@@ -84,10 +88,10 @@ RawDfa product(const RawDfa& a, const RawDfa& b, bool subtract) {
       int nx = a.next[x][c];
       int ny = y < 0 ? -1 : b.next[y][c];
       if (nx < 0 || (!subtract && ny < 0)) continue;
-      auto it = ids.find({nx, ny});
+      auto it = ids.find(key(nx, ny));
       if (it == ids.end()) {
         if (pairs.size() >= kMaxProductStates) continue;  // dropped: a subset
-        it = ids.emplace(std::pair{nx, ny}, static_cast<int>(pairs.size())).first;
+        it = ids.emplace(key(nx, ny), static_cast<int>(pairs.size())).first;
         pairs.push_back({nx, ny});
       }
       row[c] = it->second;
