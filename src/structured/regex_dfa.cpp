@@ -24,7 +24,7 @@ constexpr size_t kMaxDfaStates = 3000;
 // beyond it.
 constexpr size_t kMaxProductStates = 2500;
 // NFA states visited while building one automaton: bounds compile time whatever the pattern.
-constexpr size_t kMaxDeterminizeWork = size_t{8} << 20;
+constexpr size_t kMaxDeterminizeWork = size_t{4} << 20;
 
 // A complete-or-partial DFA before pruning: next[s][b] = -1 for "no move".
 struct RawDfa {
