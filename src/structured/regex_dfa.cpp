@@ -5,6 +5,8 @@
 #include <array>
 #include <map>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "regex_ast.h"
 
@@ -22,7 +24,7 @@ constexpr size_t kMaxDfaStates = 3000;
 // beyond it.
 constexpr size_t kMaxProductStates = 2500;
 // NFA states visited while building one automaton: bounds compile time whatever the pattern.
-constexpr size_t kMaxDeterminizeWork = size_t{20} << 20;
+constexpr size_t kMaxDeterminizeWork = size_t{4} << 20;
 
 // A complete-or-partial DFA before pruning: next[s][b] = -1 for "no move".
 struct RawDfa {
@@ -71,9 +73,13 @@ struct Nfa {
 // The product of two DFAs from their starts, truncated at kMaxProductStates (a subset).
 RawDfa product(const RawDfa& a, const RawDfa& b, bool subtract) {
   RawDfa out;
-  std::map<std::pair<int, int>, int> ids;
+  // (a state, b state + 1) packed into one key; b's -1 (dead, when subtracting) becomes 0.
+  auto key = [](int x, int y) {
+    return static_cast<uint64_t>(x) << 32 | static_cast<uint32_t>(y + 1);
+  };
+  std::unordered_map<uint64_t, int> ids;
   std::vector<std::pair<int, int>> pairs{{0, 0}};
-  ids[{0, 0}] = 0;
+  ids[key(0, 0)] = 0;
   for (size_t i = 0; i < pairs.size(); ++i) {
     auto [x, y] = pairs[i];
     std::array<int32_t, 256> row;
@@ -82,10 +88,10 @@ RawDfa product(const RawDfa& a, const RawDfa& b, bool subtract) {
       int nx = a.next[x][c];
       int ny = y < 0 ? -1 : b.next[y][c];
       if (nx < 0 || (!subtract && ny < 0)) continue;
-      auto it = ids.find({nx, ny});
+      auto it = ids.find(key(nx, ny));
       if (it == ids.end()) {
         if (pairs.size() >= kMaxProductStates) continue;  // dropped: a subset
-        it = ids.emplace(std::pair{nx, ny}, static_cast<int>(pairs.size())).first;
+        it = ids.emplace(key(nx, ny), static_cast<int>(pairs.size())).first;
         pairs.push_back({nx, ny});
       }
       row[c] = it->second;
@@ -183,21 +189,33 @@ void close_over_eps(const Nfa& nfa, std::vector<int>& set, std::vector<uint8_t>&
 // Bytes no NFA move tells apart share a class, so subsets are built once per class, not once
 // per byte (a pattern over a few characters has a handful of classes).
 std::vector<std::vector<int>> byte_classes(const Nfa& nfa) {
+  std::unordered_set<ByteSet> distinct(nfa.sets.begin(), nfa.sets.end());
   std::array<int, 256> cls{};
   int count = 1;
-  for (const ByteSet& set : nfa.sets) {
+  std::vector<int> renumber;
+  for (const ByteSet& set : distinct) {
     if (set.none() || set.all()) continue;
-    std::map<std::pair<int, bool>, int> split;
+    renumber.assign(2 * count, -1);
     int next = 0;
-    for (int b = 0; b < 256; ++b)
-      cls[b] = split.emplace(std::pair{cls[b], set.test(b)}, next).first->second,
-      next = static_cast<int>(split.size());
+    for (int b = 0; b < 256; ++b) {
+      int& id = renumber[2 * cls[b] + (set.test(b) ? 1 : 0)];
+      if (id < 0) id = next++;
+      cls[b] = id;
+    }
     count = next;
   }
   std::vector<std::vector<int>> classes(count);
   for (int b = 0; b < 256; ++b) classes[cls[b]].push_back(b);
   return classes;
 }
+
+struct StateSetHash {
+  size_t operator()(const std::vector<int>& v) const {
+    uint64_t h = 1469598103934665603ULL;
+    for (int x : v) h = (h ^ static_cast<uint32_t>(x)) * 1099511628211ULL;
+    return static_cast<size_t>(h);
+  }
+};
 
 Result<RawDfa> determinize(const RegexNode& node, size_t max_states) {
   Nfa nfa;
@@ -206,7 +224,7 @@ Result<RawDfa> determinize(const RegexNode& node, size_t max_states) {
   if (nfa.overflow) return fail(ErrorCode::kInvalidArgument, "unsupported regex: too large");
   auto classes = byte_classes(nfa);
   RawDfa dfa;
-  std::map<std::vector<int>, int> ids;
+  std::unordered_map<std::vector<int>, int, StateSetHash> ids;
   std::vector<std::vector<int>> sets;
   std::vector<uint8_t> seen(nfa.states.size(), 0);
   std::vector<int> first{start};

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 #include "regex_dfa.h"
 #include "schema_merge.h"
@@ -133,11 +135,28 @@ class Rewriter {
   Result<const ByteDfa*> dfa(const std::string& pattern) {
     auto it = dfas_.find(pattern);
     if (it == dfas_.end()) {
-      auto compiled = compile_regex(pattern);
+      auto compiled = shared_regex(pattern);
       if (!compiled) return std::unexpected(compiled.error());
-      it = dfas_.emplace(pattern, std::make_unique<ByteDfa>(std::move(*compiled))).first;
+      it = dfas_.emplace(pattern, std::move(*compiled)).first;
     }
     return it->second.get();
+  }
+  // Every output of a schema is validated against the same patterns: compile each once per
+  // process (a bounded cache; failures are not cached).
+  static Result<std::shared_ptr<const ByteDfa>> shared_regex(const std::string& pattern) {
+    static std::mutex mutex;
+    static std::unordered_map<std::string, std::shared_ptr<const ByteDfa>> cache;  // by mutex
+    {
+      std::lock_guard lock(mutex);
+      if (auto it = cache.find(pattern); it != cache.end()) return it->second;
+    }
+    auto compiled = compile_regex(pattern);
+    if (!compiled) return std::unexpected(compiled.error());
+    auto shared = std::make_shared<const ByteDfa>(std::move(*compiled));
+    std::lock_guard lock(mutex);
+    if (cache.size() >= 256) cache.clear();
+    cache.emplace(pattern, shared);
+    return shared;
   }
   Result<json::array> matching(const std::string& pattern) {
     auto d = dfa(pattern);
@@ -206,6 +225,10 @@ class Rewriter {
     if (!props.is_object()) props = json::object{};
     for (const auto& [pattern, schema] : patterns) {
       auto d = dfa(std::string(pattern));
+      // As for "pattern": one the compiler never reached is skipped, unless skipping it would
+      // turn its keys into additional properties that are constrained.
+      auto* extra = o.if_contains("additionalProperties");
+      if (!d && (!extra || (extra->is_bool() && extra->get_bool()))) continue;
       if (!d) return unsupported("patternProperties", "#", d.error().message);
       work_ += string_bytes_;
       if (work_ > kMaxMatchBytes)
@@ -224,7 +247,7 @@ class Rewriter {
 
   const std::set<std::string>& strings_;
   size_t string_bytes_ = 0, work_ = 0;
-  std::map<std::string, std::unique_ptr<ByteDfa>> dfas_;
+  std::map<std::string, std::shared_ptr<const ByteDfa>> dfas_;
 };
 
 }  // namespace
