@@ -172,12 +172,16 @@ Status parse_inference_config(const json::object& body, const RequestLimits& lim
   auto config = json_input::optional_object(body, "inferenceConfig", "inferenceConfig");
   if (!config) return std::unexpected(config.error());
   request.max_tokens = limits.default_max_tokens;
+  request.max_tokens_defaulted = true;
   if (*config == nullptr) return ok();
   const json::object& c = **config;
   auto max_tokens =
       shared_validation::max_tokens(c, "maxTokens", "inferenceConfig.maxTokens", limits);
   if (!max_tokens) return std::unexpected(max_tokens.error());
-  if (*max_tokens) request.max_tokens = **max_tokens;
+  if (*max_tokens) {
+    request.max_tokens = **max_tokens;
+    request.max_tokens_defaulted = false;
+  }
   auto temperature =
       json_input::optional_float_in_range(c, "temperature", "inferenceConfig.temperature", 0, 1);
   if (!temperature) return std::unexpected(temperature.error());

@@ -23,6 +23,7 @@ Result<providers::InferenceRequest> parse_llama(const json::object& body,
   auto max_gen_len = shared_validation::max_tokens(body, "max_gen_len", "max_gen_len", limits);
   if (!max_gen_len) return std::unexpected(max_gen_len.error());
   request.max_tokens = max_gen_len->value_or(limits.default_max_tokens);
+  request.max_tokens_defaulted = !max_gen_len->has_value();
   auto temperature = json_input::optional_float_in_range(body, "temperature", "temperature", 0, 1);
   if (!temperature) return std::unexpected(temperature.error());
   request.temperature = *temperature;

@@ -208,6 +208,7 @@ Status parse_sampling(const json::object& body, const RequestLimits& limits,
     if (!max_tokens) return std::unexpected(max_tokens.error());
   }
   request.max_tokens = max_tokens->value_or(limits.default_max_tokens);
+  request.max_tokens_defaulted = !max_tokens->has_value();
   // OpenAI's temperature range is [0, 2].
   auto temperature = json_input::optional_float_in_range(body, "temperature", "temperature", 0, 2);
   if (!temperature) return std::unexpected(temperature.error());

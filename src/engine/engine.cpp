@@ -47,6 +47,7 @@ ModelImpl::ModelImpl(std::unique_ptr<GgufFile> file, ModelConfig config, ModelWe
   info_.name = file_->get_string("general.name").value_or("");
   info_.vocab_size = config_.n_vocab;
   info_.context_length = config_.train_context;
+  info_.context_window = context_length_;
   info_.embedding_length = config_.n_embd;
   info_.layers = config_.n_layer;
   info_.is_encoder = config_.is_encoder;

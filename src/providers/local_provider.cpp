@@ -2,6 +2,7 @@
 // (when a schema is given) constrains decoding and validates the finished output.
 #include "plinth/providers/local_provider.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -132,6 +133,18 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
   engine::GenerateRequest g;
   g.prompt = std::move(*ids);
   g.max_tokens = request.max_tokens;
+  if (request.max_tokens_defaulted) {
+    // No max tokens from the caller: the default never makes a request fail for context.
+    const int64_t window = model.info().context_window;
+    const int64_t left = window - static_cast<int64_t>(g.prompt.size());
+    if (left <= 0) {
+      return fail(ErrorCode::kContextLength,
+                  "prompt (" + std::to_string(g.prompt.size()) +
+                      " tokens) leaves no room for output in the context length of " +
+                      std::to_string(window) + " tokens");
+    }
+    g.max_tokens = static_cast<int32_t>(std::min<int64_t>(g.max_tokens, left));
+  }
   g.sampling.temperature = request.temperature.value_or(0.7f);
   g.sampling.top_p = request.top_p.value_or(1.0f);
   g.sampling.top_k = request.top_k.value_or(0);

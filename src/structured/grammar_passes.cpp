@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "number_bounds.h"
+
 namespace plinth::structured {
 namespace ir {
 
@@ -45,16 +47,6 @@ using ir::kInfinite;
 
 int64_t add_sat(int64_t a, int64_t b) { return std::min<int64_t>(kInfinite, a + b); }
 
-bool number_feasible(const ir::NumberSpec& s) {
-  if (!s.has_min || !s.has_max) return true;
-  if (s.integer) {
-    double first = s.exclusive_min ? std::floor(s.min) + 1 : std::ceil(s.min);
-    double last = s.exclusive_max ? std::ceil(s.max) - 1 : std::floor(s.max);
-    return first <= last;
-  }
-  return s.min < s.max || (s.min == s.max && !s.exclusive_min && !s.exclusive_max);
-}
-
 int64_t node_min_bytes(const ir::Grammar& g, const ir::Node& n) {
   auto min_of = [&](ir::NodeId id) { return id < 0 ? kInfinite : g.nodes[id].min_bytes; };
   switch (n.kind) {
@@ -62,7 +54,7 @@ int64_t node_min_bytes(const ir::Grammar& g, const ir::Node& n) {
       return n.literals.nodes[0].min_to_end == INT32_MAX ? kInfinite
                                                          : n.literals.nodes[0].min_to_end;
     case Kind::kNumber:
-      return number_feasible(n.number) ? 1 : kInfinite;
+      return detail::number_feasible(n.number) ? 1 : kInfinite;
     case Kind::kString: {
       const auto& s = n.string;
       if (s.max_length >= 0 && s.max_length < s.min_length) return kInfinite;
@@ -81,9 +73,14 @@ int64_t node_min_bytes(const ir::Grammar& g, const ir::Node& n) {
       const auto& s = n.array;
       if (s.max_items >= 0 && s.max_items < s.min_items) return kInfinite;
       int64_t total = 2;
-      for (int32_t i = 0; i < s.min_items; ++i) {
-        ir::NodeId item = i < static_cast<int32_t>(s.prefix.size()) ? s.prefix[i] : s.items;
-        total = add_sat(total, add_sat(min_of(item), i > 0 ? 1 : 0));
+      int32_t prefix = std::min<int32_t>(s.min_items, static_cast<int32_t>(s.prefix.size()));
+      for (int32_t i = 0; i < prefix; ++i)
+        total = add_sat(total, add_sat(min_of(s.prefix[i]), i > 0 ? 1 : 0));
+      // The rest are all `items`: one multiplication, not a loop over minItems.
+      int64_t rest = s.min_items - prefix;
+      if (rest > 0) {
+        int64_t each = add_sat(min_of(s.items), 1);
+        total = each >= kInfinite ? kInfinite : add_sat(total, std::min(kInfinite, each * rest));
       }
       return total;
     }
@@ -144,7 +141,7 @@ Status finish_grammar(ir::Grammar& g) {
     }
   }
   if (g.nodes[g.root].min_bytes >= kInfinite)
-    return fail(ErrorCode::kInvalidArgument, "schema admits no finite instance");
+    return fail(ErrorCode::kInvalidArgument, "schema admits no finite instance (none under 2 GiB)");
   auto finite = [&](ir::NodeId id) { return id >= 0 && g.nodes[id].min_bytes < kInfinite; };
   for (auto& n : g.nodes) {
     if (n.kind == Kind::kUnion) {

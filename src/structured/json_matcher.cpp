@@ -78,6 +78,9 @@ Step step_string(const ir::Grammar& g, const ir::StringSpec& s, Frame& f, uint8_
           if (c == 0xE0) lo = 0xA0;
           if (c == 0xED) hi = 0x9F;  // no surrogates
         } else if (c >= 0xF0 && c <= 0xF4) {
+          // A supplementary character is one code point (JSON Schema) but two UTF-16 units
+          // (JavaScript's length): with a length limit, keep to the BMP so both agree.
+          if (s.max_length >= 0 || s.min_length > 0) return Step::kReject;
           rest = 3;
           if (c == 0xF0) lo = 0x90;
           if (c == 0xF4) hi = 0x8F;
@@ -144,7 +147,7 @@ Step step_string(const ir::Grammar& g, const ir::StringSpec& s, Frame& f, uint8_
 // small bit 0 = negative.
 Step step_number(const ir::NumberSpec& s, Frame& f, uint8_t c) {
   bool digit = c >= '0' && c <= '9';
-  bool bounded = s.has_min || s.has_max;
+  bool bounded = s.has_min || s.has_max || s.multiple > 0;
   Frame next = f;
   switch (f.phase) {
     case 0:

@@ -45,10 +45,11 @@ int64_t frame_distance(const ir::Grammar& g, const Frame& f, bool child_active) 
         if (item != ir::kNoNode) bytes += g.nodes[item].min_bytes;
         ++count;
       }
-      for (int32_t i = count; i < s.min_items; ++i) {
-        ir::NodeId item = array_item(s, i);
-        bytes += 1 + (item == ir::kNoNode ? 0 : g.nodes[item].min_bytes);
-      }
+      int32_t prefix = std::min<int32_t>(s.min_items, static_cast<int32_t>(s.prefix.size()));
+      for (int32_t i = count; i < prefix; ++i) bytes += 1 + g.nodes[s.prefix[i]].min_bytes;
+      int64_t rest = s.min_items - std::max(count, prefix);
+      if (rest > 0)  // the rest are all `items`: no loop over minItems
+        bytes += rest * (1 + (s.items == ir::kNoNode ? 0 : g.nodes[s.items].min_bytes));
       return bytes;
     }
     case Kind::kObject: {

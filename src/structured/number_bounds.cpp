@@ -35,6 +35,10 @@ bool intersects_bounds(const ir::NumberSpec& s, Interval iv) {
   if (s.integer) {
     double first = lo_open ? std::floor(lo) + 1 : std::ceil(lo);
     double last = hi_open ? std::ceil(hi) - 1 : std::floor(hi);
+    if (s.multiple > 0) {
+      first = std::ceil(first / s.multiple) * s.multiple;
+      last = std::floor(last / s.multiple) * s.multiple;
+    }
     return first <= last;
   }
   return lo < hi || (lo == hi && !lo_open && !hi_open);
@@ -50,12 +54,18 @@ bool feasible_magnitude(const ir::NumberSpec& s, bool negative, double lo, doubl
 }  // namespace
 
 bool number_value_ok(const ir::NumberSpec& s, const Frame& f) {
-  if (f.phase == 8) return !s.has_min && !s.has_max;  // exponents only when unbounded
+  if (f.phase == 8) return !s.has_min && !s.has_max && s.multiple == 0;  // only when unbounded
   double magnitude = f.aux == 0 ? f.v : f.v / pow10(f.aux);
   double value = (f.small & 1) ? -magnitude : magnitude;
   if (s.has_min && (value < s.min || (s.exclusive_min && value == s.min))) return false;
   if (s.has_max && (value > s.max || (s.exclusive_max && value == s.max))) return false;
+  if (s.multiple > 0 && std::fmod(magnitude, s.multiple) != 0) return false;
   return true;
+}
+
+bool number_feasible(const ir::NumberSpec& s) {
+  double most = pow10(kMaxNumberDigits);
+  return feasible_magnitude(s, false, 0, most, true) || feasible_magnitude(s, true, 0, most, true);
 }
 
 bool number_prefix_feasible(const ir::NumberSpec& s, const Frame& f) {

@@ -13,6 +13,8 @@ constexpr int32_t kMaxNumberDigits = 15;
 
 // The value of a finished number frame (no exponent) satisfies the spec's bounds.
 bool number_value_ok(const ir::NumberSpec& spec, const Frame& f);
+// Some number of at most kMaxNumberDigits digits satisfies the bounds (and multipleOf).
+bool number_feasible(const ir::NumberSpec& spec);
 // Some continuation of the prefix in `f` can satisfy the bounds.
 bool number_prefix_feasible(const ir::NumberSpec& spec, const Frame& f);
 

@@ -31,15 +31,28 @@ struct ByteDfa {
 };
 
 // Compiles an ECMAScript-style pattern with JSON Schema semantics (unanchored unless ^/$ are
-// used). Supports literals, escapes (\d \w \s and negations, \uXXXX, \xHH), classes, groups,
-// alternation and the quantifiers * + ? {n} {n,} {n,m}. Anything else (lookaround, backrefs,
-// word boundaries, non-ASCII class members) is an error naming the construct.
+// used). Supports literals, escapes (\d \w \s and negations, \uXXXX, \xHH, a few \p{..}),
+// classes, groups, alternation, the quantifiers * + ? {n} {n,} {n,m} and lookaheads. Anything
+// else (lookbehind, backrefs, word boundaries, non-ASCII class ranges) is an error naming the
+// construct. Matching is one table lookup per byte: linear in the text, whatever the pattern.
+// Where ECMAScript would accept more ('.' on non-ASCII, huge lookahead products) the automaton
+// accepts a subset, never a superset.
 Result<ByteDfa> compile_regex(std::string_view pattern);
+
+// Strings both automata accept (a subset when the product is very large).
+Result<ByteDfa> intersect_dfas(const ByteDfa& a, const ByteDfa& b);
+
+// Whole-text match, linear time.
+bool dfa_matches(const ByteDfa& dfa, std::string_view text);
 
 // Removes transitions into states that cannot accept and fills the distance tables.
 void finish_dfa(ByteDfa& dfa);
 
 // The regex used to enforce a "format" value; kInvalidArgument for unsupported formats.
 Result<std::string> format_regex(std::string_view format);
+
+// The format whose extra checks (beyond the pattern) a known Zod-emitted pattern stands for,
+// or empty.
+std::string_view format_implied_by_pattern(std::string_view pattern);
 
 }  // namespace plinth::structured

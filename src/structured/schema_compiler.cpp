@@ -5,10 +5,12 @@
 #include <boost/json.hpp>
 #include <cmath>
 #include <deque>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 
 #include "grammar_passes.h"
+#include "schema_keywords.h"
 #include "schema_merge.h"
 
 namespace plinth::structured {
@@ -23,14 +25,11 @@ constexpr int kMaxCompileDepth = 200;
 constexpr size_t kMaxJsonDepth = 1024;
 // All pattern/format automata of one schema together; bounds memory for hostile schemas.
 constexpr size_t kMaxDfaStatesPerSchema = 20000;
-
-std::optional<int32_t> int_keyword(const json::object& s, std::string_view key) {
-  auto* v = s.if_contains(key);
-  if (!v || !v->is_number()) return std::nullopt;
-  double d = v->to_number<double>();
-  if (d < 0) return 0;
-  return static_cast<int32_t>(std::min(d, 1e9));
-}
+// Work bounds: every number a caller chooses that work or output grows with is capped here.
+constexpr int32_t kMaxMinItems = 100000;
+constexpr int32_t kMaxMinLength = 100000;
+constexpr size_t kMaxGrammarNodes = 100000;
+constexpr int64_t kMaxShortestOutputBytes = int64_t{1} << 20;
 
 class Compiler {
  public:
@@ -41,6 +40,12 @@ class Compiler {
     if (!root) return std::unexpected(root.error());
     g_.root = *root;
     if (auto s = finish_grammar(g_); !s) return std::unexpected(s.error());
+    if (g_.nodes[g_.root].min_bytes > kMaxShortestOutputBytes)
+      return fail(ErrorCode::kInvalidArgument,
+                  "schema's shortest valid output is " +
+                      std::to_string(g_.nodes[g_.root].min_bytes) + " bytes, more than the " +
+                      std::to_string(kMaxShortestOutputBytes) +
+                      " allowed (minItems, minLength, required properties)");
     return std::move(g_);
   }
 
@@ -86,6 +91,10 @@ class Compiler {
 
   Result<NodeId> compile(const json::value& schema, const std::string& path, int depth) {
     if (depth > kMaxCompileDepth) return unsupported("$ref", path, "schema nests too deeply");
+    if (g_.nodes.size() > kMaxGrammarNodes)
+      return fail(ErrorCode::kInvalidArgument, "schema too large: more than " +
+                                                   std::to_string(kMaxGrammarNodes) +
+                                                   " compiled sub-schemas at " + path);
     if (schema.is_bool() && schema.get_bool()) return any();
     if (auto it = memo_.find(&schema); it != memo_.end()) return it->second;
     if (schema.is_object() && schema.get_object().contains("$ref")) {
@@ -156,6 +165,11 @@ class Compiler {
         values = e->get_array();
       }
     }
+    // zod-to-json-schema's OpenAPI 3.0 spelling of z.null(): {"enum": ["null"], "nullable": true}.
+    // Zod wants the null, so emit only that.
+    if (auto* n = s.if_contains("nullable");
+        n && n->is_bool() && n->get_bool() && values == json::array{"null"})
+      values = json::array{nullptr};
     std::set<std::string> types;
     bool typed = false;
     if (auto* t = s.if_contains("type")) {
@@ -170,8 +184,20 @@ class Compiler {
     Node n;
     n.kind = Kind::kLiteral;
     int32_t count = 0;
+    // Other keywords hold for the listed values too: keep only the values that satisfy them.
+    auto strings = string_dfa(s, path);
+    if (!strings) return std::unexpected(strings.error());
+    std::optional<ir::NumberSpec> bounds;
+    if (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") ||
+        s.contains("exclusiveMaximum") || s.contains("multipleOf")) {
+      auto spec = number_spec(s, false, path);
+      if (!spec) return std::unexpected(spec.error());
+      bounds = *spec;
+    }
     for (const auto& v : values) {
       if (typed && !literal_has_type(v, types)) continue;
+      if (v.is_string() && !string_literal_ok(s, *strings, v.get_string())) continue;
+      if (v.is_number() && bounds && !number_literal_ok(*bounds, v.to_number<double>())) continue;
       n.literals.add(json::serialize(v), count++);
     }
     if (count == 0) n.kind = Kind::kUnion;
@@ -254,7 +280,7 @@ class Compiler {
       for (auto k : {"minLength", "maxLength", "pattern", "format"})
         if (s.contains(k) && std::find(types.begin(), types.end(), "string") == types.end())
           types.push_back("string");
-      for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+      for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
         if (s.contains(k) && std::find(types.begin(), types.end(), "number") == types.end())
           types.push_back("number");
       if (types.empty()) {
@@ -275,7 +301,7 @@ class Compiler {
       else if (t == "boolean")
         n = literal_only({"true", "false"});
       else if (t == "number" || (t == "integer" && !has_number))
-        n = build_number(s, t, path);
+        n = number_node(s, t == "integer", path);
       else if (t == "integer")
         continue;
       else if (t == "string")
@@ -290,6 +316,15 @@ class Compiler {
     return u;
   }
 
+  static Result<Node> number_node(const json::object& s, bool integer, const std::string& path) {
+    auto spec = number_spec(s, integer, path);
+    if (!spec) return std::unexpected(spec.error());
+    Node n;
+    n.kind = Kind::kNumber;
+    n.number = *spec;
+    return n;
+  }
+
   static Node literal_only(std::vector<std::string> texts) {
     Node n;
     n.kind = Kind::kLiteral;
@@ -297,71 +332,25 @@ class Compiler {
     return n;
   }
 
-  Result<Node> build_number(const json::object& s, const std::string& type,
-                            const std::string& path) {
-    Node n;
-    n.kind = Kind::kNumber;
-    auto& spec = n.number;
-    spec.integer = type == "integer";
-    auto number = [&](std::string_view key) -> std::optional<double> {
-      auto* v = s.if_contains(key);
-      if (v && v->is_number()) return v->to_number<double>();
-      return std::nullopt;
-    };
-    if (auto v = number("minimum")) spec.has_min = true, spec.min = *v;
-    if (auto v = number("maximum")) spec.has_max = true, spec.max = *v;
-    if (auto* e = s.if_contains("exclusiveMinimum")) {
-      if (e->is_bool())
-        spec.exclusive_min = e->get_bool() && spec.has_min;
-      else if (auto v = number("exclusiveMinimum"); v && (!spec.has_min || *v >= spec.min))
-        spec.has_min = true, spec.min = *v, spec.exclusive_min = true;
-    }
-    if (auto* e = s.if_contains("exclusiveMaximum")) {
-      if (e->is_bool())
-        spec.exclusive_max = e->get_bool() && spec.has_max;
-      else if (auto v = number("exclusiveMaximum"); v && (!spec.has_max || *v <= spec.max))
-        spec.has_max = true, spec.max = *v, spec.exclusive_max = true;
-    }
-    if ((spec.has_min && std::fabs(spec.min) > 1e15) ||
-        (spec.has_max && std::fabs(spec.max) > 1e15))
-      return unsupported("minimum", path, "bounds beyond 1e15");
-    return n;
-  }
-
   Result<Node> build_string(const json::object& s, const std::string& path) {
     Node n;
     n.kind = Kind::kString;
     if (auto v = int_keyword(s, "minLength")) n.string.min_length = *v;
+    if (n.string.min_length > kMaxMinLength)
+      return unsupported("minLength", path, "above " + std::to_string(kMaxMinLength));
     if (auto v = int_keyword(s, "maxLength")) n.string.max_length = *v;
-    auto* pattern = s.if_contains("pattern");
-    auto* format = s.if_contains("format");
-    if (pattern && format && format->is_string() && !format_is_annotation(format->get_string()))
-      return unsupported("format", path, "together with 'pattern'");
-    std::string regex;
-    if (pattern) {
-      if (!pattern->is_string()) return unsupported("pattern", path, "not a string");
-      regex = std::string(pattern->get_string());
-    } else if (format && format->is_string() && !format_is_annotation(format->get_string())) {
-      auto r = format_regex(format->get_string());
-      if (!r) return unsupported("format", path, r.error().message);
-      regex = *r;
-    }
-    if (!regex.empty() || pattern) {
-      auto dfa = compile_regex(regex);
-      if (!dfa) return unsupported(pattern ? "pattern" : "format", path, dfa.error().message);
-      dfa_states_ += dfa->next.size();
+    auto dfa = string_dfa(s, path);
+    if (!dfa) return std::unexpected(dfa.error());
+    if (*dfa) {
+      dfa_states_ += (*dfa)->next.size();
       if (dfa_states_ > kMaxDfaStatesPerSchema)
-        return unsupported(pattern ? "pattern" : "format", path, "too many patterns in one schema");
-      g_.dfas.push_back(std::move(*dfa));
+        return unsupported(s.contains("pattern") ? "pattern" : "format", path,
+                           "more than " + std::to_string(kMaxDfaStatesPerSchema) +
+                               " automaton states in one schema");
+      g_.dfas.push_back(std::move(**dfa));
       n.string.dfa = static_cast<int32_t>(g_.dfas.size()) - 1;
     }
     return n;
-  }
-
-  // Formats no validator checks (pure annotations) need no enforcement.
-  static bool format_is_annotation(std::string_view f) {
-    return f == "binary" || f == "byte" || f == "password" || f == "textarea" || f == "int32" ||
-           f == "int64" || f == "float" || f == "double";
   }
 
   Result<NodeId> sub_or_any(const json::object& s, std::string_view key, const std::string& path,
@@ -375,6 +364,8 @@ class Compiler {
     n.kind = Kind::kArray;
     auto& spec = n.array;
     if (auto v = int_keyword(s, "minItems")) spec.min_items = *v;
+    if (spec.min_items > kMaxMinItems)
+      return unsupported("minItems", path, "above " + std::to_string(kMaxMinItems));
     if (auto v = int_keyword(s, "maxItems")) spec.max_items = *v;
     const json::value* tuple = nullptr;
     std::string tuple_key;
@@ -470,7 +461,22 @@ class Compiler {
     auto max_props = int_keyword(s, "maxProperties");
     // With patternProperties, free keys could match a pattern: emit declared keys only.
     if (!spec.properties.empty() || closed || !patterns->empty()) {
-      if (s.contains("propertyNames")) return unsupported("propertyNames", path);
+      if (auto* names = s.if_contains("propertyNames")) {
+        // Only declared names are ever emitted: keep those the names schema allows.
+        auto flat = algebra_.flatten(*names, path + "/propertyNames");
+        if (!flat) return std::unexpected(flat.error());
+        std::vector<ir::Property> kept;
+        for (auto& p : spec.properties) {
+          auto allowed =
+              name_satisfies(*flat, json::parse(p.key_json).as_string(), path + "/propertyNames");
+          if (!allowed) return std::unexpected(allowed.error());
+          if (*allowed)
+            kept.push_back(std::move(p));
+          else if (p.required)
+            return Node{};  // a required name the names schema forbids: no instance
+        }
+        spec.properties = std::move(kept);
+      }
       if (min_props && *min_props > static_cast<int32_t>(required.size()))
         return unsupported("minProperties", path, "above the number of required properties");
       if (max_props && *max_props < static_cast<int32_t>(spec.properties.size()))
@@ -489,7 +495,7 @@ class Compiler {
       if (!flat) return std::unexpected(flat.error());
       for (const auto& [k, _] : *flat)
         if (is_constraint_keyword(k) && k != "type" && k != "minLength" && k != "maxLength" &&
-            k != "pattern" && k != "format")
+            k != "pattern" && k != "format" && k != kMergedPatternsKey)
           return unsupported("propertyNames", path + "/propertyNames", k);
       // Names are strings: a names schema that admits no string (`false`, a non-string type)
       // leaves only the empty object.
@@ -530,15 +536,6 @@ class Compiler {
     }
     return out;
   }
-  static bool dfa_matches(const ByteDfa& dfa, std::string_view text) {
-    int32_t state = dfa.start;
-    for (char c : text) {
-      state = dfa.next[state][static_cast<uint8_t>(c)];
-      if (state < 0) return false;
-    }
-    return dfa.accepting[state] != 0;
-  }
-
   const json::value& root_;
   SchemaAlgebra algebra_;
   ir::Grammar g_;

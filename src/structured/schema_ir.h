@@ -40,6 +40,8 @@ struct NumberSpec {
   bool has_min = false, has_max = false;
   bool exclusive_min = false, exclusive_max = false;
   double min = 0, max = 0;
+  // multipleOf as a whole number >= 1 (then only integers are generated); 0 = none.
+  double multiple = 0;
 };
 
 struct StringSpec {

@@ -10,6 +10,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kMaxFlattenDepth = 48;
+constexpr size_t kMaxExpansions = 20000;
 
 enum TypeBit : unsigned {
   kNullBit = 1,
@@ -105,7 +106,7 @@ unsigned generated_bits(const json::object& s) {
     if (s.contains(k)) inferred |= kArrayBit;
   for (auto k : {"minLength", "maxLength", "pattern", "format"})
     if (s.contains(k)) inferred |= kStringBit;
-  for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+  for (auto k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
     if (s.contains(k)) inferred |= kIntegerBit | kFractionBit;
   return inferred ? (bits & inferred) : bits;
 }
@@ -143,7 +144,6 @@ bool is_unenforceable_keyword(std::string_view key) {
                                                        "contains",
                                                        "minContains",
                                                        "maxContains",
-                                                       "multipleOf",
                                                        "$dynamicRef",
                                                        "$recursiveRef"};
   return kKeywords.contains(key);
@@ -173,6 +173,7 @@ bool is_constraint_keyword(std::string_view key) {
                                                           "maximum",
                                                           "exclusiveMinimum",
                                                           "exclusiveMaximum",
+                                                          "multipleOf",
                                                           "nullable",
                                                           "propertyNames",
                                                           "minProperties",
@@ -180,7 +181,8 @@ bool is_constraint_keyword(std::string_view key) {
                                                           "unevaluatedProperties",
                                                           "unevaluatedItems",
                                                           "uniqueItems",
-                                                          "patternProperties"};
+                                                          "patternProperties",
+                                                          kMergedPatternsKey};
   return kEnforceable.contains(key) || is_unenforceable_keyword(key);
 }
 
@@ -225,6 +227,10 @@ Result<const json::value*> SchemaAlgebra::resolve_ref(std::string_view ref,
 Result<json::object> SchemaAlgebra::flatten(const json::value& schema, const std::string& path,
                                             int depth) const {
   if (depth > kMaxFlattenDepth) return unsupported("$ref", path, "references nest too deeply");
+  if (++expansions_ > kMaxExpansions)
+    return unsupported("$ref", path,
+                       "references and allOf expand to more than " +
+                           std::to_string(kMaxExpansions) + " sub-schemas");
   if (schema.is_bool()) {
     json::object o;
     if (!schema.get_bool()) o["type"] = json::array{};
@@ -306,6 +312,14 @@ Result<json::object> SchemaAlgebra::merge(json::object a, const json::object& b,
         if (std::find(vb.get_array().begin(), vb.get_array().end(), e) != vb.get_array().end())
           common.push_back(e);
       *va = common;
+    } else if (key == "pattern" || key == kMergedPatternsKey) {
+      // Both hold: keep a's, collect b's; the compiler intersects them all.
+      json::value& extra = a[kMergedPatternsKey];
+      if (!extra.is_array()) extra = json::array{};
+      if (vb.is_array())
+        for (const auto& p : vb.get_array()) extra.get_array().push_back(p);
+      else
+        extra.get_array().push_back(vb);
     } else if (key == "const") {
       a.erase("const");
       a["enum"] = json::array{};

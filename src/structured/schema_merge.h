@@ -9,6 +9,9 @@
 
 namespace plinth::structured {
 
+// allOf with differing "pattern"s: the extra patterns, all of which must hold, go here.
+inline constexpr std::string_view kMergedPatternsKey = "$plinthPatterns";
+
 std::unexpected<Error> unsupported(std::string_view keyword, const std::string& path,
                                    std::string_view why = {});
 
@@ -32,7 +35,14 @@ class SchemaAlgebra {
 
  private:
   const boost::json::value& root_;
+  // Sub-schemas flattened so far: bounds $ref/allOf expansion (which can grow exponentially).
+  mutable size_t expansions_ = 0;
 };
+
+// Whether a declared property name satisfies a flattened "propertyNames" schema; refuses
+// keywords other than type/enum/const/minLength/maxLength/pattern/format.
+Result<bool> name_satisfies(const boost::json::object& names, std::string_view name,
+                            const std::string& path);
 
 // Keywords that constrain instances (everything else is an annotation).
 bool is_constraint_keyword(std::string_view key);

@@ -193,7 +193,10 @@ class SchemaConstraint final : public engine::TokenConstraint {
     int64_t room = detail::plain_string_room(g_, state_);
     if (room < 0) {
       bits.assign((index_.vocab_size() + 63) / 64, 0);
-      walk(index_.trie(), 0, 0, bits);
+      if (const ByteDfa* dfa = unbounded_pattern_string(); dfa)
+        dfa_walk(*dfa, index_.trie(), 0, scratch_[0].threads[0].back().b, bits);
+      else
+        walk(index_.trie(), 0, 0, bits);
       return bits;
     }
     // Plain content is accepted wholesale up to the characters left; only tokens with quotes,
@@ -216,6 +219,39 @@ class SchemaConstraint final : public engine::TokenConstraint {
     return bits;
   }
 
+  // The automaton when the only thread is between characters of a pattern string with no
+  // length limit (its frame then changes only in the automaton state), else null.
+  const ByteDfa* unbounded_pattern_string() const {
+    if (state_.threads.size() != 1 || state_.threads[0].empty()) return nullptr;
+    const detail::Frame& f = state_.threads[0].back();
+    if (f.node < 0 || f.phase != 1) return nullptr;
+    const ir::Node& n = g_.nodes[f.node];
+    if (n.kind != ir::Kind::kString || n.string.dfa < 0 || n.string.max_length >= 0 ||
+        n.string.min_length > 0)
+      return nullptr;
+    return &g_.dfas[n.string.dfa];
+  }
+
+  // walk() for that case: plain ASCII content bytes are one table lookup each (the bulk of a
+  // 150k-token trie); anything else (quote, escape, non-ASCII) goes through walk() from the
+  // automaton state reached so far.
+  void dfa_walk(const ByteDfa& dfa, const TokenIndex::Trie& trie, int32_t parent, int32_t q,
+                std::vector<uint64_t>& bits) {
+    for (int32_t c = trie.nodes[parent].first_child; c >= 0; c = trie.nodes[c].next_sibling) {
+      const TokenIndex::TrieNode& node = trie.nodes[c];
+      uint8_t b = node.byte;
+      if (b >= 0x20 && b < 0x80 && b != '"' && b != '\\') {
+        int32_t t = dfa.next[q][b];
+        if (t < 0) continue;
+        mark(trie, node, bits);
+        if (node.first_child >= 0) dfa_walk(dfa, trie, c, t, bits);
+        continue;
+      }
+      scratch_[0].threads[0].back().b = q;
+      visit(trie, c, 0, bits);
+    }
+  }
+
   // Depth-first over a token trie from the state in scratch_[slot]; a rejected byte prunes its
   // whole subtree. A byte that every alive thread takes by changing only its top frame (string
   // content, digits, literal letters: most of the walk) is applied in place and undone after the
@@ -226,8 +262,24 @@ class SchemaConstraint final : public engine::TokenConstraint {
     auto& threads = here.threads;
     bool in_place = !threads.empty() && threads.size() <= kMaxInPlaceThreads;
     for (const auto& t : threads) in_place = in_place && !t.empty();
-    for (int32_t c = trie.nodes[parent].first_child; c >= 0; c = trie.nodes[c].next_sibling) {
-      const TokenIndex::TrieNode& node = trie.nodes[c];
+    for (int32_t c = trie.nodes[parent].first_child; c >= 0; c = trie.nodes[c].next_sibling)
+      visit(trie, c, slot, bits, in_place);
+  }
+
+  void visit(const TokenIndex::Trie& trie, int32_t c, size_t slot, std::vector<uint64_t>& bits) {
+    const auto& threads = scratch_[slot].threads;
+    bool in_place = !threads.empty() && threads.size() <= kMaxInPlaceThreads;
+    for (const auto& t : threads) in_place = in_place && !t.empty();
+    visit(trie, c, slot, bits, in_place);
+  }
+
+  // One trie node (and its subtree) from the state in scratch_[slot].
+  void visit(const TokenIndex::Trie& trie, int32_t c, size_t slot, std::vector<uint64_t>& bits,
+             bool in_place) {
+    detail::MatcherState& here = scratch_[slot];
+    auto& threads = here.threads;
+    const TokenIndex::TrieNode& node = trie.nodes[c];
+    {
       if (in_place) {
         detail::Frame saved[kMaxInPlaceThreads];
         bool consumed = false, rejected = false, reshaped = false;
@@ -242,12 +294,12 @@ class SchemaConstraint final : public engine::TokenConstraint {
           if (node.first_child >= 0) walk(trie, c, slot, bits);  // restores what it changes
         }
         for (size_t t = 0; t < threads.size(); ++t) threads[t].back() = saved[t];
-        if (all_consumed || !(consumed || reshaped)) continue;  // done, or every thread rejects
+        if (all_consumed || !(consumed || reshaped)) return;  // done, or every thread rejects
         // Some threads die or the stack reshapes: feed_byte does that on a copy.
       }
       detail::MatcherState& s = scratch_[slot + 1];
       s = here;
-      if (!detail::feed_byte(g_, s, node.byte)) continue;
+      if (!detail::feed_byte(g_, s, node.byte)) return;
       mark(trie, node, bits);
       if (node.first_child >= 0) walk(trie, c, slot + 1, bits);
     }
@@ -272,8 +324,31 @@ class SchemaConstraint final : public engine::TokenConstraint {
     const auto& plain_chars = index_.plain_token_chars();
     constexpr int64_t kUnknown = -1;
     std::vector<int64_t> after_chars;
+    // In a pattern string without length limits, ASCII content only moves the automaton: one
+    // distance per automaton state reached instead of one matcher feed per token.
+    const ByteDfa* dfa = unbounded_pattern_string();
+    std::vector<int64_t> after_dfa_state;
+    if (dfa) after_dfa_state.assign(dfa->next.size(), kUnknown);
     for (TokenId id = 0; id < index_.vocab_size(); ++id) {
       if (!((bits[id >> 6] >> (id & 63)) & 1)) continue;
+      if (dfa) {
+        int32_t q = state_.threads[0].back().b;
+        for (unsigned char c : index_.token_text(id)) {
+          if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') q = -1;
+          if (q < 0) break;
+          q = dfa->next[q][c];
+        }
+        if (q >= 0) {
+          if (after_dfa_state[q] == kUnknown) {
+            s = state_;
+            s.threads[0].back().b = q;
+            after_dfa_state[q] = detail::distance_to_close(g_, s);
+          }
+          after[id] = after_dfa_state[q];
+          best = std::min(best, after[id]);
+          continue;
+        }
+      }
       uint16_t chars = plain_content ? plain_chars[id] : 0;
       if (chars > 0 && chars < after_chars.size() && after_chars[chars] != kUnknown) {
         after[id] = after_chars[chars];

@@ -49,7 +49,9 @@ TokenIndex::Trie build_trie(const std::vector<std::string>& texts,
   return trie;
 }
 
-// Whole, strictly valid UTF-8 characters that a JSON string holds without escaping.
+// Whole, strictly valid UTF-8 characters of the Basic Multilingual Plane that a JSON string
+// holds without escaping. Supplementary characters are left to the matcher: they count as two
+// UTF-16 units in JavaScript, so length-limited strings refuse them.
 bool is_plain_string_content(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     uint8_t c = static_cast<uint8_t>(text[i]);
@@ -64,8 +66,6 @@ bool is_plain_string_content(std::string_view text) {
       len = 2;
     else if (c >= 0xE0 && c <= 0xEF)
       len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4)
-      len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
     else
       return false;
     if (i + len > text.size()) return false;

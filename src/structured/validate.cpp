@@ -1,4 +1,4 @@
-// Independent validation of finished output with valijson (a different implementation than ours).
+// Independent validation of finished output with valijson; regexes are decided by our automaton.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <valijson/adapters/boost_json_adapter.hpp>
@@ -7,72 +7,20 @@
 #include <valijson/validator.hpp>
 
 #include "plinth/structured/structured.h"
+#include "validate_rewrite.h"
 
 namespace plinth::structured {
-namespace {
-
-// valijson 1.0 checks "format" against non-string instances too (null fails "date-time"), while
-// JSON Schema applies formats to strings only. Rewrites {"format": F, ...} into
-// {..., "anyOf": [{"not": {"type": "string"}}, {"format": F}]}, which means the same. Values of
-// enum/const/default/examples are data, not schemas, and stay untouched.
-void prepare_for_valijson(boost::json::value& v, bool is_root = false) {
-  if (v.is_array()) {
-    for (auto& e : v.get_array()) prepare_for_valijson(e);
-    return;
-  }
-  if (!v.is_object()) return;
-  auto& o = v.get_object();
-  for (auto& [key, child] : o)
-    if (key != "enum" && key != "const" && key != "default" && key != "examples")
-      prepare_for_valijson(child);
-  // Ids inside a schema ("id": "#/definitions/x", "id": "Comment") send valijson 1.0 into
-  // unbounded recursion. The compiler resolves "#..." references against the document root
-  // and refuses any other kind, so dropping them here keeps both readings the same.
-  if (!is_root)
-    for (auto key : {"id", "$id"})
-      if (auto* id = o.if_contains(key); id && id->is_string()) o.erase(key);
-  // OpenAPI's "nullable": true admits null, as the compiler reads it; plain JSON Schema would
-  // ignore it, so spell it out as a type.
-  if (auto* nullable = o.if_contains("nullable");
-      nullable && nullable->is_bool() && nullable->get_bool()) {
-    if (auto* type = o.if_contains("type"); type && type->is_string()) {
-      *type = boost::json::array{*type, "null"};
-    } else if (type && type->is_array()) {
-      auto& types = type->get_array();
-      if (std::find(types.begin(), types.end(), boost::json::value("null")) == types.end())
-        types.push_back("null");
-    }
-  }
-  auto* format = o.if_contains("format");
-  if (!format || !format->is_string()) return;
-  boost::json::object string_branch{{"format", *format}};
-  boost::json::array branches{boost::json::object{{"not", {{"type", "string"}}}}, string_branch};
-  o.erase("format");
-  if (auto* any = o.if_contains("anyOf")) {
-    // Keep the existing anyOf: both must hold.
-    boost::json::array all{boost::json::object{{"anyOf", *any}},
-                           boost::json::object{{"anyOf", branches}}};
-    o.erase("anyOf");
-    if (auto* existing = o.if_contains("allOf"); existing && existing->is_array())
-      for (auto& e : all) existing->get_array().push_back(e);
-    else
-      o["allOf"] = all;
-  } else {
-    o["anyOf"] = branches;
-  }
-}
-
-}  // namespace
-
 Status validate(std::string_view schema_json, std::string_view instance_json) {
   boost::system::error_code ec;
   boost::json::parse_options options;
   options.max_depth = 1024;  // the default (32) rejects legitimately deep schemas and outputs
   boost::json::value schema_doc = boost::json::parse(schema_json, ec, {}, options);
   if (ec) return fail(ErrorCode::kInvalidArgument, "schema is not valid JSON: " + ec.message());
-  prepare_for_valijson(schema_doc, /*is_root=*/true);
   boost::json::value instance = boost::json::parse(instance_json, ec, {}, options);
   if (ec) return fail(ErrorCode::kInvalidArgument, "output is not valid JSON: " + ec.message());
+  // valijson would run "pattern" and "format" through std::regex (backtracking: hostile
+  // patterns hang or overflow the stack); decide them here in linear time instead.
+  if (auto s = rewrite_for_valijson(schema_doc, instance_strings(instance)); !s) return s;
   valijson::Schema schema;
   // valijson reports unusable schemas with exceptions; keep them inside this function.
   try {

@@ -66,5 +66,17 @@ aws iam delete-role --role-name reader
 aws iam delete-user --user-name alice
 check "deleted user" "NoSuchEntity" "$(aws iam get-user --user-name alice 2>&1 | grep -o NoSuchEntity | head -1)"
 
+# The README's first example: a converse call that names no max tokens, on a 512-token-context model
+# whose configured default is 512; then a Meta Llama InvokeModel body without max_gen_len.
+readme_stop=$(aws bedrock-runtime converse --model-id anthropic.claude-3-haiku-20240307-v1:0 \
+  --messages '[{"role":"user","content":[{"text":"Hello"}]}]' --query stopReason --output text 2>&1 || true)
+case "$readme_stop" in end_turn|max_tokens) readme_stop=answered ;; esac
+check "README converse without max tokens answers" "answered" "$readme_stop"
+llama_out=$(aws bedrock-runtime invoke-model --model-id meta.llama3-8b-instruct-v1:0 \
+  --body '{"prompt":"Hello"}' "$work/llama.json" 2>&1 >/dev/null || true)
+llama_stop=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["stop_reason"])' "$work/llama.json" 2>/dev/null || echo "$llama_out")
+case "$llama_stop" in stop|length) llama_stop=answered ;; esac
+check "Llama invoke without max_gen_len answers" "answered" "$llama_stop"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

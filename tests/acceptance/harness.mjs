@@ -92,3 +92,22 @@ export async function startPlinth({ dataDir, configFile, extraEnv = {} } = {}) {
   child.kill('SIGKILL');
   throw new Error(`plinth did not become healthy:\n${log}`);
 }
+
+// Mints a short-lived bearer token through Plinth's STS (CreateBearerToken, SigV4-signed as root),
+// for the OpenAI-compatible API.
+export async function mintBearerToken(endpoint, durationSeconds = 900) {
+  const { SignatureV4 } = await import('@smithy/signature-v4');
+  const { Hash } = await import('@smithy/hash-node');
+  const url = new URL(endpoint);
+  const form = `Action=CreateBearerToken&Version=2011-06-15&DurationSeconds=${durationSeconds}`;
+  const signer = new SignatureV4({ credentials: ROOT, region: 'us-east-1', service: 'sts',
+                                   sha256: Hash.bind(null, 'sha256') });
+  const request = await signer.sign({
+    method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/',
+    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+  const r = await fetch(`${endpoint}/`, { method: 'POST', headers: request.headers, body: form });
+  const xml = await r.text();
+  const token = xml.match(/<BearerToken>([^<]+)<\/BearerToken>/)?.[1];
+  if (r.status !== 200 || !token) throw new Error(`CreateBearerToken failed (${r.status}): ${xml}`);
+  return token;
+}

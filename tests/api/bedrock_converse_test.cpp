@@ -52,6 +52,22 @@ TEST(ConverseRequest, DefaultsMaxTokensFromLimits) {
   EXPECT_EQ(request->max_tokens, RequestLimits{}.default_max_tokens);
 }
 
+// The provider fits a defaulted max tokens to the context; a value the caller gave stays exact.
+TEST(ConverseRequest, MarksMaxTokensAsDefaultedOnlyWhenTheCallerGaveNone) {
+  auto none = parse(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->max_tokens_defaulted);
+  auto config_without = parse(
+      R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"temperature":1}})");
+  ASSERT_TRUE(config_without.has_value());
+  EXPECT_TRUE(config_without->max_tokens_defaulted);
+  auto given = parse(
+      R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":512}})");
+  ASSERT_TRUE(given.has_value());
+  EXPECT_FALSE(given->max_tokens_defaulted);
+  EXPECT_EQ(given->max_tokens, 512);
+}
+
 TEST(ConverseRequest, ReadsSamplingStopsAndTopK) {
   auto request = parse(
       R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],

@@ -137,8 +137,16 @@ TEST(LlamaRequest, PromptAndSampling) {
   ASSERT_TRUE(request.has_value()) << request.error().message;
   EXPECT_EQ(request->format, InvokeBodyFormat::kMetaLlama);
   EXPECT_EQ(request->inference.max_tokens, 32);
+  EXPECT_FALSE(request->inference.max_tokens_defaulted);
   EXPECT_EQ(request->inference.messages.at(0).content.at(0).text, "<|begin_of_text|>hi");
   EXPECT_NE(error_of(R"({"prompt":""})", text_model()).find("prompt"), std::string::npos);
+}
+
+TEST(LlamaRequest, WithoutMaxGenLenTheDefaultIsMarkedForTheContextToBound) {
+  auto request = parse(R"({"prompt":"hi"})", text_model());
+  ASSERT_TRUE(request.has_value()) << request.error().message;
+  EXPECT_EQ(request->inference.max_tokens, RequestLimits{}.default_max_tokens);
+  EXPECT_TRUE(request->inference.max_tokens_defaulted);
 }
 
 TEST(TitanRequest, ParsesTheSdkCapture) {

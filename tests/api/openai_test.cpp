@@ -60,6 +60,22 @@ TEST(ChatCompletionRequest, MaxTokensFallbackAndDefault) {
   EXPECT_FALSE(none->stream);
 }
 
+TEST(ChatCompletionRequest, MarksMaxTokensAsDefaultedOnlyWhenTheCallerGaveNone) {
+  auto none = parse_chat_completion_request(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}]})", {});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->inference.max_tokens_defaulted);
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    auto given = parse_chat_completion_request(
+        std::string(R"({"model":"m","messages":[{"role":"user","content":"x"}],")") + key +
+            R"(":512})",
+        {});
+    ASSERT_TRUE(given.has_value()) << key;
+    EXPECT_FALSE(given->inference.max_tokens_defaulted) << key;
+    EXPECT_EQ(given->inference.max_tokens, 512) << key;
+  }
+}
+
 TEST(ChatCompletionRequest, ResponseFormats) {
   auto schema = parse_chat_completion_request(
       R"({"model":"m","messages":[{"role":"user","content":"x"}],

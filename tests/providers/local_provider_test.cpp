@@ -115,6 +115,59 @@ TEST_F(LocalProviderTest, UnsupportedSchemaKeywordIsAnInvalidArgument) {
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
 }
 
+// The fixture's context is 512 tokens, the configured default max tokens is 512 too: with no max
+// tokens from the caller, any prompt used to fail with "prompt plus max_tokens (512) exceeds".
+TEST_F(LocalProviderTest, DefaultMaxTokensShrinksToTheContextLeftAfterThePrompt) {
+  auto req = ask("Hello");
+  req.max_tokens = 512;
+  req.max_tokens_defaulted = true;
+  auto r = provider_->infer(req, {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_GT(r->usage.output_tokens, 0);
+  EXPECT_LE(r->usage.input_tokens + r->usage.output_tokens, 512);
+}
+
+TEST_F(LocalProviderTest, DefaultMaxTokensKeepsASmallerConfiguredDefault) {
+  auto req = ask("Hello");
+  req.max_tokens = 5;
+  req.max_tokens_defaulted = true;
+  auto r = provider_->infer(req, {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_LE(r->usage.output_tokens, 5);
+}
+
+TEST_F(LocalProviderTest, DefaultMaxTokensStillBoundsTheSchemaConstraint) {
+  auto req = ask("Classify");
+  req.max_tokens = 512;
+  req.max_tokens_defaulted = true;
+  req.temperature = 1.0f;
+  req.output_schema_json = R"({"type":"object","properties":{"ok":{"type":"boolean"}},)"
+                           R"("required":["ok"],"additionalProperties":false})";
+  auto r = provider_->infer(req, {});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_LE(r->usage.input_tokens + r->usage.output_tokens, 512);
+  if (r->stop_reason == StopReason::kEndTurn) EXPECT_TRUE(r->output_valid.value_or(false));
+}
+
+TEST_F(LocalProviderTest, ExplicitMaxTokensBeyondTheContextIsStillRefused) {
+  auto req = ask("Hello");
+  req.max_tokens = 512;
+  auto r = provider_->infer(req, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kContextLength);
+}
+
+TEST_F(LocalProviderTest, DefaultMaxTokensWithAPromptFillingTheContextIsRefused) {
+  std::string long_prompt;
+  for (int i = 0; i < 600; ++i) long_prompt += "word ";
+  auto req = ask(long_prompt);
+  req.max_tokens = 512;
+  req.max_tokens_defaulted = true;
+  auto r = provider_->infer(req, {});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kContextLength);
+}
+
 TEST_F(LocalProviderTest, EmbeddingsAreNormalisedAndTruncatable) {
   auto r = provider_->embed({.model_id = "embed", .text = "invoice total", .normalize = true});
   ASSERT_TRUE(r) << r.error().message;

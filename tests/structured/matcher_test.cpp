@@ -66,11 +66,15 @@ TEST(JsonMatcher, ArraysPrefixItemsAndCounts) {
   EXPECT_FALSE(accepts(draft7, "[null,null]"));
 }
 
-TEST(JsonMatcher, StringLengthsCountCodePoints) {
+TEST(JsonMatcher, StringLengthsCountCodePointsWithinTheBmp) {
   const char* s = R"({"type":"string","minLength":2,"maxLength":3})";
   EXPECT_FALSE(accepts(s, R"("a")"));
   EXPECT_TRUE(accepts(s, R"("ab")"));
-  EXPECT_TRUE(accepts(s, "\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\""));  // é € 😀 = 3 chars
+  EXPECT_TRUE(accepts(s, "\"\xC3\xA9\xE2\x82\xAC\xE2\x82\xAC\""));  // é € € = 3 chars
+  // 😀 is one code point but two UTF-16 units (JavaScript's length): a length limit keeps
+  // strings to the BMP so that both counts agree.
+  EXPECT_FALSE(accepts(s, "\"ab\xF0\x9F\x98\x80\""));
+  EXPECT_TRUE(accepts(R"({"type":"string"})", "\"ab\xF0\x9F\x98\x80\""));
   EXPECT_FALSE(accepts(s, R"("abcd")"));
   EXPECT_TRUE(accepts(s, R"("a\n\u00e9")"));  // escapes count as one character each
 }
@@ -179,6 +183,56 @@ TEST(JsonMatcher, DistanceToCloseShrinksOnTheShortestPath) {
   }
   EXPECT_TRUE(m.is_complete());
   EXPECT_EQ(m.distance_to_close(), 0);
+}
+
+TEST(JsonMatcher, SafeIntegerBoundsAreAccepted) {
+  // z.number().int() / z.int(): bounds of +-(2^53 - 1), refused before as "beyond 1e15".
+  const char* s = R"({"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991})";
+  EXPECT_TRUE(accepts(s, "-123"));
+  EXPECT_TRUE(accepts(s, "999999999999999"));
+  EXPECT_FALSE(accepts(s, "1.5"));
+  EXPECT_FALSE(accepts(s, "1e3"));
+  auto far = compile_schema_uncached(R"({"type":"integer","minimum":1e16})");
+  ASSERT_FALSE(far);
+  EXPECT_NE(far.error().message.find("'minimum'"), std::string::npos);
+}
+
+TEST(JsonMatcher, MultipleOfGeneratesIntegerMultiples) {
+  const char* five = R"({"type":"integer","multipleOf":5,"minimum":1,"maximum":12})";
+  EXPECT_TRUE(accepts(five, "5"));
+  EXPECT_TRUE(accepts(five, "10"));
+  EXPECT_FALSE(accepts(five, "7"));
+  EXPECT_FALSE(accepts(five, "15"));
+  const char* quarter = R"({"type":"number","multipleOf":0.75})";  // 3/4: multiples of 3
+  EXPECT_TRUE(accepts(quarter, "-9"));
+  EXPECT_FALSE(accepts(quarter, "4"));
+  EXPECT_FALSE(accepts(quarter, "0.75"));  // a valid value, but only integers are generated
+}
+
+TEST(JsonMatcher, ExclusiveBoundsInBothDraftStyles) {
+  EXPECT_FALSE(accepts(R"({"type":"number","exclusiveMinimum":0})", "0"));
+  EXPECT_TRUE(accepts(R"({"type":"number","exclusiveMinimum":0})", "0.5"));
+  EXPECT_FALSE(accepts(R"({"type":"number","minimum":0,"exclusiveMinimum":true})", "0"));
+  EXPECT_FALSE(accepts(R"({"type":"number","maximum":0,"exclusiveMaximum":true})", "0"));
+  EXPECT_FALSE(accepts(R"({"type":"number","maximum":0,"exclusiveMaximum":true})", "-0"));
+}
+
+TEST(JsonMatcher, FormatWithPatternMeansBoth) {
+  // Zod 4's z.iso.datetime({offset: true}): the pattern allows offsets, Zod 3 and the format's
+  // generator keep to UTC.
+  const char* s =
+      R"({"type":"string","format":"date-time","pattern":"^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$"})";
+  EXPECT_TRUE(accepts(s, R"("2024-01-02T03:04:05Z")"));
+  EXPECT_TRUE(accepts(s, R"("2024-01-02T03:04:05.123Z")"));
+  EXPECT_FALSE(accepts(s, R"("2024-01-02T03:04:05+01:00")"));
+  EXPECT_FALSE(accepts(s, R"("2024-01-02")"));
+}
+
+TEST(JsonMatcher, ConstMustMeetTheOtherKeywords) {
+  EXPECT_FALSE(compile_schema_uncached(R"({"type":"string","pattern":"^a+$","const":"ab"})"));
+  EXPECT_TRUE(accepts(R"({"enum":["ab","aa"],"pattern":"^a+$"})", R"("aa")"));
+  EXPECT_FALSE(accepts(R"({"enum":["ab","aa"],"pattern":"^a+$"})", R"("ab")"));
+  EXPECT_FALSE(accepts(R"({"enum":[1,5,10],"maximum":5})", "10"));
 }
 
 }  // namespace

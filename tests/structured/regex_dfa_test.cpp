@@ -63,8 +63,9 @@ TEST(RegexDfa, DeadStatesArePrunedAndLengthsComputed) {
   EXPECT_EQ(star->max_chars_to_accept[star->start], ByteDfa::kUnbounded);
 }
 
-TEST(RegexDfa, RefusesLookaroundBackreferencesAndBoundaries) {
-  for (auto p : {"(?=a)b", "(a)\\1", "\\bword", "a{3,1}", "*a", "[\\u00e9]"}) {
+TEST(RegexDfa, RefusesLookbehindBackreferencesAndBoundaries) {
+  for (auto p : {"(?<=a)b", "(a)\\1", "\\bword", "a{3,1}", "*a", "[\\u00e9-\\u00ff]", "(a(?!b))*c",
+                 "(?=a)*", "\\p{Greek}"}) {
     auto dfa = compile_regex(p);
     EXPECT_FALSE(dfa) << p;
     if (!dfa) {
@@ -86,6 +87,68 @@ TEST(RegexDfa, FormatsAreStrictSubsets) {
   ASSERT_TRUE(uuid);
   EXPECT_TRUE(matches(*uuid, "123e4567-e89b-12d3-a456-426614174000"));
   EXPECT_FALSE(format_regex("color"));
+}
+
+}  // namespace
+}  // namespace plinth::structured
+
+namespace plinth::structured {
+namespace {
+
+TEST(RegexDfa, LookaheadsIntersectWithTheRestOfTheText) {
+  // Zod 4's hostname, email-style and duration patterns.
+  auto host = compile_regex(
+      R"(^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-0-9a-zA-Z]{0,61}[0-9a-zA-Z])?)*\.?$)");
+  ASSERT_TRUE(host) << host.error().message;
+  EXPECT_TRUE(matches(*host, "example.com"));
+  EXPECT_FALSE(matches(*host, "-bad.com"));
+  auto no_dots = compile_regex(R"(^(?!\.)(?!.*\.\.)[a-z.]+$)");
+  ASSERT_TRUE(no_dots) << no_dots.error().message;
+  EXPECT_TRUE(matches(*no_dots, "a.b.c"));
+  EXPECT_FALSE(matches(*no_dots, ".ab"));
+  EXPECT_FALSE(matches(*no_dots, "a..b"));
+  auto duration = compile_regex(
+      R"(^P(?:(\d+W)|(?!.*W)(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+([.,]\d+)?S)?)?)$)");
+  ASSERT_TRUE(duration) << duration.error().message;
+  EXPECT_TRUE(matches(*duration, "P3Y6M4DT12H30M5S"));
+  EXPECT_TRUE(matches(*duration, "P2W"));
+  EXPECT_FALSE(matches(*duration, "P"));
+  EXPECT_FALSE(matches(*duration, "PT"));
+  EXPECT_FALSE(matches(*duration, "P1YT"));
+}
+
+TEST(RegexDfa, FormatAndPatternIntersect) {
+  auto format = compile_regex(*format_regex("date-time"));
+  auto offsets = compile_regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$)");
+  ASSERT_TRUE(format && offsets);
+  auto both = intersect_dfas(*format, *offsets);
+  ASSERT_TRUE(both);
+  EXPECT_TRUE(matches(*both, "2024-01-02T03:04:05Z"));
+  EXPECT_FALSE(matches(*both, "2024-01-02T03:04:05+01:00"));  // Zod's default refuses offsets
+  auto none = intersect_dfas(*compile_regex("^a+$"), *compile_regex("^b+$"));
+  EXPECT_FALSE(none);
+}
+
+TEST(RegexDfa, EveryZodFormatHasAnAutomaton) {
+  for (auto f :
+       {"date",  "date-time", "time",   "duration", "email",  "uuid",   "guid",      "uri",
+        "url",   "ipv4",      "ipv6",   "cidrv4",   "cidrv6", "base64", "base64url", "cuid",
+        "cuid2", "ulid",      "nanoid", "emoji",    "jwt",    "e164",   "hostname"}) {
+    auto r = format_regex(f);
+    ASSERT_TRUE(r) << f;
+    auto dfa = compile_regex(*r);
+    EXPECT_TRUE(dfa) << f << ": " << dfa.error().message;
+  }
+}
+
+TEST(RegexDfa, UnicodePropertiesMatchWholeCharacters) {
+  auto emoji = compile_regex(R"(^[\p{Extended_Pictographic}\p{Emoji_Component}]+$)");
+  ASSERT_TRUE(emoji) << emoji.error().message;
+  EXPECT_TRUE(matches(*emoji,
+                      "\xF0\x9F\x98\x80"
+                      "1#"));
+  EXPECT_FALSE(matches(*emoji, "\xF0\x9F\x98"));
+  EXPECT_FALSE(matches(*emoji, "a"));
 }
 
 }  // namespace

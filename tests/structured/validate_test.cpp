@@ -49,6 +49,31 @@ TEST(Validate, UnusableSchemaIsAnErrorNotACrash) {
   EXPECT_NE(r.error().message.find("schema not usable"), std::string::npos) << r.error().message;
 }
 
+TEST(Validate, DatesAndTimesAreCheckedAsValijsonWouldWithoutStdRegex) {
+  const char* date = R"({"format":"date"})";
+  EXPECT_TRUE(validate(date, R"("2024-04-30")"));
+  EXPECT_FALSE(validate(date, R"("2024-04-31")"));
+  EXPECT_FALSE(validate(date, R"("2024-13-01")"));
+  EXPECT_TRUE(validate(date, "7"));  // formats apply to strings only
+  const char* date_time = R"({"type":"string","format":"date-time"})";
+  EXPECT_TRUE(validate(date_time, R"("2024-01-02T03:04:05.5+01:00")"));
+  EXPECT_FALSE(validate(date_time, R"("2024-01-02 03:04:05Z")"));
+  // Zod 3's time() has no offset; JSON Schema's has one: both pass.
+  EXPECT_TRUE(validate(R"({"format":"time"})", R"("12:00:00")"));
+  EXPECT_TRUE(validate(R"({"format":"time"})", R"("12:00:00Z")"));
+  EXPECT_FALSE(validate(R"({"format":"time"})", R"("25:00:00")"));
+}
+
+TEST(Validate, ReadsDraft4BoundsTuplesAndOpenApiNull) {
+  const char* positive = R"({"type":"number","minimum":0,"exclusiveMinimum":true})";
+  EXPECT_FALSE(validate(positive, "0"));
+  EXPECT_TRUE(validate(positive, "0.5"));
+  const char* tuple = R"({"type":"array","prefixItems":[{"type":"string"}],"items":false})";
+  EXPECT_TRUE(validate(tuple, R"(["a"])"));
+  EXPECT_FALSE(validate(tuple, R"(["a",1])"));
+  EXPECT_TRUE(validate(R"({"enum":["null"],"nullable":true})", "null"));
+}
+
 TEST(Validate, RejectsMalformedJson) {
   EXPECT_FALSE(validate(kSchema, R"({"items":[)"));
   EXPECT_FALSE(validate("{", "{}"));

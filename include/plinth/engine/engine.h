@@ -51,6 +51,7 @@ struct ModelInfo {
   std::string name;
   int32_t vocab_size = 0;
   int32_t context_length = 0;  // training context from the file
+  int32_t context_window = 0;  // what this load serves: prompt + max_tokens must fit in it
   int32_t embedding_length = 0;
   int32_t layers = 0;
   bool is_encoder = false;     // bert: embeddings only

@@ -42,6 +42,9 @@ struct InferenceRequest {
   std::vector<std::string> system;
   std::vector<Message> messages;
   int32_t max_tokens = 512;
+  // The caller named no max tokens: max_tokens is the configured default, and the provider lowers
+  // it to what the model's context leaves after the prompt instead of refusing the request.
+  bool max_tokens_defaulted = false;
   std::optional<float> temperature;
   std::optional<float> top_p;
   std::optional<int32_t> top_k;
