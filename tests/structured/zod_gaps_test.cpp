@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cfloat>
+#include <cmath>
 #include <regex>
 
 #include "random_walk.h"
@@ -50,6 +52,41 @@ TEST(ZodGaps, Zod4IdFormatsGenerateWhatZodRegexesAccept) {
   // Without the pattern, the format alone enforces it too.
   for (const auto& w : walks(R"({"type":"string","format":"mac"})"))
     EXPECT_TRUE(std::regex_match(std::string(w.as_string()), mac)) << w;
+}
+
+// Zod 4's floatSafeRemainder (tests/acceptance/node_modules/zod/v4/core/util.js).
+bool zod4_multiple(double val, double step) {
+  double ratio = val / step, rounded = std::round(ratio);
+  return std::fabs(ratio - rounded) < 4 * DBL_EPSILON * std::max(std::fabs(ratio), 1.0);
+}
+
+TEST(ZodGaps, DecimalMultipleOfGeneratesCentsThatZodAccepts) {
+  std::string schema = R"({"type":"object","properties":{
+    "amount":{"type":"number","minimum":0,"maximum":1000,"multipleOf":0.01},
+    "nickel":{"type":"number","multipleOf":0.05},"milli":{"type":"number","multipleOf":0.003}},
+    "required":["amount","nickel","milli"],"additionalProperties":false})";
+  bool fractional = false;
+  for (const auto& w : walks(schema, 80)) {
+    const auto& o = w.as_object();
+    double amount = o.at("amount").to_number<double>();
+    EXPECT_GE(amount, 0);
+    EXPECT_LE(amount, 1000);
+    EXPECT_TRUE(zod4_multiple(amount, 0.01)) << w;
+    EXPECT_TRUE(zod4_multiple(o.at("nickel").to_number<double>(), 0.05)) << w;
+    EXPECT_TRUE(zod4_multiple(o.at("milli").to_number<double>(), 0.003)) << w;
+    fractional = fractional || amount != std::floor(amount);
+  }
+  EXPECT_TRUE(fractional) << "cents are generated, not only whole numbers";
+}
+
+TEST(ZodGaps, DecimalMultipleOfIsValidatedExactlyOnTheDecimalText) {
+  std::string schema = R"({"type":"number","multipleOf":0.01})";
+  // valijson's remainder(0.07, 0.01) is not within epsilon of 0; the decimal check is exact.
+  for (auto ok : {"0.07", "2.03", "1000", "0", "-12.5", "1.10", "123456.78"})
+    EXPECT_TRUE(validate(schema, ok)) << ok;
+  for (auto bad : {"0.001", "0.075", "1e-3", "-0.333"}) EXPECT_FALSE(validate(schema, bad)) << bad;
+  EXPECT_TRUE(validate(R"({"type":"number","multipleOf":0.05})", "0.15"));
+  EXPECT_FALSE(validate(R"({"type":"number","multipleOf":0.05})", "0.12"));
 }
 
 }  // namespace
