@@ -110,6 +110,25 @@ class Compiler {
         return id;
       }
     }
+    if (const json::value* inner = sole_all_of(schema)) {
+      // {"allOf": [X]} beside annotations only (Zod's draft-7 spelling of a recursive $ref)
+      // is X; with OpenAPI's "nullable": true as well, X or null (an exit from recursion).
+      const json::value* nullable = schema.get_object().if_contains("nullable");
+      if (!nullable || !nullable->is_bool() || !nullable->get_bool()) {
+        auto id = compile(*inner, path + "/allOf/0", depth + 1);
+        if (id) memo_[&schema] = *id;
+        return id;
+      }
+      NodeId id = add(Node{});
+      memo_[&schema] = id;
+      auto target = compile(*inner, path + "/allOf/0", depth + 1);
+      if (!target) return std::unexpected(target.error());
+      Node n;
+      n.kind = Kind::kUnion;
+      n.alternatives = {literal_node({"null"}), *target};
+      g_.nodes[id] = std::move(n);
+      return id;
+    }
     NodeId id = add(Node{});  // placeholder: recursive references point here
     memo_[&schema] = id;
     const json::object* source = nullptr;
@@ -126,6 +145,16 @@ class Compiler {
     if (!node) return std::unexpected(node.error());
     g_.nodes[id] = std::move(*node);
     return id;
+  }
+  static const json::value* sole_all_of(const json::value& schema) {
+    if (!schema.is_object()) return nullptr;
+    const auto& o = schema.get_object();
+    auto* all = o.if_contains("allOf");
+    if (!all || !all->is_array() || all->get_array().size() != 1) return nullptr;
+    for (const auto& [k, v] : o)
+      if (k != "allOf" && is_constraint_keyword(k) && !(k == "nullable" && v.is_bool()))
+        return nullptr;
+    return &all->get_array()[0];
   }
   // Compiles a schema made up during merging; kept alive for the memo's pointers.
   Result<NodeId> compile_synthetic(json::value schema, const std::string& path, int depth) {

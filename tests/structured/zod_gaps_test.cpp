@@ -89,5 +89,25 @@ TEST(ZodGaps, DecimalMultipleOfIsValidatedExactlyOnTheDecimalText) {
   EXPECT_FALSE(validate(R"({"type":"number","multipleOf":0.05})", "0.12"));
 }
 
+// Nesting depth of `key` chains in a walk: recursion was really generated, not only refused.
+int depth(const json::value& v, std::string_view key) {
+  const auto* o = v.if_object();
+  if (!o || !o->contains(key) || o->at(key).is_null()) return 0;
+  return 1 + depth(o->at(key), key);
+}
+
+TEST(ZodGaps, SingleAllOfAroundRecursiveRefRecursesLikeTheRef) {
+  // Zod 4 draft-7 output for z.object({text, get reply() { return Comment.optional(); }}).
+  std::string schema = R"({"$schema":"http://json-schema.org/draft-07/schema#","type":"object",
+    "properties":{"comment":{"$ref":"#/definitions/__schema0"}},"required":["comment"],
+    "definitions":{"__schema0":{"type":"object","properties":{"text":{"type":"string",
+    "maxLength":20},"reply":{"allOf":[{"$ref":"#/definitions/__schema0"}],"description":"r"}},
+    "required":["text"]}}})";
+  int deepest = 0;
+  for (const auto& w : walks(schema, 60))
+    deepest = std::max(deepest, depth(w.as_object().at("comment"), "reply"));
+  EXPECT_GE(deepest, 2);
+}
+
 }  // namespace
 }  // namespace plinth::structured
