@@ -118,6 +118,15 @@ class Rewriter {
         auto& v = values->get_array();
         if (std::find(v.begin(), v.end(), json::value(nullptr)) == v.end()) v.push_back(nullptr);
       }
+      // zod-to-json-schema's nullable reference {"allOf": [{"$ref"}], "nullable": true}.
+      if (!o.contains("type") && !o.contains("enum") &&
+          (o.contains("allOf") || o.contains("$ref"))) {
+        json::object inner;
+        for (auto key : {"allOf", "$ref"})
+          if (auto* x = o.if_contains(key)) inner[key] = *x, o.erase(key);
+        require(o, json::object{
+                       {"anyOf", json::array{json::object{{"type", "null"}}, std::move(inner)}}});
+      }
     }
     rewrite_decimal_multiple(o);
     rewrite_draft4_bounds(o);

@@ -109,5 +109,19 @@ TEST(ZodGaps, SingleAllOfAroundRecursiveRefRecursesLikeTheRef) {
   EXPECT_GE(deepest, 2);
 }
 
+TEST(ZodGaps, NullableAllOfRefIsAnExitFromRecursion) {
+  // zod-to-json-schema openApi3 output for a linked list: next is required, null ends it.
+  std::string schema = R"({"type":"object","properties":{"head":{"type":"object","properties":{
+    "value":{"type":"integer"},"next":{"allOf":[{"$ref":"#/properties/head"}],"nullable":true}},
+    "required":["value","next"],"additionalProperties":false}},"required":["head"],
+    "additionalProperties":false})";
+  int deepest = 0;
+  for (const auto& w : walks(schema, 60))
+    deepest = std::max(deepest, depth(w.as_object().at("head"), "next"));
+  EXPECT_GE(deepest, 2);
+  EXPECT_TRUE(validate(schema, R"({"head":{"value":1,"next":{"value":2,"next":null}}})"));
+  EXPECT_FALSE(validate(schema, R"({"head":{"value":1,"next":{"value":2}}})"));
+}
+
 }  // namespace
 }  // namespace plinth::structured
