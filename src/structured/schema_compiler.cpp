@@ -432,6 +432,11 @@ class Compiler {
     const json::value* additional = s.if_contains("additionalProperties");
     if (!additional) additional = s.if_contains("unevaluatedProperties");
     bool closed = additional && additional->is_bool() && !additional->get_bool();
+    if (auto listed = names_from_enum(s, additional, closed, path)) {
+      if (!*listed) return std::unexpected(listed->error());
+      synthetic_.push_back(std::move(**listed));
+      return build_object(synthetic_.back().get_object(), path, depth);
+    }
     std::set<std::string> required;
     if (auto* r = s.if_contains("required"); r && r->is_array())
       for (const auto& x : r->get_array())
@@ -549,6 +554,39 @@ class Compiler {
     if (!values) return std::unexpected(values.error());
     spec.values = *values;
     return n;
+  }
+
+  // propertyNames listing the names (Zod 3's record with enum keys): the same object with each
+  // allowed name declared optional, valued by additionalProperties, and no other keys; each
+  // name so appears at most once. nullopt when the names are not listed.
+  std::optional<Result<json::value>> names_from_enum(const json::object& s,
+                                                     const json::value* additional, bool closed,
+                                                     const std::string& path) {
+    auto* names = s.if_contains("propertyNames");
+    if (!names || closed || s.contains("properties") || s.contains("patternProperties"))
+      return std::nullopt;
+    auto flat = algebra_.flatten(*names, path + "/propertyNames");
+    if (!flat) return Result<json::value>(std::unexpected(flat.error()));
+    json::array listed;
+    if (auto* e = flat->if_contains("enum"); e && e->is_array())
+      listed = e->get_array();
+    else if (auto* c = flat->if_contains("const"))
+      listed = json::array{*c};
+    else
+      return std::nullopt;
+    json::object props;
+    for (const auto& v : listed) {
+      if (!v.is_string()) continue;
+      auto ok = name_satisfies(*flat, v.get_string(), path + "/propertyNames");
+      if (!ok) return Result<json::value>(std::unexpected(ok.error()));
+      if (*ok) props[v.get_string()] = additional ? *additional : json::value(true);
+    }
+    json::object out = s;
+    out.erase("propertyNames");
+    out.erase("unevaluatedProperties");
+    out["properties"] = std::move(props);
+    out["additionalProperties"] = false;
+    return Result<json::value>(json::value(std::move(out)));
   }
 
   using PatternSchemas = std::vector<std::pair<ByteDfa, const json::value*>>;

@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cmath>
 #include <regex>
+#include <set>
 
 #include "random_walk.h"
 
@@ -121,6 +122,21 @@ TEST(ZodGaps, NullableAllOfRefIsAnExitFromRecursion) {
   EXPECT_GE(deepest, 2);
   EXPECT_TRUE(validate(schema, R"({"head":{"value":1,"next":{"value":2,"next":null}}})"));
   EXPECT_FALSE(validate(schema, R"({"head":{"value":1,"next":{"value":2}}})"));
+}
+
+TEST(ZodGaps, PropertyNamesEnumDrawsKeysFromTheEnumOnce) {
+  // zod-to-json-schema output for z.record(z.enum(["de", "en"]), z.string()).
+  std::string schema = R"({"type":"object","properties":{"names":{"type":"object",
+    "additionalProperties":{"type":"string"},"propertyNames":{"enum":["de","en"]}}},
+    "required":["names"],"additionalProperties":false})";
+  std::set<std::string> seen;
+  for (const auto& w : walks(schema, 60))
+    for (const auto& [k, v] : w.as_object().at("names").as_object()) {
+      EXPECT_TRUE(k == "de" || k == "en") << w;
+      EXPECT_TRUE(v.is_string()) << w;
+      seen.insert(std::string(k));
+    }
+  EXPECT_EQ(seen.size(), 2u);
 }
 
 }  // namespace
