@@ -36,6 +36,10 @@ Result<std::optional<ByteDfa>> string_dfa(const json::object& s, const std::stri
   if (auto* f = s.if_contains("format");
       f && f->is_string() && !format_is_annotation(f->get_string()))
     format = std::string(f->get_string());
+  // zod-to-json-schema writes Zod 3's base64() as contentEncoding alone.
+  if (auto* e = s.if_contains("contentEncoding");
+      format.empty() && e && e->is_string() && e->get_string() == "base64")
+    format = "base64";
   auto add_pattern = [&](const json::value& p) -> Status {
     if (!p.is_string()) return unsupported("pattern", path, "not a string");
     regexes.push_back({"pattern", std::string(p.get_string())});

@@ -132,6 +132,7 @@ class Rewriter {
     rewrite_draft4_bounds(o);
     rewrite_prefix_items(o);
     if (auto s = rewrite_patterns(o); !s) return s;
+    if (auto s = rewrite_content_encoding(o); !s) return s;
     if (auto s = rewrite_format(o); !s) return s;
     return rewrite_pattern_properties(o);
   }
@@ -246,6 +247,20 @@ class Rewriter {
     auto allowed = matching(pattern);
     if (!allowed) return std::unexpected(allowed.error());
     require(o, strings_only(std::move(*allowed)));
+    return ok();
+  }
+
+  // contentEncoding "base64" (Zod 3's base64() as zod-to-json-schema writes it): padded base64.
+  Status rewrite_content_encoding(json::object& o) {
+    auto* e = o.if_contains("contentEncoding");
+    if (!e || !e->is_string() || e->get_string() != "base64") return ok();
+    o.erase("contentEncoding");
+    auto d = dfa(R"(^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$)");
+    if (!d) return std::unexpected(d.error());
+    json::array allowed;
+    for (const auto& s : strings_)
+      if (dfa_matches(**d, s)) allowed.emplace_back(s);
+    require(o, strings_only(std::move(allowed)));
     return ok();
   }
 

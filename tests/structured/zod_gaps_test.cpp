@@ -139,5 +139,17 @@ TEST(ZodGaps, PropertyNamesEnumDrawsKeysFromTheEnumOnce) {
   EXPECT_EQ(seen.size(), 2u);
 }
 
+TEST(ZodGaps, ContentEncodingBase64GeneratesAndValidatesBase64) {
+  // zod-to-json-schema output for Zod 3's z.string().base64().
+  std::string schema = R"({"type":"object","properties":{"b":{"type":"string",
+    "contentEncoding":"base64"}},"required":["b"],"additionalProperties":false})";
+  // Zod 3's base64 regex.
+  std::regex zod3("^([0-9a-zA-Z+/]{4})*(([0-9a-zA-Z+/]{2}==)|([0-9a-zA-Z+/]{3}=))?$");
+  for (const auto& w : walks(schema))
+    EXPECT_TRUE(std::regex_match(std::string(w.as_object().at("b").as_string()), zod3)) << w;
+  EXPECT_TRUE(validate(schema, R"({"b":"aGk="})"));
+  EXPECT_FALSE(validate(schema, R"({"b":"not base64!"})"));
+}
+
 }  // namespace
 }  // namespace plinth::structured
