@@ -31,7 +31,9 @@ Result<std::string> format_regex(std::string_view format) {
            "{12}$";
   if (format == "uri" || format == "url" || format == "uri-reference" || format == "iri" ||
       format == "iri-reference")
-    return "^https://" + kLabel + R"((\.)" + kLabel + R"()*(/[A-Za-z0-9._~-]+)*$)";
+    // The last label starts with a letter: WHATWG URL (Zod's url()) reads a numeric last
+    // label as IPv4 and refuses "a.5".
+    return "^https://(" + kLabel + R"(\.)*[a-z]([a-z0-9-]{0,20}[a-z0-9])?(/[A-Za-z0-9._~-]+)*$)";
   if (format == "ipv4") return "^" + kIpv4 + "$";
   if (format == "ipv6") return "^" + kIpv6 + "$";
   if (format == "cidrv4") return "^" + kIpv4 + R"(/([0-9]|[12][0-9]|3[0-2])$)";

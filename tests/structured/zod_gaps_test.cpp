@@ -151,5 +151,12 @@ TEST(ZodGaps, ContentEncodingBase64GeneratesAndValidatesBase64) {
   EXPECT_FALSE(validate(schema, R"({"b":"not base64!"})"));
 }
 
+TEST(ZodGaps, UrlHostsEndInALabelStartingWithALetter) {
+  // new URL("https://a.5") throws (a numeric last label is read as IPv4), so Zod refuses it.
+  std::regex numeric_tld(R"(^https://[^/]*\.[0-9][^./]*(/.*)?$)");
+  for (const auto& w : walks(R"({"type":"string","format":"uri"})", 200))
+    EXPECT_FALSE(std::regex_match(std::string(w.as_string()), numeric_tld)) << w;
+}
+
 }  // namespace
 }  // namespace plinth::structured
