@@ -31,7 +31,9 @@ Result<std::string> format_regex(std::string_view format) {
            "{12}$";
   if (format == "uri" || format == "url" || format == "uri-reference" || format == "iri" ||
       format == "iri-reference")
-    return "^https://" + kLabel + R"((\.)" + kLabel + R"()*(/[A-Za-z0-9._~-]+)*$)";
+    // The last label starts with a letter: WHATWG URL (Zod's url()) reads a numeric last
+    // label as IPv4 and refuses "a.5".
+    return "^https://(" + kLabel + R"(\.)*[a-z]([a-z0-9-]{0,20}[a-z0-9])?(/[A-Za-z0-9._~-]+)*$)";
   if (format == "ipv4") return "^" + kIpv4 + "$";
   if (format == "ipv6") return "^" + kIpv6 + "$";
   if (format == "cidrv4") return "^" + kIpv4 + R"(/([0-9]|[12][0-9]|3[0-2])$)";
@@ -43,6 +45,12 @@ Result<std::string> format_regex(std::string_view format) {
   if (format == "ulid") return R"(^[0-7][0-9A-HJKMNP-TV-Z]{25}$)";
   if (format == "nanoid") return R"(^[a-zA-Z0-9_-]{21}$)";
   if (format == "emoji") return R"(^\p{Extended_Pictographic}+$)";
+  // Zod 4's own regexes (mac with its default ':' delimiter).
+  if (format == "ksuid") return R"(^[A-Za-z0-9]{27}$)";
+  if (format == "xid") return R"(^[0-9a-vA-V]{20}$)";
+  if (format == "mac")
+    return R"(^((?:[0-9A-F]{2}:){5}[0-9A-F]{2}|(?:[0-9a-f]{2}:){5}[0-9a-f]{2})$)";
+  if (format == "hex") return R"(^[0-9a-fA-F]*$)";
   if (format == "e164") return R"(^\+[1-9][0-9]{6,14}$)";
   if (format == "jwt")  // header {"alg":"HS256","typ":"JWT"}
     return R"(^eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.[A-Za-z0-9_-]{8,64}\.[A-Za-z0-9_-]{8,64}$)";

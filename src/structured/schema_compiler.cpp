@@ -110,6 +110,25 @@ class Compiler {
         return id;
       }
     }
+    if (const json::value* inner = sole_all_of(schema)) {
+      // {"allOf": [X]} beside annotations only (Zod's draft-7 spelling of a recursive $ref)
+      // is X; with OpenAPI's "nullable": true as well, X or null (an exit from recursion).
+      const json::value* nullable = schema.get_object().if_contains("nullable");
+      if (!nullable || !nullable->is_bool() || !nullable->get_bool()) {
+        auto id = compile(*inner, path + "/allOf/0", depth + 1);
+        if (id) memo_[&schema] = *id;
+        return id;
+      }
+      NodeId id = add(Node{});
+      memo_[&schema] = id;
+      auto target = compile(*inner, path + "/allOf/0", depth + 1);
+      if (!target) return std::unexpected(target.error());
+      Node n;
+      n.kind = Kind::kUnion;
+      n.alternatives = {literal_node({"null"}), *target};
+      g_.nodes[id] = std::move(n);
+      return id;
+    }
     NodeId id = add(Node{});  // placeholder: recursive references point here
     memo_[&schema] = id;
     const json::object* source = nullptr;
@@ -126,6 +145,16 @@ class Compiler {
     if (!node) return std::unexpected(node.error());
     g_.nodes[id] = std::move(*node);
     return id;
+  }
+  static const json::value* sole_all_of(const json::value& schema) {
+    if (!schema.is_object()) return nullptr;
+    const auto& o = schema.get_object();
+    auto* all = o.if_contains("allOf");
+    if (!all || !all->is_array() || all->get_array().size() != 1) return nullptr;
+    for (const auto& [k, v] : o)
+      if (k != "allOf" && is_constraint_keyword(k) && !(k == "nullable" && v.is_bool()))
+        return nullptr;
+    return &all->get_array()[0];
   }
   // Compiles a schema made up during merging; kept alive for the memo's pointers.
   Result<NodeId> compile_synthetic(json::value schema, const std::string& path, int depth) {
@@ -403,6 +432,11 @@ class Compiler {
     const json::value* additional = s.if_contains("additionalProperties");
     if (!additional) additional = s.if_contains("unevaluatedProperties");
     bool closed = additional && additional->is_bool() && !additional->get_bool();
+    if (auto listed = names_from_enum(s, additional, closed, path)) {
+      if (!*listed) return std::unexpected(listed->error());
+      synthetic_.push_back(std::move(**listed));
+      return build_object(synthetic_.back().get_object(), path, depth);
+    }
     std::set<std::string> required;
     if (auto* r = s.if_contains("required"); r && r->is_array())
       for (const auto& x : r->get_array())
@@ -520,6 +554,39 @@ class Compiler {
     if (!values) return std::unexpected(values.error());
     spec.values = *values;
     return n;
+  }
+
+  // propertyNames listing the names (Zod 3's record with enum keys): the same object with each
+  // allowed name declared optional, valued by additionalProperties, and no other keys; each
+  // name so appears at most once. nullopt when the names are not listed.
+  std::optional<Result<json::value>> names_from_enum(const json::object& s,
+                                                     const json::value* additional, bool closed,
+                                                     const std::string& path) {
+    auto* names = s.if_contains("propertyNames");
+    if (!names || closed || s.contains("properties") || s.contains("patternProperties"))
+      return std::nullopt;
+    auto flat = algebra_.flatten(*names, path + "/propertyNames");
+    if (!flat) return Result<json::value>(std::unexpected(flat.error()));
+    json::array listed;
+    if (auto* e = flat->if_contains("enum"); e && e->is_array())
+      listed = e->get_array();
+    else if (auto* c = flat->if_contains("const"))
+      listed = json::array{*c};
+    else
+      return std::nullopt;
+    json::object props;
+    for (const auto& v : listed) {
+      if (!v.is_string()) continue;
+      auto ok = name_satisfies(*flat, v.get_string(), path + "/propertyNames");
+      if (!ok) return Result<json::value>(std::unexpected(ok.error()));
+      if (*ok) props[v.get_string()] = additional ? *additional : json::value(true);
+    }
+    json::object out = s;
+    out.erase("propertyNames");
+    out.erase("unevaluatedProperties");
+    out["properties"] = std::move(props);
+    out["additionalProperties"] = false;
+    return Result<json::value>(json::value(std::move(out)));
   }
 
   using PatternSchemas = std::vector<std::pair<ByteDfa, const json::value*>>;

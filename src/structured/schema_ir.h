@@ -40,8 +40,11 @@ struct NumberSpec {
   bool has_min = false, has_max = false;
   bool exclusive_min = false, exclusive_max = false;
   double min = 0, max = 0;
-  // multipleOf as a whole number >= 1 (then only integers are generated); 0 = none.
+  // multipleOf as a whole number >= 1 (then only integers are generated); 0 = none. With
+  // `decimals` > 0 the multiple is multiple * 10^-decimals instead: numbers are generated with
+  // at most `decimals` fraction digits, and multiple divides their digits read as an integer.
   double multiple = 0;
+  int32_t decimals = 0;
 };
 
 struct StringSpec {

@@ -36,6 +36,10 @@ Result<std::optional<ByteDfa>> string_dfa(const json::object& s, const std::stri
   if (auto* f = s.if_contains("format");
       f && f->is_string() && !format_is_annotation(f->get_string()))
     format = std::string(f->get_string());
+  // zod-to-json-schema writes Zod 3's base64() as contentEncoding alone.
+  if (auto* e = s.if_contains("contentEncoding");
+      format.empty() && e && e->is_string() && e->get_string() == "base64")
+    format = "base64";
   auto add_pattern = [&](const json::value& p) -> Status {
     if (!p.is_string()) return unsupported("pattern", path, "not a string");
     regexes.push_back({"pattern", std::string(p.get_string())});
@@ -81,10 +85,26 @@ bool string_literal_ok(const json::object& s, const std::optional<ByteDfa>& dfa,
     return false;
   return !dfa || dfa_matches(*dfa, text);
 }
+std::optional<std::pair<uint64_t, int32_t>> decimal_multiple(double m) {
+  // Up to 6 fraction digits: JavaScript prints such numbers without an exponent, which Zod 3's
+  // decimal remainder relies on.
+  double scaled = m;
+  for (int32_t k = 0; k <= 6; ++k, scaled = m * std::pow(10.0, k)) {
+    double r = std::round(scaled);
+    if (r >= 1 && r <= 1e9 && std::fabs(scaled - r) <= 1e-9 * r)
+      return std::pair{static_cast<uint64_t>(r), k};
+  }
+  return std::nullopt;
+}
+
 bool number_literal_ok(const ir::NumberSpec& spec, double v) {
   if (spec.has_min && (v < spec.min || (spec.exclusive_min && v == spec.min))) return false;
   if (spec.has_max && (v > spec.max || (spec.exclusive_max && v == spec.max))) return false;
-  return spec.multiple == 0 || std::fmod(v, spec.multiple) == 0;
+  if (spec.multiple == 0) return true;
+  if (spec.decimals == 0) return std::fmod(v, spec.multiple) == 0;
+  double scaled = v * std::pow(10.0, spec.decimals), r = std::round(scaled);
+  return std::fabs(scaled - r) <= 1e-9 * std::max(1.0, std::fabs(r)) &&
+         std::fmod(r, spec.multiple) == 0;
 }
 
 Result<ir::NumberSpec> number_spec(const json::object& s, bool integer, const std::string& path) {
@@ -115,12 +135,24 @@ Result<ir::NumberSpec> number_spec(const json::object& s, bool integer, const st
     double p = *m;
     int k = 0;
     while (p > 0 && p != std::floor(p) && k < 30) p *= 2, ++k;
-    if (!(p >= 1) || p != std::floor(p) || p > 1e9)
+    if (p >= 1 && p == std::floor(p) && p <= 1e9) {
+      auto whole = static_cast<uint64_t>(p);
+      spec.multiple = static_cast<double>(whole / std::gcd(whole, uint64_t{1} << k));
+      spec.integer = true;
+    } else if (auto d = decimal_multiple(*m); d && !integer) {
+      // m * 10^-k such as 0.01: decimals with at most k fraction digits, checked exactly.
+      spec.multiple = static_cast<double>(d->first);
+      spec.decimals = d->second;
+    } else if (d && integer) {
+      // Integers that are multiples of m * 10^-k: multiples of m / gcd(m, 10^k).
+      uint64_t scale = 1;
+      for (int i = 0; i < d->second; ++i) scale *= 10;
+      spec.multiple = static_cast<double>(d->first / std::gcd(d->first, scale));
+    } else {
       return unsupported("multipleOf", path,
-                         "only whole numbers up to 1e9 and binary fractions such as 0.25");
-    auto whole = static_cast<uint64_t>(p);
-    spec.multiple = static_cast<double>(whole / std::gcd(whole, uint64_t{1} << k));
-    spec.integer = true;
+                         "only whole numbers up to 1e9, binary fractions such as 0.25 and "
+                         "decimals such as 0.01 (at most 6 fraction digits)");
+    }
   }
   // Generated numbers have at most 15 digits (exact in a double, and as JavaScript reads
   // them); bounds may lie anywhere that leaves some of those.

@@ -22,6 +22,8 @@ Result<std::optional<ByteDfa>> string_dfa(const boost::json::object& s, const st
 // Bounds and multipleOf of a number schema; kInvalidArgument for what cannot be generated.
 Result<ir::NumberSpec> number_spec(const boost::json::object& s, bool integer,
                                    const std::string& path);
+// multipleOf as m * 10^-k (m whole, up to 1e9; k up to 6, smallest), e.g. 0.01 = (1, 2).
+std::optional<std::pair<uint64_t, int32_t>> decimal_multiple(double m);
 // A listed (const/enum) value satisfies the schema's string or number keywords.
 bool string_literal_ok(const boost::json::object& s, const std::optional<ByteDfa>& dfa,
                        std::string_view text);

@@ -20,7 +20,10 @@ Status validate(std::string_view schema_json, std::string_view instance_json) {
   if (ec) return fail(ErrorCode::kInvalidArgument, "output is not valid JSON: " + ec.message());
   // valijson would run "pattern" and "format" through std::regex (backtracking: hostile
   // patterns hang or overflow the stack); decide them here in linear time instead.
-  if (auto s = rewrite_for_valijson(schema_doc, instance_strings(instance)); !s) return s;
+  if (auto s =
+          rewrite_for_valijson(schema_doc, instance_strings(instance), instance_numbers(instance));
+      !s)
+    return s;
   valijson::Schema schema;
   // valijson reports unusable schemas with exceptions; keep them inside this function.
   try {

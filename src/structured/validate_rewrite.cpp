@@ -2,12 +2,15 @@
 #include "validate_rewrite.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
 
 #include "regex_dfa.h"
+#include "schema_keywords.h"
 #include "schema_merge.h"
 
 namespace plinth::structured {
@@ -32,6 +35,40 @@ void collect(const json::value& v, std::set<std::string>& out) {
   }
 }
 
+void collect_numbers(const json::value& v, std::vector<json::value>& out) {
+  if (v.is_number()) {
+    out.push_back(v);
+  } else if (v.is_array()) {
+    for (const auto& e : v.get_array()) collect_numbers(e, out);
+  } else if (v.is_object()) {
+    for (const auto& [_, e] : v.get_object()) collect_numbers(e, out);
+  }
+}
+
+// `d` (as its shortest decimal spelling) is a whole multiple of units * 10^-decimals.
+bool is_decimal_multiple(double d, uint64_t units, int32_t decimals) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  std::string_view text(buf, r.ptr - buf);
+  std::string digits;
+  int64_t exponent = 0;  // value = digits * 10^exponent
+  size_t i = 0;
+  for (; i < text.size() && text[i] != 'e'; ++i)
+    if (text[i] != '.' && text[i] != '-') digits.push_back(text[i]);
+  if (size_t dot = text.find('.'); dot < i) exponent = -static_cast<int64_t>(i - dot - 1);
+  if (i < text.size()) {
+    int64_t e = 0;
+    std::from_chars(text.data() + i + 1 + (text[i + 1] == '+'), text.data() + text.size(), e);
+    exponent += e;
+  }
+  while (!digits.empty() && digits.back() == '0' && exponent < 0) digits.pop_back(), ++exponent;
+  if (exponent < -decimals) return false;  // more fraction digits than the multiple has
+  uint64_t rest = 0;                       // digits * 10^(exponent + decimals) mod units
+  for (char c : digits) rest = (rest * 10 + static_cast<uint64_t>(c - '0')) % units;
+  for (int64_t z = 0; z < exponent + decimals && rest != 0; ++z) rest = rest * 10 % units;
+  return rest == 0;
+}
+
 int two_digits(std::string_view s, size_t at) { return (s[at] - '0') * 10 + (s[at + 1] - '0'); }
 
 // valijson's validate_date_range.
@@ -44,7 +81,8 @@ bool day_in_month(int month, int day) {
 
 class Rewriter {
  public:
-  explicit Rewriter(const std::set<std::string>& strings) : strings_(strings) {
+  Rewriter(const std::set<std::string>& strings, const std::vector<json::value>& numbers)
+      : strings_(strings), numbers_(numbers) {
     for (const auto& s : strings_) string_bytes_ += s.size() + 1;
   }
 
@@ -80,10 +118,21 @@ class Rewriter {
         auto& v = values->get_array();
         if (std::find(v.begin(), v.end(), json::value(nullptr)) == v.end()) v.push_back(nullptr);
       }
+      // zod-to-json-schema's nullable reference {"allOf": [{"$ref"}], "nullable": true}.
+      if (!o.contains("type") && !o.contains("enum") &&
+          (o.contains("allOf") || o.contains("$ref"))) {
+        json::object inner;
+        for (auto key : {"allOf", "$ref"})
+          if (auto* x = o.if_contains(key)) inner[key] = *x, o.erase(key);
+        require(o, json::object{
+                       {"anyOf", json::array{json::object{{"type", "null"}}, std::move(inner)}}});
+      }
     }
+    rewrite_decimal_multiple(o);
     rewrite_draft4_bounds(o);
     rewrite_prefix_items(o);
     if (auto s = rewrite_patterns(o); !s) return s;
+    if (auto s = rewrite_content_encoding(o); !s) return s;
     if (auto s = rewrite_format(o); !s) return s;
     return rewrite_pattern_properties(o);
   }
@@ -100,6 +149,22 @@ class Rewriter {
   static json::value strings_only(json::array allowed) {
     return json::object{{"anyOf", json::array{json::object{{"not", {{"type", "string"}}}},
                                               json::object{{"enum", std::move(allowed)}}}}};
+  }
+
+  void rewrite_decimal_multiple(json::object& o) {
+    auto* m = o.if_contains("multipleOf");
+    if (!m || !m->is_number()) return;
+    double p = m->to_number<double>();
+    for (int k = 0; k < 30 && p > 0 && p != std::floor(p); ++k) p *= 2;
+    if (p == std::floor(p)) return;  // whole or binary: valijson's remainder is exact
+    auto d = decimal_multiple(m->to_number<double>());
+    if (!d) return;
+    o.erase("multipleOf");
+    json::array allowed;
+    for (const auto& n : numbers_)
+      if (is_decimal_multiple(n.to_number<double>(), d->first, d->second)) allowed.push_back(n);
+    require(o, json::object{{"anyOf", json::array{json::object{{"not", {{"type", "number"}}}},
+                                                  json::object{{"enum", std::move(allowed)}}}}});
   }
 
   // Draft-04's boolean exclusiveMinimum/exclusiveMaximum (OpenAPI 3.0) in draft-07 spelling.
@@ -185,6 +250,20 @@ class Rewriter {
     return ok();
   }
 
+  // contentEncoding "base64" (Zod 3's base64() as zod-to-json-schema writes it): padded base64.
+  Status rewrite_content_encoding(json::object& o) {
+    auto* e = o.if_contains("contentEncoding");
+    if (!e || !e->is_string() || e->get_string() != "base64") return ok();
+    o.erase("contentEncoding");
+    auto d = dfa(R"(^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$)");
+    if (!d) return std::unexpected(d.error());
+    json::array allowed;
+    for (const auto& s : strings_)
+      if (dfa_matches(**d, s)) allowed.emplace_back(s);
+    require(o, strings_only(std::move(allowed)));
+    return ok();
+  }
+
   Status rewrite_format(json::object& o) {
     auto* f = o.if_contains("format");
     if (!f || !f->is_string()) return ok();
@@ -246,6 +325,7 @@ class Rewriter {
   }
 
   const std::set<std::string>& strings_;
+  const std::vector<json::value>& numbers_;
   size_t string_bytes_ = 0, work_ = 0;
   std::map<std::string, std::shared_ptr<const ByteDfa>> dfas_;
 };
@@ -258,8 +338,15 @@ std::set<std::string> instance_strings(const json::value& instance) {
   return out;
 }
 
-Status rewrite_for_valijson(json::value& schema, const std::set<std::string>& strings) {
-  return Rewriter(strings).run(schema, 0, true);
+std::vector<json::value> instance_numbers(const json::value& instance) {
+  std::vector<json::value> out;
+  collect_numbers(instance, out);
+  return out;
+}
+
+Status rewrite_for_valijson(json::value& schema, const std::set<std::string>& strings,
+                            const std::vector<json::value>& numbers) {
+  return Rewriter(strings, numbers).run(schema, 0, true);
 }
 
 }  // namespace plinth::structured

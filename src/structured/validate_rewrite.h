@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "plinth/core/result.h"
 
@@ -21,6 +22,12 @@ std::set<std::string> instance_strings(const boost::json::value& instance);
 // dropped (valijson ignores them). Also drops nested ids and spells out OpenAPI's nullable.
 // A "pattern" the automaton cannot compile is skipped (the compiler refuses every one it meets
 // on the way to a string). kInvalidArgument for such patternProperties, or too much work.
-Status rewrite_for_valijson(boost::json::value& schema, const std::set<std::string>& strings);
+// A decimal "multipleOf" such as 0.01 (valijson's floating remainder gets those wrong) becomes
+// "not a number, or one of the instance's numbers that is a multiple", decided exactly on each
+// number's shortest decimal spelling (what JavaScript and so Zod see).
+Status rewrite_for_valijson(boost::json::value& schema, const std::set<std::string>& strings,
+                            const std::vector<boost::json::value>& numbers = {});
+// Every number of an instance.
+std::vector<boost::json::value> instance_numbers(const boost::json::value& instance);
 
 }  // namespace plinth::structured

@@ -16,9 +16,9 @@ TEST(SchemaCompiler, NamesUnsupportedKeywordAndPath) {
   EXPECT_EQ(error_of(R"({"type":"object","properties":{"a":{"type":"object",
                         "dependentRequired":{"x":["y"]}}}})"),
             "unsupported keyword 'dependentRequired' at #/properties/a");
-  EXPECT_EQ(error_of(R"({"type":"number","multipleOf":0.1})"),
-            "unsupported keyword 'multipleOf' at #: only whole numbers up to 1e9 and binary "
-            "fractions such as 0.25");
+  EXPECT_EQ(error_of(R"({"type":"number","multipleOf":1e-7})"),
+            "unsupported keyword 'multipleOf' at #: only whole numbers up to 1e9, binary "
+            "fractions such as 0.25 and decimals such as 0.01 (at most 6 fraction digits)");
   EXPECT_EQ(error_of(R"({"type":"array","items":{"not":{"type":"null"}}})"),
             "unsupported keyword 'not' at #/items");
   EXPECT_NE(error_of(R"({"type":"string","format":"color"})").find("'format' at #"),

@@ -47,7 +47,9 @@ function v4(z) {
     booleans_null: z.object({ b: z.boolean(), n: z.null() }),
     annotations: z.object({ a: z.string().describe("the a").meta({ title: "A", examples: ["x"] }), r: z.string().readonly() }).describe("doc"),
     invoice: z.object({ id: z.uuid(), issued: z.iso.date(), due: z.iso.datetime(), vendor: z.object({ name: z.string().min(1), email: z.email().optional(), website: z.url().optional() }), lines: z.array(z.object({ sku: z.string().regex(/^[A-Z0-9-]{3,12}$/), qty: z.int().positive(), price: z.number().nonnegative() })).min(1), total: z.number(), currency: z.enum(["USD", "EUR"]), notes: z.string().max(200).nullable() }),
-    person: z.object({ name: z.string().min(1).max(60), age: z.int().min(0).max(150), phone: z.e164().optional(), tags: z.array(z.string().max(12)).max(5), status: z.union([z.literal("active"), z.literal("inactive")]) }),
+    person: z.object({ name: z.string().min(1).max(60), age: z.int().min(0).max(150), phone: z.e164().optional(), tags: z.array(z.string().max(12)).max(5), status: z.union([z.literal("active"), z.literal("inactive")]) }),    ids_more: z.object({ k: z.ksuid(), x: z.xid(), m: z.mac(), h: z.hex() }),
+    money: z.object({ amount: z.number().multipleOf(0.01).min(0).max(1000), r: z.number().multipleOf(0.5), t: z.number().multipleOf(0.25) }),
+    lazy_optional: (() => { const C = z.object({ text: z.string().max(20), get reply() { return C.optional(); } }); return z.object({ comment: C }); })(),
   };
 }
 function v3(z) {
@@ -76,7 +78,11 @@ function v3(z) {
     numbers: z.object({ i: z.number().int(), pos: z.number().positive(), nonneg: z.number().nonnegative(), gt: z.number().gt(1.5).lt(9.5), mult: z.number().int().multipleOf(5), safe: z.number().safe(), finite: z.number().finite() }),
     booleans_null: z.object({ b: z.boolean(), n: z.null() }),
     annotations: z.object({ a: z.string().describe("the a"), r: z.string().readonly() }).describe("doc"),
-    invoice: z.object({ id: z.string().uuid(), issued: z.string().date(), due: z.string().datetime(), lines: z.array(z.object({ sku: z.string().regex(/^[A-Z0-9-]{3,12}$/), qty: z.number().int().positive() })).min(1), currency: z.enum(["USD", "EUR"]), notes: z.string().max(200).nullable() }),
+    invoice: z.object({ id: z.string().uuid(), issued: z.string().date(), due: z.string().datetime(), lines: z.array(z.object({ sku: z.string().regex(/^[A-Z0-9-]{3,12}$/), qty: z.number().int().positive() })).min(1), currency: z.enum(["USD", "EUR"]), notes: z.string().max(200).nullable() }),    money: z.object({ amount: z.number().multipleOf(0.01).min(0).max(1000), r: z.number().multipleOf(0.5) }),
+    lazy_linked_list: (() => { const I = z.lazy(() => z.object({ value: z.number().int(), next: I.nullable() })); return z.object({ head: I }); })(),
+    lazy_optional: (() => { const C = z.lazy(() => z.object({ text: z.string().max(20), reply: C.optional() })); return z.object({ comment: C }); })(),
+    record_enum_keys: z.object({ names: z.record(z.enum(["de", "en"]), z.string()) }),
+    base64: z.object({ b: z.string().base64() }),
   };
 }
 module.exports = { v4: () => v4(z), v3: () => v3(z3) };
