@@ -1,15 +1,99 @@
 // Independent validation of finished output with valijson; regexes are decided by our automaton.
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
+#include <string>
 #include <valijson/adapters/boost_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
+#include <vector>
 
 #include "plinth/structured/structured.h"
 #include "validate_rewrite.h"
 
 namespace plinth::structured {
+namespace {
+
+// Resolves the JSON Pointer part of a local `$ref` ("#/a/b", or what valijson reads as local:
+// the part after '#', the whole document when there is none) in the schema document.
+const boost::json::value* resolve_local_ref(const boost::json::value& root, std::string_view ref) {
+  size_t hash = ref.find('#');
+  std::string_view pointer = hash == std::string_view::npos ? "" : ref.substr(hash + 1);
+  const boost::json::value* node = &root;
+  while (!pointer.empty()) {
+    if (pointer.front() != '/') return nullptr;
+    pointer.remove_prefix(1);
+    size_t end = std::min(pointer.find('/'), pointer.size());
+    std::string token;
+    for (size_t i = 0; i < end; ++i) {
+      char c = pointer[i];
+      if (c == '~' && i + 1 < end && (pointer[i + 1] == '0' || pointer[i + 1] == '1')) {
+        token.push_back(pointer[++i] == '0' ? '~' : '/');
+      } else if (c == '%' && i + 2 < end &&
+                 std::isxdigit(static_cast<unsigned char>(pointer[i + 1])) &&
+                 std::isxdigit(static_cast<unsigned char>(pointer[i + 2]))) {
+        token.push_back(
+            static_cast<char>(std::stoi(std::string(pointer.substr(i + 1, 2)), nullptr, 16)));
+        i += 2;
+      } else {
+        token.push_back(c);
+      }
+    }
+    pointer.remove_prefix(end);
+    if (const auto* object = node->if_object()) {
+      auto it = object->find(token);
+      if (it == object->end()) return nullptr;
+      node = &it->value();
+    } else if (const auto* array = node->if_array()) {
+      if (token.empty() || token.size() > 9 || !std::ranges::all_of(token, ::isdigit))
+        return nullptr;
+      size_t index = std::stoul(token);
+      if (index >= array->size()) return nullptr;
+      node = &(*array)[index];
+    } else {
+      return nullptr;
+    }
+  }
+  return node;
+}
+
+const boost::json::string* ref_of(const boost::json::value& node) {
+  const auto* object = node.if_object();
+  if (!object) return nullptr;
+  auto it = object->find("$ref");
+  return it == object->end() ? nullptr : it->value().if_string();
+}
+
+// valijson follows a chain of `$ref`s that point at other `$ref`s recursively and without a
+// cycle check: `{"$ref":"#"}` overflows the stack. Refuse such chains before valijson sees them.
+Status check_ref_chains(const boost::json::value& root) {
+  std::vector<const boost::json::value*> pending{&root};
+  while (!pending.empty()) {
+    const boost::json::value* node = pending.back();
+    pending.pop_back();
+    if (const auto* object = node->if_object()) {
+      for (const auto& entry : *object) pending.push_back(&entry.value());
+    } else if (const auto* array = node->if_array()) {
+      for (const auto& item : *array) pending.push_back(&item);
+    }
+    std::vector<const boost::json::value*> chain{node};
+    for (const boost::json::string* ref = ref_of(*node); ref != nullptr;
+         ref = ref_of(*chain.back())) {
+      const boost::json::value* target = resolve_local_ref(root, *ref);
+      if (target == nullptr) break;  // valijson reports unresolvable references itself
+      if (std::ranges::find(chain, target) != chain.end() || chain.size() > 64) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "schema not usable: $ref '" + std::string(*ref) + "' refers to itself");
+      }
+      chain.push_back(target);
+    }
+  }
+  return ok();
+}
+
+}  // namespace
+
 Status validate(std::string_view schema_json, std::string_view instance_json) {
   boost::system::error_code ec;
   boost::json::parse_options options;
@@ -24,6 +108,7 @@ Status validate(std::string_view schema_json, std::string_view instance_json) {
           rewrite_for_valijson(schema_doc, instance_strings(instance), instance_numbers(instance));
       !s)
     return s;
+  if (auto s = check_ref_chains(schema_doc); !s) return s;
   valijson::Schema schema;
   // valijson reports unusable schemas with exceptions; keep them inside this function.
   try {

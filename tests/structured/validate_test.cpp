@@ -15,6 +15,24 @@ TEST(Validate, AcceptsValidInstance) {
   EXPECT_TRUE(validate(kSchema, R"({"items":[{"qty":2}],"when":"2024-01-31"})"));
 }
 
+// valijson follows $ref chains recursively without a cycle check (found by json_schema_fuzz:
+// a stack overflow); each of these is refused as unusable instead.
+TEST(Validate, RefChainsThatReturnToThemselvesAreRefusedNotFollowed) {
+  for (const char* schema :
+       {R"({"$ref":"#"})", R"({"$ref":"'/definitions/a"})",
+        R"({"$ref":"#/definitions/a","definitions":{"a":{"$ref":"#/definitions/b"},
+                                 "b":{"$ref":"#/definitions/a"}}})",
+        R"({"type":"object","properties":{"x":{"$ref":"#/properties/x"}}})"}) {
+    auto r = validate(schema, "null");
+    ASSERT_FALSE(r) << schema;
+    EXPECT_NE(r.error().message.find("refers to itself"), std::string::npos) << r.error().message;
+  }
+  // A reference to a schema that recurses through properties is fine.
+  EXPECT_TRUE(validate(
+      R"({"type":"object","properties":{"next":{"anyOf":[{"$ref":"#"},{"type":"null"}]}}})",
+      R"({"next":{"next":null}})"));
+}
+
 TEST(Validate, ReportsFirstErrorWithPath) {
   auto r = validate(kSchema, R"({"items":[{"qty":2},{"qty":0}]})");
   ASSERT_FALSE(r);
