@@ -3,6 +3,7 @@
 # SECONDS (default 600) on its committed corpus. New corpus entries and crash artifacts go to a
 # scratch dir (FUZZ_WORK, default build-fuzz/work), never into the repository.
 # Usage: scripts/fuzz.sh [seconds-per-harness] [harness-name-regex]
+# FUZZ_NO_BUILD=1 skips configure and build, so several runs can share one build-fuzz at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-600}
@@ -11,10 +12,12 @@ BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 WORK=${FUZZ_WORK:-$BUILD_DIR/work}
 JOBS=${JOBS:-$(nproc)}
 
-CC=${FUZZ_CC:-clang-14} CXX=${FUZZ_CXX:-clang++-14} cmake -S . -B "$BUILD_DIR" -G Ninja \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DPLINTH_FUZZ=ON >/dev/null
-cmake --build "$BUILD_DIR" -j "$JOBS"
+if [[ -z ${FUZZ_NO_BUILD:-} ]]; then
+  CC=${FUZZ_CC:-clang-14} CXX=${FUZZ_CXX:-clang++-14} cmake -S . -B "$BUILD_DIR" -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DPLINTH_FUZZ=ON >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
