@@ -50,6 +50,15 @@ void BudgetedProvider::spent(const std::string& model_id, int64_t input_tokens,
   if (const catalog::ModelEntry* model = catalog_.find(model_id)) {
     spent_pico_usd_ += catalog::compute_cost(*model, input_tokens, output_tokens).pico_usd;
   }
+  spend_.model = model_id;
+  spend_.input_tokens += input_tokens;
+  spend_.output_tokens += output_tokens;
+}
+
+BudgetedProvider::Spend BudgetedProvider::unsettled() const {
+  Spend spend = spend_;
+  spend.micro_usd = (spent_pico_usd_ + 500'000) / 1'000'000;
+  return spend;
 }
 
 Result<providers::InferenceResponse> BudgetedProvider::infer(
@@ -82,6 +91,7 @@ void BudgetedProvider::settle() {
   }
   holds_.clear();  // the other holds are released unspent
   spent_pico_usd_ = 0;
+  spend_ = {};
 }
 
 }  // namespace plinth::documents

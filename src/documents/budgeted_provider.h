@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "plinth/catalog/catalog.h"
@@ -35,6 +36,15 @@ class BudgetedProvider final : public providers::Provider {
   // True once a call was refused by a budget.
   bool refused() const { return refused_; }
 
+  // What the successful calls since the last settle() used and cost: a stage that fails after
+  // a paid call still records it in the ledger (budgets are restored from the ledger).
+  struct Spend {
+    std::string model;  // the last model called
+    int64_t input_tokens = 0, output_tokens = 0;
+    int64_t micro_usd = 0;  // rounded as settle() books it
+  };
+  Spend unsettled() const;
+
  private:
   // Holds the worst-case cost of one call of `model_id`; kThrottled when a budget refuses.
   Result<ledger::BudgetReservation> reserve(const std::string& model_id, int64_t input_tokens,
@@ -47,6 +57,7 @@ class BudgetedProvider final : public providers::Provider {
   ledger::BudgetSubject subject_;
   std::vector<ledger::BudgetReservation> holds_;  // of the calls that succeeded
   int64_t spent_pico_usd_ = 0;
+  Spend spend_;  // tokens and model; micro_usd is filled in by unsettled()
   bool refused_ = false;
 };
 

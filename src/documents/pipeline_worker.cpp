@@ -141,30 +141,33 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
         failed_stage = std::string(stage);
         // A budget's refusal is final for this job: retrying cannot make the money appear.
         budget_refused = provider.refused();
+        // Model calls that succeeded before the stage failed were paid for: they go in the
+        // ledger too, else a restart (budgets are rebuilt from the ledger) or a retry forgets
+        // them.
+        if (BudgetedProvider::Spend spend = provider.unsettled();
+            services_.ledger != nullptr && (spend.input_tokens > 0 || spend.output_tokens > 0)) {
+          StageUsage usage;
+          usage.model = usage.model_requested = spend.model;
+          usage.input_tokens = spend.input_tokens;
+          usage.output_tokens = spend.output_tokens;
+          usage.cost_micro_usd = spend.micro_usd;
+          usage.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 services_.clock.steady_now() - started_at)
+                                 .count();
+          provider.settle();
+          record_usage(*document, job_id, stage, usage, "failed", lease.job.receive_count);
+          if (auto flushed = services_.ledger->flush(); !flushed) {
+            log::warn("job {}: cannot record the failed stage's cost: {}", job_id,
+                      flushed.error().message);
+          }
+        }
         emit("stage.failed",
              json::serialize(json::object{{"stage", stage}, {"error", output.error().message}}));
         break;
       }
       if (output->usage && services_.ledger != nullptr) {
-        const StageUsage& usage = *output->usage;
-        ledger::UsageRecord record;
-        record.time_ms = now_ms();
-        record.account_id = document->account_id;
-        record.principal_arn = document->principal_arn;
-        record.application_tag = "pipeline/" + document->pipeline;
-        record.operation = "Document" + std::string(1, static_cast<char>(std::toupper(stage[0]))) +
-                           std::string(stage.substr(1));
-        record.model_requested = usage.model_requested;
-        record.model_used = usage.model;
-        record.input_tokens = usage.input_tokens;
-        record.output_tokens = usage.output_tokens;
-        record.latency_ms = usage.latency_ms;
-        record.cost_micro_usd = usage.cost_micro_usd;
-        record.status = "200";
-        record.request_id = "job:" + job_id + ":" + std::string(stage);
-        provider.settle();  // books exactly record.cost_micro_usd
-        if (services_.metrics != nullptr) services_.metrics->observe(record);
-        services_.ledger->record(std::move(record));
+        provider.settle();  // books exactly the record's cost_micro_usd
+        record_usage(*document, job_id, stage, *output->usage, "200", lease.job.receive_count);
         // The charge is durable before the stage is: a redelivery never charges twice.
         if (auto flushed = services_.ledger->flush(); !flushed) {
           failure = flushed.error();
@@ -204,6 +207,31 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
   }
   auto view = document_view(*document);
   emit("job.succeeded", view ? json::serialize(*view) : "{}");
+}
+
+void DocumentService::Impl::record_usage(const DocumentRow& document, const std::string& job_id,
+                                         std::string_view stage, const StageUsage& usage,
+                                         std::string status, int delivery) {
+  ledger::UsageRecord record;
+  record.time_ms = now_ms();
+  record.account_id = document.account_id;
+  record.principal_arn = document.principal_arn;
+  record.application_tag = "pipeline/" + document.pipeline;
+  record.operation = "Document" + std::string(1, static_cast<char>(std::toupper(stage[0]))) +
+                     std::string(stage.substr(1));
+  record.model_requested = usage.model_requested;
+  record.model_used = usage.model;
+  record.input_tokens = usage.input_tokens;
+  record.output_tokens = usage.output_tokens;
+  record.latency_ms = usage.latency_ms;
+  record.cost_micro_usd = usage.cost_micro_usd;
+  record.status = std::move(status);
+  // One row per stage: a redelivery that finds the row does not charge twice. A failed stage
+  // may run again, so each delivery's failure is its own row.
+  record.request_id = "job:" + job_id + ":" + std::string(stage);
+  if (record.status != "200") record.request_id += ":failed:" + std::to_string(delivery);
+  if (services_.metrics != nullptr) services_.metrics->observe(record);
+  services_.ledger->record(std::move(record));
 }
 
 Result<StageOutput> DocumentService::Impl::run_stage(std::string_view stage,

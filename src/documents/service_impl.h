@@ -64,6 +64,10 @@ class DocumentService::Impl {
   Result<bool> run_one_job();
   void run_job(jobs::JobLease lease);
   Result<StageOutput> run_stage(std::string_view stage, const StageContext& context);
+  // One ledger row (and metrics sample) for a stage's model calls; `status` is "200" or
+  // "failed" (the stage failed after paid calls); `delivery` is the job's receive count.
+  void record_usage(const DocumentRow& document, const std::string& job_id, std::string_view stage,
+                    const StageUsage& usage, std::string status, int delivery);
   void start_workers();
   void stop_workers();
 

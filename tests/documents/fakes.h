@@ -157,7 +157,7 @@ class FakeProvider final : public providers::Provider {
       text = request.output_schema_json->find("\"label\"") != std::string::npos
                  ? R"({"label":"receipt"})"
                  : R"({"vendor":"ACME","total":12.5})";
-      response.output_valid = true;
+      response.output_valid = !invalid_extractions;
     } else {
       last_analysis_prompt = request.messages.front().content.front().text;
       text = "An analysis of the document.";
@@ -178,6 +178,7 @@ class FakeProvider final : public providers::Provider {
   int infer_calls = 0;
   int embed_calls = 0;
   bool fail_next_analysis = false;
+  bool invalid_extractions = false;  // schema-constrained answers come back invalid (still paid)
   int max_prompt_chars =
       0;  // > 0: longer user prompts fail with kContextLength, as a small model's
   std::string last_analysis_prompt;

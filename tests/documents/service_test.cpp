@@ -304,5 +304,44 @@ TEST_F(DocumentServiceTest, PromptsShrinkUntilTheyFitASmallContext) {
   EXPECT_NE(provider_.last_analysis_prompt.find("Extracted data"), std::string::npos);
 }
 
+TEST_F(DocumentServiceTest, FailedStageStillRecordsWhatItsModelCallsCost) {
+  // The extraction call is answered (and paid) but its output does not validate, so the stage
+  // fails. Its cost used to reach the in-memory budget only: the ledger, from which budgets are
+  // rebuilt at start, never saw it, so a restart forgot the spend.
+  ManualClock clock(1'764'000'000);
+  ledger::Budgets budgets({ledger::BudgetSpec{"pipeline-cap", ledger::BudgetScope::kTag, "*",
+                                              ledger::BudgetPeriod::kDay, 1'000'000, std::nullopt}},
+                          clock);
+  provider_.invalid_extractions = true;
+  DocumentOptions options;
+  options.workers = 0;
+  options.chunking = {.max_words = 4, .overlap_words = 1};
+  DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
+                            &ledger_, *clock_, *random_, &budgets,  nullptr};
+  auto service = std::move(*DocumentService::open(options, services));
+  auto submitted = service->submit(
+      {"111", "arn:aws:iam::111:user/u", "invoices", "text/plain", "Receipt: tea, 2 EUR.", ""});
+  ASSERT_TRUE(submitted) << submitted.error().message;
+  while (*service->run_one_job()) {
+  }
+  ASSERT_GE(provider_.infer_calls, 1);
+  EXPECT_NE(queue_.jobs_[submitted->job_id].status, jobs::JobStatus::kSucceeded);
+  int64_t charged = 0;
+  for (const auto& record : ledger_.records) {
+    EXPECT_EQ(record.operation, "DocumentExtract");
+    EXPECT_EQ(record.status, "failed");
+    EXPECT_EQ(record.input_tokens, 100);  // FakeProvider's usage per call
+    EXPECT_EQ(record.output_tokens, 10);
+    charged += record.cost_micro_usd;
+  }
+  // Every delivery's paid call is in the ledger, one row each.
+  EXPECT_EQ(ledger_.records.size(), static_cast<size_t>(provider_.infer_calls));
+  EXPECT_GT(charged, 0);
+  auto states = budgets.snapshot();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].spent_micro_usd, charged);  // the budget and the ledger agree
+  EXPECT_EQ(states[0].reserved_micro_usd, 0);
+}
+
 }  // namespace
 }  // namespace plinth::documents
