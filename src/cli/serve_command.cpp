@@ -270,6 +270,7 @@ int run_serve(const ServeOptions& o) {
   const ServerConfig& sc = config->server;
   server_options.max_connections = sc.max_connections;
   server_options.header_timeout = std::chrono::seconds(sc.header_timeout_seconds);
+  server_options.min_body_bytes_per_second = sc.min_body_bytes_per_second;
   server_options.connection_body_budget = sc.connection_body_budget_bytes;
   server_options.total_body_budget = sc.total_body_budget_bytes;
   server_options.max_concurrent_streams = static_cast<uint32_t>(sc.max_concurrent_streams);

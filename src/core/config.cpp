@@ -220,6 +220,7 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     auto& S = c.server;
     PLINTH_TRY(read(*t, "max_connections", S.max_connections, "server."));
     PLINTH_TRY(read(*t, "header_timeout_seconds", S.header_timeout_seconds, "server."));
+    PLINTH_TRY(read(*t, "min_body_bytes_per_second", S.min_body_bytes_per_second, "server."));
     PLINTH_TRY(read(*t, "connection_body_budget_bytes", S.connection_body_budget_bytes, "server."));
     PLINTH_TRY(read(*t, "total_body_budget_bytes", S.total_body_budget_bytes, "server."));
     PLINTH_TRY(read(*t, "max_concurrent_streams", S.max_concurrent_streams, "server."));

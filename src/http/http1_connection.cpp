@@ -99,6 +99,7 @@ class Http1Connection final : public Connection,
     parser_->eager(false);
     header_checked_ = false;
     request_started_.reset();
+    body_rate_.reset();
     if (shutting_down_ && buffer_.empty()) {
       close();
       return;
@@ -153,6 +154,7 @@ class Http1Connection final : public Connection,
   // False when the request was answered with an error.
   bool check_header() {
     header_checked_ = true;
+    if (!parser_->is_done()) body_rate_.start(std::chrono::steady_clock::now());
     const auto& header = parser_->get();
     size_t count = std::distance(header.begin(), header.end());
     if (count > context_.options().max_headers) {
@@ -225,6 +227,7 @@ class Http1Connection final : public Connection,
     last_activity_ = std::chrono::steady_clock::now();
     switch (phase_) {
       case Phase::kReading:
+        if (header_checked_) body_rate_.add(n);
         buffer_.append(chunk_.data(), n);
         parse();
         break;
@@ -327,6 +330,9 @@ class Http1Connection final : public Connection,
           // No linger: a peer that trickles bytes would only hold the slot longer.
           no_linger_ = true;
           send_error(408, "Request headers timed out", true);
+        } else if (header_checked_ && !parser_->is_done() && body_rate_.too_slow(now, options)) {
+          no_linger_ = true;
+          send_error(408, "Request body arrives too slowly", true);
         } else if (request_started_ && now - *request_started_ > options.request_timeout) {
           send_error(408, "Request timed out", true);
         } else if (!request_started_ &&
@@ -391,6 +397,7 @@ class Http1Connection final : public Connection,
   std::vector<PendingWrite> outbox_;
   std::vector<PendingWrite> writing_batch_;
   std::optional<SteadyTime> request_started_;
+  BodyRate body_rate_;  // of the current request's body, from its headers' end
   SteadyTime last_activity_;
   SteadyTime linger_until_;
   std::shared_ptr<ExchangeState> exchange_;

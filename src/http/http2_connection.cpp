@@ -59,6 +59,7 @@ struct Http2Stream {
   bool dispatched = false;
   size_t body_held = 0;  // taken from the connection's and the server's body budgets
   SteadyTime started;
+  BodyRate body_rate;  // from the end of the headers until END_STREAM
   std::shared_ptr<ExchangeState> state;
   std::deque<std::string> out;  // response body bytes not yet framed
   size_t out_offset = 0;        // into out.front()
@@ -227,6 +228,7 @@ class Http2Connection final : public Connection,
     }
     if (!take_body(*stream, length)) return 0;
     stream->request.body.append(reinterpret_cast<const char*>(data), length);
+    stream->body_rate.add(length);
     return 0;
   }
 
@@ -263,6 +265,9 @@ class Http2Connection final : public Connection,
     if (!stream) return 0;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       stream->headers_done = true;
+      if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+        stream->body_rate.start(std::chrono::steady_clock::now());
+      }
       if (stream->reject_status == 431) {
         self.reject(*stream, 431, "Request headers too large");
         return 0;
@@ -471,7 +476,8 @@ class Http2Connection final : public Connection,
     }
     for (auto& [id, stream] : streams_) {
       bool header_late = !stream->headers_done && now - stream->started > options.header_timeout;
-      if (header_late || now - stream->started > options.request_timeout) {
+      bool body_slow = !stream->dispatched && stream->body_rate.too_slow(now, options);
+      if (header_late || body_slow || now - stream->started > options.request_timeout) {
         if (stream->state) stream->state->mark_gone();
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
       }

@@ -88,6 +88,31 @@ class WorkLane {
   std::atomic<int64_t> average_task_ns_{0};  // moving average of recent task durations
 };
 
+// The arrival rate of one request body once its headers are in. Like Kestrel's
+// MinRequestBodyDataRate: after a grace period the body must keep an average of
+// ServerOptions::min_body_bytes_per_second, else a peer trickling a byte every few seconds holds
+// its slot and its body budget for the whole request_timeout.
+class BodyRate {
+ public:
+  void start(SteadyTime now) {
+    if (!started_) started_ = now;
+  }
+  void add(size_t bytes) { bytes_ += bytes; }
+  void reset() { *this = BodyRate(); }
+  bool too_slow(SteadyTime now, const ServerOptions& options) const {
+    if (!started_ || options.min_body_bytes_per_second == 0) return false;
+    auto elapsed = now - *started_;
+    if (elapsed <= options.body_rate_grace) return false;
+    double seconds = std::chrono::duration<double>(elapsed).count();
+    return static_cast<double>(bytes_) <
+           static_cast<double>(options.min_body_bytes_per_second) * seconds;
+  }
+
+ private:
+  std::optional<SteadyTime> started_;
+  size_t bytes_ = 0;
+};
+
 // Request body bytes buffered across the server while they are received, with a cap.
 class BodyBudget {
  public:

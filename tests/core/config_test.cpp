@@ -179,6 +179,7 @@ TEST(Config, ServerTableSetsConnectionAndLoadLimits) {
 [server]
 max_connections = 8
 header_timeout_seconds = 3
+min_body_bytes_per_second = 1000
 connection_body_budget_bytes = 1048576
 total_body_budget_bytes = 4194304
 max_concurrent_streams = 16
@@ -191,6 +192,7 @@ control_threads = 1
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->server.max_connections, 8);
   EXPECT_EQ(c->server.header_timeout_seconds, 3);
+  EXPECT_EQ(c->server.min_body_bytes_per_second, 1000u);
   EXPECT_EQ(c->server.connection_body_budget_bytes, 1048576u);
   EXPECT_EQ(c->server.total_body_budget_bytes, 4194304u);
   EXPECT_EQ(c->server.max_concurrent_streams, 16);

@@ -132,6 +132,23 @@ TEST(HttpServerLoad, Http2BodyFloodStaysWithinTheBodyBudgets) {
   server->stop();
 }
 
+TEST(HttpServerLoad, Http2StreamsWhoseBodyStallsAreReset) {
+  ServerOptions options;
+  options.body_rate_grace = 1s;
+  options.min_body_bytes_per_second = 240;
+  auto server = start_server(
+      [](const Request&, Exchange& e) {
+        e.respond({200, {}, "ok"});
+      },
+      options);
+  ASSERT_TRUE(server);
+  // Four streams send 10 body bytes each, then nothing, never ending: each holds its body
+  // budget and a stream slot until the server resets it for its rate (else for 300 s).
+  FloodResult flood = flood_h2(server->port(), 4, 10, 3500ms);
+  EXPECT_EQ(flood.streams_closed, 4);
+  server->stop();
+}
+
 TEST(HttpServerLoad, Http2AdvertisesAndEnforcesMaxConcurrentStreams) {
   ServerOptions options;
   options.max_concurrent_streams = 4;

@@ -126,6 +126,77 @@ TEST(HttpServerSlots, SlowHeaderSendersLoseTheirSlotsAfterTheHeaderTimeout) {
   server->stop();
 }
 
+TEST(HttpServerSlots, SlowBodySendersLoseTheirSlotsBelowTheMinimumBodyRate) {
+  ServerOptions options;
+  options.max_connections = 8;
+  options.header_timeout = 1s;
+  options.body_rate_grace = 1s;
+  options.min_body_bytes_per_second = 240;
+  options.idle_timeout = 60s;
+  auto server = start_server(ok_handler, options);
+  ASSERT_TRUE(server);
+  uint16_t port = server->port();
+  // Complete headers at once, then the body one byte every 200 ms (5 B/s): the header deadline
+  // is met, the connection is not idle, so only the body's rate can free the slot (before, only
+  // the 300 s request timeout did).
+  std::atomic<int> closed_by_server{0};
+  std::vector<std::thread> loris;
+  auto give_up = std::chrono::steady_clock::now() + 8s;
+  for (int i = 0; i < 8; ++i) {
+    loris.emplace_back([&, port] {
+      asio::io_context io;
+      tcp::socket socket = connect(io, port);
+      std::string header = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+      boost::system::error_code ec;
+      asio::write(socket, asio::buffer(header), ec);
+      while (!ec && std::chrono::steady_clock::now() < give_up) {
+        asio::write(socket, asio::buffer("a", 1), ec);
+        std::this_thread::sleep_for(200ms);
+      }
+      if (ec) closed_by_server.fetch_add(1);
+    });
+  }
+  std::this_thread::sleep_for(300ms);  // the slots are taken
+  auto started = std::chrono::steady_clock::now();
+  bool answered = false;
+  while (std::chrono::steady_clock::now() - started < 8s) {
+    auto health = get_health(port, 500ms);
+    if (health && health->status == 200) {
+      answered = true;
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  auto waited = std::chrono::steady_clock::now() - started;
+  for (auto& t : loris) t.join();
+  EXPECT_TRUE(answered);
+  EXPECT_LT(waited, 4s);  // grace (1 s) + a timer tick, with room for a slow machine
+  EXPECT_EQ(closed_by_server.load(), 8);
+  server->stop();
+}
+
+TEST(HttpServerSlots, BodyAtAnOrdinaryRateIsNotCutOff) {
+  ServerOptions options;
+  options.body_rate_grace = 1s;
+  options.min_body_bytes_per_second = 240;
+  auto server = start_server(ok_handler, options);
+  ASSERT_TRUE(server);
+  asio::io_context io;
+  tcp::socket socket = connect(io, server->port());
+  // 2,000 bytes over 2.5 s (800 B/s, gaps of 250 ms): above the minimum, so it is answered.
+  std::string header = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n";
+  boost::system::error_code ec;
+  asio::write(socket, asio::buffer(header), ec);
+  for (int i = 0; i < 10 && !ec; ++i) {
+    std::this_thread::sleep_for(250ms);
+    asio::write(socket, asio::buffer(std::string(200, 'b')), ec);
+  }
+  ASSERT_FALSE(ec) << ec.message();
+  std::string reply = read_until(socket, "\r\n\r\n");
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply.substr(0, 80);
+  server->stop();
+}
+
 TEST(HttpServerSlots, ConnectionIdleBetweenRequestsIsClosedAfterTheIdleTimeout) {
   ServerOptions options;
   options.idle_timeout = 1s;

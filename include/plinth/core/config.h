@@ -47,6 +47,7 @@ struct LimitsConfig {
 struct ServerConfig {
   int max_connections = 1024;  // keep below `ulimit -n`
   int header_timeout_seconds = 10;
+  size_t min_body_bytes_per_second = 240;  // after 5 s; 0 = no check
   size_t connection_body_budget_bytes = 32 * 1024 * 1024;
   size_t total_body_budget_bytes = 512 * 1024 * 1024;
   int max_concurrent_streams = 100;  // per HTTP/2 connection

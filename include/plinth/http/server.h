@@ -86,6 +86,10 @@ struct ServerOptions {
   // peer trickling bytes cannot hold a connection slot for longer.
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds request_timeout{300};
+  // Once a request's headers are in, its body must arrive at this average rate after the grace
+  // period (408 / RST_STREAM otherwise); 0 turns the check off.
+  size_t min_body_bytes_per_second = 240;
+  std::chrono::seconds body_rate_grace{5};
   // Between requests (HTTP/1.1) or while no stream is open (HTTP/2).
   std::chrono::seconds idle_timeout{60};
   // Request body bytes buffered while receiving, per connection (all its HTTP/2 streams) and
