@@ -70,12 +70,13 @@ void family(std::string& out, std::string_view name, std::string_view help, std:
   }
 }
 
-// "2xx".."5xx" for an HTTP status; a stream that failed after its 200 reports an error code name.
+// "2xx".."5xx" for an HTTP status; a stream that failed after its 200 reports an error code name;
+// "failed" is a pipeline stage that failed after paid model calls.
 std::string status_class(std::string_view status) {
   if (status.size() == 3 && status[0] >= '1' && status[0] <= '5') {
     return std::string(1, status[0]) + "xx";
   }
-  return "stream_error";
+  return status == "failed" ? "failed" : "stream_error";
 }
 
 std::string or_none(const std::string& value) { return value.empty() ? "none" : value; }

@@ -313,11 +313,12 @@ TEST_F(DocumentServiceTest, FailedStageStillRecordsWhatItsModelCallsCost) {
                                               ledger::BudgetPeriod::kDay, 1'000'000, std::nullopt}},
                           clock);
   provider_.invalid_extractions = true;
+  ledger::Metrics metrics;
   DocumentOptions options;
   options.workers = 0;
   options.chunking = {.max_words = 4, .overlap_words = 1};
   DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
-                            &ledger_, *clock_, *random_, &budgets,  nullptr};
+                            &ledger_, *clock_, *random_, &budgets,  &metrics};
   auto service = std::move(*DocumentService::open(options, services));
   auto submitted = service->submit(
       {"111", "arn:aws:iam::111:user/u", "invoices", "text/plain", "Receipt: tea, 2 EUR.", ""});
@@ -341,6 +342,7 @@ TEST_F(DocumentServiceTest, FailedStageStillRecordsWhatItsModelCallsCost) {
   ASSERT_EQ(states.size(), 1u);
   EXPECT_EQ(states[0].spent_micro_usd, charged);  // the budget and the ledger agree
   EXPECT_EQ(states[0].reserved_micro_usd, 0);
+  EXPECT_NE(metrics.render().find(R"(status="failed")"), std::string::npos);
 }
 
 }  // namespace
