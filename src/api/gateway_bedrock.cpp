@@ -5,6 +5,7 @@
 #include "plinth/api/bedrock_invoke.h"
 #include "plinth/core/ids.h"
 #include "plinth/http/event_stream.h"
+#include "plinth/providers/request_estimate.h"
 
 namespace plinth::api {
 namespace {
@@ -42,7 +43,8 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
     return;
   }
   request->model_id = model.id;
-  if (!reserve_budget(call, estimated_input_tokens(*request), request->max_tokens)) return;
+  if (!reserve_budget(call, providers::estimated_input_tokens(*request), request->max_tokens))
+    return;
   if (!stream) {
     auto response = infer_until_client_gone(call, *request);
     if (!response) {
@@ -110,7 +112,7 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
     call.respond(200, "application/json", titan_embedding_response_json(*embedding));
     return;
   }
-  if (!reserve_budget(call, estimated_input_tokens(request->inference),
+  if (!reserve_budget(call, providers::estimated_input_tokens(request->inference),
                       request->inference.max_tokens)) {
     return;
   }

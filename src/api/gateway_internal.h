@@ -99,10 +99,6 @@ class LazyStream {
   std::unique_ptr<http::ResponseStream> stream_;
 };
 
-// An upper bound on a request's prompt tokens for budget reservations: every text byte, plus
-// room for the chat template (a token covers at least one byte in the tokenizers served).
-int64_t estimated_input_tokens(const providers::InferenceRequest& request);
-
 // Milliseconds between two steady-clock points.
 int64_t elapsed_ms(std::chrono::steady_clock::time_point from,
                    std::chrono::steady_clock::time_point to);

@@ -3,6 +3,7 @@
 #include "plinth/api/openai.h"
 #include "plinth/core/ids.h"
 #include "plinth/http/sse.h"
+#include "plinth/providers/request_estimate.h"
 
 namespace plinth::api {
 
@@ -28,7 +29,8 @@ void Gateway::chat_completions(Call& call) {
   }
   providers::InferenceRequest& inference = request->inference;
   inference.model_id = model->id;
-  if (!reserve_budget(call, estimated_input_tokens(inference), inference.max_tokens)) return;
+  if (!reserve_budget(call, providers::estimated_input_tokens(inference), inference.max_tokens))
+    return;
   std::string id = new_base32_id(services_.random, "chatcmpl-", 24);
   int64_t created = services_.clock.unix_seconds();
   if (!request->stream) {

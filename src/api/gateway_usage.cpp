@@ -226,25 +226,6 @@ Status Gateway::hold_budget(Call& call, int64_t input_tokens, int64_t max_output
   return ok();
 }
 
-int64_t estimated_input_tokens(const providers::InferenceRequest& request) {
-  constexpr int64_t kPerMessage = 8;  // role markers and separators of a chat template
-  int64_t bytes = 16;
-  for (const std::string& text : request.system) bytes += static_cast<int64_t>(text.size());
-  for (const providers::Message& message : request.messages) {
-    bytes += kPerMessage;
-    for (const providers::ContentBlock& block : message.content) {
-      bytes += static_cast<int64_t>(block.text.size() + block.tool_name.size() +
-                                    block.tool_input_json.size() + block.tool_use_id.size());
-    }
-  }
-  for (const providers::ToolSpec& tool : request.tools) {
-    bytes += kPerMessage + static_cast<int64_t>(tool.name.size() + tool.description.size() +
-                                                tool.input_schema_json.size());
-  }
-  if (request.output_schema_json) bytes += static_cast<int64_t>(request.output_schema_json->size());
-  return bytes;
-}
-
 void Gateway::handle_usage(Call& call) {
   if (call.request.method != "GET") {
     call.respond_wire(bedrock_error(AwsErrorType::kValidation,

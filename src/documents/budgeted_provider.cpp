@@ -3,26 +3,9 @@
 
 #include <algorithm>
 
-namespace plinth::documents {
+#include "plinth/providers/request_estimate.h"
 
-int64_t estimated_input_tokens(const providers::InferenceRequest& request) {
-  constexpr int64_t kPerMessage = 8;  // role markers and separators of a chat template
-  int64_t bytes = 16;
-  for (const std::string& text : request.system) bytes += static_cast<int64_t>(text.size());
-  for (const providers::Message& message : request.messages) {
-    bytes += kPerMessage;
-    for (const providers::ContentBlock& block : message.content) {
-      bytes += static_cast<int64_t>(block.text.size() + block.tool_name.size() +
-                                    block.tool_input_json.size() + block.tool_use_id.size());
-    }
-  }
-  for (const providers::ToolSpec& tool : request.tools) {
-    bytes += kPerMessage + static_cast<int64_t>(tool.name.size() + tool.description.size() +
-                                                tool.input_schema_json.size());
-  }
-  if (request.output_schema_json) bytes += static_cast<int64_t>(request.output_schema_json->size());
-  return bytes;
-}
+namespace plinth::documents {
 
 BudgetedProvider::BudgetedProvider(providers::Provider& inner, const catalog::Catalog& catalog,
                                    ledger::Budgets* budgets, ledger::BudgetSubject subject)
@@ -63,7 +46,7 @@ BudgetedProvider::Spend BudgetedProvider::unsettled() const {
 
 Result<providers::InferenceResponse> BudgetedProvider::infer(
     const providers::InferenceRequest& request, const providers::DeltaCallback& on_delta) {
-  auto hold = reserve(request.model_id, estimated_input_tokens(request),
+  auto hold = reserve(request.model_id, providers::estimated_input_tokens(request),
                       std::max<int64_t>(request.max_tokens, 0));
   if (!hold) return std::unexpected(hold.error());
   auto response = inner_.infer(request, on_delta);

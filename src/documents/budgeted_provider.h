@@ -61,8 +61,4 @@ class BudgetedProvider final : public providers::Provider {
   bool refused_ = false;
 };
 
-// An upper bound on a request's prompt tokens: every text byte plus room for a chat template
-// (a token covers at least one byte in the tokenizers served).
-int64_t estimated_input_tokens(const providers::InferenceRequest& request);
-
 }  // namespace plinth::documents
