@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -79,6 +80,49 @@ TEST(HttpServerSlots, IdleConnectionsAtTheCapGiveWayToANewOne) {
   server->stop();
 }
 
+// Eight peers that each send `at_once`, then `trickled` and 'a's one byte every 200 ms, for up
+// to 8 s, while /health is polled. The server must free their slots: how long /health took to
+// answer (nullopt: never), and how many peers the server closed.
+struct TrickleOutcome {
+  std::optional<std::chrono::steady_clock::duration> health_answered_after;
+  int closed_by_server = 0;
+};
+
+TrickleOutcome trickle_from_eight_peers(uint16_t port, const std::string& at_once,
+                                        const std::string& trickled) {
+  std::atomic<int> closed_by_server{0};
+  std::vector<std::thread> peers;
+  auto give_up = std::chrono::steady_clock::now() + 8s;
+  for (int i = 0; i < 8; ++i) {
+    peers.emplace_back([&, port] {
+      asio::io_context io;
+      tcp::socket socket = connect(io, port);
+      boost::system::error_code ec;
+      if (!at_once.empty()) asio::write(socket, asio::buffer(at_once), ec);
+      for (size_t k = 0; !ec && std::chrono::steady_clock::now() < give_up; ++k) {
+        char byte = k < trickled.size() ? trickled[k] : 'a';
+        asio::write(socket, asio::buffer(&byte, 1), ec);
+        std::this_thread::sleep_for(200ms);
+      }
+      if (ec) closed_by_server.fetch_add(1);
+    });
+  }
+  std::this_thread::sleep_for(300ms);  // the slots are taken
+  TrickleOutcome outcome;
+  auto started = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - started < 8s) {
+    auto health = get_health(port, 500ms);
+    if (health && health->status == 200) {
+      outcome.health_answered_after = std::chrono::steady_clock::now() - started;
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  for (auto& t : peers) t.join();
+  outcome.closed_by_server = closed_by_server.load();
+  return outcome;
+}
+
 TEST(HttpServerSlots, SlowHeaderSendersLoseTheirSlotsAfterTheHeaderTimeout) {
   ServerOptions options;
   options.max_connections = 8;
@@ -89,40 +133,11 @@ TEST(HttpServerSlots, SlowHeaderSendersLoseTheirSlotsAfterTheHeaderTimeout) {
   uint16_t port = server->port();
   // Eight slow-loris peers: one header byte every 200 ms, never finishing. Each trickle resets
   // an activity timer, so only a deadline from the first byte frees the slot.
-  std::atomic<int> closed_by_server{0};
-  std::vector<std::thread> loris;
-  auto give_up = std::chrono::steady_clock::now() + 8s;
-  for (int i = 0; i < 8; ++i) {
-    loris.emplace_back([&, port] {
-      asio::io_context io;
-      tcp::socket socket = connect(io, port);
-      std::string header = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
-      boost::system::error_code ec;
-      for (size_t k = 0; std::chrono::steady_clock::now() < give_up; ++k) {
-        char byte = k < header.size() ? header[k] : 'a';
-        asio::write(socket, asio::buffer(&byte, 1), ec);
-        if (ec) break;
-        std::this_thread::sleep_for(200ms);
-      }
-      if (ec) closed_by_server.fetch_add(1);
-    });
-  }
-  std::this_thread::sleep_for(300ms);  // the slots are taken
-  auto started = std::chrono::steady_clock::now();
-  bool answered = false;
-  while (std::chrono::steady_clock::now() - started < 8s) {
-    auto health = get_health(port, 500ms);
-    if (health && health->status == 200) {
-      answered = true;
-      break;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  auto waited = std::chrono::steady_clock::now() - started;
-  for (auto& t : loris) t.join();
-  EXPECT_TRUE(answered);
-  EXPECT_LT(waited, 3s);  // header timeout (1 s) + a timer tick
-  EXPECT_EQ(closed_by_server.load(), 8);
+  TrickleOutcome outcome =
+      trickle_from_eight_peers(port, "", "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  ASSERT_TRUE(outcome.health_answered_after.has_value());
+  EXPECT_LT(*outcome.health_answered_after, 3s);  // header timeout (1 s) + a timer tick
+  EXPECT_EQ(outcome.closed_by_server, 8);
   server->stop();
 }
 
@@ -139,39 +154,12 @@ TEST(HttpServerSlots, SlowBodySendersLoseTheirSlotsBelowTheMinimumBodyRate) {
   // Complete headers at once, then the body one byte every 200 ms (5 B/s): the header deadline
   // is met, the connection is not idle, so only the body's rate can free the slot (before, only
   // the 300 s request timeout did).
-  std::atomic<int> closed_by_server{0};
-  std::vector<std::thread> loris;
-  auto give_up = std::chrono::steady_clock::now() + 8s;
-  for (int i = 0; i < 8; ++i) {
-    loris.emplace_back([&, port] {
-      asio::io_context io;
-      tcp::socket socket = connect(io, port);
-      std::string header = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
-      boost::system::error_code ec;
-      asio::write(socket, asio::buffer(header), ec);
-      while (!ec && std::chrono::steady_clock::now() < give_up) {
-        asio::write(socket, asio::buffer("a", 1), ec);
-        std::this_thread::sleep_for(200ms);
-      }
-      if (ec) closed_by_server.fetch_add(1);
-    });
-  }
-  std::this_thread::sleep_for(300ms);  // the slots are taken
-  auto started = std::chrono::steady_clock::now();
-  bool answered = false;
-  while (std::chrono::steady_clock::now() - started < 8s) {
-    auto health = get_health(port, 500ms);
-    if (health && health->status == 200) {
-      answered = true;
-      break;
-    }
-    std::this_thread::sleep_for(100ms);
-  }
-  auto waited = std::chrono::steady_clock::now() - started;
-  for (auto& t : loris) t.join();
-  EXPECT_TRUE(answered);
-  EXPECT_LT(waited, 4s);  // grace (1 s) + a timer tick, with room for a slow machine
-  EXPECT_EQ(closed_by_server.load(), 8);
+  TrickleOutcome outcome = trickle_from_eight_peers(
+      port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", "");
+  ASSERT_TRUE(outcome.health_answered_after.has_value());
+  // Grace (1 s) + a timer tick, with room for a slow machine.
+  EXPECT_LT(*outcome.health_answered_after, 4s);
+  EXPECT_EQ(outcome.closed_by_server, 8);
   server->stop();
 }
 
