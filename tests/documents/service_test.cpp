@@ -62,6 +62,22 @@ class DocumentServiceTest : public ::testing::Test {
     return types;
   }
 
+  // Options as SetUp's: no background workers (tests run jobs), four-word chunks.
+  static DocumentOptions test_options() {
+    DocumentOptions options;
+    options.workers = 0;
+    options.chunking = {.max_words = 4, .overlap_words = 1};
+    return options;
+  }
+  // A second service on the same collaborators, with budgets (and metrics) wired in.
+  std::unique_ptr<DocumentService> open_with_budgets(const DocumentOptions& options,
+                                                     ledger::Budgets* budgets,
+                                                     ledger::Metrics* metrics = nullptr) {
+    DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
+                              &ledger_, *clock_, *random_, budgets,   metrics};
+    return std::move(*DocumentService::open(options, services));
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<store::Database> db_;
   catalog::Catalog catalog_;
@@ -220,12 +236,8 @@ TEST_F(DocumentServiceTest, RefusedBudgetReservationFailsTheJobWithTheBudgetsMes
                           ledger::BudgetPeriod::kDay, 1, std::nullopt}},
       clock);
   ledger::Metrics metrics;
-  DocumentOptions options;
-  options.workers = 0;
-  options.chunking = {.max_words = 4, .overlap_words = 1};
-  DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
-                            &ledger_, *clock_, *random_, &budgets,  &metrics};
-  auto service = std::move(*DocumentService::open(options, services));
+  DocumentOptions options = test_options();
+  auto service = open_with_budgets(options, &budgets, &metrics);
   auto submitted = service->submit(
       {"111", "arn:aws:iam::111:user/u", "invoices", "text/plain", "Receipt: coffee, 3 EUR.", ""});
   ASSERT_TRUE(submitted) << submitted.error().message;
@@ -252,13 +264,9 @@ TEST_F(DocumentServiceTest, HardBudgetIsNeverExceededByPipelineRuns) {
   ledger::Budgets budgets({ledger::BudgetSpec{"pipeline-cap", ledger::BudgetScope::kTag, "*",
                                               ledger::BudgetPeriod::kDay, kLimit, std::nullopt}},
                           clock);
-  DocumentOptions options;
-  options.workers = 0;
-  options.chunking = {.max_words = 4, .overlap_words = 1};
+  DocumentOptions options = test_options();
   options.extract_max_tokens = options.classify_max_tokens = options.analysis_max_tokens = 20;
-  DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
-                            &ledger_, *clock_, *random_, &budgets,  nullptr};
-  auto service = std::move(*DocumentService::open(options, services));
+  auto service = open_with_budgets(options, &budgets);
   std::vector<std::string> jobs;
   for (int i = 0; i < 8; ++i) {
     auto submitted = service->submit({"111", "arn:aws:iam::111:user/u", "invoices", "text/plain",
@@ -314,12 +322,8 @@ TEST_F(DocumentServiceTest, FailedStageStillRecordsWhatItsModelCallsCost) {
                           clock);
   provider_.invalid_extractions = true;
   ledger::Metrics metrics;
-  DocumentOptions options;
-  options.workers = 0;
-  options.chunking = {.max_words = 4, .overlap_words = 1};
-  DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
-                            &ledger_, *clock_, *random_, &budgets,  &metrics};
-  auto service = std::move(*DocumentService::open(options, services));
+  DocumentOptions options = test_options();
+  auto service = open_with_budgets(options, &budgets, &metrics);
   auto submitted = service->submit(
       {"111", "arn:aws:iam::111:user/u", "invoices", "text/plain", "Receipt: tea, 2 EUR.", ""});
   ASSERT_TRUE(submitted) << submitted.error().message;
