@@ -69,6 +69,7 @@ GatewayOptions GatewayOptions::from_config(const Config& config) {
   options.account_id = config.account_id;
   options.max_concurrent_per_principal = config.limits.max_concurrent_per_principal;
   options.metrics_require_auth = config.metrics.require_auth;
+  options.task_role = config.task_role;
   options.limits.max_tokens = config.limits.max_tokens;
   options.limits.default_max_tokens =
       std::min(options.limits.default_max_tokens, config.limits.max_tokens);
@@ -161,6 +162,13 @@ std::optional<std::string> stored_field_not_utf8(const http::Request& request) {
 }  // namespace
 
 Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view service) {
+  const std::string* authorization = call.request.header("authorization");
+  if (authorization != nullptr && authorization->starts_with("Bearer ")) {
+    auto principal = services_.authenticator.authenticate_bearer(
+        std::string_view(*authorization).substr(7), options_.region);
+    if (!principal) call.respond_error(principal.error());
+    return principal;
+  }
   auto principal = services_.authenticator.authenticate(signable(call.request), service);
   if (!principal) {
     Error error = principal.error();
@@ -195,6 +203,10 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   if (std::optional<std::string> field = stored_field_not_utf8(request)) {
     call.openai_errors = path == "/v1/chat/completions" || path == "/v1/embeddings";
     call.respond_error(Error(ErrorCode::kInvalidArgument, *field + " is not valid UTF-8."));
+    return;
+  }
+  if (path == kContainerCredentialsPath) {
+    handle_container_credentials(call);
     return;
   }
   if (path == "/v1/usage" || path.starts_with("/v1/usage/")) {
@@ -272,6 +284,14 @@ void Gateway::handle_query(Call& call) {
     QueryResponse response = query_error_response(error, call.request_id, ns);
     call.respond(response.status, response.content_type, std::move(response.body));
   };
+  // Unsigned, as on AWS: the web identity token is the credential.
+  if (auto form = parse_form(request.body);
+      form && form->contains("Action") && form->at("Action") == "AssumeRoleWithWebIdentity") {
+    QueryResponse response =
+        handle_assume_role_with_web_identity(request.body, services_.web_identity, call.request_id);
+    call.respond(response.status, response.content_type, std::move(response.body));
+    return;
+  }
   std::optional<std::string> service = scope_service(request);
   if (!service) {
     bool has_auth = request.header("authorization") != nullptr;
@@ -394,21 +414,9 @@ Result<providers::InferenceResponse> Gateway::infer_until_client_gone(
   return response;
 }
 
-Result<auth::Principal> Gateway::authenticate_bearer_or_sigv4(Call& call,
-                                                              std::string_view service) {
-  const std::string* authorization = call.request.header("authorization");
-  if (authorization == nullptr || !authorization->starts_with("Bearer ")) {
-    return authenticate(call, service);
-  }
-  auto principal =
-      services_.authenticator.authenticate_bearer(std::string_view(*authorization).substr(7));
-  if (!principal) call.respond_error(principal.error());
-  return principal;
-}
-
 void Gateway::handle_openai(Call& call, std::string_view operation) {
   call.meter(operation == "chat/completions" ? "ChatCompletions" : "Embeddings", "");
-  auto principal = authenticate_bearer_or_sigv4(call, "bedrock");
+  auto principal = authenticate(call, "bedrock");
   if (!principal) return;
   call.principal = std::move(*principal);
   auto slot = acquire_slot(*call.principal);

@@ -125,7 +125,7 @@ void Gateway::handle_list_models(Call& call) {
                              "No route for " + call.request.method + " /v1/models; use GET."));
     return;
   }
-  auto principal = authenticate_bearer_or_sigv4(call, "plinth");
+  auto principal = authenticate(call, "plinth");
   if (!principal) return;
   call.principal = std::move(*principal);
   auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),

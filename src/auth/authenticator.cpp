@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "plinth/auth/bedrock_api_key.h"
 #include "plinth/core/encoding.h"
 
 namespace plinth::auth {
@@ -139,7 +140,14 @@ Result<Principal> Authenticator::authenticate(const SignableRequest& req,
   return principal;
 }
 
-Result<Principal> Authenticator::authenticate_bearer(std::string_view token) const {
+Result<Principal> Authenticator::authenticate_bearer(std::string_view token,
+                                                     std::string_view expected_region) const {
+  if (token.size() > kMaxBearerTokenBytes) {
+    return fail(ErrorCode::kUnauthenticated, "The bearer token is too long.");
+  }
+  if (token.starts_with(kShortTermApiKeyPrefix)) {
+    return authenticate_short_term_api_key(token, expected_region);
+  }
   if (!bearer_) return fail(ErrorCode::kUnauthenticated, "bearer tokens are not accepted");
   return bearer_->verify_bearer(token);
 }

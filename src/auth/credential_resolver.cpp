@@ -1,5 +1,7 @@
 // The production CredentialResolver: root key, IAM users' keys, session and bearer tokens.
+#include "plinth/auth/bedrock_api_key.h"
 #include "plinth/auth/sts.h"
+#include "plinth/core/encoding.h"
 
 namespace plinth::auth {
 namespace {
@@ -118,7 +120,43 @@ Result<ResolvedCredential> StoreCredentialResolver::resolve(
   return ResolvedCredential{key->secret_access_key, std::move(p)};
 }
 
+Result<Principal> StoreCredentialResolver::verify_long_term_api_key(std::string_view token) const {
+  auto refused = [] {
+    return fail(ErrorCode::kUnauthenticated, "Authentication failed: the API key is not valid.");
+  };
+  auto key = decode_long_term_api_key(token);
+  if (!key) return refused();
+  auto record = iam_.get_service_credential(key->alias);
+  if (!record) {
+    if (record.error().code == ErrorCode::kNotFound) return refused();
+    return std::unexpected(record.error());
+  }
+  if (!constant_time_equal(record->secret, key->secret) || record->status != "Active" ||
+      record->service_name != kBedrockServiceName) {
+    return refused();
+  }
+  if (record->expires_at != 0 && clock_->unix_seconds() >= record->expires_at) {
+    return fail(ErrorCode::kExpiredToken, "The API key has expired.");
+  }
+  auto user = iam_.get_user(record->user_name);
+  if (!user) return refused();
+  Principal p;
+  p.kind = Principal::Kind::kUser;
+  p.base_kind = Principal::Kind::kUser;
+  p.account_id = account_id_;
+  p.arn = user->arn;
+  p.user_id = user->user_id;
+  p.name = user->name;
+  p.access_key_id = record->credential_id;  // the id, never the secret
+  if (record->expires_at != 0) {
+    p.expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(record->expires_at));
+  }
+  if (auto s = load_policies(p); !s) return std::unexpected(s.error());
+  return p;
+}
+
 Result<Principal> StoreCredentialResolver::verify_bearer(std::string_view token) const {
+  if (token.starts_with(kLongTermApiKeyPrefix)) return verify_long_term_api_key(token);
   auto principal = codec_->decode_bearer(token, clock_->now());
   if (!principal) return principal;
   if (auto s = load_policies(*principal); !s) {

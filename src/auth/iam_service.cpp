@@ -1,6 +1,7 @@
 // IAM operations over the IamStore: name validation, ids, policy validation, delete conflicts.
 #include <regex>
 
+#include "plinth/auth/bedrock_api_key.h"
 #include "plinth/auth/iam.h"
 #include "plinth/auth/policy.h"
 #include "plinth/core/ids.h"
@@ -186,6 +187,76 @@ Result<std::vector<store::InlinePolicy>> IamService::list_user_policies(
     const std::string& user_name) {
   if (auto user = store_.get_user(user_name); !user) return pass(user);
   return store_.list_user_policies(user_name);
+}
+
+Result<store::ServiceCredentialRecord> IamService::create_service_specific_credential(
+    const std::string& user_name, const std::string& service_name,
+    std::optional<int> credential_age_days) {
+  if (auto s = check_name(user_name, "userName", 64); !s) return pass(s);
+  if (service_name != kBedrockServiceName) {
+    return fail(ErrorCode::kInvalidArgument,
+                "Service " + service_name + " is not supported; use bedrock.amazonaws.com.");
+  }
+  if (credential_age_days && (*credential_age_days < 1 || *credential_age_days > 36600)) {
+    return fail(ErrorCode::kInvalidArgument, "CredentialAgeDays must be between 1 and 36600 days");
+  }
+  auto existing = store_.list_service_credentials(user_name, service_name);
+  if (!existing) return pass(existing);
+  if (existing->size() >= 2) {
+    return fail(ErrorCode::kThrottled,
+                "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2");
+  }
+  int64_t now = clock_->unix_seconds();
+  store::ServiceCredentialRecord record;
+  record.credential_id = new_base32_id(*random_, "ACCA", 17);
+  record.user_name = user_name;
+  record.service_name = service_name;
+  record.alias = "BedrockAPIKey-" + new_base32_id(*random_, "", 8) + "-at-" + account_id_;
+  record.secret = new_secret_key(*random_);
+  record.created_at = now;
+  record.expires_at = credential_age_days ? now + int64_t{*credential_age_days} * 86400 : 0;
+  if (auto s = store_.create_service_credential(record); !s) return pass(s);
+  record.secret = encode_long_term_api_key(record.alias, record.secret);
+  return record;
+}
+
+Result<std::vector<store::ServiceCredentialRecord>> IamService::list_service_specific_credentials(
+    const std::string& user_name, const std::string& service_name) {
+  if (auto s = check_name(user_name, "userName", 64); !s) return pass(s);
+  return store_.list_service_credentials(user_name, service_name);
+}
+
+Status IamService::update_service_specific_credential(const std::string& user_name,
+                                                      const std::string& credential_id,
+                                                      const std::string& status) {
+  if (auto s = check_name(user_name, "userName", 64); !s) return s;
+  if (status != "Active" && status != "Inactive") {
+    return fail(ErrorCode::kInvalidArgument, "Status must be Active or Inactive");
+  }
+  return store_.set_service_credential_status(user_name, credential_id, status);
+}
+
+Result<store::ServiceCredentialRecord> IamService::reset_service_specific_credential(
+    const std::string& user_name, const std::string& credential_id) {
+  auto all = list_service_specific_credentials(user_name, "");
+  if (!all) return pass(all);
+  for (store::ServiceCredentialRecord& record : *all) {
+    if (record.credential_id != credential_id) continue;
+    std::string secret = new_secret_key(*random_);
+    if (auto s = store_.set_service_credential_secret(user_name, credential_id, secret); !s) {
+      return pass(s);
+    }
+    record.secret = encode_long_term_api_key(record.alias, secret);
+    return record;
+  }
+  return fail(ErrorCode::kNotFound,
+              "The Service Specific Credential with id " + credential_id + " cannot be found.");
+}
+
+Status IamService::delete_service_specific_credential(const std::string& user_name,
+                                                      const std::string& credential_id) {
+  if (auto s = check_name(user_name, "userName", 64); !s) return s;
+  return store_.delete_service_credential(user_name, credential_id);
 }
 
 }  // namespace plinth::auth

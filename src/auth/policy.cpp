@@ -119,6 +119,9 @@ std::optional<std::string> context_value(std::string_view key, const Principal& 
     return p.kind == Principal::Kind::kAssumedRole ? p.role_arn : p.arn;
   }
   if (iequals(key, "aws:SourceIp") && !ctx.source_ip.empty()) return ctx.source_ip;
+  for (const auto& [name, value] : ctx.keys) {
+    if (iequals(key, name)) return value;
+  }
   return std::nullopt;
 }
 
@@ -354,6 +357,36 @@ bool trust_policy_allows(std::string_view trust_policy_json, const Principal& ca
     if (!element_matches(*stmt, "Action", "NotAction", "sts:AssumeRole", true)) continue;
     if (!principal_matches(*stmt, caller)) continue;
     if (!conditions_match(*stmt, caller, ctx)) continue;
+    if (effect->as_string() == "Deny") return false;
+    if (effect->as_string() == "Allow") allowed = true;
+  }
+  return allowed;
+}
+
+bool web_identity_trust_allows(std::string_view trust_policy_json, std::string_view provider_arn,
+                               const RequestContext& ctx) {
+  auto doc = parse_json(trust_policy_json);
+  if (!doc) return false;
+  auto federated_matches = [&](const json::object& stmt) {
+    const json::value* principal = stmt.if_contains("Principal");
+    if (principal == nullptr) return false;
+    if (principal->is_string()) return principal->as_string() == "*";
+    if (!principal->is_object()) return false;
+    const json::value* federated = principal->as_object().if_contains("Federated");
+    auto names = federated ? string_list(*federated) : std::nullopt;
+    return names && std::find(names->begin(), names->end(), provider_arn) != names->end();
+  };
+  const Principal nobody;  // conditions on web identity name the token's claims, not a caller
+  bool allowed = false;
+  for (const json::object* stmt : statements(*doc)) {
+    const json::value* effect = stmt->if_contains("Effect");
+    if (effect == nullptr || !effect->is_string()) continue;
+    if (!stmt->contains("Action") && !stmt->contains("NotAction")) continue;
+    if (!element_matches(*stmt, "Action", "NotAction", "sts:AssumeRoleWithWebIdentity", true)) {
+      continue;
+    }
+    if (!federated_matches(*stmt)) continue;
+    if (!conditions_match(*stmt, nobody, ctx)) continue;
     if (effect->as_string() == "Deny") return false;
     if (effect->as_string() == "Allow") allowed = true;
   }

@@ -113,20 +113,26 @@ Result<AssumeRoleResult> StsService::assume_role(const Principal& caller,
   }
   if (!trust_policy_allows(role->assume_role_policy, caller, ctx)) return denied();
 
+  return issue_role_session(*role, request.role_session_name,
+                            request.duration_seconds.value_or(3600), request.policy);
+}
+
+Result<AssumeRoleResult> StsService::issue_role_session(const store::RoleRecord& role,
+                                                        const std::string& session_name,
+                                                        int duration_seconds,
+                                                        std::optional<std::string> policy) const {
   Principal session;
   session.kind = Principal::Kind::kAssumedRole;
   session.base_kind = Principal::Kind::kAssumedRole;
   session.account_id = account_id_;
-  session.name = role->name;
-  session.session_name = request.role_session_name;
-  session.role_arn = role->arn;
-  session.arn = "arn:aws:sts::" + account_id_ + ":assumed-role/" + role->name + "/" +
-                request.role_session_name;
-  session.user_id = role->role_id + ":" + request.role_session_name;
-  session.session_policy = request.policy;
+  session.name = role.name;
+  session.session_name = session_name;
+  session.role_arn = role.arn;
+  session.arn = "arn:aws:sts::" + account_id_ + ":assumed-role/" + role.name + "/" + session_name;
+  session.user_id = role.role_id + ":" + session_name;
+  session.session_policy = std::move(policy);
   session.access_key_id = new_base32_id(*random_, "ASIA", 16);
-  session.expires_at =
-      clock_->now() + std::chrono::seconds(request.duration_seconds.value_or(3600));
+  session.expires_at = clock_->now() + std::chrono::seconds(duration_seconds);
   std::string secret = new_secret_key(*random_);
   AssumeRoleResult result;
   result.credentials = TemporaryCredentials{
@@ -134,6 +140,12 @@ Result<AssumeRoleResult> StsService::assume_role(const Principal& caller,
   result.assumed_role_id = session.user_id;
   result.assumed_role_arn = session.arn;
   return result;
+}
+
+Result<AssumeRoleResult> StsService::task_role_credentials(const std::string& role_name) const {
+  auto role = iam_.get_role(role_name);
+  if (!role) return std::unexpected(role.error());
+  return issue_role_session(*role, std::string(kTaskRoleSessionName), 3600, std::nullopt);
 }
 
 Result<BearerToken> StsService::mint_bearer_token(const Principal& caller,

@@ -9,12 +9,15 @@
 #include <thread>
 
 #include "commands.h"
+#include "container_credentials.h"
+#include "http_document_fetcher.h"
 #include "plinth/api/gateway.h"
 #include "plinth/api/request_class.h"
 #include "plinth/auth/authenticator.h"
 #include "plinth/auth/iam.h"
 #include "plinth/auth/root_credentials.h"
 #include "plinth/auth/sts.h"
+#include "plinth/auth/web_identity.h"
 #include "plinth/catalog/catalog.h"
 #include "plinth/core/clock.h"
 #include "plinth/core/config.h"
@@ -88,6 +91,7 @@ struct ServeOptions {
   std::string config_file;
   std::string listen;
   std::string data_dir;
+  std::string task_role;
 };
 
 int fail_start(const std::string& what) {
@@ -100,6 +104,7 @@ Result<Config> load_serve_config(const ServeOptions& o) {
   if (!config) return config;
   if (!o.listen.empty()) config->listen = o.listen;
   if (!o.data_dir.empty()) config->data_dir = o.data_dir;
+  if (!o.task_role.empty()) config->task_role = o.task_role;
   if (auto st = validate_config(*config); !st) return std::unexpected(st.error());
   return config;
 }
@@ -241,7 +246,23 @@ int run_serve(const ServeOptions& o) {
                       });
   }
 
-  api::Gateway gateway(api::GatewayOptions::from_config(*config),
+  auth::WebIdentityService web_identity((*store)->iam(), config->account_id, config->oidc_providers,
+                                        std::make_shared<HttpDocumentFetcher>(), sts, clock);
+  api::GatewayOptions gateway_options = api::GatewayOptions::from_config(*config);
+  std::optional<ContainerCredentialsToken> task_token;
+  if (!config->task_role.empty()) {
+    auto written = write_container_credentials_token(config->data_dir, *random);
+    if (!written) return fail_start(written.error().message);
+    task_token = std::move(*written);
+    gateway_options.container_credentials_token = task_token->token;
+    if (!iam.get_role(config->task_role)) {
+      log::warn(
+          "task role {} does not exist yet; the container-credentials endpoint answers 404 "
+          "until it is created",
+          config->task_role);
+    }
+  }
+  api::Gateway gateway(std::move(gateway_options),
                        api::GatewayServices{.authenticator = authenticator,
                                             .clock = *clock,
                                             .random = *random,
@@ -249,6 +270,7 @@ int run_serve(const ServeOptions& o) {
                                             .provider = **provider,
                                             .sts = &sts,
                                             .iam = &iam,
+                                            .web_identity = &web_identity,
                                             .ledger = usage_ledger.get(),
                                             .budgets = &budgets,
                                             .metrics = &metrics,
@@ -323,6 +345,12 @@ int run_serve(const ServeOptions& o) {
       "Console: %s/console (sign in with the access key)\n\n",
       url.c_str(), config->region.c_str(), config->region.c_str(), url.c_str(),
       config->region.c_str(), url.c_str(), url.c_str());
+  if (task_token) {
+    std::fprintf(stderr, "%s\n",
+                 container_credentials_instructions(config->task_role, scheme, endpoint->first,
+                                                    port, task_token->file)
+                     .c_str());
+  }
   log::info("ready on {}", url);
   if (document_service) document_service->start_workers();
 
@@ -353,6 +381,8 @@ void add_serve_command(CLI::App& app, Action* action) {
   serve->add_option("--config", o->config_file, "TOML config file")->check(CLI::ExistingFile);
   serve->add_option("--listen", o->listen, "HOST:PORT (default 127.0.0.1:4000)");
   serve->add_option("--data-dir", o->data_dir, "State directory (default ./plinth-data)");
+  serve->add_option("--task-role", o->task_role,
+                    "Serve this IAM role's credentials at /v1/container-credentials (ECS style)");
   serve->callback([o, action] { *action = [o] { return run_serve(*o); }; });
 }
 

@@ -199,6 +199,7 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
   PLINTH_TRY(read(root, "region", c.region, ""));
   PLINTH_TRY(read(root, "account_id", c.account_id, ""));
   PLINTH_TRY(read(root, "log_level", c.log_level, ""));
+  PLINTH_TRY(read(root, "task_role", c.task_role, ""));
   PLINTH_TRY(read(root, "worker_threads", c.worker_threads, ""));
   PLINTH_TRY(read(root, "engine_threads", c.engine_threads, ""));
   if (const toml::node* l = root.get("limits")) {
@@ -257,6 +258,23 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     PLINTH_TRY(read(*t, "require_auth", c.metrics.require_auth, "metrics."));
   }
   PLINTH_TRY(read_table_array(root, "budgets", c.budgets, parse_budget));
+  PLINTH_TRY(read_table_array(
+      root, "oidc_providers", c.oidc_providers,
+      [&](const toml::table& t, size_t i) -> Result<OidcProviderConfig> {
+        OidcProviderConfig p;
+        std::string where = fmt::format("oidc_providers[{}].", i);
+        PLINTH_TRY(read(t, "issuer", p.issuer, where));
+        PLINTH_TRY(read_strings(t, "audiences", p.audiences, where));
+        PLINTH_TRY(read(t, "jwks_url", p.jwks_url, where));
+        PLINTH_TRY(read_path(t, "jwks_file", p.jwks_file, base_dir, where));
+        if (p.issuer.empty() || p.audiences.empty()) {
+          return std::unexpected(bad(where + "issuer and audiences are required"));
+        }
+        if (p.jwks_url.empty() == p.jwks_file.empty()) {
+          return std::unexpected(bad(where + "set exactly one of jwks_url and jwks_file"));
+        }
+        return p;
+      }));
   PLINTH_TRY(read_table_array(root, "routers", c.routers, parse_router));
   return c;
 }

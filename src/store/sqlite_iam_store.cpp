@@ -22,7 +22,16 @@ const std::vector<Migration> kIamMigrations = {
      " PRIMARY KEY (owner, policy_name));"
      "CREATE TABLE iam_role_policies (owner TEXT NOT NULL REFERENCES iam_roles(name)"
      " ON DELETE CASCADE, policy_name TEXT NOT NULL, document TEXT NOT NULL,"
-     " PRIMARY KEY (owner, policy_name));"}};
+     " PRIMARY KEY (owner, policy_name));"},
+    {2,
+     "CREATE TABLE iam_service_credentials (credential_id TEXT PRIMARY KEY,"
+     " user_name TEXT NOT NULL REFERENCES iam_users(name) ON DELETE CASCADE,"
+     " service_name TEXT NOT NULL, alias TEXT NOT NULL UNIQUE, secret_sealed BLOB NOT NULL,"
+     " status TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
+     "CREATE INDEX iam_service_credentials_user ON iam_service_credentials(user_name);"},
+    {3,
+     "CREATE TABLE iam_oidc_providers (arn TEXT PRIMARY KEY, url TEXT NOT NULL,"
+     " client_ids TEXT NOT NULL, thumbprints TEXT NOT NULL, created_at INTEGER NOT NULL);"}};
 
 template <typename T>
 std::unexpected<Error> pass(const Result<T>& r) {

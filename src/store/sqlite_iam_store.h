@@ -25,6 +25,24 @@ class SqliteIamStore final : public IamStore {
   Result<std::vector<AccessKeyRecord>> list_access_keys(const std::string& user_name) override;
   Status delete_access_key(const std::string& user_name, const std::string& access_key_id) override;
 
+  Status create_service_credential(const ServiceCredentialRecord& credential) override;
+  Result<ServiceCredentialRecord> get_service_credential(const std::string& alias) override;
+  Result<std::vector<ServiceCredentialRecord>> list_service_credentials(
+      const std::string& user_name, const std::string& service_name) override;
+  Status set_service_credential_status(const std::string& user_name,
+                                       const std::string& credential_id,
+                                       const std::string& status) override;
+  Status set_service_credential_secret(const std::string& user_name,
+                                       const std::string& credential_id,
+                                       const std::string& secret) override;
+  Status delete_service_credential(const std::string& user_name,
+                                   const std::string& credential_id) override;
+
+  Status create_oidc_provider(const OidcProviderRecord& provider) override;
+  Result<OidcProviderRecord> get_oidc_provider(const std::string& arn) override;
+  Result<std::vector<OidcProviderRecord>> list_oidc_providers() override;
+  Status delete_oidc_provider(const std::string& arn) override;
+
   Status create_role(const RoleRecord& role) override;
   Result<RoleRecord> get_role(const std::string& name) override;
   Result<std::vector<RoleRecord>> list_roles() override;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
+export const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../..');
 export const plinthBinary = process.env.PLINTH_BINARY ?? join(repoRoot, 'build', 'plinth');
 
@@ -60,13 +60,15 @@ export function runPlinth(args) {
   return execFileSync(plinthBinary, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-// Starts plinth serve; resolves once /health answers 200. extraEnv adds environment variables.
-export async function startPlinth({ dataDir, configFile, extraEnv = {} } = {}) {
+// Starts plinth serve; resolves once /health answers 200. extraEnv adds environment variables,
+// extraArgs arguments to `plinth serve`.
+export async function startPlinth({ dataDir, configFile, extraEnv = {}, extraArgs = [] } = {}) {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'plinth-acceptance-'));
   const config = configFile ?? writeConfig(dir);
   const addressFile = join(dir, 'data', 'listen-address');
   if (existsSync(addressFile)) rmSync(addressFile);
-  const child = spawn(plinthBinary, ['serve', '--config', config, '--data-dir', join(dir, 'data')], {
+  const child = spawn(plinthBinary, ['serve', '--config', config, '--data-dir', join(dir, 'data'),
+                                     ...extraArgs], {
     env: { ...process.env, PLINTH_ROOT_ACCESS_KEY_ID: ROOT.accessKeyId,
            PLINTH_ROOT_SECRET_ACCESS_KEY: ROOT.secretAccessKey, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@
 #include "plinth/auth/iam.h"
 #include "plinth/auth/policy.h"
 #include "plinth/auth/sts.h"
+#include "plinth/auth/web_identity.h"
 #include "plinth/catalog/catalog.h"
 #include "plinth/core/clock.h"
 #include "plinth/core/config.h"
@@ -38,12 +39,18 @@ class DocumentService;
 
 namespace plinth::api {
 
+inline constexpr std::string_view kContainerCredentialsPath = "/v1/container-credentials";
+
 struct GatewayOptions {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   int max_concurrent_per_principal = 64;
   RequestLimits limits;
   bool metrics_require_auth = false;  // GET /metrics needs SigV4 and plinth:GetMetrics
+  // GET /v1/container-credentials answers with this role's credentials to a caller whose
+  // Authorization header is the token; either empty: the endpoint answers 404.
+  std::string task_role;
+  std::string container_credentials_token;
 
   static GatewayOptions from_config(const Config& config);
 };
@@ -58,6 +65,8 @@ struct GatewayServices {
   providers::Provider& provider;  // answers for every catalog model id
   const auth::StsService* sts = nullptr;
   auth::IamService* iam = nullptr;
+  // STS AssumeRoleWithWebIdentity; null: it answers ServiceUnavailable.
+  const auth::WebIdentityService* web_identity = nullptr;
   // Ledger: when set, every model call is recorded (success or failure) and GET /v1/usage
   // answers from it; when null, /v1/usage answers ServiceUnavailable.
   ledger::Ledger* ledger = nullptr;
@@ -96,6 +105,7 @@ class Gateway {
   class ConcurrencySlot;
 
   void handle_query(Call& call);
+  void handle_container_credentials(Call& call);  // gateway_container_credentials.cpp
   void handle_model(Call& call, std::string_view model_segment, std::string_view operation);
   void handle_openai(Call& call, std::string_view operation);
   // Catalog APIs (gateway_catalog.cpp): GET /v1/models, GET /foundation-models[/{id}].
@@ -134,10 +144,9 @@ class Gateway {
       Call& call, const std::string& knowledge_base_id, const std::string& text, int k,
       std::optional<std::string> exclude_document_id);
 
+  // "Authorization: Bearer …" (a Bedrock API key, short- or long-term, or a CreateBearerToken
+  // token), else SigV4 for `service`; answers the call when it fails.
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
-  // A bearer token from CreateBearerToken (the OpenAI-compatible APIs), else SigV4 for
-  // `service`; like authenticate(), answers the call when it fails.
-  Result<auth::Principal> authenticate_bearer_or_sigv4(Call& call, std::string_view service);
   // Resolves the model the caller named and meters it; on failure answers and returns null.
   const catalog::ModelEntry* resolve_model(Call& call, const std::string& requested_id);
   // Runs one inference for the call, through its router when the caller named one, and meters

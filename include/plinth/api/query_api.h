@@ -8,6 +8,7 @@
 #include "plinth/auth/iam.h"
 #include "plinth/auth/principal.h"
 #include "plinth/auth/sts.h"
+#include "plinth/auth/web_identity.h"
 #include "plinth/core/result.h"
 
 namespace plinth::api {
@@ -45,6 +46,13 @@ Result<QueryAction> query_action(std::string_view service, std::string_view form
 QueryResponse handle_sts(const auth::Principal& caller, std::string_view form_body,
                          const auth::StsService& sts, const auth::RequestContext& ctx,
                          std::string_view request_id);
+
+// AssumeRoleWithWebIdentity (unsigned, as on AWS): RoleArn, RoleSessionName, WebIdentityToken,
+// DurationSeconds, Policy. Errors InvalidIdentityToken, ExpiredTokenException,
+// IDPCommunicationError (400), AccessDenied (403). service null: ServiceUnavailable.
+QueryResponse handle_assume_role_with_web_identity(std::string_view form_body,
+                                                   const auth::WebIdentityService* service,
+                                                   std::string_view request_id);
 
 // IAM actions: CreateUser, GetUser, DeleteUser, ListUsers, CreateAccessKey, DeleteAccessKey,
 // ListAccessKeys, CreateRole, GetRole, ListRoles, DeleteRole, Put/Get/DeleteRolePolicy,

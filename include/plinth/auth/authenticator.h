@@ -41,7 +41,8 @@ class CredentialResolver {
       std::string_view access_key_id, const std::optional<std::string>& session_token) const = 0;
 };
 
-// Verifies bearer tokens ("plinth-bt-…"); implemented by SessionTokenCodec users (sts.h).
+// Verifies bearer tokens that need the store: Plinth's own ("plinth-bt-…") and long-term Bedrock
+// API keys ("ABSK…"); implemented by StoreCredentialResolver (sts.h).
 class BearerTokenVerifier {
  public:
   virtual ~BearerTokenVerifier() = default;
@@ -68,10 +69,16 @@ class Authenticator {
   // credential scope's service ("bedrock", "sts", "iam"); empty accepts any.
   Result<Principal> authenticate(const SignableRequest& req,
                                  std::string_view expected_service) const;
-  // The token without "Bearer ". kUnauthenticated when no verifier is configured.
-  Result<Principal> authenticate_bearer(std::string_view token) const;
+  // The token without "Bearer ": a short-term Bedrock API key ("bedrock-api-key-…", verified as
+  // the presigned request it is, for expected_region when not empty), else the bearer verifier's
+  // kinds. kUnauthenticated when malformed, unknown or no verifier is configured; kExpiredToken.
+  Result<Principal> authenticate_bearer(std::string_view token,
+                                        std::string_view expected_region = {}) const;
 
  private:
+  Result<Principal> authenticate_short_term_api_key(std::string_view token,
+                                                    std::string_view expected_region) const;
+
   std::shared_ptr<const CredentialResolver> resolver_;
   std::shared_ptr<const Clock> clock_;
   std::shared_ptr<const BearerTokenVerifier> bearer_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,32 @@ class IamService {
   Status delete_access_key(const std::string& user_name, const std::string& access_key_id);
   // Secrets are blanked in the listing.
   Result<std::vector<store::AccessKeyRecord>> list_access_keys(const std::string& user_name);
+
+  // Service-specific credentials; only bedrock.amazonaws.com (long-term Bedrock API keys). The
+  // record returned by create and reset carries the whole API key ("ABSK…") as its secret, the
+  // only time it is shown. At most 2 per user and service; credential_age_days 1..36600.
+  Result<store::ServiceCredentialRecord> create_service_specific_credential(
+      const std::string& user_name, const std::string& service_name,
+      std::optional<int> credential_age_days);
+  Result<std::vector<store::ServiceCredentialRecord>> list_service_specific_credentials(
+      const std::string& user_name, const std::string& service_name);
+  Status update_service_specific_credential(const std::string& user_name,
+                                            const std::string& credential_id,
+                                            const std::string& status);
+  Result<store::ServiceCredentialRecord> reset_service_specific_credential(
+      const std::string& user_name, const std::string& credential_id);
+  Status delete_service_specific_credential(const std::string& user_name,
+                                            const std::string& credential_id);
+
+  // OpenID Connect providers for AssumeRoleWithWebIdentity (iam_oidc_providers.cpp). url:
+  // https://HOST[/PATH] (http only for loopback hosts); at most 100 client ids and 5 thumbprints.
+  // The provider's keys come from URL/.well-known/openid-configuration's jwks_uri.
+  Result<store::OidcProviderRecord> create_open_id_connect_provider(
+      const std::string& url, const std::vector<std::string>& client_ids,
+      const std::vector<std::string>& thumbprints);
+  Result<store::OidcProviderRecord> get_open_id_connect_provider(const std::string& arn);
+  Result<std::vector<store::OidcProviderRecord>> list_open_id_connect_providers();
+  Status delete_open_id_connect_provider(const std::string& arn);
 
   Result<store::RoleRecord> create_role(const std::string& role_name,
                                         const std::string& assume_role_policy_document,

@@ -39,6 +39,13 @@ Decision authorize(const Principal& p, std::string_view action, std::string_view
 bool trust_policy_allows(std::string_view trust_policy_json, const Principal& caller,
                          const RequestContext& ctx);
 
+// Trust policy check for AssumeRoleWithWebIdentity: an Allow statement for
+// sts:AssumeRoleWithWebIdentity whose Principal {"Federated": …} names provider_arn
+// (arn:aws:iam::ACCOUNT:oidc-provider/ISSUER-HOST-AND-PATH), its conditions met by ctx.keys
+// ("ISSUER:sub", "ISSUER:aud", …), and no matching Deny.
+bool web_identity_trust_allows(std::string_view trust_policy_json, std::string_view provider_arn,
+                               const RequestContext& ctx);
+
 // Wildcard match: '*' any run, '?' one character.
 bool wildcard_match(std::string_view pattern, std::string_view text, bool case_insensitive = false);
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace plinth::auth {
@@ -37,6 +38,9 @@ struct RequestContext {
   bool secure_transport = false;
   std::chrono::system_clock::time_point now;
   std::string source_ip;
+  // Further condition keys of this request, e.g. a web identity token's "ISSUER:sub" and
+  // "ISSUER:aud" (names compared case-insensitively, as IAM does).
+  std::vector<std::pair<std::string, std::string>> keys = {};
 };
 
 }  // namespace plinth::auth

@@ -24,6 +24,7 @@ namespace plinth::auth {
 
 inline constexpr std::string_view kBearerTokenPrefix = "plinth-bt-";
 inline constexpr std::chrono::hours kMaxBearerLifetime{12};
+inline constexpr std::string_view kTaskRoleSessionName = "plinth-task-role";
 
 // Seals a session (temporary key id, its secret, who it is, its session policy, expiry) with
 // AES-256-GCM under the server's session key, so any replica holding DATA_DIR/session.key accepts
@@ -101,6 +102,17 @@ class StsService {
   Result<BearerToken> mint_bearer_token(const Principal& caller,
                                         std::optional<int> duration_seconds) const;
 
+  // The container-credentials protocol (plinth serve --task-role): one-hour credentials of the
+  // role the operator configured, session name kTaskRoleSessionName. No trust policy applies:
+  // the caller proved it holds the server's container-credentials token. kNotFound: no such role.
+  Result<AssumeRoleResult> task_role_credentials(const std::string& role_name) const;
+
+  // Credentials of a session of `role`, for a caller whose right to it was checked already
+  // (AssumeRole, AssumeRoleWithWebIdentity, the task role). duration_seconds: already validated.
+  Result<AssumeRoleResult> issue_role_session(const store::RoleRecord& role,
+                                              const std::string& session_name, int duration_seconds,
+                                              std::optional<std::string> policy) const;
+
   const std::string& account_id() const { return account_id_; }
 
  private:
@@ -146,6 +158,8 @@ class StoreCredentialResolver final : public CredentialResolver, public BearerTo
     std::chrono::steady_clock::time_point fetched;
   };
   Result<CachedIdentity> read_identity(bool user, const std::string& name) const;
+  // "ABSK…": an IAM service-specific credential for bedrock.amazonaws.com, acting as its user.
+  Result<Principal> verify_long_term_api_key(std::string_view token) const;
 
   RootCredentials root_;
   std::string account_id_;

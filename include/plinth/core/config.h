@@ -87,6 +87,16 @@ struct BudgetConfig {
   std::optional<double> soft_limit_usd;
 };
 
+// An OpenID Connect identity provider trusted by STS AssumeRoleWithWebIdentity
+// ([[oidc_providers]]): tokens whose iss is `issuer` and whose aud is one of `audiences`, signed
+// by a key from jwks_url (fetched, cached) or jwks_file (exactly one of the two).
+struct OidcProviderConfig {
+  std::string issuer;  // e.g. https://token.actions.githubusercontent.com
+  std::vector<std::string> audiences;
+  std::string jwks_url;
+  std::filesystem::path jwks_file;
+};
+
 struct MetricsConfig {
   // GET /metrics is open by default (Prometheus scrapers do not sign SigV4); when true it needs
   // a SigV4 signature (service "plinth") and the plinth:GetMetrics action.
@@ -99,6 +109,9 @@ struct Config {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
   std::string log_level = "info";
+  // An IAM role whose temporary credentials GET /v1/container-credentials hands out (the ECS
+  // container-credentials protocol); empty: the endpoint is off. `plinth serve --task-role`.
+  std::string task_role;
   int worker_threads = 0;  // 0: hardware concurrency
   int engine_threads = 0;  // 0: hardware concurrency
   std::vector<ModelConfig> models;
@@ -108,6 +121,7 @@ struct Config {
   TlsConfig tls;
   DocumentsConfig documents;
   std::vector<BudgetConfig> budgets;
+  std::vector<OidcProviderConfig> oidc_providers;
   MetricsConfig metrics;
 
   // host and port parsed from `listen`.

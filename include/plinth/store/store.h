@@ -40,6 +40,28 @@ struct RoleRecord {
   int64_t created_at = 0;
 };
 
+// A service-specific credential (IAM CreateServiceSpecificCredential); for
+// bedrock.amazonaws.com a long-term Bedrock API key.
+struct ServiceCredentialRecord {
+  std::string credential_id;  // ACCA…
+  std::string user_name;
+  std::string service_name;       // bedrock.amazonaws.com
+  std::string alias;              // BedrockAPIKey-…-at-ACCOUNT: the public part, unique
+  std::string secret;             // plaintext in memory; stored sealed under the master key
+  std::string status = "Active";  // Active | Inactive
+  int64_t created_at = 0;
+  int64_t expires_at = 0;  // unix seconds; 0: never
+};
+
+// An OpenID Connect provider registered through IAM CreateOpenIDConnectProvider.
+struct OidcProviderRecord {
+  std::string arn;                       // arn:aws:iam::ACCOUNT:oidc-provider/HOST[/PATH]
+  std::string url;                       // the issuer, https://HOST[/PATH]
+  std::vector<std::string> client_ids;   // accepted audiences
+  std::vector<std::string> thumbprints;  // kept for IAM compatibility
+  int64_t created_at = 0;
+};
+
 struct InlinePolicy {
   std::string name;
   std::string document;  // JSON
@@ -61,6 +83,27 @@ class IamStore {
   virtual Result<std::vector<AccessKeyRecord>> list_access_keys(const std::string& user_name) = 0;
   virtual Status delete_access_key(const std::string& user_name,
                                    const std::string& access_key_id) = 0;
+
+  virtual Status create_service_credential(const ServiceCredentialRecord& credential) = 0;
+  // By alias, with its secret (authentication).
+  virtual Result<ServiceCredentialRecord> get_service_credential(const std::string& alias) = 0;
+  // Secrets are blanked. An empty service_name lists every service.
+  virtual Result<std::vector<ServiceCredentialRecord>> list_service_credentials(
+      const std::string& user_name, const std::string& service_name) = 0;
+  virtual Status set_service_credential_status(const std::string& user_name,
+                                               const std::string& credential_id,
+                                               const std::string& status) = 0;
+  virtual Status set_service_credential_secret(const std::string& user_name,
+                                               const std::string& credential_id,
+                                               const std::string& secret) = 0;
+  virtual Status delete_service_credential(const std::string& user_name,
+                                           const std::string& credential_id) = 0;
+
+  // kAlreadyExists when the ARN is taken; kNotFound from get/delete.
+  virtual Status create_oidc_provider(const OidcProviderRecord& provider) = 0;
+  virtual Result<OidcProviderRecord> get_oidc_provider(const std::string& arn) = 0;
+  virtual Result<std::vector<OidcProviderRecord>> list_oidc_providers() = 0;
+  virtual Status delete_oidc_provider(const std::string& arn) = 0;
 
   virtual Status create_role(const RoleRecord& role) = 0;
   virtual Result<RoleRecord> get_role(const std::string& name) = 0;

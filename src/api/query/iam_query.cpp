@@ -41,6 +41,85 @@ std::string policy_names_xml(const std::vector<store::InlinePolicy>& policies) {
   return out + "</PolicyNames><IsTruncated>false</IsTruncated>";
 }
 
+// The public parts of a service-specific credential; secret: the API key, on create and reset.
+std::string service_credential_xml(const store::ServiceCredentialRecord& c, std::string_view tag,
+                                   const std::string& account_id, bool with_secret) {
+  std::string out = "<" + std::string(tag) + "><CreateDate>" +
+                    query::iso8601_seconds(c.created_at) + "</CreateDate>";
+  if (c.expires_at != 0) {
+    out += "<ExpirationDate>" + query::iso8601_seconds(c.expires_at) + "</ExpirationDate>";
+  }
+  out += "<ServiceName>" + xml_escape(c.service_name) + "</ServiceName><ServiceUserName>" +
+         xml_escape(c.user_name + "-at-" + account_id) + "</ServiceUserName>" +
+         "<ServiceCredentialAlias>" + xml_escape(c.alias) + "</ServiceCredentialAlias>";
+  if (with_secret) {
+    out += "<ServiceCredentialSecret>" + xml_escape(c.secret) + "</ServiceCredentialSecret>";
+  }
+  out += "<ServiceSpecificCredentialId>" + xml_escape(c.credential_id) +
+         "</ServiceSpecificCredentialId><UserName>" + xml_escape(c.user_name) +
+         "</UserName><Status>" + xml_escape(c.status) + "</Status>";
+  return out + "</" + std::string(tag) + ">";
+}
+
+// NAME.member.1, NAME.member.2, … in order (stops at the first gap).
+std::vector<std::string> member_list(const query::Params& params, const std::string& name) {
+  std::vector<std::string> out;
+  for (size_t i = 1; i <= 1000; ++i) {
+    auto it = params.find(name + ".member." + std::to_string(i));
+    if (it == params.end()) break;
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+std::string members_xml(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += "<member>" + xml_escape(item) + "</member>";
+  return out;
+}
+
+std::optional<QueryResponse> handle_oidc_provider_action(const std::string& action,
+                                                         const query::Params& params,
+                                                         auth::IamService& iam,
+                                                         std::string_view request_id) {
+  auto error = [&](const Error& e) { return query::handler_error(e, request_id, kIamNamespace); };
+  auto ok = [&](std::string_view inner, bool with_result = true) {
+    return query::success(action, kIamNamespace, inner, request_id, with_result);
+  };
+  if (action == "ListOpenIDConnectProviders") {
+    auto list = iam.list_open_id_connect_providers();
+    if (!list) return error(list.error());
+    std::string inner = "<OpenIDConnectProviderList>";
+    for (const auto& p : *list) inner += "<member><Arn>" + xml_escape(p.arn) + "</Arn></member>";
+    return ok(inner + "</OpenIDConnectProviderList>");
+  }
+  if (action == "CreateOpenIDConnectProvider") {
+    auto url = query::required(params, "Url");
+    if (!url) return error(url.error());
+    auto created = iam.create_open_id_connect_provider(*url, member_list(params, "ClientIDList"),
+                                                       member_list(params, "ThumbprintList"));
+    if (!created) return error(created.error());
+    return ok("<OpenIDConnectProviderArn>" + xml_escape(created->arn) +
+              "</OpenIDConnectProviderArn>");
+  }
+  if (action != "GetOpenIDConnectProvider" && action != "DeleteOpenIDConnectProvider") {
+    return std::nullopt;
+  }
+  auto arn = query::required(params, "OpenIDConnectProviderArn");
+  if (!arn) return error(arn.error());
+  if (action == "DeleteOpenIDConnectProvider") {
+    auto s = iam.delete_open_id_connect_provider(*arn);
+    if (!s) return error(s.error());
+    return ok("", false);
+  }
+  auto p = iam.get_open_id_connect_provider(*arn);
+  if (!p) return error(p.error());
+  return ok("<Url>" + xml_escape(p->url) + "</Url><ClientIDList>" + members_xml(p->client_ids) +
+            "</ClientIDList><ThumbprintList>" + members_xml(p->thumbprints) +
+            "</ThumbprintList><CreateDate>" + query::iso8601_seconds(p->created_at) +
+            "</CreateDate>");
+}
+
 }  // namespace
 
 QueryResponse handle_iam(const auth::Principal& caller, std::string_view form_body,
@@ -83,6 +162,56 @@ QueryResponse handle_iam(const auth::Principal& caller, std::string_view form_bo
                          "Must specify userName when calling with non-User credentials"));
     }
     (*params)["UserName"] = caller.name;
+  }
+
+  if (auto answered = handle_oidc_provider_action(action, *params, iam, request_id)) {
+    return std::move(*answered);
+  }
+  bool service_credential_action =
+      action == "CreateServiceSpecificCredential" || action == "ListServiceSpecificCredentials" ||
+      action == "UpdateServiceSpecificCredential" || action == "ResetServiceSpecificCredential" ||
+      action == "DeleteServiceSpecificCredential";
+  if (service_credential_action && !params->contains("UserName")) {
+    // As on AWS, UserName defaults to the calling user.
+    if (caller.kind != auth::Principal::Kind::kUser) {
+      return error(Error(ErrorCode::kInvalidArgument,
+                         "Must specify userName when calling with non-User credentials"));
+    }
+    (*params)["UserName"] = caller.name;
+  }
+  if (service_credential_action) {
+    const std::string user = (*params)["UserName"];
+    const std::string& account = iam.account_id();
+    if (action == "CreateServiceSpecificCredential") {
+      auto service = param("ServiceName");
+      if (!service) return error(service.error());
+      auto days = query::optional_int(*params, "CredentialAgeDays");
+      if (!days) return error(days.error());
+      auto created = iam.create_service_specific_credential(user, *service, *days);
+      if (!created) return error(created.error());
+      return ok(service_credential_xml(*created, "ServiceSpecificCredential", account, true));
+    }
+    if (action == "ListServiceSpecificCredentials") {
+      auto list = iam.list_service_specific_credentials(
+          user, query::optional_param(*params, "ServiceName").value_or(""));
+      if (!list) return error(list.error());
+      std::string inner = "<ServiceSpecificCredentials>";
+      for (const auto& c : *list) inner += service_credential_xml(c, "member", account, false);
+      return ok(inner + "</ServiceSpecificCredentials><IsTruncated>false</IsTruncated>");
+    }
+    auto id = param("ServiceSpecificCredentialId");
+    if (!id) return error(id.error());
+    if (action == "UpdateServiceSpecificCredential") {
+      auto status = param("Status");
+      if (!status) return error(status.error());
+      return done(iam.update_service_specific_credential(user, *id, *status));
+    }
+    if (action == "DeleteServiceSpecificCredential") {
+      return done(iam.delete_service_specific_credential(user, *id));
+    }
+    auto reset = iam.reset_service_specific_credential(user, *id);
+    if (!reset) return error(reset.error());
+    return ok(service_credential_xml(*reset, "ServiceSpecificCredential", account, true));
   }
 
   if (action == "CreateUser" || action == "GetUser" || action == "DeleteUser" ||

@@ -148,9 +148,21 @@ Result<QueryAction> query_action(std::string_view service, std::string_view form
       return QueryAction{action, "sts:AssumeRole", role.empty() ? "*" : role, false};
     }
   } else if (service == "iam") {
-    static const std::vector<std::string> kUserActions = {
-        "CreateUser",     "GetUser",       "DeleteUser",    "CreateAccessKey",  "DeleteAccessKey",
-        "ListAccessKeys", "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy", "ListUserPolicies"};
+    static const std::vector<std::string> kUserActions = {"CreateUser",
+                                                          "GetUser",
+                                                          "DeleteUser",
+                                                          "CreateAccessKey",
+                                                          "DeleteAccessKey",
+                                                          "ListAccessKeys",
+                                                          "PutUserPolicy",
+                                                          "GetUserPolicy",
+                                                          "DeleteUserPolicy",
+                                                          "ListUserPolicies",
+                                                          "CreateServiceSpecificCredential",
+                                                          "ListServiceSpecificCredentials",
+                                                          "UpdateServiceSpecificCredential",
+                                                          "ResetServiceSpecificCredential",
+                                                          "DeleteServiceSpecificCredential"};
     static const std::vector<std::string> kRoleActions = {
         "CreateRole",    "GetRole",          "DeleteRole",      "PutRolePolicy",
         "GetRolePolicy", "DeleteRolePolicy", "ListRolePolicies"};
@@ -166,6 +178,11 @@ Result<QueryAction> query_action(std::string_view service, std::string_view form
       std::string role = param("RoleName");
       return QueryAction{action, "iam:" + action,
                          role.empty() ? "*" : "arn:aws:iam::" + account + ":role/" + role, true};
+    }
+    if (action == "CreateOpenIDConnectProvider" || action == "GetOpenIDConnectProvider" ||
+        action == "DeleteOpenIDConnectProvider" || action == "ListOpenIDConnectProviders") {
+      std::string arn = param("OpenIDConnectProviderArn");
+      return QueryAction{action, "iam:" + action, arn.empty() ? "*" : arn, true};
     }
     if (action == "ListUsers" || action == "ListRoles") {
       return QueryAction{action, "iam:" + action, "*", true};

@@ -1,4 +1,5 @@
-// STS over the Query protocol: GetCallerIdentity, GetSessionToken, AssumeRole, CreateBearerToken.
+// STS over the Query protocol: GetCallerIdentity, GetSessionToken, AssumeRole, CreateBearerToken,
+// AssumeRoleWithWebIdentity.
 #include "plinth/api/query_api.h"
 #include "query_internal.h"
 #include "query_xml.h"
@@ -19,6 +20,59 @@ std::string credentials_xml(const auth::TemporaryCredentials& c) {
 }
 
 }  // namespace
+
+QueryResponse handle_assume_role_with_web_identity(std::string_view form_body,
+                                                   const auth::WebIdentityService* service,
+                                                   std::string_view request_id) {
+  auto params = parse_form(form_body);
+  if (!params) return query::handler_error(params.error(), request_id, kStsNamespace);
+  auto error = [&](const Error& e) {
+    // The codes AWS STS answers for web identity problems.
+    auto respond = [&](int status, std::string_view code) {
+      return query_error_response(status, code, e.message, request_id, kStsNamespace);
+    };
+    switch (e.code) {
+      case ErrorCode::kUnauthenticated:
+        return respond(400, "InvalidIdentityToken");
+      case ErrorCode::kExpiredToken:
+        return respond(400, "ExpiredTokenException");
+      case ErrorCode::kIo:
+        return respond(400, "IDPCommunicationError");
+      case ErrorCode::kInvalidArgument:
+        if (e.message.starts_with(auth::kMalformedPolicyPrefix)) {
+          return respond(400, "MalformedPolicyDocument");
+        }
+        return respond(400, "ValidationError");
+      default:
+        return query_error_response(e, request_id, kStsNamespace);
+    }
+  };
+  if (service == nullptr) {
+    return error(Error(ErrorCode::kUnavailable, "Web identity federation is not enabled."));
+  }
+  auth::AssumeRoleWithWebIdentityRequest request;
+  for (auto [name, out] : {std::pair{"RoleArn", &request.role_arn},
+                           std::pair{"RoleSessionName", &request.role_session_name},
+                           std::pair{"WebIdentityToken", &request.web_identity_token}}) {
+    auto value = query::required(*params, name);
+    if (!value) return error(value.error());
+    *out = std::move(*value);
+  }
+  auto duration = query::optional_int(*params, "DurationSeconds");
+  if (!duration) return error(duration.error());
+  request.duration_seconds = *duration;
+  request.policy = query::optional_param(*params, "Policy");
+  auto result = service->assume_role_with_web_identity(request);
+  if (!result) return error(result.error());
+  std::string inner = credentials_xml(result->role.credentials) + "<SubjectFromWebIdentityToken>" +
+                      query::xml_escape(result->subject) +
+                      "</SubjectFromWebIdentityToken><AssumedRoleUser>" + "<AssumedRoleId>" +
+                      query::xml_escape(result->role.assumed_role_id) + "</AssumedRoleId><Arn>" +
+                      query::xml_escape(result->role.assumed_role_arn) +
+                      "</Arn></AssumedRoleUser><Provider>" + query::xml_escape(result->provider) +
+                      "</Provider><Audience>" + query::xml_escape(result->audience) + "</Audience>";
+  return query::success("AssumeRoleWithWebIdentity", kStsNamespace, inner, request_id);
+}
 
 QueryResponse handle_sts(const auth::Principal& caller, std::string_view form_body,
                          const auth::StsService& sts, const auth::RequestContext& ctx,
