@@ -14,6 +14,7 @@ import {
   DeleteServiceSpecificCredentialCommand,
 } from '@aws-sdk/client-iam';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { STSClient, GetSessionTokenCommand } from '@aws-sdk/client-sts';
 import { createAmazonBedrock } from '@ai-sdk/amazon-bedrock';
 import { generateText } from 'ai';
 import OpenAI from 'openai';
@@ -97,6 +98,15 @@ test('short-term keys: another region, expired, tampered and temporary-credentia
   const wrong = await getToken({ credentials: { ...userKey, secretAccessKey: 'x'.repeat(40) }, region });
   await assert.rejects(converseWithToken(wrong), { name: 'InvalidSignatureException' });
   await refused(converseWithToken('bedrock-api-key-bm90IGEgdXJs'));
+  // Signed with temporary credentials: the key carries the session token and works while it does.
+  const session = (await new STSClient({ region, endpoint: server.endpoint, credentials: userKey,
+                                         maxAttempts: 1 })
+    .send(new GetSessionTokenCommand({ DurationSeconds: 900 }))).Credentials;
+  secrets.push(session.SecretAccessKey);
+  const temporary = await getToken({ region, credentials: { accessKeyId: session.AccessKeyId,
+    secretAccessKey: session.SecretAccessKey, sessionToken: session.SessionToken } });
+  secrets.push(temporary);
+  assert.ok((await converseWithToken(temporary)).usage.outputTokens > 0);
 });
 
 test('long-term keys: IAM service-specific credentials, AWS_BEARER_TOKEN_BEDROCK and Vercel apiKey', async () => {
