@@ -36,21 +36,48 @@ json::object models_of(std::string_view region, std::string_view model_id) {
   return json::object{{"modelArn", catalog::foundation_model_arn(region, model_id)}};
 }
 
+std::string system_profile_id(const catalog::ModelEntry& model, std::string_view region) {
+  return std::string(geography(region)) + "." + model.id;
+}
+
+std::string system_profile_arn(const catalog::ModelEntry& model, std::string_view region,
+                               std::string_view account) {
+  return "arn:aws:bedrock:" + std::string(region) + ":" + std::string(account) +
+         ":inference-profile/" + system_profile_id(model, region);
+}
+
+// The text model of the system-defined profile `identifier` names ("GEO.MODEL" or its exact
+// inference-profile ARN), or null.
+const catalog::ModelEntry* system_profile_model(const catalog::Catalog& catalog,
+                                                std::string_view region, std::string_view account,
+                                                std::string_view identifier) {
+  std::string prefix = std::string(geography(region)) + ".";
+  std::string arn_prefix =
+      "arn:aws:bedrock:" + std::string(region) + ":" + std::string(account) + ":inference-profile/";
+  std::string_view id = identifier;
+  if (id.starts_with(arn_prefix)) id.remove_prefix(arn_prefix.size());
+  if (!id.starts_with(prefix)) return nullptr;
+  std::string_view model_id = id.substr(prefix.size());
+  const catalog::ModelEntry* model = catalog.find(model_id);
+  if (model == nullptr || model->kind != catalog::ModelKind::kText || model->id != model_id) {
+    return nullptr;
+  }
+  return model;
+}
+
 // The system-defined (cross-region) profile "GEO.MODEL" Bedrock offers for a text model.
 json::object system_profile_json(const catalog::ModelEntry& model, std::string_view region,
                                  std::string_view account) {
-  std::string id = std::string(geography(region)) + "." + model.id;
-  return json::object{
-      {"inferenceProfileName", id},
-      {"inferenceProfileArn", "arn:aws:bedrock:" + std::string(region) + ":" +
-                                  std::string(account) + ":inference-profile/" + id},
-      {"inferenceProfileId", id},
-      {"models", json::array{models_of(region, model.id)}},
-      {"status", "ACTIVE"},
-      {"type", "SYSTEM_DEFINED"},
-      {"description", "Routes requests to " + model.id},
-      {"createdAt", iso_time(0)},
-      {"updatedAt", iso_time(0)}};
+  std::string id = system_profile_id(model, region);
+  return json::object{{"inferenceProfileName", id},
+                      {"inferenceProfileArn", system_profile_arn(model, region, account)},
+                      {"inferenceProfileId", id},
+                      {"models", json::array{models_of(region, model.id)}},
+                      {"status", "ACTIVE"},
+                      {"type", "SYSTEM_DEFINED"},
+                      {"description", "Routes requests to " + model.id},
+                      {"createdAt", iso_time(0)},
+                      {"updatedAt", iso_time(0)}};
 }
 
 json::object application_profile_json(const store::InferenceProfileRecord& profile, std::string arn,
@@ -198,43 +225,37 @@ void Gateway::handle_inference_profiles(Call& call) {
       method == "GET" ? "bedrock:GetInferenceProfile" : "bedrock:DeleteInferenceProfile";
   auth::RequestContext context{options_.region, call.request.secure, services_.clock.now(),
                                call.request.remote_address};
-  // A system-defined profile ("us.MODEL" or its inference-profile ARN) answers GET from the
-  // catalog.
-  auto reference = catalog::parse_model_reference(*identifier);
-  bool system_form =
-      reference && (reference->form == catalog::ModelReference::Form::kInferenceProfileArn ||
-                    (reference->form == catalog::ModelReference::Form::kPlainId &&
-                     identifier->starts_with(std::string(geography(options_.region)) + ".")));
-  auto profile = system_form ? Result<store::InferenceProfileRecord>(fail(ErrorCode::kNotFound, ""))
-                             : find_profile(account, *identifier);
+  // A system-defined profile ("us.MODEL" or its inference-profile ARN) is answered from the
+  // catalog; anything else names a stored application profile.
+  const catalog::ModelEntry* system_model =
+      system_profile_model(services_.catalog, options_.region, account, *identifier);
+  auto profile = system_model != nullptr
+                     ? Result<store::InferenceProfileRecord>(fail(ErrorCode::kNotFound, ""))
+                     : find_profile(account, *identifier);
   if (!profile && profile.error().code != ErrorCode::kNotFound) {
     call.respond_error(profile.error());
     return;
   }
-  std::string arn = profile                           ? profile_arn(account, profile->id)
+  std::string arn = system_model != nullptr
+                        ? system_profile_arn(*system_model, options_.region, account)
+                    : profile                         ? profile_arn(account, profile->id)
                     : identifier->starts_with("arn:") ? *identifier
                                                       : profile_arn(account, *identifier);
-  if (system_form) {
-    arn = "arn:aws:bedrock:" + options_.region + ":" + account + ":inference-profile/" +
-          reference->id;
-  }
   if (auth::authorize(*call.principal, action, arn, context) != auth::Decision::kAllow) {
     call.respond_error(Error(ErrorCode::kPermissionDenied,
                              "User: " + call.principal->arn + " is not authorized to perform: " +
                                  std::string(action) + " on resource: " + arn));
     return;
   }
-  if (system_form && method == "GET") {
-    std::string_view prefix = geography(options_.region);
-    const catalog::ModelEntry* model =
-        reference->id.starts_with(std::string(prefix) + ".")
-            ? services_.catalog.find(std::string_view(reference->id).substr(prefix.size() + 1))
-            : nullptr;
-    if (model != nullptr && model->kind == catalog::ModelKind::kText) {
+  if (system_model != nullptr) {
+    if (method == "GET") {
       call.respond(200, "application/json",
-                   json::serialize(system_profile_json(*model, options_.region, account)));
-      return;
+                   json::serialize(system_profile_json(*system_model, options_.region, account)));
+    } else {
+      call.respond_error(Error(ErrorCode::kInvalidArgument,
+                               "A system-defined inference profile cannot be deleted."));
     }
+    return;
   }
   if (!profile) {
     call.respond_error(

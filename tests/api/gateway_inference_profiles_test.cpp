@@ -178,6 +178,14 @@ TEST_F(GatewayProfilesTest, CreateGetListAndDeleteAsTheSdkCallsThem) {
       json::parse(system.response->body).at("inferenceProfileSummaries").as_array();
   ASSERT_EQ(summaries.size(), 1u);
   EXPECT_EQ(summaries[0].at("inferenceProfileId").as_string(), "us." + std::string(kHaiku));
+  FakeExchange one_system = get("/inference-profiles/" + uri_encode("us." + std::string(kHaiku)));
+  ASSERT_EQ(one_system.response->status, 200) << one_system.response->body;
+  EXPECT_EQ(json::parse(one_system.response->body).at("type").as_string(), "SYSTEM_DEFINED");
+  EXPECT_EQ(error_type(call(signed_call(
+                "DELETE", "/inference-profiles/" + uri_encode("us." + std::string(kHaiku)), "", {},
+                "bedrock"))),
+            "ValidationException");
+  EXPECT_EQ(error_type(get("/inference-profiles/us.no-such-model")), "ResourceNotFoundException");
   EXPECT_EQ(get("/inference-profiles?type=OTHER").response->status, 400);
   EXPECT_EQ(get("/inference-profiles?maxResults=1001").response->status, 400);
 
@@ -290,6 +298,41 @@ TEST_F(GatewayProfilesTest, ProfileCallsAreRecordedWithProfileTagsAndRequestMeta
   FakeExchange by_profile = call(signed_get("/v1/usage", "group_by=profile"));
   EXPECT_EQ(json::parse(by_profile.response->body).at("groups").as_array()[0].at("key").as_string(),
             arn);
+}
+
+TEST_F(GatewayProfilesTest, EveryRuntimeApiAcceptsTheProfileArnAsModelId) {
+  std::string arn = create("everywhere");
+  std::string anthropic = R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":5,)"
+                          R"("messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(post("/model/" + uri_encode(arn) + "/invoke", anthropic).response->status, 200);
+  FakeExchange streamed =
+      post("/model/" + uri_encode(arn) + "/invoke-with-response-stream", anthropic);
+  EXPECT_EQ(streamed.stream_status, 200);
+  FakeExchange converse_stream =
+      post("/model/" + uri_encode(arn) + "/converse-stream", std::string(kConverseBody));
+  EXPECT_EQ(converse_stream.stream_status, 200);
+  FakeExchange chat =
+      post("/v1/chat/completions",
+           R"({"model":")" + arn + R"(","messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(chat.response);
+  EXPECT_EQ(chat.response->status, 200) << chat.response->body;
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 4u);
+  for (const ledger::UsageRecord& r : records) {
+    EXPECT_EQ(r.inference_profile, arn) << r.operation;
+    EXPECT_EQ(r.model_used, kHaiku) << r.operation;
+    EXPECT_EQ(r.profile_tags, (ledger::Labels{{"team", "alpha"}})) << r.operation;
+  }
+  // A well-formed ARN of another account or region names no profile of the caller's.
+  std::string id = arn.substr(arn.rfind('/') + 1);
+  EXPECT_EQ(error_type(converse("arn:aws:bedrock:eu-west-1:000000000000:application-inference-"
+                                "profile/" +
+                                id)),
+            "ResourceNotFoundException");
+  EXPECT_EQ(error_type(converse("arn:aws:bedrock:us-east-1:999999999999:application-inference-"
+                                "profile/" +
+                                id)),
+            "ResourceNotFoundException");
 }
 
 TEST_F(GatewayProfilesTest, RequestMetadataOutsideBedrocksLimitsIsAValidationError) {
