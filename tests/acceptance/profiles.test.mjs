@@ -21,7 +21,7 @@ import {
 import {
   IAMClient, CreateUserCommand, CreateAccessKeyCommand, PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { startPlinth, repoRoot, ROOT, SMALL } from './harness.mjs';
+import { startPlinth, runPlinth, repoRoot, ROOT, SMALL } from './harness.mjs';
 
 const region = 'us-east-1';
 const MODEL_ARN = `arn:aws:bedrock:${region}::foundation-model/${SMALL}`;
@@ -172,6 +172,10 @@ test('the profile ARN works as modelId and the ledger groups by profile, tag and
   const byUser = await usage('metadata:user');
   assert.equal(byUser['u-1'].requests, 2);
   assert.equal(byUser['u-2'].requests, 1);
+  // `plinth usage` reads the same ledger offline.
+  const offline = JSON.parse(runPlinth(['usage', '--data-dir', join(dir, 'data'),
+                                        '--group-by', 'tag:team', '--json']));
+  assert.equal(offline.groups.find((g) => g.key === 'alpha').requests, 2);
 
   await assert.rejects(
     converse(runtime(), SMALL, { requestMetadata: Object.fromEntries(
