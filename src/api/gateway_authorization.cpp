@@ -1,5 +1,6 @@
-// Authorization of model calls: one decision over the resolved model or router and every name
-// it answers to (ids, aliases, ARNs, and each model a router can reach).
+// Authorization of model calls: one decision over the resolved model, router or application
+// inference profile and every name it answers to (ids, aliases, ARNs, each model a router can
+// reach, the model a profile copies).
 #include <algorithm>
 
 #include "gateway_internal.h"
