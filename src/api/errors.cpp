@@ -25,6 +25,10 @@ std::string_view aws_error_name(AwsErrorType type) {
       return "ResourceNotFoundException";
     case AwsErrorType::kConflict:
       return "ConflictException";
+    case AwsErrorType::kServiceQuotaExceeded:
+      return "ServiceQuotaExceededException";
+    case AwsErrorType::kTooManyTags:
+      return "TooManyTagsException";
     case AwsErrorType::kModelTimeout:
       return "ModelTimeoutException";
     case AwsErrorType::kThrottling:
@@ -40,6 +44,8 @@ std::string_view aws_error_name(AwsErrorType type) {
 unsigned aws_error_status(AwsErrorType type) {
   switch (type) {
     case AwsErrorType::kValidation:
+    case AwsErrorType::kServiceQuotaExceeded:
+    case AwsErrorType::kTooManyTags:
       return 400;
     case AwsErrorType::kAccessDenied:
     case AwsErrorType::kUnrecognizedClient:

@@ -6,6 +6,7 @@
 #include "plinth/core/encoding.h"
 #include "plinth/core/ids.h"
 #include "plinth/core/log.h"
+#include "plinth/store/inference_profiles.h"
 
 namespace plinth::api {
 
@@ -234,6 +235,10 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
     handle_documents(call);  // Bedrock-shaped errors, like every SigV4 "plinth" API
     return;
   }
+  if (is_inference_profile_path(path)) {
+    handle_inference_profiles(call);
+    return;
+  }
   if (path.starts_with("/v1/")) call.openai_errors = true;
   if (path == "/v1/models") {
     handle_list_models(call);
@@ -385,6 +390,13 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
 
 const catalog::ModelEntry* Gateway::resolve_model(Call& call, const std::string& requested_id) {
   if (call.usage) call.usage->model_requested = requested_id;
+  if (services_.profiles != nullptr && call.principal) {
+    auto reference = catalog::parse_model_reference(requested_id);
+    if (reference &&
+        reference->form == catalog::ModelReference::Form::kApplicationInferenceProfileArn) {
+      return resolve_profile(call, requested_id);
+    }
+  }
   if (services_.routers != nullptr) {
     if (const router::Router* router = services_.routers->find(requested_id)) {
       // The small model stands for the router until one answers (kind checks, body formats).
@@ -399,6 +411,32 @@ const catalog::ModelEntry* Gateway::resolve_model(Call& call, const std::string&
     return nullptr;
   }
   call.meter_model(requested_id, **model);
+  return *model;
+}
+
+const catalog::ModelEntry* Gateway::resolve_profile(Call& call, const std::string& requested_id) {
+  std::string account = account_of(*call.principal);
+  auto profile = find_profile(account, requested_id);
+  if (!profile) {
+    call.respond_error(profile.error());
+    return nullptr;
+  }
+  auto model = services_.catalog.resolve(profile->model_id);
+  if (!model) {
+    call.respond_error(Error(ErrorCode::kNotFound, "The model " + profile->model_id +
+                                                       " behind the inference profile " +
+                                                       requested_id + " is not available."));
+    return nullptr;
+  }
+  call.profile_arn = profile_arn(account, profile->id);
+  call.meter_model(requested_id, **model);
+  if (call.usage) {
+    call.usage->inference_profile = *call.profile_arn;
+    call.usage->profile_tags.clear();
+    for (store::ProfileTag& tag : profile->tags) {
+      call.usage->profile_tags.push_back({std::move(tag.key), std::move(tag.value)});
+    }
+  }
   return *model;
 }
 

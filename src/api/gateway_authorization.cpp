@@ -1,5 +1,6 @@
-// Authorization of model calls: one decision over the resolved model or router and every name
-// it answers to (ids, aliases, ARNs, and each model a router can reach).
+// Authorization of model calls: one decision over the resolved model, router or application
+// inference profile and every name it answers to (ids, aliases, ARNs, each model a router can
+// reach, the model a profile copies).
 #include <algorithm>
 
 #include "gateway_internal.h"
@@ -40,6 +41,12 @@ Status Gateway::authorize_model(Call& call, std::string_view action, std::string
     for (const catalog::ModelEntry* reachable : call.router->reachable_models()) {
       add_model_names(*reachable);
     }
+  } else if (call.profile_arn) {
+    // An application inference profile: as on Bedrock, the caller needs the action on the
+    // profile ARN and on the model it copies (checked below); a Deny on either denies.
+    resolved_arn = catalog::foundation_model_arn(options_.region, model.id);
+    requested_arn = *call.profile_arn;
+    add_model_names(model);
   } else {
     resolved_arn = catalog::foundation_model_arn(options_.region, model.id);
     requested_arn = requested_id.starts_with("arn:")
@@ -58,15 +65,33 @@ Status Gateway::authorize_model(Call& call, std::string_view action, std::string
                     " on resource: " + std::string(resource) + std::string(reason));
   };
   bool allowed = false;
+  bool profile_allowed = false;
+  bool model_allowed = false;
   for (const std::string& arn : deny_arns) {
     auth::Decision decision = auth::authorize(*call.principal, action, arn, context);
     if (decision == auth::Decision::kExplicitDeny) {
       return denied(arn, " with an explicit deny in an identity-based policy");
     }
-    if (decision == auth::Decision::kAllow &&
-        std::ranges::find(grant_arns, arn) != grant_arns.end()) {
-      allowed = true;
+    if (decision != auth::Decision::kAllow) continue;
+    if (std::ranges::find(grant_arns, arn) != grant_arns.end()) allowed = true;
+    if (call.profile_arn) {
+      if (arn == *call.profile_arn) {
+        profile_allowed = true;
+      } else {
+        model_allowed = true;  // any name of the model the profile copies
+      }
     }
+  }
+  if (call.profile_arn) {
+    if (!profile_allowed) {
+      return denied(*call.profile_arn, " because no identity-based policy allows the " +
+                                           std::string(action) + " action");
+    }
+    if (!model_allowed) {
+      return denied(resolved_arn, " because no identity-based policy allows the " +
+                                      std::string(action) + " action");
+    }
+    return ok();
   }
   if (allowed) return ok();
   return denied(resolved_arn,

@@ -1,6 +1,8 @@
 // Gateway handlers for Bedrock Runtime Converse, ConverseStream, InvokeModel and
 // InvokeModelWithResponseStream.
 #include "gateway_internal.h"
+#include "inference_profile_request.h"
+#include "json_input.h"
 #include "plinth/api/bedrock_converse.h"
 #include "plinth/api/bedrock_invoke.h"
 #include "plinth/core/ids.h"
@@ -43,6 +45,16 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
     return;
   }
   request->model_id = model.id;
+  // requestMetadata is the caller's to group usage by; the model never sees it.
+  if (call.request.body.find("requestMetadata") != std::string::npos) {
+    auto body = json_input::parse_object_body(call.request.body);
+    auto metadata = body ? parse_request_metadata(*body) : Result<ledger::Labels>(ledger::Labels{});
+    if (!metadata) {
+      call.respond_error(metadata.error());
+      return;
+    }
+    if (call.usage) call.usage->request_metadata = std::move(*metadata);
+  }
   if (!reserve_budget(call, providers::estimated_input_tokens(*request), request->max_tokens))
     return;
   if (!stream) {

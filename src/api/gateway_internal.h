@@ -40,6 +40,9 @@ struct Gateway::Call {
   // A failure after a stream started (HTTP 200 already sent): record the error code instead.
   void meter_stream_error(const Error& error);
 
+  // Set when modelId names an application inference profile (resolve_model): its ARN, which
+  // authorization requires besides the model's names.
+  std::optional<std::string> profile_arn = std::nullopt;
   // Set when modelId names a prompt router (resolve_model); answered_by once a model answered.
   const router::Router* router = nullptr;
   const catalog::ModelEntry* answered_by = nullptr;

@@ -45,9 +45,10 @@ Status read_time_bound(const Parameters& parameters, std::string_view name, int6
 Result<ledger::UsageQuery> usage_query(const Parameters& parameters) {
   ledger::UsageQuery query;
   auto group_by = parameters.find("group_by");
-  auto parsed = ledger::parse_group_by(group_by == parameters.end() ? "model" : group_by->second);
+  auto parsed = ledger::parse_grouping(group_by == parameters.end() ? "model" : group_by->second);
   if (!parsed) return std::unexpected(parsed.error());
-  query.group_by = *parsed;
+  query.group_by = parsed->by;
+  query.label_key = std::move(parsed->label_key);
   if (auto read = read_time_bound(parameters, "from", query.from_ms); !read) {
     return std::unexpected(read.error());
   }
@@ -209,7 +210,8 @@ Status Gateway::hold_budget(Call& call, int64_t input_tokens, int64_t max_output
   }
   ledger::BudgetSubject subject{
       call.principal->account_id.empty() ? options_.account_id : call.principal->account_id,
-      call.principal->arn, application_tag(call.request, call.usage->model_requested)};
+      call.principal->arn, application_tag(call.request, call.usage->model_requested),
+      call.usage->profile_tags};
   // Rounded up: an estimate never falls short of the cost record_usage() will book.
   catalog::Cost cost = catalog::compute_cost(*call.usage_model, input_tokens, max_output_tokens);
   if (call.router != nullptr) {

@@ -30,6 +30,7 @@
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/local_provider.h"
 #include "plinth/router/router.h"
+#include "plinth/store/inference_profiles.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
 #include "plinth/vectors/vector_store.h"
@@ -195,6 +196,14 @@ int run_serve(const ServeOptions& o) {
     log::warn("the store has no SQLite database: knowledge bases are not available");
   }
 
+  // Application inference profiles and their tags live in the same database.
+  std::unique_ptr<store::InferenceProfileStore> inference_profiles;
+  if (store::Database* database = (*store)->database()) {
+    auto opened = store::open_sqlite_inference_profiles(*database);
+    if (!opened) return fail_start(opened.error().message);
+    inference_profiles = std::move(*opened);
+  }
+
   // Budgets rebuild this period's spend from the ledger, the one durable record of cost.
   std::vector<ledger::BudgetSpec> budget_specs;
   for (const BudgetConfig& budget : config->budgets) {
@@ -276,7 +285,8 @@ int run_serve(const ServeOptions& o) {
                                             .metrics = &metrics,
                                             .routers = &*routers,
                                             .vectors = vector_store.get(),
-                                            .documents = document_service.get()});
+                                            .documents = document_service.get(),
+                                            .profiles = inference_profiles.get()});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;

@@ -100,9 +100,10 @@ int run_usage(const UsageOptions& o) {
     what_if = *model;
   }
   ledger::UsageQuery query;
-  auto group_by = ledger::parse_group_by(o.group_by);
-  if (!group_by) return report_error(group_by.error().message);
-  query.group_by = *group_by;
+  auto grouping = ledger::parse_grouping(o.group_by);
+  if (!grouping) return report_error(grouping.error().message);
+  query.group_by = grouping->by;
+  query.label_key = grouping->label_key;
   if (!o.from.empty()) {
     auto from = ledger::parse_time_bound(o.from);
     if (!from) return report_error(from.error().message);
@@ -134,7 +135,7 @@ int run_usage(const UsageOptions& o) {
   if (o.json) {
     std::cout << report_json(*report, what_if) << "\n";
   } else {
-    print_table(*report, ledger::to_string(query.group_by), what_if);
+    print_table(*report, o.group_by, what_if);
   }
   return 0;
 }
@@ -146,7 +147,10 @@ void add_usage_command(CLI::App& app, Action* action) {
   auto* usage = app.add_subcommand("usage", "Report recorded usage and cost from the ledger");
   usage->add_option("--data-dir", o->data_dir,
                     "State directory (default: the config's, or ./plinth-data)");
-  usage->add_option("--group-by", o->group_by, "model, principal, tag, day or operation")
+  usage
+      ->add_option("--group-by", o->group_by,
+                   "model, principal, tag, day, operation, profile, tag:KEY (a profile tag) "
+                   "or metadata:KEY (Converse requestMetadata)")
       ->capture_default_str();
   usage->add_option("--from", o->from, "Start (inclusive): Unix seconds or ISO 8601");
   usage->add_option("--to", o->to, "End (exclusive): Unix seconds or ISO 8601");

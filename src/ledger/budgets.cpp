@@ -55,6 +55,15 @@ std::optional<std::string> key_for(const BudgetSpec& spec, const BudgetSubject& 
   const std::string& value = spec.scope == BudgetScope::kAccount     ? subject.account_id
                              : spec.scope == BudgetScope::kPrincipal ? subject.principal_arn
                                                                      : subject.application_tag;
+  if (spec.scope == BudgetScope::kTag && spec.match != "*") {
+    for (const Label& tag : subject.profile_tags) {
+      if (spec.match.size() == tag.key.size() + 1 + tag.value.size() &&
+          spec.match.starts_with(tag.key) && spec.match[tag.key.size()] == '=' &&
+          spec.match.ends_with(tag.value)) {
+        return spec.match;
+      }
+    }
+  }
   if (value.empty()) return std::nullopt;
   if (spec.match == "*" || spec.match == value) return value;
   return std::nullopt;
@@ -184,8 +193,8 @@ Status Budgets::restore(Ledger& ledger) {
     int64_t start = period_start_ms(spec.period, now);
     for (const SpendRow& row : *rows) {
       if (row.day_start_ms < start) continue;
-      auto key =
-          key_for(spec, BudgetSubject{row.account_id, row.principal_arn, row.application_tag});
+      auto key = key_for(spec, BudgetSubject{row.account_id, row.principal_arn, row.application_tag,
+                                             row.profile_tags});
       if (!key) continue;
       Entry& entry = books_[b]->at(*key, start);
       entry.spent += row.cost_micro_usd;

@@ -57,6 +57,14 @@ CREATE TABLE ledger_usage_hourly (
                                                    // redelivered job re-records the same id.
                                                    {2, R"(
 CREATE UNIQUE INDEX ledger_usage_request_id ON ledger_usage(request_id) WHERE request_id <> '';
+)"},
+                                                   // Application inference profiles: the ARN,
+                                                   // its tags and Converse requestMetadata, the
+                                                   // two as JSON objects (grouped with json_each).
+                                                   {3, R"(
+ALTER TABLE ledger_usage ADD COLUMN inference_profile TEXT NOT NULL DEFAULT '';
+ALTER TABLE ledger_usage ADD COLUMN profile_tags TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE ledger_usage ADD COLUMN request_metadata TEXT NOT NULL DEFAULT '{}';
 )"}};
 
 constexpr int64_t kHourMs = 3'600'000;
@@ -87,9 +95,11 @@ using HourKey = std::tuple<int64_t, std::string, std::string, std::string, std::
 constexpr std::string_view kColumns =
     "time_ms, account_id, principal_arn, role_session, application_tag, operation, "
     "model_requested, model_used, input_tokens, output_tokens, latency_ms, cost_micro_usd, "
-    "escalated, escalation_reason, status, request_id";
+    "escalated, escalation_reason, status, request_id, inference_profile, profile_tags, "
+    "request_metadata";
+constexpr int kColumnCount = 19;
 
-// Rows per INSERT statement: 16 columns each stays far below SQLite's parameter limit.
+// Rows per INSERT statement: 19 columns each stays far below SQLite's parameter limit.
 constexpr size_t kRowsPerInsert = 256;
 constexpr int kWriteAttempts = 3;
 
@@ -106,15 +116,28 @@ std::string_view key_expression(GroupBy group_by) {
       return "strftime('%Y-%m-%d', time_ms / 1000, 'unixepoch')";
     case GroupBy::kOperation:
       return "operation";
+    case GroupBy::kProfile:
+      return "inference_profile";
+    // ?9 is the label key (bound, never spliced); absent keys group under "".
+    case GroupBy::kProfileTag:
+      return "COALESCE((SELECT value FROM json_each(profile_tags) WHERE key = ?9), '')";
+    case GroupBy::kMetadata:
+      return "COALESCE((SELECT value FROM json_each(request_metadata) WHERE key = ?9), '')";
   }
   return "model_used";
+}
+
+// The hourly roll-up has no profile or label columns: these groupings read the rows.
+bool reads_rows_only(GroupBy group_by) {
+  return group_by == GroupBy::kProfile || group_by == GroupBy::kProfileTag ||
+         group_by == GroupBy::kMetadata;
 }
 
 std::string insert_sql(size_t rows) {
   std::string sql = "INSERT INTO ledger_usage (" + std::string(kColumns) + ") VALUES ";
   for (size_t i = 0; i < rows; ++i) {
     sql += i == 0 ? "" : ",";
-    sql += "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    sql += "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   }
   return sql;
 }
@@ -135,7 +158,10 @@ void bind_record(store::Statement& statement, int first, const UsageRecord& r) {
       .bind(first + 12, static_cast<int64_t>(r.escalated ? 1 : 0))
       .bind(first + 13, r.escalation_reason)
       .bind(first + 14, r.status)
-      .bind(first + 15, r.request_id);
+      .bind(first + 15, r.request_id)
+      .bind(first + 16, r.inference_profile)
+      .bind(first + 17, labels_json(r.profile_tags))
+      .bind(first + 18, labels_json(r.request_metadata));
 }
 
 class SqliteLedger final : public Ledger {
@@ -180,7 +206,19 @@ class SqliteLedger final : public Ledger {
     // Whole hours [first_hour, end_hour) come from the roll-up; the partial hours at either end
     // ([from, first_hour) and [end_hour, to)) from the rows themselves.
     auto [from, first_hour, end_hour, to] = split_hours(query.from_ms, query.to_ms);
+    if (reads_rows_only(query.group_by)) {
+      from = query.from_ms;
+      first_hour = end_hour = to;  // every row comes from ledger_usage, none from the roll-up
+    }
     std::string key = std::string(key_expression(query.group_by));
+    // The roll-up's half of the union; the row-only groupings name columns it lacks, so for them
+    // it is a constant empty select.
+    std::string hourly =
+        reads_rows_only(query.group_by)
+            ? " SELECT '', 0, 0, 0, 0, 0 WHERE ?2 < ?3"
+            : " SELECT " + key +
+                  ", requests, input_tokens, output_tokens, cost_micro_usd, escalated"
+                  " FROM ledger_usage_hourly WHERE time_ms >= ?2 AND time_ms < ?3";
     std::string sql =
         "SELECT k, SUM(n), SUM(i), SUM(o), SUM(c), SUM(e) FROM ("
         " SELECT " +
@@ -188,16 +226,15 @@ class SqliteLedger final : public Ledger {
         " AS k, 1 AS n, input_tokens AS i, output_tokens AS o,"
         " cost_micro_usd AS c, escalated AS e FROM ledger_usage"
         " WHERE (time_ms >= ?1 AND time_ms < ?2) OR (time_ms >= ?3 AND time_ms < ?4)"
-        " UNION ALL"
-        " SELECT " +
-        key +
-        ", requests, input_tokens, output_tokens, cost_micro_usd, escalated"
-        " FROM ledger_usage_hourly WHERE time_ms >= ?2 AND time_ms < ?3"
-        ") GROUP BY k ORDER BY k";
+        " UNION ALL" +
+        hourly + ") GROUP BY k ORDER BY k";
     auto guard = db_.lock();
     auto statement = db_.prepare(sql);
     if (!statement) return std::unexpected(statement.error());
     statement->bind(1, from).bind(2, first_hour).bind(3, end_hour).bind(4, to);
+    if (query.group_by == GroupBy::kProfileTag || query.group_by == GroupBy::kMetadata) {
+      statement->bind(9, query.label_key);
+    }
     UsageReport report;
     while (true) {
       auto row = statement->step();
@@ -235,7 +272,8 @@ class SqliteLedger final : public Ledger {
           s.column_int(0), s.column_text(1), s.column_text(2), s.column_text(3), s.column_text(4),
           s.column_text(5), s.column_text(6), s.column_text(7), s.column_int(8), s.column_int(9),
           s.column_int(10), s.column_int(11), s.column_int(12) != 0, s.column_text(13),
-          s.column_text(14), s.column_text(15)});
+          s.column_text(14), s.column_text(15), s.column_text(16),
+          parse_labels_json(s.column_text(17)), parse_labels_json(s.column_text(18))});
     }
     return records;
   }
@@ -244,6 +282,11 @@ class SqliteLedger final : public Ledger {
     const int64_t width = bucket_ms(query.bucket);
     if (query.from_ms < 0 || query.to_ms <= query.from_ms) {
       return fail(ErrorCode::kInvalidArgument, "A series needs 0 <= from < to.");
+    }
+    if (reads_rows_only(query.by)) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "A series groups by model, principal, tag, day or operation; use /v1/usage "
+                  "for profile, tag:KEY and metadata:KEY.");
     }
     // Buckets start on whole UTC hours or days, so every bucket edge is also an hour edge.
     const int64_t first_bucket = query.from_ms / width * width;
@@ -305,7 +348,8 @@ class SqliteLedger final : public Ledger {
     // A range scan on ledger_usage_time; the hourly roll-up has no account column.
     auto statement = db_.prepare(
         "SELECT account_id, principal_arn, application_tag, time_ms / 86400000 * 86400000 AS day,"
-        " SUM(cost_micro_usd) FROM ledger_usage WHERE time_ms >= ?1 GROUP BY 1, 2, 3, 4");
+        " SUM(cost_micro_usd), profile_tags FROM ledger_usage WHERE time_ms >= ?1"
+        " GROUP BY 1, 2, 3, 4, 6");
     if (!statement) return std::unexpected(statement.error());
     statement->bind(1, std::max<int64_t>(from_ms, 0));
     std::vector<SpendRow> rows;
@@ -315,7 +359,7 @@ class SqliteLedger final : public Ledger {
       if (!*row) break;
       const store::Statement& s = *statement;
       rows.push_back(SpendRow{s.column_text(0), s.column_text(1), s.column_text(2), s.column_int(3),
-                              s.column_int(4)});
+                              s.column_int(4), parse_labels_json(s.column_text(5))});
     }
     return rows;
   }
@@ -374,7 +418,7 @@ class SqliteLedger final : public Ledger {
       auto statement = db_.prepare(insert_sql(rows));
       if (!statement) return std::unexpected(statement.error());
       for (size_t i = 0; i < rows; ++i) {
-        bind_record(*statement, static_cast<int>(i * 16 + 1), batch[start + i]);
+        bind_record(*statement, static_cast<int>(i * kColumnCount + 1), batch[start + i]);
       }
       if (auto run = statement->run(); !run) return std::unexpected(run.error());
     }

@@ -34,16 +34,57 @@ json::object totals_json(const UsageTotals& totals) {
           {"escalations", totals.escalations}};
 }
 
+json::object labels_object(const Labels& labels) {
+  json::object out;
+  for (const Label& label : labels) out[repaired_utf8(label.key)] = repaired_utf8(label.value);
+  return out;
+}
+
 }  // namespace
 
 Result<GroupBy> parse_group_by(std::string_view text) {
-  for (GroupBy g :
-       {GroupBy::kModel, GroupBy::kPrincipal, GroupBy::kTag, GroupBy::kDay, GroupBy::kOperation}) {
+  for (GroupBy g : {GroupBy::kModel, GroupBy::kPrincipal, GroupBy::kTag, GroupBy::kDay,
+                    GroupBy::kOperation, GroupBy::kProfile}) {
     if (text == to_string(g)) return g;
   }
   return fail(ErrorCode::kInvalidArgument,
-              "group_by must be one of model, principal, tag, day, operation; got '" +
-                  std::string(text) + "'.");
+              "group_by must be one of model, principal, tag, day, operation, profile, tag:KEY, "
+              "metadata:KEY; got '" +
+                  std::string(text.substr(0, 300)) + "'.");
+}
+
+Result<Grouping> parse_grouping(std::string_view text) {
+  for (auto [prefix, by] : {std::pair{std::string_view("tag:"), GroupBy::kProfileTag},
+                            std::pair{std::string_view("metadata:"), GroupBy::kMetadata}}) {
+    if (!text.starts_with(prefix)) continue;
+    std::string_view key = text.substr(prefix.size());
+    if (key.empty() || key.size() > kMaxLabelKeyBytes) {
+      return fail(ErrorCode::kInvalidArgument, "group_by " + std::string(prefix) +
+                                                   "KEY needs a key of 1 to " +
+                                                   std::to_string(kMaxLabelKeyBytes) + " bytes.");
+    }
+    return Grouping{by, std::string(key)};
+  }
+  auto by = parse_group_by(text);
+  if (!by) return std::unexpected(by.error());
+  return Grouping{*by, ""};
+}
+
+std::string labels_json(const Labels& labels) {
+  json::object out;
+  for (const Label& label : labels) out[label.key] = label.value;
+  return json::serialize(out);
+}
+
+Labels parse_labels_json(std::string_view text) {
+  Labels labels;
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec || !value.is_object()) return labels;
+  for (const auto& [key, v] : value.as_object()) {
+    if (v.is_string()) labels.push_back({std::string(key), std::string(v.as_string())});
+  }
+  return labels;
 }
 
 std::string_view to_string(GroupBy group_by) {
@@ -58,6 +99,12 @@ std::string_view to_string(GroupBy group_by) {
       return "day";
     case GroupBy::kOperation:
       return "operation";
+    case GroupBy::kProfile:
+      return "profile";
+    case GroupBy::kProfileTag:
+      return "tag:";
+    case GroupBy::kMetadata:
+      return "metadata:";
   }
   return "model";
 }
@@ -202,7 +249,10 @@ std::string usage_calls_json(const std::vector<UsageRecord>& calls) {
                                {"escalated", r.escalated},
                                {"escalation_reason", repaired_utf8(r.escalation_reason)},
                                {"status", repaired_utf8(r.status)},
-                               {"request_id", repaired_utf8(r.request_id)}});
+                               {"request_id", repaired_utf8(r.request_id)},
+                               {"inference_profile", repaired_utf8(r.inference_profile)},
+                               {"profile_tags", labels_object(r.profile_tags)},
+                               {"request_metadata", labels_object(r.request_metadata)}});
   }
   return json::serialize(json::object{{"calls", std::move(out)}});
 }

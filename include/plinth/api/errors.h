@@ -19,6 +19,8 @@ enum class AwsErrorType {
   kMissingAuthenticationToken,
   kResourceNotFound,
   kConflict,
+  kServiceQuotaExceeded,  // control plane: too many inference profiles
+  kTooManyTags,           // control plane: a resource would hold too many tags
   kModelTimeout,
   kThrottling,
   kServiceUnavailable,

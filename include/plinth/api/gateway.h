@@ -36,6 +36,10 @@ struct SearchHit;
 namespace plinth::documents {
 class DocumentService;
 }
+namespace plinth::store {
+class InferenceProfileStore;
+struct InferenceProfileRecord;
+}  // namespace plinth::store
 
 namespace plinth::api {
 
@@ -51,6 +55,7 @@ struct GatewayOptions {
   // Authorization header is the token; either empty: the endpoint answers 404.
   std::string task_role;
   std::string container_credentials_token;
+  int64_t max_inference_profiles = 1000;  // application inference profiles per account
 
   static GatewayOptions from_config(const Config& config);
 };
@@ -83,6 +88,9 @@ struct GatewayServices {
   // Documents: when set, /v1/pipelines, /v1/documents and /v1/jobs answer from it; when null,
   // they answer ServiceUnavailable.
   documents::DocumentService* documents = nullptr;
+  // Application inference profiles: when set, the control-plane profile and tag APIs answer and
+  // profile ARNs work as modelId; when null, those APIs answer ServiceUnavailable.
+  store::InferenceProfileStore* profiles = nullptr;
 };
 
 class Gateway {
@@ -116,6 +124,18 @@ class Gateway {
   void invoke(Call& call, const catalog::ModelEntry& model, bool stream);
   void chat_completions(Call& call);
   void embeddings(Call& call);
+  // Application inference profiles and tags (gateway_inference_profiles.cpp).
+  static bool is_inference_profile_path(std::string_view path);
+  void handle_inference_profiles(Call& call);
+  void create_inference_profile(Call& call, const std::string& account);
+  void list_inference_profiles(Call& call, const std::string& account);
+  void handle_profile_tags(Call& call, const std::string& account);
+  // The stored profile an identifier (id, name or application-profile ARN) names in `account`.
+  Result<store::InferenceProfileRecord> find_profile(const std::string& account,
+                                                     std::string_view identifier);
+  std::string profile_arn(std::string_view account, std::string_view id) const;
+  // The caller's account (the gateway's own for principals without one).
+  std::string account_of(const auth::Principal& principal) const;
   // Ledger (gateway_usage.cpp).
   void handle_usage(Call& call);
   // Documents REST API (gateway_documents*.cpp).
@@ -149,6 +169,9 @@ class Gateway {
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
   // Resolves the model the caller named and meters it; on failure answers and returns null.
   const catalog::ModelEntry* resolve_model(Call& call, const std::string& requested_id);
+  // An application inference profile ARN: the model it copies (ResourceNotFoundException once
+  // deleted); notes the profile on the call for authorization and the ledger.
+  const catalog::ModelEntry* resolve_profile(Call& call, const std::string& requested_id);
   // Runs one inference for the call, through its router when the caller named one, and meters
   // it (gateway_router.cpp). on_answer_start runs before the answer's first text.
   Result<providers::InferenceResponse> run_inference(

@@ -23,7 +23,9 @@ enum class BudgetPeriod { kDay, kMonth };
 struct BudgetSpec {
   std::string id;
   BudgetScope scope = BudgetScope::kAccount;
-  std::string match = "*";  // "*": every account / principal / non-empty tag separately
+  // "*": every account / principal / non-empty application tag separately; for scope tag a fixed
+  // match is an application tag or a profile tag written "key=value".
+  std::string match = "*";
   BudgetPeriod period = BudgetPeriod::kDay;
   std::optional<int64_t> limit_micro_usd;       // hard
   std::optional<int64_t> soft_limit_micro_usd;  // warning only
@@ -37,6 +39,9 @@ struct BudgetSubject {
   std::string account_id;
   std::string principal_arn;
   std::string application_tag;  // empty: no tag budget applies
+  // The tags of the application inference profile the call goes through: a tag budget with a
+  // fixed match "key=value" also counts a call whose profile has that tag.
+  Labels profile_tags;
 };
 
 // One budget key's state in the current period.

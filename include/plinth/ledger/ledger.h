@@ -20,6 +20,14 @@ namespace plinth::ledger {
 // The request header a caller sets to attribute a call to one of its applications.
 inline constexpr std::string_view kApplicationTagHeader = "x-plinth-application-tag";
 
+// A key and its value: an inference profile's tag or a Converse requestMetadata entry.
+struct Label {
+  std::string key;
+  std::string value;
+  bool operator==(const Label&) const = default;
+};
+using Labels = std::vector<Label>;
+
 struct UsageRecord {
   int64_t time_ms = 0;  // Unix time in milliseconds, when the call ended
   std::string account_id;
@@ -39,13 +47,36 @@ struct UsageRecord {
   std::string escalation_reason;
   std::string status;  // HTTP status ("200", "400") or, after a stream started, the error code name
   std::string request_id;
+  // The application inference profile ARN named as modelId (empty otherwise) and its tags when
+  // the call ran; the Converse requestMetadata the caller sent.
+  std::string inference_profile;
+  Labels profile_tags;
+  Labels request_metadata;
 };
 
-enum class GroupBy { kModel, kPrincipal, kTag, kDay, kOperation };
+// kProfile groups by inference profile ARN; kProfileTag by the value of one profile tag and
+// kMetadata by one requestMetadata key's value (both named in UsageQuery::label_key).
+enum class GroupBy { kModel, kPrincipal, kTag, kDay, kOperation, kProfile, kProfileTag, kMetadata };
 
-// "model", "principal", "tag", "day" (UTC, YYYY-MM-DD), "operation"; kInvalidArgument otherwise.
+// "model", "principal", "tag", "day" (UTC, YYYY-MM-DD), "operation", "profile";
+// kInvalidArgument otherwise.
 Result<GroupBy> parse_group_by(std::string_view text);
 std::string_view to_string(GroupBy group_by);
+
+// The longest label key a grouping may name (Bedrock's requestMetadata key limit).
+inline constexpr size_t kMaxLabelKeyBytes = 256;
+
+// parse_group_by's names plus "tag:KEY" (a profile tag's value) and "metadata:KEY" (a
+// requestMetadata value); kInvalidArgument otherwise.
+struct Grouping {
+  GroupBy by = GroupBy::kModel;
+  std::string label_key;
+};
+Result<Grouping> parse_grouping(std::string_view text);
+
+// Labels as a JSON object text ({"key":"value",...}) and back; malformed text reads as none.
+std::string labels_json(const Labels& labels);
+Labels parse_labels_json(std::string_view text);
 
 // A time bound as Unix milliseconds: Unix seconds ("1764065503") or ISO 8601 UTC
 // ("2025-11-25", "2025-11-25T10:11:43Z", with optional fraction and +HH:MM offset).
@@ -55,6 +86,7 @@ struct UsageQuery {
   GroupBy group_by = GroupBy::kModel;
   int64_t from_ms = 0;                                  // inclusive
   int64_t to_ms = std::numeric_limits<int64_t>::max();  // exclusive
+  std::string label_key;                                // for kProfileTag and kMetadata
 };
 
 struct UsageTotals {
@@ -74,6 +106,7 @@ struct SpendRow {
   std::string application_tag;
   int64_t day_start_ms = 0;
   int64_t cost_micro_usd = 0;
+  Labels profile_tags;  // of the inference profile the calls went through
 };
 
 struct UsageGroup {
@@ -140,10 +173,11 @@ class Ledger {
   virtual Result<UsageReport> query(const UsageQuery& query) = 0;
   // The newest `limit` records, newest first.
   virtual Result<std::vector<UsageRecord>> recent(int limit) = 0;
-  // Totals per key and bucket over [from, to); kInvalidArgument when to <= from or the range
-  // spans more than kMaxSeriesBuckets buckets. Sees every record() that returned before it.
+  // Totals per key and bucket over [from, to); kInvalidArgument when to <= from, the range
+  // spans more than kMaxSeriesBuckets buckets, or the grouping is by profile or label. Sees every
+  // record() that returned before it.
   virtual Result<UsageSeries> series(const SeriesQuery& query) = 0;
-  // Cost of the records at or after from_ms, by account, principal, tag and UTC day.
+  // Cost of the records at or after from_ms, by account, principal, tag, profile tags and UTC day.
   virtual Result<std::vector<SpendRow>> spend_since(int64_t from_ms) = 0;
 };
 

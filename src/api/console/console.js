@@ -327,24 +327,35 @@ function renderSeries(answer, by, emptyKey) {
   });
 }
 
+// An application inference profile's id and its tags at the time of the call, or a dash.
+function profileCell(c) {
+  if (!c.inference_profile) return '—';
+  const tags = Object.entries(c.profile_tags || {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  const id = c.inference_profile.slice(c.inference_profile.lastIndexOf('/') + 1);
+  return tags ? `${id} (${tags})` : id;
+}
+
 function renderRecent(answer) {
   const box = $('recent');
   if (!answer.calls.length) return showMessage(box, 'No calls yet.');
   const rows = answer.calls.map((c) => ({
     call: c,
     cells: [new Date(c.time_ms).toISOString().replace('T', ' ').slice(0, 19), shortArn(c.principal_arn),
-            displayKey(c.application_tag, '—'), `${c.model_requested} → ${c.model_used || '(none)'}`,
+            displayKey(c.application_tag, '—'), profileCell(c),
+            `${c.model_requested} → ${c.model_used || '(none)'}`,
             `${integer(c.input_tokens)} / ${integer(c.output_tokens)}`, usd(c.cost_usd),
             `${integer(c.latency_ms)} ms`, c.status, c.escalated ? 'yes' : 'no'],
-    titles: [null, c.principal_arn, null, c.operation, 'input / output', null, null, c.request_id,
-             c.escalation_reason || null],
+    titles: [null, c.principal_arn, null, c.inference_profile || null, c.operation, 'input / output',
+             null, null, c.request_id, c.escalation_reason || null],
   }));
   box.replaceChildren(table(
-    [{ title: 'Time (UTC)' }, { title: 'Principal' }, { title: 'Application' }, { title: 'Model requested → used' },
+    [{ title: 'Time (UTC)' }, { title: 'Principal' }, { title: 'Application' },
+     { title: 'Inference profile (tags)' }, { title: 'Model requested → used' },
      { title: 'Tokens in / out', num: true }, { title: 'Cost', num: true }, { title: 'Latency', num: true },
      { title: 'Status' }, { title: 'Escalated' }],
     rows, ({ call }) => ({ 'data-request-id': call.request_id, 'data-model-used': call.model_used,
                            'data-tag': call.application_tag, 'data-status': call.status,
+                           'data-profile': call.inference_profile || '',
                            'data-escalated': String(call.escalated) })));
 }
 
