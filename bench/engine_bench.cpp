@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "matmul_bench.h"
+#include "sampler_bench.h"
 #include "plinth/engine/engine.h"
 
 namespace {
@@ -137,7 +138,7 @@ int engine_bench_main(int argc, char** argv) {
   CLI::App app{"Plinth engine benchmark."};
   std::string model_path, arch = "qwen2", recipe_name = "q8_0";
   int threads = 0, decode_tokens = 32;
-  bool exact = false, micro = false, estimate = false;
+  bool exact = false, micro = false, estimate = false, sampler = false;
   std::vector<int> sequences = {1, 4, 16};
   double seconds = 0.5;
   app.add_option("--model", model_path, "GGUF model: prompt / decode tokens/s through Model");
@@ -147,10 +148,11 @@ int engine_bench_main(int argc, char** argv) {
   app.add_flag("--exact", exact, "F32 activations (the exact path)");
   app.add_flag("--matmul", micro, "matmul microbenchmark: scalar vs AVX2 vs AVX-512");
   app.add_flag("--estimate", estimate, "Qwen2-0.5B-shaped matmul-only decode / prompt estimate");
+  app.add_flag("--sampler", sampler, "sampler: us per token at 151,936 tokens vs sorting");
   app.add_option("--type", recipe_name, "estimate quantization: q8_0 | q4_k_m | f16 | ...");
   app.add_option("--seconds", seconds, "time budget per microbenchmark case");
   CLI11_PARSE(app, argc, argv);
-  if (model_path.empty() && !micro && !estimate) micro = estimate = true;
+  if (model_path.empty() && !micro && !estimate && !sampler) micro = estimate = sampler = true;
 
   int status = 0;
   if (!model_path.empty())
@@ -167,6 +169,7 @@ int engine_bench_main(int argc, char** argv) {
     std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
   }
   if (micro) plinth::bench::run_matmul_microbench(threads, seconds);
+  if (sampler) status |= plinth::bench::run_sampler_bench(seconds);
   return status;
 }
 
