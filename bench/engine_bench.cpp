@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -13,8 +14,8 @@
 #include <vector>
 
 #include "matmul_bench.h"
-#include "sampler_bench.h"
 #include "plinth/engine/engine.h"
+#include "sampler_bench.h"
 
 namespace {
 
@@ -88,6 +89,35 @@ int run_model_bench(const std::filesystem::path& path, int threads, bool exact, 
       return 1;
     }
     std::printf("prompt: 128 tokens in %.3f s = %.1f tok/s\n", s, 128 / s);
+  }
+  if (!exact) {  // Prompt cache: time to first token with a 1,000-token prefix seen before.
+    const int prefix = std::min(1000, model->info().context_window - 16);
+    std::vector<double> cold, warm;
+    for (int round = 0; round < 3; ++round) {
+      auto base = prompt_tokens(prefix, vocab, 100 + round);
+      engine::GenerateRequest req;
+      req.max_tokens = 1;
+      req.prompt = base;
+      req.prompt.insert(req.prompt.end(), {11, 12, 13});
+      start = Clock::now();
+      auto first = model->generate(req);
+      cold.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+      req.prompt = base;
+      req.prompt.insert(req.prompt.end(), {21, 22, 23, 24});
+      start = Clock::now();
+      auto second = model->generate(req);
+      warm.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+      if (!first || !second || second->cached_prompt_tokens != prefix) {
+        std::fprintf(stderr, "prompt cache: the prefix was not reused\n");
+        return 1;
+      }
+    }
+    std::sort(cold.begin(), cold.end());
+    std::sort(warm.begin(), warm.end());
+    std::printf(
+        "prompt cache: %d-token prefix, first token uncached %.1f ms, cached %.1f ms "
+        "(%.1fx faster; median of 3)\n",
+        prefix, cold[1] * 1e3, warm[1] * 1e3, cold[1] / warm[1]);
   }
   for (int concurrency : sequences) {
     std::atomic<int64_t> generated{0};
