@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 
 #include "matmul_bench.h"
 #include "plinth/engine/engine.h"
+#include "sampler_bench.h"
 
 namespace {
 
@@ -88,6 +90,35 @@ int run_model_bench(const std::filesystem::path& path, int threads, bool exact, 
     }
     std::printf("prompt: 128 tokens in %.3f s = %.1f tok/s\n", s, 128 / s);
   }
+  if (!exact) {  // Prompt cache: time to first token with a 1,000-token prefix seen before.
+    const int prefix = std::min(1000, model->info().context_window - 16);
+    std::vector<double> cold, warm;
+    for (int round = 0; round < 3; ++round) {
+      auto base = prompt_tokens(prefix, vocab, 100 + round);
+      engine::GenerateRequest req;
+      req.max_tokens = 1;
+      req.prompt = base;
+      req.prompt.insert(req.prompt.end(), {11, 12, 13});
+      start = Clock::now();
+      auto first = model->generate(req);
+      cold.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+      req.prompt = base;
+      req.prompt.insert(req.prompt.end(), {21, 22, 23, 24});
+      start = Clock::now();
+      auto second = model->generate(req);
+      warm.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+      if (!first || !second || second->cached_prompt_tokens != prefix) {
+        std::fprintf(stderr, "prompt cache: the prefix was not reused\n");
+        return 1;
+      }
+    }
+    std::sort(cold.begin(), cold.end());
+    std::sort(warm.begin(), warm.end());
+    std::printf(
+        "prompt cache: %d-token prefix, first token uncached %.1f ms, cached %.1f ms "
+        "(%.1fx faster; median of 3)\n",
+        prefix, cold[1] * 1e3, warm[1] * 1e3, cold[1] / warm[1]);
+  }
   for (int concurrency : sequences) {
     std::atomic<int64_t> generated{0};
     std::atomic<bool> failed{false};
@@ -137,7 +168,7 @@ int engine_bench_main(int argc, char** argv) {
   CLI::App app{"Plinth engine benchmark."};
   std::string model_path, arch = "qwen2", recipe_name = "q8_0";
   int threads = 0, decode_tokens = 32;
-  bool exact = false, micro = false, estimate = false;
+  bool exact = false, micro = false, estimate = false, sampler = false;
   std::vector<int> sequences = {1, 4, 16};
   double seconds = 0.5;
   app.add_option("--model", model_path, "GGUF model: prompt / decode tokens/s through Model");
@@ -147,10 +178,11 @@ int engine_bench_main(int argc, char** argv) {
   app.add_flag("--exact", exact, "F32 activations (the exact path)");
   app.add_flag("--matmul", micro, "matmul microbenchmark: scalar vs AVX2 vs AVX-512");
   app.add_flag("--estimate", estimate, "Qwen2-0.5B-shaped matmul-only decode / prompt estimate");
+  app.add_flag("--sampler", sampler, "sampler: us per token at 151,936 tokens vs sorting");
   app.add_option("--type", recipe_name, "estimate quantization: q8_0 | q4_k_m | f16 | ...");
   app.add_option("--seconds", seconds, "time budget per microbenchmark case");
   CLI11_PARSE(app, argc, argv);
-  if (model_path.empty() && !micro && !estimate) micro = estimate = true;
+  if (model_path.empty() && !micro && !estimate && !sampler) micro = estimate = sampler = true;
 
   int status = 0;
   if (!model_path.empty())
@@ -167,6 +199,7 @@ int engine_bench_main(int argc, char** argv) {
     std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
   }
   if (micro) plinth::bench::run_matmul_microbench(threads, seconds);
+  if (sampler) status |= plinth::bench::run_sampler_bench(seconds);
   return status;
 }
 

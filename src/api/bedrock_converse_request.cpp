@@ -204,6 +204,9 @@ Status parse_additional_fields(const json::object& body, providers::InferenceReq
   auto top_k = shared_validation::top_k(**extra, "top_k", "additionalModelRequestFields.top_k");
   if (!top_k) return std::unexpected(top_k.error());
   request.top_k = *top_k;
+  auto seed = json_input::optional_integer(**extra, "seed", "additionalModelRequestFields.seed");
+  if (!seed) return std::unexpected(seed.error());
+  if (*seed) request.seed = static_cast<uint64_t>(**seed);
   return ok();
 }
 

@@ -4,6 +4,7 @@
 
 #include "bench_gateway.h"
 #include "bench_load.h"
+#include "bench_streams.h"
 #include "commands.h"
 #include "documents_bench.h"
 #include "engine_bench.h"
@@ -107,6 +108,22 @@ void add_bench_commands(CLI::App& app, Action* action) {
   load->add_option("--max-queued", l->max_queued_requests,
                    "Server [server] max_queued_requests (0: default)");
   load->callback([l, action] { *action = [l] { return run_load_bench(*l); }; });
+
+  auto st_options = std::make_shared<StreamsBenchOptions>();
+  st_options->model = std::string(PLINTH_BUNDLED_MODELS_DIR) + "/qwen2-32-tied-q8_0.gguf";
+  auto* streams = bench->add_subcommand(
+      "streams", "Starts plinth serve; N concurrent ConverseStream calls: tokens/s and TTFT");
+  streams->add_option("--model", st_options->model, "GGUF text model")->capture_default_str();
+  streams->add_option("--streams", st_options->streams, "Concurrent streams per measurement")
+      ->capture_default_str();
+  streams->add_option("--max-tokens", st_options->max_tokens, "maxTokens per call")
+      ->capture_default_str();
+  streams->add_option("--rounds", st_options->rounds, "Rounds per N (median reported)")
+      ->capture_default_str();
+  streams->add_option("--temperature", st_options->temperature, "Sampling temperature")
+      ->capture_default_str();
+  streams->callback(
+      [st_options, action] { *action = [st_options] { return run_streams_bench(*st_options); }; });
 
   // The engine benchmark parses its own flags (--model F --threads N --matmul --estimate ...).
   auto* engine = bench->add_subcommand(

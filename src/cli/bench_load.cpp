@@ -19,9 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench_server.h"
 #include "bench_stats.h"
-#include "plinth/auth/sigv4.h"
-#include "plinth/core/clock.h"
 #include "plinth/http/client.h"
 
 namespace plinth::cli {
@@ -31,101 +30,21 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::duration<double, std::milli>;
 
-constexpr const char* kAccessKey = "AKIAPLINTHLOADBENCH1";
-constexpr const char* kSecret = "plinth-load-bench-secret-0123456789abcdef";
-
-long rss_kib(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.starts_with(field)) return std::atol(line.c_str() + std::strlen(field));
-  }
-  return 0;
-}
-
-http::Request make_request(std::string method, std::string target) {
-  http::Request request;
-  request.method = std::move(method);
-  request.target = std::move(target);
-  return request;
-}
-
-http::ClientOptions with_timeout(std::chrono::seconds timeout) {
-  http::ClientOptions options;
-  options.timeout = timeout;
-  return options;
-}
-
-struct Served {
-  pid_t pid = -1;
-  uint16_t port = 0;
-};
-
-Result<Served> start_server(const LoadBenchOptions& o, const fs::path& dir) {
-  fs::path model = fs::absolute(o.models_dir) / "qwen2-32-tied-q8_0.gguf";
-  if (!fs::exists(model))
-    return fail(ErrorCode::kNotFound, "no fixture model at " + model.string());
-  fs::create_directories(dir / "data");
-  std::ofstream config(dir / "plinth.toml");
-  config << "listen = \"127.0.0.1:0\"\nregion = \"us-east-1\"\nlog_level = \"warn\"\n";
-  if (o.worker_threads > 0) config << "worker_threads = " << o.worker_threads << "\n";
-  config << "[[models]]\nid = \"small\"\nfile = \"" << model.string()
-         << "\"\nkind = \"text\"\ntier = \"small\"\n";
-  if (o.max_queued_requests > 0) {
-    config << "[server]\nmax_queued_requests = " << o.max_queued_requests << "\n";
-  }
-  config.close();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("PLINTH_ROOT_ACCESS_KEY_ID", kAccessKey, 1);
-    ::setenv("PLINTH_ROOT_SECRET_ACCESS_KEY", kSecret, 1);
-    std::string config_path = (dir / "plinth.toml").string();
-    std::string data_path = (dir / "data").string();
-    std::freopen((dir / "serve.log").c_str(), "w", stderr);
-    ::execl("/proc/self/exe", "plinth", "serve", "--config", config_path.c_str(), "--data-dir",
-            data_path.c_str(), static_cast<char*>(nullptr));
-    std::_Exit(127);
-  }
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (Clock::now() < deadline) {
-    std::ifstream address(dir / "data" / "listen-address");
-    std::string text;
-    if (address >> text) {
-      uint16_t port = static_cast<uint16_t>(std::atoi(text.substr(text.rfind(':') + 1).c_str()));
-      http::Request health = make_request("GET", "/health");
-      if (auto r = http::request("127.0.0.1", port, health); r && r->status == 200) {
-        return Served{pid, port};
-      }
-    }
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ::kill(pid, SIGKILL);
-  return fail(ErrorCode::kUnavailable,
-              "plinth serve did not start; see " + (dir / "serve.log").string());
+Result<ServedPlinth> start_server(const LoadBenchOptions& o, const fs::path& dir) {
+  std::string extra;
+  if (o.worker_threads > 0) extra += "worker_threads = " + std::to_string(o.worker_threads) + "\n";
+  if (o.max_queued_requests > 0)
+    extra += "[server]\nmax_queued_requests = " + std::to_string(o.max_queued_requests) + "\n";
+  return start_plinth_serve(fs::path(o.models_dir) / "qwen2-32-tied-q8_0.gguf", dir, extra);
 }
 
 http::Request converse_request(uint16_t port, int max_tokens) {
-  std::string body =
+  // Signed once: a signature stays valid for 15 minutes, longer than the bench runs.
+  return signed_post(
+      port, "/model/small/converse",
       R"({"messages":[{"role":"user","content":[{"text":"Say hello to the load bench."}]}],)"
       R"("inferenceConfig":{"maxTokens":)" +
-      std::to_string(max_tokens) + "}}";
-  auth::SignableRequest signable{
-      "POST",
-      "/model/small/converse",
-      "",
-      {{"host", "127.0.0.1:" + std::to_string(port)}, {"content-type", "application/json"}},
-      body};
-  // Signed once: a signature stays valid for 15 minutes, longer than the bench runs.
-  auth::SignerOptions signer;
-  signer.region = "us-east-1";
-  signer.service = "bedrock";
-  signer.time = plinth::Clock::real()->now();
-  auto signed_request = auth::sign_request(signable, {kAccessKey, kSecret, ""}, signer);
-  http::Request request = make_request("POST", "/model/small/converse");
-  for (auto& [k, v] : signed_request.request.headers) request.headers.push_back({k, v});
-  request.body = body;
-  return request;
+          std::to_string(max_tokens) + "}}");
 }
 
 // Samples the server's RSS and probes /health every 20 ms while a phase runs.
@@ -134,7 +53,7 @@ class Observer {
   Observer(pid_t pid, uint16_t port) {
     thread_ = std::thread([this, pid, port] {
       http::Client client("127.0.0.1", port, with_timeout(std::chrono::seconds(10)));
-      http::Request health = make_request("GET", "/health");
+      http::Request health = plain_request("GET", "/health");
       while (!stop_) {
         peak_rss_kib_ = std::max(peak_rss_kib_, rss_kib(pid, "VmRSS:"));
         auto t0 = Clock::now();
@@ -170,7 +89,8 @@ struct PhaseResult {
 };
 
 // Closed loop: `concurrency` clients send back to back; capacity is what they get done.
-double measure_capacity(const LoadBenchOptions& o, const Served& s, const http::Request& req) {
+double measure_capacity(const LoadBenchOptions& o, const ServedPlinth& s,
+                        const http::Request& req) {
   std::atomic<bool> stop{false};
   std::atomic<int64_t> done{0};
   std::vector<std::thread> clients;
@@ -192,7 +112,7 @@ double measure_capacity(const LoadBenchOptions& o, const Served& s, const http::
 
 // Open loop: arrivals at a fixed rate regardless of responses; latency counts from the arrival
 // time, so waiting for a free sender counts too (no coordinated omission).
-PhaseResult open_loop(const LoadBenchOptions& o, const Served& s, const http::Request& req,
+PhaseResult open_loop(const LoadBenchOptions& o, const ServedPlinth& s, const http::Request& req,
                       double rate) {
   std::mutex mutex;
   std::condition_variable ready;
@@ -295,8 +215,7 @@ int run_load_bench(const LoadBenchOptions& o) {
   if (auto probe = http::request("127.0.0.1", served->port, req); !probe || probe->status != 200) {
     std::fprintf(stderr, "plinth bench load: a Converse call failed: %s\n",
                  probe ? probe->body.c_str() : probe.error().message.c_str());
-    ::kill(served->pid, SIGTERM);
-    ::waitpid(served->pid, nullptr, 0);
+    stop_plinth_serve(*served);
     return 1;
   }
   std::printf("plinth bench load: fixture qwen2-32-tied-q8_0, maxTokens %d, load average %s\n",
@@ -316,8 +235,7 @@ int run_load_bench(const LoadBenchOptions& o) {
   }
   std::printf("server peak RSS over the run (VmHWM): %.1f MiB\n",
               static_cast<double>(rss_kib(served->pid, "VmHWM:")) / 1024);
-  ::kill(served->pid, SIGTERM);
-  ::waitpid(served->pid, nullptr, 0);
+  stop_plinth_serve(*served);
   std::error_code ec;
   fs::remove_all(dir, ec);
   return status;

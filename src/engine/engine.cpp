@@ -53,6 +53,9 @@ ModelImpl::ModelImpl(std::unique_ptr<GgufFile> file, ModelConfig config, ModelWe
   info_.is_encoder = config_.is_encoder;
   info_.chat_template = file_->get_string("tokenizer.chat_template").value_or("");
   info_.file_bytes = file_->file_size();
+  if (!config_.is_encoder && options.prefix_cache_bytes > 0)
+    prefixes_ =
+        std::make_unique<PrefixCache>(options.prefix_cache_bytes, options.prefix_cache_min_tokens);
   if (!config_.is_encoder)
     scheduler_ =
         std::make_unique<BatchScheduler>(config_, forward_, compute_mutex_, options.max_sequences);
@@ -83,7 +86,7 @@ Result<GenerateResult> ModelImpl::generate(const GenerateRequest& request) {
                 "prompt (" + std::to_string(request.prompt.size()) + " tokens) plus max_tokens (" +
                     std::to_string(request.max_tokens) + ") exceeds the context length of " +
                     std::to_string(context_length_) + " tokens");
-  Generation generation(request, *tokenizer_, config_);
+  Generation generation(request, *tokenizer_, config_, prefixes_.get());
   scheduler_->run(generation);
   return generation.take_result();
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "plinth/core/random.h"
 #include "plinth/engine/engine.h"
 #include "schema_constraint.h"
 
@@ -148,7 +149,8 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
   g.sampling.temperature = request.temperature.value_or(0.7f);
   g.sampling.top_p = request.top_p.value_or(1.0f);
   g.sampling.top_k = request.top_k.value_or(0);
-  g.sampling.seed = request.seed.value_or(0x9e3779b97f4a7c15ull);
+  // A fresh seed per call unless the caller pins one: identical requests must not repeat.
+  g.sampling.seed = request.seed ? *request.seed : Random::secure()->next_u64();
   g.stop_sequences = request.stop_sequences;
   g.exact = request.exact;
   g.cancel = request.cancel;

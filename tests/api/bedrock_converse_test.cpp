@@ -72,11 +72,18 @@ TEST(ConverseRequest, ReadsSamplingStopsAndTopK) {
   auto request = parse(
       R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],
           "inferenceConfig":{"topP":0.9,"stopSequences":["END","\n\n"]},
-          "additionalModelRequestFields":{"top_k":40}})");
+          "additionalModelRequestFields":{"top_k":40,"seed":7}})");
   ASSERT_TRUE(request.has_value()) << request.error().message;
   EXPECT_FLOAT_EQ(*request->top_p, 0.9f);
   EXPECT_EQ(request->stop_sequences, (std::vector<std::string>{"END", "\n\n"}));
   EXPECT_EQ(request->top_k, 40);
+  EXPECT_EQ(request->seed, 7u);
+  auto unseeded = parse(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})");
+  ASSERT_TRUE(unseeded.has_value());
+  EXPECT_FALSE(unseeded->seed.has_value());
+  EXPECT_FALSE(parse(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],
+                         "additionalModelRequestFields":{"seed":"x"}})")
+                   .has_value());
 }
 
 TEST(ConverseRequest, ToolConfigAndForcedTool) {

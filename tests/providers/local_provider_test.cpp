@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <cmath>
+#include <set>
 
 #include "plinth/engine/engine.h"
 
@@ -63,6 +64,26 @@ TEST_F(LocalProviderTest, StreamingDeltasConcatenateToTheFinalText) {
   });
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(streamed, r->content[0].text);
+}
+
+TEST_F(LocalProviderTest, UnseededCallsDifferAndASeedRepeats) {
+  auto req = ask("Write something");
+  req.temperature = 1.0f;
+  req.max_tokens = 16;
+  std::set<std::string> unseeded;
+  for (int i = 0; i < 3; ++i) {
+    auto r = provider_->infer(req, {});
+    ASSERT_TRUE(r) << r.error().message;
+    unseeded.insert(r->content[0].text);
+  }
+  // 16 tokens drawn at temperature 1 from a random-weight model: three equal texts would mean
+  // the calls shared a seed.
+  EXPECT_GT(unseeded.size(), 1u);
+  req.seed = 99;
+  auto a = provider_->infer(req, {});
+  auto b = provider_->infer(req, {});
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->content[0].text, b->content[0].text);
 }
 
 TEST_F(LocalProviderTest, SchemaConstrainedOutputParsesAndValidates) {

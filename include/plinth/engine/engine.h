@@ -33,9 +33,10 @@ class Tokenizer {
   // tokens -> their byte, byte-level BPE -> the original bytes). Control tokens -> "" unless
   // render_special.
   virtual std::string token_bytes(TokenId id, bool render_special = false) const = 0;
-  // Ids to text; an incomplete UTF-8 tail is kept as is (use an incremental decoder when streaming).
+  // Ids to text; an incomplete UTF-8 tail is kept as is (use an incremental decoder when
+  // streaming).
   virtual std::string decode(std::span<const TokenId> ids, bool render_special = false) const = 0;
-  virtual bool is_control(TokenId id) const = 0;        // control / special, never plain text
+  virtual bool is_control(TokenId id) const = 0;            // control / special, never plain text
   virtual bool is_end_of_generation(TokenId id) const = 0;  // EOS, EOT, <|im_end|>, ...
   virtual std::optional<TokenId> bos() const = 0;
   virtual std::optional<TokenId> eos() const = 0;
@@ -54,8 +55,8 @@ struct ModelInfo {
   int32_t context_window = 0;  // what this load serves: prompt + max_tokens must fit in it
   int32_t embedding_length = 0;
   int32_t layers = 0;
-  bool is_encoder = false;     // bert: embeddings only
-  std::string chat_template;   // tokenizer.chat_template, may be empty
+  bool is_encoder = false;    // bert: embeddings only
+  std::string chat_template;  // tokenizer.chat_template, may be empty
   uint64_t file_bytes = 0;
 };
 
@@ -108,18 +109,23 @@ struct GenerateRequest {
   int32_t logprobs = 0;                     // top-K per step (0 = none)
   bool exact = false;                       // F32 activations and F32 KV cache
   TokenConstraint* constraint = nullptr;    // not owned; may be null
+  // Reuse and store the prompt's KV cache in the model's prefix cache (fast mode only: exact
+  // generations always run the whole prompt).
+  bool cache_prompt = true;
   const std::atomic<bool>* cancel = nullptr;  // not owned; may be null
-  TextCallback on_text;                     // may be empty
+  TextCallback on_text;                       // may be empty
 };
 
 struct GenerateResult {
   std::vector<TokenId> tokens;  // generated ids (without the end-of-generation token)
   std::string text;             // detokenized, stop sequence removed
   StopReason stop_reason = StopReason::kEndOfGeneration;
-  std::string stop_sequence;    // which one matched, for kStopSequence
+  std::string stop_sequence;         // which one matched, for kStopSequence
   std::vector<GeneratedStep> steps;  // filled when logprobs > 0
   int32_t prompt_tokens = 0;
-  int32_t generated_tokens = 0;  // includes a final end-of-generation token if one was produced
+  int32_t generated_tokens = 0;      // includes a final end-of-generation token if one was produced
+  int32_t cached_prompt_tokens = 0;  // leading prompt tokens read from the prefix cache
+  int32_t cache_written_tokens = 0;  // prompt tokens newly stored in the prefix cache
 };
 
 struct EmbedRequest {
@@ -132,6 +138,10 @@ struct LoadOptions {
   int32_t threads = 0;         // 0 = hardware concurrency
   int32_t context_length = 0;  // 0 = min(training context, 4096)
   int32_t max_sequences = 16;  // sequences decoded together (continuous batching)
+  // Prompt prefix cache: KV caches of recent prompts kept for reuse, least recently used evicted
+  // beyond this many bytes (0 = off); shared prefixes shorter than the minimum are not reused.
+  size_t prefix_cache_bytes = size_t{256} << 20;
+  int32_t prefix_cache_min_tokens = 32;
 };
 
 // A loaded model. Thread-safe: generate() and embed() may be called from many threads at once;

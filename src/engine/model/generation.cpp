@@ -6,7 +6,7 @@
 namespace plinth::engine {
 
 Generation::Generation(const GenerateRequest& request, const Tokenizer& tokenizer,
-                       const ModelConfig& config)
+                       const ModelConfig& config, PrefixCache* prefixes)
     : request_(request),
       tokenizer_(tokenizer),
       cache_(config.n_layer, config.kv_dim(),
@@ -15,8 +15,17 @@ Generation::Generation(const GenerateRequest& request, const Tokenizer& tokenize
       sampler_(request.sampling),
       stream_(request.stop_sequences, request.on_text),
       next_input_(request.prompt),
-      n_vocab_(config.n_vocab) {
+      n_vocab_(config.n_vocab),
+      prefixes_(request.exact || !request.cache_prompt ? nullptr : prefixes) {
   result_.prompt_tokens = static_cast<int32_t>(request.prompt.size());
+  if (prefixes_ != nullptr) {
+    PrefixCache::Hit hit = prefixes_->lookup(request.prompt);
+    if (hit.kv != nullptr && hit.kv->same_shape(cache_)) {
+      cache_.copy_prefix_from(*hit.kv, hit.tokens);
+      next_input_.erase(next_input_.begin(), next_input_.begin() + hit.tokens);
+      result_.cached_prompt_tokens = hit.tokens;
+    }
+  }
   if (request.max_tokens <= 0) finish(StopReason::kMaxTokens);
 }
 
@@ -41,6 +50,12 @@ void Generation::finish(StopReason reason) {
 
 void Generation::consume(std::span<float> logits) {
   if (finished_) return;
+  if (!prompt_done_) {
+    // The pass that just ran finished the prompt: its KV cache is worth keeping.
+    prompt_done_ = true;
+    if (prefixes_ != nullptr && prefixes_->insert(request_.prompt, cache_))
+      result_.cache_written_tokens = result_.prompt_tokens - result_.cached_prompt_tokens;
+  }
   TokenConstraint* constraint = request_.constraint;
   if (constraint != nullptr && constraint->is_complete()) {
     finish(StopReason::kEndOfGeneration);  // only end-of-generation may follow

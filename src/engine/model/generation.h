@@ -7,6 +7,7 @@
 
 #include "model/kv_cache.h"
 #include "model/model_weights.h"
+#include "model/prefix_cache.h"
 #include "model/sampler.h"
 #include "model/text_stream.h"
 #include "plinth/engine/engine.h"
@@ -17,8 +18,10 @@ namespace plinth::engine {
 // submission and completion.
 class Generation {
  public:
-  // The request must already be validated (non-empty prompt, fits the context).
-  Generation(const GenerateRequest& request, const Tokenizer& tokenizer, const ModelConfig& config);
+  // The request must already be validated (non-empty prompt, fits the context). prefixes may be
+  // null; otherwise the prompt starts from its longest stored prefix and is stored once run.
+  Generation(const GenerateRequest& request, const Tokenizer& tokenizer, const ModelConfig& config,
+             PrefixCache* prefixes);
 
   bool exact() const { return request_.exact; }
   bool finished() const { return finished_; }
@@ -49,6 +52,8 @@ class Generation {
   TextStream stream_;
   std::vector<TokenId> next_input_;
   const TokenId n_vocab_;
+  PrefixCache* prefixes_;  // not owned; null when the prompt is not cached
+  bool prompt_done_ = false;
   std::vector<uint8_t> allowed_;  // constraint mask scratch
   GenerateResult result_;
   bool finished_ = false;

@@ -19,6 +19,27 @@ KvCache::KvCache(int32_t n_layer, int32_t kv_dim, int32_t capacity, bool f16)
   }
 }
 
+KvCache::KvCache(const KvCache& source, int32_t n)
+    : KvCache(source.n_layer_, source.kv_dim_, n, source.f16_) {
+  copy_prefix_from(source, n);
+}
+
+void KvCache::copy_prefix_from(const KvCache& source, int32_t n) {
+  const auto rows = static_cast<ptrdiff_t>(n) * kv_dim_;
+  for (int32_t layer = 0; layer < n_layer_; ++layer) {
+    const auto from = static_cast<ptrdiff_t>(layer) * source.capacity_ * kv_dim_;
+    const auto to = static_cast<ptrdiff_t>(layer) * capacity_ * kv_dim_;
+    if (f16_) {
+      std::copy_n(source.keys16_.begin() + from, rows, keys16_.begin() + to);
+      std::copy_n(source.values16_.begin() + from, rows, values16_.begin() + to);
+    } else {
+      std::copy_n(source.keys32_.begin() + from, rows, keys32_.begin() + to);
+      std::copy_n(source.values32_.begin() + from, rows, values32_.begin() + to);
+    }
+  }
+  size_ = n;
+}
+
 void KvCache::store(int32_t layer, int32_t pos, const float* key, const float* value) {
   const size_t at = (static_cast<size_t>(layer) * capacity_ + pos) * kv_dim_;
   if (f16_) {

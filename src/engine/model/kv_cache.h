@@ -13,6 +13,15 @@ class KvCache {
  public:
   // Room for `capacity` positions of n_layer layers of kv_dim values.
   KvCache(int32_t n_layer, int32_t kv_dim, int32_t capacity, bool f16);
+  // A copy of the first n positions of source, with room for exactly those.
+  KvCache(const KvCache& source, int32_t n);
+
+  // Overwrites the first n positions with source's (same layers, width and type; n <= both
+  // capacities) and sets size() to n.
+  void copy_prefix_from(const KvCache& source, int32_t n);
+  bool same_shape(const KvCache& other) const {
+    return n_layer_ == other.n_layer_ && kv_dim_ == other.kv_dim_ && f16_ == other.f16_;
+  }
 
   int32_t capacity() const { return capacity_; }
   bool is_f16() const { return f16_; }

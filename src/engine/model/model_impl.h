@@ -8,6 +8,7 @@
 #include "model/batch_scheduler.h"
 #include "model/forward.h"
 #include "model/model_weights.h"
+#include "model/prefix_cache.h"
 #include "ops/thread_pool.h"
 #include "plinth/engine/engine.h"
 
@@ -45,6 +46,7 @@ class ModelImpl final : public Model {
   ThreadPool pool_;
   std::mutex compute_mutex_;  // guards forward_ and pool_: one forward pass at a time
   ForwardPass forward_;
+  std::unique_ptr<PrefixCache> prefixes_;      // null when LoadOptions turned it off
   std::unique_ptr<BatchScheduler> scheduler_;  // declared last: stopped before the rest goes
 };
 

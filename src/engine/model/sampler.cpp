@@ -1,107 +1,299 @@
-// Sampler: temperature, then top-k, top-p and min-p cuts, then one seeded draw.
+// Sampler: temperature, then top-k, top-p and min-p cuts, then one seeded draw. The vocabulary is
+// only touched by vector passes (max, compaction, exp, masked sums); sorting is confined to ~k
+// candidates for top-k and to a small bracket of logits around the top-p cut.
 #include "model/sampler.h"
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 namespace plinth::engine {
 namespace {
 
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr float kPosInf = std::numeric_limits<float>::infinity();
+// Tokens whose weight is below e^-40 of the best one are never drawn: together they carry under
+// 1e-10 of the mass for any vocabulary below 2^24 tokens, far below the draw's resolution.
+constexpr float kPruneNats = 40.0f;
+// Candidate sets this small are sorted outright.
+constexpr size_t kSortDirectly = 1024;
+// Strided sample used to place the top-k threshold.
+constexpr size_t kSample = 2048;
+
 bool more_likely(const std::pair<float, TokenId>& a, const std::pair<float, TokenId>& b) {
   return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
+// Eight descending thresholds around where a strided sample of the bracket puts the cut: the
+// logit above which the weight reaches `need`.
+void place_thresholds(const float* v, const float* w, size_t n, double need, float* thresholds) {
+  constexpr size_t kPoints = 256;
+  std::pair<float, float> sample[kPoints];
+  for (size_t j = 0; j < kPoints; ++j) sample[j] = {v[j * n / kPoints], w[j * n / kPoints]};
+  std::sort(sample, sample + kPoints, std::greater<>());
+  const double scale = static_cast<double>(n) / kPoints;
+  double cumulative = 0;
+  size_t at = kPoints - 1;
+  for (size_t j = 0; j < kPoints; ++j) {
+    cumulative += sample[j].second * scale;
+    if (cumulative >= need) {
+      at = j;
+      break;
+    }
+  }
+  constexpr int kOffsets[kernels::kThresholds] = {-64, -32, -16, -6, 6, 16, 32, 64};
+  for (int k = 0; k < kernels::kThresholds; ++k) {
+    const auto j = std::clamp<long>(static_cast<long>(at) + kOffsets[k], 0, kPoints - 1);
+    thresholds[k] = sample[j].first;
+  }
+}
+
 }  // namespace
 
-Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}
+Sampler::Sampler(const SamplingParams& params)
+    : params_(params), rng_(params.seed), kernels_(kernels::sampling_kernels()) {}
+
+void Sampler::ensure_capacity(size_t n) {
+  const size_t room = n + kernels::kCompactSlack;
+  if (ids_.size() >= room) return;
+  ids_.resize(room);
+  value_store_.resize(room);
+  weights_.resize(room);
+  block_sums_.resize(room / kernels::kSumBlock + 1);
+  bracket_.resize(room);
+  for (int i = 0; i < 2; ++i) {
+    bracket_values_[i].resize(room);
+    bracket_weights_[i].resize(room);
+  }
+}
 
 std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
-  const float kNegInf = -std::numeric_limits<float>::infinity();
   if (params_.temperature <= 0.0f) {
-    std::optional<TokenId> best;
-    float best_logit = kNegInf;
-    for (size_t i = 0; i < logits.size(); ++i) {
-      if (logits[i] > best_logit) {
-        best_logit = logits[i];
-        best = static_cast<TokenId>(i);
-      }
-    }
-    return best;
+    const float best = kernels_.max(logits.data(), logits.size());
+    if (!(best > kNegInf)) return std::nullopt;
+    return static_cast<TokenId>(kernels_.first_at_least(logits.data(), logits.size(), best));
   }
-  candidates_.clear();
-  for (size_t i = 0; i < logits.size(); ++i)
-    if (logits[i] != kNegInf)
-      candidates_.emplace_back(logits[i] / params_.temperature, static_cast<TokenId>(i));
-  if (candidates_.empty()) return std::nullopt;
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < candidates_.size()) {
-    std::nth_element(candidates_.begin(), candidates_.begin() + params_.top_k, candidates_.end(),
-                     more_likely);
-    candidates_.resize(static_cast<size_t>(params_.top_k));
-  }
-  std::sort(candidates_.begin(), candidates_.end(), more_likely);
-  // Probabilities (unnormalised) in place of the scaled logits.
-  const float max_logit = candidates_.front().first;
-  double total = 0;
-  for (auto& c : candidates_) {
-    c.first = std::exp(c.first - max_logit);
-    total += c.first;
-  }
-  size_t keep = candidates_.size();
-  if (params_.top_p < 1.0f) {
-    double cumulative = 0;
-    for (size_t i = 0; i < candidates_.size(); ++i) {
-      cumulative += candidates_[i].first / total;
-      if (cumulative >= params_.top_p) {
-        keep = i + 1;
-        break;
-      }
-    }
-  }
-  if (params_.min_p > 0.0f) {
-    // The most likely candidate has probability weight 1 (exp(0)).
-    size_t n = 1;
-    while (n < keep && candidates_[n].first >= params_.min_p) ++n;
-    keep = n;
-  }
-  double kept_total = 0;
-  for (size_t i = 0; i < keep; ++i) kept_total += candidates_[i].first;
+  const double total = select(logits);
+  if (!(total > 0)) return std::nullopt;
   // 53 random bits -> uniform [0, 1).
-  const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * kept_total;
-  double cumulative = 0;
-  for (size_t i = 0; i < keep; ++i) {
-    cumulative += candidates_[i].first;
-    if (u < cumulative) return candidates_[i].second;
+  const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53 * total;
+  const float* w = weights_.data();
+  double before = 0;
+  for (size_t block = 0; block < count_; block += kernels::kSumBlock) {
+    const size_t end = std::min(count_, block + kernels::kSumBlock);
+    const double in_block = block_sums_[block / kernels::kSumBlock];
+    if (u < before + in_block || end == count_) {
+      // The sequential sum may round differently from the vector one: the last drawable token of
+      // the block (or of the whole set) takes any remainder.
+      size_t last = count_;
+      for (size_t i = block; i < end; ++i) {
+        if (w[i] <= 0.0f) continue;
+        last = i;
+        before += w[i];
+        if (u < before) return static_cast<TokenId>(id_at(i));
+      }
+      if (last != count_) return static_cast<TokenId>(id_at(last));
+      break;
+    }
+    before += in_block;
   }
-  return candidates_[keep - 1].second;
+  for (size_t i = count_; i-- > 0;)
+    if (w[i] > 0.0f) return static_cast<TokenId>(id_at(i));
+  return std::nullopt;
+}
+
+std::vector<std::pair<TokenId, double>> Sampler::distribution(std::span<const float> logits) {
+  std::vector<std::pair<TokenId, double>> out;
+  if (params_.temperature <= 0.0f) {
+    if (auto token = sample(logits)) out.emplace_back(*token, 1.0);
+    return out;
+  }
+  const double total = select(logits);
+  if (!(total > 0)) return out;
+  std::vector<std::pair<float, TokenId>> order;
+  for (size_t i = 0; i < count_; ++i)
+    if (weights_[i] > 0.0f) order.emplace_back(values_[i], static_cast<TokenId>(id_at(i)));
+  std::sort(order.begin(), order.end(), more_likely);
+  const double scale = 1.0 / params_.temperature;
+  const float best = order.empty() ? 0.0f : order.front().first;
+  double sum = 0;
+  for (const auto& [value, id] : order) sum += std::exp((value - best) * scale);
+  for (const auto& [value, id] : order)
+    out.emplace_back(id, std::exp((value - best) * scale) / sum);
+  return out;
+}
+
+double Sampler::select(std::span<const float> logits) {
+  const size_t n = logits.size();
+  ensure_capacity(n);
+  count_ = 0;
+  const float best = kernels_.max(logits.data(), n);
+  if (!(best > kNegInf)) return 0;
+  const float t = params_.temperature;
+  const bool cut_p = params_.top_p < 1.0f;
+  const float min_p_floor = params_.min_p > 0.0f ? best + t * std::log(params_.min_p) : kNegInf;
+  // min-p applies after top-p (whose total includes the tokens min-p drops), so it can only
+  // prune up front when there is no top-p cut.
+  float floor = best - t * kPruneNats;
+  if (!cut_p) floor = std::max(floor, min_p_floor);
+  floor = std::max(floor, std::numeric_limits<float>::lowest());  // never a -inf logit
+
+  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
+    keep_top_k(logits, floor);
+  } else {
+    // Every token is a candidate: weights straight from the logits, no compaction.
+    identity_ = true;
+    values_ = logits.data();
+    count_ = n;
+  }
+  // The block sums are what the draw walks; every cut below recomputes them.
+  double total =
+      kernels_.exp_weights(values_, count_, best, 1.0f / t, weights_.data(), block_sums_.data());
+  if (identity_ && !cut_p && floor > best - t * kPruneNats) {
+    kernels_.zero_where_less(values_, weights_.data(), count_, floor);  // min-p alone
+    total = kernels_.sum(weights_.data(), count_, block_sums_.data());
+  }
+  if (cut_p) {
+    cut_top_p(total, best, floor);
+    if (min_p_floor > kNegInf)
+      kernels_.zero_where_less(values_, weights_.data(), count_, min_p_floor);
+    total = kernels_.sum(weights_.data(), count_, block_sums_.data());
+  }
+  return total;
+}
+
+void Sampler::keep_top_k(std::span<const float> logits, float floor) {
+  const auto best = top_tokens(logits, static_cast<size_t>(params_.top_k), floor, false);
+  identity_ = false;
+  count_ = best.size();
+  for (size_t i = 0; i < count_; ++i) {
+    value_store_[i] = best[i].first;
+    ids_[i] = static_cast<uint32_t>(best[i].second);
+  }
+  values_ = value_store_.data();
+}
+
+void Sampler::cut_top_p(double total, float best, float floor) {
+  const double target = static_cast<double>(params_.top_p) * total;
+  const size_t c = count_;
+  float* w = weights_.data();
+  const float* v = values_;
+  // Invariant: the cut's logit lies in [lo, hi] and `above` is the weight strictly above hi.
+  // Each pass over the bracket (compacted as it shrinks) sums the weight above eight thresholds
+  // placed around the cut that a strided sample predicts (or spread evenly over [lo, hi]) and
+  // keeps the interval that holds the cut, until a bracket small enough to sort is left.
+  float lo = floor, hi = best;
+  double above = 0;
+  const float* bv = v;
+  const float* bw = w;
+  size_t bn = c;
+  int side = 0;
+  bool from_sample = true;
+  while (bn > kSortDirectly && lo < hi) {
+    float thresholds[kernels::kThresholds];
+    if (from_sample) {
+      place_thresholds(bv, bw, bn, target - above, thresholds);
+    } else {
+      for (int k = 0; k < kernels::kThresholds; ++k)
+        thresholds[k] = hi - (hi - lo) * static_cast<float>(k + 1) / (kernels::kThresholds + 1);
+    }
+    double sums[kernels::kThresholds];
+    kernels_.sums_above(bv, bw, bn, thresholds, sums);
+    int k = 0;
+    while (k < kernels::kThresholds && above + sums[k] < target) ++k;
+    float new_lo = lo, new_hi = hi;
+    double new_above = above;
+    if (k < kernels::kThresholds) new_lo = std::nextafter(thresholds[k], kPosInf);
+    if (k > 0) {
+      new_hi = thresholds[k - 1];
+      new_above = above + sums[k - 1];
+    }
+    if (new_lo == lo && new_hi == hi) break;  // the range no longer splits (float resolution)
+    lo = new_lo, hi = new_hi, above = new_above;
+    const size_t before = bn;
+    bn = kernels_.compact_pairs_in_range(bv, bw, bn, lo, hi, bracket_values_[side].data(),
+                                         bracket_weights_[side].data());
+    // A sample that misjudged the mass (a few heavy tokens) falls back to even spacing once.
+    from_sample = bn * 4 < before;
+    bv = bracket_values_[side].data();
+    bw = bracket_weights_[side].data();
+    side ^= 1;
+  }
+  // Sort the bracket's tokens (by logit, then id) and walk to the cut.
+  const size_t n_bracket = kernels_.compact_in_range(v, c, lo, hi, bracket_.data(), nullptr);
+  if (n_bracket == 0) return;  // unreachable: the cut's token is in the bracket
+  std::sort(
+      bracket_.begin(), bracket_.begin() + static_cast<ptrdiff_t>(n_bracket),
+      [&](uint32_t a, uint32_t b) { return v[a] > v[b] || (v[a] == v[b] && id_at(a) < id_at(b)); });
+  double kept = above;
+  size_t cut = bracket_[n_bracket - 1];
+  for (size_t j = 0; j < n_bracket; ++j) {
+    kept += w[bracket_[j]];
+    if (kept >= target) {
+      cut = bracket_[j];
+      break;
+    }
+  }
+  const float cut_value = v[cut];
+  const uint32_t cut_id = id_at(cut);
+  kernels_.zero_where_less(v, w, c, cut_value);
+  for (size_t j = 0; j < n_bracket; ++j) {
+    const uint32_t i = bracket_[j];
+    if (v[i] == cut_value && id_at(i) > cut_id) w[i] = 0.0f;
+  }
+}
+
+std::vector<std::pair<float, TokenId>> top_tokens(std::span<const float> logits, size_t k,
+                                                  float floor, bool sorted) {
+  const auto& kernels = kernels::sampling_kernels();
+  const size_t n = logits.size();
+  thread_local std::vector<uint32_t> index;
+  if (index.size() < n + kernels::kCompactSlack) index.resize(n + kernels::kCompactSlack);
+  float threshold = floor;
+  if (k > 0 && n > 4 * k + kSortDirectly) {
+    // A threshold that a little more than k tokens reach, placed from a strided sample.
+    std::vector<float> sample;
+    sample.reserve(kSample);
+    for (size_t j = 0; j < kSample; ++j) sample.push_back(logits[j * n / kSample]);
+    const double expected = static_cast<double>(k) * kSample / static_cast<double>(n);
+    const auto rank = static_cast<size_t>(expected + 4.0 * std::sqrt(expected) + 8.0);
+    if (rank < kSample) {
+      std::nth_element(sample.begin(), sample.begin() + static_cast<ptrdiff_t>(rank), sample.end(),
+                       std::greater<>());
+      threshold = std::max(floor, sample[rank]);
+    }
+  }
+  size_t count =
+      kernels.compact_in_range(logits.data(), n, threshold, kPosInf, index.data(), nullptr);
+  if (count < k && threshold > floor)
+    count = kernels.compact_in_range(logits.data(), n, floor, kPosInf, index.data(), nullptr);
+  std::vector<std::pair<float, TokenId>> best;
+  best.reserve(count);
+  for (size_t i = 0; i < count; ++i)
+    best.emplace_back(logits[index[i]], static_cast<TokenId>(index[i]));
+  if (k < best.size()) {
+    std::nth_element(best.begin(), best.begin() + static_cast<ptrdiff_t>(k), best.end(),
+                     more_likely);
+    best.resize(k);
+  }
+  if (sorted) std::sort(best.begin(), best.end(), more_likely);
+  return best;
 }
 
 double log_sum_exp(std::span<const float> logits) {
-  float max = -std::numeric_limits<float>::infinity();
-  for (float v : logits) max = std::max(max, v);
-  double sum = 0;
-  for (float v : logits) sum += std::exp(static_cast<double>(v) - max);
-  return max + std::log(sum);
+  const auto& kernels = kernels::sampling_kernels();
+  const float best = kernels.max(logits.data(), logits.size());
+  if (!(best > kNegInf)) return kNegInf;
+  return best +
+         std::log(kernels.exp_weights(logits.data(), logits.size(), best, 1.0f, nullptr, nullptr));
 }
 
 std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse) {
-  std::vector<std::pair<float, TokenId>> best;
-  best.reserve(static_cast<size_t>(k) + 1);
-  for (size_t i = 0; i < logits.size(); ++i) {
-    std::pair<float, TokenId> item(logits[i], static_cast<TokenId>(i));
-    if (static_cast<int32_t>(best.size()) < k) {
-      best.push_back(item);
-      std::push_heap(best.begin(), best.end(), more_likely);  // heap top = least likely kept
-    } else if (k > 0 && more_likely(item, best.front())) {
-      std::pop_heap(best.begin(), best.end(), more_likely);
-      best.back() = item;
-      std::push_heap(best.begin(), best.end(), more_likely);
-    }
-  }
-  std::sort(best.begin(), best.end(), more_likely);
   std::vector<TokenLogprob> out;
-  out.reserve(best.size());
-  for (const auto& [logit, id] : best) out.push_back({id, static_cast<float>(logit - lse)});
+  if (k <= 0) return out;
+  for (const auto& [logit, id] : top_tokens(logits, static_cast<size_t>(k), kNegInf))
+    out.push_back({id, static_cast<float>(logit - lse)});
   return out;
 }
 

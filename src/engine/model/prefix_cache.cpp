@@ -1,0 +1,81 @@
+// PrefixCache: a handful of whole-prompt entries scanned linearly (a few dozen at most fit any
+// sensible budget), each an exact-size KvCache snapshot shared with the generations reading it.
+#include "model/prefix_cache.h"
+
+#include <algorithm>
+
+namespace plinth::engine {
+
+PrefixCache::PrefixCache(size_t max_bytes, int32_t min_tokens)
+    : max_bytes_(max_bytes), min_tokens_(std::max(min_tokens, 1)) {}
+
+PrefixCache::Hit PrefixCache::lookup(std::span<const TokenId> prompt) {
+  const size_t limit = prompt.empty() ? 0 : prompt.size() - 1;
+  std::lock_guard lock(mutex_);
+  Entry* best = nullptr;
+  size_t best_length = 0;
+  for (Entry& e : entries_) {
+    const size_t n = std::min(limit, e.tokens.size());
+    const auto diverge = std::mismatch(
+        e.tokens.begin(), e.tokens.begin() + static_cast<ptrdiff_t>(n), prompt.begin());
+    const auto length = static_cast<size_t>(diverge.first - e.tokens.begin());
+    if (length > best_length) {
+      best = &e;
+      best_length = length;
+    }
+  }
+  if (best == nullptr || best_length < static_cast<size_t>(min_tokens_)) return {};
+  best->last_used = ++clock_;
+  return {best->kv, static_cast<int32_t>(best_length)};
+}
+
+bool PrefixCache::insert(std::span<const TokenId> prompt, const KvCache& kv) {
+  if (prompt.size() < static_cast<size_t>(min_tokens_) ||
+      kv.size() < static_cast<int32_t>(prompt.size()))
+    return false;
+  auto snapshot = std::make_shared<const KvCache>(kv, static_cast<int32_t>(prompt.size()));
+  const size_t size = snapshot->bytes();
+  if (size > max_bytes_) return false;
+  std::lock_guard lock(mutex_);
+  for (Entry& e : entries_) {
+    if (std::equal(e.tokens.begin(), e.tokens.end(), prompt.begin(), prompt.end())) {
+      e.last_used = ++clock_;
+      return false;
+    }
+  }
+  // A stored strict prefix of this prompt is now redundant: every lookup it would answer, this
+  // entry answers at least as well.
+  std::erase_if(entries_, [&](const Entry& e) {
+    const bool prefix = e.tokens.size() < prompt.size() &&
+                        std::equal(e.tokens.begin(), e.tokens.end(), prompt.begin());
+    if (prefix) bytes_ -= e.kv->bytes();
+    return prefix;
+  });
+  evict_to(max_bytes_ - size);
+  entries_.push_back(
+      {std::vector<TokenId>(prompt.begin(), prompt.end()), std::move(snapshot), ++clock_});
+  bytes_ += size;
+  return true;
+}
+
+void PrefixCache::evict_to(size_t budget) {
+  while (bytes_ > budget && !entries_.empty()) {
+    auto oldest =
+        std::min_element(entries_.begin(), entries_.end(),
+                         [](const Entry& a, const Entry& b) { return a.last_used < b.last_used; });
+    bytes_ -= oldest->kv->bytes();
+    entries_.erase(oldest);
+  }
+}
+
+size_t PrefixCache::bytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+size_t PrefixCache::entries() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace plinth::engine

@@ -1,0 +1,123 @@
+// Portable sampling passes (several independent accumulators so that the compiler can keep
+// the pipelines busy) and the run-time choice of the vector table.
+#include "ops/sampling_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace plinth::engine::kernels {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+float portable_max(const float* x, size_t n) {
+  float acc[8] = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+  for (; i < n; ++i) acc[0] = x[i] > acc[0] ? x[i] : acc[0];
+  return *std::max_element(acc, acc + 8);
+}
+
+size_t portable_first_at_least(const float* x, size_t n, float threshold) {
+  for (size_t i = 0; i < n; ++i)
+    if (x[i] >= threshold) return i;
+  return n;
+}
+
+size_t portable_compact_in_range(const float* x, size_t n, float lo, float hi, uint32_t* index,
+                                 float* value) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] >= lo && x[i] <= hi) {
+      index[count] = static_cast<uint32_t>(i);
+      if (value != nullptr) value[count] = x[i];
+      ++count;
+    }
+  }
+  return count;
+}
+
+size_t portable_compact_pairs_in_range(const float* x, const float* w, size_t n, float lo, float hi,
+                                       float* out_x, float* out_w) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] >= lo && x[i] <= hi) {
+      out_x[count] = x[i];
+      out_w[count] = w[i];
+      ++count;
+    }
+  }
+  return count;
+}
+
+void portable_sums_above(const float* x, const float* w, size_t n, const float* thresholds,
+                         double* out) {
+  for (int k = 0; k < kThresholds; ++k) out[k] = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (int k = 0; k < kThresholds; ++k) out[k] += x[i] > thresholds[k] ? w[i] : 0.0f;
+}
+
+double portable_exp_weights(const float* x, size_t n, float max, float scale, float* w,
+                            double* block_sums) {
+  double total = 0;
+  for (size_t block = 0; block < n; block += kSumBlock) {
+    double in_block = 0;
+    for (size_t i = block; i < std::min(n, block + kSumBlock); ++i) {
+      const float e = x[i] == kNegInf ? 0.0f : std::exp((x[i] - max) * scale);
+      if (w != nullptr) w[i] = e;
+      in_block += e;
+    }
+    if (block_sums != nullptr) block_sums[block / kSumBlock] = in_block;
+    total += in_block;
+  }
+  return total;
+}
+
+double portable_sum_where_greater(const float* x, const float* w, size_t n, float threshold) {
+  double total = 0;
+  for (size_t i = 0; i < n; ++i) total += x[i] > threshold ? w[i] : 0.0f;
+  return total;
+}
+
+void portable_zero_where_less(const float* x, float* w, size_t n, float threshold) {
+  for (size_t i = 0; i < n; ++i)
+    if (x[i] < threshold) w[i] = 0.0f;
+}
+
+double portable_sum(const float* w, size_t n, double* block_sums) {
+  double total = 0;
+  for (size_t block = 0; block < n; block += kSumBlock) {
+    double in_block = 0;
+    for (size_t i = block; i < std::min(n, block + kSumBlock); ++i) in_block += w[i];
+    if (block_sums != nullptr) block_sums[block / kSumBlock] = in_block;
+    total += in_block;
+  }
+  return total;
+}
+
+}  // namespace
+
+const SamplingKernels& portable_sampling_kernels() {
+  static const SamplingKernels table{portable_max,
+                                     portable_first_at_least,
+                                     portable_compact_in_range,
+                                     portable_compact_pairs_in_range,
+                                     portable_sums_above,
+                                     portable_exp_weights,
+                                     portable_sum_where_greater,
+                                     portable_zero_where_less,
+                                     portable_sum};
+  return table;
+}
+
+const SamplingKernels& sampling_kernels() {
+  static const SamplingKernels* chosen = [] {
+    const SamplingKernels* avx512 = avx512_sampling_kernels();
+    return avx512 != nullptr ? avx512 : &portable_sampling_kernels();
+  }();
+  return *chosen;
+}
+
+}  // namespace plinth::engine::kernels

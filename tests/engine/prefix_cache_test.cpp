@@ -1,0 +1,144 @@
+// PrefixCache on its own (longest prefix, budget, LRU) and through Model::generate: a prompt that
+// shares a prefix with an earlier one skips it and still generates what an uncached model does.
+#include "model/prefix_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <numeric>
+
+#include "model/model_impl.h"
+
+namespace plinth::engine {
+namespace {
+
+KvCache filled(int32_t positions, float base) {
+  KvCache kv(2, 4, positions, /*f16=*/false);
+  for (int32_t pos = 0; pos < positions; ++pos) {
+    for (int32_t layer = 0; layer < 2; ++layer) {
+      const float key[4] = {base + pos, 1, 2, 3}, value[4] = {-base - pos, 4, 5, 6};
+      kv.store(layer, pos, key, value);
+    }
+  }
+  kv.set_size(positions);
+  return kv;
+}
+
+std::vector<TokenId> tokens(int32_t n, TokenId first) {
+  std::vector<TokenId> out(static_cast<size_t>(n));
+  std::iota(out.begin(), out.end(), first);
+  return out;
+}
+
+TEST(PrefixCache, FindsTheLongestStoredPrefixButNeverTheWholePrompt) {
+  PrefixCache cache(1 << 20, 4);
+  const auto a = tokens(10, 100);
+  ASSERT_TRUE(cache.insert(a, filled(10, 0)));
+  EXPECT_FALSE(cache.insert(a, filled(10, 0)));              // already stored
+  EXPECT_FALSE(cache.insert(tokens(3, 100), filled(3, 0)));  // shorter than the minimum
+
+  auto longer = a;
+  longer.push_back(7);
+  auto hit = cache.lookup(longer);
+  ASSERT_NE(hit.kv, nullptr);
+  EXPECT_EQ(hit.tokens, 10);
+  // The same prompt again: all but its last token (which must run to give logits).
+  EXPECT_EQ(cache.lookup(a).tokens, 9);
+  auto diverging = a;
+  diverging[6] = 1;
+  EXPECT_EQ(cache.lookup(diverging).tokens, 6);
+  diverging[2] = 1;
+  EXPECT_EQ(cache.lookup(diverging).kv, nullptr);  // 2 shared tokens: under the minimum
+
+  // The copy holds the stored values.
+  KvCache target(2, 4, 16, false);
+  target.copy_prefix_from(*hit.kv, hit.tokens);
+  EXPECT_EQ(target.size(), 10);
+  EXPECT_EQ(static_cast<const float*>(target.view(1).keys)[9 * 4], 9.0f);
+}
+
+TEST(PrefixCache, StaysWithinItsBudgetEvictingTheLeastRecentlyUsed) {
+  const size_t entry_bytes = KvCache(filled(10, 0), 10).bytes();
+  PrefixCache cache(2 * entry_bytes, 4);
+  ASSERT_TRUE(cache.insert(tokens(10, 0), filled(10, 0)));
+  ASSERT_TRUE(cache.insert(tokens(10, 1000), filled(10, 1)));
+  cache.lookup(tokens(11, 0));  // touch the first entry
+  ASSERT_TRUE(cache.insert(tokens(10, 2000), filled(10, 2)));
+  EXPECT_EQ(cache.entries(), 2u);
+  EXPECT_LE(cache.bytes(), 2 * entry_bytes);
+  EXPECT_NE(cache.lookup(tokens(11, 0)).kv, nullptr);
+  EXPECT_EQ(cache.lookup(tokens(11, 1000)).kv, nullptr);  // the least recently used went
+  // An entry larger than the whole budget is not stored.
+  EXPECT_FALSE(cache.insert(tokens(40, 5000), filled(40, 3)));
+}
+
+TEST(PrefixCache, ALongerPromptReplacesItsStoredPrefix) {
+  PrefixCache cache(1 << 20, 4);
+  ASSERT_TRUE(cache.insert(tokens(10, 0), filled(10, 0)));
+  ASSERT_TRUE(cache.insert(tokens(20, 0), filled(20, 0)));
+  EXPECT_EQ(cache.entries(), 1u);
+  EXPECT_EQ(cache.lookup(tokens(30, 0)).tokens, 20);
+}
+
+const std::filesystem::path kModels = std::filesystem::path(PLINTH_TEST_DATA_DIR) / "models";
+
+std::shared_ptr<Model> load(size_t cache_bytes) {
+  auto model = Model::load(kModels / "qwen2-32-tied-q8_0.gguf",
+                           {.threads = 2, .prefix_cache_bytes = cache_bytes});
+  EXPECT_TRUE(model) << (model ? "" : model.error().message);
+  return model ? *model : nullptr;
+}
+
+GenerateRequest greedy(std::vector<TokenId> prompt) {
+  GenerateRequest r;
+  r.prompt = std::move(prompt);
+  r.max_tokens = 12;
+  return r;
+}
+
+TEST(PrefixCacheGenerate, ASharedPrefixIsReusedAndChangesNothing) {
+  auto cached = load(64 << 20);
+  auto uncached = load(0);
+  ASSERT_TRUE(cached && uncached);
+  std::vector<TokenId> document;
+  for (int i = 0; i < 120; ++i) document.push_back(static_cast<TokenId>(1000 + (i * 37) % 5000));
+  auto first = document;
+  first.insert(first.end(), {785, 24615, 2790, 374});
+  auto second = document;
+  second.insert(second.end(), {9707, 1879, 64, 11, 293});
+
+  auto a = cached->generate(greedy(first));
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->cached_prompt_tokens, 0);
+  EXPECT_EQ(a->cache_written_tokens, static_cast<int32_t>(first.size()));
+
+  auto again = cached->generate(greedy(first));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->cached_prompt_tokens, static_cast<int32_t>(first.size()) - 1);
+  EXPECT_EQ(again->cache_written_tokens, 0);
+  EXPECT_EQ(again->tokens, a->tokens);
+
+  auto b = cached->generate(greedy(second));
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->cached_prompt_tokens, static_cast<int32_t>(document.size()));
+  auto reference = uncached->generate(greedy(second));
+  ASSERT_TRUE(reference);
+  EXPECT_EQ(reference->cached_prompt_tokens, 0);
+  EXPECT_EQ(b->tokens, reference->tokens);
+
+  // Exact generations always run the whole prompt; so do callers that opt out.
+  auto exact = greedy(first);
+  exact.exact = true;
+  auto e = cached->generate(exact);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->cached_prompt_tokens, 0);
+  auto opt_out = greedy(first);
+  opt_out.cache_prompt = false;
+  auto o = cached->generate(opt_out);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->cached_prompt_tokens, 0);
+  EXPECT_EQ(o->tokens, a->tokens);
+}
+
+}  // namespace
+}  // namespace plinth::engine

@@ -1,0 +1,200 @@
+// The fast sampler against the sort-everything reference on vocabulary-sized logits, and the
+// vector sampling kernels against the portable ones.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <random>
+
+#include "model/sampler.h"
+#include "model/sampler_reference.h"
+#include "ops/sampling_kernels.h"
+
+namespace plinth::engine {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+constexpr size_t kVocab = 151936;  // Qwen2's vocabulary
+
+enum class Shape { kFlat, kPeaked, kMasked, kTies };
+
+std::vector<float> logits_of(Shape shape, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> out(kVocab);
+  std::uniform_real_distribution<float> flat(-1.0f, 1.0f);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (size_t i = 0; i < kVocab; ++i) {
+    switch (shape) {
+      case Shape::kFlat:  // what random-weight fixtures produce
+        out[i] = flat(rng);
+        break;
+      case Shape::kPeaked:  // a trained model: a few likely tokens and a long tail
+        out[i] = normal(rng) + (i % 997 == 0 ? 12.0f : 0.0f);
+        break;
+      case Shape::kMasked:  // a schema mask: most tokens -inf
+        out[i] = i % 7 == 3 ? flat(rng) : kNegInf;
+        break;
+      case Shape::kTies:  // few distinct values: ties at every cut
+        out[i] = static_cast<float>(rng() % 5);
+        break;
+    }
+  }
+  return out;
+}
+
+double total_variation(const std::vector<std::pair<TokenId, double>>& a,
+                       const std::vector<std::pair<TokenId, double>>& b, size_t* only_one) {
+  std::map<TokenId, std::pair<double, double>> joined;
+  for (const auto& [id, p] : a) joined[id].first = p;
+  for (const auto& [id, p] : b) joined[id].second = p;
+  double tv = 0;
+  *only_one = 0;
+  for (const auto& [id, pq] : joined) {
+    tv += std::abs(pq.first - pq.second);
+    // Tokens below e^-40 of the best are pruned on purpose; count only those that matter.
+    if ((pq.first == 0) != (pq.second == 0) && std::max(pq.first, pq.second) > 1e-12) ++*only_one;
+  }
+  return tv / 2;
+}
+
+struct Case {
+  float temperature;
+  int32_t top_k;
+  float top_p;
+  float min_p;
+};
+
+TEST(SamplerSelection, DrawsFromTheSameDistributionAsSortingEverything) {
+  const Case cases[] = {{1.0f, 0, 1.0f, 0.0f},  {0.7f, 0, 1.0f, 0.0f},   {1.0f, 40, 1.0f, 0.0f},
+                        {1.0f, 1, 1.0f, 0.0f},  {1.0f, 500, 0.9f, 0.0f}, {1.0f, 0, 0.9f, 0.0f},
+                        {0.5f, 0, 0.5f, 0.0f},  {1.0f, 0, 0.999f, 0.0f}, {1.0f, 0, 1.0f, 0.05f},
+                        {1.3f, 0, 0.95f, 0.3f}, {1.0f, 250, 0.95f, 0.1f}};
+  for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
+    const auto logits = logits_of(shape, 7 + static_cast<uint64_t>(shape));
+    for (const Case& c : cases) {
+      const SamplingParams params{.temperature = c.temperature,
+                                  .top_k = c.top_k,
+                                  .top_p = c.top_p,
+                                  .min_p = c.min_p,
+                                  .seed = 1};
+      const auto fast = Sampler(params).distribution(logits);
+      const auto reference = ReferenceSampler(params).distribution(logits);
+      size_t only_one = 0;
+      const double tv = total_variation(fast, reference, &only_one);
+      SCOPED_TRACE(testing::Message()
+                   << "shape " << static_cast<int>(shape) << " T " << c.temperature << " k "
+                   << c.top_k << " p " << c.top_p << " min_p " << c.min_p);
+      EXPECT_LT(tv, 1e-4);
+      // Float sums in another order may move the top-p cut by a token.
+      EXPECT_LE(only_one, 2u);
+      ASSERT_FALSE(fast.empty());
+      EXPECT_EQ(fast.front().first, reference.front().first);
+      if (c.top_k > 0) {
+        EXPECT_LE(fast.size(), static_cast<size_t>(c.top_k));
+      }
+    }
+  }
+}
+
+TEST(SamplerSelection, DrawsFollowTheDistributionAtVocabularySize) {
+  // Peaked logits with top-p: draws land only on kept tokens, at their frequencies.
+  const auto logits = logits_of(Shape::kPeaked, 3);
+  const SamplingParams params{.temperature = 1.0f, .top_p = 0.9f, .seed = 5};
+  const auto expected = Sampler(params).distribution(logits);
+  std::map<TokenId, double> p(expected.begin(), expected.end());
+  Sampler sampler(params);
+  std::map<TokenId, int> counts;
+  constexpr int kDraws = 4000;
+  for (int i = 0; i < kDraws; ++i) ++counts[*sampler.sample(logits)];
+  for (const auto& [id, n] : counts) EXPECT_TRUE(p.count(id)) << "token " << id << " was cut";
+  const TokenId top = expected.front().first;
+  EXPECT_NEAR(counts[top] / static_cast<double>(kDraws), p[top], 0.03);
+}
+
+TEST(SamplerSelection, GreedyAndTopOneAgreeWithTheReference) {
+  for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
+    const auto logits = logits_of(shape, 11);
+    EXPECT_EQ(Sampler({}).sample(logits), ReferenceSampler({}).sample(logits));
+    EXPECT_EQ(Sampler({.temperature = 1.0f, .top_k = 1}).sample(logits),
+              ReferenceSampler({.temperature = 1.0f, .top_k = 1}).sample(logits));
+  }
+}
+
+TEST(SamplerSelection, TopTokensAreTheKLargestInOrder) {
+  const auto logits = logits_of(Shape::kTies, 13);
+  const auto top = top_tokens(logits, 20, kNegInf);
+  ASSERT_EQ(top.size(), 20u);
+  // Every token is a 4 (the largest value) with the lowest ids first.
+  TokenId previous = -1;
+  for (const auto& [value, id] : top) {
+    EXPECT_EQ(value, 4.0f);
+    EXPECT_GT(id, previous);
+    previous = id;
+  }
+  size_t fours_below = 0;
+  for (size_t i = 0; i < static_cast<size_t>(previous); ++i) fours_below += logits[i] == 4.0f;
+  EXPECT_EQ(fours_below, 19u);
+}
+
+TEST(SamplingKernels, VectorTableMatchesPortable) {
+  const auto& fast = kernels::sampling_kernels();
+  const auto& portable = kernels::portable_sampling_kernels();
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<float> value(-30.0f, 0.0f);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{1023},
+                   size_t{1025}, size_t{40000}}) {
+    std::vector<float> x(n);
+    for (size_t i = 0; i < n; ++i) x[i] = i % 5 == 0 ? kNegInf : value(rng);
+    SCOPED_TRACE(n);
+    EXPECT_EQ(fast.max(x.data(), n), portable.max(x.data(), n));
+    EXPECT_EQ(fast.first_at_least(x.data(), n, -1.0f), portable.first_at_least(x.data(), n, -1.0f));
+    const size_t room = n + kernels::kCompactSlack;
+    std::vector<uint32_t> ia(room), ib(room);
+    std::vector<float> va(room), vb(room);
+    const size_t ca = fast.compact_in_range(x.data(), n, -10.0f, -2.0f, ia.data(), va.data());
+    const size_t cb = portable.compact_in_range(x.data(), n, -10.0f, -2.0f, ib.data(), vb.data());
+    ASSERT_EQ(ca, cb);
+    for (size_t i = 0; i < ca; ++i) EXPECT_EQ(ia[i], ib[i]);
+    for (size_t i = 0; i < ca; ++i) EXPECT_EQ(va[i], vb[i]);
+    std::vector<float> wa(n), wb(n);
+    const double sa = fast.exp_weights(x.data(), n, 0.0f, 1.5f, wa.data(), nullptr);
+    const double sb = portable.exp_weights(x.data(), n, 0.0f, 1.5f, wb.data(), nullptr);
+    EXPECT_NEAR(sa, sb, 1e-6 * std::max(1.0, sb));
+    std::vector<double> blocks(n / kernels::kSumBlock + 1);
+    EXPECT_NEAR(fast.exp_weights(x.data(), n, 0.0f, 1.5f, nullptr, blocks.data()), sa, 1e-12);
+    double block_total = 0;
+    for (double b : blocks) block_total += b;
+    EXPECT_NEAR(block_total, sa, 1e-9 * std::max(1.0, sa));
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_NEAR(wa[i], wb[i], 2e-6f * wb[i] + 1e-30f) << i;
+      if (x[i] == kNegInf) {
+        EXPECT_EQ(wa[i], 0.0f);
+      }
+    }
+    const double above = portable.sum_where_greater(x.data(), wb.data(), n, -3.0f);
+    EXPECT_NEAR(fast.sum_where_greater(x.data(), wb.data(), n, -3.0f), above, 1e-6 * above);
+    EXPECT_NEAR(fast.sum(wb.data(), n, nullptr), portable.sum(wb.data(), n, nullptr),
+                1e-6 * std::max(1.0, sb));
+    const float thresholds[kernels::kThresholds] = {-1, -2, -3, -5, -8, -13, -21, -29};
+    double fa[kernels::kThresholds], fb[kernels::kThresholds];
+    fast.sums_above(x.data(), wb.data(), n, thresholds, fa);
+    portable.sums_above(x.data(), wb.data(), n, thresholds, fb);
+    for (int k = 0; k < kernels::kThresholds; ++k)
+      EXPECT_NEAR(fa[k], fb[k], 1e-6 * std::max(1.0, fb[k]));
+    std::vector<float> px(room), pw(room), qx(room), qw(room);
+    const size_t pa =
+        fast.compact_pairs_in_range(x.data(), wb.data(), n, -9.0f, -1.0f, px.data(), pw.data());
+    const size_t pb =
+        portable.compact_pairs_in_range(x.data(), wb.data(), n, -9.0f, -1.0f, qx.data(), qw.data());
+    ASSERT_EQ(pa, pb);
+    for (size_t i = 0; i < pa; ++i) EXPECT_EQ(px[i], qx[i]);
+    for (size_t i = 0; i < pa; ++i) EXPECT_EQ(pw[i], qw[i]);
+    fast.zero_where_less(x.data(), wa.data(), n, -5.0f);
+    portable.zero_where_less(x.data(), wb.data(), n, -5.0f);
+    for (size_t i = 0; i < n; ++i) EXPECT_EQ(wa[i] == 0.0f, wb[i] == 0.0f) << i;
+  }
+}
+
+}  // namespace
+}  // namespace plinth::engine
