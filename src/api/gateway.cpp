@@ -164,7 +164,10 @@ std::optional<std::string> stored_field_not_utf8(const http::Request& request) {
 
 Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view service) {
   const std::string* authorization = call.request.header("authorization");
-  if (authorization != nullptr && authorization->starts_with("Bearer ")) {
+  // Bearer tokens (API keys) are for the Bedrock APIs and the OpenAI-compatible ones, as on AWS;
+  // Plinth's own REST APIs (usage, budgets, documents) keep SigV4.
+  bool bearer_accepted = service == "bedrock" || call.openai_errors;
+  if (bearer_accepted && authorization != nullptr && authorization->starts_with("Bearer ")) {
     auto principal = services_.authenticator.authenticate_bearer(
         std::string_view(*authorization).substr(7), options_.region);
     if (!principal) call.respond_error(principal.error());

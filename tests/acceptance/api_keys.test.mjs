@@ -85,6 +85,11 @@ test('a short-term key from @aws/bedrock-token-generator calls Converse as its s
   const chat = await openai.chat.completions.create({
     model: SMALL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
   assert.ok(chat.usage.completion_tokens > 0);
+  // Plinth's own REST APIs keep SigV4: an API key is no credential there.
+  const usage = await fetch(`${server.endpoint}/v1/usage?group_by=model`,
+                            { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(usage.status, 403);
+  assert.match(usage.headers.get('x-amzn-errortype'), /^IncompleteSignatureException/);
 });
 
 test('short-term keys: another region, expired, tampered and temporary-credential keys', async () => {

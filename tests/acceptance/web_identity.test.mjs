@@ -51,6 +51,11 @@ before(async () => {
   idp = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
     if (req.url === '/jwks' || req.url === '/idp/keys') return res.end(JSON.stringify(jwks));
+    // An identity provider whose key set is larger than Plinth's 64 KiB bound.
+    if (req.url === '/big/.well-known/openid-configuration') {
+      return res.end(JSON.stringify({ issuer: `${idpUrl}/big`, jwks_uri: `${idpUrl}/big/keys` }));
+    }
+    if (req.url === '/big/keys') return res.end(JSON.stringify({ keys: [], pad: 'x'.repeat(70000) }));
     if (req.url === '/idp/.well-known/openid-configuration') {
       return res.end(JSON.stringify({ issuer: `${idpUrl}/idp`, jwks_uri: `${idpUrl}/idp/keys` }));
     }
@@ -156,6 +161,11 @@ test('an IAM-registered provider (discovery) serves an EKS-style pod through the
   await iam().send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: created.OpenIDConnectProviderArn }));
   await assert.rejects(assume(await jwt({ issuer: `${idpUrl}/idp`, sub: 'pod-7' }), 'ci-deploy'),
                        { name: 'InvalidIdentityTokenException' });
+});
+
+test('a key set larger than 64 KiB is refused with IDPCommunicationError', async () => {
+  await iam().send(new CreateOpenIDConnectProviderCommand({ Url: `${idpUrl}/big`, ClientIDList: [AUDIENCE] }));
+  await assert.rejects(assume(await jwt({ issuer: `${idpUrl}/big` })), { name: 'IDPCommunicationErrorException' });
 });
 
 test('no web identity token or credential used above appears in the server log', () => {

@@ -2,6 +2,9 @@
 // keys verified through the Authenticator and the store-backed resolver.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "plinth/auth/bedrock_api_key.h"
 #include "plinth/auth/policy.h"
 #include "plinth/core/encoding.h"
@@ -115,6 +118,14 @@ TEST_F(ApiKeyTest, LongTermKeyLifecycle) {
   ASSERT_TRUE(principal.has_value()) << principal.error().message;
   EXPECT_EQ(principal->arn, "arn:aws:iam::123456789012:user/bob");
   EXPECT_EQ(authorize(*principal, "bedrock:InvokeModel", "*", ctx()), Decision::kAllow);
+
+  // Stored sealed: the secret part is in no database file.
+  auto secret_part = decode_long_term_api_key(key)->secret;
+  for (const char* file : {"plinth.db", "plinth.db-wal"}) {
+    std::ifstream in(dir_ / file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(secret_part), std::string::npos) << file;
+  }
 
   // The listing never carries the secret.
   auto listed = iam_->list_service_specific_credentials("bob", "");

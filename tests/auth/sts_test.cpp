@@ -224,3 +224,25 @@ TEST(RootCredentials, GeneratedOnceWithMode0600OrTakenFromTheEnvironment) {
 
 }  // namespace
 }  // namespace plinth::auth
+
+namespace plinth::auth {
+namespace {
+using namespace test;
+
+TEST_F(StsTest, TaskRoleCredentialsAreOneHourSessionsOfTheNamedRole) {
+  EXPECT_EQ(sts_->task_role_credentials("app").error().code, ErrorCode::kNotFound);
+  // No trust policy applies: the server's operator named the role.
+  ASSERT_TRUE(iam_->create_role("app", R"({"Statement":[]})").has_value());
+  auto issued = sts_->task_role_credentials("app");
+  ASSERT_TRUE(issued.has_value()) << issued.error().message;
+  EXPECT_EQ(issued->credentials.expiration, clock_->now() + std::chrono::hours(1));
+  EXPECT_EQ(issued->assumed_role_arn,
+            "arn:aws:sts::123456789012:assumed-role/app/" + std::string(kTaskRoleSessionName));
+  auto resolved =
+      resolver_->resolve(issued->credentials.access_key_id, issued->credentials.session_token);
+  ASSERT_TRUE(resolved.has_value());
+  EXPECT_EQ(resolved->principal.role_arn, "arn:aws:iam::123456789012:role/app");
+}
+
+}  // namespace
+}  // namespace plinth::auth

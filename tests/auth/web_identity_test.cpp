@@ -153,13 +153,20 @@ TEST_F(WebIdentityTest, TrustPolicyConditionsAndUnknownRolesAreAccessDenied) {
 TEST_F(WebIdentityTest, IamRegisteredProvidersAreFoundAndValidated) {
   EXPECT_FALSE(iam_->create_open_id_connect_provider("http://evil.example", {"a"}, {}));
   EXPECT_FALSE(iam_->create_open_id_connect_provider("https://x.example", {"a"}, {"nothex"}));
+  EXPECT_FALSE(iam_->create_open_id_connect_provider("https://x.example",
+                                                     std::vector<std::string>(101, "client"), {}));
+  EXPECT_FALSE(iam_->create_open_id_connect_provider(
+      "https://x.example", {"a"}, std::vector<std::string>(6, std::string(40, 'a'))));
+  EXPECT_TRUE(iam_->create_open_id_connect_provider(
+      "https://x.example", std::vector<std::string>(100, "client"),
+      std::vector<std::string>(5, std::string(40, 'a'))));
   auto created = iam_->create_open_id_connect_provider("http://127.0.0.1:9/idp", {"client-1"}, {});
   ASSERT_TRUE(created.has_value()) << created.error().message;
   EXPECT_EQ(created->arn, "arn:aws:iam::123456789012:oidc-provider/127.0.0.1:9/idp");
   EXPECT_EQ(iam_->create_open_id_connect_provider("http://127.0.0.1:9/idp", {}, {}).error().code,
             ErrorCode::kAlreadyExists);
-  auto listed = iam_->list_open_id_connect_providers();
-  ASSERT_EQ(listed->size(), 1u);
+  auto listed = iam_->list_open_id_connect_providers();  // ordered by ARN
+  ASSERT_EQ(listed->size(), 2u);
   EXPECT_EQ(listed->front().client_ids, std::vector<std::string>{"client-1"});
   ASSERT_TRUE(iam_->delete_open_id_connect_provider(created->arn));
   EXPECT_EQ(iam_->get_open_id_connect_provider(created->arn).error().code, ErrorCode::kNotFound);

@@ -206,3 +206,43 @@ control_threads = 1
 }
 
 }  // namespace plinth
+
+namespace plinth {
+namespace {
+
+TEST(Config, ParsesTaskRoleAndOidcProviders) {
+  auto c = parse_config(R"(
+task_role = "app"
+[[oidc_providers]]
+issuer = "https://token.actions.githubusercontent.com"
+audiences = ["sts.amazonaws.com"]
+jwks_url = "https://token.actions.githubusercontent.com/.well-known/jwks"
+[[oidc_providers]]
+issuer = "https://cognito.example"
+audiences = ["client-a", "client-b"]
+jwks_file = "keys/jwks.json"
+)",
+                        "/etc/plinth");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_EQ(c->task_role, "app");
+  ASSERT_EQ(c->oidc_providers.size(), 2u);
+  EXPECT_EQ(c->oidc_providers[0].audiences, std::vector<std::string>{"sts.amazonaws.com"});
+  EXPECT_EQ(c->oidc_providers[1].jwks_file, std::filesystem::path("/etc/plinth/keys/jwks.json"));
+}
+
+TEST(Config, OidcProviderNeedsIssuerAudiencesAndExactlyOneKeySource) {
+  for (const char* body : {
+           "audiences = [\"a\"]\njwks_url = \"https://x/jwks\"",     // no issuer
+           "issuer = \"https://x\"\njwks_url = \"https://x/jwks\"",  // no audiences
+           "issuer = \"https://x\"\naudiences = [\"a\"]",            // no key source
+           "issuer = \"https://x\"\naudiences = [\"a\"]\njwks_url = \"https://x/j\"\n"
+           "jwks_file = \"j.json\"",  // both
+       }) {
+    auto c = parse_config(std::string("[[oidc_providers]]\n") + body, "/etc/plinth");
+    ASSERT_FALSE(c.has_value()) << body;
+    EXPECT_NE(c.error().message.find("oidc_providers[0]"), std::string::npos) << c.error().message;
+  }
+}
+
+}  // namespace
+}  // namespace plinth

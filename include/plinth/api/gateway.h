@@ -165,7 +165,8 @@ class Gateway {
       std::optional<std::string> exclude_document_id);
 
   // "Authorization: Bearer …" (a Bedrock API key, short- or long-term, or a CreateBearerToken
-  // token), else SigV4 for `service`; answers the call when it fails.
+  // token) for service "bedrock" and the OpenAI-shaped /v1 routes, else SigV4 for `service`;
+  // answers the call when it fails.
   Result<auth::Principal> authenticate(Call& call, std::string_view service);
   // Resolves the model the caller named and meters it; on failure answers and returns null.
   const catalog::ModelEntry* resolve_model(Call& call, const std::string& requested_id);

@@ -56,7 +56,9 @@ QueryResponse handle_assume_role_with_web_identity(std::string_view form_body,
 
 // IAM actions: CreateUser, GetUser, DeleteUser, ListUsers, CreateAccessKey, DeleteAccessKey,
 // ListAccessKeys, CreateRole, GetRole, ListRoles, DeleteRole, Put/Get/DeleteRolePolicy,
-// Put/Get/DeleteUserPolicy. GetUser without UserName answers for the calling user.
+// Put/Get/DeleteUserPolicy, Create/List/Update/Reset/DeleteServiceSpecificCredential (Bedrock
+// API keys), Create/Get/List/DeleteOpenIDConnectProvider. GetUser and the service-specific
+// credential actions without UserName answer for the calling user.
 QueryResponse handle_iam(const auth::Principal& caller, std::string_view form_body,
                          auth::IamService& iam, std::string_view request_id);
 
