@@ -1,0 +1,153 @@
+// Office Open XML and CSV: .docx paragraphs and tables, .xlsx sheets as CSV rows, and refusals
+// with reasons (not a zip, wrong package, encrypted, legacy OLE2, zip bombs, DTDs, damage).
+#include <gtest/gtest.h>
+
+#include "plinth/documents/parsing.h"
+#include "test_ooxml.h"
+
+namespace plinth::documents {
+namespace {
+
+using testing::make_docx;
+using testing::make_xlsx;
+using testing::make_zip;
+
+std::string error_of(const Result<ParsedText>& parsed) {
+  return parsed ? "(parsed: " + parsed->text + ")" : parsed.error().message;
+}
+
+TEST(DocxText, ParagraphsAndTableRows) {
+  auto parsed = parse_docx(
+      make_docx({"Quarterly report", "Revenue & costs"}, {{"Item", "Amount"}, {"Widgets", "120"}}));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->text, "Quarterly report\nRevenue & costs\nItem | Amount\nWidgets | 120");
+}
+
+TEST(XlsxText, SheetsBecomeCsvRowsWithGapsAndQuoting) {
+  auto parsed = parse_xlsx(make_xlsx({{"Prices", {{"Name", "Price"}, {"Bolt, M6", "", "0.10"}}},
+                                      {"Notes", {{"", "said \"hi\""}}}}));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->text,
+            "Sheet: Prices\nName,Price\n\"Bolt, M6\",,0.10\n\nSheet: Notes\n,\"said \"\"hi\"\"\"");
+}
+
+TEST(OoxmlText, MediaTypesReachTheReaders) {
+  auto docx = parse_document(kDocxMediaType, make_docx({"hello docx"}));
+  ASSERT_TRUE(docx) << docx.error().message;
+  EXPECT_EQ(docx->text, "hello docx");
+  auto csv = parse_document("text/csv", "a,b\n1,2\n");
+  ASSERT_TRUE(csv) << csv.error().message;
+  EXPECT_EQ(csv->words, 2);
+  EXPECT_EQ(normalized_media_type(std::string(kXlsxMediaType) + "; x=y"), kXlsxMediaType);
+}
+
+TEST(OoxmlText, WrongOrDamagedFilesFailWithReasons) {
+  EXPECT_NE(error_of(parse_docx("%PDF-1.4 ...")).find("no zip signature"), std::string::npos);
+  EXPECT_NE(error_of(parse_docx(make_xlsx({{"S", {{"x"}}}}))).find("word/document.xml"),
+            std::string::npos);
+  EXPECT_NE(error_of(parse_xlsx(make_docx({"x"}))).find("xl/workbook.xml"), std::string::npos);
+  std::string docx = make_docx({"x"});
+  EXPECT_NE(error_of(parse_docx(docx.substr(0, docx.size() / 2))).find("corrupt"),
+            std::string::npos);
+  EXPECT_NE(error_of(parse_docx(std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", 8) + "rest"))
+                .find("encrypted with a password or is a legacy"),
+            std::string::npos);
+  EXPECT_NE(error_of(parse_docx(make_zip({{"word/document.xml", "<w:document><w:body>"}})))
+                .find("malformed XML"),
+            std::string::npos);
+  EXPECT_NE(error_of(parse_docx(make_docx({" "}))).find("has no text"), std::string::npos);
+  // A CSV that is really a PDF or a zip: the format must match the bytes.
+  EXPECT_NE(error_of(parse_document("text/csv", docx)).find("not text"), std::string::npos);
+}
+
+TEST(OoxmlText, EncryptedPartIsRefused) {
+  std::string zip = make_zip({{"word/document.xml", "<w:document/>", "secret"}});
+  EXPECT_NE(error_of(parse_docx(zip)).find("encrypted"), std::string::npos)
+      << error_of(parse_docx(zip));
+}
+
+TEST(OoxmlText, ZipBombsAreRefusedBeforeInflating) {
+  // 2 MB of zeros deflates about 1000:1, past the 200:1 bound for parts over 1 MB.
+  std::string zip = make_zip({{"word/document.xml", std::string(2 << 20, '\0')}});
+  ASSERT_LT(zip.size(), 64u << 10);
+  EXPECT_NE(error_of(parse_docx(zip)).find("zip bomb"), std::string::npos)
+      << error_of(parse_docx(zip));
+  // A part larger than 32 MB is refused whatever its ratio.
+  std::string big(33 << 20, 'a');
+  for (size_t i = 0; i < big.size(); i += 7) big[i] = static_cast<char>('a' + (i * 31) % 26);
+  EXPECT_NE(error_of(parse_docx(make_zip({{"word/document.xml", big}}))).find("expands too much"),
+            std::string::npos);
+}
+
+TEST(OoxmlText, TooManyEntriesAreRefused) {
+  std::vector<testing::ZipEntry> entries;
+  for (int i = 0; i <= 10000; ++i) entries.push_back({"f" + std::to_string(i), ""});
+  EXPECT_NE(error_of(parse_docx(make_zip(entries))).find("the limit is 10000"), std::string::npos);
+}
+
+TEST(OoxmlText, DtdsAndDeepNestingAreRefused) {
+  std::string laughs =
+      "<?xml version=\"1.0\"?><!DOCTYPE d [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;\">]>"
+      "<w:document "
+      "xmlns:w=\"w\"><w:body><w:p><w:r><w:t>&b;</w:t></w:r></w:p></w:body></w:document>";
+  EXPECT_NE(error_of(parse_docx(make_zip({{"word/document.xml", laughs}}))).find("DTD"),
+            std::string::npos);
+  std::string deep;
+  for (int i = 0; i < 300; ++i) deep += "<w:sdt>";
+  deep += "<w:p><w:r><w:t>deep</w:t></w:r></w:p>";
+  for (int i = 0; i < 300; ++i) deep += "</w:sdt>";
+  std::string xml = "<w:document xmlns:w=\"w\"><w:body>" + deep + "</w:body></w:document>";
+  EXPECT_NE(error_of(parse_docx(make_zip({{"word/document.xml", xml}}))).find("malformed XML"),
+            std::string::npos);
+}
+
+TEST(XlsxText, BadSharedStringIndexAndFarColumnsAreBounded) {
+  std::string sheet =
+      "<worksheet><sheetData><row><c r=\"A1\" t=\"s\"><v>7</v></c></row></sheetData></worksheet>";
+  std::string zip = make_zip({{"xl/workbook.xml",
+                               "<workbook><sheets><sheet name=\"S\" r:id=\"rId1\" "
+                               "xmlns:r=\"r\"/></sheets></workbook>"},
+                              {"xl/_rels/workbook.xml.rels",
+                               "<Relationships><Relationship Id=\"rId1\" "
+                               "Target=\"worksheets/sheet1.xml\"/></Relationships>"},
+                              {"xl/worksheets/sheet1.xml", sheet}});
+  EXPECT_NE(error_of(parse_xlsx(zip)).find("shared string 7"), std::string::npos);
+  // Each row reaching column XFD renders 16,383 commas: the text bound stops the growth.
+  std::string rows;
+  for (int r = 1; r <= 2100; ++r)
+    rows += "<row><c r=\"XFD" + std::to_string(r) + "\"><v>1</v></c></row>";
+  std::string wide = make_zip(
+      {{"xl/workbook.xml",
+        "<workbook><sheets><sheet name=\"S\" r:id=\"rId1\" "
+        "xmlns:r=\"r\"/></sheets></workbook>"},
+       {"xl/_rels/workbook.xml.rels",
+        "<Relationships><Relationship Id=\"rId1\" "
+        "Target=\"worksheets/sheet1.xml\"/></Relationships>"},
+       {"xl/worksheets/sheet1.xml", "<worksheet><sheetData>" + rows + "</sheetData></worksheet>"}});
+  EXPECT_NE(error_of(parse_xlsx(wide)).find("MB of text"), std::string::npos);
+}
+
+TEST(HtmlGumbo, ParsesAsHtml5AndBoundsNesting) {
+  auto text = html_to_text("<table><tr><td>a<td>b</table><p>one<p>two &notin; <br>three");
+  ASSERT_TRUE(text) << text.error().message;
+  EXPECT_EQ(*text, "a b\n\none\n\ntwo \u2209\nthree") << *text;
+  std::string nested;
+  for (int i = 0; i < 500; ++i) nested += "<div>";
+  EXPECT_TRUE(html_to_text(nested + "x"));
+  for (int i = 0; i < 100; ++i) nested += "<span>";
+  auto deep = html_to_text(nested + "x");
+  ASSERT_FALSE(deep);
+  EXPECT_NE(deep.error().message.find("512 levels"), std::string::npos);
+  // End tags that close nothing do not hide depth from the bound.
+  std::string sneaky;
+  for (int i = 0; i < 600; ++i) sneaky += "<div></x>";
+  EXPECT_FALSE(html_to_text(sneaky));
+  // Many unclosed list items and paragraphs (implied end tags) are fine.
+  std::string list = "<ul>";
+  for (int i = 0; i < 5000; ++i) list += "<li><p>item";
+  EXPECT_TRUE(html_to_text(list));
+  EXPECT_FALSE(parse_document("text/html", sneaky));
+}
+
+}  // namespace
+}  // namespace plinth::documents
