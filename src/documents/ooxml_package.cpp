@@ -6,6 +6,7 @@
 #include <zip.h>
 
 #include <cstring>
+#include <mutex>
 
 namespace plinth::documents {
 namespace {
@@ -104,6 +105,9 @@ Result<std::string> OoxmlPackage::read_part(const std::string& name) {
 }
 
 Result<XmlDocument> parse_part_xml(std::string_view xml, const std::string& what) {
+  // libxml2 sets up its globals on first use; parsing may start on several threads at once.
+  static std::once_flag init;
+  std::call_once(init, [] { xmlInitParser(); });
   if (xml.find("<!DOCTYPE") != std::string_view::npos ||
       xml.find("<!ENTITY") != std::string_view::npos) {
     return invalid(what + " declares a DTD, which Office Open XML never does");
