@@ -2,6 +2,7 @@
 // with reasons (not a zip, wrong package, encrypted, legacy OLE2, zip bombs, DTDs, damage).
 #include <gtest/gtest.h>
 
+#include "ooxml_package.h"
 #include "plinth/documents/parsing.h"
 #include "test_ooxml.h"
 
@@ -83,6 +84,27 @@ TEST(OoxmlText, TooManyEntriesAreRefused) {
   std::vector<testing::ZipEntry> entries;
   for (int i = 0; i <= 10000; ++i) entries.push_back({"f" + std::to_string(i), ""});
   EXPECT_NE(error_of(parse_docx(make_zip(entries))).find("the limit is 10000"), std::string::npos);
+}
+
+TEST(OoxmlPackage, TotalUncompressedBytesAreBounded) {
+  std::string zip = make_zip({{"a.xml", std::string(60, 'a')}, {"b.xml", std::string(60, 'b')}});
+  auto package = OoxmlPackage::open(zip, "the test", {.max_total_bytes = 100});
+  ASSERT_TRUE(package) << package.error().message;
+  EXPECT_TRUE(package->read_part("a.xml"));
+  auto second = package->read_part("b.xml");
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("expands too much"), std::string::npos);
+  EXPECT_NE(package->read_part("c.xml").error().message.find("has no part c.xml"),
+            std::string::npos);
+}
+
+TEST(XlsxText, SheetCountIsBounded) {
+  std::string sheets;
+  for (int i = 0; i <= 1000; ++i) sheets += "<sheet name=\"s\" r:id=\"rId1\"/>";
+  std::string zip = make_zip(
+      {{"xl/workbook.xml", "<workbook xmlns:r=\"r\"><sheets>" + sheets + "</sheets></workbook>"},
+       {"xl/_rels/workbook.xml.rels", "<Relationships/>"}});
+  EXPECT_NE(error_of(parse_xlsx(zip)).find("more than 1000 sheets"), std::string::npos);
 }
 
 TEST(OoxmlText, DtdsAndDeepNestingAreRefused) {
