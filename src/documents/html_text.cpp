@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,52 +39,118 @@ bool is_invisible_element(GumboTag tag) {
          tag == GUMBO_TAG_TEMPLATE;
 }
 
-// Elements that never hold children, and elements whose end tag HTML implies when a sibling
-// starts: neither deepens the tree, so they are not counted.
-bool never_nests(std::string_view name) {
-  static constexpr std::array<std::string_view, 32> kNames{
-      "area", "base", "br",    "col",    "embed", "hr",     "img",      "input",
-      "link", "meta", "param", "source", "track", "wbr",    "p",        "li",
-      "dd",   "dt",   "td",    "th",     "tr",    "option", "optgroup", "rb",
-      "rp",   "rt",   "rtc",   "tbody",  "thead", "tfoot",  "colgroup", "html"};
-  return std::find(kNames.begin(), kNames.end(), name) != kNames.end();
+bool one_of(std::string_view name, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Void elements: never on the stack of open elements.
+bool is_void(std::string_view name) {
+  return one_of(name,
+                {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img",
+                 "input", "keygen", "link", "meta", "param", "source", "track", "wbr"});
+}
+
+// Start tags that close an open <p> in button scope (HTML5 "in body" rules).
+bool closes_paragraph(std::string_view name) {
+  return one_of(
+      name,
+      {"address", "article", "aside",    "blockquote", "center", "details", "dialog",   "dir",
+       "div",     "dl",      "fieldset", "figcaption", "figure", "footer",  "form",     "header",
+       "hgroup",  "main",    "menu",     "nav",        "ol",     "p",       "section",  "summary",
+       "ul",      "h1",      "h2",       "h3",         "h4",     "h5",      "h6",       "pre",
+       "listing", "li",      "dd",       "dt",         "hr",     "xmp",     "plaintext"});
+}
+
+// End tags that pop up to their element when it is in scope, through any other element.
+bool closes_through_scope(std::string_view name) {
+  return one_of(name,
+                {"address", "article", "aside",   "blockquote", "button",   "center",     "details",
+                 "dialog",  "dir",     "div",     "dl",         "fieldset", "figcaption", "figure",
+                 "footer",  "header",  "hgroup",  "listing",    "main",     "menu",       "nav",
+                 "ol",      "pre",     "section", "summary",    "ul"});
+}
+
+// Elements that end an element scope: an end tag never closes anything below them.
+bool is_scope_boundary(std::string_view name) {
+  return one_of(name, {"applet",         "caption",       "html", "table", "td",  "th",  "marquee",
+                       "object",         "template",      "mi",   "mo",    "mn",  "ms",  "mtext",
+                       "annotation-xml", "foreignobject", "desc", "title", "svg", "math"});
 }
 
 bool ends_tag_name(char c) {
   return c == '>' || c == '/' || std::isspace(static_cast<unsigned char>(c));
 }
 
-// An upper bound of the element depth Gumbo can build, from a stack of the elements opened: an
-// end tag pops only an element it matches near the top (Gumbo ignores an end tag with nothing to
-// close), and only the elements above are implicitly closed. Implied end tags not modelled here
-// only lower the real depth. Linear: names are compared over at most 16 bytes and 8 levels.
+bool is_table_part(std::string_view name) {
+  return one_of(name, {"caption", "colgroup", "tbody", "td", "tfoot", "th", "thead", "tr"});
+}
+
+// An upper bound of the element depth Gumbo builds, from a model of its stack of open elements
+// that only ever pops where HTML5's tree construction certainly pops, and ignores only what it
+// certainly ignores (table parts outside any table). A start tag closes the same kind of
+// element when that is the current one (<li> after <li>, <p> after <p>, a cell after a cell, a
+// row after a row's cell), or an open <p> before a block; an end tag closes its element when it
+// is the current one; a block's end tag (</div>, </ul>, ...) also closes what lies above it up
+// to a scope boundary, a table part's end tag what lies above it within its table, and
+// </select> its options. Whatever
+// else HTML5 does only lowers the real depth. Linear: 16-byte names, 8 levels searched.
 int html_nesting_bound(std::string_view html) {
   constexpr size_t kNameBytes = 16;
   constexpr size_t kSearchLevels = 8;
   std::vector<std::string> open;
+  size_t tables = 0;  // <table> elements in `open`
+  auto top_is = [&](std::initializer_list<std::string_view> names) {
+    return !open.empty() && one_of(open.back(), names);
+  };
+  auto pop_to = [&](size_t size) {
+    while (open.size() > size) {
+      if (open.back() == "table") --tables;
+      open.pop_back();
+    }
+  };
   size_t deepest = 0;
+  std::string name;
   for (size_t i = 0; i + 1 < html.size(); ++i) {
     if (html[i] != '<') continue;
     bool end_tag = html[i + 1] == '/';
     size_t at = i + (end_tag ? 2 : 1);
     if (at >= html.size() || !std::isalpha(static_cast<unsigned char>(html[at]))) continue;
-    std::string name;
+    name.clear();
     while (at < html.size() && !ends_tag_name(html[at]) && name.size() <= kNameBytes) {
       name += static_cast<char>(std::tolower(static_cast<unsigned char>(html[at++])));
     }
-    if (never_nests(name)) continue;
-    if (!end_tag) {
-      open.push_back(std::move(name));
-      deepest = std::max(deepest, open.size());
-      if (deepest > kMaxHtmlDepth) break;
+    if (is_void(name)) continue;
+    bool table_tag = name == "table" || is_table_part(name);
+    if (table_tag && tables == 0 && (end_tag || name != "table")) continue;  // HTML5 ignores it
+    if (end_tag) {
+      bool deep = closes_through_scope(name) || table_tag || name == "select";
+      size_t levels =
+          deep ? std::min(open.size(), kSearchLevels) : std::min<size_t>(open.size(), 1);
+      for (size_t level = 0; level < levels; ++level) {
+        const std::string& node = open[open.size() - 1 - level];
+        if (node == name) {
+          pop_to(open.size() - 1 - level);
+          break;
+        }
+        bool boundary = name == "select" ? !one_of(node, {"option", "optgroup"})
+                        : table_tag      ? one_of(node, {"table", "html", "template"})
+                                         : is_scope_boundary(node);
+        if (boundary) break;
+      }
       continue;
     }
-    for (size_t level = 0; level < std::min(open.size(), kSearchLevels); ++level) {
-      if (open[open.size() - 1 - level] == name) {
-        open.resize(open.size() - 1 - level);
-        break;
-      }
+    if (name == "li" && top_is({"li"})) pop_to(open.size() - 1);
+    if ((name == "dd" || name == "dt") && top_is({"dd", "dt"})) pop_to(open.size() - 1);
+    if ((name == "td" || name == "th" || name == "tr") && top_is({"td", "th"})) {
+      pop_to(open.size() - 1);
     }
+    if (name == "tr" && top_is({"tr"})) pop_to(open.size() - 1);
+    if (name == "option" && top_is({"option"})) pop_to(open.size() - 1);
+    if (closes_paragraph(name) && top_is({"p"})) pop_to(open.size() - 1);
+    if (name == "table") ++tables;
+    open.push_back(name);
+    deepest = std::max(deepest, open.size());
+    if (deepest > kMaxHtmlDepth) break;
   }
   return static_cast<int>(deepest);
 }
