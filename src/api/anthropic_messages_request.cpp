@@ -1,6 +1,7 @@
 // Anthropic Messages (bedrock-2023-05-31) InvokeModel body -> providers::InferenceRequest.
 #include "anthropic_messages_request.h"
 
+#include "document_blocks.h"
 #include "json_input.h"
 #include "shared_validation.h"
 
@@ -35,6 +36,38 @@ Result<std::string> tool_result_text(const json::value* content, const std::stri
   return text;
 }
 
+// {type:"document", source:{type:"base64", media_type:"application/pdf", data} or
+// {type:"text", media_type:"text/plain", data}, title?}.
+Result<ContentBlock> parse_document(const json::object& o, const std::string& path) {
+  auto source = json_input::optional_object(o, "source", path + ".source");
+  if (!source) return std::unexpected(source.error());
+  if (*source == nullptr) return malformed(path + ".source", "is required");
+  const json::object& s = **source;
+  auto type = json_input::optional_string(s, "type", path + ".source.type");
+  if (!type) return std::unexpected(type.error());
+  auto media_type = json_input::optional_string(s, "media_type", path + ".source.media_type");
+  if (!media_type) return std::unexpected(media_type.error());
+  auto data = json_input::optional_string(s, "data", path + ".source.data");
+  if (!data) return std::unexpected(data.error());
+  auto title = json_input::optional_string(o, "title", path + ".title");
+  if (!title) return std::unexpected(title.error());
+  if (!*type || !*media_type || !*data) {
+    return malformed(path + ".source", "type, media_type and data are required");
+  }
+  std::string format = document_blocks::format_of_media_type(**media_type);
+  if (**type == "base64" && **media_type == "application/pdf") {
+    auto bytes = document_blocks::decode_base64_bytes(**data, path + ".source.data");
+    if (!bytes) return std::unexpected(bytes.error());
+    return document_blocks::document_block(format, title->value_or(""), std::move(*bytes), path);
+  }
+  if (**type == "text" && **media_type == "text/plain") {
+    return document_blocks::document_block(format, title->value_or(""), std::move(**data), path);
+  }
+  return invalid("messages: document source " + **type + " with media_type " + **media_type +
+                 " is not supported; use base64 application/pdf or text text/plain (" + path +
+                 ".source)");
+}
+
 Result<ContentBlock> parse_block(const json::value& value, providers::Role role,
                                  const std::string& path) {
   if (!value.is_object()) return malformed(path, "expected a content block object");
@@ -50,9 +83,12 @@ Result<ContentBlock> parse_block(const json::value& value, providers::Role role,
     block.text = std::move(**text);
     return block;
   }
-  if (**type == "image" || **type == "document") {
-    return invalid("messages: this model does not support " + **type +
-                   " content blocks; send text only (" + path + ")");
+  if (**type == "document") return parse_document(o, path);
+  if (**type == "image") {
+    return invalid(
+        "messages: this model does not support image content blocks; send text or "
+        "documents (" +
+        path + ")");
   }
   if (**type == "tool_use") {
     if (role != providers::Role::kAssistant) {
@@ -227,6 +263,10 @@ Result<providers::InferenceRequest> parse_anthropic_messages(const json::object&
   request.stop_sequences = std::move(*stops);
   for (auto step : {parse_system, parse_messages, parse_tools}) {
     if (auto status = step(body, request); !status) return std::unexpected(status.error());
+  }
+  if (auto status = document_blocks::render_document_blocks(request, /*unique_names=*/false);
+      !status) {
+    return std::unexpected(status.error());
   }
   return request;
 }

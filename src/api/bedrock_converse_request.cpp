@@ -1,6 +1,7 @@
 // Converse request JSON -> providers::InferenceRequest, with Bedrock's validation rules.
 #include <string>
 
+#include "document_blocks.h"
 #include "json_input.h"
 #include "plinth/api/bedrock_converse.h"
 #include "shared_validation.h"
@@ -44,6 +45,32 @@ Result<std::string> tool_result_text(const json::object& result, const std::stri
   return text;
 }
 
+// {document: {format, name, source: {bytes}}}: bytes arrive base64-encoded in the JSON body.
+Result<ContentBlock> parse_document(const json::value& member, const std::string& path) {
+  if (!member.is_object()) return malformed(path, "expected an object");
+  const json::object& d = member.as_object();
+  auto format = json_input::optional_string(d, "format", path + ".format");
+  if (!format) return std::unexpected(format.error());
+  auto name = json_input::optional_string(d, "name", path + ".name");
+  if (!name) return std::unexpected(name.error());
+  if (!*format || !*name) return malformed(path, "format and name are required");
+  if (auto status = document_blocks::check_bedrock_name(**name, path + ".name"); !status) {
+    return std::unexpected(status.error());
+  }
+  auto source = json_input::optional_object(d, "source", path + ".source");
+  if (!source) return std::unexpected(source.error());
+  if (*source == nullptr) return malformed(path + ".source", "is required");
+  auto bytes = json_input::optional_string(**source, "bytes", path + ".source.bytes");
+  if (!bytes) return std::unexpected(bytes.error());
+  if (!*bytes) {
+    return invalid("The document source at " + path +
+                   ".source is not supported: send the file as source.bytes.");
+  }
+  auto decoded = document_blocks::decode_base64_bytes(**bytes, path + ".source.bytes");
+  if (!decoded) return std::unexpected(decoded.error());
+  return document_blocks::document_block(**format, std::move(**name), std::move(*decoded), path);
+}
+
 Result<ContentBlock> parse_block(const json::value& value, providers::Role role,
                                  const std::string& path) {
   if (!value.is_object()) return malformed(path, "expected a content block object");
@@ -59,10 +86,11 @@ Result<ContentBlock> parse_block(const json::value& value, providers::Role role,
     block.text = std::string(member.as_string());
     return block;
   }
-  if (key == "image" || key == "document" || key == "video") {
+  if (key == "document") return parse_document(member, path + ".document");
+  if (key == "image" || key == "video") {
     return invalid("This model doesn't support the " + std::string(key) +
                    " content block that you provided. Try again with a supported content block "
-                   "(text, toolUse, toolResult).");
+                   "(text, document, toolUse, toolResult).");
   }
   if (key == "toolUse") {
     if (role != providers::Role::kAssistant) {
@@ -321,6 +349,10 @@ Result<providers::InferenceRequest> parse_converse_request(std::string_view body
     if (auto status = step(*parsed, request); !status) return std::unexpected(status.error());
   }
   if (auto status = parse_inference_config(*parsed, limits, request); !status) {
+    return std::unexpected(status.error());
+  }
+  if (auto status = document_blocks::render_document_blocks(request, /*unique_names=*/true);
+      !status) {
     return std::unexpected(status.error());
   }
   return request;

@@ -1,4 +1,7 @@
 // OpenAI /v1/chat/completions and /v1/embeddings request bodies -> internal requests.
+#include <cctype>
+
+#include "document_blocks.h"
 #include "json_input.h"
 #include "plinth/api/openai.h"
 #include "shared_validation.h"
@@ -15,8 +18,46 @@ std::unexpected<Error> invalid(std::string message) {
   return std::unexpected(Error(ErrorCode::kInvalidArgument, std::move(message)));
 }
 
-// content: a string, or [{type:"text",text}] parts joined together.
-Result<std::string> content_text(const json::value* content, const std::string& path) {
+// A {type:"file", file:{filename?, file_data:"data:<media type>;base64,<bytes>"}} part. The format
+// comes from the media type, else from the filename's extension.
+Result<ContentBlock> file_part(const json::object& part, const std::string& path) {
+  auto file = json_input::optional_object(part, "file", path + ".file");
+  if (!file) return std::unexpected(file.error());
+  if (*file == nullptr) return malformed(path + ".file", "is required");
+  auto filename = json_input::optional_string(**file, "filename", path + ".file.filename");
+  if (!filename) return std::unexpected(filename.error());
+  auto data = json_input::optional_string(**file, "file_data", path + ".file.file_data");
+  if (!data) return std::unexpected(data.error());
+  if (!*data) {
+    return invalid("Invalid file part in " + path +
+                   ": only file_data (a base64 data: URL) is supported, not file_id.");
+  }
+  std::string_view url = **data;
+  size_t comma = url.find(',');
+  std::string_view header = url.substr(0, comma);
+  if (!url.starts_with("data:") || comma == std::string_view::npos ||
+      !header.ends_with(";base64")) {
+    return invalid("Invalid file_data in " + path +
+                   ": expected a data URL such as data:application/pdf;base64,<bytes>.");
+  }
+  std::string format = document_blocks::format_of_media_type(header.substr(5));
+  std::string name = filename->value_or("");
+  if (format.empty()) {
+    size_t dot = name.rfind('.');
+    format = dot == std::string::npos ? "" : name.substr(dot + 1);
+    for (char& c : format) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (format == "markdown") format = "md";
+    if (format == "htm") format = "html";
+  }
+  auto bytes = document_blocks::decode_base64_bytes(url.substr(comma + 1), path + ".file");
+  if (!bytes) return std::unexpected(bytes.error());
+  return document_blocks::document_block(format, std::move(name), std::move(*bytes), path);
+}
+
+// content: a string, or [{type:"text",text}] parts joined together. With `documents`, file
+// parts are allowed and land there (user messages).
+Result<std::string> content_text(const json::value* content, const std::string& path,
+                                 std::vector<ContentBlock>* documents = nullptr) {
   if (content == nullptr || content->is_null()) return std::string();
   if (content->is_string()) return std::string(content->as_string());
   if (!content->is_array()) return malformed(path, "expected a string or an array of parts");
@@ -24,9 +65,15 @@ Result<std::string> content_text(const json::value* content, const std::string& 
   for (const json::value& part : content->as_array()) {
     const json::object* o = part.if_object();
     const json::value* type = o ? o->if_contains("type") : nullptr;
+    if (documents != nullptr && type != nullptr && *type == "file") {
+      auto block = file_part(*o, path);
+      if (!block) return std::unexpected(block.error());
+      documents->push_back(std::move(*block));
+      continue;
+    }
     if (type != nullptr && type->is_string() && type->as_string() != "text") {
       return invalid("Invalid content part type '" + std::string(type->as_string()) + "' in " +
-                     path + ": this model accepts text only.");
+                     path + ": this model accepts text and file parts only.");
     }
     const json::value* t = o ? o->if_contains("text") : nullptr;
     if (t == nullptr || !t->is_string()) return malformed(path, "a text part needs a text string");
@@ -83,13 +130,20 @@ Status parse_messages(const json::object& body, providers::InferenceRequest& req
     if (m == nullptr) return malformed(path, "expected an object");
     auto role = json_input::optional_string(*m, "role", path + ".role");
     if (!role) return std::unexpected(role.error());
-    auto text = content_text(m->if_contains("content"), path + ".content");
-    if (!text) return std::unexpected(text.error());
     std::string r = role->value_or("");
+    std::vector<ContentBlock> documents;
+    auto text = content_text(m->if_contains("content"), path + ".content",
+                             r == "user" ? &documents : nullptr);
+    if (!text) return std::unexpected(text.error());
     if (r == "system" || r == "developer") {
       request.system.push_back(std::move(*text));
     } else if (r == "user") {
-      append_turn(request, Role::kUser, shared_validation::text_block(std::move(*text)));
+      for (ContentBlock& document : documents) {
+        append_turn(request, Role::kUser, std::move(document));
+      }
+      if (!text->empty() || documents.empty()) {
+        append_turn(request, Role::kUser, shared_validation::text_block(std::move(*text)));
+      }
     } else if (r == "assistant") {
       if (!text->empty())
         append_turn(request, Role::kAssistant, shared_validation::text_block(*text));
@@ -260,6 +314,9 @@ Result<ChatCompletionRequest> parse_chat_completion_request(std::string_view bod
     return std::unexpected(status.error());
   }
   if (auto status = parse_sampling(*parsed, limits, out.inference); !status) {
+    return std::unexpected(status.error());
+  }
+  if (auto status = document_blocks::render_document_blocks(out.inference, false); !status) {
     return std::unexpected(status.error());
   }
   return out;

@@ -8,6 +8,7 @@
 #include "plinth/core/encoding.h"
 #include "plinth/core/ids.h"
 #include "plinth/documents/extraction.h"
+#include "plinth/documents/parsing.h"
 #include "service_impl.h"
 
 namespace plinth::documents {
@@ -80,6 +81,9 @@ std::string media_type_from_filename(std::string_view name) {
   if (ends(".md") || ends(".markdown")) return "text/markdown";
   if (ends(".html") || ends(".htm")) return "text/html";
   if (ends(".txt")) return "text/plain";
+  if (ends(".csv")) return "text/csv";
+  if (ends(".docx")) return std::string(kDocxMediaType);
+  if (ends(".xlsx")) return std::string(kXlsxMediaType);
   return "";
 }
 
@@ -217,8 +221,8 @@ Result<Submission> DocumentService::submit(const NewDocument& document) {
     if (row.content_type.empty()) {
       return fail(ErrorCode::kInvalidArgument,
                   "The file part's type '" + part->content_type +
-                      "' is not supported; use application/pdf, text/plain, text/markdown or "
-                      "text/html.");
+                      "' is not supported; use application/pdf, text/plain, text/markdown, "
+                      "text/html, text/csv, or a .docx or .xlsx file.");
     }
     row.content = std::move(part->bytes);
   } else {
@@ -227,7 +231,9 @@ Result<Submission> DocumentService::submit(const NewDocument& document) {
       return fail(ErrorCode::kInvalidArgument,
                   "Content-Type '" + document.content_type +
                       "' is not supported; use application/pdf, text/plain, text/markdown, "
-                      "text/html or multipart/form-data.");
+                      "text/html, text/csv, " +
+                      std::string(kDocxMediaType) + ", " + std::string(kXlsxMediaType) +
+                      " or multipart/form-data.");
     }
     row.content = document.body;
   }

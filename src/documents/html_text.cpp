@@ -1,99 +1,158 @@
-// HTML to visible text: drops markup, comments, scripts and styles; decodes character references.
+// HTML to visible text with libgumbo (an HTML5 parser): scripts, styles and comments dropped,
+// block elements become line breaks, character references decoded as a browser would.
+#include <gumbo.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstdint>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "plinth/documents/parsing.h"
 
 namespace plinth::documents {
 namespace {
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+// Gumbo's tree construction slows down and grows quadratically with element depth (20,000
+// nested <div>: 13 s and 3 GB), and it frees its tree recursively: deeper documents are refused
+// before parsing (see html_nesting_bound).
+constexpr size_t kMaxHtmlDepth = 512;
+
+bool is_block_element(GumboTag tag) {
+  static constexpr std::array kBlocks{
+      GUMBO_TAG_P,          GUMBO_TAG_DIV,    GUMBO_TAG_LI,         GUMBO_TAG_UL,
+      GUMBO_TAG_OL,         GUMBO_TAG_TR,     GUMBO_TAG_TABLE,      GUMBO_TAG_H1,
+      GUMBO_TAG_H2,         GUMBO_TAG_H3,     GUMBO_TAG_H4,         GUMBO_TAG_H5,
+      GUMBO_TAG_H6,         GUMBO_TAG_HR,     GUMBO_TAG_SECTION,    GUMBO_TAG_ARTICLE,
+      GUMBO_TAG_HEADER,     GUMBO_TAG_FOOTER, GUMBO_TAG_TITLE,      GUMBO_TAG_PRE,
+      GUMBO_TAG_BLOCKQUOTE, GUMBO_TAG_DD,     GUMBO_TAG_DT,         GUMBO_TAG_NAV,
+      GUMBO_TAG_MAIN,       GUMBO_TAG_ASIDE,  GUMBO_TAG_FIGCAPTION, GUMBO_TAG_CAPTION};
+  return std::find(kBlocks.begin(), kBlocks.end(), tag) != kBlocks.end();
 }
 
-struct NamedEntity {
-  std::string_view name;
-  uint32_t code_point;
-};
-constexpr std::array<NamedEntity, 20> kEntities{{
-    {"amp", '&'},      {"lt", '<'},       {"gt", '>'},        {"quot", '"'},     {"apos", '\''},
-    {"nbsp", 0xA0},    {"copy", 0xA9},    {"reg", 0xAE},      {"euro", 0x20AC},  {"pound", 0xA3},
-    {"mdash", 0x2014}, {"ndash", 0x2013}, {"hellip", 0x2026}, {"lsquo", 0x2018}, {"rsquo", 0x2019},
-    {"ldquo", 0x201C}, {"rdquo", 0x201D}, {"laquo", 0xAB},    {"raquo", 0xBB},   {"shy", 0xAD},
-}};
+bool is_invisible_element(GumboTag tag) {
+  return tag == GUMBO_TAG_SCRIPT || tag == GUMBO_TAG_STYLE || tag == GUMBO_TAG_NOSCRIPT ||
+         tag == GUMBO_TAG_TEMPLATE;
+}
 
-// Decodes the reference starting at text[i] == '&'; returns the bytes consumed (0: not one).
-// Looks no further than the longest reference (12 bytes), so decoding is linear in the text.
-size_t decode_reference(std::string_view text, size_t i, std::string& out) {
-  constexpr size_t kMaxReference = 12;  // "&#x10FFFF;" and the longest name fit
-  size_t semi = text.substr(i, kMaxReference + 1).find(';');
-  if (semi == std::string_view::npos) return 0;
-  semi += i;
-  std::string_view body = text.substr(i + 1, semi - i - 1);
-  if (body.starts_with('#')) {
-    bool hex = body.size() > 1 && (body[1] == 'x' || body[1] == 'X');
-    std::string_view digits = body.substr(hex ? 2 : 1);
-    if (digits.empty()) return 0;
-    uint32_t cp = 0;
-    for (char c : digits) {
-      int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-              : hex && std::isxdigit(static_cast<unsigned char>(c))
-                  ? std::tolower(static_cast<unsigned char>(c)) - 'a' + 10
-                  : -1;
-      if (v < 0) return 0;
-      cp = std::min<uint32_t>(cp * (hex ? 16 : 10) + v, 0x110000);
+bool one_of(std::string_view name, std::initializer_list<std::string_view> names) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Void elements: never on the stack of open elements.
+bool is_void(std::string_view name) {
+  return one_of(name,
+                {"area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img",
+                 "input", "keygen", "link", "meta", "param", "source", "track", "wbr"});
+}
+
+// Start tags that close an open <p> in button scope (HTML5 "in body" rules).
+bool closes_paragraph(std::string_view name) {
+  return one_of(
+      name,
+      {"address", "article", "aside",    "blockquote", "center", "details", "dialog",   "dir",
+       "div",     "dl",      "fieldset", "figcaption", "figure", "footer",  "form",     "header",
+       "hgroup",  "main",    "menu",     "nav",        "ol",     "p",       "section",  "summary",
+       "ul",      "h1",      "h2",       "h3",         "h4",     "h5",      "h6",       "pre",
+       "listing", "li",      "dd",       "dt",         "hr",     "xmp",     "plaintext"});
+}
+
+// End tags that pop up to their element when it is in scope, through any other element.
+bool closes_through_scope(std::string_view name) {
+  return one_of(name,
+                {"address", "article", "aside",   "blockquote", "button",   "center",     "details",
+                 "dialog",  "dir",     "div",     "dl",         "fieldset", "figcaption", "figure",
+                 "footer",  "header",  "hgroup",  "listing",    "main",     "menu",       "nav",
+                 "ol",      "pre",     "section", "summary",    "ul"});
+}
+
+// Elements that end an element scope: an end tag never closes anything below them.
+bool is_scope_boundary(std::string_view name) {
+  return one_of(name, {"applet",         "caption",       "html", "table", "td",  "th",  "marquee",
+                       "object",         "template",      "mi",   "mo",    "mn",  "ms",  "mtext",
+                       "annotation-xml", "foreignobject", "desc", "title", "svg", "math"});
+}
+
+bool ends_tag_name(char c) {
+  return c == '>' || c == '/' || std::isspace(static_cast<unsigned char>(c));
+}
+
+bool is_table_part(std::string_view name) {
+  return one_of(name, {"caption", "colgroup", "tbody", "td", "tfoot", "th", "thead", "tr"});
+}
+
+// An upper bound of the element depth Gumbo builds, from a model of its stack of open elements
+// that only ever pops where HTML5's tree construction certainly pops, and ignores only what it
+// certainly ignores (table parts outside any table). A start tag closes the same kind of
+// element when that is the current one (<li> after <li>, <p> after <p>, a cell after a cell, a
+// row after a row's cell), or an open <p> before a block; an end tag closes its element when it
+// is the current one; a block's end tag (</div>, </ul>, ...) also closes what lies above it up
+// to a scope boundary, a table part's end tag what lies above it within its table, and
+// </select> its options. Whatever
+// else HTML5 does only lowers the real depth. Linear: 16-byte names, 8 levels searched.
+int html_nesting_bound(std::string_view html) {
+  constexpr size_t kNameBytes = 16;
+  constexpr size_t kSearchLevels = 8;
+  std::vector<std::string> open;
+  size_t tables = 0;  // <table> elements in `open`
+  auto top_is = [&](std::initializer_list<std::string_view> names) {
+    return !open.empty() && one_of(open.back(), names);
+  };
+  auto pop_to = [&](size_t size) {
+    while (open.size() > size) {
+      if (open.back() == "table") --tables;
+      open.pop_back();
     }
-    append_utf8(out, cp);
-    return semi - i + 1;
-  }
-  for (const NamedEntity& entity : kEntities) {
-    if (entity.name == body) {
-      append_utf8(out, entity.code_point);
-      return semi - i + 1;
+  };
+  size_t deepest = 0;
+  std::string name;
+  for (size_t i = 0; i + 1 < html.size(); ++i) {
+    if (html[i] != '<') continue;
+    bool end_tag = html[i + 1] == '/';
+    size_t at = i + (end_tag ? 2 : 1);
+    if (at >= html.size() || !std::isalpha(static_cast<unsigned char>(html[at]))) continue;
+    name.clear();
+    while (at < html.size() && !ends_tag_name(html[at]) && name.size() <= kNameBytes) {
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(html[at++])));
     }
+    if (is_void(name)) continue;
+    bool table_tag = name == "table" || is_table_part(name);
+    if (table_tag && tables == 0 && (end_tag || name != "table")) continue;  // HTML5 ignores it
+    if (end_tag) {
+      bool deep = closes_through_scope(name) || table_tag || name == "select";
+      size_t levels =
+          deep ? std::min(open.size(), kSearchLevels) : std::min<size_t>(open.size(), 1);
+      for (size_t level = 0; level < levels; ++level) {
+        const std::string& node = open[open.size() - 1 - level];
+        if (node == name) {
+          pop_to(open.size() - 1 - level);
+          break;
+        }
+        bool boundary = name == "select" ? !one_of(node, {"option", "optgroup"})
+                        : table_tag      ? one_of(node, {"table", "html", "template"})
+                                         : is_scope_boundary(node);
+        if (boundary) break;
+      }
+      continue;
+    }
+    if (name == "li" && top_is({"li"})) pop_to(open.size() - 1);
+    if ((name == "dd" || name == "dt") && top_is({"dd", "dt"})) pop_to(open.size() - 1);
+    if ((name == "td" || name == "th" || name == "tr") && top_is({"td", "th"})) {
+      pop_to(open.size() - 1);
+    }
+    if (name == "tr" && top_is({"tr"})) pop_to(open.size() - 1);
+    if (name == "option" && top_is({"option"})) pop_to(open.size() - 1);
+    if (closes_paragraph(name) && top_is({"p"})) pop_to(open.size() - 1);
+    if (name == "table") ++tables;
+    open.push_back(name);
+    deepest = std::max(deepest, open.size());
+    if (deepest > kMaxHtmlDepth) break;
   }
-  return 0;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// The position of "</name" (any case) at or after `from`.
-size_t find_end_tag(std::string_view html, size_t from, std::string_view name) {
-  for (size_t at = html.find("</", from); at != std::string_view::npos;
-       at = html.find("</", at + 2)) {
-    if (lower(html.substr(at + 2, name.size())) == name) return at;
-  }
-  return std::string_view::npos;
-}
-
-bool is_block_element(std::string_view name) {
-  static constexpr std::array<std::string_view, 22> kBlocks{
-      "p",       "br",     "div",    "li",    "ul",  "ol",        "tr", "table",
-      "h1",      "h2",     "h3",     "h4",    "h5",  "h6",        "hr", "section",
-      "article", "header", "footer", "title", "pre", "blockquote"};
-  return std::find(kBlocks.begin(), kBlocks.end(), name) != kBlocks.end();
+  return static_cast<int>(deepest);
 }
 
 // Collapses runs of spaces and keeps at most one blank line between blocks.
@@ -125,54 +184,62 @@ std::string tidy_whitespace(std::string_view text) {
   return out;
 }
 
+struct GumboOutputDeleter {
+  void operator()(GumboOutput* output) const {
+    gumbo_destroy_output(&kGumboDefaultOptions, output);
+  }
+};
+
+// Appends the visible text under root, walking with an explicit stack (no recursion here).
+void append_visible_text(const GumboNode* root, std::string& out) {
+  // (node, index of the next child to visit); a block element's closing newline is written
+  // when its children are done.
+  std::vector<std::pair<const GumboNode*, unsigned>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (node->type == GUMBO_NODE_TEXT || node->type == GUMBO_NODE_WHITESPACE ||
+        node->type == GUMBO_NODE_CDATA) {
+      out += node->v.text.text;
+      stack.pop_back();
+      continue;
+    }
+    if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_DOCUMENT &&
+        node->type != GUMBO_NODE_TEMPLATE) {
+      stack.pop_back();  // comments
+      continue;
+    }
+    bool document = node->type == GUMBO_NODE_DOCUMENT;
+    GumboTag tag = document ? GUMBO_TAG_UNKNOWN : node->v.element.tag;
+    const GumboVector& children = document ? node->v.document.children : node->v.element.children;
+    if (!document && is_invisible_element(tag)) {
+      stack.pop_back();
+      continue;
+    }
+    if (next == 0 && !document && is_block_element(tag)) out += '\n';
+    if (next == 0 && tag == GUMBO_TAG_BR) out += '\n';
+    if (next < children.length) {
+      const auto* child = static_cast<const GumboNode*>(children.data[next++]);
+      stack.emplace_back(child, 0);
+      continue;
+    }
+    if (!document && is_block_element(tag)) out += '\n';
+    if (tag == GUMBO_TAG_TD || tag == GUMBO_TAG_TH) out += ' ';  // cells of a row stay apart
+    stack.pop_back();
+  }
+}
+
 }  // namespace
 
-std::string html_to_text(std::string_view html) {
-  std::string out;
-  size_t i = 0;
-  while (i < html.size()) {
-    char c = html[i];
-    if (c == '&') {
-      size_t used = decode_reference(html, i, out);
-      if (used == 0) {
-        out += '&';
-        ++i;
-      } else {
-        i += used;
-      }
-      continue;
-    }
-    if (c != '<') {
-      out += c;
-      ++i;
-      continue;
-    }
-    if (html.substr(i, 4) == "<!--") {
-      size_t end = html.find("-->", i + 4);
-      i = end == std::string_view::npos ? html.size() : end + 3;
-      continue;
-    }
-    size_t close = html.find('>', i);
-    if (close == std::string_view::npos) break;  // an unterminated tag: drop the rest
-    std::string_view tag = html.substr(i + 1, close - i - 1);
-    bool end_tag = tag.starts_with('/');
-    if (end_tag) tag.remove_prefix(1);
-    size_t name_end = 0;
-    while (name_end < tag.size() && (std::isalnum(static_cast<unsigned char>(tag[name_end])))) {
-      ++name_end;
-    }
-    std::string name = lower(tag.substr(0, name_end));
-    i = close + 1;
-    if (!end_tag && (name == "script" || name == "style" || name == "noscript")) {
-      // Raw text elements: skip to their end tag.
-      size_t end = find_end_tag(html, i, name);
-      if (end == std::string_view::npos) break;
-      size_t end_close = html.find('>', end);
-      i = end_close == std::string_view::npos ? html.size() : end_close + 1;
-      continue;
-    }
-    if (is_block_element(name)) out += '\n';
+Result<std::string> html_to_text(std::string_view html) {
+  if (html_nesting_bound(html) > static_cast<int>(kMaxHtmlDepth)) {
+    return fail(ErrorCode::kInvalidArgument, "the HTML nests elements more than " +
+                                                 std::to_string(kMaxHtmlDepth) + " levels deep");
   }
+  std::unique_ptr<GumboOutput, GumboOutputDeleter> output(
+      gumbo_parse_with_options(&kGumboDefaultOptions, html.data(), html.size()));
+  if (!output) return fail(ErrorCode::kInvalidArgument, "the HTML could not be parsed");
+  std::string out;
+  append_visible_text(output->document, out);
   return tidy_whitespace(out);
 }
 

@@ -48,10 +48,12 @@ std::string header_parameter(std::string_view header, std::string_view name) {
 std::string normalized_media_type(std::string_view content_type) {
   std::string type = lower(trim(content_type.substr(0, content_type.find(';'))));
   if (type == "application/pdf" || type == "text/plain" || type == "text/markdown" ||
-      type == "text/html") {
+      type == "text/html" || type == "text/csv" || type == kDocxMediaType ||
+      type == kXlsxMediaType) {
     return type;
   }
   if (type == "text/x-markdown") return "text/markdown";
+  if (type == "application/csv") return "text/csv";
   return "";
 }
 
@@ -109,14 +111,31 @@ Result<ParsedText> parse_document(std::string_view media_type, std::string_view 
   if (type.empty()) {
     return fail(ErrorCode::kInvalidArgument,
                 "unsupported content type '" + std::string(media_type) +
-                    "'; use application/pdf, text/plain, text/markdown or text/html");
+                    "'; use application/pdf, text/plain, text/markdown, text/html, text/csv, " +
+                    std::string(kDocxMediaType) + " or " + std::string(kXlsxMediaType));
   }
   if (type == "application/pdf") return parse_pdf(bytes);
+  if (type == kDocxMediaType) return parse_docx(bytes);
+  if (type == kXlsxMediaType) return parse_xlsx(bytes);
+  // Text formats: the bytes must be text, not a file of another format sent under a text name.
+  if (bytes.starts_with("%PDF-") || bytes.starts_with("PK\x03\x04") ||
+      bytes.starts_with("\xD0\xCF\x11\xE0")) {
+    return fail(ErrorCode::kInvalidArgument, "the " + type +
+                                                 " document's bytes are a PDF or Office file, "
+                                                 "not text; send it with its own format");
+  }
   if (bytes.find('\0') != std::string_view::npos || !is_valid_utf8(bytes)) {
     return fail(ErrorCode::kInvalidArgument,
                 "the " + type + " document is not valid UTF-8 text (binary data?)");
   }
-  std::string text = type == "text/html" ? html_to_text(bytes) : std::string(bytes);
+  std::string text;
+  if (type == "text/html") {
+    auto html = html_to_text(bytes);
+    if (!html) return std::unexpected(html.error());
+    text = std::move(*html);
+  } else {
+    text = std::string(bytes);
+  }
   if (trim(text).empty()) return fail(ErrorCode::kInvalidArgument, "the document is empty");
   return text_stats(std::move(text), 1);
 }

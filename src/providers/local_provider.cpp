@@ -40,10 +40,17 @@ Result<std::string> render_blocks(const std::vector<ContentBlock>& blocks) {
       case ContentBlock::Kind::kToolResult:
         out += b.text;
         break;
-      case ContentBlock::Kind::kImage:
       case ContentBlock::Kind::kDocument:
+        // The api layer rendered the document into its prompt text (render_document_blocks).
+        if (b.text.empty()) {
+          return fail(ErrorCode::kInvalidArgument,
+                      "The document '" + b.document_name + "' was not rendered into text");
+        }
+        out += b.text;
+        break;
+      case ContentBlock::Kind::kImage:
         return fail(ErrorCode::kInvalidArgument,
-                    "This model does not support image or document content blocks");
+                    "This model does not support image content blocks");
     }
   }
   return out;

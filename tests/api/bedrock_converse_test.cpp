@@ -176,13 +176,16 @@ TEST(ConverseRequest, RejectsBadConversations) {
             std::string::npos);
 }
 
-TEST(ConverseRequest, RejectsImageAndDocumentForTextOnlyModel) {
+TEST(ConverseRequest, RejectsImageAndUnreadableDocument) {
   std::string image = error_of(
       R"({"messages":[{"role":"user","content":[{"image":{"format":"png","source":{"bytes":"AA=="}}}]}]})");
   EXPECT_NE(image.find("doesn't support the image content block"), std::string::npos);
   std::string document = error_of(
       R"({"messages":[{"role":"user","content":[{"document":{"format":"pdf","name":"d","source":{"bytes":"AA=="}}}]}]})");
-  EXPECT_NE(document.find("document content block"), std::string::npos);
+  EXPECT_NE(document.find("The document 'd' (format pdf) could not be read: the document is not a "
+                          "PDF"),
+            std::string::npos)
+      << document;
 }
 
 TEST(ConverseRequest, MaxTokensRange) {

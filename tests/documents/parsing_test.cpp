@@ -88,7 +88,7 @@ TEST(HtmlToText, DropsScriptsStylesCommentsAndTags) {
       "<html><head><title>T</title><style>p{color:red}</style>"
       "<SCRIPT>alert('<p>x</p>')</SCRIPT></head><body><!-- hidden -->"
       "<h1>Invoice</h1><p>Total:&nbsp;<b>120</b> &euro; &#x41;&#66; &bogus;</p></body></html>";
-  std::string text = html_to_text(html);
+  std::string text = html_to_text(html).value_or("");
   EXPECT_EQ(text.find("alert"), std::string::npos);
   EXPECT_EQ(text.find("color"), std::string::npos);
   EXPECT_EQ(text.find("hidden"), std::string::npos);
@@ -96,10 +96,10 @@ TEST(HtmlToText, DropsScriptsStylesCommentsAndTags) {
 }
 
 TEST(HtmlToText, UnterminatedMarkupDoesNotLoop) {
-  EXPECT_EQ(html_to_text("a <b"), "a");
-  EXPECT_EQ(html_to_text("x<script>never closed"), "x");
-  EXPECT_EQ(html_to_text("&#99999999;"), "\uFFFD");
-  EXPECT_EQ(html_to_text("&#55296;"), "\uFFFD");  // a lone surrogate
+  EXPECT_EQ(html_to_text("a <b").value_or("?"), "a");
+  EXPECT_EQ(html_to_text("x<script>never closed").value_or("?"), "x");
+  EXPECT_EQ(html_to_text("&#99999999;").value_or("?"), "\uFFFD");
+  EXPECT_EQ(html_to_text("&#55296;").value_or("?"), "\uFFFD");  // a lone surrogate
 }
 
 // Seconds html_to_text takes for `bytes` ampersands (the best of three runs).
@@ -108,7 +108,7 @@ double seconds_for_ampersands(size_t bytes) {
   double best = 1e9;
   for (int run = 0; run < 3; ++run) {
     auto start = std::chrono::steady_clock::now();
-    std::string text = html_to_text(html);
+    std::string text = html_to_text(html).value_or("");
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(text.size(), bytes);
     best = std::min(best, took.count());
@@ -122,7 +122,7 @@ TEST(HtmlToText, AmpersandsWithoutSemicolonsDecodeInLinearTime) {
   double one = seconds_for_ampersands(1 << 20);
   double four = seconds_for_ampersands(4 << 20);
   EXPECT_LT(four, 8 * one + 0.05) << "1 MB: " << one << " s, 4 MB: " << four << " s";
-  EXPECT_EQ(html_to_text("&amp;&&lt;&#x41;&#65;&"), "&&<AA&");
+  EXPECT_EQ(html_to_text("&amp;&&lt;&#x41;&#65;&").value_or("?"), "&&<AA&");
 }
 
 TEST(Multipart, FindsTheFilePart) {

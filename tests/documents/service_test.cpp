@@ -7,6 +7,8 @@
 
 #include "fakes.h"
 #include "plinth/documents/document_service.h"
+#include "plinth/documents/parsing.h"
+#include "test_ooxml.h"
 #include "test_pdf.h"
 
 namespace plinth::documents {
@@ -213,6 +215,28 @@ TEST_F(DocumentServiceTest, MultipartUploadTakesTheFilePartsType) {
   EXPECT_EQ(doc["contentType"], "text/html");
   EXPECT_EQ(doc["filename"], "page.html");
   EXPECT_EQ(doc["stats"].as_object().at("words"), 3);
+}
+
+TEST_F(DocumentServiceTest, WordExcelAndCsvUploadsRunThePipeline) {
+  Submission docx = submit(testing::make_docx({"Invoice from ACME", "Total 12.50 EUR"}),
+                           std::string(kDocxMediaType));
+  ASSERT_TRUE(*service_->run_one_job());
+  EXPECT_EQ(document(docx.document_id)["status"], "succeeded");
+  EXPECT_EQ(document(docx.document_id)["stats"].as_object().at("words"), 6);
+  std::string xlsx = testing::make_xlsx({{"S", {{"item", "price"}, {"bolt", "0.10"}}}});
+  std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"Book.XLSX\"\r\n"
+      "Content-Type: application/octet-stream\r\n\r\n" +
+      xlsx + "\r\n--b--\r\n";
+  Submission sheet = submit(body, "multipart/form-data; boundary=b");
+  ASSERT_TRUE(*service_->run_one_job());
+  json::object doc = document(sheet.document_id);
+  EXPECT_EQ(doc["contentType"].as_string(), kXlsxMediaType);
+  EXPECT_EQ(doc["status"], "succeeded");
+  Submission csv = submit("item,price\nbolt,0.10\n", "text/csv; charset=utf-8");
+  ASSERT_TRUE(*service_->run_one_job());
+  EXPECT_EQ(document(csv.document_id)["contentType"], "text/csv");
+  EXPECT_EQ(document(csv.document_id)["status"], "succeeded");
 }
 
 TEST_F(DocumentServiceTest, EventsEndWithTheJobsOutcome) {

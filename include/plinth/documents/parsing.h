@@ -1,5 +1,6 @@
-// Turning submitted bytes into text: PDF (poppler-cpp), HTML, plain text and Markdown, the
-// multipart/form-data envelope, and splitting text into overlapping chunks for embeddings.
+// Turning submitted bytes into text: PDF (poppler-cpp), HTML (libgumbo), plain text, Markdown and
+// CSV, Word and Excel (Office Open XML: libzip + libxml2), the multipart/form-data envelope, and
+// splitting text into overlapping chunks for embeddings.
 #pragma once
 
 #include <cstdint>
@@ -18,20 +19,30 @@ struct ParsedText {
   int64_t words = 0;       // whitespace-separated
 };
 
-// The media types a pipeline accepts ("application/pdf", "text/plain", "text/markdown",
-// "text/html"); parameters such as "; charset=utf-8" are ignored. Anything else: "".
+// The media types a pipeline accepts (kDocxMediaType, kXlsxMediaType, "application/pdf",
+// "text/plain", "text/markdown", "text/html", "text/csv"); parameters such as "; charset=utf-8"
+// are ignored. Anything else: "".
+inline constexpr std::string_view kDocxMediaType =
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+inline constexpr std::string_view kXlsxMediaType =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 std::string normalized_media_type(std::string_view content_type);
 
 // Extracts the text of a document. Every failure is about the input and will not change on a
 // retry: kInvalidArgument with a reason a person can act on ("the PDF is encrypted", "the PDF is
 // corrupt or truncated", "the PDF has no text layer (scanned images?)", "the document is empty",
-// "the text is not valid UTF-8").
+// "the text is not valid UTF-8", "the docx document is corrupt or truncated ...").
 Result<ParsedText> parse_document(std::string_view media_type, std::string_view bytes);
 
 Result<ParsedText> parse_pdf(std::string_view bytes);
-// Visible text of an HTML document: tags, comments, <script> and <style> removed, block
-// elements become line breaks, character references decoded.
-std::string html_to_text(std::string_view html);
+// Word: paragraphs one per line, table rows one per line with cells separated by " | ".
+Result<ParsedText> parse_docx(std::string_view bytes);
+// Excel: each sheet as a "Sheet: <name>" line followed by its rows as CSV.
+Result<ParsedText> parse_xlsx(std::string_view bytes);
+// Visible text of an HTML document, parsed as HTML5 (libgumbo): comments, <script> and <style>
+// removed, block elements become line breaks, character references decoded. kInvalidArgument
+// for elements nested more than 512 deep (the parser's cost grows with the square of depth).
+Result<std::string> html_to_text(std::string_view html);
 bool is_valid_utf8(std::string_view text);
 // Counts code points and whitespace-separated words of UTF-8 text.
 ParsedText text_stats(std::string text, int pages);

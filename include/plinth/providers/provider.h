@@ -17,13 +17,18 @@ namespace plinth::providers {
 enum class Role { kUser, kAssistant };
 
 // A content block. Text is the only kind the local engine understands; the others are
-// carried so that APIs can answer "unsupported content block" precisely.
+// carried so that APIs can answer "unsupported content block" precisely. A document reaches a
+// provider already rendered as prompt text (api's render_document_blocks fills `text`).
 struct ContentBlock {
   enum class Kind { kText, kToolUse, kToolResult, kImage, kDocument } kind = Kind::kText;
-  std::string text;             // kText; for kToolResult, the result rendered as text
+  // kText; kToolResult: the result rendered as text; kDocument: the document's prompt text
+  std::string text;
   std::string tool_use_id;      // kToolUse / kToolResult
   std::string tool_name;        // kToolUse
   std::string tool_input_json;  // kToolUse: the input object as JSON text
+  std::string document_name;    // kDocument: the caller's name for it
+  std::string document_format;  // kDocument: pdf, csv, html, txt, md, docx or xlsx
+  std::string document_bytes;   // kDocument: the decoded file, emptied once rendered into text
 };
 
 struct Message {
