@@ -69,6 +69,24 @@ Result<StoreCredentialResolver::CachedIdentity> StoreCredentialResolver::read_id
   return identity;
 }
 
+Result<Principal> StoreCredentialResolver::user_principal(const store::UserRecord& user,
+                                                          std::string access_key_id,
+                                                          int64_t expires_at) const {
+  Principal p;
+  p.kind = Principal::Kind::kUser;
+  p.base_kind = Principal::Kind::kUser;
+  p.account_id = account_id_;
+  p.arn = user.arn;
+  p.user_id = user.user_id;
+  p.name = user.name;
+  p.access_key_id = std::move(access_key_id);
+  if (expires_at != 0) {
+    p.expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(expires_at));
+  }
+  if (auto s = load_policies(p); !s) return std::unexpected(s.error());
+  return p;
+}
+
 Status StoreCredentialResolver::load_policies(Principal& p) const {
   bool user = p.kind == Principal::Kind::kUser || (p.kind == Principal::Kind::kFederatedSession &&
                                                    p.base_kind == Principal::Kind::kUser);
@@ -108,16 +126,9 @@ Result<ResolvedCredential> StoreCredentialResolver::resolve(
   if (key->status != "Active") return std::unexpected(invalid_token());
   auto user = iam_.get_user(key->user_name);
   if (!user) return std::unexpected(invalid_token());
-  Principal p;
-  p.kind = Principal::Kind::kUser;
-  p.base_kind = Principal::Kind::kUser;
-  p.account_id = account_id_;
-  p.arn = user->arn;
-  p.user_id = user->user_id;
-  p.name = user->name;
-  p.access_key_id = key->access_key_id;
-  if (auto s = load_policies(p); !s) return std::unexpected(s.error());
-  return ResolvedCredential{key->secret_access_key, std::move(p)};
+  auto p = user_principal(*user, key->access_key_id, 0);
+  if (!p) return std::unexpected(p.error());
+  return ResolvedCredential{key->secret_access_key, std::move(*p)};
 }
 
 Result<Principal> StoreCredentialResolver::verify_long_term_api_key(std::string_view token) const {
@@ -140,19 +151,8 @@ Result<Principal> StoreCredentialResolver::verify_long_term_api_key(std::string_
   }
   auto user = iam_.get_user(record->user_name);
   if (!user) return refused();
-  Principal p;
-  p.kind = Principal::Kind::kUser;
-  p.base_kind = Principal::Kind::kUser;
-  p.account_id = account_id_;
-  p.arn = user->arn;
-  p.user_id = user->user_id;
-  p.name = user->name;
-  p.access_key_id = record->credential_id;  // the id, never the secret
-  if (record->expires_at != 0) {
-    p.expires_at = std::chrono::system_clock::time_point(std::chrono::seconds(record->expires_at));
-  }
-  if (auto s = load_policies(p); !s) return std::unexpected(s.error());
-  return p;
+  return user_principal(*user, record->credential_id,
+                        record->expires_at);  // the id, not the secret
 }
 
 Result<Principal> StoreCredentialResolver::verify_bearer(std::string_view token) const {

@@ -145,6 +145,10 @@ class StoreCredentialResolver final : public CredentialResolver, public BearerTo
   // cache (kIdentityCacheTtl, and never across a write to the IamStore in this process): two
   // SQLite reads per request would be most of the cost of authenticating it.
   Status load_policies(Principal& principal) const;
+  // An IAM user's principal with its policies, for a credential (access key id or service
+  // credential id) that expires at `expires_at` (unix seconds; 0 = never).
+  Result<Principal> user_principal(const store::UserRecord& user, std::string access_key_id,
+                                   int64_t expires_at) const;
   Principal root_principal() const;
 
   static constexpr std::chrono::milliseconds kIdentityCacheTtl{1000};
