@@ -38,6 +38,8 @@ class DocumentService;
 
 namespace plinth::api {
 
+struct EmbeddingInvocation;
+
 struct GatewayOptions {
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
@@ -104,8 +106,17 @@ class Gateway {
 
   void converse(Call& call, const catalog::ModelEntry& model, bool stream);
   void invoke(Call& call, const catalog::ModelEntry& model, bool stream);
+  // CountTokens (gateway_count_tokens.cpp): not billed, not budgeted.
+  void count_tokens(Call& call, const catalog::ModelEntry& model);
   void chat_completions(Call& call);
   void embeddings(Call& call);
+  // Titan and Cohere InvokeModel bodies (gateway_embeddings.cpp).
+  void invoke_embedding(Call& call, const catalog::ModelEntry& model, bool stream,
+                        const EmbeddingInvocation& invocation, bool titan);
+  // Embeds each text with `base`'s settings (one forward pass each: the encoder runs one
+  // sequence at a time); kCancelled once the client has gone.
+  Result<std::vector<providers::EmbeddingResponse>> embed_texts(
+      Call& call, const providers::EmbeddingRequest& base, const std::vector<std::string>& texts);
   // Ledger (gateway_usage.cpp).
   void handle_usage(Call& call);
   // Documents REST API (gateway_documents*.cpp).

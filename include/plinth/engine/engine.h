@@ -122,10 +122,15 @@ struct GenerateResult {
   int32_t generated_tokens = 0;  // includes a final end-of-generation token if one was produced
 };
 
+// An input longer than the context: refused (kNone), or cut to fit by dropping tokens after
+// the leading [CLS] (kStart) or before the closing [SEP] (kEnd).
+enum class EmbedTruncation { kNone, kStart, kEnd };
+
 struct EmbedRequest {
   std::string text;
   bool normalize = true;
   bool exact = false;
+  EmbedTruncation truncation = EmbedTruncation::kNone;
 };
 
 struct LoadOptions {
