@@ -106,7 +106,7 @@ TEST_F(GatewayCountTokensTest, BadInputAndEmbeddingModelsAreValidationErrors) {
     EXPECT_NE(exchange.response->body.find(says), std::string::npos) << exchange.response->body;
   };
   expect_validation("small", R"({"input":{}})", "exactly one");
-  expect_validation("small", R"({"input":{"converse":{"messages":[]}}})", "messages");
+  expect_validation("small", R"({"input":{"converse":{"messages":[]}}})", "user message");
   expect_validation("small", R"({"input":{"invokeModel":{"body":"%%%"}}})", "base64");
   expect_validation(
       "small",
@@ -116,7 +116,8 @@ TEST_F(GatewayCountTokensTest, BadInputAndEmbeddingModelsAreValidationErrors) {
                     "doesn't support counting tokens");
   EXPECT_TRUE(provider_.count_requests.empty());
   FakeExchange unknown = count("no-such-model", R"({"input":{"converse":{}}})");
-  EXPECT_EQ(unknown.response->status, 400);
+  EXPECT_EQ(unknown.response->status, 404);
+  EXPECT_TRUE(unknown.header("x-amzn-ErrorType").starts_with("ResourceNotFoundException"));
 }
 
 TEST_F(GatewayCountTokensTest, ProviderErrorsComeBackInBedrocksShape) {
