@@ -121,8 +121,10 @@ test('Cohere Embed v3: every embedding type, consistent with the floats', async 
 });
 
 test('Cohere Embed v3: truncate and bounds', async () => {
-  const long = 'word '.repeat(400).trim();  // 400 words + [CLS]/[SEP] fit; 600 would not
-  const longer = 'word '.repeat(600).trim() + ' tail';
+  // One token per word: 400 words + [CLS]/[SEP] fit the 512-token context, 600 do not
+  // (and both stay under Cohere's 2,048 characters).
+  const long = 'a '.repeat(400).trim();
+  const longer = 'a '.repeat(600) + 'tail';
   const ok = await invoke('cohere.embed-english-v3', { texts: [long], input_type: 'search_document' });
   assert.equal(ok.embeddings[0].length, 1024);
   await assert.rejects(invoke('cohere.embed-english-v3',
