@@ -29,11 +29,7 @@ void Gateway::invoke_embedding(Call& call, const catalog::ModelEntry& model, boo
               "The model " + model.id + " does not support InvokeModelWithResponseStream."));
     return;
   }
-  int64_t input_bytes = 0;
-  for (const std::string& text : invocation.texts) {
-    input_bytes += static_cast<int64_t>(text.size()) + 16;
-  }
-  if (!reserve_budget(call, input_bytes, 0)) return;
+  if (!reserve_budget(call, embedding_budget_tokens(invocation.texts), 0)) return;
   auto results = embed_texts(call, invocation.request, invocation.texts);
   if (!results) {
     if (results.error().code != ErrorCode::kCancelled) call.respond_error(results.error());

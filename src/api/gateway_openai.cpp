@@ -108,11 +108,7 @@ void Gateway::embeddings(Call& call) {
     call.respond_error(allowed.error());
     return;
   }
-  int64_t input_bytes = 0;
-  for (const std::string& text : request->inputs) {
-    input_bytes += static_cast<int64_t>(text.size()) + 16;
-  }
-  if (!reserve_budget(call, input_bytes, 0)) return;
+  if (!reserve_budget(call, embedding_budget_tokens(request->inputs), 0)) return;
   providers::EmbeddingRequest base;
   base.model_id = model->id;
   base.dimensions = request->dimensions;
