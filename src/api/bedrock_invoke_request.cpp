@@ -1,5 +1,7 @@
-// InvokeModel body recognition and the Meta Llama and Titan Text Embeddings V2 request formats.
+// InvokeModel body recognition and the Meta Llama request format (embedding bodies:
+// bedrock_embedding_request.cpp).
 #include "anthropic_messages_request.h"
+#include "bedrock_embedding_request.h"
 #include "json_input.h"
 #include "plinth/api/bedrock_invoke.h"
 #include "shared_validation.h"
@@ -9,8 +11,6 @@ namespace {
 
 namespace json = boost::json;
 using json_input::malformed;
-
-constexpr int32_t kMaxTitanDimensions = 1024;
 
 Result<providers::InferenceRequest> parse_llama(const json::object& body,
                                                 const RequestLimits& limits) {
@@ -33,38 +33,17 @@ Result<providers::InferenceRequest> parse_llama(const json::object& body,
   return request;
 }
 
-Result<providers::EmbeddingRequest> parse_titan(const json::object& body) {
-  auto text = json_input::optional_string(body, "inputText", "inputText");
-  if (!text) return std::unexpected(text.error());
-  if (!*text || (*text)->empty()) return malformed("inputText", "a non-empty string is required");
-  providers::EmbeddingRequest request;
-  request.text = std::move(**text);
-  auto dimensions = json_input::optional_integer(body, "dimensions", "dimensions");
-  if (!dimensions) return std::unexpected(dimensions.error());
-  if (*dimensions) {
-    if (**dimensions < 1 || **dimensions > kMaxTitanDimensions) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "dimensions: " + std::to_string(**dimensions) +
-                      " is not supported; use 256, 512 or 1024, or any size up to the local "
-                      "model's own embedding width");
-    }
-    request.dimensions = static_cast<int32_t>(**dimensions);
-  }
-  auto normalize = json_input::optional_bool(body, "normalize", "normalize");
-  if (!normalize) return std::unexpected(normalize.error());
-  request.normalize = normalize->value_or(true);
-  return request;
-}
-
 Result<InvokeBodyFormat> detect_format(const json::object& body) {
   if (body.contains("inputText")) return InvokeBodyFormat::kTitanEmbedding;
+  if (body.contains("texts")) return InvokeBodyFormat::kCohereEmbedding;
   if (body.contains("anthropic_version") || body.contains("messages")) {
     return InvokeBodyFormat::kAnthropicMessages;
   }
   if (body.contains("prompt")) return InvokeBodyFormat::kMetaLlama;
   return malformed("",
                    "the body matches no supported model format (Anthropic Messages with "
-                   "anthropic_version, Meta Llama with prompt, Titan Embeddings with inputText)");
+                   "anthropic_version, Meta Llama with prompt, Titan Embeddings with inputText, "
+                   "Cohere Embed with texts)");
 }
 
 }  // namespace
@@ -75,24 +54,27 @@ Result<InvokeRequest> parse_invoke_request(std::string_view body, const catalog:
   if (!parsed) return std::unexpected(parsed.error());
   auto format = detect_format(*parsed);
   if (!format) return std::unexpected(format.error());
-  bool embedding_body = *format == InvokeBodyFormat::kTitanEmbedding;
+  bool embedding_body = is_embedding_format(*format);
   bool embedding_model = model.kind == catalog::ModelKind::kEmbedding;
   if (embedding_body != embedding_model) {
     return fail(ErrorCode::kInvalidArgument,
                 embedding_model
                     ? "Malformed input request: " + model.id +
-                          " is an embedding model; send {\"inputText\": ...}"
+                          " is an embedding model; send {\"inputText\": ...} or {\"texts\": [...]}"
                     : "Malformed input request: " + model.id +
-                          " is a text model; inputText bodies are for embedding models");
+                          " is a text model; inputText and texts bodies are for embedding models");
   }
   InvokeRequest request;
   request.format = *format;
   switch (*format) {
-    case InvokeBodyFormat::kTitanEmbedding: {
-      auto embedding = parse_titan(*parsed);
+    case InvokeBodyFormat::kTitanEmbedding:
+    case InvokeBodyFormat::kCohereEmbedding: {
+      auto embedding = *format == InvokeBodyFormat::kTitanEmbedding
+                           ? parse_titan_embedding(*parsed)
+                           : parse_cohere_embedding(*parsed);
       if (!embedding) return std::unexpected(embedding.error());
       request.embedding = std::move(*embedding);
-      request.embedding.model_id = model.id;
+      request.embedding.request.model_id = model.id;
       return request;
     }
     case InvokeBodyFormat::kAnthropicMessages: {

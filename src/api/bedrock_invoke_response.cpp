@@ -1,9 +1,8 @@
-// InvokeModel response bodies (Anthropic, Llama, Titan) and InvokeModelWithResponseStream chunks.
+// InvokeModel response bodies (Anthropic, Llama) and InvokeModelWithResponseStream chunks.
 #include <boost/json.hpp>
 
 #include "json_input.h"
 
-#include "float_array.h"
 #include "plinth/api/bedrock_invoke.h"
 #include "plinth/api/errors.h"
 #include "plinth/core/encoding.h"
@@ -87,11 +86,6 @@ std::string invoke_response_json(InvokeBodyFormat format,
                    {"usage", json::object{{"input_tokens", response.usage.input_tokens},
                                           {"output_tokens", response.usage.output_tokens}}}};
   return json::serialize(out);
-}
-
-std::string titan_embedding_response_json(const providers::EmbeddingResponse& response) {
-  return "{\"embedding\":" + float_array_json(response.embedding) +
-         ",\"inputTextTokenCount\":" + std::to_string(response.input_tokens) + "}";
 }
 
 InvokeStreamWriter::InvokeStreamWriter(InvokeBodyFormat format, std::string message_id,

@@ -352,15 +352,19 @@ void Gateway::handle_query(Call& call) {
 void Gateway::handle_model(Call& call, std::string_view model_segment, std::string_view operation) {
   bool stream = operation == "converse-stream" || operation == "invoke-with-response-stream";
   bool converse_op = operation == "converse" || operation == "converse-stream";
-  if (!converse_op && operation != "invoke" && operation != "invoke-with-response-stream") {
+  bool count_op = operation == "count-tokens";
+  if (!converse_op && !count_op && operation != "invoke" &&
+      operation != "invoke-with-response-stream") {
     call.respond_error(Error(ErrorCode::kNotFound, "Unknown operation: " + std::string(operation)));
     return;
   }
   // Metered before authentication so that metrics count refused signatures too (the ledger
-  // records only authenticated calls).
-  call.meter(converse_op ? (stream ? "ConverseStream" : "Converse")
-                         : (stream ? "InvokeModelWithResponseStream" : "InvokeModel"),
-             std::string(model_segment));
+  // records only authenticated calls). CountTokens is free: never metered.
+  if (!count_op) {
+    call.meter(converse_op ? (stream ? "ConverseStream" : "Converse")
+                           : (stream ? "InvokeModelWithResponseStream" : "InvokeModel"),
+               std::string(model_segment));
+  }
   auto principal = authenticate(call, "bedrock");
   if (!principal) return;
   call.principal = std::move(*principal);
@@ -373,8 +377,9 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
   }
   const catalog::ModelEntry* model = resolve_model(call, *model_id);
   if (model == nullptr) return;
-  std::string_view action =
-      stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
+  std::string_view action = count_op ? "bedrock:CountTokens"
+                            : stream ? "bedrock:InvokeModelWithResponseStream"
+                                     : "bedrock:InvokeModel";
   if (auto allowed = authorize_model(call, action, *model_id, *model); !allowed) {
     call.respond_error(allowed.error());
     return;
@@ -384,7 +389,9 @@ void Gateway::handle_model(Call& call, std::string_view model_segment, std::stri
     call.respond_error(slot.error());
     return;
   }
-  if (converse_op) {
+  if (count_op) {
+    count_tokens(call, *model);
+  } else if (converse_op) {
     converse(call, *model, stream);
   } else {
     invoke(call, *model, stream);

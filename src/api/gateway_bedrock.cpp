@@ -105,23 +105,9 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
     call.respond_error(request.error());
     return;
   }
-  if (request->format == InvokeBodyFormat::kTitanEmbedding) {
-    if (stream) {
-      call.respond_error(
-          Error(ErrorCode::kInvalidArgument,
-                "The model " + model.id + " does not support InvokeModelWithResponseStream."));
-      return;
-    }
-    if (!reserve_budget(call, static_cast<int64_t>(request->embedding.text.size()) + 16, 0)) {
-      return;
-    }
-    auto embedding = services_.provider.embed(request->embedding);
-    if (!embedding) {
-      call.respond_error(embedding.error());
-      return;
-    }
-    call.meter_tokens(embedding->input_tokens, 0);
-    call.respond(200, "application/json", titan_embedding_response_json(*embedding));
+  if (is_embedding_format(request->format)) {
+    invoke_embedding(call, model, stream, request->embedding,
+                     request->format == InvokeBodyFormat::kTitanEmbedding);
     return;
   }
   if (!reserve_budget(call, providers::estimated_input_tokens(request->inference),

@@ -3,10 +3,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "plinth/api/bedrock_converse.h"
 #include "plinth/api/errors.h"
@@ -101,6 +103,13 @@ class LazyStream {
   const std::vector<http::Header>* extra_headers_;
   std::unique_ptr<http::ResponseStream> stream_;
 };
+
+// The budget estimate of embedding `texts`: every byte a token, plus 16 per text.
+inline int64_t embedding_budget_tokens(const std::vector<std::string>& texts) {
+  int64_t tokens = 0;
+  for (const std::string& text : texts) tokens += static_cast<int64_t>(text.size()) + 16;
+  return tokens;
+}
 
 // Milliseconds between two steady-clock points.
 int64_t elapsed_ms(std::chrono::steady_clock::time_point from,

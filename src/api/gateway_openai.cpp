@@ -108,32 +108,21 @@ void Gateway::embeddings(Call& call) {
     call.respond_error(allowed.error());
     return;
   }
-  int64_t input_bytes = 0;
-  for (const std::string& text : request->inputs) {
-    input_bytes += static_cast<int64_t>(text.size()) + 16;
+  if (!reserve_budget(call, embedding_budget_tokens(request->inputs), 0)) return;
+  providers::EmbeddingRequest base;
+  base.model_id = model->id;
+  base.dimensions = request->dimensions;
+  base.normalize = true;
+  auto results = embed_texts(call, base, request->inputs);
+  if (!results) {
+    if (results.error().code != ErrorCode::kCancelled) call.respond_error(results.error());
+    return;
   }
-  if (!reserve_budget(call, input_bytes, 0)) return;
-  std::vector<providers::EmbeddingResponse> results;
-  results.reserve(request->inputs.size());
   int64_t input_tokens = 0;
-  for (const std::string& text : request->inputs) {
-    if (call.exchange.client_gone()) return;
-    providers::EmbeddingRequest one;
-    one.model_id = model->id;
-    one.text = text;
-    one.dimensions = request->dimensions;
-    one.normalize = true;
-    auto embedding = services_.provider.embed(one);
-    if (!embedding) {
-      call.respond_error(embedding.error());
-      return;
-    }
-    input_tokens += embedding->input_tokens;
-    results.push_back(std::move(*embedding));
-  }
+  for (const providers::EmbeddingResponse& result : *results) input_tokens += result.input_tokens;
   call.meter_tokens(input_tokens, 0);
   call.respond(200, "application/json",
-               embeddings_response_json(results, request->model, request->base64));
+               embeddings_response_json(*results, request->model, request->base64));
 }
 
 }  // namespace plinth::api

@@ -61,10 +61,10 @@ price_input_per_mtok = 3.0
 price_output_per_mtok = 15.0
 [[models]]
 id = "bge-embed"
-file = "bert-bge-64-mean-f16.gguf"
+file = "bert-bge-1024-mean-q8_0.gguf"
 kind = "embedding"
 tier = "small"
-aliases = ["amazon.titan-embed-text-v2:0"]
+aliases = ["amazon.titan-embed-text-v2:0", "cohere.embed-english-v3", "cohere.embed-multilingual-v3"]
 price_input_per_mtok = 0.02
 [[routers]]
 id = "router.default"

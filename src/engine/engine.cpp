@@ -97,6 +97,20 @@ Result<std::vector<float>> ModelImpl::embed(const EmbedRequest& request) {
                 info_.name + " is a generative model: use an embedding model");
   auto tokens = tokenizer_->encode(request.text, /*add_special=*/true, /*parse_special=*/false);
   if (!tokens) return std::unexpected(tokens.error());
+  const auto limit = static_cast<size_t>(context_length_);
+  if (request.truncation != EmbedTruncation::kNone && tokens->size() > limit && limit >= 2) {
+    // Keep the first and last tokens (bert's [CLS] and [SEP]) and cut from the chosen end.
+    std::vector<TokenId> kept;
+    kept.reserve(limit);
+    kept.push_back(tokens->front());
+    if (request.truncation == EmbedTruncation::kEnd) {
+      kept.insert(kept.end(), tokens->begin() + 1, tokens->begin() + (limit - 1));
+    } else {
+      kept.insert(kept.end(), tokens->end() - (limit - 1), tokens->end() - 1);
+    }
+    kept.push_back(tokens->back());
+    return embed_tokens(kept, request.normalize, request.exact);
+  }
   return embed_tokens(*tokens, request.normalize, request.exact);
 }
 

@@ -56,6 +56,84 @@ Result<std::string> render_blocks(const std::vector<ContentBlock>& blocks) {
   return out;
 }
 
+engine::EmbedTruncation to_engine(EmbeddingTruncation truncation) {
+  switch (truncation) {
+    case EmbeddingTruncation::kStart:
+      return engine::EmbedTruncation::kStart;
+    case EmbeddingTruncation::kEnd:
+      return engine::EmbedTruncation::kEnd;
+    case EmbeddingTruncation::kNone:
+      break;
+  }
+  return engine::EmbedTruncation::kNone;
+}
+
+// "dimensions 1024 is larger than bge-embed's embedding size (64); it serves 256 and 512".
+std::string too_wide_message(const EmbeddingRequest& request, int width,
+                             const std::string& model_id) {
+  std::string message = "dimensions " + std::to_string(request.dimensions) +
+                        " is larger than the embedding size of model " + model_id + " (" +
+                        std::to_string(width) + "); ";
+  if (request.sizes_offered.empty()) {
+    return message + "it serves any size from 1 to " + std::to_string(width);
+  }
+  std::string served;
+  std::string offered;
+  for (int32_t size : request.sizes_offered) {
+    offered += (offered.empty() ? "" : ", ") + std::to_string(size);
+    if (size <= width) served += (served.empty() ? "" : ", ") + std::to_string(size);
+  }
+  if (served.empty()) {
+    return message + "it serves none of the sizes " + offered +
+           "; configure an embedding model at least that wide";
+  }
+  return message + "it serves dimensions " + served;
+}
+
+// The prompt exactly as infer() feeds it to the model: system text (with the forced tool's
+// instruction), the messages rendered by the chat template, then tokenized. count_tokens()
+// uses the same function so that CountTokens equals the usage infer() reports.
+struct RenderedPrompt {
+  std::vector<engine::TokenId> ids;
+  const ToolSpec* forced_tool = nullptr;  // points into the request's tools
+};
+
+Result<RenderedPrompt> render_prompt(const InferenceRequest& request, const engine::Model& model) {
+  RenderedPrompt rendered;
+  std::vector<engine::ChatMessage> chat;
+  std::string system;
+  for (const auto& s : request.system) {
+    if (!system.empty()) system += "\n";
+    system += s;
+  }
+  if (request.forced_tool) {
+    for (const auto& t : request.tools) {
+      if (t.name == *request.forced_tool) rendered.forced_tool = &t;
+    }
+    if (!rendered.forced_tool) {
+      return fail(
+          ErrorCode::kInvalidArgument,
+          "toolChoice names a tool that is not in toolConfig.tools: " + *request.forced_tool);
+    }
+  }
+  if (const ToolSpec* forced_tool = rendered.forced_tool) {
+    if (!system.empty()) system += "\n";
+    system += "Call the tool '" + forced_tool->name + "' (" + forced_tool->description +
+              "). Answer with its input as JSON.";
+  }
+  if (!system.empty()) chat.push_back({"system", system});
+  for (const auto& m : request.messages) {
+    auto text = render_blocks(m.content);
+    if (!text) return std::unexpected(text.error());
+    chat.push_back({m.role == Role::kUser ? "user" : "assistant", std::move(*text)});
+  }
+  std::string prompt = model.render_chat(chat, true);
+  auto ids = model.tokenizer().encode(prompt, /*add_special=*/true, /*parse_special=*/true);
+  if (!ids) return std::unexpected(ids.error());
+  rendered.ids = std::move(*ids);
+  return rendered;
+}
+
 }  // namespace
 
 LocalProvider::LocalProvider(std::vector<LocalModel> models) : models_(std::move(models)) {}
@@ -105,41 +183,12 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
                 "Model " + request.model_id + " is an embedding model and cannot generate text");
   }
   engine::Model& model = *lm->model;
-
-  std::vector<engine::ChatMessage> chat;
-  std::string system;
-  for (const auto& s : request.system) {
-    if (!system.empty()) system += "\n";
-    system += s;
-  }
-  const ToolSpec* forced_tool = nullptr;
-  if (request.forced_tool) {
-    for (const auto& t : request.tools) {
-      if (t.name == *request.forced_tool) forced_tool = &t;
-    }
-    if (!forced_tool) {
-      return fail(
-          ErrorCode::kInvalidArgument,
-          "toolChoice names a tool that is not in toolConfig.tools: " + *request.forced_tool);
-    }
-  }
-  if (forced_tool) {
-    if (!system.empty()) system += "\n";
-    system += "Call the tool '" + forced_tool->name + "' (" + forced_tool->description +
-              "). Answer with its input as JSON.";
-  }
-  if (!system.empty()) chat.push_back({"system", system});
-  for (const auto& m : request.messages) {
-    auto text = render_blocks(m.content);
-    if (!text) return std::unexpected(text.error());
-    chat.push_back({m.role == Role::kUser ? "user" : "assistant", std::move(*text)});
-  }
-  std::string prompt = model.render_chat(chat, true);
-  auto ids = model.tokenizer().encode(prompt, /*add_special=*/true, /*parse_special=*/true);
-  if (!ids) return std::unexpected(ids.error());
+  auto prompt = render_prompt(request, model);
+  if (!prompt) return std::unexpected(prompt.error());
+  const ToolSpec* forced_tool = prompt->forced_tool;
 
   engine::GenerateRequest g;
-  g.prompt = std::move(*ids);
+  g.prompt = std::move(prompt->ids);
   g.max_tokens = request.max_tokens;
   if (request.max_tokens_defaulted) {
     // No max tokens from the caller: the default never makes a request fail for context.
@@ -213,6 +262,18 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
   return response;
 }
 
+Result<int64_t> LocalProvider::count_tokens(const InferenceRequest& request) {
+  const LocalModel* lm = find(request.model_id);
+  if (!lm) return fail(ErrorCode::kNotFound, "Model not found: " + request.model_id);
+  if (lm->config.kind != "text") {
+    return fail(ErrorCode::kInvalidArgument,
+                "The provided model " + request.model_id + " doesn't support counting tokens.");
+  }
+  auto prompt = render_prompt(request, *lm->model);
+  if (!prompt) return std::unexpected(prompt.error());
+  return static_cast<int64_t>(prompt->ids.size());
+}
+
 Result<EmbeddingResponse> LocalProvider::embed(const EmbeddingRequest& request) {
   const LocalModel* lm = find(request.model_id);
   if (!lm) return fail(ErrorCode::kNotFound, "Model not found: " + request.model_id);
@@ -223,15 +284,14 @@ Result<EmbeddingResponse> LocalProvider::embed(const EmbeddingRequest& request) 
   engine::Model& model = *lm->model;
   int width = model.info().embedding_length;
   if (request.dimensions < 0 || request.dimensions > width) {
-    return fail(ErrorCode::kInvalidArgument, "dimensions must be between 1 and " +
-                                                 std::to_string(width) + " for model " +
-                                                 request.model_id);
+    return fail(ErrorCode::kInvalidArgument, too_wide_message(request, width, request.model_id));
   }
   auto tokens = model.tokenizer().encode(request.text, true, false);
   if (!tokens) return std::unexpected(tokens.error());
   engine::EmbedRequest e;
   e.text = request.text;
   e.normalize = request.normalize;
+  e.truncation = to_engine(request.truncation);
   auto vec = model.embed(e);
   if (!vec) return std::unexpected(vec.error());
   if (request.dimensions > 0 && request.dimensions < width) {
@@ -248,7 +308,9 @@ Result<EmbeddingResponse> LocalProvider::embed(const EmbeddingRequest& request) 
   EmbeddingResponse response;
   response.model_id = lm->config.id;
   response.embedding = std::move(*vec);
-  response.input_tokens = static_cast<int64_t>(tokens->size());
+  // A truncated input is billed for the tokens the model read.
+  response.input_tokens =
+      std::min<int64_t>(static_cast<int64_t>(tokens->size()), model.info().context_window);
   return response;
 }
 

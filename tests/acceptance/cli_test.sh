@@ -79,8 +79,9 @@ printf '[[models]]\nid = "m"\nfile = "missing.gguf"\n' >"$work/missing.toml"
 check "missing model file exits 2" "2" "$?"
 check "missing model file message" "1" "$(grep -c "file not found" "$work/err")"
 
-# plinth extract: a document to schema-valid JSON without a server (the bundled fixture models).
-export PLINTH_MODELS_DIR=$data/models
+# plinth extract: a document to schema-valid JSON without a server (the bundled models, with the
+# 1024-wide embedding model the build writes there).
+export PLINTH_MODELS_DIR=$here/../../models
 make_pdf() {  # make_pdf FILE [TEXT]: one page with TEXT, or with only a drawn rectangle
   python3 - "$@" <<'PY'
 import sys

@@ -78,7 +78,7 @@ test('embeddings with a bearer token', async () => {
   const body = await r.json();
   assert.equal(body.data.length, 2);
   assert.equal(body.data[1].index, 1);
-  assert.equal(body.data[0].embedding.length, 64);
+  assert.equal(body.data[0].embedding.length, 1024);
 });
 
 test('a forged or missing bearer token is refused', async () => {

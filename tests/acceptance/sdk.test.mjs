@@ -154,7 +154,7 @@ test('Titan embedding returns a normalised vector', async () => {
     body: JSON.stringify({ inputText: 'invoice total 120.50', normalize: true }),
   }));
   const body = JSON.parse(new TextDecoder().decode(r.body));
-  assert.equal(body.embedding.length, 64);
+  assert.equal(body.embedding.length, 1024);
   const norm = Math.sqrt(body.embedding.reduce((s, v) => s + v * v, 0));
   assert.ok(Math.abs(norm - 1) < 1e-3, `norm ${norm}`);
   assert.ok(Number.isInteger(body.inputTextTokenCount) && body.inputTextTokenCount > 0);

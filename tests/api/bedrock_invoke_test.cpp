@@ -154,10 +154,12 @@ TEST(TitanRequest, ParsesTheSdkCapture) {
       parse(R"({"inputText":"hello","dimensions":256,"normalize":true})", embedding_model());
   ASSERT_TRUE(request.has_value()) << request.error().message;
   EXPECT_EQ(request->format, InvokeBodyFormat::kTitanEmbedding);
-  EXPECT_EQ(request->embedding.text, "hello");
-  EXPECT_EQ(request->embedding.dimensions, 256);
-  EXPECT_TRUE(request->embedding.normalize);
-  EXPECT_EQ(request->embedding.model_id, "amazon.titan-embed-text-v2:0");
+  ASSERT_EQ(request->embedding.texts.size(), 1u);
+  EXPECT_EQ(request->embedding.texts[0], "hello");
+  EXPECT_EQ(request->embedding.request.dimensions, 256);
+  EXPECT_TRUE(request->embedding.request.normalize);
+  EXPECT_EQ(request->embedding.request.model_id, "amazon.titan-embed-text-v2:0");
+  EXPECT_TRUE(request->embedding.types.empty());
   EXPECT_NE(error_of(R"({"inputText":"x","dimensions":4096})", embedding_model()).find("4096"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"inputText":"x","normalize":"yes"})", embedding_model()).find("normalize"),
@@ -201,8 +203,10 @@ TEST(InvokeResponse, TitanEmbeddingShape) {
   providers::EmbeddingResponse response;
   response.embedding = {0.5f, -0.25f, 0.0f};
   response.input_tokens = 2;
-  std::string body = titan_embedding_response_json(response);
-  EXPECT_EQ(body, R"({"embedding":[0.5,-0.25,0],"inputTextTokenCount":2})");
+  EmbeddingInvocation invocation;
+  std::string body = titan_embedding_response_json(invocation, response);
+  EXPECT_EQ(body, R"({"embedding":[0.5,-0.25,0],"embeddingsByType":{"float":[0.5,-0.25,0]},)"
+                  R"("inputTextTokenCount":2})");
 }
 
 std::vector<json::value> decode_chunks(const std::vector<StreamEvent>& events) {

@@ -93,6 +93,7 @@ class GatewayAuthorizationTest : public ::testing::Test {
   int status_of(std::string_view model, std::string_view operation = "converse") {
     bool invoke = operation.starts_with("invoke");
     std::string body(invoke ? kInvokeBody : kConverseBody);
+    if (operation == "count-tokens") body = R"({"input":{"converse":)" + body + "}}";
     FakeExchange exchange;
     gateway_->handle(signed_request("/model/" + uri_encode(model) + "/" + std::string(operation),
                                     std::move(body)),
@@ -188,6 +189,26 @@ TEST_F(GatewayAuthorizationTest, InvokeAndStreamsCheckEveryNameToo) {
   set_policy(deny_policy(fm_arn(kHaiku), R"("bedrock:InvokeModel")"));
   EXPECT_EQ(status_of("haiku", "invoke"), 403);
   EXPECT_EQ(status_of(router_arn("router.cheap"), "invoke"), 403);
+}
+
+TEST_F(GatewayAuthorizationTest, CountTokensIsItsOwnActionCheckedOnEveryName) {
+  set_policy(deny_policy(fm_arn(kHaiku), R"("bedrock:CountTokens")"));
+  for (std::string name : {std::string("small"), std::string("haiku"), fm_arn(kHaiku),
+                           std::string("router.cheap"), router_arn("router.tiny")}) {
+    EXPECT_EQ(status_of(name, "count-tokens"), 403) << name;
+  }
+  EXPECT_TRUE(provider_.count_requests.empty());
+  EXPECT_EQ(status_of("small", "converse"), 200);  // only CountTokens is denied
+  EXPECT_EQ(status_of("big", "count-tokens"), 200);
+  EXPECT_EQ(provider_.count_requests.size(), 1u);
+
+  set_policy(deny_policy(fm_arn(kSonnet), R"("bedrock:CountTokens")"));  // reachable by routers
+  EXPECT_EQ(status_of("router.cheap", "count-tokens"), 403);
+  EXPECT_EQ(status_of("small", "count-tokens"), 200);
+
+  set_policy(allow_only("*"));  // InvokeModel alone does not grant CountTokens
+  EXPECT_EQ(status_of("small", "count-tokens"), 403);
+  EXPECT_EQ(status_of("small", "converse"), 200);
 }
 
 TEST_F(GatewayAuthorizationTest, OpenAiRoutesCheckEveryName) {

@@ -267,11 +267,11 @@ TEST_F(GatewayTest, InvokeAnthropicAndItsChunkStream) {
 
 TEST_F(GatewayTest, TitanEmbeddingOnlyOnEmbeddingModels) {
   FakeExchange ok_call = call(signed_request(model_path("amazon.titan-embed-text-v2:0", "invoke"),
-                                             R"({"inputText":"hello","dimensions":8})"));
+                                             R"({"inputText":"hello","dimensions":256})"));
   ASSERT_TRUE(ok_call.response.has_value());
   EXPECT_EQ(ok_call.response->status, 200) << ok_call.response->body;
   json::value v = json::parse(ok_call.response->body);
-  EXPECT_EQ(v.at("embedding").as_array().size(), 8u);
+  EXPECT_EQ(v.at("embedding").as_array().size(), 256u);
   EXPECT_EQ(v.at("inputTextTokenCount"), 3);
   FakeExchange wrong =
       call(signed_request(model_path(kHaiku, "invoke"), R"({"inputText":"hello"})"));

@@ -80,12 +80,23 @@ class FakeProvider final : public providers::Provider {
     return response;
   }
 
+  // A count that shows what reached the provider: 1000 per tool, 100 per system prompt, 10 per
+  // message, plus one.
+  Result<int64_t> count_tokens(const providers::InferenceRequest& request) override {
+    std::lock_guard lock(mutex);
+    count_requests.push_back(request);
+    return static_cast<int64_t>(1 + 1000 * request.tools.size() + 100 * request.system.size() +
+                                10 * request.messages.size());
+  }
+
   Result<providers::EmbeddingResponse> embed(const providers::EmbeddingRequest& request) override {
     std::lock_guard lock(mutex);
     embedding_requests.push_back(request);
     providers::EmbeddingResponse response;
     response.model_id = request.model_id;
+    // Alternating signs, so that binary and quantized forms have something to show.
     response.embedding.assign(request.dimensions > 0 ? request.dimensions : 4, 0.5f);
+    for (size_t i = 1; i < response.embedding.size(); i += 2) response.embedding[i] = -0.25f;
     response.input_tokens = 3;
     return response;
   }
@@ -112,6 +123,7 @@ class FakeProvider final : public providers::Provider {
   int running = 0;                                              // guarded by mutex
   std::vector<providers::InferenceRequest> requests;            // guarded by mutex
   std::vector<providers::EmbeddingRequest> embedding_requests;  // guarded by mutex
+  std::vector<providers::InferenceRequest> count_requests;      // guarded by mutex
 };
 
 // Collects whatever the handler sends; the client "goes away" after `gone_after_writes` writes.

@@ -131,6 +131,22 @@ TEST_F(GatewayUsageTest, ConverseIsRecordedWithCatalogCostAndApplicationTag) {
   EXPECT_EQ(r.request_id, exchange.header("x-amzn-RequestId"));
 }
 
+TEST_F(GatewayUsageTest, CountTokensIsNotBilledAndCohereBatchesAreBilledPerToken) {
+  set_policy(allow_policy(R"(["bedrock:InvokeModel","bedrock:CountTokens"])"));
+  FakeExchange counted =
+      call(signed_request(model_path("small", "count-tokens"),
+                          R"({"input":{"converse":)" + std::string(kConverseBody) + "}}"));
+  ASSERT_EQ(counted.response->status, 200) << counted.response->body;
+  EXPECT_TRUE(recorded().empty());
+  FakeExchange cohere = call(signed_request(
+      model_path(kTitan, "invoke"), R"({"texts":["a","b","c"],"input_type":"clustering"})"));
+  ASSERT_EQ(cohere.response->status, 200) << cohere.response->body;
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].operation, "InvokeModel");
+  EXPECT_EQ(records[0].input_tokens, 9);  // three texts, three tokens each
+}
+
 TEST_F(GatewayUsageTest, EveryOperationIsRecordedSuccessOrFailure) {
   call(signed_request(model_path(kHaiku, "converse-stream"), std::string(kConverseBody)));
   call(signed_request(model_path(kHaiku, "invoke"),

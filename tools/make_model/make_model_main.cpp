@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", output, "GGUF file to write")->required();
   app.add_option("--type", recipe, "f32 | f16 | q8_0 | q4_k | q5_k | q6_k | q4_k_m")
       ->capture_default_str();
-  app.add_option("--arch", spec.shape.architecture, "llama | qwen2 | qwen3")->capture_default_str();
+  app.add_option("--arch", spec.shape.architecture, "llama | qwen2 | qwen3 | bert")
+      ->capture_default_str();
   app.add_option("--embd", spec.shape.embedding)->capture_default_str();
   app.add_option("--layers", spec.shape.layers)->capture_default_str();
   app.add_option("--heads", spec.shape.heads)->capture_default_str();

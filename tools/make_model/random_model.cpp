@@ -1,4 +1,4 @@
-// write_random_model: llama/qwen2/qwen3 metadata, tensor list, recipe types, seeded values.
+// write_random_model: llama/qwen2/qwen3/bert metadata, tensor list, recipe types, seeded values.
 #include "random_model.h"
 
 #include <cmath>
@@ -51,6 +51,38 @@ uint32_t llama_file_type(QuantRecipe r) {
       return 15;
   }
   return 0;
+}
+
+// The bert encoder's tensors after token_embd (llama.cpp's names), then the file.
+template <typename Add>
+Result<uint64_t> write_bert_tensors(GgufWriter& writer, const ModelShape& shape, const Add& add,
+                                    const std::filesystem::path& out) {
+  const int64_t e = shape.embedding;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> list = {
+      {"position_embd.weight", {e, shape.context_length}},
+      {"token_types.weight", {e, 2}},
+      {"token_embd_norm.weight", {e}},
+      {"token_embd_norm.bias", {e}}};
+  for (int64_t l = 0; l < shape.layers; ++l) {
+    std::string p = "blk." + std::to_string(l) + ".";
+    for (const char* name : {"attn_q", "attn_k", "attn_v", "attn_output"}) {
+      list.push_back({p + name + ".weight", {e, e}});
+      list.push_back({p + name + ".bias", {e}});
+    }
+    list.push_back({p + "attn_output_norm.weight", {e}});
+    list.push_back({p + "attn_output_norm.bias", {e}});
+    list.push_back({p + "ffn_up.weight", {e, shape.ffn}});
+    list.push_back({p + "ffn_up.bias", {shape.ffn}});
+    list.push_back({p + "ffn_down.weight", {shape.ffn, e}});
+    list.push_back({p + "ffn_down.bias", {e}});
+    list.push_back({p + "layer_output_norm.weight", {e}});
+    list.push_back({p + "layer_output_norm.bias", {e}});
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    int64_t layer = i < 4 ? -1 : static_cast<int64_t>((i - 4) / 16);
+    if (auto s = add(list[i].first, list[i].second, layer); !s) return std::unexpected(s.error());
+  }
+  return writer.write(out);
 }
 
 }  // namespace
@@ -130,8 +162,10 @@ float random_weight(uint64_t seed, std::string_view tensor, int64_t row, int64_t
 Result<uint64_t> write_random_model(const RandomModelSpec& spec, const std::filesystem::path& out) {
   ModelShape shape = spec.shape;
   const std::string& arch = shape.architecture;
-  if (arch != "llama" && arch != "qwen2" && arch != "qwen3")
-    return fail(ErrorCode::kInvalidArgument, "architecture must be llama, qwen2 or qwen3");
+  if (arch != "llama" && arch != "qwen2" && arch != "qwen3" && arch != "bert")
+    return fail(ErrorCode::kInvalidArgument, "architecture must be llama, qwen2, qwen3 or bert");
+  const bool bert = arch == "bert";
+  if (bert) shape.kv_heads = shape.heads;  // bert attention has no grouped keys
   if (shape.heads <= 0 || shape.kv_heads <= 0 || shape.heads % shape.kv_heads != 0 ||
       shape.layers <= 0 || shape.embedding <= 0 || shape.ffn <= 0)
     return fail(ErrorCode::kInvalidArgument, "inconsistent model shape");
@@ -152,8 +186,15 @@ Result<uint64_t> write_random_model(const RandomModelSpec& spec, const std::file
     writer.add_uint32(arch + ".attention.key_length", static_cast<uint32_t>(head_dim));
     writer.add_uint32(arch + ".attention.value_length", static_cast<uint32_t>(head_dim));
   }
-  writer.add_float32(arch + ".rope.freq_base", shape.rope_base);
-  writer.add_float32(arch + ".attention.layer_norm_rms_epsilon", shape.rms_eps);
+  if (bert) {
+    // An encoder with mean pooling, like BGE: layer norms, learned positions, no rope.
+    writer.add_float32(arch + ".attention.layer_norm_epsilon", 1e-12f);
+    writer.add_bool(arch + ".attention.causal", false);
+    writer.add_uint32(arch + ".pooling_type", 1);
+  } else {
+    writer.add_float32(arch + ".rope.freq_base", shape.rope_base);
+    writer.add_float32(arch + ".attention.layer_norm_rms_epsilon", shape.rms_eps);
+  }
   if (!spec.tokenizer_from.empty()) {
     auto entries = read_metadata_with_prefix(spec.tokenizer_from, "tokenizer.");
     if (!entries) return std::unexpected(entries.error());
@@ -186,6 +227,7 @@ Result<uint64_t> write_random_model(const RandomModelSpec& spec, const std::file
                 kv_width = shape.kv_heads * head_dim;
   if (auto s = add("token_embd.weight", {e, shape.vocab}, -1); !s)
     return std::unexpected(s.error());
+  if (bert) return write_bert_tensors(writer, shape, add, out);
   if (auto s = add("output_norm.weight", {e}, -1); !s) return std::unexpected(s.error());
   if (!shape.tied)
     if (auto s = add("output.weight", {e, shape.vocab}, -1); !s) return std::unexpected(s.error());

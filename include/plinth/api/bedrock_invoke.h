@@ -1,5 +1,5 @@
 // Bedrock Runtime InvokeModel / InvokeModelWithResponseStream bodies: Anthropic Messages,
-// Meta Llama and Titan Text Embeddings V2, their responses and their chunk streams.
+// Meta Llama, Titan Text Embeddings V2 and Cohere Embed v3, their responses and chunk streams.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plinth/api/bedrock_embeddings.h"
 #include "plinth/api/request_limits.h"
 #include "plinth/api/stream_event.h"
 #include "plinth/catalog/catalog.h"
@@ -15,18 +16,23 @@
 
 namespace plinth::api {
 
-enum class InvokeBodyFormat { kAnthropicMessages, kMetaLlama, kTitanEmbedding };
+enum class InvokeBodyFormat { kAnthropicMessages, kMetaLlama, kTitanEmbedding, kCohereEmbedding };
 
 struct InvokeRequest {
   InvokeBodyFormat format = InvokeBodyFormat::kAnthropicMessages;
   providers::InferenceRequest inference;  // Anthropic and Llama
-  providers::EmbeddingRequest embedding;  // Titan
+  EmbeddingInvocation embedding;          // Titan and Cohere
 };
 
+inline bool is_embedding_format(InvokeBodyFormat format) {
+  return format == InvokeBodyFormat::kTitanEmbedding ||
+         format == InvokeBodyFormat::kCohereEmbedding;
+}
+
 // Recognises the body's format from its fields and checks it fits the model's kind (text
-// bodies on text models, Titan bodies on embedding models). model_id fields are set to model.id.
-// Titan `dimensions` is checked for shape here (a positive integer up to 1024); whether the
-// local model is wide enough is the provider's check.
+// bodies on text models, Titan and Cohere bodies on embedding models). model_id fields are set
+// to model.id. Titan `dimensions` must be 256, 512 or 1024 and Cohere vectors are 1024 wide;
+// whether the local model is that wide is the provider's check.
 Result<InvokeRequest> parse_invoke_request(std::string_view body, const catalog::ModelEntry& model,
                                            const RequestLimits& limits);
 
@@ -38,8 +44,6 @@ std::string_view llama_stop_reason(providers::StopReason reason);
 std::string invoke_response_json(InvokeBodyFormat format,
                                  const providers::InferenceResponse& response,
                                  std::string_view message_id);
-// {"embedding":[...],"inputTextTokenCount":N}
-std::string titan_embedding_response_json(const providers::EmbeddingResponse& response);
 
 // InvokeModelWithResponseStream: every event is a "chunk" whose payload is
 // {"bytes":"<base64 of the model's own stream event JSON>"}. One instance per stream.

@@ -44,6 +44,7 @@ struct InferenceProfileRecord;
 namespace plinth::api {
 
 inline constexpr std::string_view kContainerCredentialsPath = "/v1/container-credentials";
+struct EmbeddingInvocation;
 
 struct GatewayOptions {
   std::string region = "us-east-1";
@@ -122,6 +123,8 @@ class Gateway {
 
   void converse(Call& call, const catalog::ModelEntry& model, bool stream);
   void invoke(Call& call, const catalog::ModelEntry& model, bool stream);
+  // CountTokens (gateway_count_tokens.cpp): not billed, not budgeted.
+  void count_tokens(Call& call, const catalog::ModelEntry& model);
   void chat_completions(Call& call);
   void embeddings(Call& call);
   // Application inference profiles and tags (gateway_inference_profiles.cpp).
@@ -136,6 +139,13 @@ class Gateway {
   std::string profile_arn(std::string_view account, std::string_view id) const;
   // The caller's account (the gateway's own for principals without one).
   std::string account_of(const auth::Principal& principal) const;
+  // Titan and Cohere InvokeModel bodies (gateway_embeddings.cpp).
+  void invoke_embedding(Call& call, const catalog::ModelEntry& model, bool stream,
+                        const EmbeddingInvocation& invocation, bool titan);
+  // Embeds each text with `base`'s settings (one forward pass each: the encoder runs one
+  // sequence at a time); kCancelled once the client has gone.
+  Result<std::vector<providers::EmbeddingResponse>> embed_texts(
+      Call& call, const providers::EmbeddingRequest& base, const std::vector<std::string>& texts);
   // Ledger (gateway_usage.cpp).
   void handle_usage(Call& call);
   // Documents REST API (gateway_documents*.cpp).

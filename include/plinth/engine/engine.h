@@ -128,10 +128,15 @@ struct GenerateResult {
   int32_t cache_written_tokens = 0;  // prompt tokens newly stored in the prefix cache
 };
 
+// An input longer than the context: refused (kNone), or cut to fit by dropping tokens after
+// the leading [CLS] (kStart) or before the closing [SEP] (kEnd).
+enum class EmbedTruncation { kNone, kStart, kEnd };
+
 struct EmbedRequest {
   std::string text;
   bool normalize = true;
   bool exact = false;
+  EmbedTruncation truncation = EmbedTruncation::kNone;
 };
 
 struct LoadOptions {

@@ -30,6 +30,7 @@ class LocalProvider final : public Provider {
 
   Result<InferenceResponse> infer(const InferenceRequest& request,
                                   const DeltaCallback& on_delta) override;
+  Result<int64_t> count_tokens(const InferenceRequest& request) override;
   Result<EmbeddingResponse> embed(const EmbeddingRequest& request) override;
 
   // The engine model behind a catalog id (nullptr when unknown), for the CLI and benchmarks.

@@ -84,11 +84,18 @@ struct InferenceResponse {
 // Streaming: text deltas as they are produced. Return false to cancel generation.
 using DeltaCallback = std::function<bool(std::string_view text)>;
 
+// What to do with an input longer than the embedding model's context (Cohere's `truncate`).
+enum class EmbeddingTruncation { kNone, kStart, kEnd };  // refuse, or drop tokens from that end
+
 struct EmbeddingRequest {
   std::string model_id;
   std::string text;
   int32_t dimensions = 0;  // 0 = the model's own; otherwise truncate (then renormalize)
   bool normalize = true;
+  EmbeddingTruncation truncation = EmbeddingTruncation::kNone;
+  // The sizes the caller's API offers (Titan: 256, 512, 1024): when the model is narrower than
+  // `dimensions`, the error names those it can serve.
+  std::vector<int32_t> sizes_offered = {};
 };
 
 struct EmbeddingResponse {
@@ -104,6 +111,13 @@ class Provider {
   virtual Result<InferenceResponse> infer(const InferenceRequest& request,
                                           const DeltaCallback& on_delta) = 0;
   virtual Result<EmbeddingResponse> embed(const EmbeddingRequest& request) = 0;
+  // The input tokens infer() would report in usage.input_tokens for this request, counted on
+  // the very prompt infer() renders (system, tools, every turn). Providers that cannot count
+  // answer kInvalidArgument, which Bedrock shows as a ValidationException.
+  virtual Result<int64_t> count_tokens(const InferenceRequest& request) {
+    return fail(ErrorCode::kInvalidArgument,
+                "The provided model " + request.model_id + " doesn't support counting tokens.");
+  }
 };
 
 }  // namespace plinth::providers
