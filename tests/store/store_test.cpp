@@ -133,7 +133,8 @@ TEST_F(SqliteStoreTest, RolesAndInlinePoliciesRoundTripAndCascade) {
 TEST_F(SqliteStoreTest, OtherDomainsMigrateOnTheSameConnectionOnce) {
   Database* db = store_->database();
   ASSERT_NE(db, nullptr);
-  EXPECT_EQ(*db->schema_version("iam"), 1);
+  // Users, keys, roles (1); service-specific credentials (2); OpenID Connect providers (3).
+  EXPECT_EQ(*db->schema_version("iam"), 3);
   std::vector<Migration> ledger = {{1, "CREATE TABLE ledger_entries (id INTEGER PRIMARY KEY)"},
                                    {2, "ALTER TABLE ledger_entries ADD COLUMN cost REAL"}};
   ASSERT_TRUE(db->migrate("ledger", ledger).has_value());
