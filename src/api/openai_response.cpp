@@ -37,9 +37,12 @@ json::array tool_calls_of(const providers::InferenceResponse& response, bool wit
 }
 
 json::object usage_json(const providers::Usage& usage) {
-  return json::object{{"prompt_tokens", usage.input_tokens},
-                      {"completion_tokens", usage.output_tokens},
-                      {"total_tokens", usage.input_tokens + usage.output_tokens}};
+  // cached_tokens: as OpenAI reports its automatic prompt caching (part of prompt_tokens).
+  return json::object{
+      {"prompt_tokens", usage.input_tokens},
+      {"completion_tokens", usage.output_tokens},
+      {"total_tokens", usage.input_tokens + usage.output_tokens},
+      {"prompt_tokens_details", json::object{{"cached_tokens", usage.cached_input_tokens}}}};
 }
 
 }  // namespace

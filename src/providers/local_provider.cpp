@@ -241,6 +241,7 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
   response.stop_sequence = result->stop_sequence;
   response.usage.input_tokens = result->prompt_tokens;
   response.usage.output_tokens = result->generated_tokens;
+  response.usage.cached_input_tokens = result->cached_prompt_tokens;
   if (constraint) response.output_valid = constraint->validate(result->text);
   if (forced_tool) {
     ContentBlock block;

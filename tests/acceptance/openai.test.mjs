@@ -46,6 +46,21 @@ test('chat completion with a bearer token', async () => {
   assert.equal(body.usage.total_tokens, body.usage.prompt_tokens + body.usage.completion_tokens);
 });
 
+test('a repeated prompt prefix is reported as cached_tokens, still counted in prompt_tokens', async () => {
+  const system = 'You extract invoice fields. ' + 'Be precise and brief. '.repeat(20);
+  const ask = (question) => chat({ model: SMALL, max_tokens: 4, temperature: 0,
+    messages: [{ role: 'system', content: system }, { role: 'user', content: question }] });
+  const first = await (await ask('What is the total?')).json();
+  const second = await (await ask('Who is the seller?')).json();
+  assert.equal(first.usage.prompt_tokens_details.cached_tokens, 0);
+  // The system prompt and the chat template before the question came from the prefix cache.
+  assert.ok(second.usage.prompt_tokens_details.cached_tokens >= 100,
+            JSON.stringify(second.usage));
+  assert.ok(second.usage.prompt_tokens_details.cached_tokens < second.usage.prompt_tokens);
+  assert.equal(second.usage.total_tokens,
+               second.usage.prompt_tokens + second.usage.completion_tokens);
+});
+
 test('chat completion with a JSON schema returns valid JSON', async () => {
   const schema = { type: 'object', properties: { label: { enum: ['invoice', 'receipt', 'other'] } },
                    required: ['label'], additionalProperties: false };

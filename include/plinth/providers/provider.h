@@ -69,6 +69,9 @@ enum class StopReason { kEndTurn, kMaxTokens, kStopSequence, kToolUse, kContentF
 struct Usage {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
+  // Of input_tokens, those whose forward pass an earlier call's shared prefix saved (the engine's
+  // automatic prefix cache). Billed as input like the rest; reported where the API has a field.
+  int64_t cached_input_tokens = 0;
 };
 
 struct InferenceResponse {
