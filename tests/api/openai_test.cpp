@@ -135,7 +135,7 @@ providers::InferenceResponse sample_response() {
   providers::InferenceResponse response;
   response.content.push_back(ContentBlock{.text = "Hello!"});
   response.stop_reason = StopReason::kMaxTokens;
-  response.usage = {5, 2};
+  response.usage = {5, 2, 3};
   return response;
 }
 
@@ -145,7 +145,8 @@ TEST(ChatCompletionResponse, ExactShape) {
   EXPECT_EQ(json::parse(body), json::parse(R"({"id":"chatcmpl-1","object":"chat.completion",
       "created":1700000000,"model":"small","choices":[{"index":0,
       "message":{"role":"assistant","content":"Hello!"},"logprobs":null,"finish_reason":"length"}],
-      "usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}})"));
+      "usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7,
+               "prompt_tokens_details":{"cached_tokens":3}}})"));
 }
 
 TEST(ChatCompletionResponse, ToolCalls) {
