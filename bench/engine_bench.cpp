@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "gguf/gguf_file.h"
 #include "matmul_bench.h"
 #include "plinth/engine/engine.h"
 #include "sampler_bench.h"
@@ -55,6 +56,47 @@ double peak_rss_mb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024.0;
+}
+
+// Bytes one decode step reads: every tensor, except the token embedding when the model has its
+// own output matrix (then only one embedding row is read per token).
+uint64_t decode_bytes_per_token(const std::filesystem::path& path) {
+  auto file = engine::GgufFile::open(path);
+  if (!file) return 0;
+  const bool tied = (*file)->tensor("output.weight") == nullptr;
+  uint64_t bytes = 0;
+  for (const auto& t : (*file)->tensors()) {
+    if (t.name == "token_embd.weight" && !tied) continue;
+    bytes += t.n_bytes;
+  }
+  return bytes;
+}
+
+// Streaming read bandwidth of `threads` threads over 1 GiB (far beyond the caches), best of 3:
+// the ceiling one-sequence decode is measured against, taken in the same run.
+double read_bandwidth_gbs(int threads) {
+  std::vector<uint64_t> buffer((size_t{1} << 30) / sizeof(uint64_t), 1);  // touched: resident
+  double best = 0;
+  std::atomic<uint64_t> sink{0};
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto start = Clock::now();
+    std::vector<std::thread> readers;
+    for (int t = 0; t < threads; ++t) {
+      readers.emplace_back([&, t] {
+        const size_t begin = buffer.size() * t / threads, end = buffer.size() * (t + 1) / threads;
+        uint64_t acc[8] = {};
+        for (size_t i = begin; i + 8 <= end; i += 8)
+          for (int j = 0; j < 8; ++j) acc[j] += buffer[i + j];
+        uint64_t sum = 0;
+        for (uint64_t a : acc) sum += a;
+        sink += sum;
+      });
+    }
+    for (auto& r : readers) r.join();
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    best = std::max(best, static_cast<double>(buffer.size() * sizeof(uint64_t)) / 1e9 / seconds);
+  }
+  return sink.load() == 0 ? 0 : best;
 }
 
 int run_model_bench(const std::filesystem::path& path, int threads, bool exact, int decode_tokens,
@@ -155,6 +197,18 @@ int run_model_bench(const std::filesystem::path& path, int threads, bool exact, 
         "CPU %.1f ms per step\n",
         concurrency, decode_tokens, generated / s, generated / s / concurrency,
         cpu * 1e3 * concurrency / static_cast<double>(generated));
+    if (concurrency == 1) {
+      const int readers =
+          threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
+      const double per_token_gb = static_cast<double>(decode_bytes_per_token(path)) / 1e9;
+      const double bandwidth = read_bandwidth_gbs(readers);
+      const double used = per_token_gb * generated / s;
+      std::printf(
+          "decode bandwidth: %.1f MB read per token x %.1f tok/s = %.1f GB/s; streaming read with "
+          "%d threads now: %.1f GB/s; decode reaches %.0f%% of it (target >= 65%%)\n",
+          per_token_gb * 1e3, generated / s, used, readers, bandwidth,
+          bandwidth > 0 ? 100 * used / bandwidth : 0.0);
+    }
   }
   std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
   return 0;
