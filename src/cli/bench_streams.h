@@ -11,8 +11,8 @@ namespace plinth::cli {
 struct StreamsBenchOptions {
   std::string model;  // GGUF; default: the fixture qwen2-32-tied-q8_0 in the models folder
   std::vector<int> streams = {1, 4, 16};
-  int max_tokens = 64;
-  int rounds = 3;  // the median round per N is reported
+  int max_tokens = 128;  // long enough that 16 prompts prefilled together do not dominate
+  int rounds = 3;        // the median round per N is reported
   float temperature = 1.0f;
 };
 

@@ -292,7 +292,11 @@ int run_serve(const ServeOptions& o) {
   server_options.host = endpoint->first;
   server_options.port = endpoint->second;
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  server_options.worker_threads = config->worker_threads > 0 ? config->worker_threads : cores * 4;
+  // A model call holds its worker for the whole generation, and the engine decodes up to
+  // max_sequences (16) of them per model in one batch: fewer workers than that would leave the
+  // batch half empty while calls queue. Idle workers cost only their stacks.
+  server_options.worker_threads =
+      config->worker_threads > 0 ? config->worker_threads : std::max(cores * 4, 16 + cores * 2);
   server_options.max_body_bytes = config->limits.max_body_bytes;
   server_options.max_header_bytes = config->limits.max_header_bytes;
   server_options.max_headers = config->limits.max_headers;

@@ -112,7 +112,7 @@ struct Config {
   // An IAM role whose temporary credentials GET /v1/container-credentials hands out (the ECS
   // container-credentials protocol); empty: the endpoint is off. `plinth serve --task-role`.
   std::string task_role;
-  int worker_threads = 0;  // 0: hardware concurrency
+  int worker_threads = 0;  // 0: max(cores * 4, 16 + cores * 2) (serve_command.cpp)
   int engine_threads = 0;  // 0: hardware concurrency
   std::vector<ModelConfig> models;
   std::vector<RouterConfig> routers;
