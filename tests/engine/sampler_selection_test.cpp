@@ -16,6 +16,7 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 constexpr size_t kVocab = 151936;  // Qwen2's vocabulary
+constexpr float kLowest = std::numeric_limits<float>::lowest();
 
 enum class Shape { kFlat, kPeaked, kMasked, kTies };
 
@@ -158,14 +159,21 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     for (size_t i = 0; i < ca; ++i) EXPECT_EQ(ia[i], ib[i]);
     for (size_t i = 0; i < ca; ++i) EXPECT_EQ(va[i], vb[i]);
     std::vector<float> wa(n), wb(n);
-    const double sa = fast.exp_weights(x.data(), n, 0.0f, 1.5f, wa.data(), nullptr);
-    const double sb = portable.exp_weights(x.data(), n, 0.0f, 1.5f, wb.data(), nullptr);
+    const double sa = fast.exp_weights(x.data(), n, 0.0f, 1.5f, kLowest, wa.data(), nullptr);
+    const double sb = portable.exp_weights(x.data(), n, 0.0f, 1.5f, kLowest, wb.data(), nullptr);
     EXPECT_NEAR(sa, sb, 1e-6 * std::max(1.0, sb));
     std::vector<double> blocks(n / kernels::kSumBlock + 1);
-    EXPECT_NEAR(fast.exp_weights(x.data(), n, 0.0f, 1.5f, nullptr, blocks.data()), sa, 1e-12);
+    EXPECT_NEAR(fast.exp_weights(x.data(), n, 0.0f, 1.5f, kLowest, nullptr, blocks.data()), sa,
+                1e-12);
     double block_total = 0;
     for (double b : blocks) block_total += b;
     EXPECT_NEAR(block_total, sa, 1e-9 * std::max(1.0, sa));
+    std::vector<float> floored(room);
+    const double above_floor =
+        fast.exp_weights(x.data(), n, 0.0f, 1.5f, -7.0f, floored.data(), nullptr);
+    EXPECT_NEAR(above_floor, portable.exp_weights(x.data(), n, 0.0f, 1.5f, -7.0f, nullptr, nullptr),
+                1e-6 * std::max(1.0, above_floor));
+    for (size_t i = 0; i < n; ++i) EXPECT_EQ(floored[i] == 0.0f, !(x[i] >= -7.0f)) << i;
     for (size_t i = 0; i < n; ++i) {
       EXPECT_NEAR(wa[i], wb[i], 2e-6f * wb[i] + 1e-30f) << i;
       if (x[i] == kNegInf) {

@@ -148,12 +148,9 @@ double Sampler::select(std::span<const float> logits) {
     count_ = n;
   }
   // The block sums are what the draw walks; every cut below recomputes them.
-  double total =
-      kernels_.exp_weights(values_, count_, best, 1.0f / t, weights_.data(), block_sums_.data());
-  if (identity_ && !cut_p && floor > best - t * kPruneNats) {
-    kernels_.zero_where_less(values_, weights_.data(), count_, floor);  // min-p alone
-    total = kernels_.sum(weights_.data(), count_, block_sums_.data());
-  }
+  // Tokens below the floor (pruned, or cut by min-p alone) get no weight in the same pass.
+  double total = kernels_.exp_weights(values_, count_, best, 1.0f / t, floor, weights_.data(),
+                                      block_sums_.data());
   if (cut_p) {
     cut_top_p(total, best, floor);
     if (min_p_floor > kNegInf)
@@ -286,7 +283,8 @@ double log_sum_exp(std::span<const float> logits) {
   const float best = kernels.max(logits.data(), logits.size());
   if (!(best > kNegInf)) return kNegInf;
   return best +
-         std::log(kernels.exp_weights(logits.data(), logits.size(), best, 1.0f, nullptr, nullptr));
+         std::log(kernels.exp_weights(logits.data(), logits.size(), best, 1.0f,
+                                      std::numeric_limits<float>::lowest(), nullptr, nullptr));
 }
 
 std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse) {

@@ -59,13 +59,13 @@ void portable_sums_above(const float* x, const float* w, size_t n, const float* 
     for (int k = 0; k < kThresholds; ++k) out[k] += x[i] > thresholds[k] ? w[i] : 0.0f;
 }
 
-double portable_exp_weights(const float* x, size_t n, float max, float scale, float* w,
+double portable_exp_weights(const float* x, size_t n, float max, float scale, float floor, float* w,
                             double* block_sums) {
   double total = 0;
   for (size_t block = 0; block < n; block += kSumBlock) {
     double in_block = 0;
     for (size_t i = block; i < std::min(n, block + kSumBlock); ++i) {
-      const float e = x[i] == kNegInf ? 0.0f : std::exp((x[i] - max) * scale);
+      const float e = x[i] >= floor ? std::exp((x[i] - max) * scale) : 0.0f;
       if (w != nullptr) w[i] = e;
       in_block += e;
     }

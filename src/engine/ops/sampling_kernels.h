@@ -28,9 +28,10 @@ struct SamplingKernels {
   // out[k] = the sum of w[i] over i with x[i] > thresholds[k], for k < kThresholds, in one pass.
   void (*sums_above)(const float* x, const float* w, size_t n, const float* thresholds,
                      double* out);
-  // w[i] = exp((x[i] - max) * scale), 0 where x[i] is -inf; returns the sum of w. x[i] <= max.
-  // w may be null: only the sum. block_sums, unless null, gets the sum of each kSumBlock values.
-  double (*exp_weights)(const float* x, size_t n, float max, float scale, float* w,
+  // w[i] = exp((x[i] - max) * scale) where x[i] >= floor, else 0 (so -inf is always 0 for a
+  // finite floor); returns the sum of w. x[i] <= max. w may be null: only the sum. block_sums,
+  // unless null, gets the sum of each kSumBlock values.
+  double (*exp_weights)(const float* x, size_t n, float max, float scale, float floor, float* w,
                         double* block_sums);
   // The sum of w[i] over i with x[i] > threshold.
   double (*sum_where_greater)(const float* x, const float* w, size_t n, float threshold);

@@ -130,10 +130,9 @@ __m512 exp_nonpositive(__m512 v) {
 // Float lanes summed per 1,024 values, then into a double: the float error stays ~1e-7.
 double reduce_block(__m512 acc) { return static_cast<double>(_mm512_reduce_add_ps(acc)); }
 
-double exp_weights16(const float* x, size_t n, float max, float scale, float* w,
+double exp_weights16(const float* x, size_t n, float max, float scale, float floor, float* w,
                      double* block_sums) {
-  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale);
-  const __m512 neg_inf = _mm512_set1_ps(kNegInf);
+  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale), f = _mm512_set1_ps(floor);
   double total = 0;
   for (size_t block = 0; block < n; block += kSumBlock) {
     const size_t end = std::min(n, block + kSumBlock);
@@ -141,7 +140,7 @@ double exp_weights16(const float* x, size_t n, float max, float scale, float* w,
     for (size_t i = block; i < end; i += 16) {
       const __mmask16 lanes = tail_mask(end - i);
       const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
-      const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, v, neg_inf, _CMP_NEQ_OQ);
+      const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, v, f, _CMP_GE_OQ);
       const __m512 e =
           _mm512_maskz_mov_ps(live, exp_nonpositive(_mm512_mul_ps(_mm512_sub_ps(v, m), s)));
       if (w != nullptr) _mm512_mask_storeu_ps(w + i, lanes, e);
