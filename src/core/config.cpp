@@ -82,6 +82,9 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::pat
   PLINTH_TRY(read(t, "price_input_per_mtok", m.price_input_per_mtok, where));
   PLINTH_TRY(read(t, "price_output_per_mtok", m.price_output_per_mtok, where));
   PLINTH_TRY(read(t, "context_length", m.context_length, where));
+  PLINTH_TRY(read(t, "prefix_cache_mib", m.prefix_cache_mib, where));
+  if (m.prefix_cache_mib < 0 || m.prefix_cache_mib > 1 << 20)
+    return std::unexpected(bad(where + "prefix_cache_mib must be between 0 and 1048576"));
   if (const toml::node* a = t.get("aliases")) {
     const toml::array* arr = a->as_array();
     if (!arr) return std::unexpected(bad(where + "aliases must be an array of strings"));

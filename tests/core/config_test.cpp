@@ -32,6 +32,17 @@ price_output_per_mtok = 1.25
   EXPECT_EQ(c->models[0].file, "/base/models/a.gguf");
   EXPECT_EQ(c->models[0].aliases[0], "anthropic.claude-3-haiku-20240307-v1:0");
   EXPECT_DOUBLE_EQ(c->models[0].price_output_per_mtok, 1.25);
+  EXPECT_EQ(c->models[0].prefix_cache_mib, 256);  // the default
+}
+
+TEST(Config, PrefixCacheSizeIsReadAndBounded) {
+  auto off =
+      parse_config("[[models]]\nid = \"a\"\nfile = \"a.gguf\"\nprefix_cache_mib = 0\n", "/b");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(off->models[0].prefix_cache_mib, 0);
+  auto negative =
+      parse_config("[[models]]\nid = \"a\"\nfile = \"a.gguf\"\nprefix_cache_mib = -1\n", "/b");
+  EXPECT_FALSE(negative);
 }
 
 TEST(Config, ParsesRouters) {

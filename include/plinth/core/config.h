@@ -20,6 +20,8 @@ struct ModelConfig {
   double price_input_per_mtok = 0;
   double price_output_per_mtok = 0;
   int context_length = 0;  // 0: the model file's own
+  // KV caches of recent prompts kept for reuse by prompts sharing their prefix; 0 turns it off.
+  int prefix_cache_mib = 256;
 };
 
 // A prompt router ([[routers]]): small model first, escalation to the large one (plinth::router).
