@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <numeric>
+#include <thread>
 
 #include "model/model_impl.h"
 
@@ -138,6 +139,40 @@ TEST(PrefixCacheGenerate, ASharedPrefixIsReusedAndChangesNothing) {
   ASSERT_TRUE(o);
   EXPECT_EQ(o->cached_prompt_tokens, 0);
   EXPECT_EQ(o->tokens, a->tokens);
+}
+
+TEST(PrefixCacheGenerate, ConcurrentCallsSharingAPrefixMatchAnUncachedModel) {
+  // Lookups run on the callers' threads while inserts run on the scheduler's.
+  auto cached = load(64 << 20);
+  auto uncached = load(0);
+  ASSERT_TRUE(cached && uncached);
+  std::vector<TokenId> shared;
+  for (int i = 0; i < 80; ++i) shared.push_back(static_cast<TokenId>(2000 + (i * 53) % 7000));
+  std::vector<std::vector<TokenId>> prompts;
+  for (int c = 0; c < 6; ++c) {
+    prompts.push_back(shared);
+    prompts.back().insert(prompts.back().end(), {static_cast<TokenId>(300 + c), 11, 12});
+  }
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::vector<TokenId>> outputs(prompts.size());
+    std::vector<std::thread> callers;
+    for (size_t c = 0; c < prompts.size(); ++c) {
+      callers.emplace_back([&, c] {
+        auto r = cached->generate(greedy(prompts[c]));
+        if (r) outputs[c] = r->tokens;
+      });
+    }
+    for (auto& t : callers) t.join();
+    for (size_t c = 0; c < prompts.size(); ++c) {
+      auto reference = uncached->generate(greedy(prompts[c]));
+      ASSERT_TRUE(reference);
+      EXPECT_EQ(outputs[c], reference->tokens) << "round " << round << " prompt " << c;
+    }
+  }
+  // The second round found the shared prefix stored.
+  auto again = cached->generate(greedy(prompts[0]));
+  ASSERT_TRUE(again);
+  EXPECT_GE(again->cached_prompt_tokens, static_cast<int32_t>(shared.size()));
 }
 
 }  // namespace
