@@ -343,12 +343,17 @@ Result<providers::InferenceRequest> parse_converse_request(std::string_view body
                                                            const RequestLimits& limits) {
   auto parsed = json_input::parse_object_body(body);
   if (!parsed) return std::unexpected(parsed.error());
+  return parse_converse_request(*parsed, limits);
+}
+
+Result<providers::InferenceRequest> parse_converse_request(const json::object& body,
+                                                           const RequestLimits& limits) {
   providers::InferenceRequest request;
   for (auto step : {parse_messages, parse_system, parse_additional_fields, parse_tool_config,
                     parse_output_config}) {
-    if (auto status = step(*parsed, request); !status) return std::unexpected(status.error());
+    if (auto status = step(body, request); !status) return std::unexpected(status.error());
   }
-  if (auto status = parse_inference_config(*parsed, limits, request); !status) {
+  if (auto status = parse_inference_config(body, limits, request); !status) {
     return std::unexpected(status.error());
   }
   if (auto status = document_blocks::render_document_blocks(request, /*unique_names=*/true);

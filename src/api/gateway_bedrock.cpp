@@ -39,22 +39,24 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
     call.respond_error(status.error());
     return;
   }
-  auto request = parse_converse_request(call.request.body, options_.limits);
+  auto body = json_input::parse_object_body(call.request.body);
+  if (!body) {
+    call.respond_error(body.error());
+    return;
+  }
+  auto request = parse_converse_request(*body, options_.limits);
   if (!request) {
     call.respond_error(request.error());
     return;
   }
   request->model_id = model.id;
   // requestMetadata is the caller's to group usage by; the model never sees it.
-  if (call.request.body.find("requestMetadata") != std::string::npos) {
-    auto body = json_input::parse_object_body(call.request.body);
-    auto metadata = body ? parse_request_metadata(*body) : Result<ledger::Labels>(ledger::Labels{});
-    if (!metadata) {
-      call.respond_error(metadata.error());
-      return;
-    }
-    if (call.usage) call.usage->request_metadata = std::move(*metadata);
+  auto metadata = parse_request_metadata(*body);
+  if (!metadata) {
+    call.respond_error(metadata.error());
+    return;
   }
+  if (call.usage) call.usage->request_metadata = std::move(*metadata);
   if (!reserve_budget(call, providers::estimated_input_tokens(*request), request->max_tokens))
     return;
   if (!stream) {

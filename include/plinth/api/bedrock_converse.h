@@ -2,6 +2,7 @@
 // and the ConverseStream event sequence.
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@ namespace plinth::api {
 // Validates a Converse request body. model_id is left empty (the gateway fills in the resolved
 // catalog id). kInvalidArgument with a Bedrock-like message on any problem.
 Result<providers::InferenceRequest> parse_converse_request(std::string_view body,
+                                                           const RequestLimits& limits);
+// The same, for a body already parsed (the gateway reads requestMetadata from it too).
+Result<providers::InferenceRequest> parse_converse_request(const boost::json::object& body,
                                                            const RequestLimits& limits);
 
 // Optional `trace` section of a Converse response.
