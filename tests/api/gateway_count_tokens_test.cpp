@@ -29,14 +29,7 @@ constexpr std::string_view kConversation = R"({
 class GatewayCountTokensTest : public ::testing::Test {
  protected:
   GatewayCountTokensTest() {
-    credentials_->principal.kind = auth::Principal::Kind::kUser;
-    credentials_->principal.arn = "arn:aws:iam::000000000000:user/alice";
-    credentials_->principal.account_id = "000000000000";
-    credentials_->principal.name = "alice";
-    credentials_->principal.access_key_id = std::string(kAccessKey);
-    credentials_->principal.identity_policies = {
-        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*",)"
-        R"("Resource":"*"}]})"};
+    sign_in_as_alice(*credentials_);
     Config config;
     ModelConfig haiku;
     haiku.id = std::string(kHaiku);

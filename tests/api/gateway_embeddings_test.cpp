@@ -20,14 +20,7 @@ constexpr std::string_view kCohere = "cohere.embed-english-v3";
 class GatewayEmbeddingsTest : public ::testing::Test {
  protected:
   GatewayEmbeddingsTest() {
-    credentials_->principal.kind = auth::Principal::Kind::kUser;
-    credentials_->principal.arn = "arn:aws:iam::000000000000:user/alice";
-    credentials_->principal.account_id = "000000000000";
-    credentials_->principal.name = "alice";
-    credentials_->principal.access_key_id = std::string(kAccessKey);
-    credentials_->principal.identity_policies = {
-        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"bedrock:*",)"
-        R"("Resource":"*"}]})"};
+    sign_in_as_alice(*credentials_);
     Config config;
     ModelConfig embed;
     embed.id = "bge-embed";

@@ -45,12 +45,7 @@ class GatewayProfilesTest : public ::testing::Test {
     database_ = std::move(*store::Database::open(dir_ / "plinth.db"));
     ledger_ = std::move(*ledger::open_sqlite_ledger(*database_));
     profiles_ = std::move(*store::open_sqlite_inference_profiles(*database_));
-    credentials_->principal.kind = auth::Principal::Kind::kUser;
-    credentials_->principal.arn = "arn:aws:iam::000000000000:user/alice";
-    credentials_->principal.account_id = "000000000000";
-    credentials_->principal.name = "alice";
-    credentials_->principal.access_key_id = std::string(kAccessKey);
-    set_policy(policy(kAllowAll));
+    sign_in_as_alice(*credentials_, policy(kAllowAll));
     Config config;
     ModelConfig haiku;
     haiku.id = std::string(kHaiku);

@@ -40,6 +40,21 @@ class FakeCredentials final : public auth::CredentialResolver, public auth::Bear
   std::string secret = std::string(kSecret);
 };
 
+// The IAM user most gateway tests sign as: alice, with one identity policy (default: every
+// bedrock action on every resource).
+inline void sign_in_as_alice(FakeCredentials& credentials,
+                             std::string policy = R"({"Version":"2012-10-17","Statement":[)"
+                                                  R"({"Effect":"Allow","Action":"bedrock:*",)"
+                                                  R"("Resource":"*"}]})") {
+  auth::Principal& p = credentials.principal;
+  p.kind = auth::Principal::Kind::kUser;
+  p.arn = "arn:aws:iam::000000000000:user/alice";
+  p.account_id = "000000000000";
+  p.name = "alice";
+  p.access_key_id = std::string(kAccessKey);
+  p.identity_policies = {std::move(policy)};
+}
+
 // Answers with fixed text, streamed as `deltas`; can hold a call open until released.
 class FakeProvider final : public providers::Provider {
  public:

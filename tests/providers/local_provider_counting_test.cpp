@@ -4,31 +4,17 @@
 
 #include <string>
 
+#include "local_provider_fixture.h"
 #include "plinth/providers/local_provider.h"
 
 namespace plinth::providers {
 namespace {
 
-std::string model_path(const char* file) {
-  return std::string(PLINTH_TEST_DATA_DIR) + "/models/" + file;
-}
-
 class LocalProviderCountingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::vector<ModelConfig> configs(2);
-    configs[0].id = "small";
-    configs[0].file = model_path("qwen2-32-tied-q8_0.gguf");
-    configs[1].id = "embed";
-    configs[1].kind = "embedding";
-    configs[1].file = model_path("bert-bge-64-mean-f16.gguf");
-    auto p = LocalProvider::load(configs, 2);
-    ASSERT_TRUE(p) << p.error().message;
-    provider_ = p->release();
-  }
-  static void TearDownTestSuite() {
-    delete provider_;
-    provider_ = nullptr;
+    provider_ = fixture_local_provider();
+    ASSERT_NE(provider_, nullptr);
   }
   static LocalProvider* provider_;
 };
