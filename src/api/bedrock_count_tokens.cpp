@@ -26,7 +26,7 @@ Result<CountTokensInput> parse_count_tokens_request(std::string_view body) {
   CountTokensInput result;
   if (*converse != nullptr) {
     result.kind = CountTokensInput::Kind::kConverse;
-    result.body = json::serialize(**converse);
+    result.converse = **converse;
     return result;
   }
   auto encoded = json_input::optional_string(**invoke, "body", "input.invokeModel.body");

@@ -21,7 +21,7 @@ void Gateway::count_tokens(Call& call, const catalog::ModelEntry& model) {
   }
   providers::InferenceRequest request;
   if (input->kind == CountTokensInput::Kind::kConverse) {
-    auto converse = parse_converse_request(input->body, options_.limits);
+    auto converse = parse_converse_request(input->converse, options_.limits);
     if (!converse) {
       call.respond_error(converse.error());
       return;

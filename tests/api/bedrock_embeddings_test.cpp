@@ -195,7 +195,7 @@ TEST(CountTokensRequest, UnwrapsConverseAndInvokeModelBodies) {
       R"({"input":{"converse":{"messages":[{"role":"user","content":[{"text":"hi"}]}]}}})");
   ASSERT_TRUE(converse) << converse.error().message;
   EXPECT_EQ(converse->kind, CountTokensInput::Kind::kConverse);
-  EXPECT_EQ(json::parse(converse->body),
+  EXPECT_EQ(json::value(converse->converse),
             json::parse(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})"));
   std::string invoke_body = R"({"prompt":"hello"})";
   auto invoke = parse_count_tokens_request(R"({"input":{"invokeModel":{"body":")" +

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto input = plinth::api::parse_count_tokens_request(body);
   if (!input) return 0;
   if (input->kind == plinth::api::CountTokensInput::Kind::kConverse) {
-    (void)plinth::api::parse_converse_request(input->body, limits);
+    (void)plinth::api::parse_converse_request(input->converse, limits);
   } else {
     (void)plinth::api::parse_invoke_request(input->body, text, limits);
   }

@@ -2,6 +2,7 @@
 // the response. The Converse or InvokeModel body inside is parsed by those APIs' own parsers.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,9 +13,8 @@ namespace plinth::api {
 
 struct CountTokensInput {
   enum class Kind { kConverse, kInvokeModel } kind = Kind::kConverse;
-  // kConverse: input.converse as a Converse request body (JSON text); kInvokeModel: the decoded
-  // bytes of input.invokeModel.body, an InvokeModel body.
-  std::string body;
+  boost::json::object converse;  // kConverse: input.converse, a Converse request body
+  std::string body;  // kInvokeModel: input.invokeModel.body decoded, an InvokeModel body
 };
 
 // {"input":{"converse":{messages, system, toolConfig, ...}}} or

@@ -31,7 +31,6 @@ class PrefixCache {
   // too large for the budget, or already stored.
   bool insert(std::span<const TokenId> prompt, const KvCache& kv);
 
-  int32_t min_tokens() const { return min_tokens_; }
   size_t bytes() const;
   size_t entries() const;
 
