@@ -65,6 +65,12 @@ CREATE UNIQUE INDEX ledger_usage_request_id ON ledger_usage(request_id) WHERE re
 ALTER TABLE ledger_usage ADD COLUMN inference_profile TEXT NOT NULL DEFAULT '';
 ALTER TABLE ledger_usage ADD COLUMN profile_tags TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE ledger_usage ADD COLUMN request_metadata TEXT NOT NULL DEFAULT '{}';
+)"},
+                                                   // Upstream providers and prompt caches.
+                                                   {4, R"(
+ALTER TABLE ledger_usage ADD COLUMN provider TEXT NOT NULL DEFAULT '';
+ALTER TABLE ledger_usage ADD COLUMN cache_read_input_tokens INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger_usage ADD COLUMN cache_write_input_tokens INTEGER NOT NULL DEFAULT 0;
 )"}};
 
 constexpr int64_t kHourMs = 3'600'000;
@@ -96,8 +102,8 @@ constexpr std::string_view kColumns =
     "time_ms, account_id, principal_arn, role_session, application_tag, operation, "
     "model_requested, model_used, input_tokens, output_tokens, latency_ms, cost_micro_usd, "
     "escalated, escalation_reason, status, request_id, inference_profile, profile_tags, "
-    "request_metadata";
-constexpr int kColumnCount = 19;
+    "request_metadata, provider, cache_read_input_tokens, cache_write_input_tokens";
+constexpr int kColumnCount = 22;
 
 // Rows per INSERT statement: 19 columns each stays far below SQLite's parameter limit.
 constexpr size_t kRowsPerInsert = 256;
@@ -137,7 +143,7 @@ std::string insert_sql(size_t rows) {
   std::string sql = "INSERT INTO ledger_usage (" + std::string(kColumns) + ") VALUES ";
   for (size_t i = 0; i < rows; ++i) {
     sql += i == 0 ? "" : ",";
-    sql += "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    sql += "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   }
   return sql;
 }
@@ -161,7 +167,10 @@ void bind_record(store::Statement& statement, int first, const UsageRecord& r) {
       .bind(first + 15, r.request_id)
       .bind(first + 16, r.inference_profile)
       .bind(first + 17, labels_json(r.profile_tags))
-      .bind(first + 18, labels_json(r.request_metadata));
+      .bind(first + 18, labels_json(r.request_metadata))
+      .bind(first + 19, r.provider)
+      .bind(first + 20, r.cache_read_input_tokens)
+      .bind(first + 21, r.cache_write_input_tokens);
 }
 
 class SqliteLedger final : public Ledger {
@@ -268,12 +277,28 @@ class SqliteLedger final : public Ledger {
       if (!row) return std::unexpected(row.error());
       if (!*row) break;
       const store::Statement& s = *statement;
-      records.push_back(UsageRecord{
-          s.column_int(0), s.column_text(1), s.column_text(2), s.column_text(3), s.column_text(4),
-          s.column_text(5), s.column_text(6), s.column_text(7), s.column_int(8), s.column_int(9),
-          s.column_int(10), s.column_int(11), s.column_int(12) != 0, s.column_text(13),
-          s.column_text(14), s.column_text(15), s.column_text(16),
-          parse_labels_json(s.column_text(17)), parse_labels_json(s.column_text(18))});
+      records.push_back(UsageRecord{s.column_int(0),
+                                    s.column_text(1),
+                                    s.column_text(2),
+                                    s.column_text(3),
+                                    s.column_text(4),
+                                    s.column_text(5),
+                                    s.column_text(6),
+                                    s.column_text(7),
+                                    s.column_int(8),
+                                    s.column_int(9),
+                                    s.column_int(10),
+                                    s.column_int(11),
+                                    s.column_int(12) != 0,
+                                    s.column_text(13),
+                                    s.column_text(14),
+                                    s.column_text(15),
+                                    s.column_text(16),
+                                    parse_labels_json(s.column_text(17)),
+                                    parse_labels_json(s.column_text(18)),
+                                    s.column_text(19),
+                                    s.column_int(20),
+                                    s.column_int(21)});
     }
     return records;
   }

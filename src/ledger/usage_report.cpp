@@ -252,7 +252,10 @@ std::string usage_calls_json(const std::vector<UsageRecord>& calls) {
                                {"request_id", repaired_utf8(r.request_id)},
                                {"inference_profile", repaired_utf8(r.inference_profile)},
                                {"profile_tags", labels_object(r.profile_tags)},
-                               {"request_metadata", labels_object(r.request_metadata)}});
+                               {"request_metadata", labels_object(r.request_metadata)},
+                               {"provider", repaired_utf8(r.provider)},
+                               {"cache_read_input_tokens", r.cache_read_input_tokens},
+                               {"cache_write_input_tokens", r.cache_write_input_tokens}});
   }
   return json::serialize(json::object{{"calls", std::move(out)}});
 }

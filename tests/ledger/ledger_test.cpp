@@ -301,5 +301,22 @@ TEST_F(LedgerTest, RecordsARequestIdOnceEvenWhenRecordedAgain) {
   EXPECT_EQ(records->size(), 3u);
 }
 
+TEST_F(LedgerTest, RecordsTheProviderAndPromptCacheTokens) {
+  UsageRecord upstream = call(kMidnight, kAlice, "app", "m", "Converse", 1000, 20, 30);
+  upstream.provider = "aws";
+  upstream.cache_read_input_tokens = 600;
+  upstream.cache_write_input_tokens = 300;
+  ledger_->record(upstream);
+  ASSERT_TRUE(ledger_->flush());
+  auto records = ledger_->recent(1);
+  ASSERT_TRUE(records);
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].provider, "aws");
+  EXPECT_EQ((*records)[0].cache_read_input_tokens, 600);
+  EXPECT_EQ((*records)[0].cache_write_input_tokens, 300);
+  std::string json = usage_calls_json(*records);
+  EXPECT_NE(json.find(R"("cache_read_input_tokens":600)"), std::string::npos) << json;
+}
+
 }  // namespace
 }  // namespace plinth::ledger

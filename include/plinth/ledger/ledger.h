@@ -52,6 +52,12 @@ struct UsageRecord {
   std::string inference_profile;
   Labels profile_tags;
   Labels request_metadata;
+  // The configured provider id that served the call ("local" for the engine; an upstream's
+  // [[providers]] id otherwise), and the input tokens read from / written to a prompt cache
+  // (of input_tokens; billed at the catalog's cache prices where it has them).
+  std::string provider;
+  int64_t cache_read_input_tokens = 0;
+  int64_t cache_write_input_tokens = 0;
 };
 
 // kProfile groups by inference profile ARN; kProfileTag by the value of one profile tag and
