@@ -1,4 +1,4 @@
-// Job status names and the Queue interface's default members.
+// Job status names, queue option checks and the Queue interface's default members.
 #include "plinth/jobs/queue.h"
 
 namespace plinth::jobs {
@@ -27,6 +27,16 @@ Result<JobStatus> parse_job_status(std::string_view text) {
   return fail(ErrorCode::kInvalidArgument,
               "unknown job status '" + std::string(text) +
                   "' (expected queued, running, succeeded, failed or dead)");
+}
+
+Status validate(const QueueOptions& options) {
+  if (options.visibility_timeout.count() <= 0 || options.max_receive_count < 1 ||
+      options.retry_backoff.count() < 0 || options.max_retry_backoff < options.retry_backoff) {
+    return fail(ErrorCode::kInvalidArgument,
+                "queue options need visibility_timeout > 0, max_receive_count >= 1 and "
+                "0 <= retry_backoff <= max_retry_backoff");
+  }
+  return ok();
 }
 
 Result<std::vector<JobRecord>> Queue::list_matching(const JobFilter&) {

@@ -411,12 +411,7 @@ class SqliteQueue final : public Queue {
 
 Result<std::unique_ptr<Queue>> open_sqlite_queue(store::Database& db, const Clock& clock,
                                                  QueueOptions options) {
-  if (options.visibility_timeout.count() <= 0 || options.max_receive_count < 1 ||
-      options.retry_backoff.count() < 0 || options.max_retry_backoff < options.retry_backoff) {
-    return fail(ErrorCode::kInvalidArgument,
-                "queue options need visibility_timeout > 0, max_receive_count >= 1 and "
-                "0 <= retry_backoff <= max_retry_backoff");
-  }
+  if (auto valid = validate(options); !valid) return std::unexpected(valid.error());
   if (auto migrated = db.migrate("jobs", kMigrations); !migrated) {
     return std::unexpected(migrated.error());
   }

@@ -1,5 +1,5 @@
 // Durability: a child process enqueues and claims, is killed with SIGKILL mid-stream, and every
-// job it was told was enqueued is in the reopened file, its claimed job visible again later.
+// job it was told was enqueued is in the reopened store, its claimed job visible again later.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,11 +14,10 @@ namespace {
 
 // The child: writes "E <id>" once each enqueue has returned and "C <id>" once a claim has, then
 // keeps enqueueing until it is killed. Never returns into the test runner.
-[[noreturn]] void run_child(const std::filesystem::path& file, int out) {
+[[noreturn]] void run_child(const QueueStorage& storage, int out) {
   ManualClock clock(kStartSeconds);
-  auto db = store::Database::open(file);
-  if (!db) _exit(3);
-  auto queue = open_sqlite_queue(**db, clock, {});
+  std::unique_ptr<store::Database> db;
+  auto queue = storage.open(clock, {}, db);
   if (!queue) _exit(4);
   auto report = [out](char kind, const std::string& id) {
     std::string line = std::string(1, kind) + " " + id + "\n";
@@ -36,16 +35,17 @@ namespace {
   }
 }
 
-TEST(QueueDurability, JobsSurviveSigkillAndAClaimedJobReappearsAfterItsVisibilityTimeout) {
-  auto dir = fresh_temp_dir("plinth-jobs-durability");
-  auto file = dir / "plinth.db";
+class QueueDurability : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(QueueDurability, JobsSurviveSigkillAndAClaimedJobReappearsAfterItsVisibilityTimeout) {
+  QueueStorage storage(GetParam());
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     close(fds[0]);
-    run_child(file, fds[1]);
+    run_child(storage, fds[1]);
   }
   close(fds[1]);
 
@@ -73,9 +73,8 @@ TEST(QueueDurability, JobsSurviveSigkillAndAClaimedJobReappearsAfterItsVisibilit
   ASSERT_FALSE(claimed.empty());
 
   ManualClock clock(kStartSeconds);
-  auto db = store::Database::open(file);
-  ASSERT_TRUE(db) << db.error().message;
-  auto queue = open_sqlite_queue(**db, clock, {});
+  std::unique_ptr<store::Database> db;
+  auto queue = storage.open(clock, {}, db);
   ASSERT_TRUE(queue) << queue.error().message;
   for (const auto& id : enqueued) {
     auto job = (*queue)->get(id, "111111111111");
@@ -103,9 +102,10 @@ TEST(QueueDurability, JobsSurviveSigkillAndAClaimedJobReappearsAfterItsVisibilit
   auto after = drain();
   EXPECT_TRUE(after.contains(claimed));
   queue->reset();
-  db->reset();
-  std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueueDurability,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), backend_name);
 
 }  // namespace
 }  // namespace plinth::jobs

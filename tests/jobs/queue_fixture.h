@@ -1,4 +1,5 @@
-// A queue on a real SQLite file in a fresh temp dir, with a ManualClock the test moves.
+// A queue on each backend — a real SQLite file in a fresh temp dir, or a fresh database on the
+// test PostgreSQL cluster (PLINTH_TEST_PG_URL) — with a ManualClock the test moves.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include "plinth/core/clock.h"
 #include "plinth/jobs/queue.h"
 #include "plinth/store/database.h"
+#include "test_postgres.h"
 
 namespace plinth::jobs {
 
@@ -17,6 +19,12 @@ using namespace std::chrono_literals;
 
 constexpr int64_t kStartSeconds = 1'764'028'800;  // 2025-11-25T00:00:00Z
 constexpr int64_t kStartMs = kStartSeconds * 1000;
+
+enum class Backend { kSqlite, kPostgres };
+
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
 
 inline std::filesystem::path fresh_temp_dir(std::string_view name) {
   std::random_device seed;
@@ -26,9 +34,48 @@ inline std::filesystem::path fresh_temp_dir(std::string_view name) {
   return dir;
 }
 
-class QueueTest : public ::testing::Test {
+// Where one test's queue lives: a file for SQLite, a database URL for PostgreSQL. Opening it
+// again (another connection, process or replica) sees the same jobs.
+class QueueStorage {
+ public:
+  explicit QueueStorage(Backend backend) : backend_(backend) {
+    if (backend == Backend::kSqlite) {
+      dir_ = fresh_temp_dir("plinth-jobs-test");
+    } else {
+      auto url = testing::fresh_postgres_database();
+      if (!url) {
+        ADD_FAILURE() << url.error().message;
+        return;
+      }
+      url_ = *url;
+    }
+  }
+  ~QueueStorage() {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    if (!url_.empty()) testing::drop_postgres_database(url_);
+  }
+
+  // A queue on the shared storage; `db` receives the SQLite connection (kept by the caller).
+  Result<std::unique_ptr<Queue>> open(const Clock& clock, const QueueOptions& options,
+                                      std::unique_ptr<store::Database>& db) const {
+    if (backend_ == Backend::kPostgres) return open_postgres_queue(url_, clock, options);
+    auto opened = store::Database::open(dir_ / "plinth.db");
+    if (!opened) return std::unexpected(opened.error());
+    db = std::move(*opened);
+    return open_sqlite_queue(*db, clock, options);
+  }
+
+  Backend backend() const { return backend_; }
+
+ private:
+  Backend backend_;
+  std::filesystem::path dir_;  // SQLite
+  std::string url_;            // PostgreSQL
+};
+
+class QueueTest : public ::testing::TestWithParam<Backend> {
  protected:
-  QueueTest() : dir_(fresh_temp_dir("plinth-jobs-test")), clock_(kStartSeconds) {
+  QueueTest() : storage_(GetParam()), clock_(kStartSeconds) {
     options_.visibility_timeout = 30s;
     options_.max_receive_count = 3;
     options_.retry_backoff = 1s;
@@ -38,18 +85,27 @@ class QueueTest : public ::testing::Test {
   ~QueueTest() override {
     queue_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void reopen() {
     queue_.reset();
     db_.reset();
-    auto db = store::Database::open(dir_ / "plinth.db");
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    auto queue = open_sqlite_queue(*db_, clock_, options_);
+    auto queue = storage_.open(clock_, options_, db_);
     ASSERT_TRUE(queue) << queue.error().message;
     queue_ = std::move(*queue);
+  }
+
+  // A second queue on the same storage: another connection (SQLite) or replica (PostgreSQL).
+  struct Other {
+    std::unique_ptr<store::Database> db;
+    std::unique_ptr<Queue> queue;
+  };
+  Other open_other() {
+    Other other;
+    auto queue = storage_.open(clock_, options_, other.db);
+    EXPECT_TRUE(queue) << queue.error().message;
+    if (queue) other.queue = std::move(*queue);
+    return other;
   }
 
   std::string enqueue(std::string payload = "{}", std::string account = "111111111111",
@@ -82,11 +138,14 @@ class QueueTest : public ::testing::Test {
     return job ? job->status : JobStatus::kQueued;
   }
 
-  std::filesystem::path dir_;
+  QueueStorage storage_;
   ManualClock clock_;
   QueueOptions options_;
-  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<store::Database> db_;  // SQLite only
   std::unique_ptr<Queue> queue_;
 };
+
+// Behaviour only the SQLite queue has (enqueue joining the caller's store::Transaction).
+class SqliteQueueTest : public QueueTest {};
 
 }  // namespace plinth::jobs

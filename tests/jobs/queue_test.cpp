@@ -1,12 +1,12 @@
-// The SQLite queue's SQS semantics on a real database file: visibility, receipts, retries with
-// backoff, dead-lettering and redrive, terminal failure, account scoping and transactions.
+// The queue's SQS semantics on each backend: visibility, receipts, retries with backoff,
+// dead-lettering and redrive, terminal failure, account scoping and (SQLite) transactions.
 #include "plinth/store/database.h"
 #include "queue_fixture.h"
 
 namespace plinth::jobs {
 namespace {
 
-TEST_F(QueueTest, ClaimsOldestJobOfItsQueueAndMarksItRunning) {
+TEST_P(QueueTest, ClaimsOldestJobOfItsQueueAndMarksItRunning) {
   std::string first = enqueue("{\"n\":1}");
   clock_.advance(1ms);
   std::string second = enqueue("{\"n\":2}");
@@ -31,7 +31,7 @@ TEST_F(QueueTest, ClaimsOldestJobOfItsQueueAndMarksItRunning) {
   EXPECT_EQ(queue_->depth("other").value(), 1);
 }
 
-TEST_F(QueueTest, VisibilityExpiryRedeliversWithNewReceiptAndRefusesTheOld) {
+TEST_P(QueueTest, VisibilityExpiryRedeliversWithNewReceiptAndRefusesTheOld) {
   std::string id = enqueue();
   JobLease first = claim();
   clock_.advance(29'999ms);
@@ -53,7 +53,7 @@ TEST_F(QueueTest, VisibilityExpiryRedeliversWithNewReceiptAndRefusesTheOld) {
   EXPECT_EQ(queue_->complete(second, "again").error().code, ErrorCode::kConflict);
 }
 
-TEST_F(QueueTest, ExtendKeepsAJobInvisible) {
+TEST_P(QueueTest, ExtendKeepsAJobInvisible) {
   enqueue();
   JobLease lease = claim();
   std::string receipt = lease.receipt;
@@ -67,7 +67,7 @@ TEST_F(QueueTest, ExtendKeepsAJobInvisible) {
   EXPECT_EQ(claim().job.receive_count, 2);
 }
 
-TEST_F(QueueTest, RetryableFailureRequeuesAfterExponentialBackoff) {
+TEST_P(QueueTest, RetryableFailureRequeuesAfterExponentialBackoff) {
   options_.max_receive_count = 6;
   reopen();
   std::string id = enqueue();
@@ -86,7 +86,7 @@ TEST_F(QueueTest, RetryableFailureRequeuesAfterExponentialBackoff) {
   EXPECT_EQ(claim().job.receive_count, 5);
 }
 
-TEST_F(QueueTest, RetryableFailureOnTheLastReceiveDeadLetters) {
+TEST_P(QueueTest, RetryableFailureOnTheLastReceiveDeadLetters) {
   std::string id = enqueue();
   for (int receive = 1; receive <= 3; ++receive) {
     JobLease lease = claim();
@@ -105,7 +105,7 @@ TEST_F(QueueTest, RetryableFailureOnTheLastReceiveDeadLetters) {
   EXPECT_TRUE(queue_->list_dead("other").value().empty());
 }
 
-TEST_F(QueueTest, ClaimDeadLettersAJobWhoseVisibilityExpiredOnItsLastReceive) {
+TEST_P(QueueTest, ClaimDeadLettersAJobWhoseVisibilityExpiredOnItsLastReceive) {
   std::string abandoned = enqueue();
   for (int receive = 1; receive <= 3; ++receive) {
     EXPECT_EQ(claim().job.id, abandoned);  // a worker that crashes every time
@@ -122,7 +122,7 @@ TEST_F(QueueTest, ClaimDeadLettersAJobWhoseVisibilityExpiredOnItsLastReceive) {
   EXPECT_NE(job->error.find("max_receive_count 3"), std::string::npos) << job->error;
 }
 
-TEST_F(QueueTest, RedriveMovesOneOrEveryDeadJobBackToQueued) {
+TEST_P(QueueTest, RedriveMovesOneOrEveryDeadJobBackToQueued) {
   options_.max_receive_count = 1;
   reopen();
   std::vector<std::string> ids;
@@ -153,7 +153,7 @@ TEST_F(QueueTest, RedriveMovesOneOrEveryDeadJobBackToQueued) {
   EXPECT_EQ(queue_->redrive("documents", "").value(), 0);
 }
 
-TEST_F(QueueTest, NonRetryableFailureIsTerminal) {
+TEST_P(QueueTest, NonRetryableFailureIsTerminal) {
   std::string id = enqueue();
   JobLease lease = claim();
   ASSERT_TRUE(queue_->fail(lease, "schema mismatch", false));
@@ -168,7 +168,7 @@ TEST_F(QueueTest, NonRetryableFailureIsTerminal) {
   EXPECT_EQ(status_of(id), JobStatus::kFailed);
 }
 
-TEST_F(QueueTest, GetAndListAreScopedByAccount) {
+TEST_P(QueueTest, GetAndListAreScopedByAccount) {
   std::string mine = enqueue("{}", "111111111111");
   clock_.advance(1ms);
   std::string theirs = enqueue("{}", "222222222222");
@@ -190,7 +190,7 @@ TEST_F(QueueTest, GetAndListAreScopedByAccount) {
   EXPECT_EQ(queue_->list("333333333333", 10).value().size(), 0u);
 }
 
-TEST_F(QueueTest, ListMatchingFiltersByStatusAndQueue) {
+TEST_P(QueueTest, ListMatchingFiltersByStatusAndQueue) {
   std::string running = enqueue();
   clock_.advance(1ms);
   std::string queued = enqueue();
@@ -210,7 +210,7 @@ TEST_F(QueueTest, ListMatchingFiltersByStatusAndQueue) {
   EXPECT_FALSE(parse_job_status("done"));
 }
 
-TEST_F(QueueTest, EnqueueJoinsTheCallersTransaction) {
+TEST_P(SqliteQueueTest, EnqueueJoinsTheCallersTransaction) {
   {
     auto transaction = store::Transaction::begin(*db_);
     ASSERT_TRUE(transaction);
@@ -231,7 +231,7 @@ TEST_F(QueueTest, EnqueueJoinsTheCallersTransaction) {
   EXPECT_EQ(claim().job.id, kept);
 }
 
-TEST_F(QueueTest, JobsSurviveReopeningTheDatabase) {
+TEST_P(QueueTest, JobsSurviveReopeningTheDatabase) {
   std::string id = enqueue("{\"doc\":\"a.pdf\"}");
   reopen();
   auto job = queue_->get(id, "111111111111");
@@ -240,12 +240,18 @@ TEST_F(QueueTest, JobsSurviveReopeningTheDatabase) {
   EXPECT_EQ(job->created_ms, kStartMs);
 }
 
-TEST_F(QueueTest, RejectsBadOptionsAndJobsWithoutAQueue) {
+TEST_P(QueueTest, RejectsBadOptionsAndJobsWithoutAQueue) {
   QueueOptions bad;
   bad.max_receive_count = 0;
-  EXPECT_EQ(open_sqlite_queue(*db_, clock_, bad).error().code, ErrorCode::kInvalidArgument);
+  std::unique_ptr<store::Database> db;
+  EXPECT_EQ(storage_.open(clock_, bad, db).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(queue_->enqueue({"", "111111111111", "{}"}).error().code, ErrorCode::kInvalidArgument);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueueTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, SqliteQueueTest, ::testing::Values(Backend::kSqlite),
+                         backend_name);
 
 }  // namespace
 }  // namespace plinth::jobs

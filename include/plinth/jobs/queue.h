@@ -32,6 +32,10 @@ struct QueueOptions {
   std::chrono::milliseconds max_retry_backoff{60'000};  // … up to this
 };
 
+// kInvalidArgument unless visibility_timeout > 0, max_receive_count >= 1 and
+// 0 <= retry_backoff <= max_retry_backoff.
+Status validate(const QueueOptions& options);
+
 struct NewJob {
   std::string queue;       // "documents"
   std::string account_id;  // the owner; reads are scoped to it
@@ -124,5 +128,11 @@ class Queue {
 // A queue in tables jobs / job_events of `db` (migrated on open); db and clock must outlive it.
 Result<std::unique_ptr<Queue>> open_sqlite_queue(store::Database& db, const Clock& clock,
                                                  QueueOptions options = {});
+
+// The same queue in PostgreSQL (libpq URL), shared by every replica on that database: claims
+// take rows with FOR UPDATE SKIP LOCKED and waits wake on LISTEN/NOTIFY from any replica.
+// Unlike the SQLite queue, enqueue runs in its own transaction on a pooled connection.
+Result<std::unique_ptr<Queue>> open_postgres_queue(std::string_view url, const Clock& clock,
+                                                   QueueOptions options = {});
 
 }  // namespace plinth::jobs
