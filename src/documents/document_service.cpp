@@ -116,8 +116,13 @@ DocumentOptions DocumentOptions::from_config(const Config& config) {
 Result<std::unique_ptr<DocumentService>> DocumentService::open(DocumentOptions options,
                                                                DocumentServices services) {
   auto impl = std::make_unique<Impl>(std::move(options), services);
-  if (auto migrated = impl->tables_.migrate(); !migrated) {
-    return std::unexpected(migrated.error());
+  if (services.documents != nullptr) {
+    impl->tables_ = services.documents;
+  } else {
+    auto tables = open_sqlite_document_store(services.database);
+    if (!tables) return std::unexpected(tables.error());
+    impl->owned_tables_ = std::move(*tables);
+    impl->tables_ = impl->owned_tables_.get();
   }
   return std::unique_ptr<DocumentService>(new DocumentService(std::move(impl)));
 }
@@ -143,7 +148,7 @@ Result<std::string> DocumentService::create_pipeline(std::string_view account_id
   if (!knowledge_base) return std::unexpected(knowledge_base.error());
   spec->created_ms = spec->updated_ms = impl_->now_ms();
   std::string stored = pipeline_spec_json(*spec);
-  if (auto inserted = impl_->tables_.insert_pipeline(
+  if (auto inserted = impl_->tables_->insert_pipeline(
           {std::string(account_id), spec->name, stored, spec->created_ms, spec->updated_ms});
       !inserted) {
     return std::unexpected(inserted.error());
@@ -153,7 +158,7 @@ Result<std::string> DocumentService::create_pipeline(std::string_view account_id
 
 Result<std::string> DocumentService::update_pipeline(std::string_view account_id,
                                                      std::string_view name, std::string_view body) {
-  auto existing = impl_->tables_.pipeline(account_id, name);
+  auto existing = impl_->tables_->pipeline(account_id, name);
   if (!existing) return std::unexpected(existing.error());
   auto spec = parse_pipeline_spec(body, impl_->services_.catalog, name);
   if (!spec) return std::unexpected(spec.error());
@@ -165,7 +170,7 @@ Result<std::string> DocumentService::update_pipeline(std::string_view account_id
   spec->created_ms = existing->created_ms;
   spec->updated_ms = impl_->now_ms();
   std::string stored = pipeline_spec_json(*spec);
-  if (auto updated = impl_->tables_.update_pipeline(
+  if (auto updated = impl_->tables_->update_pipeline(
           {std::string(account_id), spec->name, stored, spec->created_ms, spec->updated_ms});
       !updated) {
     return std::unexpected(updated.error());
@@ -174,13 +179,13 @@ Result<std::string> DocumentService::update_pipeline(std::string_view account_id
 }
 
 Result<std::string> DocumentService::pipeline(std::string_view account_id, std::string_view name) {
-  auto row = impl_->tables_.pipeline(account_id, name);
+  auto row = impl_->tables_->pipeline(account_id, name);
   if (!row) return std::unexpected(row.error());
   return row->spec_json;
 }
 
 Result<std::string> DocumentService::pipelines(std::string_view account_id) {
-  auto rows = impl_->tables_.pipelines(account_id);
+  auto rows = impl_->tables_->pipelines(account_id);
   if (!rows) return std::unexpected(rows.error());
   json::array list;
   for (const PipelineRow& row : *rows) list.push_back(parse_object(row.spec_json));
@@ -188,12 +193,38 @@ Result<std::string> DocumentService::pipelines(std::string_view account_id) {
 }
 
 Status DocumentService::delete_pipeline(std::string_view account_id, std::string_view name) {
-  return impl_->tables_.delete_pipeline(account_id, name);
+  return impl_->tables_->delete_pipeline(account_id, name);
+}
+
+Status DocumentService::Impl::enqueue_for(const DocumentRow& row) {
+  jobs::NewJob job{
+      std::string(kQueueName), row.account_id,
+      json::serialize(json::object{{"documentId", row.id}, {"pipeline", row.pipeline}}),
+      row.job_id};
+  auto job_id = services_.queue.enqueue(job);
+  if (!job_id) return std::unexpected(job_id.error());
+  return ok();
+}
+
+// An Idempotency-Key seen before: the same document again is a replay (its job enqueued now if
+// an earlier attempt stopped before enqueueing it); another document is a conflict.
+Status DocumentService::Impl::replay(const DocumentRow& row, const DocumentRow& existing,
+                                     Submission& submission) {
+  if (existing.content_sha256 != row.content_sha256 || existing.pipeline != row.pipeline) {
+    return fail(ErrorCode::kConflict,
+                "The Idempotency-Key was already used with a different document.");
+  }
+  submission = Submission{existing.id, existing.job_id, true};
+  auto job = services_.queue.get(existing.job_id, "");
+  if (job || job.error().code != ErrorCode::kNotFound) {
+    return job ? ok() : Status(std::unexpected(job.error()));
+  }
+  return enqueue_for(existing);
 }
 
 Result<Submission> DocumentService::submit(const NewDocument& document) {
   Impl& impl = *impl_;
-  auto pipeline = impl.tables_.pipeline(document.account_id, document.pipeline);
+  auto pipeline = impl.tables_->pipeline(document.account_id, document.pipeline);
   if (!pipeline) return std::unexpected(pipeline.error());
   if (document.body.size() > impl.options_.max_document_bytes) {
     return fail(ErrorCode::kPayloadTooLarge, "The document is larger than the limit of " +
@@ -246,37 +277,38 @@ Result<Submission> DocumentService::submit(const NewDocument& document) {
   row.spec_json = pipeline->spec_json;
   row.created_ms = impl.now_ms();
 
-  auto transaction = store::Transaction::begin(impl.services_.database);
-  if (!transaction) return std::unexpected(transaction.error());
-  if (!row.idempotency_key.empty()) {
-    auto existing = impl.tables_.document_by_idempotency_key(row.account_id, row.idempotency_key);
-    if (!existing) return std::unexpected(existing.error());
-    if (*existing) {
-      if ((*existing)->content_sha256 != row.content_sha256 ||
-          (*existing)->pipeline != row.pipeline) {
-        return fail(ErrorCode::kConflict,
-                    "The Idempotency-Key was already used with a different document.");
-      }
-      return Submission{(*existing)->id, (*existing)->job_id, true};
+  // The document row first, its job second, under the id chosen here: a worker that claims the
+  // job always finds the document. Where the two cannot commit together (PostgreSQL), a crash
+  // in between leaves a document without a job, which the client's retry with the same
+  // Idempotency-Key repairs (below); a concurrent duplicate loses on the unique key.
+  row.job_id = new_uuid(impl.services_.random);
+  Submission submission{row.id, row.job_id, false};
+  auto submitted = impl.tables_->atomically([&]() -> Status {
+    if (!row.idempotency_key.empty()) {
+      auto existing =
+          impl.tables_->document_by_idempotency_key(row.account_id, row.idempotency_key);
+      if (!existing) return std::unexpected(existing.error());
+      if (*existing) return impl.replay(row, **existing, submission);
     }
-  }
-  auto job_id = impl.services_.queue.enqueue(
-      {std::string(kQueueName), row.account_id,
-       json::serialize(json::object{{"documentId", row.id}, {"pipeline", row.pipeline}})});
-  if (!job_id) return std::unexpected(job_id.error());
-  row.job_id = *job_id;
-  if (auto inserted = impl.tables_.insert_document(row); !inserted) {
-    return std::unexpected(inserted.error());
-  }
-  if (auto committed = transaction->commit(); !committed) {
-    return std::unexpected(committed.error());
-  }
-  return Submission{row.id, row.job_id, false};
+    if (auto inserted = impl.tables_->insert_document(row); !inserted) {
+      if (inserted.error().code != ErrorCode::kAlreadyExists || row.idempotency_key.empty()) {
+        return inserted;
+      }
+      auto existing =
+          impl.tables_->document_by_idempotency_key(row.account_id, row.idempotency_key);
+      if (!existing) return std::unexpected(existing.error());
+      if (!*existing) return inserted;
+      return impl.replay(row, **existing, submission);
+    }
+    return impl.enqueue_for(row);
+  });
+  if (!submitted) return std::unexpected(submitted.error());
+  return submission;
 }
 
 Result<json::object> DocumentService::Impl::document_view(const DocumentRow& row) {
   auto job = services_.queue.get(row.job_id, row.account_id);
-  auto stages = tables_.stages(row.id);
+  auto stages = tables_->stages(row.id);
   if (!stages) return std::unexpected(stages.error());
   json::object view{{"documentId", row.id},
                     {"pipeline", row.pipeline},
@@ -365,7 +397,7 @@ Result<json::object> DocumentService::Impl::job_view(const jobs::JobRecord& job)
 }
 
 Result<std::string> DocumentService::document(std::string_view account_id, std::string_view id) {
-  auto row = impl_->tables_.document(account_id, id);
+  auto row = impl_->tables_->document(account_id, id);
   if (!row) return std::unexpected(row.error());
   auto view = impl_->document_view(*row);
   if (!view) return std::unexpected(view.error());
@@ -373,12 +405,12 @@ Result<std::string> DocumentService::document(std::string_view account_id, std::
 }
 
 Status DocumentService::delete_document(std::string_view account_id, std::string_view id) {
-  auto row = impl_->tables_.document(account_id, id);
+  auto row = impl_->tables_->document(account_id, id);
   if (!row) return std::unexpected(row.error());
   if (auto removed = impl_->services_.vectors.remove_document(account_id, id); !removed) {
     return std::unexpected(removed.error());
   }
-  return impl_->tables_.delete_document(account_id, id);
+  return impl_->tables_->delete_document(account_id, id);
 }
 
 Result<std::string> DocumentService::job(std::string_view account_id, std::string_view id) {
@@ -435,7 +467,7 @@ Result<JobEventsRead> DocumentService::job_events(std::string_view account_id,
     event.time_ms = job->updated_ms;
     if (job->status == jobs::JobStatus::kSucceeded) {
       event.type = "job.succeeded";
-      if (auto id = impl_->tables_.document_id_for_job(job_id); id && *id) {
+      if (auto id = impl_->tables_->document_id_for_job(job_id); id && *id) {
         if (auto document = this->document(account_id, **id)) event.data = *document;
       }
       if (event.data.empty()) event.data = "{}";

@@ -92,7 +92,7 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
     emit("job.failed", R"({"error":"the job names no document"})");
     return;
   }
-  auto document = tables_.document("", id->as_string(), true);
+  auto document = tables_->document("", id->as_string(), true);
   if (!document) {
     // Deleted while queued: nothing left to do.
     (void)queue.complete(lease, "document deleted");
@@ -104,7 +104,7 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
     (void)queue.fail(lease, "the stored pipeline is unreadable: " + spec.error().message, false);
     return;
   }
-  auto done = tables_.stages(document->id);
+  auto done = tables_->stages(document->id);
   if (!done) {
     (void)queue.fail(lease, done.error().message, true);
     return;
@@ -120,7 +120,7 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
     for (std::string_view stage : kStages) {
       if (done->contains(std::string(stage))) continue;  // stored by an earlier delivery
       if (stopping_ || keeper.lost()) return;  // the lease expires and another worker resumes
-      if (!tables_.document(document->account_id, document->id)) {
+      if (!tables_->document(document->account_id, document->id)) {
         // Deleted while running: stop before indexing chunks nobody can delete any more.
         failure = Error(ErrorCode::kNotFound, "the document was deleted");
         failed_stage = std::string(stage);
@@ -177,7 +177,7 @@ void DocumentService::Impl::run_job(jobs::JobLease lease) {
       }
       if (output->usage) output->result["usage"] = usage_json(*output->usage);
       std::string stored = json::serialize(output->result);
-      if (auto put = tables_.put_stage(document->id, stage, stored, now_ms()); !put) {
+      if (auto put = tables_->put_stage(document->id, stage, stored, now_ms()); !put) {
         failure = put.error();
         failed_stage = std::string(stage);
         break;

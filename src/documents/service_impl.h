@@ -10,8 +10,8 @@
 #include <mutex>
 #include <thread>
 
-#include "document_tables.h"
 #include "plinth/documents/document_service.h"
+#include "plinth/documents/document_store.h"
 #include "plinth/documents/pipeline.h"
 
 namespace plinth::documents {
@@ -53,12 +53,17 @@ struct StageOutput {
 class DocumentService::Impl {
  public:
   Impl(DocumentOptions options, DocumentServices services)
-      : options_(std::move(options)), services_(services), tables_(services.database) {}
+      : options_(std::move(options)), services_(services) {}
 
   // document_service.cpp
   int64_t now_ms() const;
   Result<boost::json::object> document_view(const DocumentRow& row);
   Result<boost::json::object> job_view(const jobs::JobRecord& job);
+
+  // Submission (document_service.cpp): the document's job under row.job_id, and an
+  // Idempotency-Key replay (kConflict for another document; enqueues a job never enqueued).
+  Status enqueue_for(const DocumentRow& row);
+  Status replay(const DocumentRow& row, const DocumentRow& existing, Submission& submission);
 
   // pipeline_worker.cpp
   Result<bool> run_one_job();
@@ -89,7 +94,8 @@ class DocumentService::Impl {
 
   DocumentOptions options_;
   DocumentServices services_;
-  DocumentTables tables_;
+  std::unique_ptr<DocumentStore> owned_tables_;  // SQLite, when services_.documents is unset
+  DocumentStore* tables_ = nullptr;              // services_.documents or owned_tables_
 
   std::mutex workers_mutex_;
   std::vector<std::thread> workers_;  // guarded by workers_mutex_

@@ -121,7 +121,7 @@ class PgQueue final : public Queue {
   Result<std::string> enqueue(const NewJob& job) override {
     if (job.queue.empty())
       return plinth::fail(ErrorCode::kInvalidArgument, "a job needs a queue name");
-    std::string id = new_uuid(*random_);
+    std::string id = job.id.empty() ? new_uuid(*random_) : job.id;
     // pg_notify in the statement: delivered when it commits, to every replica's listener.
     auto done = exec(
         "INSERT INTO jobs (id, queue, account_id, payload, status, receive_count, receipt,"

@@ -103,7 +103,7 @@ class SqliteQueue final : public Queue {
   Result<std::string> enqueue(const NewJob& job) override {
     if (job.queue.empty())
       return plinth::fail(ErrorCode::kInvalidArgument, "a job needs a queue name");
-    std::string id = new_uuid(*random_);
+    std::string id = job.id.empty() ? new_uuid(*random_) : job.id;
     {
       auto guard = db_.lock();
       auto insert = db_.prepare(

@@ -15,7 +15,8 @@ namespace plinth::documents::testing {
 class FakeQueue final : public jobs::Queue {
  public:
   Result<std::string> enqueue(const jobs::NewJob& job) override {
-    std::string id = "job-" + std::to_string(jobs_.size() + 1);
+    std::string id = job.id.empty() ? "job-" + std::to_string(jobs_.size() + 1) : job.id;
+    if (jobs_.contains(id)) return plinth::fail(ErrorCode::kAlreadyExists, "job " + id + " exists");
     jobs::JobRecord record;
     record.id = id;
     record.queue = job.queue;

@@ -16,6 +16,7 @@
 #include "plinth/core/config.h"
 #include "plinth/core/random.h"
 #include "plinth/core/result.h"
+#include "plinth/documents/document_store.h"
 #include "plinth/documents/parsing.h"
 #include "plinth/jobs/queue.h"
 #include "plinth/ledger/budgets.h"
@@ -48,7 +49,7 @@ struct DocumentOptions {
 };
 
 struct DocumentServices {
-  store::Database& database;
+  store::Database& database;  // holds the documents' tables unless `documents` is set
   jobs::Queue& queue;
   vectors::VectorStore& vectors;
   providers::Provider& provider;
@@ -62,6 +63,8 @@ struct DocumentServices {
   // with the budget's message (job.failed); submit the document again in a new period.
   ledger::Budgets* budgets = nullptr;
   ledger::Metrics* metrics = nullptr;  // model stages are counted when set
+  // Pipelines, documents and stage results elsewhere (PostgreSQL); outlives the service.
+  DocumentStore* documents = nullptr;
 };
 
 struct NewDocument {

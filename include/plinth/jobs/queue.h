@@ -40,6 +40,9 @@ struct NewJob {
   std::string queue;       // "documents"
   std::string account_id;  // the owner; reads are scoped to it
   std::string payload;     // opaque to the queue (JSON text by convention)
+  // The job's id when the caller chose it up front (a uuid, so that it can write it elsewhere
+  // before enqueueing); "" to have one made. kAlreadyExists when a job has it already.
+  std::string id = {};
 };
 
 struct JobRecord {

@@ -1,5 +1,7 @@
-// SQL for pipelines, documents and stage results (migration domain "documents").
-#include "document_tables.h"
+// The SQLite document store: pipelines, documents and stage results (migration domain
+// "documents") on the store's database.
+#include "plinth/documents/document_store.h"
+#include "plinth/store/database.h"
 
 namespace plinth::documents {
 namespace {
@@ -64,11 +66,49 @@ PipelineRow read_pipeline(const store::Statement& s) {
   return {s.column_text(0), s.column_text(1), s.column_text(2), s.column_int(3), s.column_int(4)};
 }
 
+// Every call takes the database lock for its statements; atomically() holds a
+// store::Transaction around several calls (the lock is recursive).
+class SqliteDocumentStore final : public DocumentStore {
+ public:
+  explicit SqliteDocumentStore(store::Database& db) : db_(db) {}
+  Status migrate() { return db_.migrate("documents", kMigrations); }
+
+  Status insert_pipeline(const PipelineRow& row) override;
+  Status update_pipeline(const PipelineRow& row) override;
+  Result<PipelineRow> pipeline(std::string_view account_id, std::string_view name) override;
+  Result<std::vector<PipelineRow>> pipelines(std::string_view account_id) override;
+  Status delete_pipeline(std::string_view account_id, std::string_view name) override;
+  Status insert_document(const DocumentRow& row) override;
+  Result<DocumentRow> document(std::string_view account_id, std::string_view id,
+                               bool with_content) override;
+  Result<std::optional<DocumentRow>> document_by_idempotency_key(std::string_view account_id,
+                                                                 std::string_view key) override;
+  Result<std::optional<std::string>> document_id_for_job(std::string_view job_id) override;
+  Status delete_document(std::string_view account_id, std::string_view id) override;
+  Status put_stage(std::string_view document_id, std::string_view stage, std::string_view result,
+                   int64_t finished_ms) override;
+  Result<std::map<std::string, std::string>> stages(std::string_view document_id) override;
+
+  Status atomically(const std::function<Status()>& work) override {
+    auto transaction = store::Transaction::begin(db_);
+    if (!transaction) return std::unexpected(transaction.error());
+    if (auto done = work(); !done) return done;
+    return transaction->commit();
+  }
+
+ private:
+  store::Database& db_;
+};
+
 }  // namespace
 
-Status DocumentTables::migrate() { return db_.migrate("documents", kMigrations); }
+Result<std::unique_ptr<DocumentStore>> open_sqlite_document_store(store::Database& db) {
+  auto store = std::make_unique<SqliteDocumentStore>(db);
+  if (auto migrated = store->migrate(); !migrated) return std::unexpected(migrated.error());
+  return store;
+}
 
-Status DocumentTables::insert_pipeline(const PipelineRow& row) {
+Status SqliteDocumentStore::insert_pipeline(const PipelineRow& row) {
   auto guard = db_.lock();
   auto statement = db_.prepare(
       "INSERT INTO document_pipelines (account_id, name, spec, created_ms, updated_ms) "
@@ -89,7 +129,7 @@ Status DocumentTables::insert_pipeline(const PipelineRow& row) {
   return ok();
 }
 
-Status DocumentTables::update_pipeline(const PipelineRow& row) {
+Status SqliteDocumentStore::update_pipeline(const PipelineRow& row) {
   auto guard = db_.lock();
   auto statement = db_.prepare(
       "UPDATE document_pipelines SET spec = ?, updated_ms = ? WHERE account_id = ? AND name = ?");
@@ -104,7 +144,8 @@ Status DocumentTables::update_pipeline(const PipelineRow& row) {
   return ok();
 }
 
-Result<PipelineRow> DocumentTables::pipeline(std::string_view account_id, std::string_view name) {
+Result<PipelineRow> SqliteDocumentStore::pipeline(std::string_view account_id,
+                                                  std::string_view name) {
   auto guard = db_.lock();
   auto statement = db_.prepare(
       "SELECT account_id, name, spec, created_ms, updated_ms FROM document_pipelines "
@@ -117,7 +158,7 @@ Result<PipelineRow> DocumentTables::pipeline(std::string_view account_id, std::s
   return read_pipeline(*statement);
 }
 
-Result<std::vector<PipelineRow>> DocumentTables::pipelines(std::string_view account_id) {
+Result<std::vector<PipelineRow>> SqliteDocumentStore::pipelines(std::string_view account_id) {
   auto guard = db_.lock();
   auto statement = db_.prepare(
       "SELECT account_id, name, spec, created_ms, updated_ms FROM document_pipelines "
@@ -134,7 +175,7 @@ Result<std::vector<PipelineRow>> DocumentTables::pipelines(std::string_view acco
   return rows;
 }
 
-Status DocumentTables::delete_pipeline(std::string_view account_id, std::string_view name) {
+Status SqliteDocumentStore::delete_pipeline(std::string_view account_id, std::string_view name) {
   auto guard = db_.lock();
   auto statement = db_.prepare("DELETE FROM document_pipelines WHERE account_id = ? AND name = ?");
   if (!statement) return std::unexpected(statement.error());
@@ -145,7 +186,7 @@ Status DocumentTables::delete_pipeline(std::string_view account_id, std::string_
   return ok();
 }
 
-Status DocumentTables::insert_document(const DocumentRow& row) {
+Status SqliteDocumentStore::insert_document(const DocumentRow& row) {
   auto guard = db_.lock();
   auto statement = db_.prepare(
       "INSERT INTO documents (id, account_id, pipeline, principal_arn, content_type, filename, "
@@ -171,8 +212,8 @@ Status DocumentTables::insert_document(const DocumentRow& row) {
   return ok();
 }
 
-Result<DocumentRow> DocumentTables::document(std::string_view account_id, std::string_view id,
-                                             bool with_content) {
+Result<DocumentRow> SqliteDocumentStore::document(std::string_view account_id, std::string_view id,
+                                                  bool with_content) {
   auto guard = db_.lock();
   std::string sql = "SELECT " + std::string(kDocumentColumns) + (with_content ? ", content" : "") +
                     " FROM documents WHERE id = ? AND (? = '' OR account_id = ?)";
@@ -185,7 +226,7 @@ Result<DocumentRow> DocumentTables::document(std::string_view account_id, std::s
   return read_document(*statement, with_content);
 }
 
-Result<std::optional<DocumentRow>> DocumentTables::document_by_idempotency_key(
+Result<std::optional<DocumentRow>> SqliteDocumentStore::document_by_idempotency_key(
     std::string_view account_id, std::string_view key) {
   auto guard = db_.lock();
   auto statement = db_.prepare("SELECT " + std::string(kDocumentColumns) +
@@ -198,7 +239,8 @@ Result<std::optional<DocumentRow>> DocumentTables::document_by_idempotency_key(
   return std::optional<DocumentRow>(read_document(*statement, false));
 }
 
-Result<std::optional<std::string>> DocumentTables::document_id_for_job(std::string_view job_id) {
+Result<std::optional<std::string>> SqliteDocumentStore::document_id_for_job(
+    std::string_view job_id) {
   auto guard = db_.lock();
   auto statement = db_.prepare("SELECT id FROM documents WHERE job_id = ?");
   if (!statement) return std::unexpected(statement.error());
@@ -209,7 +251,7 @@ Result<std::optional<std::string>> DocumentTables::document_id_for_job(std::stri
   return std::optional<std::string>(statement->column_text(0));
 }
 
-Status DocumentTables::delete_document(std::string_view account_id, std::string_view id) {
+Status SqliteDocumentStore::delete_document(std::string_view account_id, std::string_view id) {
   auto transaction = store::Transaction::begin(db_);
   if (!transaction) return std::unexpected(transaction.error());
   auto statement = db_.prepare("DELETE FROM documents WHERE id = ? AND account_id = ?");
@@ -225,8 +267,8 @@ Status DocumentTables::delete_document(std::string_view account_id, std::string_
   return transaction->commit();
 }
 
-Status DocumentTables::put_stage(std::string_view document_id, std::string_view stage,
-                                 std::string_view result, int64_t finished_ms) {
+Status SqliteDocumentStore::put_stage(std::string_view document_id, std::string_view stage,
+                                      std::string_view result, int64_t finished_ms) {
   auto guard = db_.lock();
   auto statement = db_.prepare(
       "INSERT OR IGNORE INTO document_stages (document_id, stage, result, finished_ms) "
@@ -238,7 +280,8 @@ Status DocumentTables::put_stage(std::string_view document_id, std::string_view 
   return ok();
 }
 
-Result<std::map<std::string, std::string>> DocumentTables::stages(std::string_view document_id) {
+Result<std::map<std::string, std::string>> SqliteDocumentStore::stages(
+    std::string_view document_id) {
   auto guard = db_.lock();
   auto statement = db_.prepare("SELECT stage, result FROM document_stages WHERE document_id = ?");
   if (!statement) return std::unexpected(statement.error());
