@@ -3,29 +3,29 @@
 // waiters within milliseconds of a write on any replica.
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <functional>
 #include <mutex>
 
-#include "pg_session.h"
 #include "plinth/core/ids.h"
 #include "plinth/core/log.h"
 #include "plinth/core/random.h"
 #include "plinth/jobs/queue.h"
+#include "plinth/pg/listener.h"
+#include "plinth/pg/migrations.h"
+#include "plinth/pg/pool.h"
 
 namespace plinth::jobs {
 namespace {
 
-using pg::Param;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 // As in SQLite, visible_at is the due time of a queued job and the visibility expiry of a
 // running one (NULL once terminal); seq orders jobs due at the same millisecond as rowid does.
 // last_event is the job's event counter, so appends serialize on the job row, not on MAX().
-constexpr std::string_view kSchema = R"(
-SET client_min_messages = warning;
-BEGIN;
-SELECT pg_advisory_xact_lock(7245190331);
-CREATE TABLE IF NOT EXISTS jobs (
+const std::vector<pg::Migration> kMigrations = {{1, R"(
+CREATE TABLE jobs (
   seq BIGSERIAL NOT NULL,
   id TEXT PRIMARY KEY,
   queue TEXT NOT NULL,
@@ -41,11 +41,11 @@ CREATE TABLE IF NOT EXISTS jobs (
   updated_ms BIGINT NOT NULL,
   last_event BIGINT NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS jobs_visible ON jobs(queue, visible_at, seq)
+CREATE INDEX jobs_visible ON jobs(queue, visible_at, seq)
   WHERE visible_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_account_created ON jobs(account_id, created_ms);
-CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_ms);
-CREATE TABLE IF NOT EXISTS job_events (
+CREATE INDEX jobs_account_created ON jobs(account_id, created_ms);
+CREATE INDEX jobs_created ON jobs(created_ms);
+CREATE TABLE job_events (
   job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
   sequence BIGINT NOT NULL,
   type TEXT NOT NULL,
@@ -53,8 +53,7 @@ CREATE TABLE IF NOT EXISTS job_events (
   time_ms BIGINT NOT NULL,
   PRIMARY KEY (job_id, sequence)
 );
-COMMIT;
-)";
+)"}};
 
 constexpr std::string_view kJobsChannel = "plinth_jobs";          // payload: the queue name
 constexpr std::string_view kEventsChannel = "plinth_job_events";  // payload: the job id
@@ -83,7 +82,6 @@ const std::string kClaimSql =
 constexpr milliseconds kPollInterval{1'000};  // a safety net only: NOTIFY wakes waiters
 constexpr int kMaxListed = 1000;
 constexpr int kMaxEventsPerRead = 1000;
-constexpr int kPoolSize = 8;
 
 JobRecord read_job(const pg::Rows& rows, int row) {
   JobRecord job;
@@ -92,11 +90,11 @@ JobRecord read_job(const pg::Rows& rows, int row) {
   job.account_id = rows.text(row, 2);
   job.payload = rows.text(row, 3);
   job.status = parse_job_status(rows.text(row, 4)).value_or(JobStatus::kQueued);
-  job.receive_count = static_cast<int>(rows.integer(row, 5));
+  job.receive_count = static_cast<int>(rows.int64(row, 5));
   job.error = rows.text(row, 6);
   job.result = rows.text(row, 7);
-  job.created_ms = rows.integer(row, 8);
-  job.updated_ms = rows.integer(row, 9);
+  job.created_ms = rows.int64(row, 8);
+  job.updated_ms = rows.int64(row, 9);
   return job;
 }
 
@@ -104,15 +102,29 @@ std::string num(int64_t value) { return std::to_string(value); }
 
 class PgQueue final : public Queue {
  public:
-  PgQueue(std::unique_ptr<pg::Pool> pool, const Clock& clock, QueueOptions options)
+  PgQueue(std::shared_ptr<pg::Pool> pool, const Clock& clock, QueueOptions options)
       : pool_(std::move(pool)), clock_(clock), options_(options), random_(Random::secure()) {}
 
+  // Returns once LISTEN is in force, so that no enqueue after open() goes unnoticed.
   Status start_listening() {
-    auto listener =
-        pg::Listener::start(pool_->url(), {std::string(kJobsChannel), std::string(kEventsChannel)},
-                            [this](std::string_view, std::string_view) { notify(); });
+    pg::ListenerOptions listen;
+    listen.url = pool_->options().url;
+    listen.channels = {std::string(kJobsChannel), std::string(kEventsChannel)};
+    listen.on_notify = [this](const std::string&, const std::string&) { notify(); };
+    listen.on_connect = [this] {
+      {
+        std::lock_guard lock(mutex_);
+        listening_ = true;
+      }
+      notify();  // waiters look again: what was sent while disconnected is lost
+    };
+    auto listener = pg::Listener::start(std::move(listen));
     if (!listener) return std::unexpected(listener.error());
     listener_ = std::move(*listener);
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, std::chrono::seconds(10), [&] { return listening_; })) {
+      return plinth::fail(ErrorCode::kUnavailable, "jobs: the LISTEN connection did not start");
+    }
     return ok();
   }
 
@@ -147,7 +159,7 @@ class PgQueue final : public Queue {
       lease.job = read_job(*rows, 0);
       lease.receipt = rows->text(0, kJobColumnCount);
       lease.visible_until_ms =
-          rows->is_null(0, kJobColumnCount + 1) ? 0 : rows->integer(0, kJobColumnCount + 1);
+          rows->is_null(0, kJobColumnCount + 1) ? 0 : rows->int64(0, kJobColumnCount + 1);
       if (lease.job.status == JobStatus::kRunning) return lease;
       log::warn("jobs: dead-lettered job {} of queue {}: {}", lease.job.id, lease.job.queue,
                 lease.job.error);
@@ -182,7 +194,7 @@ class PgQueue final : public Queue {
                      : lease.job.receive_count >= options_.max_receive_count ? JobStatus::kDead
                                                                              : JobStatus::kQueued;
     int64_t now = now_ms();
-    Param visible_at;
+    pg::Param visible_at = nullptr;
     if (next == JobStatus::kQueued)
       visible_at = num(now + backoff(lease.job.receive_count).count());
     return update_held(lease,
@@ -235,7 +247,7 @@ class PgQueue final : public Queue {
         " AND ($1::text = '' OR queue = $1::text) AND ($2::text = '' OR id = $2::text)",
         {std::string(queue), std::string(job_id), num(now_ms())});
     if (!rows) return std::unexpected(rows.error());
-    int moved = rows->affected();
+    int moved = static_cast<int>(rows->affected());
     if (moved > 0) {
       auto woke =
           exec("SELECT pg_notify('" + std::string(kJobsChannel) + "', $1)", {std::string(queue)});
@@ -248,7 +260,7 @@ class PgQueue final : public Queue {
     auto rows = exec("SELECT COUNT(*) FROM jobs WHERE queue = $1 AND visible_at IS NOT NULL",
                      {std::string(queue)});
     if (!rows) return std::unexpected(rows.error());
-    return rows->integer(0, 0);
+    return rows->int64(0, 0);
   }
 
   Result<int64_t> append_event(std::string_view job_id, std::string_view type,
@@ -266,7 +278,7 @@ class PgQueue final : public Queue {
     if (!rows) return std::unexpected(rows.error());
     if (rows->size() == 0)
       return plinth::fail(ErrorCode::kNotFound, "job " + std::string(job_id) + " not found");
-    return rows->integer(0, 0);
+    return rows->int64(0, 0);
   }
 
   Result<std::vector<JobEvent>> events_after(std::string_view job_id, int64_t after,
@@ -288,10 +300,14 @@ class PgQueue final : public Queue {
     return std::min(delay, options_.max_retry_backoff);
   }
 
-  Result<pg::Rows> exec(std::string_view sql, const std::vector<Param>& params) {
+  // Prepared on each connection under a name derived from the text (statements are constants
+  // of this file, built from constants).
+  Result<pg::Rows> exec(std::string_view sql, const pg::Params& params) {
     auto conn = pool_->acquire();
     if (!conn) return std::unexpected(conn.error());
-    return (*conn)->exec(sql, params);
+    char name[32];
+    std::snprintf(name, sizeof name, "jobs_%016zx", std::hash<std::string_view>{}(sql));
+    return (*conn)->exec_prepared(name, sql, params);
   }
 
   void notify() {
@@ -324,15 +340,14 @@ class PgQueue final : public Queue {
 
   // UPDATE jobs SET <assignments> ($3 … from `values`) for the job the lease holds ($1 id,
   // $2 receipt); no row: a stale receipt (kConflict) or a vanished job (kNotFound).
-  Status update_held(const JobLease& lease, std::string_view assignments,
-                     std::vector<Param> values) {
-    values.insert(values.begin(), {lease.job.id, lease.receipt});
+  Status update_held(const JobLease& lease, std::string_view assignments, pg::Params values) {
+    values.insert(values.begin(), {pg::Param(lease.job.id), pg::Param(lease.receipt)});
     auto rows = exec("UPDATE jobs SET " + std::string(assignments) +
                          " WHERE id = $1 AND receipt = $2 AND status = 'running'",
                      values);
     if (!rows) return std::unexpected(rows.error());
     if (rows->affected() > 0) {
-      if (values[2] && *values[2] == "queued") {
+      if (values[2].value() == std::optional<std::string>("queued")) {
         if (auto woke = exec("SELECT pg_notify('" + std::string(kJobsChannel) + "', $1)",
                              {lease.job.queue});
             !woke) {
@@ -349,8 +364,7 @@ class PgQueue final : public Queue {
                                                   std::to_string(job->receive_count) + " times");
   }
 
-  Result<std::vector<JobRecord>> select_jobs(const std::string& sql,
-                                             const std::vector<Param>& values) {
+  Result<std::vector<JobRecord>> select_jobs(const std::string& sql, const pg::Params& values) {
     auto rows = exec(sql, values);
     if (!rows) return std::unexpected(rows.error());
     std::vector<JobRecord> jobs;
@@ -366,38 +380,36 @@ class PgQueue final : public Queue {
     if (!rows) return std::unexpected(rows.error());
     std::vector<JobEvent> events;
     for (int i = 0; i < rows->size(); ++i) {
-      events.push_back(
-          {rows->integer(i, 0), rows->text(i, 1), rows->text(i, 2), rows->integer(i, 3)});
+      events.push_back({rows->int64(i, 0), rows->text(i, 1), rows->text(i, 2), rows->int64(i, 3)});
     }
     return events;
   }
 
-  std::unique_ptr<pg::Pool> pool_;
+  std::shared_ptr<pg::Pool> pool_;
   const Clock& clock_;
   const QueueOptions options_;
   std::shared_ptr<Random> random_;  // thread-safe (OpenSSL)
 
   std::mutex mutex_;
   std::condition_variable changed_;
-  uint64_t generation_ = 0;                 // guarded by mutex_; bumped by every notification
+  bool listening_ = false;   // guarded by mutex_: the listener's first LISTEN is in force
+  uint64_t generation_ = 0;  // guarded by mutex_; bumped by every notification
   std::unique_ptr<pg::Listener> listener_;  // last: stopped first
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Queue>> open_postgres_queue(std::string_view url, const Clock& clock,
-                                                   QueueOptions options) {
+Result<std::unique_ptr<Queue>> open_postgres_queue(std::shared_ptr<pg::Pool> pool,
+                                                   const Clock& clock, QueueOptions options) {
   if (auto valid = validate(options); !valid) return std::unexpected(valid.error());
-  auto pool = pg::Pool::open(std::string(url), kPoolSize);
-  if (!pool) return std::unexpected(pool.error());
   {
-    auto conn = (*pool)->acquire();
+    auto conn = pool->acquire();
     if (!conn) return std::unexpected(conn.error());
-    if (auto migrated = (*conn)->exec_script(kSchema); !migrated) {
+    if (auto migrated = pg::migrate(**conn, "jobs", kMigrations); !migrated) {
       return std::unexpected(migrated.error());
     }
   }
-  auto queue = std::make_unique<PgQueue>(std::move(*pool), clock, options);
+  auto queue = std::make_unique<PgQueue>(std::move(pool), clock, options);
   if (auto listening = queue->start_listening(); !listening) {
     return std::unexpected(listening.error());
   }

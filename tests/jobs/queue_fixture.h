@@ -1,5 +1,5 @@
 // A queue on each backend — a real SQLite file in a fresh temp dir, or a fresh database on the
-// test PostgreSQL cluster (PLINTH_TEST_PG_URL) — with a ManualClock the test moves.
+// test PostgreSQL cluster (pg/test_database.h) — with a ManualClock the test moves.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,10 +8,11 @@
 #include <filesystem>
 #include <random>
 
+#include "pg/test_database.h"
 #include "plinth/core/clock.h"
 #include "plinth/jobs/queue.h"
+#include "plinth/pg/pool.h"
 #include "plinth/store/database.h"
-#include "test_postgres.h"
 
 namespace plinth::jobs {
 
@@ -42,23 +43,24 @@ class QueueStorage {
     if (backend == Backend::kSqlite) {
       dir_ = fresh_temp_dir("plinth-jobs-test");
     } else {
-      auto url = testing::fresh_postgres_database();
-      if (!url) {
-        ADD_FAILURE() << url.error().message;
-        return;
-      }
-      url_ = *url;
+      database_ = std::make_unique<pg::testing::TestDatabase>();
+      if (!database_->ok()) ADD_FAILURE() << database_->error();
     }
   }
   ~QueueStorage() {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
-    if (!url_.empty()) testing::drop_postgres_database(url_);
   }
 
   // A queue on the shared storage; `db` receives the SQLite connection (kept by the caller).
+  // Each PostgreSQL queue has its own pool and listener, as a replica would.
   Result<std::unique_ptr<Queue>> open(const Clock& clock, const QueueOptions& options,
                                       std::unique_ptr<store::Database>& db) const {
-    if (backend_ == Backend::kPostgres) return open_postgres_queue(url_, clock, options);
+    if (backend_ == Backend::kPostgres) {
+      if (!database_->ok()) return plinth::fail(ErrorCode::kUnavailable, database_->error());
+      auto pool = pg::Pool::open({database_->url(), 4});
+      if (!pool) return std::unexpected(pool.error());
+      return open_postgres_queue(*pool, clock, options);
+    }
     auto opened = store::Database::open(dir_ / "plinth.db");
     if (!opened) return std::unexpected(opened.error());
     db = std::move(*opened);
@@ -69,8 +71,8 @@ class QueueStorage {
 
  private:
   Backend backend_;
-  std::filesystem::path dir_;  // SQLite
-  std::string url_;            // PostgreSQL
+  std::filesystem::path dir_;                            // SQLite
+  std::unique_ptr<pg::testing::TestDatabase> database_;  // PostgreSQL
 };
 
 class QueueTest : public ::testing::TestWithParam<Backend> {

@@ -17,6 +17,9 @@
 namespace plinth::store {
 class Database;
 }
+namespace plinth::pg {
+class Pool;
+}
 
 namespace plinth::jobs {
 
@@ -135,7 +138,7 @@ Result<std::unique_ptr<Queue>> open_sqlite_queue(store::Database& db, const Cloc
 // The same queue in PostgreSQL (libpq URL), shared by every replica on that database: claims
 // take rows with FOR UPDATE SKIP LOCKED and waits wake on LISTEN/NOTIFY from any replica.
 // Unlike the SQLite queue, enqueue runs in its own transaction on a pooled connection.
-Result<std::unique_ptr<Queue>> open_postgres_queue(std::string_view url, const Clock& clock,
-                                                   QueueOptions options = {});
+Result<std::unique_ptr<Queue>> open_postgres_queue(std::shared_ptr<pg::Pool> pool,
+                                                   const Clock& clock, QueueOptions options = {});
 
 }  // namespace plinth::jobs
