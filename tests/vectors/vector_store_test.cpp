@@ -1,5 +1,6 @@
-// The SQLite vector store on a real database file: idempotent adds, dimensions, removal,
-// isolation between accounts and knowledge bases, exclusion, and the rebuild on reopen.
+// Both vector stores — SQLite on a real database file, PostgreSQL on a fresh database — for
+// idempotent adds, dimensions, removal, isolation between accounts and knowledge bases,
+// exclusion, the rebuild on reopen, and (PostgreSQL) a second replica seeing the first's chunks.
 #include "plinth/vectors/vector_store.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +9,10 @@
 #include <random>
 #include <thread>
 
+#include "pg/test_database.h"
+#include "plinth/pg/pool.h"
 #include "plinth/store/database.h"
+#include "plinth/vectors/pg_vector_store.h"
 
 namespace plinth::vectors {
 namespace {
@@ -26,12 +30,22 @@ std::vector<float> random_vector(std::mt19937& rng, int dims = kDims) {
   return v;
 }
 
-class VectorStoreTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+class VectorStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   VectorStoreTest() {
     std::random_device seed;
     dir_ = fs::temp_directory_path() / ("plinth-vectors-test-" + std::to_string(seed()));
     fs::create_directories(dir_);
+    if (GetParam() == Backend::kPostgres) {
+      database_ = std::make_unique<pg::testing::TestDatabase>();
+      if (!database_->ok()) ADD_FAILURE() << database_->error();
+    }
     reopen();
   }
   ~VectorStoreTest() override {
@@ -40,9 +54,26 @@ class VectorStoreTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
+  // Another store on the same rows: for PostgreSQL a replica with its own pool and index.
+  Result<std::unique_ptr<VectorStore>> open_another() {
+    IndexOptions options{.build_threads = 2, .persist = false};
+    if (!database_ || !database_->ok()) {
+      return plinth::fail(ErrorCode::kUnavailable, database_ ? database_->error() : "sqlite");
+    }
+    auto pool = pg::Pool::open({database_->url(), 4});
+    if (!pool) return std::unexpected(pool.error());
+    return open_postgres_vector_store(*pool, options);
+  }
+
   void reopen() {
     store_.reset();
     db_.reset();
+    if (GetParam() == Backend::kPostgres) {
+      auto opened = open_another();
+      ASSERT_TRUE(opened) << opened.error().message;
+      store_ = std::move(*opened);
+      return;
+    }
     auto db = store::Database::open(dir_ / "plinth.db");
     ASSERT_TRUE(db) << db.error().message;
     db_ = std::move(*db);
@@ -85,10 +116,13 @@ class VectorStoreTest : public ::testing::Test {
   std::mt19937 rng_{42};
   fs::path dir_;
   std::unique_ptr<store::Database> db_;
+  std::unique_ptr<pg::testing::TestDatabase> database_;  // PostgreSQL
   std::unique_ptr<VectorStore> store_;
 };
 
-TEST_F(VectorStoreTest, EnsureKnowledgeBaseReturnsTheExistingOneAndRejectsAnotherModel) {
+class PgVectorStoreTest : public VectorStoreTest {};
+
+TEST_P(VectorStoreTest, EnsureKnowledgeBaseReturnsTheExistingOneAndRejectsAnotherModel) {
   ensure(kAccount, "kb-a");
   auto again = store_->ensure_knowledge_base(kAccount, "kb-a", "bge-embed");
   ASSERT_TRUE(again);
@@ -107,7 +141,7 @@ TEST_F(VectorStoreTest, EnsureKnowledgeBaseReturnsTheExistingOneAndRejectsAnothe
   EXPECT_EQ((*listed)[1].id, "kb-a");
 }
 
-TEST_F(VectorStoreTest, FindsAStoredVectorAsTheExactTopHit) {
+TEST_P(VectorStoreTest, FindsAStoredVectorAsTheExactTopHit) {
   ensure(kAccount, "kb-a");
   std::vector<ChunkVector> chunks;
   for (int i = 0; i < 200; ++i)
@@ -127,7 +161,7 @@ TEST_F(VectorStoreTest, FindsAStoredVectorAsTheExactTopHit) {
   }
 }
 
-TEST_F(VectorStoreTest, AddingTheSameChunksAgainChangesNothing) {
+TEST_P(VectorStoreTest, AddingTheSameChunksAgainChangesNothing) {
   ensure(kAccount, "kb-a");
   std::vector<ChunkVector> chunks = {chunk(kAccount, "kb-a", "doc-1", 0),
                                      chunk(kAccount, "kb-a", "doc-1", 1)};
@@ -145,7 +179,7 @@ TEST_F(VectorStoreTest, AddingTheSameChunksAgainChangesNothing) {
   EXPECT_EQ(hits[1].chunk_index, 1);
 }
 
-TEST_F(VectorStoreTest, RejectsADimensionOtherThanTheKnowledgeBases) {
+TEST_P(VectorStoreTest, RejectsADimensionOtherThanTheKnowledgeBases) {
   ensure(kAccount, "kb-a");
   ASSERT_TRUE(store_->add({chunk(kAccount, "kb-a", "doc-1", 0)}));
   ChunkVector wrong = chunk(kAccount, "kb-a", "doc-2", 0);
@@ -159,7 +193,7 @@ TEST_F(VectorStoreTest, RejectsADimensionOtherThanTheKnowledgeBases) {
   EXPECT_EQ(query.error().code, ErrorCode::kInvalidArgument);
 }
 
-TEST_F(VectorStoreTest, RejectsZeroVectorsUnknownBasesAndBadK) {
+TEST_P(VectorStoreTest, RejectsZeroVectorsUnknownBasesAndBadK) {
   ensure(kAccount, "kb-a");
   ChunkVector zero = chunk(kAccount, "kb-a", "doc-1", 0);
   zero.embedding.assign(kDims, 0.0f);
@@ -173,7 +207,7 @@ TEST_F(VectorStoreTest, RejectsZeroVectorsUnknownBasesAndBadK) {
   EXPECT_TRUE(search(kAccount, "kb-a", random_vector(rng_), 3).empty()) << "no vectors yet";
 }
 
-TEST_F(VectorStoreTest, RemoveDocumentDeletesItsRowsAndIndexEntries) {
+TEST_P(VectorStoreTest, RemoveDocumentDeletesItsRowsAndIndexEntries) {
   ensure(kAccount, "kb-a");
   ensure(kAccount, "kb-b");
   std::vector<ChunkVector> chunks;
@@ -195,7 +229,7 @@ TEST_F(VectorStoreTest, RemoveDocumentDeletesItsRowsAndIndexEntries) {
   EXPECT_EQ(search(kAccount, "kb-a", chunks[0].embedding, 1)[0].document_id, "doc-gone");
 }
 
-TEST_F(VectorStoreTest, RemovingMostOfAKnowledgeBaseCompactsItsIndex) {
+TEST_P(VectorStoreTest, RemovingMostOfAKnowledgeBaseCompactsItsIndex) {
   ensure(kAccount, "kb-a");
   std::vector<ChunkVector> chunks;
   for (int i = 0; i < 1500; ++i) chunks.push_back(chunk(kAccount, "kb-a", "doc-big", i));
@@ -214,7 +248,7 @@ TEST_F(VectorStoreTest, RemovingMostOfAKnowledgeBaseCompactsItsIndex) {
   EXPECT_EQ(count(kAccount, "kb-a"), 51);
 }
 
-TEST_F(VectorStoreTest, SearchesOnlyTheCallersAccountAndKnowledgeBase) {
+TEST_P(VectorStoreTest, SearchesOnlyTheCallersAccountAndKnowledgeBase) {
   ensure(kAccount, "kb-a");
   ensure(kAccount, "kb-b");
   ensure(kOtherAccount, "kb-a");
@@ -240,7 +274,7 @@ TEST_F(VectorStoreTest, SearchesOnlyTheCallersAccountAndKnowledgeBase) {
   EXPECT_EQ(count(kOtherAccount, "kb-a"), 2);
 }
 
-TEST_F(VectorStoreTest, ExcludedDocumentNeverAppearsAndKStillFills) {
+TEST_P(VectorStoreTest, ExcludedDocumentNeverAppearsAndKStillFills) {
   ensure(kAccount, "kb-a");
   std::vector<ChunkVector> chunks;
   // The excluded document's chunks are the nearest ones to the query.
@@ -259,7 +293,7 @@ TEST_F(VectorStoreTest, ExcludedDocumentNeverAppearsAndKStillFills) {
   for (const SearchHit& hit : hits) EXPECT_NE(hit.document_id, "doc-self");
 }
 
-TEST_F(VectorStoreTest, ReopeningRebuildsTheIndexWithTheSameResults) {
+TEST_P(VectorStoreTest, ReopeningRebuildsTheIndexWithTheSameResults) {
   ensure(kAccount, "kb-a");
   ensure(kAccount, "kb-b");
   std::vector<ChunkVector> chunks;
@@ -297,7 +331,7 @@ TEST_F(VectorStoreTest, ReopeningRebuildsTheIndexWithTheSameResults) {
   EXPECT_EQ(count(kAccount, "kb-a"), 199);
 }
 
-TEST_F(VectorStoreTest, ConcurrentAddsAndSearchesStayConsistent) {
+TEST_P(VectorStoreTest, ConcurrentAddsAndSearchesStayConsistent) {
   ensure(kAccount, "kb-a");
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -317,6 +351,39 @@ TEST_F(VectorStoreTest, ConcurrentAddsAndSearchesStayConsistent) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(count(kAccount, "kb-a"), 100);
 }
+
+TEST_P(PgVectorStoreTest, AChunkAddedThroughOneReplicaIsFoundThroughAnotherWithinASecond) {
+  auto other = open_another();
+  ASSERT_TRUE(other) << other.error().message;
+  ensure(kAccount, "kb-a");
+  std::vector<ChunkVector> chunks;
+  for (int i = 0; i < 20; ++i)
+    chunks.push_back(chunk(kAccount, "kb-a", "doc-" + std::to_string(i), 0));
+  ASSERT_TRUE(store_->add(chunks));
+  auto started = std::chrono::steady_clock::now();
+  auto hits = (*other)->search({kAccount, "kb-a", chunks[7].embedding, 1, std::nullopt});
+  ASSERT_TRUE(hits) << hits.error().message;
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ(hits->front().document_id, "doc-7");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  // A removal through the other replica is in force here too.
+  ASSERT_EQ((*other)->remove_document(kAccount, "doc-7").value(), 1);
+  for (const SearchHit& hit : search(kAccount, "kb-a", chunks[7].embedding, 5)) {
+    EXPECT_NE(hit.document_id, "doc-7");
+  }
+  ChunkVector late = chunk(kAccount, "kb-a", "doc-late", 0);
+  ASSERT_TRUE(store_->add({late}));
+  auto found = (*other)->search({kAccount, "kb-a", late.embedding, 1, std::nullopt});
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().document_id, "doc-late");
+  EXPECT_EQ((*other)->count(kAccount, "kb-a").value(), 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, VectorStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, PgVectorStoreTest, ::testing::Values(Backend::kPostgres),
+                         backend_name);
 
 }  // namespace
 }  // namespace plinth::vectors
