@@ -1,13 +1,16 @@
-// The documents service with in-memory collaborators and a real SQLite file: durable submission,
-// idempotency keys, the stage run, redelivery that skips stored stages, failures with reasons.
+// The documents service with in-memory collaborators and its tables on each backend (a real
+// SQLite file, a fresh PostgreSQL database): durable submission, idempotency keys, the stage
+// run, redelivery that skips stored stages, failures with reasons.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
 
 #include "fakes.h"
+#include "pg/test_database.h"
 #include "plinth/documents/document_service.h"
 #include "plinth/documents/parsing.h"
+#include "plinth/documents/pg_document_store.h"
 #include "test_ooxml.h"
 #include "test_pdf.h"
 
@@ -22,14 +25,26 @@ constexpr std::string_view kPipeline = R"({"name":"invoices",
              "total":{"type":"number"}},"required":["vendor","total"]}},
   "classify":{"labels":["invoice","receipt","other"]},"analyze":{"instructions":"Summarize"}})";
 
-class DocumentServiceTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+class DocumentServiceTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
            ("plinth-documents-" + std::to_string(::getpid()) + "-" +
+            std::to_string(static_cast<int>(GetParam())) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     db_ = std::move(*store::Database::open(dir_ / "plinth.db"));
+    if (GetParam() == Backend::kPostgres) {
+      database_ = std::make_unique<pg::testing::TestDatabase>();
+      ASSERT_TRUE(database_->ok()) << database_->error();
+      auto pool = pg::Pool::open({database_->url(), 4});
+      ASSERT_TRUE(pool) << pool.error().message;
+      auto tables = open_postgres_document_store(*pool);
+      ASSERT_TRUE(tables) << tables.error().message;
+      documents_ = std::move(*tables);
+    }
     catalog_ = *catalog::Catalog::from_entries(
         {{"small-1", {}, catalog::ModelKind::kText, catalog::ModelTier::kSmall, 1, 2},
          {"large-1", {}, catalog::ModelKind::kText, catalog::ModelTier::kLarge, 3, 15},
@@ -38,12 +53,15 @@ class DocumentServiceTest : public ::testing::Test {
     options.workers = 0;
     options.max_document_bytes = 4096;
     options.chunking = {.max_words = 4, .overlap_words = 1};
-    service_ = std::move(*DocumentService::open(
-        options, {*db_, queue_, vectors_, provider_, catalog_, &ledger_, *clock_, *random_}));
+    DocumentServices services{*db_,     queue_,   vectors_, provider_,
+                              catalog_, &ledger_, *clock_,  *random_};
+    services.documents = documents_.get();
+    service_ = std::move(*DocumentService::open(options, services));
     ASSERT_TRUE(service_->create_pipeline("111", kPipeline));
   }
   void TearDown() override {
     service_.reset();
+    documents_.reset();
     db_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -77,6 +95,7 @@ class DocumentServiceTest : public ::testing::Test {
                                                      ledger::Metrics* metrics = nullptr) {
     DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
                               &ledger_, *clock_, *random_, budgets,   metrics};
+    services.documents = documents_.get();
     return std::move(*DocumentService::open(options, services));
   }
 
@@ -89,10 +108,12 @@ class DocumentServiceTest : public ::testing::Test {
   FakeLedger ledger_;
   std::shared_ptr<Clock> clock_ = Clock::real();
   std::shared_ptr<Random> random_ = Random::seeded(7);
+  std::unique_ptr<pg::testing::TestDatabase> database_;  // PostgreSQL
+  std::unique_ptr<DocumentStore> documents_;             // PostgreSQL; null: SQLite in db_
   std::unique_ptr<DocumentService> service_;
 };
 
-TEST_F(DocumentServiceTest, RunsEveryStageAndReportsTheDocument) {
+TEST_P(DocumentServiceTest, RunsEveryStageAndReportsTheDocument) {
   Submission s = submit("Invoice from ACME. Total 12.50 EUR, due in thirty days.");
   ASSERT_TRUE(*service_->run_one_job());
   json::object doc = document(s.document_id);
@@ -122,7 +143,7 @@ TEST_F(DocumentServiceTest, RunsEveryStageAndReportsTheDocument) {
   EXPECT_EQ(job["stages"].as_array()[5].as_object().at("status"), "succeeded");
 }
 
-TEST_F(DocumentServiceTest, RedeliveryRunsOnlyTheStagesNotYetStored) {
+TEST_P(DocumentServiceTest, RedeliveryRunsOnlyTheStagesNotYetStored) {
   Submission s = submit("Some receipt text to classify and index.");
   provider_.fail_next_analysis = true;  // a retryable failure in the last stage
   ASSERT_TRUE(*service_->run_one_job());
@@ -137,7 +158,7 @@ TEST_F(DocumentServiceTest, RedeliveryRunsOnlyTheStagesNotYetStored) {
   EXPECT_EQ(ledger_.records.size(), 4u);  // one per model stage, never twice
 }
 
-TEST_F(DocumentServiceTest, AnalysisSeesChunksOfOtherDocumentsOnly) {
+TEST_P(DocumentServiceTest, AnalysisSeesChunksOfOtherDocumentsOnly) {
   submit("First document about shipping containers and ports.");
   ASSERT_TRUE(*service_->run_one_job());
   Submission second = submit("Second document about invoices.");
@@ -146,7 +167,7 @@ TEST_F(DocumentServiceTest, AnalysisSeesChunksOfOtherDocumentsOnly) {
   EXPECT_EQ(provider_.last_analysis_prompt.find("(" + second.document_id + ")"), std::string::npos);
 }
 
-TEST_F(DocumentServiceTest, IdempotencyKeyReplaysOrConflicts) {
+TEST_P(DocumentServiceTest, IdempotencyKeyReplaysOrConflicts) {
   Submission first = submit("same body", "text/plain", "key-1");
   Submission again = submit("same body", "text/plain", "key-1");
   EXPECT_EQ(again.document_id, first.document_id);
@@ -164,7 +185,7 @@ TEST_F(DocumentServiceTest, IdempotencyKeyReplaysOrConflicts) {
   EXPECT_NE(other->document_id, first.document_id);
 }
 
-TEST_F(DocumentServiceTest, BadPdfEndsAsAFailedJobWithAReason) {
+TEST_P(DocumentServiceTest, BadPdfEndsAsAFailedJobWithAReason) {
   Submission s = submit(make_pdf({{"secret"}}, {.encrypted = true}), "application/pdf");
   ASSERT_TRUE(*service_->run_one_job());
   EXPECT_EQ(queue_.jobs_[s.job_id].status, jobs::JobStatus::kFailed);
@@ -175,7 +196,7 @@ TEST_F(DocumentServiceTest, BadPdfEndsAsAFailedJobWithAReason) {
   EXPECT_EQ(provider_.infer_calls, 0);
 }
 
-TEST_F(DocumentServiceTest, RejectsOversizeUnsupportedAndUnknownPipeline) {
+TEST_P(DocumentServiceTest, RejectsOversizeUnsupportedAndUnknownPipeline) {
   auto big = service_->submit({"111", "arn", "invoices", "text/plain", std::string(5000, 'a'), ""});
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().code, ErrorCode::kPayloadTooLarge);
@@ -187,7 +208,7 @@ TEST_F(DocumentServiceTest, RejectsOversizeUnsupportedAndUnknownPipeline) {
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(DocumentServiceTest, OneAccountNeverSeesAnothersData) {
+TEST_P(DocumentServiceTest, OneAccountNeverSeesAnothersData) {
   Submission s = submit("private text");
   EXPECT_EQ(service_->document("999", s.document_id).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(service_->job("999", s.job_id).error().code, ErrorCode::kNotFound);
@@ -196,7 +217,7 @@ TEST_F(DocumentServiceTest, OneAccountNeverSeesAnothersData) {
   EXPECT_EQ(service_->job_events("999", s.job_id, 0, {}).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(DocumentServiceTest, DeleteRemovesTheDocumentAndItsVectors) {
+TEST_P(DocumentServiceTest, DeleteRemovesTheDocumentAndItsVectors) {
   Submission s = submit("text to delete later on");
   ASSERT_TRUE(*service_->run_one_job());
   EXPECT_FALSE(vectors_.chunks_.empty());
@@ -205,7 +226,7 @@ TEST_F(DocumentServiceTest, DeleteRemovesTheDocumentAndItsVectors) {
   EXPECT_EQ(service_->document("111", s.document_id).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(DocumentServiceTest, MultipartUploadTakesTheFilePartsType) {
+TEST_P(DocumentServiceTest, MultipartUploadTakesTheFilePartsType) {
   std::string body =
       "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"page.html\"\r\n\r\n"
       "<p>Hello &amp; welcome</p>\r\n--b--\r\n";
@@ -217,7 +238,7 @@ TEST_F(DocumentServiceTest, MultipartUploadTakesTheFilePartsType) {
   EXPECT_EQ(doc["stats"].as_object().at("words"), 3);
 }
 
-TEST_F(DocumentServiceTest, WordExcelAndCsvUploadsRunThePipeline) {
+TEST_P(DocumentServiceTest, WordExcelAndCsvUploadsRunThePipeline) {
   Submission docx = submit(testing::make_docx({"Invoice from ACME", "Total 12.50 EUR"}),
                            std::string(kDocxMediaType));
   ASSERT_TRUE(*service_->run_one_job());
@@ -239,7 +260,7 @@ TEST_F(DocumentServiceTest, WordExcelAndCsvUploadsRunThePipeline) {
   EXPECT_EQ(document(csv.document_id)["status"], "succeeded");
 }
 
-TEST_F(DocumentServiceTest, EventsEndWithTheJobsOutcome) {
+TEST_P(DocumentServiceTest, EventsEndWithTheJobsOutcome) {
   Submission s = submit("short text");
   ASSERT_TRUE(*service_->run_one_job());
   auto read = service_->job_events("111", s.job_id, 0, {});
@@ -251,7 +272,7 @@ TEST_F(DocumentServiceTest, EventsEndWithTheJobsOutcome) {
   EXPECT_EQ(resumed->events[0].type, "job.succeeded");
 }
 
-TEST_F(DocumentServiceTest, RefusedBudgetReservationFailsTheJobWithTheBudgetsMessage) {
+TEST_P(DocumentServiceTest, RefusedBudgetReservationFailsTheJobWithTheBudgetsMessage) {
   // One micro-dollar for the pipeline's tag: the extraction's worst case does not fit, so no
   // model is called, nothing is charged, and the job fails for good naming the budget.
   ManualClock clock(1'764'000'000);
@@ -279,7 +300,7 @@ TEST_F(DocumentServiceTest, RefusedBudgetReservationFailsTheJobWithTheBudgetsMes
   EXPECT_EQ(states[0].reserved_micro_usd, 0);
 }
 
-TEST_F(DocumentServiceTest, HardBudgetIsNeverExceededByPipelineRuns) {
+TEST_P(DocumentServiceTest, HardBudgetIsNeverExceededByPipelineRuns) {
   // Each document costs about 700 micro-dollars (extract 120, classify 120, analyze 450, embed a
   // few). Stages used to reserve nothing, so the stage that started under the limit overspent
   // it; now every model call holds its worst case first.
@@ -321,7 +342,7 @@ TEST_F(DocumentServiceTest, HardBudgetIsNeverExceededByPipelineRuns) {
   EXPECT_LT(refused, 8);
 }
 
-TEST_F(DocumentServiceTest, PromptsShrinkUntilTheyFitASmallContext) {
+TEST_P(DocumentServiceTest, PromptsShrinkUntilTheyFitASmallContext) {
   // A model whose context holds 150 characters of prompt: the document text, the extracted data
   // and the related passages all shrink until the analysis fits.
   provider_.max_prompt_chars = 150;
@@ -336,7 +357,7 @@ TEST_F(DocumentServiceTest, PromptsShrinkUntilTheyFitASmallContext) {
   EXPECT_NE(provider_.last_analysis_prompt.find("Extracted data"), std::string::npos);
 }
 
-TEST_F(DocumentServiceTest, FailedStageStillRecordsWhatItsModelCallsCost) {
+TEST_P(DocumentServiceTest, FailedStageStillRecordsWhatItsModelCallsCost) {
   // The extraction call is answered (and paid) but its output does not validate, so the stage
   // fails. Its cost used to reach the in-memory budget only: the ledger, from which budgets are
   // rebuilt at start, never saw it, so a restart forgot the spend.
@@ -372,6 +393,12 @@ TEST_F(DocumentServiceTest, FailedStageStillRecordsWhatItsModelCallsCost) {
   EXPECT_EQ(states[0].reserved_micro_usd, 0);
   EXPECT_NE(metrics.render().find(R"(status="failed")"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DocumentServiceTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
 
 }  // namespace
 }  // namespace plinth::documents
