@@ -177,7 +177,7 @@ Status run_pipeline_part(const DocumentsBenchOptions& o, const Config& config,
   auto queue = jobs::open_sqlite_queue(**db, *clock, queue_options);
   if (!queue) return std::unexpected(queue.error());
   auto service = documents::DocumentService::open(
-      document_options, documents::DocumentServices{.database = **db,
+      document_options, documents::DocumentServices{.database = db->get(),
                                                     .queue = **queue,
                                                     .vectors = **vector_store,
                                                     .provider = **provider,

@@ -118,8 +118,10 @@ Result<std::unique_ptr<DocumentService>> DocumentService::open(DocumentOptions o
   auto impl = std::make_unique<Impl>(std::move(options), services);
   if (services.documents != nullptr) {
     impl->tables_ = services.documents;
+  } else if (services.database == nullptr) {
+    return fail(ErrorCode::kInvalidArgument, "the documents service needs a database or a store");
   } else {
-    auto tables = open_sqlite_document_store(services.database);
+    auto tables = open_sqlite_document_store(*services.database);
     if (!tables) return std::unexpected(tables.error());
     impl->owned_tables_ = std::move(*tables);
     impl->tables_ = impl->owned_tables_.get();

@@ -53,8 +53,8 @@ class DocumentServiceTest : public ::testing::TestWithParam<Backend> {
     options.workers = 0;
     options.max_document_bytes = 4096;
     options.chunking = {.max_words = 4, .overlap_words = 1};
-    DocumentServices services{*db_,     queue_,   vectors_, provider_,
-                              catalog_, &ledger_, *clock_,  *random_};
+    DocumentServices services{db_.get(), queue_,   vectors_, provider_,
+                              catalog_,  &ledger_, *clock_,  *random_};
     services.documents = documents_.get();
     service_ = std::move(*DocumentService::open(options, services));
     ASSERT_TRUE(service_->create_pipeline("111", kPipeline));
@@ -93,8 +93,8 @@ class DocumentServiceTest : public ::testing::TestWithParam<Backend> {
   std::unique_ptr<DocumentService> open_with_budgets(const DocumentOptions& options,
                                                      ledger::Budgets* budgets,
                                                      ledger::Metrics* metrics = nullptr) {
-    DocumentServices services{*db_,     queue_,  vectors_, provider_, catalog_,
-                              &ledger_, *clock_, *random_, budgets,   metrics};
+    DocumentServices services{db_.get(), queue_,  vectors_, provider_, catalog_,
+                              &ledger_,  *clock_, *random_, budgets,   metrics};
     services.documents = documents_.get();
     return std::move(*DocumentService::open(options, services));
   }

@@ -49,7 +49,8 @@ struct DocumentOptions {
 };
 
 struct DocumentServices {
-  store::Database& database;  // holds the documents' tables unless `documents` is set
+  // The SQLite database that holds the documents' tables, unless `documents` is set.
+  store::Database* database;
   jobs::Queue& queue;
   vectors::VectorStore& vectors;
   providers::Provider& provider;
