@@ -266,9 +266,11 @@ class PgQueue final : public Queue {
   Result<int64_t> append_event(std::string_view job_id, std::string_view type,
                                std::string_view data) override {
     if (type.empty()) return plinth::fail(ErrorCode::kInvalidArgument, "an event needs a type");
-    // The counter bump takes the job's row lock, so concurrent appends get consecutive numbers.
+    // The counter bump takes the job's row lock, so concurrent appends get consecutive numbers;
+    // GREATEST covers events copied in by `plinth store migrate` (which leaves the counter 0).
     auto rows = exec(
-        "WITH counted AS (UPDATE jobs SET last_event = last_event + 1 WHERE id = $1"
+        "WITH counted AS (UPDATE jobs SET last_event = GREATEST(last_event, (SELECT"
+        " COALESCE(MAX(sequence), 0) FROM job_events WHERE job_id = $1)) + 1 WHERE id = $1"
         "   RETURNING id, last_event)"
         " INSERT INTO job_events (job_id, sequence, type, data, time_ms)"
         " SELECT id, last_event, $2, $3, $4::bigint FROM counted,"

@@ -50,7 +50,15 @@ CREATE TABLE vectors_changes (
   removed BOOLEAN NOT NULL
 );
 CREATE INDEX vectors_changes_base ON vectors_changes(account_id, knowledge_base_id, seq);
+CREATE INDEX vectors_changes_label ON vectors_changes(label);
 )"}};
+
+// Chunks that no change entry names (copied in by `plinth store migrate`, whose labels are
+// below every label added here since) are logged as added, once, at open.
+constexpr std::string_view kLogCopiedChunks =
+    "INSERT INTO vectors_changes (account_id, knowledge_base_id, label, removed)"
+    " SELECT c.account_id, c.knowledge_base_id, c.label, false FROM vectors_chunks c"
+    " WHERE NOT EXISTS (SELECT 1 FROM vectors_changes l WHERE l.label = c.label) ORDER BY c.label";
 
 using KbKey = std::pair<std::string, std::string>;  // account id, knowledge base id
 
@@ -427,6 +435,9 @@ Result<std::unique_ptr<VectorStore>> open_postgres_vector_store(std::shared_ptr<
     if (!conn) return std::unexpected(conn.error());
     if (auto st = pg::migrate(**conn, "vectors", kMigrations); !st) {
       return std::unexpected(st.error());
+    }
+    if (auto logged = (*conn)->exec(kLogCopiedChunks); !logged) {
+      return std::unexpected(logged.error());
     }
   }
   auto store = std::make_unique<PgVectorStore>(std::move(pool), options);
