@@ -22,6 +22,7 @@ void add_usage_command(CLI::App& app, Action* action);    // usage (the ledger r
 void add_extract_command(CLI::App& app, Action* action);  // extract (parse + schema extraction)
 void add_jobs_commands(CLI::App& app, Action* action);    // jobs list, jobs dlq list|redrive
 void add_kb_commands(CLI::App& app, Action* action);      // kb add, kb list (knowledge bases)
+void add_store_commands(CLI::App& app, Action* action);   // store migrate (SQLite → PostgreSQL)
 
 // The models `plinth serve` offers without --config (PLINTH_MODELS_DIR or the bundled models/).
 Result<Config> default_config();

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   plinth::cli::add_extract_command(app, &action);
   plinth::cli::add_jobs_commands(app, &action);
   plinth::cli::add_kb_commands(app, &action);
+  plinth::cli::add_store_commands(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
