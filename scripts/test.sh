@@ -10,6 +10,12 @@ if [[ -f tests/acceptance/package-lock.json ]]; then
 else
   (cd tests/acceptance && npm install --no-audit --no-fund --loglevel=error)
 fi
+# One throwaway PostgreSQL cluster for every suite that runs against PostgreSQL too; each test
+# creates its own database in it. Stopped however the run ends.
+pg_state=$(mktemp -d /tmp/plinth-pg-state.XXXXXX)
+trap 'env -u PLINTH_TEST_PG_URL scripts/pg-test-cluster.sh stop "$pg_state"; rm -rf "$pg_state"' EXIT
+PLINTH_TEST_PG_URL=$(scripts/pg-test-cluster.sh start "$pg_state")
+export PLINTH_TEST_PG_URL
 ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
 # Fuzz smoke: the libFuzzer harnesses (clang 14, ASan+UBSan, ./build-fuzz), each for a few
 # seconds on its committed corpus. scripts/fuzz.sh runs them longer.

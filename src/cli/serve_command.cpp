@@ -93,6 +93,7 @@ struct ServeOptions {
   std::string listen;
   std::string data_dir;
   std::string task_role;
+  std::string storage_url;
 };
 
 int fail_start(const std::string& what) {
@@ -106,6 +107,7 @@ Result<Config> load_serve_config(const ServeOptions& o) {
   if (!o.listen.empty()) config->listen = o.listen;
   if (!o.data_dir.empty()) config->data_dir = o.data_dir;
   if (!o.task_role.empty()) config->task_role = o.task_role;
+  if (!o.storage_url.empty()) config->storage.url = o.storage_url;
   if (auto st = validate_config(*config); !st) return std::unexpected(st.error());
   return config;
 }
@@ -154,7 +156,11 @@ int run_serve(const ServeOptions& o) {
 
   auto root = auth::ensure_root_credentials(config->data_dir, *random);
   if (!root) return fail_start(root.error().message);
-  auto store = store::open_default_store(config->data_dir, random);
+  auto location = store::parse_storage_url(config->storage.url, config->data_dir);
+  if (!location) return fail_start(location.error().message);
+  pg::PoolOptions pool_options{location->postgres_url, config->storage.pool_size,
+                               std::chrono::milliseconds(config->storage.pool_acquire_timeout_ms)};
+  auto store = store::open_store(*location, config->data_dir, random, pool_options);
   if (!store) return fail_start(store.error().message);
   auto session_key = store::load_or_create_key_file(config->data_dir / "session.key", *random,
                                                     "PLINTH_SESSION_KEY");
@@ -397,6 +403,9 @@ void add_serve_command(CLI::App& app, Action* action) {
   serve->add_option("--data-dir", o->data_dir, "State directory (default ./plinth-data)");
   serve->add_option("--task-role", o->task_role,
                     "Serve this IAM role's credentials at /v1/container-credentials (ECS style)");
+  serve->add_option("--storage-url", o->storage_url,
+                    "sqlite:PATH (default: DATA_DIR/plinth.db) or postgresql://USER@HOST/DB "
+                    "(overrides [storage] url)");
   serve->callback([o, action] { *action = [o] { return run_serve(*o); }; });
 }
 

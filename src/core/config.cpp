@@ -260,6 +260,13 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     if (!t) return fail(ErrorCode::kInvalidArgument, "metrics must be a table");
     PLINTH_TRY(read(*t, "require_auth", c.metrics.require_auth, "metrics."));
   }
+  if (const toml::node* n = root.get("storage")) {
+    const toml::table* t = n->as_table();
+    if (!t) return fail(ErrorCode::kInvalidArgument, "storage must be a table");
+    PLINTH_TRY(read(*t, "url", c.storage.url, "storage."));
+    PLINTH_TRY(read(*t, "pool_size", c.storage.pool_size, "storage."));
+    PLINTH_TRY(read(*t, "pool_acquire_timeout_ms", c.storage.pool_acquire_timeout_ms, "storage."));
+  }
   PLINTH_TRY(read_table_array(root, "budgets", c.budgets, parse_budget));
   PLINTH_TRY(read_table_array(
       root, "oidc_providers", c.oidc_providers,
@@ -339,6 +346,11 @@ Status validate_config(const Config& config) {
     return fail(ErrorCode::kInvalidArgument,
                 "documents: workers must be 0..64, chunk_overlap_words below chunk_words, and "
                 "the other values positive");
+  }
+  if (config.storage.pool_size < 1 || config.storage.pool_size > 1000 ||
+      config.storage.pool_acquire_timeout_ms < 1) {
+    return fail(ErrorCode::kInvalidArgument,
+                "storage: pool_size must be 1..1000 and pool_acquire_timeout_ms positive");
   }
   if (config.tls.certificate.empty() != config.tls.private_key.empty()) {
     return fail(ErrorCode::kInvalidArgument, "tls needs both certificate and private_key");

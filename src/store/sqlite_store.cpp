@@ -41,4 +41,17 @@ Result<std::unique_ptr<Store>> open_default_store(const std::filesystem::path& d
   return open_sqlite_store(SqliteStoreOptions{data_dir / "plinth.db", *key, random});
 }
 
+Result<std::unique_ptr<Store>> open_store(const StorageLocation& location,
+                                          const std::filesystem::path& data_dir,
+                                          std::shared_ptr<Random> random,
+                                          const pg::PoolOptions& pool) {
+  if (!random) random = Random::secure();
+  auto key = load_or_create_key_file(data_dir / "master.key", *random, "PLINTH_MASTER_KEY");
+  if (!key) return std::unexpected(key.error());
+  if (location.kind == StorageLocation::Kind::kSqlite) {
+    return open_sqlite_store(SqliteStoreOptions{location.sqlite_file, *key, random});
+  }
+  return fail(ErrorCode::kInvalidArgument, "PostgreSQL storage is not available in this build yet");
+}
+
 }  // namespace plinth::store

@@ -257,3 +257,27 @@ TEST(Config, OidcProviderNeedsIssuerAudiencesAndExactlyOneKeySource) {
 
 }  // namespace
 }  // namespace plinth
+
+namespace plinth {
+namespace {
+
+TEST(Config, ReadsTheStorageTableAndBoundsThePool) {
+  auto c = parse_config(R"(
+[storage]
+url = "postgresql://plinth@db/plinth?sslmode=require"
+pool_size = 24
+)",
+                        "/base");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->storage.url, "postgresql://plinth@db/plinth?sslmode=require");
+  EXPECT_EQ(c->storage.pool_size, 24);
+  EXPECT_TRUE(validate_config(*c));
+  c->storage.pool_size = 0;
+  EXPECT_FALSE(validate_config(*c));
+  c->storage.pool_size = 1001;
+  EXPECT_FALSE(validate_config(*c));
+  EXPECT_FALSE(parse_config("storage = 3\n", "/base"));
+}
+
+}  // namespace
+}  // namespace plinth

@@ -9,6 +9,7 @@
 
 #include "plinth/core/encoding.h"
 #include "plinth/store/sealed_box.h"
+#include "plinth/store/storage_url.h"
 
 namespace plinth::store {
 namespace {
@@ -212,6 +213,35 @@ TEST(DefaultStore, CreatesDatabaseAndMasterKeyInTheDataDir) {
   ASSERT_TRUE(store.has_value()) << store.error().message;
   EXPECT_TRUE(fs::exists(dir.path() / "data" / "plinth.db"));
   EXPECT_TRUE(fs::exists(dir.path() / "data" / "master.key"));
+}
+
+}  // namespace
+}  // namespace plinth::store
+
+namespace plinth::store {
+namespace {
+
+TEST(StorageUrl, DefaultsToSqliteInTheDataDir) {
+  for (const char* url : {"", "sqlite:"}) {
+    auto location = parse_storage_url(url, "/srv/data");
+    ASSERT_TRUE(location);
+    EXPECT_EQ(location->kind, StorageLocation::Kind::kSqlite);
+    EXPECT_EQ(location->sqlite_file, "/srv/data/plinth.db");
+  }
+  auto file = parse_storage_url("sqlite:/var/lib/p.db", "/srv/data");
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->sqlite_file, "/var/lib/p.db");
+}
+
+TEST(StorageUrl, PostgresUrlsPassThroughAndOthersAreRefused) {
+  auto pg = parse_storage_url("postgresql://app@db:5432/plinth?sslmode=verify-full", "/d");
+  ASSERT_TRUE(pg);
+  EXPECT_EQ(pg->kind, StorageLocation::Kind::kPostgres);
+  EXPECT_EQ(pg->postgres_url, "postgresql://app@db:5432/plinth?sslmode=verify-full");
+  EXPECT_TRUE(parse_storage_url("postgres://db/plinth", "/d"));
+  auto bad = parse_storage_url("mysql://db/plinth", "/d");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -105,6 +105,16 @@ struct MetricsConfig {
   bool require_auth = false;
 };
 
+// [storage]: where Plinth keeps its state. `sqlite:PATH` (the default, empty:
+// sqlite:DATA_DIR/plinth.db) or `postgresql://…` / `postgres://…` / libpq key=value conninfo
+// beginning with `host=` … read by libpq (PGPASSFILE, PGSSLMODE and the other PG* variables apply).
+// `plinth serve --storage-url`.
+struct StorageConfig {
+  std::string url;
+  int pool_size = 16;  // PostgreSQL connections per replica
+  int pool_acquire_timeout_ms = 5000;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:4000";
   std::filesystem::path data_dir = "plinth-data";
@@ -125,6 +135,7 @@ struct Config {
   std::vector<BudgetConfig> budgets;
   std::vector<OidcProviderConfig> oidc_providers;
   MetricsConfig metrics;
+  StorageConfig storage;
 
   // host and port parsed from `listen`.
   Result<std::pair<std::string, uint16_t>> listen_endpoint() const;

@@ -11,7 +11,9 @@
 #include "plinth/core/clock.h"
 #include "plinth/core/random.h"
 #include "plinth/core/result.h"
+#include "plinth/pg/pool.h"
 #include "plinth/store/database.h"
+#include "plinth/store/storage_url.h"
 
 namespace plinth::store {
 
@@ -139,6 +141,9 @@ class Store {
   virtual ~Store() = default;
   virtual IamStore& iam() = 0;
   virtual Database* database() = 0;
+  // PostgreSQL stores: the replica's connection pool, shared by every domain (ledger, queue …);
+  // null for SQLite.
+  virtual std::shared_ptr<pg::Pool> pg_pool() { return nullptr; }
 };
 
 struct SqliteStoreOptions {
@@ -153,5 +158,13 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteStoreOptions& optio
 // (created, mode 0600, on first start).
 Result<std::unique_ptr<Store>> open_default_store(const std::filesystem::path& data_dir,
                                                   std::shared_ptr<Random> random);
+
+// The store `[storage] url` names: SQLite at location.sqlite_file, or PostgreSQL through a pool of
+// `pool.size` connections. The master key comes from PLINTH_MASTER_KEY or DATA_DIR/master.key in
+// both cases (replicas share it by configuration).
+Result<std::unique_ptr<Store>> open_store(const StorageLocation& location,
+                                          const std::filesystem::path& data_dir,
+                                          std::shared_ptr<Random> random,
+                                          const pg::PoolOptions& pool = {});
 
 }  // namespace plinth::store
