@@ -23,6 +23,7 @@
 #include "plinth/core/config.h"
 #include "plinth/core/log.h"
 #include "plinth/documents/document_service.h"
+#include "plinth/documents/pg_document_store.h"
 #include "plinth/http/server.h"
 #include "plinth/jobs/queue.h"
 #include "plinth/ledger/budgets.h"
@@ -33,6 +34,7 @@
 #include "plinth/store/inference_profiles.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
+#include "plinth/vectors/pg_vector_store.h"
 #include "plinth/vectors/vector_store.h"
 
 namespace plinth::cli {
@@ -192,9 +194,15 @@ int run_serve(const ServeOptions& o) {
   } else {
     log::warn("the store has no SQLite database: usage is not recorded");
   }
-  // Knowledge-base vectors live in the same database; their indexes are rebuilt here.
+  // Knowledge-base vectors live in the same database; their indexes are rebuilt here (on
+  // PostgreSQL each replica builds its own and follows the others' changes).
+  std::shared_ptr<pg::Pool> pg_pool = (*store)->pg_pool();
   std::unique_ptr<vectors::VectorStore> vector_store;
-  if (store::Database* database = (*store)->database()) {
+  if (pg_pool) {
+    auto opened = vectors::open_postgres_vector_store(pg_pool);
+    if (!opened) return fail_start(opened.error().message);
+    vector_store = std::move(*opened);
+  } else if (store::Database* database = (*store)->database()) {
     auto opened = vectors::open_sqlite_vector_store(*database);
     if (!opened) return fail_start(opened.error().message);
     vector_store = std::move(*opened);
@@ -227,21 +235,29 @@ int run_serve(const ServeOptions& o) {
   budgets.on_soft_limit(
       [&metrics](const ledger::BudgetState& state) { metrics.count_soft_limit_crossing(state); });
 
-  // The document pipeline: a durable queue in the same database, indexing into the same vector
-  // store Retrieve searches; workers start once the server listens.
+  // The document pipeline: a durable queue in the same database (on PostgreSQL shared by every
+  // replica), indexing into the same vector store Retrieve searches; workers start once the
+  // server listens.
   std::unique_ptr<jobs::Queue> job_queue;
+  std::unique_ptr<documents::DocumentStore> document_tables;
   std::unique_ptr<documents::DocumentService> document_service;
   store::Database* database = (*store)->database();
-  if (database != nullptr && vector_store) {
+  if ((database != nullptr || pg_pool) && vector_store) {
     auto document_options = documents::DocumentOptions::from_config(*config);
     jobs::QueueOptions queue_options;
     queue_options.visibility_timeout = document_options.visibility_timeout;
     queue_options.max_receive_count = document_options.max_receive_count;
-    auto queue = jobs::open_sqlite_queue(*database, *clock, queue_options);
+    auto queue = pg_pool ? jobs::open_postgres_queue(pg_pool, *clock, queue_options)
+                         : jobs::open_sqlite_queue(*database, *clock, queue_options);
     if (!queue) return fail_start(queue.error().message);
     job_queue = std::move(*queue);
+    if (pg_pool) {
+      auto tables = documents::open_postgres_document_store(pg_pool);
+      if (!tables) return fail_start(tables.error().message);
+      document_tables = std::move(*tables);
+    }
     auto service = documents::DocumentService::open(
-        document_options, documents::DocumentServices{.database = *database,
+        document_options, documents::DocumentServices{.database = database,
                                                       .queue = *job_queue,
                                                       .vectors = *vector_store,
                                                       .provider = **provider,
@@ -250,7 +266,8 @@ int run_serve(const ServeOptions& o) {
                                                       .clock = *clock,
                                                       .random = *random,
                                                       .budgets = &budgets,
-                                                      .metrics = &metrics});
+                                                      .metrics = &metrics,
+                                                      .documents = document_tables.get()});
     if (!service) return fail_start(service.error().message);
     document_service = std::move(*service);
     jobs::Queue* queue_for_metrics = job_queue.get();
