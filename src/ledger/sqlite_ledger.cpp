@@ -1,4 +1,4 @@
-// The SQLite ledger: a queue that record() fills and a writer thread that commits it in batches.
+// The SQLite ledger: batches from BatchingLedger committed to ledger_usage and its hourly roll-up.
 #include <chrono>
 #include <condition_variable>
 #include <limits>
@@ -9,6 +9,7 @@
 #include <thread>
 #include <tuple>
 
+#include "batching_ledger.h"
 #include "plinth/core/log.h"
 #include "plinth/ledger/ledger.h"
 #include "plinth/store/database.h"
@@ -73,31 +74,6 @@ ALTER TABLE ledger_usage ADD COLUMN cache_read_input_tokens INTEGER NOT NULL DEF
 ALTER TABLE ledger_usage ADD COLUMN cache_write_input_tokens INTEGER NOT NULL DEFAULT 0;
 )"}};
 
-constexpr int64_t kHourMs = 3'600'000;
-
-int64_t floor_hour(int64_t ms) {
-  return ms >= 0 ? ms / kHourMs * kHourMs : -((-ms + kHourMs - 1) / kHourMs) * kHourMs;
-}
-int64_t ceil_hour(int64_t ms) {
-  int64_t floor = floor_hour(ms);
-  return floor == ms || floor > std::numeric_limits<int64_t>::max() - kHourMs ? floor
-                                                                              : floor + kHourMs;
-}
-
-// A time range split so that whole hours [first_hour, end_hour) read the roll-up and the partial
-// hours at either end ([from, first_hour) and [end_hour, to)) read the rows themselves.
-struct HourSplit {
-  int64_t from, first_hour, end_hour, to;
-};
-HourSplit split_hours(int64_t from_ms, int64_t to_ms) {
-  int64_t to = std::max(to_ms, from_ms);
-  int64_t first_hour = std::min(ceil_hour(from_ms), to);
-  return {from_ms, first_hour, std::max(floor_hour(to), first_hour), to};
-}
-
-// One roll-up row's identity: hour start, model, principal, tag, operation.
-using HourKey = std::tuple<int64_t, std::string, std::string, std::string, std::string>;
-
 constexpr std::string_view kColumns =
     "time_ms, account_id, principal_arn, role_session, application_tag, operation, "
     "model_requested, model_used, input_tokens, output_tokens, latency_ms, cost_micro_usd, "
@@ -107,7 +83,6 @@ constexpr int kColumnCount = 22;
 
 // Rows per INSERT statement: 19 columns each stays far below SQLite's parameter limit.
 constexpr size_t kRowsPerInsert = 256;
-constexpr int kWriteAttempts = 3;
 
 // The SQL expression each grouping keys on. Fixed strings: nothing from the caller is spliced.
 std::string_view key_expression(GroupBy group_by) {
@@ -131,12 +106,6 @@ std::string_view key_expression(GroupBy group_by) {
       return "COALESCE((SELECT value FROM json_each(request_metadata) WHERE key = ?9), '')";
   }
   return "model_used";
-}
-
-// The hourly roll-up has no profile or label columns: these groupings read the rows.
-bool reads_rows_only(GroupBy group_by) {
-  return group_by == GroupBy::kProfile || group_by == GroupBy::kProfileTag ||
-         group_by == GroupBy::kMetadata;
 }
 
 std::string insert_sql(size_t rows) {
@@ -173,42 +142,10 @@ void bind_record(store::Statement& statement, int first, const UsageRecord& r) {
       .bind(first + 21, r.cache_write_input_tokens);
 }
 
-class SqliteLedger final : public Ledger {
+class SqliteLedger final : public BatchingLedger {
  public:
-  explicit SqliteLedger(store::Database& db) : db_(db) {
-    writer_ = std::thread([this] { write_loop(); });
-  }
-
-  ~SqliteLedger() override {
-    if (auto flushed = flush(); !flushed) {
-      log::error("ledger: records lost at shutdown: {}", flushed.error().message);
-    }
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    work_.notify_one();
-    writer_.join();
-  }
-
-  void record(UsageRecord record) override {
-    {
-      std::lock_guard lock(mutex_);
-      pending_.push_back(std::move(record));
-      ++enqueued_;
-    }
-    work_.notify_one();
-  }
-
-  Status flush() override {
-    std::unique_lock lock = wait_committed();
-    if (write_error_) {
-      Error error = *write_error_;
-      write_error_.reset();
-      return std::unexpected(error);
-    }
-    return ok();
-  }
+  explicit SqliteLedger(store::Database& db) : db_(db) { start(); }
+  ~SqliteLedger() override { stop(); }
 
   Result<UsageReport> query(const UsageQuery& query) override {
     wait_committed();  // a dropped batch is flush()'s to report, not a reason to fail a report
@@ -304,25 +241,9 @@ class SqliteLedger final : public Ledger {
   }
 
   Result<UsageSeries> series(const SeriesQuery& query) override {
-    const int64_t width = bucket_ms(query.bucket);
-    if (query.from_ms < 0 || query.to_ms <= query.from_ms) {
-      return fail(ErrorCode::kInvalidArgument, "A series needs 0 <= from < to.");
-    }
-    if (reads_rows_only(query.by)) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "A series groups by model, principal, tag, day or operation; use /v1/usage "
-                  "for profile, tag:KEY and metadata:KEY.");
-    }
-    // Buckets start on whole UTC hours or days, so every bucket edge is also an hour edge.
-    const int64_t first_bucket = query.from_ms / width * width;
-    const int64_t span = query.to_ms - first_bucket;
-    const int64_t count = span / width + (span % width != 0 ? 1 : 0);
-    if (count > kMaxSeriesBuckets) {
-      return fail(ErrorCode::kInvalidArgument,
-                  "The range spans " + std::to_string(count) + " " +
-                      std::string(to_string(query.bucket)) + " buckets; at most " +
-                      std::to_string(kMaxSeriesBuckets) + " are allowed.");
-    }
+    auto layout = series_layout(query);
+    if (!layout) return std::unexpected(layout.error());
+    const auto [width, first_bucket, count] = *layout;
     wait_committed();
     auto [from, first_hour, end_hour, to] = split_hours(query.from_ms, query.to_ms);
     std::string key = std::string(key_expression(query.by));
@@ -390,49 +311,7 @@ class SqliteLedger final : public Ledger {
   }
 
  private:
-  // Blocks until everything enqueued so far is committed (or dropped); returns the held lock.
-  std::unique_lock<std::mutex> wait_committed() {
-    std::unique_lock lock(mutex_);
-    uint64_t target = enqueued_;
-    committed_changed_.wait(lock, [&] { return committed_ >= target; });
-    return lock;
-  }
-
-  // Writer thread: takes everything queued, commits it in one transaction, repeats. Records that
-  // arrive during a commit form the next batch, so batches grow with the load.
-  void write_loop() {
-    std::vector<UsageRecord> batch;
-    while (true) {
-      uint64_t target = 0;
-      {
-        std::unique_lock lock(mutex_);
-        work_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-        if (pending_.empty()) return;  // stopping, nothing left
-        batch.swap(pending_);
-        target = enqueued_;
-      }
-      Status written = ok();
-      for (int attempt = 1; attempt <= kWriteAttempts; ++attempt) {
-        written = write_batch(batch);
-        if (written) break;
-        log::warn("ledger: write of {} record(s) failed (attempt {}): {}", batch.size(), attempt,
-                  written.error().message);
-        std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
-      }
-      if (!written) {
-        log::error("ledger: dropped {} record(s): {}", batch.size(), written.error().message);
-      }
-      batch.clear();
-      {
-        std::lock_guard lock(mutex_);
-        committed_ = target;
-        if (!written) write_error_ = written.error();
-      }
-      committed_changed_.notify_all();
-    }
-  }
-
-  Status write_batch(const std::vector<UsageRecord>& queued) {
+  Status write_batch(const std::vector<UsageRecord>& queued) override {
     auto transaction = store::Transaction::begin(db_);
     if (!transaction) return std::unexpected(transaction.error());
     auto unrecorded = drop_recorded(queued);
@@ -476,15 +355,7 @@ class SqliteLedger final : public Ledger {
   // Adds the batch to the hourly roll-up (inside write_batch's transaction).
   Status roll_up(const std::vector<UsageRecord>& batch) {
     std::map<HourKey, UsageTotals> hours;
-    for (const UsageRecord& r : batch) {
-      UsageTotals& t = hours[HourKey(floor_hour(r.time_ms), r.model_used, r.principal_arn,
-                                     r.application_tag, r.operation)];
-      ++t.requests;
-      t.input_tokens += r.input_tokens;
-      t.output_tokens += r.output_tokens;
-      t.cost_micro_usd += r.cost_micro_usd;
-      t.escalations += r.escalated ? 1 : 0;
-    }
+    for (const UsageRecord& r : batch) add_to_hour(hours, r);
     for (const auto& [key, t] : hours) {
       auto statement = db_.prepare(
           "INSERT INTO ledger_usage_hourly (time_ms, model_used, principal_arn, application_tag,"
@@ -513,15 +384,6 @@ class SqliteLedger final : public Ledger {
   }
 
   store::Database& db_;
-  std::mutex mutex_;
-  std::condition_variable work_;               // pending_ gained records, or stopping_
-  std::condition_variable committed_changed_;  // committed_ advanced
-  std::vector<UsageRecord> pending_;           // guarded by mutex_
-  uint64_t enqueued_ = 0;                      // guarded by mutex_: records ever queued
-  uint64_t committed_ = 0;                     // guarded by mutex_: records written (or dropped)
-  std::optional<Error> write_error_;           // guarded by mutex_: last dropped batch's error
-  bool stopping_ = false;                      // guarded by mutex_
-  std::thread writer_;                         // runs write_loop(); started last
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
 // OpenID Connect providers (IAM CreateOpenIDConnectProvider) on SQLite.
+#include "line_list.h"
 #include "sqlite_iam_store.h"
 
 namespace plinth::store {
@@ -7,22 +8,6 @@ namespace {
 template <typename T>
 std::unexpected<Error> pass(const Result<T>& r) {
   return std::unexpected(r.error());
-}
-
-// Lists are stored one item a line (IamService refuses control characters in them).
-std::string join_lines(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += item + "\n";
-  return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
-    out.push_back(text.substr(start, end - start));
-  }
-  return out;
 }
 
 OidcProviderRecord read_provider(const Statement& s) {

@@ -51,7 +51,10 @@ Result<std::unique_ptr<Store>> open_store(const StorageLocation& location,
   if (location.kind == StorageLocation::Kind::kSqlite) {
     return open_sqlite_store(SqliteStoreOptions{location.sqlite_file, *key, random});
   }
-  return fail(ErrorCode::kInvalidArgument, "PostgreSQL storage is not available in this build yet");
+  pg::PoolOptions pool_options = pool;
+  pool_options.url = location.postgres_url;
+  return open_postgres_store(
+      PostgresStoreOptions{pool_options, *key, random, data_dir / "plinth-local.db"});
 }
 
 }  // namespace plinth::store

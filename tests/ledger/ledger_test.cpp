@@ -1,5 +1,5 @@
-// The SQLite ledger on a real database file: costs, grouping, time ranges, durability and
-// concurrent writers.
+// The ledger on both backends (a SQLite file, a PostgreSQL database): costs, grouping, time ranges,
+// durability and concurrent writers.
 #include "plinth/ledger/ledger.h"
 
 #include <gtest/gtest.h>
@@ -10,8 +10,8 @@
 #include <random>
 #include <thread>
 
+#include "ledger_backend.h"
 #include "plinth/catalog/catalog.h"
-#include "plinth/store/database.h"
 
 namespace plinth::ledger {
 namespace {
@@ -21,27 +21,14 @@ namespace fs = std::filesystem;
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kMidnight = 1'764'028'800'000;  // 2025-11-25T00:00:00Z
 
-class LedgerTest : public ::testing::Test {
+class LedgerTest : public ::testing::TestWithParam<std::string> {
  protected:
-  LedgerTest() {
-    std::random_device seed;
-    dir_ = fs::temp_directory_path() / ("plinth-ledger-test-" + std::to_string(seed()));
-    fs::create_directories(dir_);
-    reopen();
-  }
-  ~LedgerTest() override {
-    ledger_.reset();
-    db_.reset();
-    fs::remove_all(dir_);
-  }
+  LedgerTest() : backend_(GetParam()) { reopen(); }
+  ~LedgerTest() override { ledger_.reset(); }
 
   void reopen() {
     ledger_.reset();
-    db_.reset();
-    auto db = store::Database::open(dir_ / "plinth.db");
-    ASSERT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    auto ledger = open_sqlite_ledger(*db_);
+    auto ledger = backend_.open();
     ASSERT_TRUE(ledger) << ledger.error().message;
     ledger_ = std::move(*ledger);
   }
@@ -74,15 +61,14 @@ class LedgerTest : public ::testing::Test {
     return report ? *report : UsageReport{};
   }
 
-  fs::path dir_;
-  std::unique_ptr<store::Database> db_;
+  testing::LedgerBackend backend_;
   std::unique_ptr<Ledger> ledger_;
 };
 
 const std::string kAlice = "arn:aws:iam::000000000000:user/alice";
 const std::string kBob = "arn:aws:iam::000000000000:user/bob";
 
-TEST_F(LedgerTest, RecordsCostsToTheMicroDollarFromCatalogPrices) {
+TEST_P(LedgerTest, RecordsCostsToTheMicroDollarFromCatalogPrices) {
   catalog::ModelEntry haiku{
       "haiku", {}, catalog::ModelKind::kText, catalog::ModelTier::kSmall, 0.25, 1.25, 0};
   catalog::ModelEntry sonnet{
@@ -111,7 +97,7 @@ TEST_F(LedgerTest, RecordsCostsToTheMicroDollarFromCatalogPrices) {
   EXPECT_DOUBLE_EQ(report.total.cost_usd(), 0.002058);
 }
 
-TEST_F(LedgerTest, GroupsByEveryKeySortedByKey) {
+TEST_P(LedgerTest, GroupsByEveryKeySortedByKey) {
   ledger_->record(call(kMidnight + 10, kBob, "billing", "m2", "InvokeModel", 1, 2, 3));
   ledger_->record(call(kMidnight + kDay + 10, kAlice, "search", "m1", "Converse", 10, 20, 30));
   UsageRecord escalated = call(kMidnight + 20, kAlice, "billing", "m1", "Converse", 100, 200, 300);
@@ -156,7 +142,7 @@ TEST_F(LedgerTest, GroupsByEveryKeySortedByKey) {
   EXPECT_EQ(by_operation.groups[1].totals.requests, 1);
 }
 
-TEST_F(LedgerTest, TimeRangeIsFromInclusiveToExclusive) {
+TEST_P(LedgerTest, TimeRangeIsFromInclusiveToExclusive) {
   for (int i = 0; i < 5; ++i) {
     ledger_->record(call(kMidnight + i * 1000, kAlice, "", "m", "Converse", 1, 1, 1));
   }
@@ -167,7 +153,7 @@ TEST_F(LedgerTest, TimeRangeIsFromInclusiveToExclusive) {
   EXPECT_EQ(query(GroupBy::kModel).total.requests, 5);
 }
 
-TEST_F(LedgerTest, RangesAcrossWholeAndPartialHoursCountEveryCallOnce) {
+TEST_P(LedgerTest, RangesAcrossWholeAndPartialHoursCountEveryCallOnce) {
   // One call every 10 minutes for 5 hours, committed in several batches.
   constexpr int64_t kMinute = 60'000;
   for (int i = 0; i < 30; ++i) {
@@ -201,7 +187,7 @@ TEST_F(LedgerTest, RangesAcrossWholeAndPartialHoursCountEveryCallOnce) {
   EXPECT_EQ(query(GroupBy::kPrincipal).total.requests, 30);
 }
 
-TEST_F(LedgerTest, FlushedRecordsSurviveReopeningTheStore) {
+TEST_P(LedgerTest, FlushedRecordsSurviveReopeningTheStore) {
   UsageRecord r = call(kMidnight, kAlice, "app", "m", "ConverseStream", 7, 8, 9);
   r.role_session = "session-1";
   r.escalated = true;
@@ -232,7 +218,7 @@ TEST_F(LedgerTest, FlushedRecordsSurviveReopeningTheStore) {
   EXPECT_EQ(back.request_id, r.request_id);
 }
 
-TEST_F(LedgerTest, DestructorFlushesWhatWasQueued) {
+TEST_P(LedgerTest, DestructorFlushesWhatWasQueued) {
   for (int i = 0; i < 100; ++i) {
     ledger_->record(call(kMidnight + i, kAlice, "", "m", "Converse", 1, 2, 3));
   }
@@ -240,7 +226,7 @@ TEST_F(LedgerTest, DestructorFlushesWhatWasQueued) {
   EXPECT_EQ(query(GroupBy::kModel).total.requests, 100);
 }
 
-TEST_F(LedgerTest, ConcurrentRecordsFromEightThreadsLoseNothing) {
+TEST_P(LedgerTest, ConcurrentRecordsFromEightThreadsLoseNothing) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 500;
   std::vector<std::thread> threads;
@@ -263,7 +249,7 @@ TEST_F(LedgerTest, ConcurrentRecordsFromEightThreadsLoseNothing) {
   EXPECT_EQ(report.total.requests, kThreads * kPerThread);
 }
 
-TEST_F(LedgerTest, RecordIsCheapOnTheCallersThread) {
+TEST_P(LedgerTest, RecordIsCheapOnTheCallersThread) {
   constexpr int kCalls = 2000;
   std::vector<int64_t> nanos;
   nanos.reserve(kCalls);
@@ -280,7 +266,7 @@ TEST_F(LedgerTest, RecordIsCheapOnTheCallersThread) {
   EXPECT_EQ(query(GroupBy::kModel).total.requests, kCalls);
 }
 
-TEST_F(LedgerTest, RecordsARequestIdOnceEvenWhenRecordedAgain) {
+TEST_P(LedgerTest, RecordsARequestIdOnceEvenWhenRecordedAgain) {
   // A redelivered job's stage records the same request id again; the charge must not double.
   UsageRecord first = call(kMidnight, kAlice, "app", "m", "Converse", 10, 20, 30);
   first.request_id = "job:1:extract";
@@ -301,7 +287,7 @@ TEST_F(LedgerTest, RecordsARequestIdOnceEvenWhenRecordedAgain) {
   EXPECT_EQ(records->size(), 3u);
 }
 
-TEST_F(LedgerTest, RecordsTheProviderAndPromptCacheTokens) {
+TEST_P(LedgerTest, RecordsTheProviderAndPromptCacheTokens) {
   UsageRecord upstream = call(kMidnight, kAlice, "app", "m", "Converse", 1000, 20, 30);
   upstream.provider = "aws";
   upstream.cache_read_input_tokens = 600;
@@ -317,6 +303,9 @@ TEST_F(LedgerTest, RecordsTheProviderAndPromptCacheTokens) {
   std::string json = usage_calls_json(*records);
   EXPECT_NE(json.find(R"("cache_read_input_tokens":600)"), std::string::npos) << json;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, LedgerTest, testing::kLedgerBackends,
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace plinth::ledger

@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <random>
 
+#include "ledger_backend.h"
 #include "plinth/core/clock.h"
 #include "plinth/ledger/budgets.h"
 #include "plinth/ledger/ledger.h"
-#include "plinth/store/database.h"
 
 namespace plinth::ledger {
 namespace {
@@ -21,24 +21,14 @@ const std::string kProfileA =
 const std::string kProfileB =
     "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/bbbbbbbbbbbb";
 
-class UsageLabelsTest : public ::testing::Test {
+class UsageLabelsTest : public ::testing::TestWithParam<std::string> {
  protected:
-  UsageLabelsTest() {
-    std::random_device seed;
-    dir_ = fs::temp_directory_path() / ("plinth-labels-test-" + std::to_string(seed()));
-    fs::create_directories(dir_);
-    auto db = store::Database::open(dir_ / "plinth.db");
-    EXPECT_TRUE(db);
-    db_ = std::move(*db);
-    auto ledger = open_sqlite_ledger(*db_);
-    EXPECT_TRUE(ledger);
-    ledger_ = std::move(*ledger);
+  UsageLabelsTest() : backend_(GetParam()) {
+    auto ledger = backend_.open();
+    EXPECT_TRUE(ledger) << ledger.error().message;
+    if (ledger) ledger_ = std::move(*ledger);
   }
-  ~UsageLabelsTest() override {
-    ledger_.reset();
-    db_.reset();
-    fs::remove_all(dir_);
-  }
+  ~UsageLabelsTest() override { ledger_.reset(); }
 
   void add(int64_t time_ms, std::string profile, Labels tags, Labels metadata, int64_t cost) {
     UsageRecord r;
@@ -69,13 +59,12 @@ class UsageLabelsTest : public ::testing::Test {
     return report ? *report : UsageReport{};
   }
 
-  fs::path dir_;
+  testing::LedgerBackend backend_;
   int count_ = 0;
-  std::unique_ptr<store::Database> db_;
   std::unique_ptr<Ledger> ledger_;
 };
 
-TEST_F(UsageLabelsTest, GroupsByProfileProfileTagAndMetadataKey) {
+TEST_P(UsageLabelsTest, GroupsByProfileProfileTagAndMetadataKey) {
   add(kMidnight + 1, kProfileA, {{"team", "alpha"}}, {{"user", "u1"}}, 100);
   // Two hours later (whole hours between read the roll-up for other groupings).
   add(kMidnight + 7'200'000, kProfileA, {{"team", "alpha"}}, {{"user", "u2"}}, 10);
@@ -110,14 +99,14 @@ TEST_F(UsageLabelsTest, GroupsByProfileProfileTagAndMetadataKey) {
   EXPECT_EQ(unknown.groups[0].totals.requests, 4);
 }
 
-TEST_F(UsageLabelsTest, LabelKeyWithQuotesIsBoundNotSpliced) {
+TEST_P(UsageLabelsTest, LabelKeyWithQuotesIsBoundNotSpliced) {
   add(kMidnight, kProfileA, {{"a'b\"c", "x"}}, {}, 1);
   UsageReport report = query("tag:a'b\"c");
   ASSERT_EQ(report.groups.size(), 1u);
   EXPECT_EQ(report.groups[0].key, "x");
 }
 
-TEST_F(UsageLabelsTest, RecentCallsCarryTheProfileAndLabels) {
+TEST_P(UsageLabelsTest, RecentCallsCarryTheProfileAndLabels) {
   add(kMidnight, kProfileA, {{"team", "alpha"}, {"env", "prod"}}, {{"user", "u1"}}, 1);
   auto recent = ledger_->recent(1);
   ASSERT_TRUE(recent);
@@ -129,7 +118,7 @@ TEST_F(UsageLabelsTest, RecentCallsCarryTheProfileAndLabels) {
   EXPECT_NE(json.find(R"("request_metadata":{"user":"u1"})"), std::string::npos) << json;
 }
 
-TEST_F(UsageLabelsTest, SeriesRefusesLabelGroupings) {
+TEST_P(UsageLabelsTest, SeriesRefusesLabelGroupings) {
   SeriesQuery q;
   q.by = GroupBy::kProfile;
   q.from_ms = kMidnight;
@@ -150,7 +139,7 @@ TEST(UsageGrouping, ParsesLabelGroupingsAndBoundsTheKey) {
   EXPECT_FALSE(parse_grouping("colour"));
 }
 
-TEST_F(UsageLabelsTest, ProfileTagBudgetMatchesKeyEqualsValueAndIsRebuilt) {
+TEST_P(UsageLabelsTest, ProfileTagBudgetMatchesKeyEqualsValueAndIsRebuilt) {
   BudgetSpec spec{"alpha", BudgetScope::kTag, "team=alpha", BudgetPeriod::kDay, 1000, {}};
   ManualClock clock(kMidnight / 1000);
   Budgets budgets({spec}, clock);
@@ -179,6 +168,9 @@ TEST_F(UsageLabelsTest, ProfileTagBudgetMatchesKeyEqualsValueAndIsRebuilt) {
   EXPECT_EQ(states[0].spent_micro_usd, 700);
   EXPECT_FALSE(restarted.reserve(through_profile, 400));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, UsageLabelsTest, testing::kLedgerBackends,
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace plinth::ledger

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <random>
 
+#include "ledger_backend.h"
 #include "plinth/ledger/ledger.h"
-#include "plinth/store/database.h"
 
 namespace plinth::ledger {
 namespace {
@@ -20,24 +20,14 @@ constexpr int64_t kHour = 3'600'000;
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kMidnight = 1'764'028'800'000;  // 2025-11-25T00:00:00Z
 
-class UsageSeriesTest : public ::testing::Test {
+class UsageSeriesTest : public ::testing::TestWithParam<std::string> {
  protected:
-  UsageSeriesTest() {
-    std::random_device seed;
-    dir_ = fs::temp_directory_path() / ("plinth-series-test-" + std::to_string(seed()));
-    fs::create_directories(dir_);
-    auto db = store::Database::open(dir_ / "plinth.db");
-    EXPECT_TRUE(db) << db.error().message;
-    db_ = std::move(*db);
-    auto ledger = open_sqlite_ledger(*db_);
+  UsageSeriesTest() : backend_(GetParam()) {
+    auto ledger = backend_.open();
     EXPECT_TRUE(ledger) << ledger.error().message;
-    ledger_ = std::move(*ledger);
+    if (ledger) ledger_ = std::move(*ledger);
   }
-  ~UsageSeriesTest() override {
-    ledger_.reset();
-    db_.reset();
-    fs::remove_all(dir_);
-  }
+  ~UsageSeriesTest() override { ledger_.reset(); }
 
   void record(int64_t time_ms, std::string model, std::string tag, int64_t in, bool escalated) {
     UsageRecord r;
@@ -62,13 +52,12 @@ class UsageSeriesTest : public ::testing::Test {
     return answer ? *answer : UsageSeries{};
   }
 
-  fs::path dir_;
-  std::unique_ptr<store::Database> db_;
+  testing::LedgerBackend backend_;
   std::unique_ptr<Ledger> ledger_;
   int calls_ = 0;
 };
 
-TEST_F(UsageSeriesTest, HourBucketsAreDenseWithOneLinePerModelSortedByKey) {
+TEST_P(UsageSeriesTest, HourBucketsAreDenseWithOneLinePerModelSortedByKey) {
   record(kMidnight + 5 * kMinute, "small", "invoices", 1, false);
   record(kMidnight + 50 * kMinute, "small", "support", 2, false);
   record(kMidnight + 2 * kHour + 1, "large", "invoices", 4, true);
@@ -95,7 +84,7 @@ TEST_F(UsageSeriesTest, HourBucketsAreDenseWithOneLinePerModelSortedByKey) {
   EXPECT_EQ(large[2].cost_micro_usd, 40);
 }
 
-TEST_F(UsageSeriesTest, EveryCallLandsInItsBucketOnceAcrossWholeAndPartialHours) {
+TEST_P(UsageSeriesTest, EveryCallLandsInItsBucketOnceAcrossWholeAndPartialHours) {
   // One call every 10 minutes for 5 hours, committed in several batches, alternating tags.
   for (int i = 0; i < 30; ++i) {
     record(kMidnight + i * 10 * kMinute, "m", i % 2 ? "a" : "b", i, false);
@@ -139,7 +128,7 @@ TEST_F(UsageSeriesTest, EveryCallLandsInItsBucketOnceAcrossWholeAndPartialHours)
   check(50, 70);  // across one hour boundary, no whole hour
 }
 
-TEST_F(UsageSeriesTest, DayBucketsStartAtUtcMidnight) {
+TEST_P(UsageSeriesTest, DayBucketsStartAtUtcMidnight) {
   record(kMidnight - kMinute, "m", "", 1, false);     // the day before
   record(kMidnight + 10 * kHour, "m", "", 2, false);  // read from the hourly roll-up
   record(kMidnight + kDay + kMinute, "m", "", 4, false);
@@ -153,7 +142,7 @@ TEST_F(UsageSeriesTest, DayBucketsStartAtUtcMidnight) {
   EXPECT_EQ(s.series[0].points[2].input_tokens, 4);
 }
 
-TEST_F(UsageSeriesTest, RejectsEmptyNegativeAndTooLongRanges) {
+TEST_P(UsageSeriesTest, RejectsEmptyNegativeAndTooLongRanges) {
   for (SeriesQuery bad : {SeriesQuery{SeriesBucket::kHour, GroupBy::kModel, kMidnight, kMidnight},
                           SeriesQuery{SeriesBucket::kHour, GroupBy::kModel, kMidnight, 0},
                           SeriesQuery{SeriesBucket::kDay, GroupBy::kModel, -kDay, kMidnight},
@@ -216,6 +205,9 @@ TEST(UsageCallsJson, NamesEveryRecordFieldInSnakeCase) {
   }
   EXPECT_EQ(json::parse(usage_calls_json({})), json::parse(R"({"calls":[]})"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, UsageSeriesTest, testing::kLedgerBackends,
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace plinth::ledger

@@ -1,4 +1,4 @@
-// The SQLite store on a real temp file: migrations, IAM CRUD, sealed secrets, key files.
+// The SQLite store on a real temp file: migrations, transactions, sealed boxes, key files.
 #include "plinth/store/store.h"
 
 #include <gtest/gtest.h>
@@ -31,13 +31,6 @@ class TempDir {
   fs::path path_;
 };
 
-std::string raw_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -53,83 +46,7 @@ class SqliteStoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteStoreTest, UsersRoundTripAndDuplicatesAreRejected) {
-  IamStore& iam = store_->iam();
-  UserRecord alice{"alice", "AIDAEXAMPLE1", "arn:aws:iam::000000000000:user/alice", 100};
-  ASSERT_TRUE(iam.create_user(alice).has_value());
-  auto dup = iam.create_user(alice);
-  ASSERT_FALSE(dup.has_value());
-  EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists);
-  auto loaded = iam.get_user("alice");
-  ASSERT_TRUE(loaded.has_value());
-  EXPECT_EQ(loaded->user_id, "AIDAEXAMPLE1");
-  EXPECT_EQ(loaded->arn, alice.arn);
-  EXPECT_EQ(loaded->created_at, 100);
-  EXPECT_EQ(iam.list_users()->size(), 1u);
-  EXPECT_EQ(iam.get_user("bob").error().code, ErrorCode::kNotFound);
-  ASSERT_TRUE(iam.delete_user("alice").has_value());
-  EXPECT_EQ(iam.delete_user("alice").error().code, ErrorCode::kNotFound);
-}
-
-TEST_F(SqliteStoreTest, AccessKeySecretsAreSealedOnDiskAndOpenWithTheMasterKey) {
-  IamStore& iam = store_->iam();
-  ASSERT_TRUE(iam.create_user({"alice", "AIDA1", "arn:aws:iam::0:user/alice", 1}).has_value());
-  const std::string secret = "SuperSecretAccessKeyValue0123456789ABCDE";
-  ASSERT_TRUE(iam.create_access_key({"AKIAEXAMPLE0001", "alice", secret, "Active", 5}).has_value());
-  auto key = iam.get_access_key("AKIAEXAMPLE0001");
-  ASSERT_TRUE(key.has_value()) << key.error().message;
-  EXPECT_EQ(key->secret_access_key, secret);
-  EXPECT_EQ(key->user_name, "alice");
-  auto listed = iam.list_access_keys("alice");
-  ASSERT_EQ(listed->size(), 1u);
-  EXPECT_TRUE(listed->front().secret_access_key.empty());
-
-  // Nothing on disk (database, WAL) holds the secret in plaintext, hex or base64.
-  store_.reset();
-  std::string everything;
-  for (const auto& entry : fs::directory_iterator(dir_.path())) everything += raw_bytes(entry);
-  EXPECT_NE(everything.find("AKIAEXAMPLE0001"), std::string::npos);  // the id is not secret
-  EXPECT_EQ(everything.find(secret), std::string::npos);
-  EXPECT_EQ(everything.find(hex_encode(secret)), std::string::npos);
-  EXPECT_EQ(everything.find(base64_encode(secret)), std::string::npos);
-
-  // Another master key cannot open it.
-  auto other = open_sqlite_store({dir_.path() / "plinth.db", std::string(32, 'k'), random_});
-  ASSERT_TRUE(other.has_value());
-  EXPECT_EQ((*other)->iam().get_access_key("AKIAEXAMPLE0001").error().code,
-            ErrorCode::kCorruptData);
-  // The right one still can, after reopening.
-  auto reopened = open_sqlite_store({dir_.path() / "plinth.db", key_, random_});
-  EXPECT_EQ((*reopened)->iam().get_access_key("AKIAEXAMPLE0001")->secret_access_key, secret);
-}
-
-TEST_F(SqliteStoreTest, RolesAndInlinePoliciesRoundTripAndCascade) {
-  IamStore& iam = store_->iam();
-  RoleRecord role{"app", "AROA1", "arn:aws:iam::0:role/app", R"({"Statement":[]})", "d", 7200, 9};
-  ASSERT_TRUE(iam.create_role(role).has_value());
-  EXPECT_EQ(iam.create_role(role).error().code, ErrorCode::kAlreadyExists);
-  auto loaded = iam.get_role("app");
-  ASSERT_TRUE(loaded.has_value());
-  EXPECT_EQ(loaded->assume_role_policy, role.assume_role_policy);
-  EXPECT_EQ(loaded->max_session_duration, 7200);
-  ASSERT_TRUE(iam.put_role_policy("app", {"p1", "{\"a\":1}"}).has_value());
-  ASSERT_TRUE(iam.put_role_policy("app", {"p1", "{\"a\":2}"}).has_value());  // replaces
-  ASSERT_TRUE(iam.put_role_policy("app", {"p2", "{}"}).has_value());
-  EXPECT_EQ(iam.get_role_policy("app", "p1")->document, "{\"a\":2}");
-  EXPECT_EQ(iam.list_role_policies("app")->size(), 2u);
-  EXPECT_EQ(iam.put_role_policy("nope", {"p", "{}"}).error().code, ErrorCode::kNotFound);
-  ASSERT_TRUE(iam.delete_role_policy("app", "p2").has_value());
-  EXPECT_EQ(iam.delete_role_policy("app", "p2").error().code, ErrorCode::kNotFound);
-  ASSERT_TRUE(iam.delete_role("app").has_value());
-  EXPECT_EQ(iam.get_role_policy("app", "p1").error().code, ErrorCode::kNotFound);
-
-  ASSERT_TRUE(iam.create_user({"u", "AIDA2", "arn:aws:iam::0:user/u", 1}).has_value());
-  ASSERT_TRUE(iam.put_user_policy("u", {"up", "{}"}).has_value());
-  EXPECT_EQ(iam.list_user_policies("u")->size(), 1u);
-  ASSERT_TRUE(iam.delete_user("u").has_value());
-  ASSERT_TRUE(iam.create_user({"u", "AIDA3", "arn:aws:iam::0:user/u", 1}).has_value());
-  EXPECT_TRUE(iam.list_user_policies("u")->empty());
-}
+// IAM records: iam_store_test.cpp runs them on both backends.
 
 TEST_F(SqliteStoreTest, OtherDomainsMigrateOnTheSameConnectionOnce) {
   Database* db = store_->database();

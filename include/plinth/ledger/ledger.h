@@ -14,6 +14,9 @@
 namespace plinth::store {
 class Database;
 }
+namespace plinth::pg {
+class Pool;
+}
 
 namespace plinth::ledger {
 
@@ -190,5 +193,9 @@ class Ledger {
 // A ledger in table ledger_usage of `db` (migrated on open), which must outlive it. A writer
 // thread commits queued records in batches, one transaction per batch; the destructor flushes.
 Result<std::unique_ptr<Ledger>> open_sqlite_ledger(store::Database& db);
+
+// The same ledger in PostgreSQL through the replica's pool (migrated on open under the advisory
+// lock). Replicas share it: a request id recorded by any of them is recorded once.
+Result<std::unique_ptr<Ledger>> open_postgres_ledger(std::shared_ptr<pg::Pool> pool);
 
 }  // namespace plinth::ledger

@@ -154,6 +154,18 @@ struct SqliteStoreOptions {
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteStoreOptions& options);
 
+struct PostgresStoreOptions {
+  pg::PoolOptions pool;            // pool.url: postgresql://…
+  std::string master_key;          // 32 bytes, the same on every replica
+  std::shared_ptr<Random> random;  // nonces; defaults to Random::secure()
+  // Domains not on PostgreSQL yet (queue, documents, vectors, inference profiles) keep a SQLite
+  // file per replica here; empty: database() is null.
+  std::filesystem::path local_sqlite_file;
+};
+
+// Connects the pool and applies the IAM migrations under the advisory lock.
+Result<std::unique_ptr<Store>> open_postgres_store(const PostgresStoreOptions& options);
+
 // Opens DATA_DIR/plinth.db with the master key from PLINTH_MASTER_KEY or DATA_DIR/master.key
 // (created, mode 0600, on first start).
 Result<std::unique_ptr<Store>> open_default_store(const std::filesystem::path& data_dir,
