@@ -185,9 +185,14 @@ int run_serve(const ServeOptions& o) {
   auto provider = providers::LocalProvider::load(config->models, engine_threads);
   if (!provider) return fail_start(provider.error().message);
 
-  // Every model call is metered into the store; PostgreSQL stores have no SQLite database yet.
+  // Every model call is metered into the store: on PostgreSQL one ledger for every replica.
+  std::shared_ptr<pg::Pool> pg_pool = (*store)->pg_pool();
   std::unique_ptr<ledger::Ledger> usage_ledger;
-  if (store::Database* database = (*store)->database()) {
+  if (pg_pool) {
+    auto opened = ledger::open_postgres_ledger(pg_pool);
+    if (!opened) return fail_start(opened.error().message);
+    usage_ledger = std::move(*opened);
+  } else if (store::Database* database = (*store)->database()) {
     auto opened = ledger::open_sqlite_ledger(*database);
     if (!opened) return fail_start(opened.error().message);
     usage_ledger = std::move(*opened);
@@ -196,7 +201,6 @@ int run_serve(const ServeOptions& o) {
   }
   // Knowledge-base vectors live in the same database; their indexes are rebuilt here (on
   // PostgreSQL each replica builds its own and follows the others' changes).
-  std::shared_ptr<pg::Pool> pg_pool = (*store)->pg_pool();
   std::unique_ptr<vectors::VectorStore> vector_store;
   if (pg_pool) {
     auto opened = vectors::open_postgres_vector_store(pg_pool);
@@ -225,7 +229,13 @@ int run_serve(const ServeOptions& o) {
   }
   ledger::Budgets budgets(std::move(budget_specs), *clock);
   if (!budgets.empty()) {
-    if (!usage_ledger) return fail_start("budgets need the usage ledger (a SQLite store)");
+    if (!usage_ledger) return fail_start("budgets need the usage ledger");
+    // Replicas on one PostgreSQL database reserve against the same rows.
+    if (pg_pool) {
+      if (auto shared = budgets.share_through(pg_pool); !shared) {
+        return fail_start("cannot share budgets through PostgreSQL: " + shared.error().message);
+      }
+    }
     if (auto restored = budgets.restore(*usage_ledger); !restored) {
       return fail_start("cannot rebuild budget spend: " + restored.error().message);
     }
@@ -309,7 +319,8 @@ int run_serve(const ServeOptions& o) {
                                             .routers = &*routers,
                                             .vectors = vector_store.get(),
                                             .documents = document_service.get(),
-                                            .profiles = inference_profiles.get()});
+                                            .profiles = inference_profiles.get(),
+                                            .storage = store->get()});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <map>
 
+#include "budget_rules.h"
+#include "pg_budget_rows.h"
 #include "plinth/core/log.h"
 #include "plinth/ledger/ledger.h"
 #include "utf8_repair.h"
@@ -80,6 +82,22 @@ std::string usd_text(int64_t micro) {
 
 }  // namespace
 
+Error refusal(const BudgetSpec& spec, const std::string& key, int64_t spent, int64_t reserved,
+              int64_t estimate) {
+  int64_t limit = spec.limit_micro_usd.value_or(0);
+  return Error(
+      ErrorCode::kThrottled,
+      fmt::format("Budget {} ({} {}) of {} USD per {} {}: spent {} USD, reserved "
+                  "{} USD, this request may cost up to {} USD.",
+                  spec.id, scope_name(spec.scope), key, usd_text(limit), period_name(spec.period),
+                  spent >= limit ? "is exhausted" : "would be exceeded", usd_text(spent),
+                  usd_text(reserved), usd_text(estimate)));
+}
+
+std::optional<std::string> budget_key(const BudgetSpec& spec, const BudgetSubject& subject) {
+  return key_for(spec, subject);
+}
+
 struct Budgets::Book {
   std::map<std::string, Entry> entries;  // by key
   size_t prune_above = 4096;             // forget idle keys when entries outgrow this
@@ -146,25 +164,27 @@ int64_t period_start_ms(BudgetPeriod period, int64_t time_ms) {
 BudgetReservation::BudgetReservation(BudgetReservation&& other) noexcept
     : budgets_(std::exchange(other.budgets_, nullptr)),
       holds_(std::move(other.holds_)),
-      estimate_(other.estimate_) {}
+      estimate_(other.estimate_),
+      shared_id_(other.shared_id_) {}
 
 BudgetReservation& BudgetReservation::operator=(BudgetReservation&& other) noexcept {
   if (this != &other) {
-    if (budgets_) budgets_->release(holds_, estimate_, std::nullopt);
+    if (budgets_) budgets_->release(*this, std::nullopt);
     budgets_ = std::exchange(other.budgets_, nullptr);
     holds_ = std::move(other.holds_);
     estimate_ = other.estimate_;
+    shared_id_ = other.shared_id_;
   }
   return *this;
 }
 
 BudgetReservation::~BudgetReservation() {
-  if (budgets_) budgets_->release(holds_, estimate_, std::nullopt);
+  if (budgets_) budgets_->release(*this, std::nullopt);
 }
 
 void BudgetReservation::settle(int64_t actual_micro_usd) {
   if (!budgets_) return;
-  std::exchange(budgets_, nullptr)->release(holds_, estimate_, actual_micro_usd);
+  std::exchange(budgets_, nullptr)->release(*this, actual_micro_usd);
 }
 
 Budgets::Budgets(std::vector<BudgetSpec> specs, const Clock& clock)
@@ -187,6 +207,7 @@ Status Budgets::restore(Ledger& ledger) {
   int64_t now = now_ms();
   auto rows = ledger.spend_since(period_start_ms(BudgetPeriod::kMonth, now));
   if (!rows) return std::unexpected(rows.error());
+  if (shared_) return restore_shared(*rows);
   std::lock_guard lock(mutex_);
   for (size_t b = 0; b < specs_.size(); ++b) {
     const BudgetSpec& spec = specs_[b];
@@ -212,6 +233,7 @@ Result<BudgetReservation> Budgets::reserve(const BudgetSubject& subject,
   BudgetReservation reservation;
   if (specs_.empty()) return reservation;
   int64_t estimate = std::max<int64_t>(estimate_micro_usd, 0);
+  if (shared_) return reserve_shared(subject, estimate);
   int64_t now = now_ms();
   std::lock_guard lock(mutex_);
   for (size_t b = 0; b < specs_.size(); ++b) {
@@ -225,17 +247,10 @@ Result<BudgetReservation> Budgets::reserve(const BudgetSubject& subject,
     if (spec.limit_micro_usd) {
       int64_t limit = *spec.limit_micro_usd;
       if (entry.spent >= limit || entry.spent + entry.reserved + estimate > limit) {
-        return fail(
-            ErrorCode::kThrottled,
-            fmt::format("Budget {} ({} {}) of {} USD per {} {}: spent {} USD, reserved "
-                        "{} USD, this request may cost up to {} USD.",
-                        spec.id, scope_name(spec.scope), *key, usd_text(limit),
-                        period_name(spec.period),
-                        entry.spent >= limit ? "is exhausted" : "would be exceeded",
-                        usd_text(entry.spent), usd_text(entry.reserved), usd_text(estimate)));
+        return std::unexpected(refusal(spec, *key, entry.spent, entry.reserved, estimate));
       }
     }
-    reservation.holds_.push_back({b, std::move(*key)});
+    reservation.holds_.push_back({b, std::move(*key), period_start});
   }
   for (const auto& hold : reservation.holds_) {
     books_[hold.budget]->entries[hold.key].reserved += estimate;
@@ -245,14 +260,14 @@ Result<BudgetReservation> Budgets::reserve(const BudgetSubject& subject,
   return reservation;
 }
 
-void Budgets::release(const std::vector<BudgetReservation::Hold>& holds, int64_t estimate,
-                      std::optional<int64_t> actual) {
+void Budgets::release(const BudgetReservation& reservation, std::optional<int64_t> actual) {
+  if (shared_) return release_shared(reservation, actual);
+  const int64_t estimate = reservation.estimate_;
   std::vector<BudgetState> crossed;
-  std::function<void(const BudgetState&)> listener;
   {
     int64_t now = now_ms();
     std::lock_guard lock(mutex_);
-    for (const auto& hold : holds) {
+    for (const auto& hold : reservation.holds_) {
       const BudgetSpec& spec = specs_[hold.budget];
       Entry& entry = books_[hold.budget]->at(hold.key, period_start_ms(spec.period, now));
       entry.reserved = std::max<int64_t>(entry.reserved - estimate, 0);
@@ -264,6 +279,15 @@ void Budgets::release(const std::vector<BudgetReservation::Hold>& holds, int64_t
         crossed.push_back(state_of(hold.budget, hold.key, entry));
       }
     }
+  }
+  announce(crossed);
+}
+
+void Budgets::announce(const std::vector<BudgetState>& crossed) {
+  if (crossed.empty()) return;
+  std::function<void(const BudgetState&)> listener;
+  {
+    std::lock_guard lock(mutex_);
     listener = soft_listener_;
   }
   for (const BudgetState& state : crossed) {
@@ -289,6 +313,7 @@ BudgetState Budgets::state_of(size_t budget, const std::string& key, const Entry
 }
 
 std::vector<BudgetState> Budgets::snapshot() const {
+  if (shared_) return snapshot_shared();
   std::vector<BudgetState> states;
   int64_t now = now_ms();
   std::lock_guard lock(mutex_);

@@ -1,5 +1,6 @@
-// Budgets: reservation arithmetic, day and month rollover on a manual clock, soft-limit events,
-// concurrency, and spend rebuilt from a real SQLite ledger after a restart.
+// Budgets on both books (in memory; rows in a PostgreSQL database): reservation arithmetic, day
+// and month rollover on a manual clock, soft-limit events, concurrency, and spend rebuilt from a
+// real ledger after a restart.
 #include "plinth/ledger/budgets.h"
 
 #include <gtest/gtest.h>
@@ -7,16 +8,12 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <deque>
-#include <filesystem>
-#include <random>
 #include <thread>
 
-#include "plinth/store/database.h"
+#include "ledger_backend.h"
 
 namespace plinth::ledger {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr int64_t kMidnight = 1'764'028'800;  // 2025-11-25T00:00:00Z, in seconds
 constexpr int64_t kDaySeconds = 86'400;
@@ -42,6 +39,31 @@ const BudgetState* find(std::vector<BudgetState> states, std::string_view id,
   return nullptr;
 }
 
+class BudgetsTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  BudgetsTest() : backend_(GetParam()) {}
+  ~BudgetsTest() override {
+    budgets_.clear();  // before the backend's pool
+  }
+
+  // Budgets over this backend: in memory for sqlite, shared through the database for postgresql.
+  Budgets& open(std::vector<BudgetSpec> specs, const Clock& clock) {
+    budgets_.push_back(std::make_unique<Budgets>(std::move(specs), clock));
+    if (backend_.postgres()) {
+      auto pool = backend_.connect();
+      EXPECT_TRUE(pool) << pool.error().message;
+      if (pool) {
+        auto shared = budgets_.back()->share_through(*pool);
+        EXPECT_TRUE(shared) << shared.error().message;
+      }
+    }
+    return *budgets_.back();
+  }
+
+  testing::LedgerBackend backend_;
+  std::vector<std::unique_ptr<Budgets>> budgets_;
+};
+
 TEST(BudgetPeriods, StartAtUtcMidnightAndFirstOfMonth) {
   int64_t noon = (kMidnight + kDaySeconds / 2) * 1000;
   EXPECT_EQ(period_start_ms(BudgetPeriod::kDay, noon), kMidnight * 1000);
@@ -50,9 +72,10 @@ TEST(BudgetPeriods, StartAtUtcMidnightAndFirstOfMonth) {
   EXPECT_EQ(period_start_ms(BudgetPeriod::kMonth, 1'761'955'199'999), 1'759'276'800'000);
 }
 
-TEST(Budgets, ReservationHoldsTheEstimateAndSettlementBooksTheActualCost) {
+TEST_P(BudgetsTest, ReservationHoldsTheEstimateAndSettlementBooksTheActualCost) {
   ManualClock clock(kMidnight + 3600);
-  Budgets budgets({spec("daily", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, 1000)}, clock);
+  Budgets& budgets =
+      open({spec("daily", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, 1000)}, clock);
   auto first = budgets.reserve(alice(), 300);
   ASSERT_TRUE(first) << first.error().message;
   auto second = budgets.reserve(alice(), 300);
@@ -78,9 +101,10 @@ TEST(Budgets, ReservationHoldsTheEstimateAndSettlementBooksTheActualCost) {
   EXPECT_EQ(state->reserved_micro_usd, 0);
 }
 
-TEST(Budgets, RefusesEveryCallOnceTheHardLimitIsReached) {
+TEST_P(BudgetsTest, RefusesEveryCallOnceTheHardLimitIsReached) {
   ManualClock clock(kMidnight);
-  Budgets budgets({spec("daily", BudgetScope::kAccount, "*", BudgetPeriod::kDay, 100)}, clock);
+  Budgets& budgets =
+      open({spec("daily", BudgetScope::kAccount, "*", BudgetPeriod::kDay, 100)}, clock);
   budgets.reserve(alice(), 0)->settle(150);  // a call may cost more than its estimate
   auto refused = budgets.reserve(alice(), 0);
   ASSERT_FALSE(refused);
@@ -91,11 +115,11 @@ TEST(Budgets, RefusesEveryCallOnceTheHardLimitIsReached) {
   EXPECT_DOUBLE_EQ(state->used_fraction(), 1.5);
 }
 
-TEST(Budgets, RefusalReservesNothingOnTheOtherBudgets) {
+TEST_P(BudgetsTest, RefusalReservesNothingOnTheOtherBudgets) {
   ManualClock clock(kMidnight);
-  Budgets budgets({spec("roomy", BudgetScope::kAccount, "*", BudgetPeriod::kMonth, 10'000),
-                   spec("tight", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, 50)},
-                  clock);
+  Budgets& budgets = open({spec("roomy", BudgetScope::kAccount, "*", BudgetPeriod::kMonth, 10'000),
+                           spec("tight", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, 50)},
+                          clock);
   ASSERT_FALSE(budgets.reserve(alice(), 80));
   EXPECT_EQ(find(budgets.snapshot(), "roomy", "111122223333"), nullptr);  // nothing held there
   auto other_tag = budgets.reserve(alice("team-b"), 80);  // "tight" does not match team-b
@@ -103,11 +127,11 @@ TEST(Budgets, RefusalReservesNothingOnTheOtherBudgets) {
   EXPECT_EQ(find(budgets.snapshot(), "roomy", "111122223333")->reserved_micro_usd, 80);
 }
 
-TEST(Budgets, WildcardCountsEachPrincipalSeparatelyAndSkipsUntaggedCalls) {
+TEST_P(BudgetsTest, WildcardCountsEachPrincipalSeparatelyAndSkipsUntaggedCalls) {
   ManualClock clock(kMidnight);
-  Budgets budgets({spec("per-user", BudgetScope::kPrincipal, "*", BudgetPeriod::kDay, 100),
-                   spec("per-tag", BudgetScope::kTag, "*", BudgetPeriod::kDay, 1)},
-                  clock);
+  Budgets& budgets = open({spec("per-user", BudgetScope::kPrincipal, "*", BudgetPeriod::kDay, 100),
+                           spec("per-tag", BudgetScope::kTag, "*", BudgetPeriod::kDay, 1)},
+                          clock);
   BudgetSubject bob{"111122223333", "arn:aws:iam::111122223333:user/bob", ""};
   budgets.reserve(alice(""), 0)->settle(100);
   EXPECT_FALSE(budgets.reserve(alice(""), 0));
@@ -115,11 +139,12 @@ TEST(Budgets, WildcardCountsEachPrincipalSeparatelyAndSkipsUntaggedCalls) {
   EXPECT_EQ(find(budgets.snapshot(), "per-tag", ""), nullptr);
 }
 
-TEST(Budgets, DailySpendResetsAtUtcMidnightAndMonthlyOnTheFirst) {
+TEST_P(BudgetsTest, DailySpendResetsAtUtcMidnightAndMonthlyOnTheFirst) {
   ManualClock clock(1'764'460'800 - 60);  // 2025-11-29T23:59:00Z
-  Budgets budgets({spec("daily", BudgetScope::kAccount, "111122223333", BudgetPeriod::kDay, 100),
-                   spec("monthly", BudgetScope::kAccount, "*", BudgetPeriod::kMonth, 1000)},
-                  clock);
+  Budgets& budgets =
+      open({spec("daily", BudgetScope::kAccount, "111122223333", BudgetPeriod::kDay, 100),
+            spec("monthly", BudgetScope::kAccount, "*", BudgetPeriod::kMonth, 1000)},
+           clock);
   budgets.reserve(alice(), 10)->settle(100);
   EXPECT_FALSE(budgets.reserve(alice(), 1));
   clock.advance(std::chrono::seconds(120));  // 2025-11-30T00:01:00Z
@@ -136,9 +161,29 @@ TEST(Budgets, DailySpendResetsAtUtcMidnightAndMonthlyOnTheFirst) {
   EXPECT_EQ(find(budgets.snapshot(), "monthly", "111122223333")->spent_micro_usd, 30);
 }
 
-TEST(Budgets, SoftLimitFiresOncePerPeriodAndNeverRefuses) {
+TEST_P(BudgetsTest, ACallRunningAcrossMidnightHoldsItsMoneyInTheNewDay) {
+  ManualClock clock(1'764'460'800 - 60);  // 2025-11-29T23:59:00Z
+  Budgets& budgets =
+      open({spec("daily", BudgetScope::kAccount, "*", BudgetPeriod::kDay, 100)}, clock);
+  auto running = budgets.reserve(alice(), 80);
+  ASSERT_TRUE(running);
+  clock.advance(std::chrono::seconds(120));  // 2025-11-30T00:01:00Z
+  // Its cost will be booked today: 80 held + 30 > 100, so the new day must not admit this yet.
+  EXPECT_FALSE(budgets.reserve(alice(), 30));
+  auto fits = budgets.reserve(alice(), 20);
+  ASSERT_TRUE(fits);
+  running->settle(80);
+  fits->settle(20);
+  const BudgetState* state = find(budgets.snapshot(), "daily", "111122223333");
+  ASSERT_NE(state, nullptr);
+  EXPECT_EQ(state->spent_micro_usd, 100);
+  EXPECT_EQ(state->reserved_micro_usd, 0);
+  EXPECT_EQ(state->period_start_ms, 1'764'460'800'000);
+}
+
+TEST_P(BudgetsTest, SoftLimitFiresOncePerPeriodAndNeverRefuses) {
   ManualClock clock(kMidnight);
-  Budgets budgets(
+  Budgets& budgets = open(
       {spec("soft", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, std::nullopt, 100)}, clock);
   std::vector<BudgetState> events;
   budgets.on_soft_limit([&](const BudgetState& s) { events.push_back(s); });
@@ -158,11 +203,11 @@ TEST(Budgets, SoftLimitFiresOncePerPeriodAndNeverRefuses) {
   EXPECT_EQ(events.size(), 2u);  // the next day crosses afresh
 }
 
-TEST(Budgets, ConcurrentReservationsNeverOverbook) {
+TEST_P(BudgetsTest, ConcurrentReservationsNeverOverbook) {
   ManualClock clock(kMidnight);
-  Budgets budgets({spec("shared", BudgetScope::kAccount, "*", BudgetPeriod::kDay, 1000),
-                   spec("team", BudgetScope::kTag, "*", BudgetPeriod::kDay, 1000)},
-                  clock);
+  Budgets& budgets = open({spec("shared", BudgetScope::kAccount, "*", BudgetPeriod::kDay, 1000),
+                           spec("team", BudgetScope::kTag, "*", BudgetPeriod::kDay, 1000)},
+                          clock);
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -183,51 +228,45 @@ TEST(Budgets, ConcurrentReservationsNeverOverbook) {
   }
 }
 
-TEST(Budgets, SpendIsRebuiltFromTheLedgerAfterARestart) {
-  std::random_device seed;
-  fs::path dir = fs::temp_directory_path() / ("plinth-budgets-test-" + std::to_string(seed()));
-  fs::create_directories(dir);
-  {
-    auto db = store::Database::open(dir / "plinth.db");
-    ASSERT_TRUE(db) << db.error().message;
-    auto ledger = open_sqlite_ledger(**db);
-    ASSERT_TRUE(ledger);
-    auto add = [&](int64_t seconds, std::string tag, int64_t cost) {
-      UsageRecord r;
-      r.time_ms = seconds * 1000;
-      r.account_id = "111122223333";
-      r.principal_arn = "arn:aws:iam::111122223333:user/alice";
-      r.application_tag = std::move(tag);
-      r.cost_micro_usd = cost;
-      (*ledger)->record(std::move(r));
-    };
-    add(kMidnight - 40 * kDaySeconds, "team-a", 5000);  // last month: in neither period
-    add(kMidnight - kDaySeconds, "team-a", 300);        // yesterday: this month only
-    add(kMidnight + 60, "team-a", 200);
-    add(kMidnight + 120, "team-b", 50);
-    ASSERT_TRUE((*ledger)->flush());
-    ManualClock clock(kMidnight + 3600);
-    Budgets budgets({spec("daily", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, 1000, 100),
-                     spec("monthly", BudgetScope::kAccount, "*", BudgetPeriod::kMonth, 1000)},
-                    clock);
-    int fired = 0;
-    budgets.on_soft_limit([&](const BudgetState&) { ++fired; });
-    ASSERT_TRUE(budgets.restore(**ledger));
-    auto states = budgets.snapshot();
-    EXPECT_EQ(find(states, "daily", "team-a")->spent_micro_usd, 200);
-    EXPECT_EQ(find(states, "monthly", "111122223333")->spent_micro_usd, 550);
-    budgets.reserve(alice(), 0)->settle(1);
-    EXPECT_EQ(fired, 0);  // crossed before the restart: not announced twice
-    EXPECT_FALSE(budgets.reserve(alice(), 451));
-  }
-  fs::remove_all(dir);
+TEST_P(BudgetsTest, SpendIsRebuiltFromTheLedgerAfterARestart) {
+  auto ledger = backend_.open();
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  auto add = [&](int64_t seconds, std::string tag, int64_t cost) {
+    UsageRecord r;
+    r.time_ms = seconds * 1000;
+    r.account_id = "111122223333";
+    r.principal_arn = "arn:aws:iam::111122223333:user/alice";
+    r.application_tag = std::move(tag);
+    r.cost_micro_usd = cost;
+    (*ledger)->record(std::move(r));
+  };
+  add(kMidnight - 40 * kDaySeconds, "team-a", 5000);  // last month: in neither period
+  add(kMidnight - kDaySeconds, "team-a", 300);        // yesterday: this month only
+  add(kMidnight + 60, "team-a", 200);
+  add(kMidnight + 120, "team-b", 50);
+  ASSERT_TRUE((*ledger)->flush());
+  ManualClock clock(kMidnight + 3600);
+  Budgets& budgets =
+      open({spec("daily", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, 1000, 100),
+            spec("monthly", BudgetScope::kAccount, "*", BudgetPeriod::kMonth, 1000)},
+           clock);
+  int fired = 0;
+  budgets.on_soft_limit([&](const BudgetState&) { ++fired; });
+  ASSERT_TRUE(budgets.restore(**ledger));
+  auto states = budgets.snapshot();
+  ASSERT_NE(find(states, "daily", "team-a"), nullptr);
+  EXPECT_EQ(find(states, "daily", "team-a")->spent_micro_usd, 200);
+  EXPECT_EQ(find(states, "monthly", "111122223333")->spent_micro_usd, 550);
+  budgets.reserve(alice(), 0)->settle(1);
+  EXPECT_EQ(fired, 0);  // crossed before the restart: not announced twice
+  EXPECT_FALSE(budgets.reserve(alice(), 451));
 }
 
-TEST(BudgetsJson, ListsEveryFieldTheConsoleReads) {
+TEST_P(BudgetsTest, ListsEveryFieldTheConsoleReads) {
   ManualClock clock(kMidnight + 60);
-  Budgets budgets(
-      {spec("daily", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, 5'000'000, 4'000'000)},
-      clock);
+  Budgets& budgets =
+      open({spec("daily", BudgetScope::kTag, "team-a", BudgetPeriod::kDay, 5'000'000, 4'000'000)},
+           clock);
   budgets.reserve(alice(), 0)->settle(4'500'000);
   auto held = budgets.reserve(alice(), 250'000);
   auto body = boost::json::parse(budgets_json(budgets.snapshot())).as_object();
@@ -246,16 +285,20 @@ TEST(BudgetsJson, ListsEveryFieldTheConsoleReads) {
   EXPECT_EQ(row.at("status").as_string(), "soft_exceeded");
 }
 
-TEST(BudgetsJson, KeysWithInvalidUtf8StillGiveValidJson) {
+TEST_P(BudgetsTest, KeysWithInvalidUtf8StillGiveValidJson) {
   // A tag stored before tags were validated at the edge must not break GET /v1/budgets.
   ManualClock clock(kMidnight + 60);
-  Budgets budgets({spec("per-tag", BudgetScope::kTag, "*", BudgetPeriod::kDay, 5'000'000)}, clock);
+  Budgets& budgets =
+      open({spec("per-tag", BudgetScope::kTag, "*", BudgetPeriod::kDay, 5'000'000)}, clock);
   budgets.reserve(alice("bad\xff\xc3"), 0)->settle(10);
   boost::system::error_code ec;
   auto body = boost::json::parse(budgets_json(budgets.snapshot()), ec);
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(body.at("budgets").at(0).at("key").as_string(), "bad\uFFFD\uFFFD");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, BudgetsTest, testing::kLedgerBackends,
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace plinth::ledger

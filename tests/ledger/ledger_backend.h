@@ -36,16 +36,24 @@ class LedgerBackend {
   std::shared_ptr<pg::Pool> pool() { return pool_; }  // PostgreSQL only
   store::Database* database() { return db_.get(); }   // SQLite only
 
+  // The pool on this backend's database (opened once); PostgreSQL only.
+  Result<std::shared_ptr<pg::Pool>> connect() {
+    if (!pg_->ok()) return fail(ErrorCode::kUnavailable, pg_->error());
+    if (!pool_) {
+      auto pool = pg::Pool::open({pg_->url(), 8, std::chrono::milliseconds(10000)});
+      if (!pool) return std::unexpected(pool.error());
+      pool_ = std::move(*pool);
+    }
+    return pool_;
+  }
+  const std::string& url() const { return pg_->url(); }  // PostgreSQL only
+
   // Opens a ledger on this backend's data; the previous one must be gone (it flushed).
   Result<std::unique_ptr<Ledger>> open() {
     if (postgres()) {
-      if (!pg_->ok()) return fail(ErrorCode::kUnavailable, pg_->error());
-      if (!pool_) {
-        auto pool = pg::Pool::open({pg_->url(), 8, std::chrono::milliseconds(10000)});
-        if (!pool) return std::unexpected(pool.error());
-        pool_ = std::move(*pool);
-      }
-      return open_postgres_ledger(pool_);
+      auto pool = connect();
+      if (!pool) return std::unexpected(pool.error());
+      return open_postgres_ledger(*pool);
     }
     db_.reset();
     auto db = store::Database::open(dir_ / "plinth.db");

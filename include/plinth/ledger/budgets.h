@@ -2,6 +2,7 @@
 // reservations taken before a model call and settled with its actual cost.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,7 +16,13 @@
 #include "plinth/core/result.h"
 #include "plinth/ledger/ledger.h"
 
+namespace plinth::pg {
+class Pool;
+}
+
 namespace plinth::ledger {
+
+class PgBudgetRows;
 
 enum class BudgetScope { kAccount, kPrincipal, kTag };
 enum class BudgetPeriod { kDay, kMonth };
@@ -88,18 +95,34 @@ class BudgetReservation {
   struct Hold {
     size_t budget = 0;
     std::string key;
+    int64_t period_start_ms = 0;  // the period the estimate is held (and the cost booked) in
   };
   Budgets* budgets_ = nullptr;
   std::vector<Hold> holds_;
   int64_t estimate_ = 0;
+  int64_t shared_id_ = 0;  // the reservation's rows in PostgreSQL; 0 for the in-memory book
 };
 
-// Thread-safe. One mutex guards every budget, so a reservation against several budgets is
-// all-or-nothing.
+// How replicas sharing one PostgreSQL database share budgets.
+struct SharedBudgetOptions {
+  // A replica's reservations are released this long after its last heartbeat (it died); the
+  // heartbeat runs every lease / 3.
+  std::chrono::milliseconds lease{30'000};
+};
+
+// Thread-safe. In memory (one process): one mutex guards every budget, so a reservation against
+// several budgets is all-or-nothing. Shared (share_through): the spend and reservations are rows
+// in PostgreSQL, taken with one conditional UPDATE per budget in one transaction, so replicas
+// together never spend past a hard limit.
 class Budgets {
  public:
   Budgets(std::vector<BudgetSpec> specs, const Clock& clock);
   ~Budgets();  // after every reservation taken from it
+
+  // Keeps spend and reservations in PostgreSQL from now on (call before restore and before any
+  // reservation): migrates the tables and starts this replica's lease heartbeat.
+  Status share_through(std::shared_ptr<pg::Pool> pool, SharedBudgetOptions options = {});
+  bool shared() const { return shared_ != nullptr; }
 
   // Seeds each budget's current-period spend from the ledger (call once at start).
   Status restore(Ledger& ledger);
@@ -124,8 +147,12 @@ class Budgets {
   struct Book;  // per budget: its entries by key
 
   int64_t now_ms() const;
-  void release(const std::vector<BudgetReservation::Hold>& holds, int64_t estimate,
-               std::optional<int64_t> actual);
+  void release(const BudgetReservation& reservation, std::optional<int64_t> actual);
+  void release_shared(const BudgetReservation& reservation, std::optional<int64_t> actual);
+  Result<BudgetReservation> reserve_shared(const BudgetSubject& subject, int64_t estimate);
+  std::vector<BudgetState> snapshot_shared() const;
+  Status restore_shared(const std::vector<SpendRow>& rows);
+  void announce(const std::vector<BudgetState>& crossed);
   BudgetState state_of(size_t budget, const std::string& key, const Entry& entry) const;
 
   std::vector<BudgetSpec> specs_;
@@ -133,6 +160,7 @@ class Budgets {
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Book>> books_;               // guarded by mutex_; one per spec
   std::function<void(const BudgetState&)> soft_listener_;  // guarded by mutex_
+  std::unique_ptr<PgBudgetRows> shared_;                   // set once, before use
 };
 
 // {"budgets":[{"id","scope","match","key","period","period_start","limit_usd","soft_limit_usd",

@@ -1,0 +1,89 @@
+// Budget spend and reservations as rows in PostgreSQL, shared by every replica: one
+// budget_usage row per (budget, key, period) with spent and reserved, one budget_holds row per
+// reservation and budget with this replica's lease.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "plinth/core/result.h"
+
+namespace plinth::pg {
+class Connection;
+class Pool;
+}  // namespace plinth::pg
+
+namespace plinth::ledger {
+
+class PgBudgetRows {
+ public:
+  // One budget_usage row a reservation holds money in.
+  struct Hold {
+    std::string budget_id;
+    std::string key;
+    int64_t period_start_ms = 0;
+    std::optional<int64_t> limit;       // hard limit; none: never refuses
+    std::optional<int64_t> soft_limit;  // settle reports the first crossing
+  };
+  struct Usage {
+    int64_t spent = 0;
+    int64_t reserved = 0;
+  };
+  // The hold (index into the request) whose hard limit refused the reservation, and its row.
+  struct Refusal {
+    size_t hold = 0;
+    Usage usage;
+  };
+  struct Row {
+    std::string key;
+    Usage usage;
+  };
+
+  // Migrates the tables and starts the heartbeat (extends this replica's leases, releases the
+  // expired leases of any replica) every lease / 3.
+  static Result<std::unique_ptr<PgBudgetRows>> open(std::shared_ptr<pg::Pool> pool,
+                                                    std::chrono::milliseconds lease);
+  ~PgBudgetRows();  // stops the heartbeat; reservations still held expire with their lease
+
+  // Holds `estimate` in every row, all or nothing: the reservation's id, or the refusal.
+  Result<std::variant<int64_t, Refusal>> reserve(std::vector<Hold> holds, int64_t estimate);
+  // Releases reservation `id` (unless its lease already expired) and books `actual` in the rows
+  // `holds` name: their period_start_ms is the period the call ends in. Returns the holds
+  // (indexes) whose soft limit this booking crossed first, with their rows.
+  Result<std::vector<std::pair<size_t, Usage>>> settle(int64_t id, const std::vector<Hold>& holds,
+                                                       std::optional<int64_t> actual);
+  // Adds a row from the ledger's spend unless the row exists (another replica keeps it current).
+  Status seed(const Hold& hold, int64_t spent);
+  // The rows of one budget period: those with money spent or held, and `always_key`'s.
+  Result<std::vector<Row>> rows(const std::string& budget_id, int64_t period_start_ms,
+                                const std::string& always_key) const;
+  // Releases every expired lease now (the heartbeat does this too); the number released.
+  Result<int64_t> release_expired();
+  const std::string& replica() const { return replica_; }
+
+ private:
+  PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease,
+               std::string replica);
+  void heartbeat_loop();
+  Status extend_leases();
+  // Moves the holds of `hold`'s budget and key from earlier periods into its (new) period row.
+  Status carry_holds(pg::Connection& c, const Hold& hold);
+
+  std::shared_ptr<pg::Pool> pool_;
+  std::chrono::milliseconds lease_;
+  std::string replica_;  // random per process start: a restarted replica renews nothing old
+  std::mutex mutex_;
+  std::condition_variable stop_changed_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread heartbeat_;  // runs heartbeat_loop()
+};
+
+}  // namespace plinth::ledger

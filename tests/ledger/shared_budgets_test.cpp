@@ -1,0 +1,172 @@
+// Budgets shared by replicas through one PostgreSQL database: several Budgets, each with its own
+// pool (a replica each), reserve against the same rows; a replica that dies leaves holds that are
+// released once its lease expires.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "pg/test_database.h"
+#include "plinth/ledger/budgets.h"
+#include "plinth/pg/pool.h"
+
+namespace plinth::ledger {
+namespace {
+
+constexpr int64_t kNoon = 1'764'072'000;  // 2025-11-25T12:00:00Z, in seconds
+
+BudgetSubject alice() { return {"111122223333", "arn:aws:iam::111122223333:user/alice", "team-a"}; }
+
+std::vector<BudgetSpec> account_limit(int64_t limit) {
+  return {BudgetSpec{"daily", BudgetScope::kAccount, "*", BudgetPeriod::kDay, limit, {}}};
+}
+
+std::shared_ptr<pg::Pool> connect(const pg::testing::TestDatabase& db, int size) {
+  auto pool = pg::Pool::open({db.url(), size, std::chrono::milliseconds(20'000)});
+  EXPECT_TRUE(pool) << pool.error().message;
+  return pool ? *pool : nullptr;
+}
+
+int64_t scalar(pg::Pool& pool, const std::string& sql) {
+  auto conn = pool.acquire();
+  EXPECT_TRUE(conn);
+  auto rows = (*conn)->exec(sql);
+  EXPECT_TRUE(rows) << rows.error().message;
+  return rows && !rows->empty() ? rows->int64(0, 0) : -1;
+}
+
+TEST(SharedBudgets, ThreeReplicasOfFiftyCallsEachNeverSpendPastTheHardLimit) {
+  pg::testing::TestDatabase db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  constexpr int kReplicas = 3;
+  constexpr int kCallsEach = 50;
+  constexpr int64_t kLimit = 10'000;  // micro-USD
+  ManualClock clock(kNoon);
+  std::vector<std::shared_ptr<pg::Pool>> pools;
+  std::vector<std::unique_ptr<Budgets>> replicas;
+  for (int r = 0; r < kReplicas; ++r) {
+    pools.push_back(connect(db, 8));
+    ASSERT_TRUE(pools.back());
+    replicas.push_back(std::make_unique<Budgets>(account_limit(kLimit), clock));
+    auto shared = replicas.back()->share_through(pools.back());
+    ASSERT_TRUE(shared) << shared.error().message;
+  }
+  // Each call holds 700 and costs between 1 and 700: a count check alone would miss an overshoot
+  // of less than one call, so the spend is compared with the limit to the micro-dollar.
+  std::atomic<int64_t> admitted_cost{0};
+  std::atomic<int> admitted{0}, refused{0};
+  std::vector<std::thread> calls;
+  for (int r = 0; r < kReplicas; ++r) {
+    for (int c = 0; c < kCallsEach; ++c) {
+      calls.emplace_back([&, r, c] {
+        auto reservation = replicas[r]->reserve(alice(), 700);
+        if (!reservation) {
+          EXPECT_EQ(reservation.error().code, ErrorCode::kThrottled) << reservation.error().message;
+          ++refused;
+          return;
+        }
+        int64_t cost = 1 + (r * kCallsEach + c) * 37 % 700;
+        ++admitted;
+        admitted_cost += cost;
+        reservation->settle(cost);
+      });
+    }
+  }
+  for (auto& call : calls) call.join();
+  EXPECT_EQ(admitted + refused, kReplicas * kCallsEach);
+  EXPECT_GT(admitted.load(), kLimit / 700 - 1);
+  EXPECT_LE(admitted_cost.load(), kLimit);
+  int64_t spent = scalar(*pools[0], "SELECT spent FROM budget_usage");
+  EXPECT_EQ(spent, admitted_cost.load());
+  EXPECT_EQ(scalar(*pools[0], "SELECT reserved FROM budget_usage"), 0);
+  EXPECT_EQ(scalar(*pools[0], "SELECT count(*) FROM budget_holds"), 0);
+  // Every replica reads the same state.
+  for (const auto& replica : replicas) {
+    auto states = replica->snapshot();
+    ASSERT_EQ(states.size(), 1u);
+    EXPECT_EQ(states[0].spent_micro_usd, spent);
+  }
+}
+
+TEST(SharedBudgets, AReplicasSpendRefusesTheOthersAtOnce) {
+  pg::testing::TestDatabase db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  ManualClock clock(kNoon);
+  auto pool_a = connect(db, 2), pool_b = connect(db, 2);
+  ASSERT_TRUE(pool_a && pool_b);
+  Budgets a(account_limit(100), clock), b(account_limit(100), clock);
+  ASSERT_TRUE(a.share_through(pool_a));
+  ASSERT_TRUE(b.share_through(pool_b));
+  auto held = a.reserve(alice(), 60);
+  ASSERT_TRUE(held);
+  auto refused = b.reserve(alice(), 50);  // 60 held on a + 50 > 100
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("reserved 0.00006 USD"), std::string::npos)
+      << refused.error().message;
+  held->settle(100);
+  refused = b.reserve(alice(), 0);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("is exhausted"), std::string::npos);
+}
+
+TEST(SharedBudgets, HoldsOfAReplicaThatDiedAreReleasedWhenItsLeaseExpires) {
+  pg::testing::TestDatabase db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  ManualClock clock(kNoon);
+  // The dying replica is a child process: it reserves 80 of 100 and exits without releasing
+  // anything (no destructor runs), as after kill -9.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto pool = pg::Pool::open({db.url(), 2, std::chrono::milliseconds(5000)});
+    if (!pool) _exit(2);
+    // _exit runs no destructor: the reservation and the Budgets are never released.
+    auto dying = std::make_unique<Budgets>(account_limit(100), clock);
+    if (!dying->share_through(*pool, {std::chrono::milliseconds(600)})) _exit(3);
+    auto held = dying->reserve(alice(), 80);
+    if (!held) _exit(4);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+  auto pool = connect(db, 2);
+  ASSERT_TRUE(pool);
+  Budgets survivor(account_limit(100), clock);
+  ASSERT_TRUE(survivor.share_through(pool, {std::chrono::milliseconds(600)}));
+  EXPECT_FALSE(survivor.reserve(alice(), 30));  // the dead replica's 80 are still held
+  // The survivor's heartbeat releases them once the lease (600 ms) has run out.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  Result<BudgetReservation> later = survivor.reserve(alice(), 30);
+  while (!later && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    later = survivor.reserve(alice(), 30);
+  }
+  ASSERT_TRUE(later) << later.error().message;
+  EXPECT_EQ(scalar(*pool, "SELECT reserved FROM budget_usage"), 30);
+  EXPECT_EQ(scalar(*pool, "SELECT count(*) FROM budget_holds"), 1);
+}
+
+TEST(SharedBudgets, ALiveReplicasHoldsOutlastTheLease) {
+  pg::testing::TestDatabase db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  ManualClock clock(kNoon);
+  auto pool = connect(db, 2);
+  ASSERT_TRUE(pool);
+  Budgets slow_call(account_limit(100), clock), other(account_limit(100), clock);
+  ASSERT_TRUE(slow_call.share_through(pool, {std::chrono::milliseconds(300)}));
+  ASSERT_TRUE(other.share_through(pool, {std::chrono::milliseconds(300)}));
+  auto held = slow_call.reserve(alice(), 80);
+  ASSERT_TRUE(held);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // four leases: heartbeats renew
+  EXPECT_FALSE(other.reserve(alice(), 30));
+  held->settle(80);
+  EXPECT_EQ(scalar(*pool, "SELECT spent FROM budget_usage"), 80);
+  EXPECT_EQ(scalar(*pool, "SELECT reserved FROM budget_usage"), 0);
+}
+
+}  // namespace
+}  // namespace plinth::ledger
