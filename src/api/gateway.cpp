@@ -197,11 +197,7 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
             {}};
   std::string_view path = request.path();
   if (path == "/health" || path == "/ping") {
-    if (request.method != "GET" && request.method != "HEAD") {
-      call.respond_wire(bedrock_error(AwsErrorType::kValidation, "Use GET for /health."));
-      return;
-    }
-    call.respond(200, "application/json", R"({"status":"ok"})");
+    handle_health(call);
     return;
   }
   if (std::optional<std::string> field = stored_field_not_utf8(request)) {

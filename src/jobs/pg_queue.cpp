@@ -2,6 +2,7 @@
 // event appends NOTIFY in the same statement, and one LISTEN connection wakes this replica's
 // waiters within milliseconds of a write on any replica.
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
@@ -110,7 +111,10 @@ class PgQueue final : public Queue {
     pg::ListenerOptions listen;
     listen.url = pool_->options().url;
     listen.channels = {std::string(kJobsChannel), std::string(kEventsChannel)};
-    listen.on_notify = [this](const std::string&, const std::string&) { notify(); };
+    listen.on_notify = [this](const std::string&, const std::string&) {
+      ++notifications_;
+      notify();
+    };
     listen.on_connect = [this] {
       {
         std::lock_guard lock(mutex_);
@@ -143,7 +147,12 @@ class PgQueue final : public Queue {
             std::string(kJobsChannel) + "', $2)) AS woken",
         {id, job.queue, job.account_id, job.payload, num(now_ms())});
     if (!done) return std::unexpected(done.error());
+    ++enqueued_;
     return id;
+  }
+
+  QueueStats stats() const override {
+    return {enqueued_.load(), claimed_.load(), dead_lettered_.load(), notifications_.load()};
   }
 
   Result<std::optional<JobLease>> claim(std::string_view queue) override {
@@ -160,7 +169,11 @@ class PgQueue final : public Queue {
       lease.receipt = rows->text(0, kJobColumnCount);
       lease.visible_until_ms =
           rows->is_null(0, kJobColumnCount + 1) ? 0 : rows->int64(0, kJobColumnCount + 1);
-      if (lease.job.status == JobStatus::kRunning) return lease;
+      if (lease.job.status == JobStatus::kRunning) {
+        ++claimed_;
+        return lease;
+      }
+      ++dead_lettered_;
       log::warn("jobs: dead-lettered job {} of queue {}: {}", lease.job.id, lease.job.queue,
                 lease.job.error);
     }
@@ -396,6 +409,7 @@ class PgQueue final : public Queue {
   std::condition_variable changed_;
   bool listening_ = false;   // guarded by mutex_: the listener's first LISTEN is in force
   uint64_t generation_ = 0;  // guarded by mutex_; bumped by every notification
+  std::atomic<uint64_t> enqueued_{0}, claimed_{0}, dead_lettered_{0}, notifications_{0};
   std::unique_ptr<pg::Listener> listener_;  // last: stopped first
 };
 

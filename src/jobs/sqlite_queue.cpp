@@ -1,6 +1,7 @@
 // The SQLite job queue: tables jobs / job_events, claims as one UPDATE … RETURNING, and waits on a
 // condition variable that this process's writers notify, polling for other processes' writes.
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -116,7 +117,12 @@ class SqliteQueue final : public Queue {
       if (auto done = insert->run(); !done) return std::unexpected(done.error());
     }
     notify();
+    ++enqueued_;
     return id;
+  }
+
+  QueueStats stats() const override {
+    return {enqueued_.load(), claimed_.load(), dead_lettered_.load(), 0};
   }
 
   Result<std::optional<JobLease>> claim(std::string_view queue) override {
@@ -137,7 +143,11 @@ class SqliteQueue final : public Queue {
       lease.receipt = update->column_text(kJobColumnCount);
       lease.visible_until_ms = update->column_int(kJobColumnCount + 1);
       if (auto done = finish(*update); !done) return std::unexpected(done.error());
-      if (lease.job.status == JobStatus::kRunning) return lease;
+      if (lease.job.status == JobStatus::kRunning) {
+        ++claimed_;
+        return lease;
+      }
+      ++dead_lettered_;
       log::warn("jobs: dead-lettered job {} of queue {}: {}", lease.job.id, lease.job.queue,
                 lease.job.error);
     }
@@ -405,6 +415,7 @@ class SqliteQueue final : public Queue {
   std::mutex mutex_;
   std::condition_variable changed_;
   uint64_t generation_ = 0;  // guarded by mutex_; bumped by every write a waiter may want
+  std::atomic<uint64_t> enqueued_{0}, claimed_{0}, dead_lettered_{0};
 };
 
 }  // namespace

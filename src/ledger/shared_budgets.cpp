@@ -8,12 +8,16 @@
 #include "pg_budget_rows.h"
 #include "plinth/core/log.h"
 #include "plinth/ledger/budgets.h"
+#include "utf8_repair.h"
 
 namespace plinth::ledger {
 namespace {
 
-PgBudgetRows::Hold row_of(const BudgetSpec& spec, std::string key, int64_t period_start) {
-  return {spec.id, std::move(key), period_start, spec.limit_micro_usd, spec.soft_limit_micro_usd};
+// PostgreSQL TEXT refuses invalid UTF-8 (a tag stored before tags were validated at the edge):
+// such a key is counted under its repaired spelling, as GET /v1/budgets shows it anyway.
+PgBudgetRows::Hold row_of(const BudgetSpec& spec, const std::string& key, int64_t period_start) {
+  return {spec.id, repaired_utf8(key), period_start, spec.limit_micro_usd,
+          spec.soft_limit_micro_usd};
 }
 
 BudgetState state_from(const BudgetSpec& spec, std::string key, int64_t period_start,

@@ -194,6 +194,32 @@ test('Retrieve on replica 3 finds a chunk indexed through replica 1', async () =
   assert.equal(found.retrievalResults[0].content.text, text);
 });
 
+test('/health reports the shared database and its migrations; /metrics each replica\'s pool and queue',
+     async () => {
+  const claimed = [];
+  for (const r of replicas) {
+    const response = await fetch(`${r.endpoint}/health`);
+    assert.equal(response.status, 200);
+    const health = await response.json();
+    assert.equal(health.status, 'ok');
+    assert.equal(health.storage.backend, 'postgresql');
+    assert.equal(health.storage.database, 'ok');
+    for (const domain of ['iam', 'ledger', 'jobs', 'documents', 'vectors']) {
+      assert.ok(health.storage.migrations[domain] >= 1, `${domain}: ${JSON.stringify(health)}`);
+    }
+    const metrics = await (await fetch(`${r.endpoint}/metrics`)).text();
+    const value = (name) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    assert.ok(value('plinth_db_pool_size') >= 1, metrics);
+    assert.ok(value('plinth_db_pool_acquired') >= 1, metrics);
+    assert.match(metrics, /^plinth_db_pool_connections\{state="in_use"\} \d+$/m);
+    assert.ok(value('plinth_queue_notifications') >= 1, metrics);  // heard the others' enqueues
+    claimed.push(value('plinth_queue_claimed'));
+  }
+  // Each replica counts only its own claims; together they claimed every document's stages.
+  assert.ok(claimed.every((n) => Number.isFinite(n)), String(claimed));
+  assert.ok(claimed.reduce((a, b) => a + b, 0) >= 1, String(claimed));
+});
+
 test('a budget admitting 10 calls admits exactly 10 of 150 concurrent calls over 3 replicas',
      async () => {
   for (const r of replicas) await r.stop();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <filesystem>
 #include <thread>
 
 #include "gateway_test_support.h"
@@ -12,6 +13,7 @@
 #include "plinth/core/encoding.h"
 #include "plinth/http/event_stream.h"
 #include "plinth/http/sse.h"
+#include "plinth/store/store.h"
 
 namespace plinth::api {
 namespace {
@@ -83,6 +85,32 @@ TEST_F(GatewayTest, HealthIsUnauthenticated) {
   EXPECT_EQ(exchange.response->status, 200);
   EXPECT_EQ(json::parse(exchange.response->body), json::parse(R"({"status":"ok"})"));
   EXPECT_EQ(exchange.header("x-amzn-RequestId").size(), 36u);
+}
+
+TEST_F(GatewayTest, HealthReportsTheStoresDatabaseAndMigrations) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("plinth-gateway-health-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    auto store = store::open_sqlite_store({dir / "plinth.db", random_->bytes(32), random_});
+    ASSERT_TRUE(store) << store.error().message;
+    GatewayServices services{authenticator_, *clock_, *random_, catalog_, provider_};
+    services.storage = store->get();
+    Gateway gateway(options_, services);
+    http::Request request;
+    request.method = "GET";
+    request.target = "/health";
+    FakeExchange exchange;
+    gateway.handle(request, exchange);
+    ASSERT_TRUE(exchange.response.has_value());
+    EXPECT_EQ(exchange.response->status, 200);
+    json::value body = json::parse(exchange.response->body);
+    EXPECT_EQ(body.at("status"), "ok");
+    EXPECT_EQ(body.at("storage").at("backend"), "sqlite");
+    EXPECT_EQ(body.at("storage").at("database"), "ok");
+    EXPECT_GE(body.at("storage").at("migrations").at("iam").as_int64(), 1);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(GatewayTest, ConverseWithPercentEncodedIdResolvesAndAnswers) {

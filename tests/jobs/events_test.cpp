@@ -182,5 +182,26 @@ TEST_P(QueueTest, ClaimersOnTwoConnectionsNeverGetTheSameJob) {
   EXPECT_EQ(all.size(), static_cast<size_t>(kJobs));
 }
 
+TEST_P(QueueTest, StatsCountWhatThisReplicaDid) {
+  Other other = open_other();
+  ASSERT_TRUE(other.queue);
+  for (int i = 0; i < 3; ++i) enqueue();
+  ASSERT_TRUE(other.queue->claim("documents").value().has_value());
+  ASSERT_TRUE(other.queue->claim("documents").value().has_value());
+  QueueStats mine = queue_->stats(), theirs = other.queue->stats();
+  EXPECT_EQ(mine.enqueued, 3u);
+  EXPECT_EQ(mine.claimed, 0u);
+  EXPECT_EQ(theirs.enqueued, 0u);
+  EXPECT_EQ(theirs.claimed, 2u);
+  if (GetParam() == Backend::kPostgres) {
+    // The other replica heard the enqueues through LISTEN (delivered asynchronously).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (other.queue->stats().notifications < 3 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_GE(other.queue->stats().notifications, 3u);
+  }
+}
+
 }  // namespace
 }  // namespace plinth::jobs

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "pg/test_database.h"
 #include "plinth/ledger/budgets.h"
+#include "plinth/pg/pool.h"
 #include "prometheus_text.h"
 
 namespace plinth::ledger {
@@ -85,6 +87,28 @@ TEST(Metrics, RegisteredGaugesAreReadAtEachRender) {
   text = testing::parse_prometheus_text(metrics.render());
   EXPECT_EQ(text.value(R"(plinth_queue_depth{queue="documents"})"), 7);
   EXPECT_EQ(text.value(R"(plinth_queue_depth{queue="other"})"), 1);
+}
+
+TEST(Metrics, PoolGaugesShowThisReplicasConnections) {
+  pg::testing::TestDatabase db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  auto pool = pg::Pool::open({db.url(), 3, std::chrono::milliseconds(50)});
+  ASSERT_TRUE(pool) << pool.error().message;
+  Metrics metrics;
+  add_pool_gauges(metrics, *pool);
+  auto first = (*pool)->acquire(), second = (*pool)->acquire(), third = (*pool)->acquire();
+  ASSERT_TRUE(first && second && third);
+  EXPECT_FALSE((*pool)->acquire());  // full: a timeout after 50 ms
+  auto text = testing::parse_prometheus_text(metrics.render());
+  ASSERT_EQ(text.error, "");
+  EXPECT_EQ(text.types["plinth_db_pool_size"], "gauge");
+  EXPECT_EQ(text.value("plinth_db_pool_size"), 3);
+  EXPECT_EQ(text.value(R"(plinth_db_pool_connections{state="open"})"), 3);
+  EXPECT_EQ(text.value(R"(plinth_db_pool_connections{state="in_use"})"), 3);
+  EXPECT_EQ(text.value("plinth_db_pool_waiting"), 0);
+  EXPECT_EQ(text.value("plinth_db_pool_acquired"), 3);
+  EXPECT_EQ(text.value("plinth_db_pool_timeouts"), 1);
+  EXPECT_EQ(text.value("plinth_db_pool_errors"), 0);
 }
 
 TEST(Metrics, BudgetGaugesShowEachBudgetsUse) {

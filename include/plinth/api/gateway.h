@@ -28,6 +28,7 @@
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/provider.h"
 #include "plinth/router/router.h"
+#include "plinth/store/storage_health.h"
 
 namespace plinth::vectors {
 class VectorStore;
@@ -92,6 +93,9 @@ struct GatewayServices {
   // Application inference profiles: when set, the control-plane profile and tag APIs answer and
   // profile ARNs work as modelId; when null, those APIs answer ServiceUnavailable.
   store::InferenceProfileStore* profiles = nullptr;
+  // The store: when set, /health reports its database (503 when it does not answer) and each
+  // domain's schema version; when null, /health answers {"status":"ok"}.
+  store::Store* storage = nullptr;
 };
 
 class Gateway {
@@ -156,6 +160,7 @@ class Gateway {
   // Budgets and metrics (gateway_budgets.cpp).
   void handle_budgets(Call& call);
   void handle_metrics(Call& call);
+  void handle_health(Call& call);
   // SigV4 (service "plinth") and plinth:<action> on "*"; on failure answers and returns false.
   bool authorize_plinth(Call& call, std::string_view action);
   // Holds the call's estimated cost against every matching budget; on refusal answers and

@@ -85,9 +85,20 @@ struct JobFilter {
   int limit = 100;
 };
 
+// What this process's queue did since it opened: per replica, for /metrics.
+struct QueueStats {
+  uint64_t enqueued = 0;
+  uint64_t claimed = 0;
+  uint64_t dead_lettered = 0;
+  uint64_t notifications = 0;  // wake-ups received from any replica (PostgreSQL LISTEN)
+};
+
 class Queue {
  public:
   virtual ~Queue() = default;
+
+  // Counters of this queue object; the default (a queue that keeps none) is all zero.
+  virtual QueueStats stats() const { return {}; }
 
   // Durable when it returns. Runs as one statement with no transaction of its own, so a caller
   // that holds a store::Transaction on the same Database enqueues atomically with its own writes.

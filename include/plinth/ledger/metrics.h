@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -12,6 +13,10 @@
 #include <vector>
 
 #include "plinth/ledger/ledger.h"
+
+namespace plinth::pg {
+class Pool;
+}
 
 namespace plinth::ledger {
 
@@ -74,5 +79,10 @@ class Metrics {
   std::vector<Gauge> gauges_;                   // guarded by mutex_
   const Budgets* budgets_ = nullptr;            // guarded by mutex_
 };
+
+// This replica's PostgreSQL pool as gauges: plinth_db_pool_size, plinth_db_pool_connections
+// {state="open"|"in_use"}, plinth_db_pool_waiting, and since start plinth_db_pool_acquired,
+// plinth_db_pool_timeouts, plinth_db_pool_errors. The pool must outlive `metrics`' renders.
+void add_pool_gauges(Metrics& metrics, std::shared_ptr<pg::Pool> pool);
 
 }  // namespace plinth::ledger
