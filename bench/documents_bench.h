@@ -18,6 +18,9 @@ struct DocumentsBenchOptions {
   int queue_jobs = 2000;
   bool skip_vectors = false;
   std::string data_dir;  // "" = a fresh temp dir, removed afterwards
+  // postgresql://…: the pipeline part keeps its queue, documents, ledger and vectors in this
+  // (empty) database, as replicas do; "" = SQLite in data_dir.
+  std::string storage_url;
 };
 
 // Prints one block per part to stdout; returns the process exit code (1 when a part could not

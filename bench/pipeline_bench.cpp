@@ -17,10 +17,13 @@
 #include "plinth/core/clock.h"
 #include "plinth/core/random.h"
 #include "plinth/documents/document_service.h"
+#include "plinth/documents/pg_document_store.h"
 #include "plinth/jobs/queue.h"
 #include "plinth/ledger/ledger.h"
+#include "plinth/pg/pool.h"
 #include "plinth/providers/local_provider.h"
 #include "plinth/store/database.h"
+#include "plinth/vectors/pg_vector_store.h"
 #include "plinth/vectors/vector_store.h"
 #include "test_pdf.h"  // tests/documents: the tiny PDF writer the documents tests use
 
@@ -165,26 +168,53 @@ Status run_pipeline_part(const DocumentsBenchOptions& o, const Config& config,
   auto provider = providers::LocalProvider::load(config.models, engine_threads);
   if (!provider) return std::unexpected(provider.error());
   double load_s = std::chrono::duration<double>(Steady::now() - load_start).count();
-  auto ledger = ledger::open_sqlite_ledger(**db);
-  if (!ledger) return std::unexpected(ledger.error());
-  auto vector_store = vectors::open_sqlite_vector_store(**db);
-  if (!vector_store) return std::unexpected(vector_store.error());
   auto document_options = documents::DocumentOptions::from_config(config);
   document_options.workers = o.workers;
   jobs::QueueOptions queue_options;
   queue_options.visibility_timeout = document_options.visibility_timeout;
   queue_options.max_receive_count = document_options.max_receive_count;
-  auto queue = jobs::open_sqlite_queue(**db, *clock, queue_options);
-  if (!queue) return std::unexpected(queue.error());
+  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<vectors::VectorStore> vector_store;
+  std::unique_ptr<jobs::Queue> queue;
+  std::unique_ptr<documents::DocumentStore> document_tables;
+  if (!o.storage_url.empty()) {  // as a replica on PostgreSQL assembles it
+    auto pool = pg::Pool::open({o.storage_url, 8});
+    if (!pool) return std::unexpected(pool.error());
+    auto opened_ledger = ledger::open_postgres_ledger(*pool);
+    if (!opened_ledger) return std::unexpected(opened_ledger.error());
+    ledger = std::move(*opened_ledger);
+    auto opened_vectors = vectors::open_postgres_vector_store(*pool);
+    if (!opened_vectors) return std::unexpected(opened_vectors.error());
+    vector_store = std::move(*opened_vectors);
+    auto opened_queue = jobs::open_postgres_queue(*pool, *clock, queue_options);
+    if (!opened_queue) return std::unexpected(opened_queue.error());
+    queue = std::move(*opened_queue);
+    auto opened_tables = documents::open_postgres_document_store(*pool);
+    if (!opened_tables) return std::unexpected(opened_tables.error());
+    document_tables = std::move(*opened_tables);
+    std::printf("storage: PostgreSQL %s\n", pg::redact(o.storage_url).c_str());
+  } else {
+    auto opened_ledger = ledger::open_sqlite_ledger(**db);
+    if (!opened_ledger) return std::unexpected(opened_ledger.error());
+    ledger = std::move(*opened_ledger);
+    auto opened_vectors = vectors::open_sqlite_vector_store(**db);
+    if (!opened_vectors) return std::unexpected(opened_vectors.error());
+    vector_store = std::move(*opened_vectors);
+    auto opened_queue = jobs::open_sqlite_queue(**db, *clock, queue_options);
+    if (!opened_queue) return std::unexpected(opened_queue.error());
+    queue = std::move(*opened_queue);
+    std::printf("storage: SQLite %s\n", (dir / "documents.db").c_str());
+  }
   auto service = documents::DocumentService::open(
       document_options, documents::DocumentServices{.database = db->get(),
-                                                    .queue = **queue,
-                                                    .vectors = **vector_store,
+                                                    .queue = *queue,
+                                                    .vectors = *vector_store,
                                                     .provider = **provider,
                                                     .catalog = *catalog,
-                                                    .ledger = ledger->get(),
+                                                    .ledger = ledger.get(),
                                                     .clock = *clock,
-                                                    .random = *random});
+                                                    .random = *random,
+                                                    .documents = document_tables.get()});
   if (!service) return std::unexpected(service.error());
   if (auto created = (*service)->create_pipeline(kAccount, kPipeline); !created) {
     return std::unexpected(created.error());
@@ -228,7 +258,7 @@ Status run_pipeline_part(const DocumentsBenchOptions& o, const Config& config,
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     for (SubmittedJob& job : jobs) {
       if (job.ended_ms != 0) continue;
-      auto record = (*queue)->get(job.job_id, kAccount);
+      auto record = queue->get(job.job_id, kAccount);
       if (!record) return std::unexpected(record.error());
       if (!is_terminal(record->status)) continue;
       job.status = record->status;
@@ -254,7 +284,7 @@ Status run_pipeline_part(const DocumentsBenchOptions& o, const Config& config,
     }
     latency_s.push_back(static_cast<double>(job.ended_ms - job.submitted_ms) / 1000.0);
     last_end = std::max(last_end, job.ended_ms);
-    if (auto st = collect_stage_times(**queue, job.job_id, stage_ms); !st) return st;
+    if (auto st = collect_stage_times(*queue, job.job_id, stage_ms); !st) return st;
   }
   double elapsed_s = static_cast<double>(last_end - first_submit) / 1000.0;
   Percentiles p = percentiles(latency_s);

@@ -174,6 +174,8 @@ void add_bench_commands(CLI::App& app, Action* action) {
   docs->add_flag("--skip-vectors", d->options.skip_vectors, "Skip the vector-search part");
   docs->add_option("--data-dir", d->options.data_dir,
                    "Folder for the benchmark's SQLite files (default: a temp dir, removed)");
+  docs->add_option("--storage-url", d->options.storage_url,
+                   "postgresql://… (an empty database): the pipeline part on PostgreSQL");
   docs->add_option("--config", d->config_file, "TOML config file (default: the bundled models)")
       ->check(CLI::ExistingFile);
   docs->callback([d, action] { *action = [d] { return run_documents(*d); }; });

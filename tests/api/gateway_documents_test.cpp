@@ -44,7 +44,8 @@ class GatewayDocumentsTest : public ::testing::Test {
     documents::DocumentOptions options;
     options.workers = 0;
     documents_ = std::move(*documents::DocumentService::open(
-        options, {*database_, *queue_, vectors_, provider_, catalog_, nullptr, *clock_, *random_}));
+        options,
+        {database_.get(), *queue_, vectors_, provider_, catalog_, nullptr, *clock_, *random_}));
     credentials_->principal.kind = auth::Principal::Kind::kUser;
     credentials_->principal.arn = "arn:aws:iam::000000000000:user/alice";
     credentials_->principal.account_id = "000000000000";

@@ -1,5 +1,7 @@
 // Ledger figures (not a test): record() latency on the caller's thread while the writer commits,
-// and grouped usage queries over a million rows. Usage: ledger_bench [ROWS] [DIR]
+// and grouped usage queries over a million rows. Usage: ledger_bench [ROWS] [DIR] [POSTGRES_URL]
+// (POSTGRES_URL defaults to $PLINTH_BENCH_PG_URL; with either, the PostgreSQL ledger in that
+// database, which should be empty, is measured instead of SQLite in DIR).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -7,6 +9,7 @@
 #include <filesystem>
 
 #include "plinth/ledger/ledger.h"
+#include "plinth/pg/pool.h"
 #include "plinth/store/database.h"
 
 namespace {
@@ -24,10 +27,22 @@ int main(int argc, char** argv) {
   int rows = argc > 1 ? std::atoi(argv[1]) : 1'000'000;
   std::filesystem::path dir =
       argc > 2 ? argv[2] : std::filesystem::temp_directory_path() / "plinth-ledger-bench";
+  const char* pg_url = argc > 3 ? argv[3] : std::getenv("PLINTH_BENCH_PG_URL");
   std::filesystem::remove_all(dir);
-  auto db = store::Database::open(dir / "plinth.db");
-  if (!db) return std::fprintf(stderr, "%s\n", db.error().message.c_str()), 1;
-  auto ledger = ledger::open_sqlite_ledger(**db);
+  std::unique_ptr<store::Database> db;
+  Result<std::unique_ptr<ledger::Ledger>> ledger = fail(ErrorCode::kInternal, "not opened");
+  if (pg_url != nullptr && *pg_url != '\0') {
+    auto pool = pg::Pool::open({pg_url, 4});
+    if (!pool) return std::fprintf(stderr, "%s\n", pool.error().message.c_str()), 1;
+    ledger = ledger::open_postgres_ledger(*pool);
+    std::printf("PostgreSQL ledger\n");
+  } else {
+    auto opened = store::Database::open(dir / "plinth.db");
+    if (!opened) return std::fprintf(stderr, "%s\n", opened.error().message.c_str()), 1;
+    db = std::move(*opened);
+    ledger = ledger::open_sqlite_ledger(*db);
+    std::printf("SQLite ledger in %s\n", dir.c_str());
+  }
   if (!ledger) return std::fprintf(stderr, "%s\n", ledger.error().message.c_str()), 1;
 
   const char* models[] = {"qwen2-small", "llama-large", "bge-embed", "haiku", "sonnet"};
