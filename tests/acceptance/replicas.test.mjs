@@ -255,4 +255,8 @@ max_queue_wait_ms = 0
   assert.equal(ok.length, BUDGET_USD);
   const spent = Number(sql(budgetUrl, 'SELECT COALESCE(SUM(cost_micro_usd), 0) FROM ledger_usage'));
   assert.equal(spent, BUDGET_USD * 1_000_000);
+  // The replicas reserved against one row in the database, and every hold is gone.
+  assert.equal(sql(budgetUrl, 'SELECT budget_id, spent, reserved FROM budget_usage'),
+               `account-daily|${BUDGET_USD * 1_000_000}|0`);
+  assert.equal(sql(budgetUrl, 'SELECT count(*) FROM budget_holds'), '0');
 });

@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     }
   }
   ledger->reset();
-  db->reset();
+  db.reset();
   std::filesystem::remove_all(dir);
   return 0;
 }
