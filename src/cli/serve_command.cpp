@@ -232,7 +232,11 @@ int run_serve(const ServeOptions& o) {
 
   // Application inference profiles and their tags live in the same database.
   std::unique_ptr<store::InferenceProfileStore> inference_profiles;
-  if (store::Database* database = (*store)->database()) {
+  if (pg_pool) {
+    auto opened = store::open_postgres_inference_profiles(pg_pool);
+    if (!opened) return fail_start(opened.error().message);
+    inference_profiles = std::move(*opened);
+  } else if (store::Database* database = (*store)->database()) {
     auto opened = store::open_sqlite_inference_profiles(*database);
     if (!opened) return fail_start(opened.error().message);
     inference_profiles = std::move(*opened);

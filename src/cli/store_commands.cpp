@@ -64,6 +64,12 @@ Status migrate_postgres_domains(const std::shared_ptr<pg::Pool>& pool) {
   if (auto vectors = vectors::open_postgres_vector_store(pool); !vectors) {
     return std::unexpected(vectors.error());
   }
+  if (auto ledger = ledger::open_postgres_ledger(pool); !ledger) {
+    return std::unexpected(ledger.error());
+  }
+  if (auto profiles = store::open_postgres_inference_profiles(pool); !profiles) {
+    return std::unexpected(profiles.error());
+  }
   return ok();
 }
 

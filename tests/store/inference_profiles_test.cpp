@@ -1,32 +1,51 @@
-// Application inference profiles on a real SQLite file: create, lookups, the per-account bound,
-// idempotency tokens, tags and their bound, delete cascading to tags, and a reopen.
+// Application inference profiles on both backends (a real SQLite file, a fresh PostgreSQL
+// database): create, lookups, the per-account bound, idempotency tokens, tags and their bound,
+// delete cascading to tags, and a reopen.
 #include "plinth/store/inference_profiles.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
+
+#include "pg/test_database.h"
+#include "plinth/pg/pool.h"
 
 namespace plinth::store {
 namespace {
 namespace fs = std::filesystem;
 
-class InferenceProfilesTest : public ::testing::Test {
+class InferenceProfilesTest : public ::testing::TestWithParam<std::string> {
  protected:
   InferenceProfilesTest() {
     dir_ = fs::temp_directory_path() / ("plinth-profiles-test-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
+    if (GetParam() == "postgresql") pg_.emplace();
     reopen();
   }
   ~InferenceProfilesTest() override {
     profiles_.reset();
     db_.reset();
+    pool_.reset();
     fs::remove_all(dir_);
   }
+  // A new store object on the same data (a restart, or on PostgreSQL another replica's pool).
   void reopen() {
     profiles_.reset();
     db_.reset();
+    pool_.reset();
+    if (pg_) {
+      ASSERT_TRUE(pg_->ok()) << pg_->error();
+      auto pool = pg::Pool::open({pg_->url(), 2});
+      ASSERT_TRUE(pool) << pool.error().message;
+      pool_ = *pool;
+      auto profiles = open_postgres_inference_profiles(pool_);
+      ASSERT_TRUE(profiles) << profiles.error().message;
+      profiles_ = std::move(*profiles);
+      return;
+    }
     auto db = Database::open(dir_ / "plinth.db");
     ASSERT_TRUE(db) << db.error().message;
     db_ = std::move(*db);
@@ -34,6 +53,21 @@ class InferenceProfilesTest : public ::testing::Test {
     ASSERT_TRUE(profiles) << profiles.error().message;
     profiles_ = std::move(*profiles);
   }
+  // Tag rows left in the backend's table, read past the store.
+  int64_t stored_tags() {
+    constexpr const char* kSql = "SELECT COUNT(*) FROM inference_profile_tags";
+    if (pool_) {
+      auto conn = pool_->acquire();
+      if (!conn) return -1;
+      auto rows = (*conn)->exec(kSql);
+      return rows ? rows->int64(0, 0) : -1;
+    }
+    auto guard = db_->lock();
+    auto left = db_->prepare(kSql);
+    if (!left || !left->step()) return -1;
+    return left->column_int(0);
+  }
+
   static InferenceProfileRecord profile(std::string id, std::string name,
                                         std::string account = "111122223333") {
     return InferenceProfileRecord{std::move(account),
@@ -49,11 +83,13 @@ class InferenceProfilesTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::optional<pg::testing::TestDatabase> pg_;
+  std::shared_ptr<pg::Pool> pool_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<InferenceProfileStore> profiles_;
 };
 
-TEST_F(InferenceProfilesTest, CreatedProfileIsFoundByIdAndNameWithItsTagsAfterReopen) {
+TEST_P(InferenceProfilesTest, CreatedProfileIsFoundByIdAndNameWithItsTagsAfterReopen) {
   ASSERT_TRUE(profiles_->create(profile("abc123def456", "billing-app"), 10));
   reopen();
   auto by_id = profiles_->get("111122223333", "abc123def456");
@@ -69,7 +105,7 @@ TEST_F(InferenceProfilesTest, CreatedProfileIsFoundByIdAndNameWithItsTagsAfterRe
   EXPECT_EQ(profiles_->get("999999999999", "abc123def456").error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(InferenceProfilesTest, DuplicateNameIsRefused) {
+TEST_P(InferenceProfilesTest, DuplicateNameIsRefused) {
   ASSERT_TRUE(profiles_->create(profile("aaaaaaaaaaaa", "same"), 10));
   auto again = profiles_->create(profile("bbbbbbbbbbbb", "same"), 10);
   ASSERT_FALSE(again);
@@ -78,7 +114,7 @@ TEST_F(InferenceProfilesTest, DuplicateNameIsRefused) {
   EXPECT_TRUE(profiles_->create(profile("bbbbbbbbbbbb", "same", "999999999999"), 10));
 }
 
-TEST_F(InferenceProfilesTest, ProfilesPerAccountBoundIsReached) {
+TEST_P(InferenceProfilesTest, ProfilesPerAccountBoundIsReached) {
   ASSERT_TRUE(profiles_->create(profile("p00000000001", "one"), 2));
   ASSERT_TRUE(profiles_->create(profile("p00000000002", "two"), 2));
   auto third = profiles_->create(profile("p00000000003", "three"), 2);
@@ -87,7 +123,7 @@ TEST_F(InferenceProfilesTest, ProfilesPerAccountBoundIsReached) {
   EXPECT_EQ(profiles_->get("111122223333", "p00000000003").error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(InferenceProfilesTest, ClientRequestTokenFindsTheEarlierProfile) {
+TEST_P(InferenceProfilesTest, ClientRequestTokenFindsTheEarlierProfile) {
   InferenceProfileRecord p = profile("tok000000001", "tokened");
   p.client_request_token = "token-1";
   ASSERT_TRUE(profiles_->create(p, 10));
@@ -99,7 +135,7 @@ TEST_F(InferenceProfilesTest, ClientRequestTokenFindsTheEarlierProfile) {
   EXPECT_FALSE(*none);
 }
 
-TEST_F(InferenceProfilesTest, ListPagesInIdOrder) {
+TEST_P(InferenceProfilesTest, ListPagesInIdOrder) {
   for (std::string id : {"c00000000000", "a00000000000", "b00000000000"}) {
     ASSERT_TRUE(profiles_->create(profile(id, "name-" + id), 10));
   }
@@ -115,7 +151,7 @@ TEST_F(InferenceProfilesTest, ListPagesInIdOrder) {
   EXPECT_EQ((*rest)[0].id, "c00000000000");
 }
 
-TEST_F(InferenceProfilesTest, TagsMergeUntagAndStopAtTheBound) {
+TEST_P(InferenceProfilesTest, TagsMergeUntagAndStopAtTheBound) {
   ASSERT_TRUE(profiles_->create(profile("t00000000000", "tags"), 10));
   ASSERT_TRUE(
       profiles_->tag("111122223333", "t00000000000", {{"team", "beta"}, {"env", "prod"}}, 3, 2000));
@@ -136,19 +172,18 @@ TEST_F(InferenceProfilesTest, TagsMergeUntagAndStopAtTheBound) {
             ErrorCode::kNotFound);
 }
 
-TEST_F(InferenceProfilesTest, DeleteRemovesTheProfileAndItsTags) {
+TEST_P(InferenceProfilesTest, DeleteRemovesTheProfileAndItsTags) {
   ASSERT_TRUE(profiles_->create(profile("d00000000000", "gone"), 10));
   ASSERT_TRUE(profiles_->remove("111122223333", "d00000000000"));
   EXPECT_EQ(profiles_->get("111122223333", "d00000000000").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(profiles_->remove("111122223333", "d00000000000").error().code, ErrorCode::kNotFound);
-  auto db_guard = db_->lock();
-  auto left = db_->prepare("SELECT COUNT(*) FROM inference_profile_tags");
-  ASSERT_TRUE(left);
-  ASSERT_TRUE(left->step());
-  EXPECT_EQ(left->column_int(0), 0);
+  EXPECT_EQ(stored_tags(), 0);
   // The name is free again.
   EXPECT_TRUE(profiles_->create(profile("e00000000000", "gone"), 10));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, InferenceProfilesTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace plinth::store

@@ -12,6 +12,8 @@
 #include "plinth/documents/document_store.h"
 #include "plinth/documents/pg_document_store.h"
 #include "plinth/jobs/queue.h"
+#include "plinth/ledger/ledger.h"
+#include "plinth/store/inference_profiles.h"
 #include "plinth/vectors/pg_vector_store.h"
 #include "plinth/vectors/vector_store.h"
 
@@ -76,6 +78,21 @@ class StoreCopyTest : public ::testing::Test {
     }
     chunks_ = chunks;
     ASSERT_TRUE((*vectors)->add(chunks));
+    auto ledger = ledger::open_sqlite_ledger(*db_);
+    ASSERT_TRUE(ledger);
+    ledger::UsageRecord call;
+    call.time_ms = 1'764'028'800'000;
+    call.account_id = "111111111111";
+    call.model_used = "qwen2-small";
+    call.cost_micro_usd = 137;
+    call.request_id = "req-1";
+    (*ledger)->record(call);
+    ASSERT_TRUE((*ledger)->flush());
+    auto profiles = open_sqlite_inference_profiles(*db_);
+    ASSERT_TRUE(profiles);
+    ASSERT_TRUE((*profiles)->create(
+        {"111111111111", "abcdef123456", "billing", "", "m", "m", "", 1, 1, {{"team", "alpha"}}},
+        10));
   }
 
   // The PostgreSQL schemas, as `plinth store migrate` creates them before copying.
@@ -83,6 +100,8 @@ class StoreCopyTest : public ::testing::Test {
     ASSERT_TRUE(jobs::open_postgres_queue(pool_, *clock_));
     ASSERT_TRUE(documents::open_postgres_document_store(pool_));
     ASSERT_TRUE(vectors::open_postgres_vector_store(pool_));
+    ASSERT_TRUE(ledger::open_postgres_ledger(pool_));
+    ASSERT_TRUE(open_postgres_inference_profiles(pool_));
   }
 
   std::filesystem::path dir_;
@@ -115,6 +134,8 @@ TEST_F(StoreCopyTest, CopiesEveryDomainResumesAfterAnInterruptionAndIsIdempotent
   EXPECT_EQ(by_table["job_events"].target_rows, 3);
   EXPECT_EQ(by_table["documents"].target_rows, 1);
   EXPECT_EQ(by_table["vectors_chunks"].target_rows, 30);
+  EXPECT_EQ(by_table["ledger_usage"].target_rows, 1);
+  EXPECT_EQ(by_table["inference_profile_tags"].target_rows, 1);
 
   auto again = copy_sqlite_to_postgres(*db_, *pool_);
   ASSERT_TRUE(again) << again.error().message;
@@ -148,6 +169,19 @@ TEST_F(StoreCopyTest, CopiesEveryDomainResumesAfterAnInterruptionAndIsIdempotent
   fresh.document_id = "doc-new";
   ASSERT_TRUE((*vectors)->add({fresh}));
   EXPECT_EQ((*vectors)->count("111111111111", "kb-a").value(), 31);
+  // The usage and the profiles too: replicas report and route as the single node did.
+  auto ledger = ledger::open_postgres_ledger(pool_);
+  ASSERT_TRUE(ledger);
+  auto recent = (*ledger)->recent(5);
+  ASSERT_TRUE(recent) << recent.error().message;
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ(recent->front().request_id, "req-1");
+  EXPECT_EQ(recent->front().cost_micro_usd, 137);
+  auto profiles = open_postgres_inference_profiles(pool_);
+  ASSERT_TRUE(profiles);
+  auto profile = (*profiles)->get_by_name("111111111111", "billing");
+  ASSERT_TRUE(profile) << profile.error().message;
+  EXPECT_EQ(profile->tags, (std::vector<ProfileTag>{{"team", "alpha"}}));
 }
 
 TEST_F(StoreCopyTest, RefusesATableThatPostgresqlDoesNotHave) {

@@ -1,4 +1,5 @@
-// Application inference profiles and their tags, kept per account in the SQLite database.
+// Application inference profiles and their tags, kept per account in the store's database
+// (SQLite, or PostgreSQL shared by replicas).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,10 @@
 
 #include "plinth/core/result.h"
 #include "plinth/store/database.h"
+
+namespace plinth::pg {
+class Pool;
+}
 
 namespace plinth::store {
 
@@ -64,5 +69,10 @@ class InferenceProfileStore {
 // Profiles in tables inference_profiles and inference_profile_tags of `db` (migrated on open),
 // which must outlive the store.
 Result<std::unique_ptr<InferenceProfileStore>> open_sqlite_inference_profiles(Database& db);
+
+// The same tables in PostgreSQL (migrated on open under the advisory lock), shared by replicas:
+// the per-account and per-profile bounds hold across them.
+Result<std::unique_ptr<InferenceProfileStore>> open_postgres_inference_profiles(
+    std::shared_ptr<pg::Pool> pool);
 
 }  // namespace plinth::store
