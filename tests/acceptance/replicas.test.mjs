@@ -3,7 +3,9 @@
 // 3; an IAM change on one is in force on the others at once; 50 documents submitted round-robin
 // with one replica kill -9'ed mid-pipeline and restarted all succeed exactly once (ledger rows
 // once per stage, chunks unique); Retrieve on replica 3 finds a chunk indexed through replica 1;
-// a budget admitting 10 calls admits exactly 10 of 150 concurrent calls over the replicas.
+// an inference profile made on one replica works on another; /health and /metrics report the
+// database, migrations, pool and queue per replica; a budget admitting 10 calls admits exactly 10
+// of 150 concurrent calls over the replicas.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -18,6 +20,8 @@ import { IAMClient, CreateRoleCommand, PutRolePolicyCommand, DeleteRolePolicyCom
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { BedrockAgentRuntimeClient, RetrieveCommand } from '@aws-sdk/client-bedrock-agent-runtime';
+import { BedrockClient, CreateInferenceProfileCommand, GetInferenceProfileCommand }
+  from '@aws-sdk/client-bedrock';
 import { startPlinth, writeConfig, repoRoot, ROOT, SMALL } from './harness.mjs';
 
 const region = 'us-east-1';
@@ -192,6 +196,22 @@ test('Retrieve on replica 3 finds a chunk indexed through replica 1', async () =
       vectorSearchConfiguration: { numberOfResults: 1 } } }));
   assert.equal(found.retrievalResults[0].location.customDocumentLocation.id, documentId);
   assert.equal(found.retrievalResults[0].content.text, text);
+});
+
+test('an inference profile created on replica 1 is found and usable on replica 3', async () => {
+  const control = new BedrockClient(clientConfig(replicas[0], ROOT));
+  const created = await control.send(new CreateInferenceProfileCommand({
+    inferenceProfileName: 'replicated', modelSource: {
+      copyFrom: `arn:aws:bedrock:${region}::foundation-model/${SMALL}` },
+    tags: [{ key: 'team', value: 'alpha' }] }));
+  const other = new BedrockClient(clientConfig(replicas[2], ROOT));
+  const found = await other.send(new GetInferenceProfileCommand({
+    inferenceProfileIdentifier: created.inferenceProfileArn }));
+  assert.equal(found.inferenceProfileName, 'replicated');
+  const runtime = new BedrockRuntimeClient(clientConfig(replicas[2], ROOT));
+  const answer = await runtime.send(new ConverseCommand({ modelId: created.inferenceProfileArn,
+    messages: [{ role: 'user', content: [{ text: 'Hi' }] }], inferenceConfig: { maxTokens: 2 } }));
+  assert.equal(answer.$metadata.httpStatusCode, 200);
 });
 
 test('/health reports the shared database and its migrations; /metrics each replica\'s pool and queue',

@@ -158,8 +158,8 @@ struct PostgresStoreOptions {
   pg::PoolOptions pool;            // pool.url: postgresql://…
   std::string master_key;          // 32 bytes, the same on every replica
   std::shared_ptr<Random> random;  // nonces; defaults to Random::secure()
-  // Domains not on PostgreSQL yet (queue, documents, vectors, inference profiles) keep a SQLite
-  // file per replica here; empty: database() is null.
+  // A SQLite file private to this replica (database()); empty: database() is null. Nothing
+  // replicas share lives there: `plinth serve` opens every domain's PostgreSQL tables instead.
   std::filesystem::path local_sqlite_file;
 };
 
