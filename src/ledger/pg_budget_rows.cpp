@@ -2,6 +2,7 @@
 #include "pg_budget_rows.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <numeric>
 #include <tuple>
@@ -44,6 +45,7 @@ CREATE INDEX budget_holds_expiry ON budget_holds(lease_expires_ms);
 constexpr std::string_view kDbNowMs = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 constexpr int kAttempts = 8;  // deadlocks and serialization failures are retried this often
 constexpr int64_t kRowsShownAtMost = 10'000;
+constexpr size_t kPendingAtMost = 10'000;  // settlements kept for another try
 
 // Holds touch their rows in one order (budget, key, period), so transactions never deadlock
 // on each other's rows; the index order of `holds` is kept for the caller.
@@ -104,6 +106,7 @@ void PgBudgetRows::heartbeat_loop() {
   std::unique_lock lock(mutex_);
   while (!stop_changed_.wait_for(lock, every, [this] { return stopping_; })) {
     lock.unlock();
+    retry_pending();
     if (auto extended = extend_leases(); !extended) {
       log::warn("budgets: cannot extend this replica's reservation leases: {}",
                 extended.error().message);
@@ -118,13 +121,21 @@ void PgBudgetRows::heartbeat_loop() {
 }
 
 Status PgBudgetRows::extend_leases() {
+  // Only reservations still in flight (or waiting to be settled again): a hold this replica
+  // lost track of expires like a dead replica's.
+  std::string ids;
+  {
+    std::lock_guard lock(mutex_);
+    for (int64_t id : live_) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  }
+  if (ids.empty()) return ok();
   auto conn = pool_->acquire();
   if (!conn) return std::unexpected(conn.error());
   auto done =
       (*conn)->exec_prepared("budget_extend_leases",
                              "UPDATE budget_holds SET lease_expires_ms = " + std::string(kDbNowMs) +
-                                 " + $2 WHERE replica = $1",
-                             {replica_, static_cast<int64_t>(lease_.count())});
+                                 " + $2 WHERE replica = $1 AND reservation_id = ANY($3::bigint[])",
+                             {replica_, static_cast<int64_t>(lease_.count()), "{" + ids + "}"});
   if (!done) return std::unexpected(done.error());
   return ok();
 }
@@ -133,7 +144,7 @@ Result<std::variant<int64_t, PgBudgetRows::Refusal>> PgBudgetRows::reserve(std::
                                                                            int64_t estimate) {
   using Outcome = std::variant<int64_t, Refusal>;
   std::vector<size_t> order = lock_order(holds);
-  return with_retries([&]() -> Result<Outcome> {
+  auto outcome = with_retries([&]() -> Result<Outcome> {
     auto conn = pool_->acquire();
     if (!conn) return std::unexpected(conn.error());
     pg::Connection& c = **conn;
@@ -191,9 +202,48 @@ Result<std::variant<int64_t, PgBudgetRows::Refusal>> PgBudgetRows::reserve(std::
     if (auto committed = tx->commit(); !committed) return std::unexpected(committed.error());
     return Outcome(reservation);
   });
+  if (outcome && std::holds_alternative<int64_t>(*outcome)) {
+    std::lock_guard lock(mutex_);
+    live_.insert(std::get<int64_t>(*outcome));
+  }
+  return outcome;
 }
 
 Result<std::vector<std::pair<size_t, PgBudgetRows::Usage>>> PgBudgetRows::settle(
+    int64_t id, const std::vector<Hold>& holds, std::optional<int64_t> actual) {
+  auto crossed = settle_once(id, holds, actual);
+  std::lock_guard lock(mutex_);
+  if (crossed) {
+    live_.erase(id);
+  } else if (pending_.size() < kPendingAtMost) {
+    pending_.push_back({id, holds, actual});  // the heartbeat tries again; its lease is renewed
+  } else {
+    live_.erase(id);  // its holds expire with the lease; the cost stays in the ledger only
+  }
+  return crossed;
+}
+
+void PgBudgetRows::retry_pending() {
+  std::deque<PendingSettle> todo;
+  {
+    std::lock_guard lock(mutex_);
+    todo.swap(pending_);
+  }
+  while (!todo.empty()) {
+    PendingSettle& next = todo.front();
+    auto done = settle_once(next.id, next.holds, next.actual);
+    std::lock_guard lock(mutex_);
+    if (!done) {  // still failing: keep this and the rest for the next beat
+      for (PendingSettle& left : todo) pending_.push_back(std::move(left));
+      return;
+    }
+    live_.erase(next.id);
+    log::info("budgets: settled reservation {} late", next.id);
+    todo.pop_front();
+  }
+}
+
+Result<std::vector<std::pair<size_t, PgBudgetRows::Usage>>> PgBudgetRows::settle_once(
     int64_t id, const std::vector<Hold>& holds, std::optional<int64_t> actual) {
   using Crossed = std::vector<std::pair<size_t, Usage>>;
   int64_t spend = std::max<int64_t>(actual.value_or(0), 0);

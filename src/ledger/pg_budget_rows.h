@@ -6,9 +6,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -57,7 +59,9 @@ class PgBudgetRows {
   Result<std::variant<int64_t, Refusal>> reserve(std::vector<Hold> holds, int64_t estimate);
   // Releases reservation `id` (unless its lease already expired) and books `actual` in the rows
   // `holds` name: their period_start_ms is the period the call ends in. Returns the holds
-  // (indexes) whose soft limit this booking crossed first, with their rows.
+  // (indexes) whose soft limit this booking crossed first, with their rows. On failure the
+  // heartbeat tries again (the lease is kept meanwhile), so the cost is booked once the database
+  // answers.
   Result<std::vector<std::pair<size_t, Usage>>> settle(int64_t id, const std::vector<Hold>& holds,
                                                        std::optional<int64_t> actual);
   // Adds a row from the ledger's spend unless the row exists (another replica keeps it current).
@@ -72,8 +76,17 @@ class PgBudgetRows {
  private:
   PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease,
                std::string replica);
+  struct PendingSettle {
+    int64_t id = 0;
+    std::vector<Hold> holds;
+    std::optional<int64_t> actual;
+  };
   void heartbeat_loop();
   Status extend_leases();
+  void retry_pending();
+  Result<std::vector<std::pair<size_t, Usage>>> settle_once(int64_t id,
+                                                            const std::vector<Hold>& holds,
+                                                            std::optional<int64_t> actual);
   // Moves the holds of `hold`'s budget and key from earlier periods into its (new) period row.
   Status carry_holds(pg::Connection& c, const Hold& hold);
 
@@ -83,7 +96,10 @@ class PgBudgetRows {
   std::mutex mutex_;
   std::condition_variable stop_changed_;
   bool stopping_ = false;  // guarded by mutex_
-  std::thread heartbeat_;  // runs heartbeat_loop()
+  // Reservations of this replica not yet settled: only their leases are renewed.
+  std::set<int64_t> live_;             // guarded by mutex_
+  std::deque<PendingSettle> pending_;  // guarded by mutex_: settlements that failed
+  std::thread heartbeat_;              // runs heartbeat_loop()
 };
 
 }  // namespace plinth::ledger

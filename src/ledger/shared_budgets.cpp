@@ -73,7 +73,7 @@ void Budgets::release_shared(const BudgetReservation& reservation, std::optional
   }
   auto crossed = shared_->settle(reservation.shared_id_, rows, actual);
   if (!crossed) {
-    // The hold goes when its lease expires; the cost stays in the ledger (restore reads it).
+    // The heartbeat settles it again until the database answers (the hold is kept meanwhile).
     log::error("budgets: cannot settle reservation {} ({} micro-USD): {}", reservation.shared_id_,
                actual.value_or(0), crossed.error().message);
     return;

@@ -168,5 +168,36 @@ TEST(SharedBudgets, ALiveReplicasHoldsOutlastTheLease) {
   EXPECT_EQ(scalar(*pool, "SELECT reserved FROM budget_usage"), 0);
 }
 
+TEST(SharedBudgets, ASettlementThatFailedIsBookedOnceTheDatabaseAnswersAgain) {
+  pg::testing::TestDatabase db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  ManualClock clock(kNoon);
+  // One connection, given up on after 100 ms: holding it makes the settlement fail.
+  auto pool = pg::Pool::open({db.url(), 1, std::chrono::milliseconds(100)});
+  ASSERT_TRUE(pool) << pool.error().message;
+  auto reader = connect(db, 1);
+  ASSERT_TRUE(reader);
+  Budgets budgets(account_limit(100), clock);
+  ASSERT_TRUE(budgets.share_through(*pool, {std::chrono::milliseconds(300)}));
+  auto held = budgets.reserve(alice(), 50);
+  ASSERT_TRUE(held);
+  {
+    auto blocker = (*pool)->acquire();
+    ASSERT_TRUE(blocker);
+    held->settle(40);  // cannot reach the database now
+    EXPECT_EQ(scalar(*reader, "SELECT spent FROM budget_usage"), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // two leases: still held
+    EXPECT_EQ(scalar(*reader, "SELECT count(*) FROM budget_holds"), 1);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (scalar(*reader, "SELECT spent FROM budget_usage") != 40 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(scalar(*reader, "SELECT spent FROM budget_usage"), 40);
+  EXPECT_EQ(scalar(*reader, "SELECT reserved FROM budget_usage"), 0);
+  EXPECT_EQ(scalar(*reader, "SELECT count(*) FROM budget_holds"), 0);
+}
+
 }  // namespace
 }  // namespace plinth::ledger
