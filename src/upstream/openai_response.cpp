@@ -142,6 +142,18 @@ std::string error_message(std::string_view body) {
 ChatStreamParser::ChatStreamParser(OnDelta on_delta) : on_delta_(std::move(on_delta)) {}
 
 Status ChatStreamParser::feed(std::string_view bytes) {
+  if (format_ == Format::kUnknown) {
+    size_t first = bytes.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return ok();
+    format_ = bytes[first] == '{' ? Format::kJson : Format::kEvents;
+  }
+  if (format_ == Format::kJson) {
+    if (json_.size() + bytes.size() > kMaxJsonBytes) {
+      return std::unexpected(broken("the answer is over 64 MiB"));
+    }
+    json_.append(bytes);
+    return ok();
+  }
   while (!bytes.empty()) {
     size_t newline = bytes.find('\n');
     if (newline == std::string_view::npos) {
@@ -247,6 +259,20 @@ Status ChatStreamParser::on_chunk(std::string_view json_text) {
 }
 
 Result<providers::InferenceResponse> ChatStreamParser::finish() {
+  if (format_ == Format::kJson) {  // one chat completion: its content as deltas
+    auto response = parse_chat_response(json_);
+    if (!response || !on_delta_) return response;
+    for (const ContentBlock& block : response->content) {
+      bool more =
+          block.kind == ContentBlock::Kind::kToolUse
+              ? on_delta_(
+                    {ChatDelta::Kind::kToolUseStart, {}, block.tool_use_id, block.tool_name}) &&
+                    on_delta_({ChatDelta::Kind::kToolUseInput, block.tool_input_json, {}, {}})
+              : on_delta_({ChatDelta::Kind::kText, block.text, {}, {}});
+      if (!more) return fail(ErrorCode::kCancelled, "the caller stopped");
+    }
+    return response;
+  }
   if (!pending_.empty()) {
     std::string line = std::move(pending_);
     pending_.clear();

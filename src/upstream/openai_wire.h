@@ -35,6 +35,8 @@ struct ChatDelta {
 
 // Accumulates an SSE chat-completions stream fed in arbitrary byte pieces: hands each delta
 // on as it is decoded, and builds the final InferenceResponse (content, stop reason, usage).
+// A server that ignores `stream` and answers one JSON chat completion (its body starts with
+// '{') is accepted too: its content is handed on as deltas when the body is complete.
 class ChatStreamParser {
  public:
   // Return false to stop (the caller went away).
@@ -50,6 +52,7 @@ class ChatStreamParser {
 
   static constexpr size_t kMaxLineBytes = 4 * 1024 * 1024;
   static constexpr size_t kMaxToolCalls = 128;
+  static constexpr size_t kMaxJsonBytes = 64 * 1024 * 1024;
 
  private:
   Status on_line(std::string_view line);
@@ -66,6 +69,8 @@ class ChatStreamParser {
   int open_tool_ = -1;                // the index whose block is open in the caller's stream
   bool finished_ = false;
   bool done_ = false;
+  enum class Format { kUnknown, kEvents, kJson } format_ = Format::kUnknown;
+  std::string json_;  // Format::kJson: the whole body
 };
 
 }  // namespace plinth::upstream::openai

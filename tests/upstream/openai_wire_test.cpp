@@ -145,6 +145,23 @@ TEST(OpenAiWire, StreamsTextAndToolCallDeltasWhateverTheByteBoundaries) {
   }
 }
 
+TEST(OpenAiWire, AServerIgnoringStreamAnswersOneCompletionHandedOnAsDeltas) {
+  std::vector<std::string> texts;
+  ChatStreamParser parser([&](const ChatDelta& d) {
+    texts.emplace_back(d.text);
+    return true;
+  });
+  std::string_view body =
+      R"( {"choices":[{"message":{"content":"The total is 42."},"finish_reason":"stop"}],)"
+      R"("usage":{"prompt_tokens":12,"completion_tokens":6}})";
+  ASSERT_TRUE(parser.feed(body.substr(0, 10)));
+  ASSERT_TRUE(parser.feed(body.substr(10)));
+  auto response = parser.finish();
+  ASSERT_TRUE(response) << response.error().message;
+  EXPECT_EQ(texts, std::vector<std::string>{"The total is 42."});
+  EXPECT_EQ(response->usage.output_tokens, 6);
+}
+
 TEST(OpenAiWire, AStreamCutShortOrOversizedIsAnUpstreamFault) {
   ChatStreamParser cut({});
   ASSERT_TRUE(cut.feed("data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n"));
