@@ -13,6 +13,9 @@ namespace {
 namespace bhttp = boost::beast::http;
 namespace asio = boost::asio;
 
+// send_streaming() reads a non-2xx answer whole (the upstream's error message): at most this.
+constexpr size_t kMaxErrorBodyBytes = 1 << 20;
+
 std::string lowercase(std::string_view s) {
   std::string out(s);
   for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -85,8 +88,13 @@ struct Client::State {
     *nothing_received = false;
     const int status = static_cast<int>(parser.get().result_int());
     const bool streamed = deliver && (!only_success || (status >= 200 && status <= 299));
+    bool error_too_large = false;
     auto hand_over = [&]() -> bool {
       std::string& body = parser.get().body();
+      if (!streamed && only_success && body.size() > kMaxErrorBodyBytes) {
+        error_too_large = true;  // an error answer is read whole: it gets a bound
+        return false;
+      }
       if (!streamed || body.empty()) return true;
       bool more = deliver(body);
       body.clear();  // the string body reader appends at the current size: reading goes on
@@ -102,6 +110,10 @@ struct Client::State {
       if (!hand_over()) {
         connected = false;
         transport.close();
+        if (error_too_large) {
+          return fail(ErrorCode::kIo, "http client: an HTTP " + std::to_string(status) +
+                                          " answer's body is over 1 MiB");
+        }
         return fail(ErrorCode::kCancelled, "http client: the receiver stopped reading");
       }
     }

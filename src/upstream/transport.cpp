@@ -149,7 +149,11 @@ Error status_error(std::string_view provider_id, int status, std::string_view me
   } else if (status == 404) {
     code = ErrorCode::kNotFound;
   } else if (status == 401 || status == 403) {
-    code = ErrorCode::kPermissionDenied;
+    // The gateway's own upstream credentials were refused: not the caller's fault, and another
+    // provider (a fallback) may still answer.
+    code = ErrorCode::kUnavailable;
+    text = "upstream provider " + std::string(provider_id) + " refused its credentials (HTTP " +
+           std::to_string(status) + "): " + text;
   }
   return Error(code, std::move(text));
 }

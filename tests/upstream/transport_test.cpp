@@ -46,6 +46,7 @@ class ScriptedUpstream {
       response.body = status == 200
                           ? "ok"
                           : R"({"error":{"message":"scripted )" + std::to_string(status) + R"("}})";
+      if (status == 418) response.body.assign((1 << 20) + 1, 'x');  // an oversized error
       exchange.respond(std::move(response));
     });
     EXPECT_TRUE(server) << server.error().message;
@@ -127,6 +128,14 @@ TEST(UpstreamTransport, DoesNotRetryAClientError) {
   EXPECT_TRUE(upstream.sleeps_.empty());
 }
 
+TEST(UpstreamTransport, AnErrorBodyOverOneMebibyteIsRefusedNotBuffered) {
+  ScriptedUpstream upstream({418});
+  Transport transport(upstream.options(0));
+  auto response = transport.send(post("/x"), [](std::string_view) { return true; });
+  ASSERT_FALSE(response) << response->status << " " << response->body.size();
+  EXPECT_NE(response.error().message.find("over 1 MiB"), std::string::npos);
+}
+
 TEST(UpstreamTransport, StatusErrorsMapToTheCallersErrorTypes) {
   EXPECT_EQ(status_error("p", 429, "slow down").code, ErrorCode::kThrottled);
   EXPECT_EQ(status_error("p", 502, "").code, ErrorCode::kUnavailable);
@@ -134,6 +143,9 @@ TEST(UpstreamTransport, StatusErrorsMapToTheCallersErrorTypes) {
   Error validation = status_error("p", 400, "max_tokens is too large");
   EXPECT_EQ(validation.code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(validation.message, "max_tokens is too large");
+  Error refused = status_error("p", 401, "bad key");
+  EXPECT_EQ(refused.code, ErrorCode::kUnavailable);  // the gateway's credentials, not the caller's
+  EXPECT_NE(refused.message.find("refused its credentials"), std::string::npos);
 }
 
 TEST(UpstreamTransport, ASlowUpstreamTimesOut) {

@@ -57,10 +57,10 @@ bool retryable_error(const Error& error);
 
 // An upstream's non-2xx answer as an Error with its message: 429 -> kThrottled (Bedrock
 // ThrottlingException), 5xx -> kUnavailable (ServiceUnavailableException), 408/504 -> kTimeout
-// (ModelTimeoutException), 413 -> kPayloadTooLarge, 404 -> kNotFound, 401/403 -> kPermissionDenied
-// (the gateway's own credentials were refused upstream: an AccessDenied, not the caller's fault
-// but not retryable either), other 4xx -> kInvalidArgument (ValidationException) passing the
-// upstream's message through.
+// (ModelTimeoutException), 413 -> kPayloadTooLarge, 404 -> kNotFound, 401/403 -> kUnavailable
+// (the gateway's own credentials were refused upstream: not the caller's fault, and a fallback
+// may answer), other 4xx -> kInvalidArgument (ValidationException) passing the upstream's
+// message through.
 Error status_error(std::string_view provider_id, int status, std::string_view message);
 
 class Transport {
