@@ -116,16 +116,16 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
           },
           cancel);
       if (!response) return std::unexpected(response.error());
+      if (response->status < 200 || response->status > 299) return upstream_error(*response);
       out.response = std::move(*response);
     } else {
       auto response = send_collecting(std::move(*http_request), cancel);
       if (!response) return std::unexpected(response.error());
+      if (response->status < 200 || response->status > 299) return upstream_error(*response);
       out.response = std::move(*response);
-      if (out.response.status >= 200 && out.response.status <= 299) {
-        out.usage = bedrock::usage_from_headers(out.response);
-        if (!out.usage) out.usage = bedrock::usage_from_json(out.response.body);
-        if (sink && !sink(out.response.body)) return fail(ErrorCode::kCancelled, "the caller went away");
-      }
+      out.usage = bedrock::usage_from_headers(out.response);
+      if (!out.usage) out.usage = bedrock::usage_from_json(out.response.body);
+      if (sink && !sink(out.response.body)) return fail(ErrorCode::kCancelled, "the caller went away");
     }
     return out;
   }

@@ -16,8 +16,8 @@
 namespace plinth::upstream {
 
 struct ForwardedCall {
-  // The upstream's answer: status and headers (content-type, x-amzn-*), and for a non-2xx or a
-  // non-streamed answer its body; a 2xx streamed body went to the sink instead.
+  // The upstream's 2xx answer: status and headers (content-type, x-amzn-*), and for a
+  // non-streamed answer its body; a streamed body went to the sink instead.
   http::Response response;
   // The upstream's own token counts (Converse usage, stream metadata, InvokeModel headers or
   // invocation metrics); nullopt when it sent none.
@@ -30,6 +30,8 @@ class BedrockPassthrough {
   // `operation`: converse, converse-stream, invoke or invoke-with-response-stream; `body`: the
   // caller's request body as received; `content_type` / `accept`: the caller's (InvokeModel).
   // With a sink, a 2xx answer's bytes go to it as they arrive (never retried after the first).
+  // A non-2xx answer is an Error keeping the Bedrock error type (ThrottlingException ->
+  // kThrottled, ValidationException -> kInvalidArgument, …) and the upstream's message.
   virtual Result<ForwardedCall> forward(std::string_view upstream_model, std::string_view operation,
                                         std::string body, std::string_view content_type,
                                         std::string_view accept, const http::BodySink& sink,
