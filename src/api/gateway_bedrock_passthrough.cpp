@@ -3,7 +3,6 @@
 // relayed (event streams byte for byte), the ledger metered from the upstream's own counts.
 #include "gateway_internal.h"
 #include "plinth/upstream/bedrock_passthrough.h"
-#include "plinth/upstream/upstream.h"
 
 namespace plinth::api {
 
@@ -11,11 +10,11 @@ bool Gateway::forward_to_bedrock(Call& call, const catalog::ModelEntry& model,
                                  std::string_view operation) {
   // Routed calls, and models with fallbacks, take the translated path: the router validates and
   // escalates, the catalog provider falls back; a forwarded body could do neither.
-  if (model.provider.empty() || call.router != nullptr || !model.fallbacks.empty()) return false;
-  auto* catalog_provider = dynamic_cast<upstream::CatalogProvider*>(&services_.provider);
-  if (catalog_provider == nullptr) return false;
-  auto* passthrough =
-      dynamic_cast<upstream::BedrockPassthrough*>(catalog_provider->upstream(model.provider));
+  if (model.provider.empty() || call.router != nullptr || !model.fallbacks.empty() ||
+      !services_.bedrock_passthrough) {
+    return false;
+  }
+  upstream::BedrockPassthrough* passthrough = services_.bedrock_passthrough(model.provider);
   if (passthrough == nullptr) return false;
 
   const std::string& upstream_model = model.upstream_model.empty() ? model.id : model.upstream_model;
