@@ -17,7 +17,8 @@ bool Gateway::forward_to_bedrock(Call& call, const catalog::ModelEntry& model,
   upstream::BedrockPassthrough* passthrough = services_.bedrock_passthrough(model.provider);
   if (passthrough == nullptr) return false;
 
-  const std::string& upstream_model = model.upstream_model.empty() ? model.id : model.upstream_model;
+  const std::string& upstream_model =
+      model.upstream_model.empty() ? model.id : model.upstream_model;
   const std::string* content_type = call.request.header("content-type");
   const std::string* accept = call.request.header("accept");
   const bool stream = operation.ends_with("stream");
@@ -31,9 +32,9 @@ bool Gateway::forward_to_bedrock(Call& call, const catalog::ModelEntry& model,
       return !cancel.load();
     };
   }
-  auto forwarded = passthrough->forward(upstream_model, operation, call.request.body,
-                                        content_type ? *content_type : "",
-                                        accept ? *accept : "", sink, &cancel);
+  auto forwarded =
+      passthrough->forward(upstream_model, operation, call.request.body,
+                           content_type ? *content_type : "", accept ? *accept : "", sink, &cancel);
   if (!forwarded) {
     if (!out.started()) {
       call.respond_error(forwarded.error());

@@ -53,9 +53,9 @@ Result<std::string> converse_request_body(const providers::InferenceRequest& req
       if (!part) return std::unexpected(part.error());
       content.push_back(std::move(*part));
     }
-    messages.push_back(json::object{
-        {"role", message.role == providers::Role::kUser ? "user" : "assistant"},
-        {"content", std::move(content)}});
+    messages.push_back(
+        json::object{{"role", message.role == providers::Role::kUser ? "user" : "assistant"},
+                     {"content", std::move(content)}});
   }
   body["messages"] = std::move(messages);
   if (!request.system.empty()) {

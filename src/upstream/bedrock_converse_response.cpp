@@ -134,8 +134,7 @@ std::optional<providers::Usage> usage_from_headers(const http::Response& respons
   providers::Usage out;
   out.cache_read_input_tokens = number("x-amzn-bedrock-cache-read-input-token-count").value_or(0);
   out.cache_write_input_tokens = number("x-amzn-bedrock-cache-write-input-token-count").value_or(0);
-  out.input_tokens =
-      input.value_or(0) + out.cache_read_input_tokens + out.cache_write_input_tokens;
+  out.input_tokens = input.value_or(0) + out.cache_read_input_tokens + out.cache_write_input_tokens;
   out.output_tokens = output.value_or(0);
   return out;
 }
@@ -155,7 +154,8 @@ Result<providers::InferenceResponse> parse_converse_response(std::string_view bo
     if (!item.is_object()) continue;
     const json::object& block = item.as_object();
     if (const json::value* text = block.if_contains("text"); text && text->is_string()) {
-      out.content.push_back(ContentBlock{ContentBlock::Kind::kText, std::string(text->as_string())});
+      out.content.push_back(
+          ContentBlock{ContentBlock::Kind::kText, std::string(text->as_string())});
     } else if (const json::object* tool = object_at(block, "toolUse")) {
       ContentBlock use{ContentBlock::Kind::kToolUse};
       use.tool_use_id = string_at(*tool, "toolUseId");
@@ -195,8 +195,8 @@ bool ConverseStreamReader::feed(std::string_view bytes) {
   while (true) {
     auto message = decoder_.next();
     if (!message) {
-      failure_ = Error(ErrorCode::kUnavailable, "the upstream stream is corrupt: " +
-                                                    message.error().message);
+      failure_ = Error(ErrorCode::kUnavailable,
+                       "the upstream stream is corrupt: " + message.error().message);
       return false;
     }
     if (!*message) return true;

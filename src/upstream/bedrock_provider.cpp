@@ -15,7 +15,8 @@ namespace {
 class BedrockProvider final : public providers::Provider, public BedrockPassthrough {
  public:
   BedrockProvider(TransportOptions options, std::string authority, std::string region,
-                  std::shared_ptr<aws::CredentialProvider> credentials, std::shared_ptr<Clock> clock)
+                  std::shared_ptr<aws::CredentialProvider> credentials,
+                  std::shared_ptr<Clock> clock)
       : transport_(std::move(options)),
         authority_(std::move(authority)),
         region_(std::move(region)),
@@ -81,7 +82,8 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
     providers::EmbeddingResponse out;
     out.model_id = request.model_id;
     for (const auto& x : embedding->as_array()) {
-      if (!x.is_number()) return fail(ErrorCode::kUnavailable, "the upstream embedding is not numbers");
+      if (!x.is_number())
+        return fail(ErrorCode::kUnavailable, "the upstream embedding is not numbers");
       out.embedding.push_back(static_cast<float>(x.to_number<double>()));
     }
     if (const auto* count = v.as_object().if_contains("inputTextTokenCount");
@@ -110,7 +112,8 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
             while (true) {
               auto message = decoder.next();
               if (!message || !*message) break;
-              if (auto usage = bedrock::ConverseStreamReader::usage_of(**message)) out.usage = usage;
+              if (auto usage = bedrock::ConverseStreamReader::usage_of(**message))
+                out.usage = usage;
             }
             return !sink || sink(bytes);
           },
@@ -125,7 +128,8 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
       out.response = std::move(*response);
       out.usage = bedrock::usage_from_headers(out.response);
       if (!out.usage) out.usage = bedrock::usage_from_json(out.response.body);
-      if (sink && !sink(out.response.body)) return fail(ErrorCode::kCancelled, "the caller went away");
+      if (sink && !sink(out.response.body))
+        return fail(ErrorCode::kCancelled, "the caller went away");
     }
     return out;
   }
@@ -136,14 +140,15 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
     auto credentials = credentials_->fetch();
     if (!credentials) {
       // The gateway's own credentials: not the caller's fault, and not retryable by it either.
-      return fail(ErrorCode::kUnavailable, "provider " + transport_.options().provider_id +
-                                               ": no AWS credentials: " +
-                                               credentials.error().message);
+      return fail(ErrorCode::kUnavailable,
+                  "provider " + transport_.options().provider_id +
+                      ": no AWS credentials: " + credentials.error().message);
     }
     http::Request request;
     request.method = "POST";
     request.target = bedrock::model_target(model, operation);
-    request.headers = {{"content-type", std::string(content_type)}, {"accept", std::string(accept)}};
+    request.headers = {{"content-type", std::string(content_type)},
+                       {"accept", std::string(accept)}};
     request.body = std::move(body);
     bedrock::sign_request(request, authority_, transport_.options().endpoint.base_path,
                           *credentials, region_, clock_->now());
@@ -171,7 +176,8 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
   }
 
   std::unexpected<Error> upstream_error(const http::Response& response) const {
-    return std::unexpected(bedrock::error_from_response(transport_.options().provider_id, response));
+    return std::unexpected(
+        bedrock::error_from_response(transport_.options().provider_id, response));
   }
 
   Transport transport_;
@@ -186,15 +192,16 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
 Result<std::unique_ptr<providers::Provider>> make_bedrock_provider(const ProviderConfig& config,
                                                                    const ProviderDeps& deps) {
   std::string region = config.region.empty() ? deps.default_region : config.region;
-  std::string url =
-      config.endpoint.empty() ? "https://bedrock-runtime." + region + ".amazonaws.com" : config.endpoint;
+  std::string url = config.endpoint.empty() ? "https://bedrock-runtime." + region + ".amazonaws.com"
+                                            : config.endpoint;
   auto endpoint = parse_endpoint(url);
   if (!endpoint) return std::unexpected(endpoint.error());
   bool default_port = endpoint->port == (endpoint->tls ? 443 : 80);
   std::string authority =
       default_port ? endpoint->host : endpoint->host + ":" + std::to_string(endpoint->port);
   if (endpoint->host.find(':') != std::string::npos) {  // IPv6 literal
-    authority = "[" + endpoint->host + "]" + (default_port ? "" : ":" + std::to_string(endpoint->port));
+    authority =
+        "[" + endpoint->host + "]" + (default_port ? "" : ":" + std::to_string(endpoint->port));
   }
   aws::ChainOptions chain;
   chain.profile = config.profile;
@@ -205,10 +212,9 @@ Result<std::unique_ptr<providers::Provider>> make_bedrock_provider(const Provide
       return getenv(std::string(name));
     };
   }
-  return std::make_unique<BedrockProvider>(transport_options(config, deps, std::move(*endpoint)),
-                                           std::move(authority), std::move(region),
-                                           aws::default_credential_chain(std::move(chain)),
-                                           deps.clock);
+  return std::make_unique<BedrockProvider>(
+      transport_options(config, deps, std::move(*endpoint)), std::move(authority),
+      std::move(region), aws::default_credential_chain(std::move(chain)), deps.clock);
 }
 
 }  // namespace plinth::upstream

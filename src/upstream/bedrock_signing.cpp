@@ -97,8 +97,10 @@ void sign_request(http::Request& request, std::string_view authority, std::strin
   request.headers.push_back({"host", std::string(authority)});
   std::string target = std::string(base_path) + request.target;
   size_t q = target.find('?');
-  auth::SignableRequest signable{request.method, target.substr(0, q),
-                                 q == std::string::npos ? "" : target.substr(q + 1), {},
+  auth::SignableRequest signable{request.method,
+                                 target.substr(0, q),
+                                 q == std::string::npos ? "" : target.substr(q + 1),
+                                 {},
                                  request.body};
   for (const auto& h : request.headers) signable.headers.emplace_back(h.name, h.value);
   auth::SignerOptions options;
@@ -112,7 +114,8 @@ void sign_request(http::Request& request, std::string_view authority, std::strin
                                credentials.session_token},
       options);
   request.headers.clear();
-  for (auto& [name, value] : signed_request.request.headers) request.headers.push_back({name, value});
+  for (auto& [name, value] : signed_request.request.headers)
+    request.headers.push_back({name, value});
 }
 
 }  // namespace plinth::upstream::bedrock

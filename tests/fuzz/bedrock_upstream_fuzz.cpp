@@ -20,11 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       break;
     case 1: {
-      bedrock::ConverseStreamReader reader(structured,
-                                           [](const providers::StreamEvent& e) {
-                                             (void)e.text.size();
-                                             return true;
-                                           });
+      bedrock::ConverseStreamReader reader(structured, [](const providers::StreamEvent& e) {
+        (void)e.text.size();
+        return true;
+      });
       size_t piece = 1 + (data[0] >> 2) % 61;
       for (size_t i = 0; i < rest.size(); i += piece) {
         if (!reader.feed(rest.substr(i, piece))) break;

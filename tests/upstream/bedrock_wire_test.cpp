@@ -1,10 +1,11 @@
 // The bedrock kind's wire format: Converse bodies out, Converse answers and ConverseStream events
 // in (text, tool-use deltas, stop reasons, usage with cache tokens), errors, signing.
+#include "bedrock_wire.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
-#include "bedrock_wire.h"
 #include "plinth/auth/sigv4.h"
 #include "plinth/core/encoding.h"
 
@@ -23,7 +24,8 @@ providers::InferenceRequest tool_turn_request() {
   r.temperature = 0.5f;
   r.top_k = 40;
   r.stop_sequences = {"END"};
-  r.messages.push_back({providers::Role::kUser, {ContentBlock{ContentBlock::Kind::kText, "weather?"}}});
+  r.messages.push_back(
+      {providers::Role::kUser, {ContentBlock{ContentBlock::Kind::kText, "weather?"}}});
   ContentBlock use{ContentBlock::Kind::kToolUse};
   use.tool_use_id = "t1";
   use.tool_name = "get_weather";
@@ -49,7 +51,8 @@ TEST(BedrockWire, ConverseBodyCarriesSystemToolsTurnsAndInferenceConfig) {
   EXPECT_EQ(messages[1].at("role"), "assistant");
   EXPECT_EQ(messages[1].at("content").at(0).at("toolUse").at("input").at("city"), "Oslo");
   EXPECT_EQ(messages[2].at("content").at(0).at("toolResult").at("toolUseId"), "t1");
-  EXPECT_EQ(messages[2].at("content").at(0).at("toolResult").at("content").at(0).at("text"), "rain");
+  EXPECT_EQ(messages[2].at("content").at(0).at("toolResult").at("content").at(0).at("text"),
+            "rain");
   EXPECT_EQ(o.at("toolConfig").at("tools").at(0).at("toolSpec").at("name"), "get_weather");
   EXPECT_FALSE(o.at("toolConfig").as_object().contains("toolChoice"));
 }
@@ -60,8 +63,9 @@ TEST(BedrockWire, StructuredOutputIsAForcedToolWhoseInputBecomesTheText) {
   r.output_schema_json = R"({"type":"object","properties":{"a":{"type":"integer"}}})";
   json::object o = json::parse(*converse_request_body(r)).as_object();
   EXPECT_EQ(o.at("toolConfig").at("toolChoice").at("tool").at("name"), kStructuredOutputTool);
-  EXPECT_EQ(o.at("toolConfig").at("tools").at(0).at("toolSpec").at("inputSchema").at("json").at("type"),
-            "object");
+  EXPECT_EQ(
+      o.at("toolConfig").at("tools").at(0).at("toolSpec").at("inputSchema").at("json").at("type"),
+      "object");
   auto answer = parse_converse_response(
       R"({"output":{"message":{"role":"assistant","content":[{"toolUse":{"toolUseId":"x",)"
       R"("name":"plinth_structured_output","input":{"a":1}}}]}},"stopReason":"tool_use",)"
@@ -99,8 +103,9 @@ std::string stream_bytes() {
   s += http::encode_event("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"Hel"}})");
   s += http::encode_event("contentBlockDelta", R"({"contentBlockIndex":0,"delta":{"text":"lo"}})");
   s += http::encode_event("contentBlockStop", R"({"contentBlockIndex":0})");
-  s += http::encode_event("contentBlockStart",
-                          R"({"contentBlockIndex":1,"start":{"toolUse":{"toolUseId":"tu1","name":"f"}}})");
+  s += http::encode_event(
+      "contentBlockStart",
+      R"({"contentBlockIndex":1,"start":{"toolUse":{"toolUseId":"tu1","name":"f"}}})");
   s += http::encode_event("contentBlockDelta",
                           R"({"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"a\":"}}})");
   s += http::encode_event("contentBlockDelta",
@@ -134,8 +139,8 @@ TEST(BedrockWire, StreamReaderEmitsTextAndToolUseEventsInOrderAndAssemblesTheAns
   }
   auto answer = reader.finish();
   ASSERT_TRUE(answer.has_value()) << answer.error().message;
-  std::vector<std::string> expected = {"text:Hel", "text:lo", "tool:tu1:f", "input:{\"a\":",
-                                       "input:2}"};
+  std::vector<std::string> expected = {"text:Hel", "text:lo", "tool:tu1:f",
+                                       "input:{\"a\":", "input:2}"};
   EXPECT_EQ(seen, expected);
   ASSERT_EQ(answer->content.size(), 2u);
   EXPECT_EQ(answer->content[0].text, "Hello");
@@ -148,7 +153,8 @@ TEST(BedrockWire, StreamReaderEmitsTextAndToolUseEventsInOrderAndAssemblesTheAns
 
 TEST(BedrockWire, StreamExceptionsTruncationAndCancelAreErrors) {
   ConverseStreamReader throttled(false, [](const StreamEvent&) { return true; });
-  EXPECT_FALSE(throttled.feed(http::encode_exception("throttlingException", R"({"message":"slow down"})")));
+  EXPECT_FALSE(
+      throttled.feed(http::encode_exception("throttlingException", R"({"message":"slow down"})")));
   auto error = throttled.finish();
   ASSERT_FALSE(error.has_value());
   EXPECT_EQ(error.error().code, ErrorCode::kThrottled);
@@ -225,7 +231,8 @@ TEST(BedrockWire, UsageFromInvokeModelHeadersAndBodies) {
   ASSERT_TRUE(anthropic.has_value());
   EXPECT_EQ(anthropic->input_tokens, 13);
   EXPECT_EQ(anthropic->cache_write_input_tokens, 10);
-  auto llama = usage_from_json(R"({"generation":"x","prompt_token_count":8,"generation_token_count":2})");
+  auto llama =
+      usage_from_json(R"({"generation":"x","prompt_token_count":8,"generation_token_count":2})");
   ASSERT_TRUE(llama.has_value());
   EXPECT_EQ(llama->input_tokens, 8);
   // InvokeModelWithResponseStream chunks: base64 of the model's JSON, metrics on the last one.
@@ -261,16 +268,16 @@ TEST(BedrockWire, SignsTheEncodedModelPathWithServiceBedrock) {
   EXPECT_EQ(*request.header("host"), "127.0.0.1:4000");
   EXPECT_EQ(*request.header("x-amz-security-token"), "session");
   // The signature verifies: recompute it over the same canonical request.
-  auth::SignableRequest signable{"POST", "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
-                                 "", {}, request.body};
+  auth::SignableRequest signable{
+      "POST", "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", "", {}, request.body};
   for (const auto& h : request.headers) {
     if (h.name != "authorization") signable.headers.emplace_back(h.name, h.value);
   }
-  std::string canonical = auth::canonical_request(signable, parts->signed_headers,
-                                                  auth::sha256_hex(request.body), {});
+  std::string canonical =
+      auth::canonical_request(signable, parts->signed_headers, auth::sha256_hex(request.body), {});
   std::string to_sign = auth::string_to_sign(auth::format_amz_date(now), parts->scope(), canonical);
-  EXPECT_EQ(auth::compute_signature(auth::signing_key("secret", parts->date, "us-west-2", "bedrock"),
-                                    to_sign),
+  EXPECT_EQ(auth::compute_signature(
+                auth::signing_key("secret", parts->date, "us-west-2", "bedrock"), to_sign),
             parts->signature);
 }
 
