@@ -46,6 +46,20 @@ int64_t int_at(const json::object& o, std::string_view key) {
   return 0;
 }
 
+ContentBlock text_block(std::string text) {
+  ContentBlock block;
+  block.text = std::move(text);
+  return block;
+}
+
+ContentBlock tool_use_block(std::string id, std::string name) {
+  ContentBlock block;
+  block.kind = ContentBlock::Kind::kToolUse;
+  block.tool_use_id = std::move(id);
+  block.tool_name = std::move(name);
+  return block;
+}
+
 StopReason stop_reason(std::string_view reason) {
   if (reason == "max_tokens" || reason == "model_context_window_exceeded") {
     return StopReason::kMaxTokens;
@@ -76,7 +90,7 @@ std::optional<providers::Usage> converse_usage(const json::object& o) {
 void unwrap_structured(providers::InferenceResponse& response) {
   for (ContentBlock& block : response.content) {
     if (block.kind == ContentBlock::Kind::kToolUse && block.tool_name == kStructuredOutputTool) {
-      response.content = {ContentBlock{ContentBlock::Kind::kText, block.tool_input_json}};
+      response.content = {text_block(block.tool_input_json)};
       if (response.stop_reason == StopReason::kToolUse) response.stop_reason = StopReason::kEndTurn;
       return;
     }
@@ -154,12 +168,9 @@ Result<providers::InferenceResponse> parse_converse_response(std::string_view bo
     if (!item.is_object()) continue;
     const json::object& block = item.as_object();
     if (const json::value* text = block.if_contains("text"); text && text->is_string()) {
-      out.content.push_back(
-          ContentBlock{ContentBlock::Kind::kText, std::string(text->as_string())});
+      out.content.push_back(text_block(std::string(text->as_string())));
     } else if (const json::object* tool = object_at(block, "toolUse")) {
-      ContentBlock use{ContentBlock::Kind::kToolUse};
-      use.tool_use_id = string_at(*tool, "toolUseId");
-      use.tool_name = string_at(*tool, "name");
+      ContentBlock use = tool_use_block(string_at(*tool, "toolUseId"), string_at(*tool, "name"));
       const json::value* input = tool->if_contains("input");
       use.tool_input_json = input ? json::serialize(*input) : "{}";
       out.content.push_back(std::move(use));
@@ -234,13 +245,12 @@ Status ConverseStreamReader::handle(const http::EventMessage& message) {
     const json::object* start = object_at(*o, "start");
     const json::object* tool = start ? object_at(*start, "toolUse") : nullptr;
     if (tool == nullptr) return ok();
-    ContentBlock use{ContentBlock::Kind::kToolUse};
-    use.tool_use_id = string_at(*tool, "toolUseId");
-    use.tool_name = string_at(*tool, "name");
+    ContentBlock use = tool_use_block(string_at(*tool, "toolUseId"), string_at(*tool, "name"));
     response_.content.push_back(use);
     in_tool_ = true;
     if (structured_ && use.tool_name == kStructuredOutputTool) return ok();  // text follows
-    StreamEvent event{StreamEvent::Kind::kToolUseStart};
+    StreamEvent event;
+    event.kind = StreamEvent::Kind::kToolUseStart;
     event.tool_use_id = response_.content.back().tool_use_id;
     event.tool_name = response_.content.back().tool_name;
     return emit(event);
@@ -251,7 +261,7 @@ Status ConverseStreamReader::handle(const http::EventMessage& message) {
     if (const json::value* text = delta->if_contains("text"); text && text->is_string()) {
       if (in_tool_ || response_.content.empty() ||
           response_.content.back().kind != ContentBlock::Kind::kText) {
-        response_.content.push_back(ContentBlock{ContentBlock::Kind::kText});
+        response_.content.push_back(text_block(""));
         in_tool_ = false;
       }
       response_.content.back().text += text->as_string();
@@ -267,7 +277,8 @@ Status ConverseStreamReader::handle(const http::EventMessage& message) {
       ContentBlock& block = response_.content.back();
       block.tool_input_json += input;
       bool as_text = structured_ && block.tool_name == kStructuredOutputTool;
-      StreamEvent event{as_text ? StreamEvent::Kind::kText : StreamEvent::Kind::kToolUseInput};
+      StreamEvent event;
+      event.kind = as_text ? StreamEvent::Kind::kText : StreamEvent::Kind::kToolUseInput;
       event.text = input;
       return emit(event);
     }

@@ -16,6 +16,12 @@ namespace json = boost::json;
 using providers::ContentBlock;
 using providers::StreamEvent;
 
+ContentBlock text(std::string value) {
+  ContentBlock block;
+  block.text = std::move(value);
+  return block;
+}
+
 providers::InferenceRequest tool_turn_request() {
   providers::InferenceRequest r;
   r.model_id = "anthropic.claude-3-haiku-20240307-v1:0";
@@ -24,17 +30,22 @@ providers::InferenceRequest tool_turn_request() {
   r.temperature = 0.5f;
   r.top_k = 40;
   r.stop_sequences = {"END"};
-  r.messages.push_back(
-      {providers::Role::kUser, {ContentBlock{ContentBlock::Kind::kText, "weather?"}}});
-  ContentBlock use{ContentBlock::Kind::kToolUse};
+  r.messages.push_back({providers::Role::kUser, {text("weather?")}});
+  ContentBlock use;
+  use.kind = ContentBlock::Kind::kToolUse;
   use.tool_use_id = "t1";
   use.tool_name = "get_weather";
   use.tool_input_json = R"({"city":"Oslo"})";
   r.messages.push_back({providers::Role::kAssistant, {use}});
-  ContentBlock result{ContentBlock::Kind::kToolResult, "rain"};
+  ContentBlock result = text("rain");
+  result.kind = ContentBlock::Kind::kToolResult;
   result.tool_use_id = "t1";
   r.messages.push_back({providers::Role::kUser, {result}});
-  r.tools.push_back({"get_weather", "Weather by city", R"({"type":"object"})"});
+  providers::ToolSpec tool;
+  tool.name = "get_weather";
+  tool.description = "Weather by city";
+  tool.input_schema_json = R"({"type":"object"})";
+  r.tools.push_back(tool);
   return r;
 }
 
@@ -59,10 +70,11 @@ TEST(BedrockWire, ConverseBodyCarriesSystemToolsTurnsAndInferenceConfig) {
 
 TEST(BedrockWire, StructuredOutputIsAForcedToolWhoseInputBecomesTheText) {
   providers::InferenceRequest r;
-  r.messages.push_back({providers::Role::kUser, {ContentBlock{ContentBlock::Kind::kText, "x"}}});
+  r.messages.push_back({providers::Role::kUser, {text("x")}});
   r.output_schema_json = R"({"type":"object","properties":{"a":{"type":"integer"}}})";
   json::object o = json::parse(*converse_request_body(r)).as_object();
-  EXPECT_EQ(o.at("toolConfig").at("toolChoice").at("tool").at("name"), kStructuredOutputTool);
+  EXPECT_EQ(o.at("toolConfig").at("toolChoice").at("tool").at("name").as_string(),
+            std::string(kStructuredOutputTool));
   EXPECT_EQ(
       o.at("toolConfig").at("tools").at(0).at("toolSpec").at("inputSchema").at("json").at("type"),
       "object");
