@@ -29,12 +29,12 @@
 #include "plinth/ledger/ledger.h"
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/local_provider.h"
+#include "plinth/upstream/bedrock_passthrough.h"
+#include "plinth/upstream/upstream.h"
 #include "plinth/router/router.h"
 #include "plinth/store/inference_profiles.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
-#include "plinth/upstream/bedrock_passthrough.h"
-#include "plinth/upstream/upstream.h"
 #include "plinth/vectors/vector_store.h"
 
 namespace plinth::cli {
@@ -184,8 +184,8 @@ int run_serve(const ServeOptions& o) {
   provider_deps.clock = clock;
   provider_deps.random = random;
   provider_deps.default_region = config->region;
-  auto provider =
-      upstream::CatalogProvider::create(*config, *catalog, **local_provider, provider_deps);
+  auto provider = upstream::CatalogProvider::create(*config, *catalog, **local_provider,
+                                                    provider_deps);
   if (!provider) return fail_start(provider.error().message);
   if (!config->providers.empty()) {
     log::info("{} upstream provider(s) configured", config->providers.size());
@@ -285,28 +285,27 @@ int run_serve(const ServeOptions& o) {
           config->task_role);
     }
   }
-  api::Gateway gateway(
-      std::move(gateway_options),
-      api::GatewayServices{.authenticator = authenticator,
-                           .clock = *clock,
-                           .random = *random,
-                           .catalog = *catalog,
-                           .provider = **provider,
-                           .sts = &sts,
-                           .iam = &iam,
-                           .web_identity = &web_identity,
-                           .ledger = usage_ledger.get(),
-                           .budgets = &budgets,
-                           .metrics = &metrics,
-                           .routers = &*routers,
-                           .vectors = vector_store.get(),
-                           .documents = document_service.get(),
-                           .profiles = inference_profiles.get(),
-                           .bedrock_passthrough = [catalog_provider = provider->get()](
-                                                      const std::string& provider_id) {
-                             return dynamic_cast<upstream::BedrockPassthrough*>(
-                                 catalog_provider->upstream(provider_id));
-                           }});
+  // Bedrock inbound calls to a bedrock upstream's model are forwarded as they came.
+  auto bedrock_passthrough = [catalog_provider = provider->get()](const std::string& id) {
+    return dynamic_cast<upstream::BedrockPassthrough*>(catalog_provider->upstream(id));
+  };
+  api::Gateway gateway(std::move(gateway_options),
+                       api::GatewayServices{.authenticator = authenticator,
+                                            .clock = *clock,
+                                            .random = *random,
+                                            .catalog = *catalog,
+                                            .provider = **provider,
+                                            .sts = &sts,
+                                            .iam = &iam,
+                                            .web_identity = &web_identity,
+                                            .ledger = usage_ledger.get(),
+                                            .budgets = &budgets,
+                                            .metrics = &metrics,
+                                            .routers = &*routers,
+                                            .vectors = vector_store.get(),
+                                            .documents = document_service.get(),
+                                            .profiles = inference_profiles.get(),
+                                            .bedrock_passthrough = bedrock_passthrough});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;
