@@ -44,7 +44,7 @@ bool Gateway::forward_to_bedrock(Call& call, const catalog::ModelEntry& model,
     }
     return true;
   }
-  if (forwarded->usage) call.meter_usage(*forwarded->usage);
+  if (forwarded->usage) call.meter_usage(*forwarded->usage);  // cache counts included
   if (stream) {
     out.finish();
     return true;

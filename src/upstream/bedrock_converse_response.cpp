@@ -76,7 +76,9 @@ StopReason stop_reason(std::string_view reason) {
 // Bedrock's inputTokens leaves the cached tokens out, the internal count holds them all.
 std::optional<providers::Usage> converse_usage(const json::object& o) {
   const json::object* usage = object_at(o, "usage");
-  if (usage == nullptr) return std::nullopt;
+  if (usage == nullptr || (!usage->contains("inputTokens") && !usage->contains("outputTokens"))) {
+    return std::nullopt;  // not Converse's shape (InvokeModel's Anthropic body has input_tokens)
+  }
   providers::Usage out;
   out.cache_read_input_tokens = int_at(*usage, "cacheReadInputTokens");
   out.cache_write_input_tokens = int_at(*usage, "cacheWriteInputTokens");
