@@ -29,6 +29,7 @@
 #include "plinth/ledger/ledger.h"
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/local_provider.h"
+#include "plinth/upstream/bedrock_passthrough.h"
 #include "plinth/upstream/upstream.h"
 #include "plinth/router/router.h"
 #include "plinth/store/inference_profiles.h"
@@ -284,6 +285,10 @@ int run_serve(const ServeOptions& o) {
           config->task_role);
     }
   }
+  // Bedrock inbound calls to a bedrock upstream's model are forwarded as they came.
+  auto bedrock_passthrough = [catalog_provider = provider->get()](const std::string& id) {
+    return dynamic_cast<upstream::BedrockPassthrough*>(catalog_provider->upstream(id));
+  };
   api::Gateway gateway(std::move(gateway_options),
                        api::GatewayServices{.authenticator = authenticator,
                                             .clock = *clock,
@@ -299,7 +304,8 @@ int run_serve(const ServeOptions& o) {
                                             .routers = &*routers,
                                             .vectors = vector_store.get(),
                                             .documents = document_service.get(),
-                                            .profiles = inference_profiles.get()});
+                                            .profiles = inference_profiles.get(),
+                                            .bedrock_passthrough = bedrock_passthrough});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;

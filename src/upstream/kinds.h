@@ -11,4 +11,10 @@ namespace plinth::upstream {
 Result<std::unique_ptr<providers::Provider>> make_openai_provider(const ProviderConfig& config,
                                                                   const ProviderDeps& deps);
 
+// kind = "bedrock": Bedrock Runtime Converse / ConverseStream, Titan embeddings, and Bedrock
+// inbound calls forwarded as they came (BedrockPassthrough); SigV4 with the AWS credential chain
+// (bedrock_provider.cpp).
+Result<std::unique_ptr<providers::Provider>> make_bedrock_provider(const ProviderConfig& config,
+                                                                   const ProviderDeps& deps);
+
 }  // namespace plinth::upstream

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,9 @@
 #include "plinth/providers/provider.h"
 #include "plinth/router/router.h"
 
+namespace plinth::upstream {
+class BedrockPassthrough;
+}  // namespace plinth::upstream
 namespace plinth::vectors {
 class VectorStore;
 struct SearchHit;
@@ -92,6 +96,9 @@ struct GatewayServices {
   // Application inference profiles: when set, the control-plane profile and tag APIs answer and
   // profile ARNs work as modelId; when null, those APIs answer ServiceUnavailable.
   store::InferenceProfileStore* profiles = nullptr;
+  // The [[providers]] entry of kind bedrock with this id, which forwards Bedrock inbound calls
+  // unchanged (gateway_bedrock_passthrough.cpp); empty or null: every call is translated.
+  std::function<upstream::BedrockPassthrough*(const std::string& provider_id)> bedrock_passthrough;
 };
 
 class Gateway {
@@ -192,6 +199,10 @@ class Gateway {
   // Runs a non-streaming inference that stops when the client goes away.
   Result<providers::InferenceResponse> infer_until_client_gone(
       Call& call, providers::InferenceRequest& request);
+  // A Bedrock inbound call (operation converse, converse-stream, invoke,
+  // invoke-with-response-stream) to a model of a bedrock upstream, forwarded as it came; false
+  // when the model is not one (routers and models with fallbacks are translated instead).
+  bool forward_to_bedrock(Call& call, const catalog::ModelEntry& model, std::string_view operation);
   Status authorize_model(Call& call, std::string_view action, std::string_view requested_id,
                          const catalog::ModelEntry& model);
   Result<std::unique_ptr<ConcurrencySlot>> acquire_slot(const auth::Principal& principal);
