@@ -6,32 +6,15 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { generateText, streamText } from 'ai';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Hash } from '@smithy/hash-node';
-import { startPlinth, ROOT, SMALL } from './harness.mjs';
+import { startPlinth, mintBearerToken, SMALL, LARGE, ROUTER } from './harness.mjs';
 
 let server;
 let token;
 let client;
 
-async function createBearerToken() {
-  const url = new URL(server.endpoint);
-  const signer = new SignatureV4({ credentials: ROOT, region: 'us-east-1', service: 'sts',
-                                   sha256: Hash.bind(null, 'sha256') });
-  const form = 'Action=CreateBearerToken&Version=2011-06-15&DurationSeconds=900';
-  const request = await signer.sign({
-    method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/',
-    headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded' }, body: form,
-  });
-  const r = await fetch(`${server.endpoint}/`, { method: 'POST', headers: request.headers, body: form });
-  const xml = await r.text();
-  assert.equal(r.status, 200, xml);
-  return xml.match(/<BearerToken>([^<]+)<\/BearerToken>/)[1];
-}
-
 before(async () => {
   server = await startPlinth();
-  token = await createBearerToken();
+  token = await mintBearerToken(server.endpoint);
   client = new Anthropic({ apiKey: token, baseURL: server.endpoint, maxRetries: 0 });
 });
 
@@ -136,6 +119,13 @@ test('a multi-turn tool result conversation is accepted', async () => {
     ],
   });
   assert.equal(message.type, 'message');
+});
+
+test('a prompt router answers and the message names the model that answered', async () => {
+  const message = await client.messages.create({
+    model: ROUTER, max_tokens: 8, messages: [{ role: 'user', content: 'Hello' }] });
+  assert.ok([SMALL, LARGE].includes(message.model), message.model);
+  assert.ok(message.usage.output_tokens > 0);
 });
 
 test('errors arrive as the SDK\'s typed errors', async () => {
