@@ -29,6 +29,7 @@
 #include "plinth/ledger/ledger.h"
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/local_provider.h"
+#include "plinth/upstream/upstream.h"
 #include "plinth/router/router.h"
 #include "plinth/store/inference_profiles.h"
 #include "plinth/store/sealed_box.h"
@@ -174,8 +175,20 @@ int run_serve(const ServeOptions& o) {
                            ? config->engine_threads
                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   log::info("loading {} model(s)", config->models.size());
-  auto provider = providers::LocalProvider::load(config->models, engine_threads);
+  auto local_provider = providers::LocalProvider::load(config->models, engine_threads);
+  if (!local_provider) return fail_start(local_provider.error().message);
+  // Every caller asks the catalog provider: each model answered by its local engine or its
+  // [[providers]] upstream, with the model's fallbacks.
+  upstream::ProviderDeps provider_deps;
+  provider_deps.clock = clock;
+  provider_deps.random = random;
+  provider_deps.default_region = config->region;
+  auto provider = upstream::CatalogProvider::create(*config, *catalog, **local_provider,
+                                                    provider_deps);
   if (!provider) return fail_start(provider.error().message);
+  if (!config->providers.empty()) {
+    log::info("{} upstream provider(s) configured", config->providers.size());
+  }
 
   // Every model call is metered into the store; PostgreSQL stores have no SQLite database yet.
   std::unique_ptr<ledger::Ledger> usage_ledger;

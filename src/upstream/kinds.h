@@ -1,0 +1,14 @@
+// The provider kinds' constructors, one per [[providers]] kind (make_provider's switch).
+#pragma once
+
+#include <memory>
+
+#include "plinth/upstream/upstream.h"
+
+namespace plinth::upstream {
+
+// kind = "openai": OpenAI chat completions and embeddings under base_url (openai_provider.cpp).
+Result<std::unique_ptr<providers::Provider>> make_openai_provider(const ProviderConfig& config,
+                                                                  const ProviderDeps& deps);
+
+}  // namespace plinth::upstream
