@@ -11,4 +11,8 @@ namespace plinth::upstream {
 Result<std::unique_ptr<providers::Provider>> make_openai_provider(const ProviderConfig& config,
                                                                   const ProviderDeps& deps);
 
+// kind = "anthropic": Anthropic's Messages API under base_url (anthropic_provider.cpp).
+Result<std::unique_ptr<providers::Provider>> make_anthropic_provider(const ProviderConfig& config,
+                                                                     const ProviderDeps& deps);
+
 }  // namespace plinth::upstream
