@@ -17,4 +17,8 @@ Result<std::unique_ptr<providers::Provider>> make_openai_provider(const Provider
 Result<std::unique_ptr<providers::Provider>> make_bedrock_provider(const ProviderConfig& config,
                                                                    const ProviderDeps& deps);
 
+// kind = "anthropic": Anthropic's Messages API under base_url (anthropic_provider.cpp).
+Result<std::unique_ptr<providers::Provider>> make_anthropic_provider(const ProviderConfig& config,
+                                                                     const ProviderDeps& deps);
+
 }  // namespace plinth::upstream

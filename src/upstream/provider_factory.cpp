@@ -23,6 +23,7 @@ Result<std::unique_ptr<providers::Provider>> make_provider(const ProviderConfig&
   // Each kind adds its branch here (bedrock and anthropic: their own files next to this one).
   if (config.kind == "openai") return make_openai_provider(config, deps);
   if (config.kind == "bedrock") return make_bedrock_provider(config, deps);
+  if (config.kind == "anthropic") return make_anthropic_provider(config, deps);
   return fail(ErrorCode::kInvalidArgument,
               "provider kind '" + config.kind + "' is not supported by this build");
 }

@@ -1,5 +1,6 @@
 // The Gateway: the http Handler that authenticates, authorizes, limits and dispatches every
-// request to the Bedrock Runtime, OpenAI-compatible and STS/IAM Query wire formats.
+// request to the Bedrock Runtime, OpenAI-compatible, Anthropic Messages and STS/IAM Query wire
+// formats.
 #pragma once
 
 #include <atomic>
@@ -48,6 +49,7 @@ struct InferenceProfileRecord;
 namespace plinth::api {
 
 inline constexpr std::string_view kContainerCredentialsPath = "/v1/container-credentials";
+inline constexpr std::string_view kAnthropicMessagesPath = "/v1/messages";
 struct EmbeddingInvocation;
 
 struct GatewayOptions {
@@ -124,6 +126,8 @@ class Gateway {
   void handle_container_credentials(Call& call);  // gateway_container_credentials.cpp
   void handle_model(Call& call, std::string_view model_segment, std::string_view operation);
   void handle_openai(Call& call, std::string_view operation);
+  // POST /v1/messages, the Anthropic Messages API (gateway_anthropic.cpp).
+  void handle_anthropic_messages(Call& call);
   // Catalog APIs (gateway_catalog.cpp): GET /v1/models, GET /foundation-models[/{id}].
   void handle_list_models(Call& call);
   void handle_foundation_models(Call& call, std::string_view path);
@@ -133,6 +137,12 @@ class Gateway {
   // CountTokens (gateway_count_tokens.cpp): not billed, not budgeted.
   void count_tokens(Call& call, const catalog::ModelEntry& model);
   void chat_completions(Call& call);
+  // For /v1/chat/completions and /v1/messages: resolves the model the body names, checks it is a
+  // text model, authorizes InvokeModel (or ...WithResponseStream) on it, sets the request's
+  // model_id and reserves the budget; on failure answers and returns null.
+  const catalog::ModelEntry* admit_text_inference(Call& call, const std::string& requested_model,
+                                                  bool stream,
+                                                  providers::InferenceRequest& inference);
   void embeddings(Call& call);
   // Application inference profiles and tags (gateway_inference_profiles.cpp).
   static bool is_inference_profile_path(std::string_view path);
