@@ -15,8 +15,8 @@ using providers::ContentBlock;
 json::object usage_object(const providers::Usage& usage) {
   // Inside Plinth input_tokens counts the whole prompt and the cache counts are parts of it;
   // Anthropic's input_tokens is only what was neither read from nor written to a cache.
-  int64_t cache_read = usage.cached_input_tokens;
-  int64_t cache_write = 0;
+  int64_t cache_read = usage.cache_read_input_tokens;
+  int64_t cache_write = usage.cache_write_input_tokens;
   int64_t uncached = std::max<int64_t>(0, usage.input_tokens - cache_read - cache_write);
   return json::object{{"input_tokens", uncached},
                       {"output_tokens", usage.output_tokens},
@@ -135,6 +135,18 @@ std::vector<http::SseEvent> AnthropicStreamWriter::tool_input(std::string_view p
                 json::object{{"index", index_},
                              {"delta", json::object{{"type", "input_json_delta"},
                                                     {"partial_json", partial_json}}}})};
+}
+
+std::vector<http::SseEvent> AnthropicStreamWriter::delta(const providers::StreamEvent& piece) {
+  switch (piece.kind) {
+    case providers::StreamEvent::Kind::kText:
+      return text(piece.text);
+    case providers::StreamEvent::Kind::kToolUseStart:
+      return tool_use_start(piece.tool_use_id, piece.tool_name);
+    case providers::StreamEvent::Kind::kToolUseInput:
+      return tool_input(piece.text);
+  }
+  return {};
 }
 
 std::vector<http::SseEvent> AnthropicStreamWriter::finish(

@@ -56,7 +56,6 @@ void Gateway::handle_anthropic_messages(Call& call) {
   inference.cancel = &cancel;
   LazyStream out(call.exchange, "text/event-stream", call.request_id, &call.response_headers);
   AnthropicStreamWriter writer(id, request->model);
-  bool live = streams_text_live(inference);
   bool started = false;
   auto send = [&](const std::vector<http::SseEvent>& events) {
     if (!started) {
@@ -67,10 +66,10 @@ void Gateway::handle_anthropic_messages(Call& call) {
   };
   auto response = run_inference(
       call, inference,
-      [&](std::string_view text) {
+      [&](const providers::StreamEvent& piece) {
         if (call.exchange.client_gone()) cancel = true;
-        if (cancel || !live) return !cancel.load();
-        send(writer.text(text));
+        if (cancel) return false;
+        send(writer.delta(piece));
         return !cancel.load();
       },
       [&](const catalog::ModelEntry& answering) {

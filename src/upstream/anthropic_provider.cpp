@@ -19,13 +19,9 @@ class AnthropicProvider final : public providers::Provider {
         base_has_v1_(transport_.options().endpoint.base_path.ends_with("/v1")) {}
 
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
-                                             const providers::DeltaCallback& on_delta) override {
+                                             const providers::StreamCallback& on_event) override {
     auto started = std::chrono::steady_clock::now();
-    const bool stream = static_cast<bool>(on_delta);
-    // Text only until the provider interface carries tool-use events.
-    anthropic::OnPiece on_event = [&](const anthropic::StreamPiece& piece) {
-      return piece.kind != anthropic::StreamPiece::Kind::kText || on_delta(piece.text);
-    };
+    const bool stream = static_cast<bool>(on_event);
     anthropic::OutputPlan plan;
     http::Request http_request = post(anthropic::messages_request_body(request, stream, &plan));
     const std::string& provider_id = transport_.options().provider_id;

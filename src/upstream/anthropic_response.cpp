@@ -11,6 +11,7 @@ namespace {
 
 namespace json = boost::json;
 using providers::ContentBlock;
+using providers::StreamEvent;
 
 Error broken(std::string what) {
   return Error(ErrorCode::kUnavailable,
@@ -45,21 +46,21 @@ providers::StopReason stop_reason_of(std::string_view reason) {
   return providers::StopReason::kEndTurn;
 }
 
-// Anthropic's input_tokens leaves out cached tokens; Plinth's counts the whole prompt and
-// reports the cached parts besides. A field absent from `usage` keeps its earlier value (a
-// stream's message_delta repeats only some).
+// Anthropic's input_tokens leaves out the tokens read from and written to its cache; Plinth's
+// counts the whole prompt and reports the two cached parts besides. A field absent from `usage`
+// keeps its earlier value (a stream's message_delta repeats only some).
 void read_usage(const json::value* usage, providers::Usage& out) {
   if (usage == nullptr || !usage->is_object()) return;
   const json::object& u = usage->as_object();
-  // STREAM-INTERFACE: cache writes get their own field (cache_write_input_tokens) with it.
-  int64_t uncached = out.input_tokens - out.cached_input_tokens;
-  if (u.contains("input_tokens")) {
-    uncached = count(u, "input_tokens") + count(u, "cache_creation_input_tokens");
-  }
+  int64_t uncached = out.input_tokens - out.cache_read_input_tokens - out.cache_write_input_tokens;
+  if (u.contains("input_tokens")) uncached = count(u, "input_tokens");
   if (u.contains("cache_read_input_tokens")) {
-    out.cached_input_tokens = count(u, "cache_read_input_tokens");
+    out.cache_read_input_tokens = count(u, "cache_read_input_tokens");
   }
-  out.input_tokens = uncached + out.cached_input_tokens;
+  if (u.contains("cache_creation_input_tokens")) {
+    out.cache_write_input_tokens = count(u, "cache_creation_input_tokens");
+  }
+  out.input_tokens = uncached + out.cache_read_input_tokens + out.cache_write_input_tokens;
   if (u.contains("output_tokens")) out.output_tokens = count(u, "output_tokens");
 }
 
@@ -145,10 +146,11 @@ Error upstream_error(std::string_view provider_id, int status, std::string_view 
   return status_error(provider_id, status, message);
 }
 
-MessageStreamParser::MessageStreamParser(std::string provider_id, OutputPlan plan, OnPiece on_event)
+MessageStreamParser::MessageStreamParser(std::string provider_id, OutputPlan plan,
+                                         providers::StreamCallback on_event)
     : provider_id_(std::move(provider_id)), plan_(plan), on_event_(std::move(on_event)) {}
 
-Status MessageStreamParser::emit(const StreamPiece& event) {
+Status MessageStreamParser::emit(const StreamEvent& event) {
   if (on_event_ && !on_event_(event)) return fail(ErrorCode::kCancelled, "the caller stopped");
   return ok();
 }
@@ -219,11 +221,7 @@ Status MessageStreamParser::on_event(const http::SseEvent& sse) {
       block.tool_name = string_at(start->as_object(), "name");
       output_block_ = plan_.via_tool && block.tool_name == kOutputTool;
       if (!output_block_) {
-        StreamPiece event;
-        event.kind = StreamPiece::Kind::kToolUseStart;
-        event.tool_use_id = block.tool_use_id;
-        event.tool_name = block.tool_name;
-        return emit(event);
+        return emit(StreamEvent::tool_use_start(block.tool_use_id, block.tool_name));
       }
     }
     return ok();
@@ -237,22 +235,22 @@ Status MessageStreamParser::on_event(const http::SseEvent& sse) {
   ContentBlock& block = blocks_[index];
   std::string_view delta_type = string_at(delta->as_object(), "type");
   std::string_view piece;
-  StreamPiece event;
+  StreamEvent event;
   if (delta_type == "text_delta" && block.kind == ContentBlock::Kind::kText) {
     piece = string_at(delta->as_object(), "text");
     block.text.append(piece);
-    event.kind = StreamPiece::Kind::kText;
+    event.kind = StreamEvent::Kind::kText;
   } else if (delta_type == "input_json_delta" && block.kind == ContentBlock::Kind::kToolUse) {
     piece = string_at(delta->as_object(), "partial_json");
     block.tool_input_json.append(piece);
     // The output tool's input is the answer's text; wrapped, it comes whole at the end.
-    event.kind = output_block_ ? StreamPiece::Kind::kText : StreamPiece::Kind::kToolUseInput;
-    if (output_block_ && plan_.wrapped) piece = {};
+    event.kind = output_block_ ? StreamEvent::Kind::kText : StreamEvent::Kind::kToolUseInput;
   } else {
     return ok();  // thinking and signature deltas are not part of the internal answer
   }
   answer_bytes_ += piece.size();
   if (answer_bytes_ > kMaxAnswerBytes) return std::unexpected(broken("an answer over 64 MiB"));
+  if (output_block_ && plan_.wrapped) piece = {};
   if (piece.empty()) return ok();
   event.text = piece;
   return emit(event);

@@ -20,15 +20,6 @@ inline constexpr std::string_view kApiVersion = "2023-06-01";  // the anthropic-
 // tool's one property `value` (Anthropic's input_schema must describe an object).
 inline constexpr std::string_view kOutputTool = "json_output";
 
-// One piece of a streamed answer, in order (what providers::StreamEvent carries).
-struct StreamPiece {
-  enum class Kind { kText, kToolUseStart, kToolUseInput } kind = Kind::kText;
-  std::string_view text;         // kText, kToolUseInput
-  std::string_view tool_use_id;  // kToolUseStart
-  std::string_view tool_name;    // kToolUseStart
-};
-using OnPiece = std::function<bool(const StreamPiece&)>;  // false = the caller stopped
-
 // How a request's structured output travels, decided by messages_request_body.
 struct OutputPlan {
   bool via_tool = false;  // the answer is kOutputTool's input
@@ -54,7 +45,7 @@ Error upstream_error(std::string_view provider_id, int status, std::string_view 
 // decoded and builds the final InferenceResponse (content, stop reason, usage).
 class MessageStreamParser {
  public:
-  MessageStreamParser(std::string provider_id, OutputPlan plan, OnPiece on_event);
+  MessageStreamParser(std::string provider_id, OutputPlan plan, providers::StreamCallback on_event);
 
   // kUnavailable on a malformed event, an event past kMaxEventBytes, an answer past
   // kMaxAnswerBytes or more than kMaxBlocks blocks; the upstream's error event as its Error;
@@ -69,11 +60,11 @@ class MessageStreamParser {
 
  private:
   Status on_event(const http::SseEvent& sse);
-  Status emit(const StreamPiece& event);
+  Status emit(const providers::StreamEvent& event);
 
   std::string provider_id_;
   OutputPlan plan_;
-  OnPiece on_event_;
+  providers::StreamCallback on_event_;
   http::SseParser sse_;
   size_t buffered_ = 0;      // bytes fed since the last complete event
   size_t answer_bytes_ = 0;  // text and tool input received so far

@@ -101,15 +101,15 @@ providers::Provider& CatalogProvider::provider_for(const catalog::ModelEntry& mo
 }
 
 Result<providers::InferenceResponse> CatalogProvider::infer(
-    const providers::InferenceRequest& request, const providers::DeltaCallback& on_delta) {
+    const providers::InferenceRequest& request, const providers::StreamCallback& on_event) {
   auto models = candidates(request.model_id);
-  if (models.empty()) return local_.infer(request, on_delta);  // the engine's own not-found
+  if (models.empty()) return local_.infer(request, on_event);  // the engine's own not-found
   bool streamed = false;  // something reached the caller: a fallback would repeat it
-  providers::DeltaCallback tracked;
-  if (on_delta) {
-    tracked = [&](std::string_view text) {
+  providers::StreamCallback tracked;
+  if (on_event) {
+    tracked = [&](const providers::StreamEvent& event) {
       streamed = true;
-      return on_delta(text);
+      return on_event(event);
     };
   }
   Result<providers::InferenceResponse> last = fail(ErrorCode::kInternal, "no model tried");

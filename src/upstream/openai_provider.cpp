@@ -17,18 +17,14 @@ class OpenAiProvider final : public providers::Provider {
       : transport_(std::move(options)), api_key_(std::move(api_key)) {}
 
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
-                                             const providers::DeltaCallback& on_delta) override {
+                                             const providers::StreamCallback& on_event) override {
     auto started = std::chrono::steady_clock::now();
-    const bool stream = static_cast<bool>(on_delta);
+    const bool stream = static_cast<bool>(on_event);
     http::Request http_request =
         post("/chat/completions", openai::chat_request_body(request, stream));
     Result<providers::InferenceResponse> answer;
     if (stream) {
-      std::string error_body;
-      openai::ChatStreamParser parser([&](const openai::ChatDelta& delta) {
-        if (delta.kind != openai::ChatDelta::Kind::kText) return true;
-        return on_delta(delta.text);
-      });
+      openai::ChatStreamParser parser(on_event);
       Status parsed = ok();
       auto response = transport_.send(
           std::move(http_request),

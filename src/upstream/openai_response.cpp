@@ -8,6 +8,7 @@ namespace {
 
 namespace json = boost::json;
 using providers::ContentBlock;
+using providers::StreamEvent;
 
 Error broken(std::string what) {
   return Error(ErrorCode::kUnavailable,
@@ -38,7 +39,7 @@ void read_usage(const json::value* usage, providers::Usage& out) {
   out.output_tokens = count(u, "completion_tokens");
   if (const json::value* details = u.if_contains("prompt_tokens_details");
       details != nullptr && details->is_object()) {
-    out.cached_input_tokens =
+    out.cache_read_input_tokens =
         std::min(out.input_tokens, count(details->as_object(), "cached_tokens"));
   }
 }
@@ -139,7 +140,8 @@ std::string error_message(std::string_view body) {
   return std::string(body.substr(0, 512));
 }
 
-ChatStreamParser::ChatStreamParser(OnDelta on_delta) : on_delta_(std::move(on_delta)) {}
+ChatStreamParser::ChatStreamParser(providers::StreamCallback on_event)
+    : on_event_(std::move(on_event)) {}
 
 Status ChatStreamParser::feed(std::string_view bytes) {
   if (format_ == Format::kUnknown) {
@@ -210,8 +212,8 @@ Status ChatStreamParser::on_chunk(std::string_view json_text) {
   }
   const json::value* delta = choice.if_contains("delta");
   if (delta == nullptr || !delta->is_object()) return ok();
-  auto emit = [&](const ChatDelta& d) -> Status {
-    if (on_delta_ && !on_delta_(d)) return fail(ErrorCode::kCancelled, "the caller stopped");
+  auto emit = [&](const StreamEvent& event) -> Status {
+    if (on_event_ && !on_event_(event)) return fail(ErrorCode::kCancelled, "the caller stopped");
     return ok();
   };
   std::string_view text = string_at(delta->as_object(), "content");
@@ -219,7 +221,7 @@ Status ChatStreamParser::on_chunk(std::string_view json_text) {
     text_.append(text);
     // Text after a tool call (rare) stays in the final answer: the open block is a tool's.
     if (open_tool_ < 0) {
-      if (auto s = emit({ChatDelta::Kind::kText, text, {}, {}}); !s) return s;
+      if (auto s = emit(StreamEvent::text_delta(text)); !s) return s;
     }
   }
   const json::value* calls = delta->as_object().if_contains("tool_calls");
@@ -243,7 +245,7 @@ Status ChatStreamParser::on_chunk(std::string_view json_text) {
     if (!name.empty()) tool.name = name;
     if (open_tool_ != index && !tool.name.empty() && tool.arguments.empty() && index > open_tool_) {
       open_tool_ = static_cast<int>(index);
-      if (auto s = emit({ChatDelta::Kind::kToolUseStart, {}, tool.id, tool.name}); !s) return s;
+      if (auto s = emit(StreamEvent::tool_use_start(tool.id, tool.name)); !s) return s;
     }
     if (arguments.empty()) continue;
     tool.arguments.append(arguments);
@@ -252,24 +254,18 @@ Status ChatStreamParser::on_chunk(std::string_view json_text) {
     }
     // Fragments of an interleaved earlier call stay in the final answer only.
     if (open_tool_ == index) {
-      if (auto s = emit({ChatDelta::Kind::kToolUseInput, arguments, {}, {}}); !s) return s;
+      if (auto s = emit(StreamEvent::tool_use_input(arguments)); !s) return s;
     }
   }
   return ok();
 }
 
 Result<providers::InferenceResponse> ChatStreamParser::finish() {
-  if (format_ == Format::kJson) {  // one chat completion: its content as deltas
+  if (format_ == Format::kJson) {  // one chat completion: its content as events
     auto response = parse_chat_response(json_);
-    if (!response || !on_delta_) return response;
-    for (const ContentBlock& block : response->content) {
-      bool more =
-          block.kind == ContentBlock::Kind::kToolUse
-              ? on_delta_(
-                    {ChatDelta::Kind::kToolUseStart, {}, block.tool_use_id, block.tool_name}) &&
-                    on_delta_({ChatDelta::Kind::kToolUseInput, block.tool_input_json, {}, {}})
-              : on_delta_({ChatDelta::Kind::kText, block.text, {}, {}});
-      if (!more) return fail(ErrorCode::kCancelled, "the caller stopped");
+    if (!response || !on_event_) return response;
+    if (!providers::replay_content(response->content, on_event_)) {
+      return fail(ErrorCode::kCancelled, "the caller stopped");
     }
     return response;
   }

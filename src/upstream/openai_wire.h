@@ -25,26 +25,18 @@ Result<providers::EmbeddingResponse> parse_embeddings_response(std::string_view 
 // The message of an OpenAI error body {"error":{"message":…}} (the raw body, cut, otherwise).
 std::string error_message(std::string_view body);
 
-// One piece of a streamed answer, in order (what providers::StreamEvent carries).
-struct ChatDelta {
-  enum class Kind { kText, kToolUseStart, kToolUseInput } kind = Kind::kText;
-  std::string_view text;         // kText, kToolUseInput
-  std::string_view tool_use_id;  // kToolUseStart
-  std::string_view tool_name;    // kToolUseStart
-};
-
-// Accumulates an SSE chat-completions stream fed in arbitrary byte pieces: hands each delta
-// on as it is decoded, and builds the final InferenceResponse (content, stop reason, usage).
-// A server that ignores `stream` and answers one JSON chat completion (its body starts with
-// '{') is accepted too: its content is handed on as deltas when the body is complete.
+// Accumulates an SSE chat-completions stream fed in arbitrary byte pieces: hands each piece
+// on (text, tool-call starts, argument fragments) as it is decoded, and builds the final
+// InferenceResponse (content, stop reason, usage). A server that ignores `stream` and answers one
+// JSON chat completion (its body starts with
+// '{') is accepted too: its content is handed on as events when the body is complete.
 class ChatStreamParser {
  public:
-  // Return false to stop (the caller went away).
-  using OnDelta = std::function<bool(const ChatDelta&)>;
-  explicit ChatStreamParser(OnDelta on_delta);
+  // on_event may be empty (nothing streams on); it returns false to stop (the caller went away).
+  explicit ChatStreamParser(providers::StreamCallback on_event);
 
   // kUnavailable on a malformed event or an event line past kMaxLineBytes; kCancelled when
-  // on_delta returned false.
+  // on_event returned false.
   Status feed(std::string_view bytes);
   // After the body ended: the answer (kUnavailable when the stream ended before [DONE] or a
   // finish_reason).
@@ -58,7 +50,7 @@ class ChatStreamParser {
   Status on_line(std::string_view line);
   Status on_chunk(std::string_view json_text);
 
-  OnDelta on_delta_;
+  providers::StreamCallback on_event_;
   std::string pending_;  // an incomplete line
   providers::InferenceResponse response_;
   std::string text_;

@@ -163,7 +163,8 @@ providers::InferenceResponse tool_response() {
   response.stop_reason = providers::StopReason::kToolUse;
   response.usage.input_tokens = 30;
   response.usage.output_tokens = 5;
-  response.usage.cached_input_tokens = 12;
+  response.usage.cache_read_input_tokens = 12;
+  response.usage.cache_write_input_tokens = 3;
   return response;
 }
 
@@ -173,7 +174,7 @@ TEST(AnthropicMessageResponse, ExactShape) {
       "content":[{"type":"text","text":"Calling."},
                  {"type":"tool_use","id":"toolu_9","name":"add","input":{"a":1}}],
       "stop_reason":"tool_use","stop_sequence":null,
-      "usage":{"input_tokens":18,"output_tokens":5,"cache_creation_input_tokens":0,
+      "usage":{"input_tokens":15,"output_tokens":5,"cache_creation_input_tokens":3,
                "cache_read_input_tokens":12}})"));
   providers::InferenceResponse stopped;
   stopped.stop_reason = providers::StopReason::kStopSequence;
@@ -199,11 +200,11 @@ TEST(AnthropicStream, LiveTextAndToolInputInAnthropicOrder) {
   auto add = [&all](std::vector<http::SseEvent> more) {
     all.insert(all.end(), more.begin(), more.end());
   };
-  add(writer.text("Calling"));
-  add(writer.text("."));
-  add(writer.tool_use_start("toolu_9", "add"));
-  add(writer.tool_input(R"({"a")"));
-  add(writer.tool_input(R"(:1})"));
+  add(writer.delta(providers::StreamEvent::text_delta("Calling")));
+  add(writer.delta(providers::StreamEvent::text_delta(".")));
+  add(writer.delta(providers::StreamEvent::tool_use_start("toolu_9", "add")));
+  add(writer.delta(providers::StreamEvent::tool_use_input(R"({"a")")));
+  add(writer.delta(providers::StreamEvent::tool_use_input(R"(:1})")));
   add(writer.finish(tool_response()));
   EXPECT_EQ(types_of(all), (std::vector<std::string>{
                                "message_start", "content_block_start", "ping",
@@ -220,7 +221,7 @@ TEST(AnthropicStream, LiveTextAndToolInputInAnthropicOrder) {
   json::value delta = json::parse(all[10].data);
   EXPECT_EQ(delta.at("delta").at("stop_reason"), "tool_use");
   EXPECT_EQ(delta.at("usage").at("output_tokens"), 5);
-  EXPECT_EQ(delta.at("usage").at("input_tokens"), 18);
+  EXPECT_EQ(delta.at("usage").at("input_tokens"), 15);
 }
 
 TEST(AnthropicStream, HeldBackContentIsSentAtTheEnd) {

@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parse_message(bytes, OutputPlan{true, true});
   (void)upstream_error("fuzz", 400 + data[0] % 200, bytes);
   for (OutputPlan plan : {OutputPlan{}, OutputPlan{true, false}}) {
-    MessageStreamParser parser("fuzz", plan, [](const StreamPiece& event) {
+    MessageStreamParser parser("fuzz", plan, [](const plinth::providers::StreamEvent& event) {
       return event.text.size() != 3;  // sometimes the caller goes away
     });
     bool failed = false;

@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)parse_embeddings_response(body);
   (void)error_message(body);
   size_t step = size == 0 ? 1 : 1 + data[0] % 64;
-  ChatStreamParser parser([](const ChatDelta& delta) { return delta.text.size() != 999; });
+  ChatStreamParser parser(
+      [](const plinth::providers::StreamEvent& event) { return event.text.size() != 999; });
   for (size_t i = 0; i < body.size(); i += step) {
     if (!parser.feed(body.substr(i, step))) return 0;
   }

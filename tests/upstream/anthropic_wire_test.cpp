@@ -95,7 +95,8 @@ TEST(AnthropicUpstreamResponse, MessageWithToolUseAndCacheCounts) {
   EXPECT_EQ(json::parse(response->content[1].tool_input_json), json::parse(R"({"a":1})"));
   EXPECT_EQ(response->stop_reason, providers::StopReason::kToolUse);
   EXPECT_EQ(response->usage.input_tokens, 33);  // the whole prompt
-  EXPECT_EQ(response->usage.cached_input_tokens, 20);
+  EXPECT_EQ(response->usage.cache_read_input_tokens, 20);
+  EXPECT_EQ(response->usage.cache_write_input_tokens, 3);
   EXPECT_EQ(response->usage.output_tokens, 4);
 }
 
@@ -150,15 +151,15 @@ constexpr std::string_view kToolStream =
 struct Seen {
   std::vector<std::string> lines;
   OnPiece callback() {
-    return [this](const StreamPiece& e) {
+    return [this](const providers::StreamEvent& e) {
       switch (e.kind) {
-        case StreamPiece::Kind::kText:
+        case providers::StreamEvent::Kind::kText:
           lines.push_back("text:" + std::string(e.text));
           break;
-        case StreamPiece::Kind::kToolUseStart:
+        case providers::StreamEvent::Kind::kToolUseStart:
           lines.push_back("tool:" + std::string(e.tool_use_id) + ":" + std::string(e.tool_name));
           break;
-        case StreamPiece::Kind::kToolUseInput:
+        case providers::StreamEvent::Kind::kToolUseInput:
           lines.push_back("input:" + std::string(e.text));
           break;
       }
@@ -183,7 +184,7 @@ TEST(AnthropicUpstreamStream, EventsInOrderWhateverTheByteSplits) {
     EXPECT_EQ(response->content[1].tool_input_json, R"({"a":3})");
     EXPECT_EQ(response->stop_reason, providers::StopReason::kToolUse);
     EXPECT_EQ(response->usage.input_tokens, 17);
-    EXPECT_EQ(response->usage.cached_input_tokens, 5);
+    EXPECT_EQ(response->usage.cache_read_input_tokens, 5);
     EXPECT_EQ(response->usage.output_tokens, 9);
   }
 }
@@ -200,7 +201,8 @@ TEST(AnthropicUpstreamStream, ErrorsTruncationAndCancellation) {
   ASSERT_TRUE(cut.feed(kToolStream.substr(0, 300)).has_value());
   EXPECT_EQ(cut.finish().error().code, ErrorCode::kUnavailable);
 
-  MessageStreamParser stopped("a", OutputPlan{}, [](const StreamPiece&) { return false; });
+  MessageStreamParser stopped("a", OutputPlan{},
+                              [](const providers::StreamEvent&) { return false; });
   EXPECT_EQ(stopped.feed(kToolStream).error().code, ErrorCode::kCancelled);
 
   MessageStreamParser endless("a", OutputPlan{}, {});

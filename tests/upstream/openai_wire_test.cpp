@@ -90,6 +90,7 @@ TEST(OpenAiWire, ParsesAnswersWithToolCallsAndUsage) {
   EXPECT_EQ(response->content[0].tool_input_json, R"({"city":"Oslo"})");
   EXPECT_EQ(response->stop_reason, providers::StopReason::kToolUse);
   EXPECT_EQ(response->usage.input_tokens, 12);
+  EXPECT_EQ(response->usage.cache_read_input_tokens, 4);  // OpenAI's cached part of the prompt
   EXPECT_EQ(response->usage.output_tokens, 5);
   EXPECT_FALSE(parse_chat_response("<html>"));
   EXPECT_EQ(parse_chat_response(R"({"choices":[]})").error().code, ErrorCode::kUnavailable);
@@ -114,15 +115,15 @@ constexpr std::string_view kToolStream =
 TEST(OpenAiWire, StreamsTextAndToolCallDeltasWhateverTheByteBoundaries) {
   for (size_t step : {size_t{1}, size_t{7}, kToolStream.size()}) {
     std::vector<std::string> events;
-    ChatStreamParser parser([&](const ChatDelta& d) {
+    ChatStreamParser parser([&](const providers::StreamEvent& d) {
       switch (d.kind) {
-        case ChatDelta::Kind::kText:
+        case providers::StreamEvent::Kind::kText:
           events.push_back("text:" + std::string(d.text));
           break;
-        case ChatDelta::Kind::kToolUseStart:
+        case providers::StreamEvent::Kind::kToolUseStart:
           events.push_back("tool:" + std::string(d.tool_use_id) + "/" + std::string(d.tool_name));
           break;
-        case ChatDelta::Kind::kToolUseInput:
+        case providers::StreamEvent::Kind::kToolUseInput:
           events.push_back("input:" + std::string(d.text));
           break;
       }
@@ -147,7 +148,7 @@ TEST(OpenAiWire, StreamsTextAndToolCallDeltasWhateverTheByteBoundaries) {
 
 TEST(OpenAiWire, AServerIgnoringStreamAnswersOneCompletionHandedOnAsDeltas) {
   std::vector<std::string> texts;
-  ChatStreamParser parser([&](const ChatDelta& d) {
+  ChatStreamParser parser([&](const providers::StreamEvent& d) {
     texts.emplace_back(d.text);
     return true;
   });
@@ -175,7 +176,7 @@ TEST(OpenAiWire, AStreamCutShortOrOversizedIsAnUpstreamFault) {
   std::string index = "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":128}]}}]}\n";
   EXPECT_EQ(many.feed(index).error().code, ErrorCode::kUnavailable);
 
-  ChatStreamParser stopped([](const ChatDelta&) { return false; });
+  ChatStreamParser stopped([](const providers::StreamEvent&) { return false; });
   EXPECT_EQ(stopped.feed("data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n").error().code,
             ErrorCode::kCancelled);
 }

@@ -44,6 +44,8 @@ class AnthropicStreamWriter {
  public:
   AnthropicStreamWriter(std::string id, std::string model);
   std::vector<http::SseEvent> start();
+  // One streamed piece of the answer: text, tool_use_start or tool_input below.
+  std::vector<http::SseEvent> delta(const providers::StreamEvent& piece);
   // Text for the open text block (opening one, and closing an open tool-use block, first).
   std::vector<http::SseEvent> text(std::string_view text);
   // Opens a tool_use block (closing the open block); tool_input adds a fragment of its input.

@@ -63,7 +63,7 @@ class CatalogProvider final : public providers::Provider {
   ~CatalogProvider() override;
 
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
-                                             const providers::DeltaCallback& on_delta) override;
+                                             const providers::StreamCallback& on_event) override;
   Result<int64_t> count_tokens(const providers::InferenceRequest& request) override;
   Result<providers::EmbeddingResponse> embed(const providers::EmbeddingRequest& request) override;
 
