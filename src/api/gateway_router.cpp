@@ -31,14 +31,17 @@ Result<router::OutputChecks> output_checks(const http::Request& request) {
 
 }  // namespace
 
-void Gateway::Call::meter_attempt(const catalog::ModelEntry& model, int64_t input_tokens,
-                                  int64_t output_tokens) {
+void Gateway::Call::meter_attempt(const catalog::ModelEntry& model,
+                                  const providers::Usage& attempt) {
   if (!usage) return;
-  usage->input_tokens += input_tokens;
-  usage->output_tokens += output_tokens;
+  usage->input_tokens += attempt.input_tokens;
+  usage->output_tokens += attempt.output_tokens;
+  usage->cache_read_input_tokens += attempt.cache_read_input_tokens;
+  usage->cache_write_input_tokens += attempt.cache_write_input_tokens;
   // Summed exactly (pico-dollars) and rounded once, when the record is written.
-  usage_pico_usd = usage_pico_usd.value_or(0) +
-                   catalog::compute_cost(model, input_tokens, output_tokens).pico_usd;
+  usage_pico_usd =
+      usage_pico_usd.value_or(0) +
+      catalog::compute_cost(model, attempt.input_tokens, attempt.output_tokens).pico_usd;
 }
 
 void Gateway::Call::meter_answer(const catalog::ModelEntry& model,
@@ -67,10 +70,10 @@ ResponseTrace Gateway::Call::router_trace(std::string_view region) const {
 
 Result<providers::InferenceResponse> Gateway::run_inference(
     Call& call, const providers::InferenceRequest& request,
-    const providers::DeltaCallback& on_delta,
+    const providers::StreamCallback& on_event,
     const std::function<void(const catalog::ModelEntry&)>& on_answer_start) {
   if (call.router == nullptr) {
-    auto response = services_.provider.infer(request, on_delta);
+    auto response = services_.provider.infer(request, on_event);
     if (!response) return response;
     // A model's `fallbacks` may have answered instead: it is the one metered and paid for.
     if (call.usage_model != nullptr && response->model_id != call.usage_model->id) {
@@ -78,13 +81,13 @@ Result<providers::InferenceResponse> Gateway::run_inference(
         call.meter_model(call.usage ? call.usage->model_requested : "", *answered);
       }
     }
-    call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
+    call.meter_usage(response->usage);
     return response;
   }
   auto checks = output_checks(call.request);
   if (!checks) return std::unexpected(checks.error());
   router::RouteCallbacks callbacks;
-  callbacks.on_delta = on_delta;
+  callbacks.on_event = on_event;
   callbacks.keep_going = [&] {
     return !call.exchange.client_gone() && (request.cancel == nullptr || !request.cancel->load());
   };
@@ -98,7 +101,7 @@ Result<providers::InferenceResponse> Gateway::run_inference(
   // Every attempt is paid for, the failed small one included.
   call.usage_pico_usd = 0;
   for (const router::Attempt& attempt : routed.attempts) {
-    call.meter_attempt(*attempt.model, attempt.usage.input_tokens, attempt.usage.output_tokens);
+    call.meter_attempt(*attempt.model, attempt.usage);
   }
   if (call.usage && routed.escalated) {
     call.usage->escalated = true;

@@ -156,6 +156,14 @@ void Gateway::Call::meter_tokens(int64_t input_tokens, int64_t output_tokens) {
   usage->output_tokens = output_tokens;
 }
 
+void Gateway::Call::meter_usage(const providers::Usage& inference_usage) {
+  if (!usage) return;
+  usage->input_tokens = inference_usage.input_tokens;
+  usage->output_tokens = inference_usage.output_tokens;
+  usage->cache_read_input_tokens = inference_usage.cache_read_input_tokens;
+  usage->cache_write_input_tokens = inference_usage.cache_write_input_tokens;
+}
+
 void Gateway::Call::meter_stream_error(const Error& error) {
   if (usage) usage->status = std::string(to_string(error.code));
 }

@@ -44,8 +44,9 @@ TEST_F(LocalProviderTest, GeneratesAndCountsTokens) {
 
 TEST_F(LocalProviderTest, StreamingDeltasConcatenateToTheFinalText) {
   std::string streamed;
-  auto r = provider_->infer(ask("Tell me"), [&](std::string_view piece) {
-    streamed += piece;
+  auto r = provider_->infer(ask("Tell me"), [&](const StreamEvent& piece) {
+    EXPECT_EQ(piece.kind, StreamEvent::Kind::kText);
+    streamed += piece.text;
     return true;
   });
   ASSERT_TRUE(r) << r.error().message;
@@ -111,6 +112,32 @@ TEST_F(LocalProviderTest, ForcedToolReturnsAToolUseWithSchemaValidInput) {
   auto input = boost::json::parse(r->content[0].tool_input_json).as_object();
   std::string label(input.at("label").as_string());
   EXPECT_TRUE(label == "invoice" || label == "receipt") << label;
+}
+
+TEST_F(LocalProviderTest, ForcedToolInputStreamsUnderTheFinalToolUseId) {
+  auto req = ask("Record the contact");
+  req.tools.push_back({"record", "Record a contact",
+                       R"({"type":"object","properties":{"name":{"type":"string"},)"
+                       R"("age":{"type":"integer"}},"required":["name","age"]})"});
+  req.forced_tool = "record";
+  req.max_tokens = 64;
+  std::vector<OwnedStreamEvent> events;
+  auto r = provider_->infer(req, [&](const StreamEvent& piece) {
+    events.emplace_back(piece);
+    return true;
+  });
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_GT(events.size(), 2u);  // the start, then the input in several fragments
+  EXPECT_EQ(events[0].kind, StreamEvent::Kind::kToolUseStart);
+  EXPECT_EQ(events[0].tool_name, "record");
+  EXPECT_EQ(events[0].tool_use_id, r->content[0].tool_use_id);
+  EXPECT_TRUE(r->content[0].tool_use_id.starts_with("tooluse_"));
+  std::string input;
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].kind, StreamEvent::Kind::kToolUseInput);
+    input += events[i].text;
+  }
+  EXPECT_EQ(input, r->content[0].tool_input_json);
 }
 
 TEST_F(LocalProviderTest, UnsupportedSchemaKeywordIsAnInvalidArgument) {
