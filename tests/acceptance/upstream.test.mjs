@@ -139,13 +139,18 @@ test('Converse through the front is answered by the back with its usage', async 
 test('ConverseStream with a forced tool streams the tool use', async () => {
   const r = await bedrock().send(new ConverseStreamCommand(ask('up-small', {
     inferenceConfig: { maxTokens: 48, temperature: 0 }, toolConfig: recordTool })));
-  let name; let input = ''; let stop;
+  let name; let input = ''; let stop; let fragments = 0;
   for await (const event of r.stream) {
     if (event.contentBlockStart?.start?.toolUse) name = event.contentBlockStart.start.toolUse.name;
-    if (event.contentBlockDelta?.delta?.toolUse) input += event.contentBlockDelta.delta.toolUse.input;
+    if (event.contentBlockDelta?.delta?.toolUse) {
+      input += event.contentBlockDelta.delta.toolUse.input;
+      ++fragments;
+    }
     if (event.messageStop) stop = event.messageStop.stopReason;
   }
   assert.equal(name, 'record');
+  // The back's argument deltas stream through live, not as one input at the end.
+  assert.ok(fragments > 1, `${fragments} toolUse delta(s)`);
   assert.equal(stop, 'tool_use');
   assert.equal(typeof JSON.parse(input).total, 'number');
 });

@@ -93,7 +93,7 @@ test('a streamed tool call arrives as input_json_delta chunks through both gatew
   const use = final.content.find((b) => b.type === 'tool_use');
   assert.ok(use, JSON.stringify(final.content));
   assert.equal(use.name, 'get_weather');
-  assert.ok(fragments.length >= 1);
+  assert.ok(fragments.length > 1, `${fragments.length} input_json_delta chunk(s)`);  // live
   assert.deepEqual(JSON.parse(fragments.join('')), use.input);
   assert.ok(final.usage.output_tokens > 0);
 });

@@ -15,7 +15,8 @@ import { Hash } from '@smithy/hash-node';
 import { IAMClient, CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, InvokeModelCommand,
          InvokeModelWithResponseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
-import { startPlinth, writeConfig, ROOT, SMALL } from './harness.mjs';
+import OpenAI from 'openai';
+import { startPlinth, writeConfig, mintBearerToken, ROOT, SMALL } from './harness.mjs';
 
 const region = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -176,6 +177,33 @@ test('ConverseStream streams the upstream events with usage metadata', async () 
   assert.equal(text, direct.output.message.content[0].text);
   assert.equal(stop, direct.stopReason);
   assert.equal(metadata.usage.inputTokens, direct.usage.inputTokens);
+});
+
+test('a chat completion stream with a forced tool streams its arguments through ConverseStream', async () => {
+  // Not Bedrock inbound, so translated: the upstream's ConverseStream toolUse deltas become
+  // tool_calls argument deltas as they arrive.
+  const openai = new OpenAI({ apiKey: await mintBearerToken(fronts.env.endpoint),
+                              baseURL: `${fronts.env.endpoint}/v1`, maxRetries: 0 });
+  const stream = await openai.chat.completions.create({ model: UP, max_tokens: 48,
+    temperature: 0, stream: true, messages: [{ role: 'user', content: 'Invoice 42 totals 9.' }],
+    tools: [{ type: 'function', function: { name: 'record', parameters: {
+      type: 'object', properties: { total: { type: 'integer' } }, required: ['total'],
+      additionalProperties: false } } }],
+    tool_choice: { type: 'function', function: { name: 'record' } } });
+  let name; let args = ''; let fragments = 0; let finish;
+  for await (const chunk of stream) {
+    const call = chunk.choices[0]?.delta?.tool_calls?.[0];
+    if (call?.function?.name) name = call.function.name;
+    if (call?.function?.arguments) {
+      args += call.function.arguments;
+      ++fragments;
+    }
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  assert.equal(name, 'record');
+  assert.equal(finish, 'tool_calls');
+  assert.equal(typeof JSON.parse(args).total, 'number');
+  assert.ok(fragments > 1, `${fragments} argument fragment(s)`);
 });
 
 test('InvokeModel and InvokeModelWithResponseStream (Anthropic bodies) reach the upstream', async () => {
