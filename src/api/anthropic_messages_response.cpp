@@ -12,18 +12,6 @@ namespace {
 namespace json = boost::json;
 using providers::ContentBlock;
 
-json::object usage_object(const providers::Usage& usage) {
-  // Inside Plinth input_tokens counts the whole prompt and the cache counts are parts of it;
-  // Anthropic's input_tokens is only what was neither read from nor written to a cache.
-  int64_t cache_read = usage.cache_read_input_tokens;
-  int64_t cache_write = usage.cache_write_input_tokens;
-  int64_t uncached = std::max<int64_t>(0, usage.input_tokens - cache_read - cache_write);
-  return json::object{{"input_tokens", uncached},
-                      {"output_tokens", usage.output_tokens},
-                      {"cache_creation_input_tokens", cache_write},
-                      {"cache_read_input_tokens", cache_read}};
-}
-
 json::value stop_sequence_of(const providers::InferenceResponse& response) {
   if (response.stop_reason != providers::StopReason::kStopSequence) return nullptr;
   return json::value(response.stop_sequence);
@@ -43,10 +31,6 @@ http::SseEvent event(std::string_view type, json::object fields) {
 
 }  // namespace
 
-std::string anthropic_usage_json(const providers::Usage& usage) {
-  return json::serialize(usage_object(usage));
-}
-
 std::string anthropic_message_json(const providers::InferenceResponse& response,
                                    std::string_view id, std::string_view model) {
   json::array content;
@@ -65,7 +49,7 @@ std::string anthropic_message_json(const providers::InferenceResponse& response,
                    {"content", std::move(content)},
                    {"stop_reason", anthropic_stop_reason(response.stop_reason)},
                    {"stop_sequence", stop_sequence_of(response)},
-                   {"usage", usage_object(response.usage)}};
+                   {"usage", anthropic_usage_json(response.usage)}};
   return json::serialize(out);
 }
 
@@ -81,7 +65,7 @@ std::vector<http::SseEvent> AnthropicStreamWriter::start() {
                        {"content", json::array()},
                        {"stop_reason", nullptr},
                        {"stop_sequence", nullptr},
-                       {"usage", usage_object({})}};
+                       {"usage", anthropic_usage_json({})}};
   return {event("message_start", json::object{{"message", std::move(message)}})};
 }
 
@@ -176,7 +160,7 @@ std::vector<http::SseEvent> AnthropicStreamWriter::finish(
             json::object{
                 {"delta", json::object{{"stop_reason", anthropic_stop_reason(response.stop_reason)},
                                        {"stop_sequence", stop_sequence_of(response)}}},
-                {"usage", usage_object(response.usage)}}));
+                {"usage", anthropic_usage_json(response.usage)}}));
   events.push_back(event("message_stop", json::object{}));
   return events;
 }

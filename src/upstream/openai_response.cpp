@@ -219,10 +219,10 @@ Status ChatStreamParser::on_chunk(std::string_view json_text) {
   std::string_view text = string_at(delta->as_object(), "content");
   if (!text.empty()) {
     text_.append(text);
-    // Text after a tool call (rare) stays in the final answer: the open block is a tool's.
-    if (open_tool_ < 0) {
-      if (auto s = emit(StreamEvent::text_delta(text)); !s) return s;
-    }
+    // Text after a tool call (rare) closes that call's block in the caller's stream: its later
+    // argument fragments, if any, stay in the final answer only.
+    tool_open_ = false;
+    if (auto s = emit(StreamEvent::text_delta(text)); !s) return s;
   }
   const json::value* calls = delta->as_object().if_contains("tool_calls");
   if (calls == nullptr || !calls->is_array()) return ok();
@@ -245,6 +245,7 @@ Status ChatStreamParser::on_chunk(std::string_view json_text) {
     if (!name.empty()) tool.name = name;
     if (open_tool_ != index && !tool.name.empty() && tool.arguments.empty() && index > open_tool_) {
       open_tool_ = static_cast<int>(index);
+      tool_open_ = true;
       if (auto s = emit(StreamEvent::tool_use_start(tool.id, tool.name)); !s) return s;
     }
     if (arguments.empty()) continue;
@@ -253,7 +254,7 @@ Status ChatStreamParser::on_chunk(std::string_view json_text) {
       return std::unexpected(broken("a tool call's arguments are longer than 4 MiB"));
     }
     // Fragments of an interleaved earlier call stay in the final answer only.
-    if (open_tool_ == index) {
+    if (tool_open_ && open_tool_ == index) {
       if (auto s = emit(StreamEvent::tool_use_input(arguments)); !s) return s;
     }
   }

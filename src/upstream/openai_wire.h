@@ -58,7 +58,8 @@ class ChatStreamParser {
     std::string id, name, arguments;
   };
   std::vector<ToolCall> tool_calls_;  // by the upstream's index
-  int open_tool_ = -1;                // the index whose block is open in the caller's stream
+  int open_tool_ = -1;                // the last index whose block opened in the caller's stream
+  bool tool_open_ = false;            // ... and it is still open there (no text came since)
   bool finished_ = false;
   bool done_ = false;
   enum class Format { kUnknown, kEvents, kJson } format_ = Format::kUnknown;

@@ -146,6 +146,27 @@ TEST(OpenAiWire, StreamsTextAndToolCallDeltasWhateverTheByteBoundaries) {
   }
 }
 
+TEST(OpenAiWire, TextAfterAToolCallStillStreamsAndClosesTheCallsBlock) {
+  std::vector<std::string> events;
+  ChatStreamParser parser([&](const providers::StreamEvent& e) {
+    events.push_back(std::to_string(static_cast<int>(e.kind)) + ":" + std::string(e.text));
+    return true;
+  });
+  ASSERT_TRUE(parser.feed(
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\","
+      "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\"\"}}]}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"Done.\"}}]}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,"
+      "\"function\":{\"arguments\":\":1}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n"));
+  auto response = parser.finish();
+  ASSERT_TRUE(response) << response.error().message;
+  // Start, first fragment, the text; the late fragment is in the final answer only.
+  EXPECT_EQ(events, (std::vector<std::string>{"1:", "2:{\"a\"", "0:Done."}));
+  ASSERT_EQ(response->content.size(), 2u);
+  EXPECT_EQ(response->content[0].text, "Done.");
+  EXPECT_EQ(response->content[1].tool_input_json, R"({"a":1})");
+}
+
 TEST(OpenAiWire, AServerIgnoringStreamAnswersOneCompletionHandedOnAsDeltas) {
   std::vector<std::string> texts;
   ChatStreamParser parser([&](const providers::StreamEvent& d) {

@@ -28,10 +28,6 @@ struct AnthropicMessagesRequest {
 Result<AnthropicMessagesRequest> parse_anthropic_messages_request(std::string_view body,
                                                                   const RequestLimits& limits);
 
-// {"input_tokens","output_tokens","cache_creation_input_tokens","cache_read_input_tokens"}, as
-// Anthropic counts them: input_tokens excludes the tokens read from or written to a cache.
-std::string anthropic_usage_json(const providers::Usage& usage);
-
 // A "message" object. id: "msg_…"; model: the name to report.
 std::string anthropic_message_json(const providers::InferenceResponse& response,
                                    std::string_view id, std::string_view model);
