@@ -150,7 +150,7 @@ constexpr std::string_view kToolStream =
 
 struct Seen {
   std::vector<std::string> lines;
-  OnPiece callback() {
+  providers::StreamCallback callback() {
     return [this](const providers::StreamEvent& e) {
       switch (e.kind) {
         case providers::StreamEvent::Kind::kText:
