@@ -264,6 +264,30 @@ TEST_F(UpstreamGatewayTest, ConverseIsAnsweredByTheUpstreamWithItsOwnUsage) {
                 .micro_usd());
 }
 
+TEST_F(UpstreamGatewayTest, TheUpstreamsPromptCacheCountsReachTheResponseAndTheLedger) {
+  start_front();
+  // A prompt no other test sends, past the engine's 32-token minimum: the back's prefix cache
+  // serves most of its second call, which the back reports as OpenAI does (cached_tokens).
+  std::string body =
+      R"({"model":"up-small","max_tokens":3,"temperature":0,"messages":[{"role":"user",)"
+      R"("content":"Cache me: invoice 7731 of March lists twelve boxes of nails, four hammers, )"
+      R"(two ladders, nine tins of paint and a wheelbarrow, delivered to the north depot."}]})";
+  FakeExchange first = chat(body);
+  FakeExchange second = chat(body);
+  ASSERT_EQ(second.response->status, 200) << second.response->body;
+  json::value usage = json::parse(second.response->body).at("usage");
+  int64_t cached = usage.at("prompt_tokens_details").at("cached_tokens").as_int64();
+  EXPECT_GT(cached, 0) << usage;
+  auto records = recorded();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].cache_read_input_tokens, 0);
+  EXPECT_EQ(records[1].cache_read_input_tokens, cached);
+  EXPECT_EQ(records[1].provider, "back");
+  // Cache reads are part of the input, as the upstream counted it.
+  EXPECT_EQ(records[1].input_tokens, usage.at("prompt_tokens").as_int64());
+  EXPECT_EQ(records[1].input_tokens, records[0].input_tokens);
+}
+
 TEST_F(UpstreamGatewayTest, ConverseStreamAndChatCompletionsStreamEndToEnd) {
   start_front();
   FakeExchange stream = converse("up-small", converse_body(8), "converse-stream");
