@@ -29,12 +29,12 @@
 #include "plinth/ledger/ledger.h"
 #include "plinth/ledger/metrics.h"
 #include "plinth/providers/local_provider.h"
-#include "plinth/upstream/bedrock_passthrough.h"
-#include "plinth/upstream/upstream.h"
 #include "plinth/router/router.h"
 #include "plinth/store/inference_profiles.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
+#include "plinth/upstream/bedrock_passthrough.h"
+#include "plinth/upstream/upstream.h"
 #include "plinth/vectors/vector_store.h"
 
 namespace plinth::cli {
@@ -184,8 +184,8 @@ int run_serve(const ServeOptions& o) {
   provider_deps.clock = clock;
   provider_deps.random = random;
   provider_deps.default_region = config->region;
-  auto provider = upstream::CatalogProvider::create(*config, *catalog, **local_provider,
-                                                    provider_deps);
+  auto provider =
+      upstream::CatalogProvider::create(*config, *catalog, **local_provider, provider_deps);
   if (!provider) return fail_start(provider.error().message);
   if (!config->providers.empty()) {
     log::info("{} upstream provider(s) configured", config->providers.size());
