@@ -1,8 +1,11 @@
-// Anthropic Messages (bedrock-2023-05-31) InvokeModel body -> providers::InferenceRequest.
+// Anthropic Messages bodies -> providers::InferenceRequest: the Bedrock InvokeModel form
+// (anthropic_version bedrock-2023-05-31) and the Messages API's own (POST /v1/messages).
 #include "anthropic_messages_request.h"
 
 #include "document_blocks.h"
 #include "json_input.h"
+#include "plinth/api/anthropic_messages.h"
+#include "plinth/core/encoding.h"
 #include "shared_validation.h"
 
 namespace plinth::api {
@@ -11,6 +14,9 @@ namespace {
 namespace json = boost::json;
 using json_input::malformed;
 using providers::ContentBlock;
+
+constexpr size_t kMaxImageBytes = 5 * 1024 * 1024;  // Anthropic's per-image limit
+constexpr size_t kMaxUserIdLength = 256;            // Anthropic's metadata.user_id limit
 
 std::unexpected<Error> invalid(std::string message) {
   return std::unexpected(Error(ErrorCode::kInvalidArgument, std::move(message)));
@@ -68,6 +74,48 @@ Result<ContentBlock> parse_document(const json::object& o, const std::string& pa
                  ".source)");
 }
 
+// {type:"image", source:{type:"base64", media_type:"image/png|jpeg|gif|webp", data}}: a kImage
+// block whose document_format is the Converse image format and document_bytes the decoded
+// image. URL sources are refused: Plinth does not fetch URLs on a caller's behalf.
+Result<ContentBlock> parse_image(const json::object& o, const std::string& path) {
+  auto source = json_input::optional_object(o, "source", path + ".source");
+  if (!source) return std::unexpected(source.error());
+  if (*source == nullptr) return malformed(path + ".source", "is required");
+  auto type = json_input::optional_string(**source, "type", path + ".source.type");
+  if (!type) return std::unexpected(type.error());
+  if (type->value_or("") != "base64") {
+    return invalid(
+        "messages: image sources must be {\"type\":\"base64\",...}; url sources are "
+        "not supported (" +
+        path + ".source)");
+  }
+  auto media_type =
+      json_input::optional_string(**source, "media_type", path + ".source.media_type");
+  if (!media_type) return std::unexpected(media_type.error());
+  std::string format;
+  for (std::string_view known : {"png", "jpeg", "gif", "webp"}) {
+    if (media_type->value_or("") == "image/" + std::string(known)) format = known;
+  }
+  if (format.empty()) {
+    return malformed(path + ".source.media_type",
+                     "expected image/jpeg, image/png, image/gif or image/webp");
+  }
+  auto data = json_input::optional_string(**source, "data", path + ".source.data");
+  if (!data) return std::unexpected(data.error());
+  if (!*data) return malformed(path + ".source.data", "is required");
+  // Four characters carry three bytes: refuse before decoding anything too large.
+  if ((*data)->size() / 4 * 3 > kMaxImageBytes + 3) {
+    return invalid("messages: the image at " + path + " is larger than the 5 MB limit");
+  }
+  auto bytes = base64_decode(**data);
+  if (!bytes) return malformed(path + ".source.data", "is not valid base64");
+  ContentBlock block;
+  block.kind = ContentBlock::Kind::kImage;
+  block.document_format = std::move(format);
+  block.document_bytes = std::move(*bytes);
+  return block;
+}
+
 Result<ContentBlock> parse_block(const json::value& value, providers::Role role,
                                  const std::string& path) {
   if (!value.is_object()) return malformed(path, "expected a content block object");
@@ -84,12 +132,7 @@ Result<ContentBlock> parse_block(const json::value& value, providers::Role role,
     return block;
   }
   if (**type == "document") return parse_document(o, path);
-  if (**type == "image") {
-    return invalid(
-        "messages: this model does not support image content blocks; send text or "
-        "documents (" +
-        path + ")");
-  }
+  if (**type == "image") return parse_image(o, path);
   if (**type == "tool_use") {
     if (role != providers::Role::kAssistant) {
       return invalid("messages: tool_use blocks may appear only in assistant turns (" + path + ")");
@@ -212,7 +255,12 @@ Status parse_tools(const json::object& body, providers::InferenceRequest& reques
   auto type = json_input::optional_string(**choice, "type", "tool_choice.type");
   if (!type) return std::unexpected(type.error());
   std::string kind = type->value_or("");
-  if (kind == "auto" || kind == "none") return ok();
+  if (kind == "auto") return ok();
+  if (kind == "none") {
+    // The model must not call a tool: none is offered.
+    request.tools.clear();
+    return ok();
+  }
   if (request.tools.empty()) return invalid("tool_choice: no tools were given");
   if (kind == "any") {
     if (request.tools.size() != 1) {
@@ -233,17 +281,9 @@ Status parse_tools(const json::object& body, providers::InferenceRequest& reques
   return invalid("tool_choice: the named tool is not in tools");
 }
 
-}  // namespace
-
-Result<providers::InferenceRequest> parse_anthropic_messages(const json::object& body,
-                                                             const RequestLimits& limits) {
-  auto version = json_input::optional_string(body, "anthropic_version", "anthropic_version");
-  if (!version) return std::unexpected(version.error());
-  if (!*version) return malformed("", "required key [anthropic_version] not found");
-  if (**version != "bedrock-2023-05-31") {
-    return invalid("anthropic_version: unsupported version '" + **version +
-                   "'; use bedrock-2023-05-31");
-  }
+// The fields the Bedrock body and the Messages API share.
+Result<providers::InferenceRequest> parse_common(const json::object& body,
+                                                 const RequestLimits& limits) {
   providers::InferenceRequest request;
   auto max_tokens = shared_validation::max_tokens(body, "max_tokens", "max_tokens", limits);
   if (!max_tokens) return std::unexpected(max_tokens.error());
@@ -268,6 +308,49 @@ Result<providers::InferenceRequest> parse_anthropic_messages(const json::object&
       !status) {
     return std::unexpected(status.error());
   }
+  return request;
+}
+
+}  // namespace
+
+Result<providers::InferenceRequest> parse_anthropic_messages(const json::object& body,
+                                                             const RequestLimits& limits) {
+  auto version = json_input::optional_string(body, "anthropic_version", "anthropic_version");
+  if (!version) return std::unexpected(version.error());
+  if (!*version) return malformed("", "required key [anthropic_version] not found");
+  if (**version != "bedrock-2023-05-31") {
+    return invalid("anthropic_version: unsupported version '" + **version +
+                   "'; use bedrock-2023-05-31");
+  }
+  return parse_common(body, limits);
+}
+
+Result<AnthropicMessagesRequest> parse_anthropic_messages_request(std::string_view body,
+                                                                  const RequestLimits& limits) {
+  auto parsed = json_input::parse_object_body(body);
+  if (!parsed) return std::unexpected(parsed.error());
+  AnthropicMessagesRequest request;
+  auto model = json_input::optional_string(*parsed, "model", "model");
+  if (!model) return std::unexpected(model.error());
+  if (!*model || (*model)->empty()) return invalid("model: Field required");
+  request.model = std::move(**model);
+  auto stream = json_input::optional_bool(*parsed, "stream", "stream");
+  if (!stream) return std::unexpected(stream.error());
+  request.stream = stream->value_or(false);
+  auto metadata = json_input::optional_object(*parsed, "metadata", "metadata");
+  if (!metadata) return std::unexpected(metadata.error());
+  if (*metadata != nullptr) {
+    auto user = json_input::optional_string(**metadata, "user_id", "metadata.user_id");
+    if (!user) return std::unexpected(user.error());
+    if (*user && (*user)->size() > kMaxUserIdLength) {
+      return invalid("metadata.user_id: at most " + std::to_string(kMaxUserIdLength) +
+                     " characters");
+    }
+    request.metadata_user_id = std::move(*user);
+  }
+  auto inference = parse_common(*parsed, limits);
+  if (!inference) return std::unexpected(inference.error());
+  request.inference = std::move(*inference);
   return request;
 }
 

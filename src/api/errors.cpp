@@ -1,4 +1,4 @@
-// ErrorCode -> Bedrock (AWS JSON protocol) and OpenAI error shapes, in one table each.
+// ErrorCode -> Bedrock (AWS JSON protocol), OpenAI and Anthropic error shapes, one table each.
 #include "plinth/api/errors.h"
 
 #include <boost/json.hpp>
@@ -204,6 +204,65 @@ WireError openai_error(const Error& error) {
   wire.content_type = "application/json";
   wire.body = boost::json::serialize(boost::json::object{
       {"error", boost::json::object{{"message", message}, {"type", type}, {"code", code}}}});
+  return wire;
+}
+
+WireError anthropic_error(const Error& error) {
+  unsigned status = 500;
+  std::string_view type = "api_error";
+  switch (error.code) {
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kContextLength:
+      status = 400;
+      type = "invalid_request_error";
+      break;
+    case ErrorCode::kPayloadTooLarge:
+      status = 413;
+      type = "request_too_large";
+      break;
+    case ErrorCode::kNotFound:
+      status = 404;
+      type = "not_found_error";
+      break;
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kInvalidSignature:
+    case ErrorCode::kUnknownAccessKey:
+    case ErrorCode::kExpiredToken:
+      status = 401;
+      type = "authentication_error";
+      break;
+    case ErrorCode::kPermissionDenied:
+      status = 403;
+      type = "permission_error";
+      break;
+    case ErrorCode::kThrottled:
+      status = 429;
+      type = "rate_limit_error";
+      break;
+    case ErrorCode::kTimeout:
+      status = 504;
+      type = "timeout_error";
+      break;
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kCancelled:
+      status = 529;
+      type = "overloaded_error";
+      break;
+    case ErrorCode::kAlreadyExists:
+    case ErrorCode::kConflict:
+      status = 409;
+      type = "invalid_request_error";
+      break;
+    default:
+      break;
+  }
+  std::string_view message = error.message;
+  if (status == 500) message = "The server encountered an internal error.";
+  WireError wire;
+  wire.status = status;
+  wire.content_type = "application/json";
+  wire.body = boost::json::serialize(boost::json::object{
+      {"type", "error"}, {"error", boost::json::object{{"type", type}, {"message", message}}}});
   return wire;
 }
 

@@ -39,7 +39,9 @@ void Gateway::Call::respond_error(const Error& error) {
       error.code == ErrorCode::kCorruptData) {
     log::error("request {} failed: {} ({})", request_id, error.message, to_string(error.code));
   }
-  respond_wire(openai_errors ? openai_error(error) : bedrock_error(error));
+  respond_wire(anthropic_errors ? anthropic_error(error)
+               : openai_errors  ? openai_error(error)
+                                : bedrock_error(error));
 }
 
 bool LazyStream::write(std::string_view bytes) {
@@ -166,10 +168,17 @@ Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view servi
   const std::string* authorization = call.request.header("authorization");
   // Bearer tokens (API keys) are for the Bedrock APIs and the OpenAI-compatible ones, as on AWS;
   // Plinth's own REST APIs (usage, budgets, documents) keep SigV4.
-  bool bearer_accepted = service == "bedrock" || call.openai_errors;
+  bool api_key_client = call.openai_errors || call.anthropic_errors;
+  bool bearer_accepted = service == "bedrock" || api_key_client;
+  std::optional<std::string_view> token;
   if (bearer_accepted && authorization != nullptr && authorization->starts_with("Bearer ")) {
-    auto principal = services_.authenticator.authenticate_bearer(
-        std::string_view(*authorization).substr(7), options_.region);
+    token = std::string_view(*authorization).substr(7);
+  } else if (const std::string* api_key = call.request.header("x-api-key");
+             call.anthropic_errors && authorization == nullptr && api_key != nullptr) {
+    token = *api_key;  // the Anthropic SDKs send their key as x-api-key
+  }
+  if (token) {
+    auto principal = services_.authenticator.authenticate_bearer(*token, options_.region);
     if (!principal) call.respond_error(principal.error());
     return principal;
   }
@@ -178,11 +187,11 @@ Result<auth::Principal> Gateway::authenticate(Call& call, std::string_view servi
     Error error = principal.error();
     // The authenticator reports malformed signatures as kInvalidArgument; on the wire that is
     // IncompleteSignatureException, not a ValidationException.
-    if (error.code == ErrorCode::kInvalidArgument && !call.openai_errors) {
+    if (error.code == ErrorCode::kInvalidArgument && !api_key_client) {
       call.respond_wire(bedrock_error(AwsErrorType::kIncompleteSignature, error.message));
       return std::unexpected(error);
     }
-    // OpenAI clients expect every credential problem as 401 invalid_api_key.
+    // OpenAI and Anthropic clients expect every credential problem as a 401.
     if (error.code == ErrorCode::kInvalidArgument) error.code = ErrorCode::kUnauthenticated;
     call.respond_error(error);
     return std::unexpected(error);
@@ -202,6 +211,7 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   }
   if (std::optional<std::string> field = stored_field_not_utf8(request)) {
     call.openai_errors = path == "/v1/chat/completions" || path == "/v1/embeddings";
+    call.anthropic_errors = path == kAnthropicMessagesPath;
     call.respond_error(Error(ErrorCode::kInvalidArgument, *field + " is not valid UTF-8."));
     return;
   }
@@ -236,6 +246,16 @@ void Gateway::handle(const http::Request& request, http::Exchange& exchange) {
   }
   if (is_inference_profile_path(path)) {
     handle_inference_profiles(call);
+    return;
+  }
+  if (path == kAnthropicMessagesPath) {
+    call.anthropic_errors = true;
+    if (request.method != "POST") {
+      call.respond_error(Error(ErrorCode::kNotFound, "Use POST for /v1/messages."));
+      return;
+    }
+    handle_anthropic_messages(call);
+    record_usage(call);
     return;
   }
   if (path.starts_with("/v1/")) call.openai_errors = true;

@@ -59,6 +59,12 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
   if (call.usage) call.usage->request_metadata = std::move(*metadata);
   if (!reserve_budget(call, providers::estimated_input_tokens(*request), request->max_tokens))
     return;
+  // A bedrock upstream gets the body as it came, unless outputConfig asks for the schema
+  // guarantee (translated, then validated as for a local model).
+  if (!body->contains("outputConfig") &&
+      forward_to_bedrock(call, model, stream ? "converse-stream" : "converse")) {
+    return;
+  }
   if (!stream) {
     auto response = infer_until_client_gone(call, *request);
     if (!response) {
@@ -115,6 +121,7 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
                       request->inference.max_tokens)) {
     return;
   }
+  if (forward_to_bedrock(call, model, stream ? "invoke-with-response-stream" : "invoke")) return;
   std::string message_id = new_base32_id(services_.random, "msg_bdrk_", 24);
   if (!stream) {
     auto response = infer_until_client_gone(call, request->inference);

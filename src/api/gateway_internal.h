@@ -56,10 +56,11 @@ struct Gateway::Call {
   std::optional<int64_t> usage_pico_usd = std::nullopt;
   // Extra response headers (x-plinth-invoked-model, ...), sent by respond() and LazyStream.
   std::vector<http::Header> response_headers = {};
+  bool anthropic_errors = false;  // answer errors in Anthropic's shape (POST /v1/messages)
 
   void respond(int status, std::string content_type, std::string body);
   void respond_wire(const WireError& wire);
-  // Through the one mapping for this API (Bedrock or OpenAI).
+  // Through the one mapping for this API (Bedrock, OpenAI or Anthropic).
   void respond_error(const Error& error);
 };
 

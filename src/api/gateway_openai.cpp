@@ -13,24 +13,8 @@ void Gateway::chat_completions(Call& call) {
     call.respond_error(request.error());
     return;
   }
-  const catalog::ModelEntry* model = resolve_model(call, request->model);
-  if (model == nullptr) return;
-  if (model->kind != catalog::ModelKind::kText) {
-    call.respond_error(
-        Error(ErrorCode::kInvalidArgument,
-              "The model " + request->model + " is an embedding model; use /v1/embeddings."));
-    return;
-  }
-  std::string_view action =
-      request->stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
-  if (auto allowed = authorize_model(call, action, request->model, *model); !allowed) {
-    call.respond_error(allowed.error());
-    return;
-  }
   providers::InferenceRequest& inference = request->inference;
-  inference.model_id = model->id;
-  if (!reserve_budget(call, providers::estimated_input_tokens(inference), inference.max_tokens))
-    return;
+  if (admit_text_inference(call, request->model, request->stream, inference) == nullptr) return;
   std::string id = new_base32_id(services_.random, "chatcmpl-", 24);
   int64_t created = services_.clock.unix_seconds();
   if (!request->stream) {
@@ -86,6 +70,30 @@ void Gateway::chat_completions(Call& call) {
     if (!out.write(http::format_sse_data(line))) return;
   }
   out.finish();
+}
+
+const catalog::ModelEntry* Gateway::admit_text_inference(Call& call,
+                                                         const std::string& requested_model,
+                                                         bool stream,
+                                                         providers::InferenceRequest& inference) {
+  const catalog::ModelEntry* model = resolve_model(call, requested_model);
+  if (model == nullptr) return nullptr;
+  if (model->kind != catalog::ModelKind::kText) {
+    call.respond_error(Error(
+        ErrorCode::kInvalidArgument,
+        "The model " + requested_model + " is an embedding model; it cannot answer messages."));
+    return nullptr;
+  }
+  std::string_view action =
+      stream ? "bedrock:InvokeModelWithResponseStream" : "bedrock:InvokeModel";
+  if (auto allowed = authorize_model(call, action, requested_model, *model); !allowed) {
+    call.respond_error(allowed.error());
+    return nullptr;
+  }
+  inference.model_id = model->id;
+  if (!reserve_budget(call, providers::estimated_input_tokens(inference), inference.max_tokens))
+    return nullptr;
+  return model;
 }
 
 void Gateway::embeddings(Call& call) {

@@ -55,6 +55,7 @@ void Gateway::Call::meter_answer(const catalog::ModelEntry& model,
   }
   if (!usage) return;
   usage->model_used = model.id;
+  usage->provider = std::string(model.provider_name());
   usage->escalated = escalation.has_value();
   usage->escalation_reason = escalation ? std::string(router::to_string(*escalation)) : "";
 }
@@ -73,7 +74,14 @@ Result<providers::InferenceResponse> Gateway::run_inference(
     const std::function<void(const catalog::ModelEntry&)>& on_answer_start) {
   if (call.router == nullptr) {
     auto response = services_.provider.infer(request, on_event);
-    if (response) call.meter_usage(response->usage);
+    if (!response) return response;
+    // A model's `fallbacks` may have answered instead: it is the one metered and paid for.
+    if (call.usage_model != nullptr && response->model_id != call.usage_model->id) {
+      if (const catalog::ModelEntry* answered = services_.catalog.find(response->model_id)) {
+        call.meter_model(call.usage ? call.usage->model_requested : "", *answered);
+      }
+    }
+    call.meter_usage(response->usage);
     return response;
   }
   auto checks = output_checks(call.request);

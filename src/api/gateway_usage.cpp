@@ -146,6 +146,7 @@ void Gateway::Call::meter_model(std::string_view model_requested,
   if (!usage) return;
   usage->model_requested = std::string(model_requested);
   usage->model_used = model.id;
+  usage->provider = std::string(model.provider_name());
   usage_model = &model;
 }
 

@@ -125,7 +125,8 @@ Result<Catalog> Catalog::from_config(const Config& config) {
     auto tier = parse_tier(model.tier);
     if (!tier) return std::unexpected(tier.error());
     entries.push_back(ModelEntry{model.id, model.aliases, *kind, *tier, model.price_input_per_mtok,
-                                 model.price_output_per_mtok, model.context_length});
+                                 model.price_output_per_mtok, model.context_length, model.provider,
+                                 model.upstream_model, model.fallbacks});
   }
   return from_entries(std::move(entries));
 }

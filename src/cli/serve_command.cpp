@@ -34,6 +34,8 @@
 #include "plinth/store/inference_profiles.h"
 #include "plinth/store/sealed_box.h"
 #include "plinth/store/store.h"
+#include "plinth/upstream/bedrock_passthrough.h"
+#include "plinth/upstream/upstream.h"
 #include "plinth/vectors/pg_vector_store.h"
 #include "plinth/vectors/vector_store.h"
 
@@ -198,8 +200,20 @@ int run_serve(const ServeOptions& o) {
                            ? config->engine_threads
                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   log::info("loading {} model(s)", config->models.size());
-  auto provider = providers::LocalProvider::load(config->models, engine_threads);
+  auto local_provider = providers::LocalProvider::load(config->models, engine_threads);
+  if (!local_provider) return fail_start(local_provider.error().message);
+  // Every caller asks the catalog provider: each model answered by its local engine or its
+  // [[providers]] upstream, with the model's fallbacks.
+  upstream::ProviderDeps provider_deps;
+  provider_deps.clock = clock;
+  provider_deps.random = random;
+  provider_deps.default_region = config->region;
+  auto provider =
+      upstream::CatalogProvider::create(*config, *catalog, **local_provider, provider_deps);
   if (!provider) return fail_start(provider.error().message);
+  if (!config->providers.empty()) {
+    log::info("{} upstream provider(s) configured", config->providers.size());
+  }
 
   // Every model call is metered into the store: on PostgreSQL one ledger for every replica.
   std::shared_ptr<pg::Pool> pg_pool = (*store)->pg_pool();
@@ -326,6 +340,10 @@ int run_serve(const ServeOptions& o) {
           config->task_role);
     }
   }
+  // Bedrock inbound calls to a bedrock upstream's model are forwarded as they came.
+  auto bedrock_passthrough = [catalog_provider = provider->get()](const std::string& id) {
+    return dynamic_cast<upstream::BedrockPassthrough*>(catalog_provider->upstream(id));
+  };
   api::Gateway gateway(std::move(gateway_options),
                        api::GatewayServices{.authenticator = authenticator,
                                             .clock = *clock,
@@ -342,7 +360,8 @@ int run_serve(const ServeOptions& o) {
                                             .vectors = vector_store.get(),
                                             .documents = document_service.get(),
                                             .profiles = inference_profiles.get(),
-                                            .storage = store->get()});
+                                            .storage = store->get(),
+                                            .bedrock_passthrough = bedrock_passthrough});
 
   http::ServerOptions server_options;
   server_options.host = endpoint->first;

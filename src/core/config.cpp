@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -71,6 +72,9 @@ Status read_path(const toml::table& t, std::string_view key, std::filesystem::pa
     if (auto _st = (expr); !_st) return std::unexpected(_st.error()); \
   } while (0)
 
+Status read_strings(const toml::table& t, std::string_view key, std::vector<std::string>& out,
+                    const std::string& where);
+
 Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::path& base,
                                 size_t index) {
   ModelConfig m;
@@ -83,6 +87,9 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::pat
   PLINTH_TRY(read(t, "price_output_per_mtok", m.price_output_per_mtok, where));
   PLINTH_TRY(read(t, "context_length", m.context_length, where));
   PLINTH_TRY(read(t, "prefix_cache_mib", m.prefix_cache_mib, where));
+  PLINTH_TRY(read(t, "provider", m.provider, where));
+  PLINTH_TRY(read(t, "upstream_model", m.upstream_model, where));
+  PLINTH_TRY(read_strings(t, "fallbacks", m.fallbacks, where));
   if (m.prefix_cache_mib < 0 || m.prefix_cache_mib > 1 << 20)
     return std::unexpected(bad(where + "prefix_cache_mib must be between 0 and 1048576"));
   if (const toml::node* a = t.get("aliases")) {
@@ -95,8 +102,70 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::pat
     }
   }
   if (m.id.empty()) return std::unexpected(bad(where + "id is required"));
-  if (m.file.empty()) return std::unexpected(bad(where + "file is required"));
+  if (m.provider.empty() && m.file.empty()) {
+    return std::unexpected(bad(where + "file is required (or provider, for an upstream model)"));
+  }
+  if (m.provider.empty() && !m.upstream_model.empty()) {
+    return std::unexpected(bad(where + "upstream_model needs provider"));
+  }
+  if (!m.provider.empty() && m.upstream_model.empty()) m.upstream_model = m.id;
   return m;
+}
+
+// The keys a [[providers]] table may have: a misspelt one is an error, not a silent default.
+constexpr std::string_view kProviderKeys[] = {
+    "id",          "kind",     "region",      "endpoint",    "profile", "timeout_seconds",
+    "max_retries", "base_url", "api_key_env", "api_key_file"};
+
+Result<ProviderConfig> parse_provider(const toml::table& t, const std::filesystem::path& base,
+                                      size_t index) {
+  ProviderConfig p;
+  std::string where = fmt::format("providers[{}].", index);
+  for (const auto& [key, value] : t) {
+    if (std::find(std::begin(kProviderKeys), std::end(kProviderKeys), key.str()) ==
+        std::end(kProviderKeys)) {
+      return std::unexpected(bad(fmt::format("{}{} is not a provider key", where, key.str())));
+    }
+  }
+  PLINTH_TRY(read(t, "id", p.id, where));
+  PLINTH_TRY(read(t, "kind", p.kind, where));
+  PLINTH_TRY(read(t, "region", p.region, where));
+  PLINTH_TRY(read(t, "endpoint", p.endpoint, where));
+  PLINTH_TRY(read(t, "profile", p.profile, where));
+  PLINTH_TRY(read(t, "timeout_seconds", p.timeout_seconds, where));
+  PLINTH_TRY(read(t, "max_retries", p.max_retries, where));
+  PLINTH_TRY(read(t, "base_url", p.base_url, where));
+  PLINTH_TRY(read(t, "api_key_env", p.api_key_env, where));
+  PLINTH_TRY(read_path(t, "api_key_file", p.api_key_file, base, where));
+  if (p.id.empty()) return std::unexpected(bad(where + "id is required"));
+  where = "provider " + p.id + ": ";
+  if (p.kind != "bedrock" && p.kind != "openai" && p.kind != "anthropic") {
+    return std::unexpected(
+        bad(where + "kind must be 'bedrock', 'openai' or 'anthropic', got '" + p.kind + "'"));
+  }
+  if (p.timeout_seconds <= 0 || p.timeout_seconds > 3600) {
+    return std::unexpected(bad(where + "timeout_seconds must be between 1 and 3600"));
+  }
+  if (p.max_retries > 10) return std::unexpected(bad(where + "max_retries must be 0..10"));
+  if (p.kind == "bedrock") {
+    if (!p.base_url.empty() || !p.api_key_env.empty() || !p.api_key_file.empty()) {
+      return std::unexpected(
+          bad(where + "base_url, api_key_env and api_key_file are for openai and anthropic; "
+                      "a bedrock provider takes region, endpoint and profile"));
+    }
+  } else {
+    if (p.base_url.empty()) return std::unexpected(bad(where + "base_url is required"));
+    if (!p.base_url.starts_with("http://") && !p.base_url.starts_with("https://")) {
+      return std::unexpected(bad(where + "base_url must start with http:// or https://"));
+    }
+    if (!p.region.empty() || !p.endpoint.empty() || !p.profile.empty()) {
+      return std::unexpected(bad(where + "region, endpoint and profile are for kind bedrock"));
+    }
+    if (!p.api_key_env.empty() && !p.api_key_file.empty()) {
+      return std::unexpected(bad(where + "set at most one of api_key_env and api_key_file"));
+    }
+  }
+  return p;
 }
 
 Result<BudgetConfig> parse_budget(const toml::table& t, size_t index) {
@@ -267,6 +336,9 @@ Result<Config> parse_config(std::string_view toml_text, const std::filesystem::p
     PLINTH_TRY(read(*t, "pool_size", c.storage.pool_size, "storage."));
     PLINTH_TRY(read(*t, "pool_acquire_timeout_ms", c.storage.pool_acquire_timeout_ms, "storage."));
   }
+  PLINTH_TRY(read_table_array(root, "providers", c.providers, [&](const toml::table& t, size_t i) {
+    return parse_provider(t, base_dir, i);
+  }));
   PLINTH_TRY(read_table_array(root, "budgets", c.budgets, parse_budget));
   PLINTH_TRY(read_table_array(
       root, "oidc_providers", c.oidc_providers,
@@ -314,7 +386,13 @@ Status validate_config(const Config& config) {
       return fail(ErrorCode::kInvalidArgument, "model " + m.id + ": prices must not be negative");
     }
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(m.file, ec)) {
+    if (!m.provider.empty()) {
+      auto named = [&](const ProviderConfig& p) { return p.id == m.provider; };
+      if (std::none_of(config.providers.begin(), config.providers.end(), named)) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "model " + m.id + ": provider '" + m.provider + "' is not in [[providers]]");
+      }
+    } else if (!std::filesystem::is_regular_file(m.file, ec)) {
       return fail(ErrorCode::kInvalidArgument,
                   "model " + m.id + ": file not found: " + m.file.string());
     }
@@ -324,6 +402,20 @@ Status validate_config(const Config& config) {
     for (const auto& a : m.aliases) {
       if (!names.insert(a).second) {
         return fail(ErrorCode::kInvalidArgument, "model id or alias used twice: " + a);
+      }
+    }
+  }
+  std::set<std::string> provider_ids;
+  for (const auto& p : config.providers) {
+    if (!provider_ids.insert(p.id).second) {
+      return fail(ErrorCode::kInvalidArgument, "provider id used twice: " + p.id);
+    }
+  }
+  for (const auto& m : config.models) {
+    for (const auto& f : m.fallbacks) {
+      if (!names.contains(f) || f == m.id) {
+        return fail(ErrorCode::kInvalidArgument,
+                    "model " + m.id + ": fallback '" + f + "' is not another configured model");
       }
     }
   }

@@ -221,6 +221,9 @@ void DocumentService::Impl::record_usage(const DocumentRow& document, const std:
                      std::string(stage.substr(1));
   record.model_requested = usage.model_requested;
   record.model_used = usage.model;
+  if (const catalog::ModelEntry* model = services_.catalog.find(usage.model)) {
+    record.provider = std::string(model->provider_name());
+  }
   record.input_tokens = usage.input_tokens;
   record.output_tokens = usage.output_tokens;
   record.latency_ms = usage.latency_ms;

@@ -147,6 +147,7 @@ Result<std::unique_ptr<LocalProvider>> LocalProvider::load(const std::vector<Mod
                                                            int engine_threads) {
   std::vector<LocalModel> loaded;
   for (const auto& m : models) {
+    if (!m.provider.empty()) continue;  // answered by an upstream provider (plinth::upstream)
     engine::LoadOptions options;
     options.threads = engine_threads;
     options.context_length = m.context_length;

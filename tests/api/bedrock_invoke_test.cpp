@@ -104,7 +104,7 @@ TEST(AnthropicRequest, Rejections) {
   EXPECT_NE(error_of(R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":5,
                          "messages":[{"role":"user","content":[{"type":"image","source":{}}]}]})",
                      text_model())
-                .find("does not support image"),
+                .find("image sources must be"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":5,
                          "messages":[{"role":"assistant","content":"a"}]})",

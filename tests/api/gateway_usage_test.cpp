@@ -189,6 +189,31 @@ TEST_F(GatewayUsageTest, EveryOperationIsRecordedSuccessOrFailure) {
   EXPECT_EQ(records[6].cost_micro_usd, 0);
 }
 
+TEST_F(GatewayUsageTest, AnthropicMessagesAreRecordedWithTheirEndUser) {
+  http::Request request;
+  request.method = "POST";
+  request.target = "/v1/messages";
+  request.headers = {{"x-api-key", std::string(kBearer)}, {"anthropic-version", "2023-06-01"}};
+  request.body = R"({"model":"small","max_tokens":20,"metadata":{"user_id":"u-7"},)"
+                 R"("messages":[{"role":"user","content":"hi"}]})";
+  FakeExchange ok = call(request);
+  ASSERT_EQ(ok.response->status, 200) << ok.response->body;
+  request.body = R"({"model":"small","max_tokens":20,"stream":true,)"
+                 R"("messages":[{"role":"user","content":"hi"}]})";
+  call(request);
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].operation, "Messages");
+  EXPECT_EQ(records[0].model_requested, "small");
+  EXPECT_EQ(records[0].model_used, kHaiku);
+  EXPECT_EQ(records[0].principal_arn, kAliceArn);
+  EXPECT_EQ(records[0].cost_micro_usd, 5);
+  EXPECT_EQ(records[0].request_metadata, (ledger::Labels{{"user_id", "u-7"}}));
+  EXPECT_EQ(records[1].operation, "Messages");
+  EXPECT_EQ(records[1].output_tokens, 2);
+  EXPECT_EQ(records[1].status, "200");
+}
+
 TEST_F(GatewayUsageTest, UsageAnswersTheGroupedReport) {
   call(signed_request(model_path(kHaiku, "converse"), std::string(kConverseBody)));
   call(signed_request(model_path("small", "converse"), std::string(kConverseBody)));

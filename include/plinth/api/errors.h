@@ -1,4 +1,5 @@
-// The one mapping from internal ErrorCode to each API's wire error (Bedrock/AWS JSON, OpenAI).
+// The one mapping from internal ErrorCode to each API's wire error (Bedrock/AWS JSON, OpenAI,
+// Anthropic).
 #pragma once
 
 #include <string>
@@ -58,5 +59,11 @@ std::string_view stream_exception_name(ErrorCode code);
 
 // OpenAI: {"error":{"message","type","code"}} with the status OpenAI uses for that kind of error.
 WireError openai_error(const Error& error);
+
+// Anthropic: {"type":"error","error":{"type","message"}} with Anthropic's status for that kind
+// (400 invalid_request_error, 401 authentication_error, 403 permission_error, 404
+// not_found_error, 413 request_too_large, 429 rate_limit_error, 500 api_error, 504
+// timeout_error, 529 overloaded_error).
+WireError anthropic_error(const Error& error);
 
 }  // namespace plinth::api

@@ -1,8 +1,10 @@
 // The Gateway: the http Handler that authenticates, authorizes, limits and dispatches every
-// request to the Bedrock Runtime, OpenAI-compatible and STS/IAM Query wire formats.
+// request to the Bedrock Runtime, OpenAI-compatible, Anthropic Messages and STS/IAM Query wire
+// formats.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +32,9 @@
 #include "plinth/router/router.h"
 #include "plinth/store/storage_health.h"
 
+namespace plinth::upstream {
+class BedrockPassthrough;
+}  // namespace plinth::upstream
 namespace plinth::vectors {
 class VectorStore;
 struct SearchHit;
@@ -45,6 +50,7 @@ struct InferenceProfileRecord;
 namespace plinth::api {
 
 inline constexpr std::string_view kContainerCredentialsPath = "/v1/container-credentials";
+inline constexpr std::string_view kAnthropicMessagesPath = "/v1/messages";
 struct EmbeddingInvocation;
 
 struct GatewayOptions {
@@ -96,6 +102,9 @@ struct GatewayServices {
   // The store: when set, /health reports its database (503 when it does not answer) and each
   // domain's schema version; when null, /health answers {"status":"ok"}.
   store::Store* storage = nullptr;
+  // The [[providers]] entry of kind bedrock with this id, which forwards Bedrock inbound calls
+  // unchanged (gateway_bedrock_passthrough.cpp); empty or null: every call is translated.
+  std::function<upstream::BedrockPassthrough*(const std::string& provider_id)> bedrock_passthrough;
 };
 
 class Gateway {
@@ -121,6 +130,8 @@ class Gateway {
   void handle_container_credentials(Call& call);  // gateway_container_credentials.cpp
   void handle_model(Call& call, std::string_view model_segment, std::string_view operation);
   void handle_openai(Call& call, std::string_view operation);
+  // POST /v1/messages, the Anthropic Messages API (gateway_anthropic.cpp).
+  void handle_anthropic_messages(Call& call);
   // Catalog APIs (gateway_catalog.cpp): GET /v1/models, GET /foundation-models[/{id}].
   void handle_list_models(Call& call);
   void handle_foundation_models(Call& call, std::string_view path);
@@ -130,6 +141,12 @@ class Gateway {
   // CountTokens (gateway_count_tokens.cpp): not billed, not budgeted.
   void count_tokens(Call& call, const catalog::ModelEntry& model);
   void chat_completions(Call& call);
+  // For /v1/chat/completions and /v1/messages: resolves the model the body names, checks it is a
+  // text model, authorizes InvokeModel (or ...WithResponseStream) on it, sets the request's
+  // model_id and reserves the budget; on failure answers and returns null.
+  const catalog::ModelEntry* admit_text_inference(Call& call, const std::string& requested_model,
+                                                  bool stream,
+                                                  providers::InferenceRequest& inference);
   void embeddings(Call& call);
   // Application inference profiles and tags (gateway_inference_profiles.cpp).
   static bool is_inference_profile_path(std::string_view path);
@@ -197,6 +214,10 @@ class Gateway {
   // Runs a non-streaming inference that stops when the client goes away.
   Result<providers::InferenceResponse> infer_until_client_gone(
       Call& call, providers::InferenceRequest& request);
+  // A Bedrock inbound call (operation converse, converse-stream, invoke,
+  // invoke-with-response-stream) to a model of a bedrock upstream, forwarded as it came; false
+  // when the model is not one (routers and models with fallbacks are translated instead).
+  bool forward_to_bedrock(Call& call, const catalog::ModelEntry& model, std::string_view operation);
   Status authorize_model(Call& call, std::string_view action, std::string_view requested_id,
                          const catalog::ModelEntry& model);
   Result<std::unique_ptr<ConcurrencySlot>> acquire_slot(const auth::Principal& principal);

@@ -22,6 +22,26 @@ struct ModelConfig {
   int context_length = 0;  // 0: the model file's own
   // KV caches of recent prompts kept for reuse by prompts sharing their prefix; 0 turns it off.
   int prefix_cache_mib = 256;
+  // An upstream model: the [[providers]] id that answers it (empty: the local engine, and `file`
+  // is required), the model name that provider knows it by (default: id), and the catalog models
+  // tried in order when this one's provider fails retryably or its circuit breaker is open.
+  std::string provider;
+  std::string upstream_model;
+  std::vector<std::string> fallbacks;
+};
+
+// An upstream provider ([[providers]]): plinth::upstream answers the models that name its id.
+struct ProviderConfig {
+  std::string id;
+  std::string kind;          // bedrock | openai | anthropic
+  std::string region;        // bedrock: default the server's region
+  std::string endpoint;      // bedrock: default https://bedrock-runtime.REGION.amazonaws.com
+  std::string profile;       // bedrock: a shared-config profile; empty = the default chain
+  int timeout_seconds = 60;  // connect and each read of the upstream's answer
+  int max_retries = 2;       // on 429, 5xx and connection errors, with backoff and full jitter
+  std::string base_url;      // openai / anthropic: e.g. http://127.0.0.1:8000/v1
+  std::string api_key_env;   // the environment variable holding the API key, or
+  std::filesystem::path api_key_file;  // a file holding it (at most one of the two)
 };
 
 // A prompt router ([[routers]]): small model first, escalation to the large one (plinth::router).
@@ -127,6 +147,7 @@ struct Config {
   int worker_threads = 0;  // 0: max(cores * 4, 16 + cores * 2) (serve_command.cpp)
   int engine_threads = 0;  // 0: hardware concurrency
   std::vector<ModelConfig> models;
+  std::vector<ProviderConfig> providers;
   std::vector<RouterConfig> routers;
   LimitsConfig limits;
   ServerConfig server;

@@ -16,6 +16,10 @@ namespace plinth::http {
 
 struct ClientOptions {
   std::chrono::milliseconds timeout{30000};  // whole exchange
+  // Longest wait for the connection (resolve, connect, TLS) and for each next piece of a
+  // response; 0 = bounded by `timeout` only. A streamed answer may run longer than either.
+  std::chrono::milliseconds connect_timeout{0};
+  std::chrono::milliseconds read_timeout{0};
   bool tls = false;
   bool verify_peer = true;  // TLS only
   std::string ca_file;      // TLS only; empty = system store
@@ -24,6 +28,9 @@ struct ClientOptions {
 
 // Called with each piece of a response body as it arrives (streaming responses).
 using BodyChunkCallback = std::function<void(std::string_view bytes)>;
+// Called with each piece of a successful (2xx) response body; false stops reading (the
+// connection is closed and send_streaming answers kCancelled).
+using BodySink = std::function<bool(std::string_view bytes)>;
 
 // A keep-alive HTTP/1.1 connection to one host:port. Not thread-safe: one exchange at a time.
 // Reconnects transparently when the server closed the previous connection.
@@ -38,6 +45,9 @@ class Client {
   // missing). With on_chunk, body bytes are handed over as they arrive and Response::body stays
   // empty.
   Result<Response> send(const Request& request, const BodyChunkCallback& on_chunk = {});
+  // Like send(), but only a 2xx body goes to `sink` as it arrives; any other status comes back
+  // whole in Response::body (an upstream's error message). Not retried once a byte went to sink.
+  Result<Response> send_streaming(const Request& request, const BodySink& sink);
   // True when the last exchange left the connection open for reuse.
   bool connected() const;
 
