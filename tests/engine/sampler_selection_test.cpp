@@ -113,6 +113,45 @@ TEST(SamplerSelection, DrawsFollowTheDistributionAtVocabularySize) {
   EXPECT_NEAR(counts[top] / static_cast<double>(kDraws), p[top], 0.03);
 }
 
+TEST(SamplerSelection, RejectedDrawsKeepTheTopPCutAmongTies) {
+  // Five values, so the top-p cut falls inside the largest one's tokens and the tie rule (lower
+  // ids kept) decides. The draw rejects tokens past the cut instead of zeroing them; every draw
+  // must be a kept token, spread evenly over them (equal logits).
+  const auto logits = logits_of(Shape::kTies, 19);
+  const SamplingParams params{.temperature = 1.0f, .top_p = 0.5f, .seed = 9};
+  const auto kept = Sampler(params).distribution(logits);
+  ASSERT_GT(kept.size(), 100u);
+  std::map<TokenId, double> p(kept.begin(), kept.end());
+  double mean_kept = 0;
+  for (const auto& [id, q] : kept) mean_kept += static_cast<double>(id) / kept.size();
+  Sampler sampler(params);
+  constexpr int kDraws = 20000;
+  double mean_drawn = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    const TokenId id = *sampler.sample(logits);
+    ASSERT_TRUE(p.count(id)) << "token " << id << " is past the cut";
+    mean_drawn += static_cast<double>(id) / kDraws;
+  }
+  // Uniform over the kept ids: the mean's standard error is under 1% of the vocabulary here.
+  EXPECT_NEAR(mean_drawn, mean_kept, 0.01 * static_cast<double>(kVocab));
+}
+
+TEST(SamplerSelection, TemperatureOneSharesTheLogSumExpWithLogprobs) {
+  for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked}) {
+    const auto logits = logits_of(shape, 23);
+    Sampler at_one({.temperature = 1.0f, .top_p = 0.9f, .seed = 1});
+    ASSERT_TRUE(at_one.sample(logits));
+    ASSERT_TRUE(at_one.last_log_sum_exp());
+    EXPECT_NEAR(*at_one.last_log_sum_exp(), log_sum_exp(logits), 1e-6);
+    Sampler cooler({.temperature = 0.7f, .seed = 1});
+    ASSERT_TRUE(cooler.sample(logits));
+    EXPECT_FALSE(cooler.last_log_sum_exp());  // other weights: logprobs compute their own
+    Sampler top_k({.temperature = 1.0f, .top_k = 40, .seed = 1});
+    ASSERT_TRUE(top_k.sample(logits));
+    EXPECT_FALSE(top_k.last_log_sum_exp());
+  }
+}
+
 TEST(SamplerSelection, GreedyAndTopOneAgreeWithTheReference) {
   for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
     const auto logits = logits_of(shape, 11);
@@ -198,6 +237,20 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     ASSERT_EQ(pa, pb);
     for (size_t i = 0; i < pa; ++i) EXPECT_EQ(px[i], qx[i]);
     for (size_t i = 0; i < pa; ++i) EXPECT_EQ(pw[i], qw[i]);
+    std::vector<uint32_t> ta(room), tb(room);
+    std::vector<float> tva(room), tvb(room), twa(room), twb(room);
+    double above_a = 0, above_b = 0;
+    const size_t ka = fast.compact_triples_in_range(x.data(), wb.data(), n, -9.0f, -1.0f, ta.data(),
+                                                    tva.data(), twa.data(), &above_a);
+    const size_t kb = portable.compact_triples_in_range(
+        x.data(), wb.data(), n, -9.0f, -1.0f, tb.data(), tvb.data(), twb.data(), &above_b);
+    ASSERT_EQ(ka, kb);
+    EXPECT_NEAR(above_a, above_b, 1e-6 * std::max(1.0, above_b));
+    for (size_t i = 0; i < ka; ++i) {
+      EXPECT_EQ(ta[i], tb[i]);
+      EXPECT_EQ(tva[i], tvb[i]);
+      EXPECT_EQ(twa[i], twb[i]);
+    }
     fast.zero_where_less(x.data(), wa.data(), n, -5.0f);
     portable.zero_where_less(x.data(), wb.data(), n, -5.0f);
     for (size_t i = 0; i < n; ++i) EXPECT_EQ(wa[i] == 0.0f, wb[i] == 0.0f) << i;

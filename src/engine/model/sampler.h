@@ -22,14 +22,28 @@ class Sampler {
   // The distribution sample() draws from: every token it can pick with its probability, most
   // likely first. For tests and benchmarks.
   std::vector<std::pair<TokenId, double>> distribution(std::span<const float> logits);
+  // log(sum(exp(logits))) of the logits the last sample() drew from, when its weights were that
+  // sum's terms (temperature 1, every token a candidate, no min-p pruning): logprobs then need no
+  // second exp pass. nullopt otherwise.
+  std::optional<double> last_log_sum_exp() const { return raw_lse_; }
 
  private:
   // Leaves in ids_/values_/weights_ the tokens that can be drawn (weight > 0) and returns their
   // total weight; 0 when no token can be drawn.
-  double select(std::span<const float> logits);
+  // With `materialize`, the top-p and min-p cuts are applied to the weights; otherwise a top-p cut
+  // may be left pending (cut_pending_): the weights still hold every candidate and a draw rejects
+  // the tokens past the cut (cheaper than rewriting the vocabulary's weights when p is large).
+  double select(std::span<const float> logits, bool materialize);
   void keep_top_k(std::span<const float> logits, float floor);
-  // Zeroes the weights past the top-p cut. best and floor bound the candidates' logits.
+  // Finds the top-p cut (cut_value_, cut_id_). best and floor bound the candidates' logits.
   void cut_top_p(double total, float best, float floor);
+  // Zeroes the weights past the cut and below min_floor; returns the new total.
+  double apply_cuts(float min_floor);
+  // The candidate position where the cumulative weight passes u (count_ when none).
+  size_t locate(double u) const;
+  bool past_cut(size_t i) const {
+    return values_[i] < cut_value_ || (values_[i] == cut_value_ && id_at(i) > cut_id_);
+  }
   void ensure_capacity(size_t n);
   uint32_t id_at(size_t i) const { return identity_ ? static_cast<uint32_t>(i) : ids_[i]; }
 
@@ -47,7 +61,15 @@ class Sampler {
   std::vector<float> weights_;
   std::vector<double> block_sums_;  // weights_ summed per kernels::kSumBlock
   std::vector<uint32_t> bracket_;
+  std::vector<uint32_t> bracket_positions_[2];  // positions in the candidates
   std::vector<float> bracket_values_[2], bracket_weights_[2];
+  size_t bracket_count_ = 0;  // bracket_positions_[bracket_side_] holds every tie at the cut
+  int bracket_side_ = 0;
+  // The top-p cut: candidates with a lower logit, or the same logit and a higher id, are out.
+  float cut_value_ = 0;
+  uint32_t cut_id_ = 0;
+  bool cut_pending_ = false;
+  std::optional<double> raw_lse_;
 };
 
 // log(sum(exp(logits))) (float weights summed in double; relative error ~1e-7).

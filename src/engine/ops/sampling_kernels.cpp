@@ -52,6 +52,24 @@ size_t portable_compact_pairs_in_range(const float* x, const float* w, size_t n,
   return count;
 }
 
+size_t portable_compact_triples_in_range(const float* x, const float* w, size_t n, float lo,
+                                         float hi, uint32_t* index, float* value, float* weight,
+                                         double* above) {
+  size_t count = 0;
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] > hi) sum += w[i];
+    if (x[i] >= lo && x[i] <= hi) {
+      index[count] = static_cast<uint32_t>(i);
+      value[count] = x[i];
+      weight[count] = w[i];
+      ++count;
+    }
+  }
+  *above = sum;
+  return count;
+}
+
 void portable_sums_above(const float* x, const float* w, size_t n, const float* thresholds,
                          double* out) {
   for (int k = 0; k < kThresholds; ++k) out[k] = 0;
@@ -104,6 +122,7 @@ const SamplingKernels& portable_sampling_kernels() {
                                      portable_first_at_least,
                                      portable_compact_in_range,
                                      portable_compact_pairs_in_range,
+                                     portable_compact_triples_in_range,
                                      portable_sums_above,
                                      portable_exp_weights,
                                      portable_sum_where_greater,

@@ -25,6 +25,10 @@ struct SamplingKernels {
   // returns the count.
   size_t (*compact_pairs_in_range)(const float* x, const float* w, size_t n, float lo, float hi,
                                    float* out_x, float* out_w);
+  // compact_in_range with the weights too (index, value and weight of every i with
+  // lo <= x[i] <= hi), and *above = the sum of w[i] over x[i] > hi, in one pass over x and w.
+  size_t (*compact_triples_in_range)(const float* x, const float* w, size_t n, float lo, float hi,
+                                     uint32_t* index, float* value, float* weight, double* above);
   // out[k] = the sum of w[i] over i with x[i] > thresholds[k], for k < kThresholds, in one pass.
   void (*sums_above)(const float* x, const float* w, size_t n, const float* thresholds,
                      double* out);
