@@ -136,6 +136,34 @@ TEST(SamplerSelection, RejectedDrawsKeepTheTopPCutAmongTies) {
   EXPECT_NEAR(mean_drawn, mean_kept, 0.01 * static_cast<double>(kVocab));
 }
 
+TEST(SamplerSelection, BandDrawsFollowTheCutDistributionOnFlatLogits) {
+  // Flat logits: the nucleus is most of the vocabulary, so the cut is only bracketed by the exp
+  // pass and resolved when a draw lands near it. Draws must stay in the nucleus, with the mass of
+  // each tenth of it (by likelihood) as the exact distribution gives it.
+  for (const float min_p : {0.0f, 0.6f}) {
+    const auto logits = logits_of(Shape::kFlat, 29);
+    const SamplingParams params{.temperature = 0.7f, .top_p = 0.9f, .min_p = min_p, .seed = 4};
+    const auto kept = Sampler(params).distribution(logits);
+    ASSERT_GT(kept.size(), 1000u);
+    std::map<TokenId, size_t> tenth;
+    double expected[10] = {};
+    for (size_t r = 0; r < kept.size(); ++r) {
+      tenth[kept[r].first] = r * 10 / kept.size();
+      expected[r * 10 / kept.size()] += kept[r].second;
+    }
+    Sampler sampler(params);
+    constexpr int kDraws = 20000;
+    double drawn[10] = {};
+    for (int i = 0; i < kDraws; ++i) {
+      const TokenId id = *sampler.sample(logits);
+      const auto at = tenth.find(id);
+      ASSERT_NE(at, tenth.end()) << "token " << id << " is outside the nucleus";
+      drawn[at->second] += 1.0 / kDraws;
+    }
+    for (int b = 0; b < 10; ++b) EXPECT_NEAR(drawn[b], expected[b], 0.012) << "tenth " << b;
+  }
+}
+
 TEST(SamplerSelection, TemperatureOneSharesTheLogSumExpWithLogprobs) {
   for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked}) {
     const auto logits = logits_of(shape, 23);

@@ -18,11 +18,20 @@ constexpr float kPosInf = std::numeric_limits<float>::infinity();
 constexpr float kPruneNats = 40.0f;
 // Candidate sets this small are sorted outright.
 constexpr size_t kSortDirectly = 1024;
+// A top-p bracket is narrowed (a cheap pass over it per step) until it is this small to sort.
+constexpr size_t kSortBracket = 128;
 // Strided sample used to place the top-k threshold.
 constexpr size_t kSample = 2048;
 // A top-p cut this wide (and no min-p cut past it) is drawn by rejection rather than applied.
 constexpr float kRejectFromP = 0.25f;
 constexpr int kMaxTries = 24;
+// The band prediction: a strided sample of this many candidates, a histogram of this many
+// buckets, and at least this effective sample size (heavy tails leave too few tokens that count).
+constexpr size_t kBandSample = 1024;
+constexpr int kBandBuckets = 256;
+constexpr double kMinEffectiveSample = 64;
+// With heavy tails, the nucleus is first looked for among this many most likely tokens.
+constexpr size_t kHeavyCandidates = 256;
 
 bool more_likely(const std::pair<float, TokenId>& a, const std::pair<float, TokenId>& b) {
   return a.first > b.first || (a.first == b.first && a.second < b.second);
@@ -115,21 +124,88 @@ std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
   if (!(total > 0)) return std::nullopt;
   // 53 random bits -> uniform [0, 1).
   auto uniform = [&] { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; };
-  if (cut_pending_) {
-    // Rejection: a draw from every candidate that lands past the top-p cut is redrawn, which
-    // draws exactly from the kept tokens. p >= kRejectFromP keeps the expected tries <= 4; after
-    // kMaxTries the cut is applied to the weights and the draw below is exact as well.
-    for (int attempt = 0; attempt < kMaxTries; ++attempt) {
-      const size_t i = locate(uniform() * total);
-      if (i == count_) break;
-      if (!past_cut(i)) return static_cast<TokenId>(id_at(i));
-    }
-    total = apply_cuts(kNegInf);
-    if (!(total > 0)) return std::nullopt;
-  }
+  if (cut_pending_ || band_pending_) return draw_with_rejection(total);
   const size_t i = locate(uniform() * total);
   if (i == count_) return std::nullopt;
   return static_cast<TokenId>(id_at(i));
+}
+
+std::optional<TokenId> Sampler::draw_with_rejection(double total) {
+  auto uniform = [&] { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; };
+  // A draw from every candidate that lands past the top-p cut (or below min-p) is redrawn, which
+  // draws exactly from the kept tokens. p >= kRejectFromP keeps the expected tries low; after
+  // kMaxTries the cuts are applied to the weights and the last draw is exact as well.
+  for (int attempt = 0; attempt < kMaxTries; ++attempt) {
+    const size_t i = locate(uniform() * total);
+    if (i == count_) break;
+    const float x = values_[i];
+    if (x < min_floor_) continue;
+    if (band_pending_) {
+      if (x > band_.keep) return static_cast<TokenId>(id_at(i));
+      if (x <= band_.cut) continue;
+      // In the band: find the exact cut once (a pass over the band's candidates only).
+      cut_top_p(top_p_total_, band_.keep, band_.cut, &band_);
+      band_pending_ = false;
+    }
+    if (!past_cut(i)) return static_cast<TokenId>(id_at(i));
+  }
+  if (band_pending_) {
+    cut_top_p(top_p_total_, band_.keep, band_.cut, &band_);
+    band_pending_ = false;
+  }
+  total = apply_cuts(min_floor_);
+  if (!(total > 0)) return std::nullopt;
+  const size_t i = locate(uniform() * total);
+  if (i == count_) return std::nullopt;
+  return static_cast<TokenId>(id_at(i));
+}
+
+std::optional<Sampler::Band> Sampler::predict_band(float best, float temperature, float floor,
+                                                   bool* heavy) const {
+  *heavy = false;
+  const size_t n = count_;
+  float xs[kBandSample], ws[kBandSample];
+  for (size_t j = 0; j < kBandSample; ++j) xs[j] = values_[j * n / kBandSample];
+  const double total =
+      kernels_.exp_weights(xs, kBandSample, best, 1.0f / temperature, floor, ws, nullptr);
+  if (!(total > 0)) return std::nullopt;
+  double squares = 0;
+  float lowest = best;
+  for (size_t j = 0; j < kBandSample; ++j) {
+    if (ws[j] <= 0.0f) continue;
+    squares += static_cast<double>(ws[j]) * ws[j];
+    lowest = std::min(lowest, xs[j]);
+  }
+  const double effective = total * total / squares;
+  *heavy = effective < kMinEffectiveSample;
+  if (*heavy || !(lowest < best)) return std::nullopt;
+  // The sample's share of weight above a logit errs by ~sqrt(p(1-p)/effective): four of those
+  // (plus a margin for the histogram's resolution) on either side of p.
+  const double p = params_.top_p;
+  const double delta = 4.0 * std::sqrt(p * (1.0 - p) / effective) + 0.01;
+  double histogram[kBandBuckets] = {};
+  const float per_bucket = static_cast<float>(kBandBuckets) / (best - lowest);
+  for (size_t j = 0; j < kBandSample; ++j) {
+    if (ws[j] <= 0.0f) continue;
+    const int b = std::min(kBandBuckets - 1, static_cast<int>((best - xs[j]) * per_bucket));
+    histogram[b] += ws[j];
+  }
+  Band band;
+  band.keep = best;
+  band.cut = std::numeric_limits<float>::lowest();
+  double cumulative = 0;
+  for (int b = 0; b < kBandBuckets; ++b) {
+    cumulative += histogram[b];
+    const double share = cumulative / total;
+    const float edge = best - static_cast<float>(b + 1) / per_bucket;
+    if (share <= p - delta) band.keep = edge;
+    if (share >= p + delta) {
+      band.cut = edge;
+      break;
+    }
+  }
+  if (!(band.cut < band.keep)) return std::nullopt;
+  return band;
 }
 
 std::vector<std::pair<TokenId, double>> Sampler::distribution(std::span<const float> logits) {
@@ -158,6 +234,7 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
   ensure_capacity(n);
   count_ = 0;
   cut_pending_ = false;
+  band_pending_ = false;
   const float best = kernels_.max(logits.data(), n);
   if (!(best > kNegInf)) return 0;
   const float t = params_.temperature;
@@ -177,18 +254,41 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
     values_ = logits.data();
     count_ = n;
   }
+  // A wide top-p cut over many candidates: a band predicted to hold the cut is checked by the
+  // exp pass itself (the weight above each of its ends), and draws resolve it lazily.
+  const bool reject =
+      cut_p && !materialize && params_.top_p >= kRejectFromP && count_ > kSortDirectly;
+  bool heavy = false;
+  const std::optional<Band> band =
+      reject && identity_ ? predict_band(best, t, floor, &heavy) : std::nullopt;
+  double band_above[2] = {0, 0};
   // The block sums are what the draw walks; every cut below recomputes them.
   // Tokens below the floor (pruned, or cut by min-p alone) get no weight in the same pass.
-  const double total = kernels_.exp_weights(values_, count_, best, 1.0f / t, floor, weights_.data(),
-                                            block_sums_.data());
+  double total = 0;
+  if (band) {
+    const float ends[2] = {band->keep, band->cut};
+    total = kernels_.exp_weights_above(values_, count_, best, 1.0f / t, floor, weights_.data(),
+                                       block_sums_.data(), ends, band_above);
+  } else {
+    total = kernels_.exp_weights(values_, count_, best, 1.0f / t, floor, weights_.data(),
+                                 block_sums_.data());
+  }
   // At temperature 1 these weights are the log-softmax's terms (the pruned ones are below
   // e^-40 of the best: under 1e-10 of the sum).
   if (t == 1.0f && identity_ && floor == prune && total > 0)
     raw_lse_ = static_cast<double>(best) + std::log(total);
   if (!cut_p) return total;
-  cut_top_p(total, best, floor);
-  const bool min_p_cuts = min_p_floor > cut_value_;
-  if (!materialize && !min_p_cuts && params_.top_p >= kRejectFromP && count_ > kSortDirectly) {
+  min_floor_ = min_p_floor;
+  top_p_total_ = total;
+  const double target = static_cast<double>(params_.top_p) * total;
+  if (band && band_above[0] < target && band_above[1] >= target) {
+    band_ = *band;
+    band_.above = band_above[0];
+    band_pending_ = true;
+    return total;
+  }
+  cut_top_p(total, best, floor, nullptr, heavy);
+  if (reject) {
     cut_pending_ = true;
     return total;
   }
@@ -209,18 +309,23 @@ void Sampler::keep_top_k(std::span<const float> logits, float floor) {
 double Sampler::apply_cuts(float min_floor) {
   float* w = weights_.data();
   kernels_.zero_where_less(values_, w, count_, cut_value_);
-  // Ties at the cut's logit are all in the final bracket.
-  const uint32_t* positions = bracket_positions_[bracket_side_].data();
-  for (size_t j = 0; j < bracket_count_; ++j) {
-    const uint32_t i = positions[j];
-    if (values_[i] == cut_value_ && id_at(i) > cut_id_) w[i] = 0.0f;
+  // Ties at the cut's logit are all in the final bracket (or, when not, found by a scan).
+  if (bracket_has_ties_) {
+    const uint32_t* positions = bracket_positions_[bracket_side_].data();
+    for (size_t j = 0; j < bracket_count_; ++j) {
+      const uint32_t i = positions[j];
+      if (values_[i] == cut_value_ && id_at(i) > cut_id_) w[i] = 0.0f;
+    }
+  } else {
+    for (size_t i = 0; i < count_; ++i)
+      if (values_[i] == cut_value_ && id_at(i) > cut_id_) w[i] = 0.0f;
   }
   if (min_floor > kNegInf) kernels_.zero_where_less(values_, w, count_, min_floor);
   cut_pending_ = false;
   return kernels_.sum(w, count_, block_sums_.data());
 }
 
-void Sampler::cut_top_p(double total, float best, float floor) {
+void Sampler::cut_top_p(double total, float best, float floor, const Band* band, bool heavy) {
   const double target = static_cast<double>(params_.top_p) * total;
   const size_t c = count_;
   const float* w = weights_.data();
@@ -240,7 +345,34 @@ void Sampler::cut_top_p(double total, float best, float floor) {
   float lo = floor, hi = best;
   double above = 0;
   size_t bn = 0;
-  if (c > kSortDirectly) {
+  bracket_has_ties_ = true;
+  bool found = false;
+  if (band == nullptr && heavy && identity_ && c > kSortDirectly) {
+    // A few tokens carry the mass: when the most likely ones reach the target, the cut is among
+    // them (they are a prefix of the order by logit, then id, that the cut walks).
+    const auto top = top_tokens(std::span<const float>(v, c), kHeavyCandidates, floor, false);
+    double weight = 0;
+    for (const auto& [value, id] : top) weight += w[id];
+    if (!top.empty() && weight >= target) {
+      lo = best;
+      for (size_t j = 0; j < top.size(); ++j) {
+        const auto id = static_cast<uint32_t>(top[j].second);
+        bracket_positions_[side][j] = id;
+        bracket_values_[side][j] = top[j].first;
+        bracket_weights_[side][j] = w[id];
+        lo = std::min(lo, top[j].first);
+      }
+      bn = top.size();
+      found = true;
+      // Tokens tied with the last one may be left out: the cut's ties are then found by a scan.
+      bracket_has_ties_ = false;
+    }
+  }
+  if (!found && band != nullptr) {
+    lo = std::nextafter(band->cut, kPosInf), hi = band->keep, above = band->above;
+    double ignored = 0;
+    bn = compact(lo, hi, &ignored);
+  } else if (!found && c > kSortDirectly) {
     float guess[2];
     place_thresholds(v, w, c, target, /*narrow=*/true, guess);
     double above_guess = 0;
@@ -257,11 +389,11 @@ void Sampler::cut_top_p(double total, float best, float floor) {
     } else {
       lo = guess[1], hi = guess[0], above = above_guess;
     }
-  } else {
+  } else if (!found) {
     bn = compact(lo, hi, &above);
   }
   bool from_sample = true;
-  while (bn > kSortDirectly && lo < hi) {
+  while (bn > kSortBracket && lo < hi) {
     const float* bv = bracket_values_[side].data();
     const float* bw = bracket_weights_[side].data();
     float thresholds[kernels::kThresholds];

@@ -35,8 +35,22 @@ class Sampler {
   // the tokens past the cut (cheaper than rewriting the vocabulary's weights when p is large).
   double select(std::span<const float> logits, bool materialize);
   void keep_top_k(std::span<const float> logits, float floor);
-  // Finds the top-p cut (cut_value_, cut_id_). best and floor bound the candidates' logits.
-  void cut_top_p(double total, float best, float floor);
+  // Finds the top-p cut (cut_value_, cut_id_). best and floor bound the candidates' logits; a
+  // band known to hold the cut (its logits in (band->cut, band->keep], band->above the weight
+  // above it) spares the first pass over the candidates.
+  struct Band {
+    float keep = 0;    // every candidate above is inside the nucleus
+    float cut = 0;     // every candidate at or below is outside it
+    double above = 0;  // the weight above `keep`
+  };
+  // With `heavy` (a few tokens carry the mass), the most likely candidates are tried first.
+  void cut_top_p(double total, float best, float floor, const Band* band = nullptr,
+                 bool heavy = false);
+  // Where a strided sample of the candidates puts the top-p cut, widened by the sample's error;
+  // nullopt when the sample cannot tell (a few tokens carry the mass).
+  std::optional<Band> predict_band(float best, float temperature, float floor, bool* heavy) const;
+  // Draws with rejection past the pending cut (band_pending_ or cut_pending_).
+  std::optional<TokenId> draw_with_rejection(double total);
   // Zeroes the weights past the cut and below min_floor; returns the new total.
   double apply_cuts(float min_floor);
   // The candidate position where the cumulative weight passes u (count_ when none).
@@ -63,12 +77,18 @@ class Sampler {
   std::vector<uint32_t> bracket_;
   std::vector<uint32_t> bracket_positions_[2];  // positions in the candidates
   std::vector<float> bracket_values_[2], bracket_weights_[2];
-  size_t bracket_count_ = 0;  // bracket_positions_[bracket_side_] holds every tie at the cut
+  size_t bracket_count_ = 0;      // bracket_positions_[bracket_side_] holds every tie at the cut
+  bool bracket_has_ties_ = true;  // ...unless this is false
   int bracket_side_ = 0;
   // The top-p cut: candidates with a lower logit, or the same logit and a higher id, are out.
   float cut_value_ = 0;
   uint32_t cut_id_ = 0;
   bool cut_pending_ = false;
+  // The cut is only known to lie in band_ (exp pass sums); found exactly when a draw lands there.
+  bool band_pending_ = false;
+  Band band_;
+  double top_p_total_ = 0;  // the total weight the top-p target is a fraction of
+  float min_floor_ = 0;     // min-p: candidates below are out (-inf: none)
   std::optional<double> raw_lse_;
 };
 

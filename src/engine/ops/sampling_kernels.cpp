@@ -93,6 +93,17 @@ double portable_exp_weights(const float* x, size_t n, float max, float scale, fl
   return total;
 }
 
+double portable_exp_weights_above(const float* x, size_t n, float max, float scale, float floor,
+                                  float* w, double* block_sums, const float* thresholds,
+                                  double* above) {
+  const double total = portable_exp_weights(x, n, max, scale, floor, w, block_sums);
+  for (int k = 0; k < 2; ++k) {
+    above[k] = 0;
+    for (size_t i = 0; i < n; ++i) above[k] += x[i] > thresholds[k] ? w[i] : 0.0f;
+  }
+  return total;
+}
+
 double portable_sum_where_greater(const float* x, const float* w, size_t n, float threshold) {
   double total = 0;
   for (size_t i = 0; i < n; ++i) total += x[i] > threshold ? w[i] : 0.0f;
@@ -125,6 +136,7 @@ const SamplingKernels& portable_sampling_kernels() {
                                      portable_compact_triples_in_range,
                                      portable_sums_above,
                                      portable_exp_weights,
+                                     portable_exp_weights_above,
                                      portable_sum_where_greater,
                                      portable_zero_where_less,
                                      portable_sum};

@@ -37,6 +37,10 @@ struct SamplingKernels {
   // unless null, gets the sum of each kSumBlock values.
   double (*exp_weights)(const float* x, size_t n, float max, float scale, float floor, float* w,
                         double* block_sums);
+  // exp_weights (w and block_sums required) that also sums, in the same pass, the weights of the
+  // x[i] above each of two thresholds into above[0] and above[1].
+  double (*exp_weights_above)(const float* x, size_t n, float max, float scale, float floor,
+                              float* w, double* block_sums, const float* thresholds, double* above);
   // The sum of w[i] over i with x[i] > threshold.
   double (*sum_where_greater)(const float* x, const float* w, size_t n, float threshold);
   // w[i] = 0 where x[i] < threshold.

@@ -182,6 +182,35 @@ double exp_weights16(const float* x, size_t n, float max, float scale, float flo
   return total;
 }
 
+double exp_weights_above16(const float* x, size_t n, float max, float scale, float floor, float* w,
+                           double* block_sums, const float* thresholds, double* above) {
+  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale), f = _mm512_set1_ps(floor);
+  const __m512 t0 = _mm512_set1_ps(thresholds[0]), t1 = _mm512_set1_ps(thresholds[1]);
+  double total = 0;
+  above[0] = above[1] = 0;
+  for (size_t block = 0; block < n; block += kSumBlock) {
+    const size_t end = std::min(n, block + kSumBlock);
+    __m512 acc = _mm512_setzero_ps(), acc0 = acc, acc1 = acc;
+    for (size_t i = block; i < end; i += 16) {
+      const __mmask16 lanes = tail_mask(end - i);
+      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
+      const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, v, f, _CMP_GE_OQ);
+      const __m512 e =
+          _mm512_maskz_mov_ps(live, exp_nonpositive(_mm512_mul_ps(_mm512_sub_ps(v, m), s)));
+      _mm512_mask_storeu_ps(w + i, lanes, e);
+      acc = _mm512_add_ps(acc, e);
+      acc0 = _mm512_mask_add_ps(acc0, _mm512_cmp_ps_mask(v, t0, _CMP_GT_OQ), acc0, e);
+      acc1 = _mm512_mask_add_ps(acc1, _mm512_cmp_ps_mask(v, t1, _CMP_GT_OQ), acc1, e);
+    }
+    const double in_block = reduce_block(acc);
+    block_sums[block / kSumBlock] = in_block;
+    total += in_block;
+    above[0] += reduce_block(acc0);
+    above[1] += reduce_block(acc1);
+  }
+  return total;
+}
+
 double sum_where_greater16(const float* x, const float* w, size_t n, float threshold) {
   const __m512 t = _mm512_set1_ps(threshold);
   double total = 0;
@@ -235,6 +264,7 @@ const SamplingKernels* avx512_sampling_kernels() {
                                    compact_triples_in_range16,
                                    sums_above16,
                                    exp_weights16,
+                                   exp_weights_above16,
                                    sum_where_greater16,
                                    zero_where_less16,
                                    sum16};
