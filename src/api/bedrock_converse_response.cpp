@@ -2,7 +2,6 @@
 #include <boost/json.hpp>
 
 #include "json_input.h"
-
 #include "plinth/api/bedrock_converse.h"
 #include "plinth/api/errors.h"
 
@@ -12,10 +11,18 @@ namespace {
 namespace json = boost::json;
 using providers::ContentBlock;
 
+// Bedrock's inputTokens leaves out the prompt-cache reads and writes (totalTokens has them all);
+// the cache fields appear only when nonzero, as Bedrock sends them.
 json::object usage_json(const providers::Usage& usage) {
-  return json::object{{"inputTokens", usage.input_tokens},
-                      {"outputTokens", usage.output_tokens},
-                      {"totalTokens", usage.input_tokens + usage.output_tokens}};
+  json::object out{{"inputTokens", usage.input_tokens - usage.cache_read_input_tokens -
+                                       usage.cache_write_input_tokens},
+                   {"outputTokens", usage.output_tokens},
+                   {"totalTokens", usage.input_tokens + usage.output_tokens}};
+  if (usage.cache_read_input_tokens > 0)
+    out["cacheReadInputTokens"] = usage.cache_read_input_tokens;
+  if (usage.cache_write_input_tokens > 0)
+    out["cacheWriteInputTokens"] = usage.cache_write_input_tokens;
+  return out;
 }
 
 json::object metrics_json(const providers::InferenceResponse& response) {
@@ -56,9 +63,10 @@ std::string converse_response_json(const providers::InferenceResponse& response,
   for (const ContentBlock& block : response.content) {
     if (block.kind == ContentBlock::Kind::kToolUse) {
       content.push_back(json::object{
-          {"toolUse", json::object{{"toolUseId", block.tool_use_id},
-                                   {"name", block.tool_name},
-                                   {"input", json_input::tool_input_value(block.tool_input_json)}}}});
+          {"toolUse",
+           json::object{{"toolUseId", block.tool_use_id},
+                        {"name", block.tool_name},
+                        {"input", json_input::tool_input_value(block.tool_input_json)}}}});
     } else if (block.kind == ContentBlock::Kind::kText) {
       content.push_back(json::object{{"text", block.text}});
     }

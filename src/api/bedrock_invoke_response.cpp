@@ -2,7 +2,6 @@
 #include <boost/json.hpp>
 
 #include "json_input.h"
-
 #include "plinth/api/bedrock_invoke.h"
 #include "plinth/api/errors.h"
 #include "plinth/core/encoding.h"
@@ -21,6 +20,19 @@ json::value anthropic_stop_sequence(const providers::InferenceResponse& response
 StreamEvent chunk(const json::object& model_event) {
   json::object payload{{"bytes", base64_encode(json::serialize(model_event))}};
   return StreamEvent{StreamEvent::Kind::kEvent, "chunk", json::serialize(payload)};
+}
+
+// Anthropic's usage: input_tokens leaves out the prompt-cache reads and writes.
+json::object anthropic_usage(const providers::Usage& usage, bool with_input) {
+  json::object out;
+  if (with_input) {
+    out["input_tokens"] =
+        usage.input_tokens - usage.cache_read_input_tokens - usage.cache_write_input_tokens;
+  }
+  out["cache_creation_input_tokens"] = usage.cache_write_input_tokens;
+  out["cache_read_input_tokens"] = usage.cache_read_input_tokens;
+  out["output_tokens"] = usage.output_tokens;
+  return out;
 }
 
 json::object invocation_metrics(const providers::InferenceResponse& response,
@@ -70,10 +82,11 @@ std::string invoke_response_json(InvokeBodyFormat format,
     if (block.kind == ContentBlock::Kind::kText) {
       content.push_back(json::object{{"type", "text"}, {"text", block.text}});
     } else if (block.kind == ContentBlock::Kind::kToolUse) {
-      content.push_back(json::object{{"type", "tool_use"},
-                                     {"id", block.tool_use_id},
-                                     {"name", block.tool_name},
-                                     {"input", json_input::tool_input_value(block.tool_input_json)}});
+      content.push_back(
+          json::object{{"type", "tool_use"},
+                       {"id", block.tool_use_id},
+                       {"name", block.tool_name},
+                       {"input", json_input::tool_input_value(block.tool_input_json)}});
     }
   }
   json::object out{{"id", message_id},
@@ -83,8 +96,7 @@ std::string invoke_response_json(InvokeBodyFormat format,
                    {"content", std::move(content)},
                    {"stop_reason", anthropic_stop_reason(response.stop_reason)},
                    {"stop_sequence", anthropic_stop_sequence(response)},
-                   {"usage", json::object{{"input_tokens", response.usage.input_tokens},
-                                          {"output_tokens", response.usage.output_tokens}}}};
+                   {"usage", anthropic_usage(response.usage, true)}};
   return json::serialize(out);
 }
 
@@ -178,7 +190,7 @@ std::vector<StreamEvent> InvokeStreamWriter::finish(const providers::InferenceRe
       {"type", "message_delta"},
       {"delta", json::object{{"stop_reason", anthropic_stop_reason(response.stop_reason)},
                              {"stop_sequence", anthropic_stop_sequence(response)}}},
-      {"usage", json::object{{"output_tokens", response.usage.output_tokens}}}}));
+      {"usage", anthropic_usage(response.usage, false)}}));
   events.push_back(chunk(json::object{{"type", "message_stop"},
                                       {"amazon-bedrock-invocationMetrics", std::move(metrics)}}));
   return events;

@@ -34,9 +34,11 @@ struct Gateway::Call {
   void meter(std::string_view operation, std::string model_requested);
   void meter_model(std::string_view model_requested, const catalog::ModelEntry& model);
   void meter_tokens(int64_t input_tokens, int64_t output_tokens);
+  // A generation's usage, prompt-cache reads and checkpoint writes included.
+  void meter_usage(const providers::Usage& usage);
   // Routed calls: each attempt adds its tokens and its own model's cost; meter_answer names the
   // model that answered and whether the router escalated.
-  void meter_attempt(const catalog::ModelEntry& model, int64_t input_tokens, int64_t output_tokens);
+  void meter_attempt(const catalog::ModelEntry& model, const providers::Usage& usage);
   void meter_answer(const catalog::ModelEntry& model,
                     std::optional<router::EscalationReason> escalation);
   // A failure after a stream started (HTTP 200 already sent): record the error code instead.

@@ -31,14 +31,19 @@ Result<router::OutputChecks> output_checks(const http::Request& request) {
 
 }  // namespace
 
-void Gateway::Call::meter_attempt(const catalog::ModelEntry& model, int64_t input_tokens,
-                                  int64_t output_tokens) {
+void Gateway::Call::meter_attempt(const catalog::ModelEntry& model,
+                                  const providers::Usage& tokens) {
   if (!usage) return;
-  usage->input_tokens += input_tokens;
-  usage->output_tokens += output_tokens;
+  usage->input_tokens += tokens.input_tokens;
+  usage->output_tokens += tokens.output_tokens;
+  usage->cache_read_input_tokens += tokens.cache_read_input_tokens;
+  usage->cache_write_input_tokens += tokens.cache_write_input_tokens;
   // Summed exactly (pico-dollars) and rounded once, when the record is written.
   usage_pico_usd = usage_pico_usd.value_or(0) +
-                   catalog::compute_cost(model, input_tokens, output_tokens).pico_usd;
+                   catalog::compute_cost(
+                       model, {tokens.input_tokens, tokens.output_tokens,
+                               tokens.cache_read_input_tokens, tokens.cache_write_input_tokens})
+                       .pico_usd;
 }
 
 void Gateway::Call::meter_answer(const catalog::ModelEntry& model,
@@ -70,7 +75,7 @@ Result<providers::InferenceResponse> Gateway::run_inference(
     const std::function<void(const catalog::ModelEntry&)>& on_answer_start) {
   if (call.router == nullptr) {
     auto response = services_.provider.infer(request, on_delta);
-    if (response) call.meter_tokens(response->usage.input_tokens, response->usage.output_tokens);
+    if (response) call.meter_usage(response->usage);
     return response;
   }
   auto checks = output_checks(call.request);
@@ -90,7 +95,7 @@ Result<providers::InferenceResponse> Gateway::run_inference(
   // Every attempt is paid for, the failed small one included.
   call.usage_pico_usd = 0;
   for (const router::Attempt& attempt : routed.attempts) {
-    call.meter_attempt(*attempt.model, attempt.usage.input_tokens, attempt.usage.output_tokens);
+    call.meter_attempt(*attempt.model, attempt.usage);
   }
   if (call.usage && routed.escalated) {
     call.usage->escalated = true;

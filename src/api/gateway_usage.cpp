@@ -155,6 +155,14 @@ void Gateway::Call::meter_tokens(int64_t input_tokens, int64_t output_tokens) {
   usage->output_tokens = output_tokens;
 }
 
+void Gateway::Call::meter_usage(const providers::Usage& tokens) {
+  if (!usage) return;
+  usage->input_tokens = tokens.input_tokens;
+  usage->output_tokens = tokens.output_tokens;
+  usage->cache_read_input_tokens = tokens.cache_read_input_tokens;
+  usage->cache_write_input_tokens = tokens.cache_write_input_tokens;
+}
+
 void Gateway::Call::meter_stream_error(const Error& error) {
   if (usage) usage->status = std::string(to_string(error.code));
 }
@@ -183,7 +191,9 @@ void Gateway::record_usage(Call& call) {
     record.cost_micro_usd = catalog::Cost{*call.usage_pico_usd}.micro_usd();
   } else if (call.usage_model != nullptr) {
     record.cost_micro_usd =
-        catalog::compute_cost(*call.usage_model, record.input_tokens, record.output_tokens)
+        catalog::compute_cost(*call.usage_model,
+                              {record.input_tokens, record.output_tokens,
+                               record.cache_read_input_tokens, record.cache_write_input_tokens})
             .micro_usd();
   }
   // A stream that started answered 200 even though respond() was never called.

@@ -42,7 +42,7 @@ json::object usage_json(const providers::Usage& usage) {
       {"prompt_tokens", usage.input_tokens},
       {"completion_tokens", usage.output_tokens},
       {"total_tokens", usage.input_tokens + usage.output_tokens},
-      {"prompt_tokens_details", json::object{{"cached_tokens", usage.cached_input_tokens}}}};
+      {"prompt_tokens_details", json::object{{"cached_tokens", usage.cache_read_input_tokens}}}};
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +43,18 @@ struct ToolSpec {
   std::string input_schema_json;  // JSON Schema as JSON text
 };
 
+// An explicit prompt-cache checkpoint (Bedrock cachePoint, Anthropic cache_control): the prompt up
+// to this point is a prefix the caller wants cached. Sections in prompt order: tools (rendered
+// with the system text), system texts, then message content blocks.
+struct CachePoint {
+  enum class Section { kSystem, kTools, kMessages } section = Section::kSystem;
+  size_t message = 0;  // kMessages: which message
+  size_t count = 0;    // kSystem: system texts before the point; kMessages: blocks of the message
+};
+
+// Bedrock and Anthropic accept at most four checkpoints per request.
+inline constexpr size_t kMaxCachePoints = 4;
+
 struct InferenceRequest {
   std::string model_id;  // resolved catalog id (not an alias)
   std::vector<std::string> system;
@@ -61,6 +74,8 @@ struct InferenceRequest {
   std::vector<ToolSpec> tools;
   std::optional<std::string> forced_tool;
   bool exact = false;
+  // In request order; the provider caches the prompt up to the last one.
+  std::vector<CachePoint> cache_points;
   const std::atomic<bool>* cancel = nullptr;  // not owned
 };
 
@@ -69,9 +84,11 @@ enum class StopReason { kEndTurn, kMaxTokens, kStopSequence, kToolUse, kContentF
 struct Usage {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
-  // Of input_tokens, those whose forward pass an earlier call's shared prefix saved (the engine's
-  // automatic prefix cache). Billed as input like the rest; reported where the API has a field.
-  int64_t cached_input_tokens = 0;
+  // Of input_tokens, those read from the prompt cache (an earlier call's shared prefix, whether
+  // cached automatically or at a checkpoint), and those written to it at the request's cache
+  // checkpoints. Billed at the catalog's cache read / write prices.
+  int64_t cache_read_input_tokens = 0;
+  int64_t cache_write_input_tokens = 0;
 };
 
 struct InferenceResponse {
