@@ -33,9 +33,11 @@ constexpr double kMinEffectiveSample = 64;
 // With heavy tails, the nucleus is first looked for among this many most likely tokens.
 constexpr size_t kHeavyCandidates = 256;
 
-bool more_likely(const std::pair<float, TokenId>& a, const std::pair<float, TokenId>& b) {
+// A function object (not a function pointer) so that sorts and selections inline it.
+constexpr auto more_likely = [](const std::pair<float, TokenId>& a,
+                                const std::pair<float, TokenId>& b) {
   return a.first > b.first || (a.first == b.first && a.second < b.second);
-}
+};
 
 // Eight descending thresholds around where a strided sample of the bracket puts the cut: the
 // logit above which the weight reaches `need`.
@@ -124,7 +126,7 @@ std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
   if (!(total > 0)) return std::nullopt;
   // 53 random bits -> uniform [0, 1).
   auto uniform = [&] { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; };
-  if (cut_pending_ || band_pending_) return draw_with_rejection(total);
+  if (cut_pending_ || band_pending_ || check_pending_) return draw_with_rejection(total);
   const size_t i = locate(uniform() * total);
   if (i == count_) return std::nullopt;
   return static_cast<TokenId>(id_at(i));
@@ -135,24 +137,31 @@ std::optional<TokenId> Sampler::draw_with_rejection(double total) {
   // A draw from every candidate that lands past the top-p cut (or below min-p) is redrawn, which
   // draws exactly from the kept tokens. p >= kRejectFromP keeps the expected tries low; after
   // kMaxTries the cuts are applied to the weights and the last draw is exact as well.
+  const double target = static_cast<double>(params_.top_p) * top_p_total_;
   for (int attempt = 0; attempt < kMaxTries; ++attempt) {
     const size_t i = locate(uniform() * total);
     if (i == count_) break;
     const float x = values_[i];
     if (x < min_floor_) continue;
+    if (cut_pending_) {
+      if (!past_cut(i)) return static_cast<TokenId>(id_at(i));
+      continue;
+    }
     if (band_pending_) {
       if (x > band_.keep) return static_cast<TokenId>(id_at(i));
       if (x <= band_.cut) continue;
-      // In the band: find the exact cut once (a pass over the band's candidates only).
-      cut_top_p(top_p_total_, band_.keep, band_.cut, &band_);
-      band_pending_ = false;
     }
-    if (!past_cut(i)) return static_cast<TokenId>(id_at(i));
+    // Near the cut (or no band known): the token is in the nucleus when the weight of the tokens
+    // ordered before it is short of the target; one pass over the candidates.
+    if (kernels_.mass_before(values_, weights_.data(), count_, x, i) < target)
+      return static_cast<TokenId>(id_at(i));
   }
   if (band_pending_) {
     cut_top_p(top_p_total_, band_.keep, band_.cut, &band_);
-    band_pending_ = false;
+  } else if (check_pending_) {
+    cut_top_p(top_p_total_, best_, floor_, nullptr, heavy_);
   }
+  band_pending_ = check_pending_ = false;
   total = apply_cuts(min_floor_);
   if (!(total > 0)) return std::nullopt;
   const size_t i = locate(uniform() * total);
@@ -235,6 +244,7 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
   count_ = 0;
   cut_pending_ = false;
   band_pending_ = false;
+  check_pending_ = false;
   const float best = kernels_.max(logits.data(), n);
   if (!(best > kNegInf)) return 0;
   const float t = params_.temperature;
@@ -285,6 +295,11 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
     band_ = *band;
     band_.above = band_above[0];
     band_pending_ = true;
+    return total;
+  }
+  if (reject && identity_) {
+    best_ = best, floor_ = floor, heavy_ = heavy;
+    check_pending_ = true;
     return total;
   }
   cut_top_p(total, best, floor, nullptr, heavy);

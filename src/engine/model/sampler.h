@@ -49,7 +49,7 @@ class Sampler {
   // Where a strided sample of the candidates puts the top-p cut, widened by the sample's error;
   // nullopt when the sample cannot tell (a few tokens carry the mass).
   std::optional<Band> predict_band(float best, float temperature, float floor, bool* heavy) const;
-  // Draws with rejection past the pending cut (band_pending_ or cut_pending_).
+  // Draws with rejection past the pending cut (band_pending_, cut_pending_ or check_pending_).
   std::optional<TokenId> draw_with_rejection(double total);
   // Zeroes the weights past the cut and below min_floor; returns the new total.
   double apply_cuts(float min_floor);
@@ -87,8 +87,13 @@ class Sampler {
   // The cut is only known to lie in band_ (exp pass sums); found exactly when a draw lands there.
   bool band_pending_ = false;
   Band band_;
-  double top_p_total_ = 0;  // the total weight the top-p target is a fraction of
-  float min_floor_ = 0;     // min-p: candidates below are out (-inf: none)
+  // The cut is not known at all: a draw's token is kept when the weight ahead of it (one masked
+  // sum over the candidates) is below the target. Only with identity_ (position = id order).
+  bool check_pending_ = false;
+  float best_ = 0, floor_ = 0;  // the candidates' largest logit and the pruning floor
+  bool heavy_ = false;          // a few tokens carry the mass (see predict_band)
+  double top_p_total_ = 0;      // the total weight the top-p target is a fraction of
+  float min_floor_ = 0;         // min-p: candidates below are out (-inf: none)
   std::optional<double> raw_lse_;
 };
 

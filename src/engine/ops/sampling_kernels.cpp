@@ -110,6 +110,13 @@ double portable_sum_where_greater(const float* x, const float* w, size_t n, floa
   return total;
 }
 
+double portable_mass_before(const float* x, const float* w, size_t n, float value, size_t index) {
+  double total = 0;
+  for (size_t i = 0; i < n; ++i)
+    total += x[i] > value || (x[i] == value && i < index) ? w[i] : 0.0f;
+  return total;
+}
+
 void portable_zero_where_less(const float* x, float* w, size_t n, float threshold) {
   for (size_t i = 0; i < n; ++i)
     if (x[i] < threshold) w[i] = 0.0f;
@@ -138,6 +145,7 @@ const SamplingKernels& portable_sampling_kernels() {
                                      portable_exp_weights,
                                      portable_exp_weights_above,
                                      portable_sum_where_greater,
+                                     portable_mass_before,
                                      portable_zero_where_less,
                                      portable_sum};
   return table;

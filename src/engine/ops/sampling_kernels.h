@@ -43,6 +43,9 @@ struct SamplingKernels {
                               float* w, double* block_sums, const float* thresholds, double* above);
   // The sum of w[i] over i with x[i] > threshold.
   double (*sum_where_greater)(const float* x, const float* w, size_t n, float threshold);
+  // The weight ahead of token `index` in the order by value, then index: the sum of w[i] over i
+  // with x[i] > value, or x[i] == value and i < index. One pass; what a top-p draw checks.
+  double (*mass_before)(const float* x, const float* w, size_t n, float value, size_t index);
   // w[i] = 0 where x[i] < threshold.
   void (*zero_where_less)(const float* x, float* w, size_t n, float threshold);
   // The sum of w[0..n); block_sums, unless null, gets the sum of each kSumBlock values.

@@ -1,5 +1,5 @@
-// AVX-512F sampling passes: 16 logits per step, compress-stores for compaction and a
-// polynomial exp (Cody-Waite range reduction, degree-5 fit; ~4 ulp) scaled with vscalefps.
+// AVX-512F sampling passes: 16 logits per step, compress-stores for compaction and an exp taken as
+// 2^t (rounding split, degree-5 fit; 1.5e-7 relative) scaled with vscalefps.
 #include "ops/sampling_kernels.h"
 
 #if defined(__AVX512F__)
@@ -138,22 +138,28 @@ void sums_above16(const float* x, const float* w, size_t n, const float* thresho
   }
 }
 
-// exp(v) for v <= 0; v below -104 gives 0. Cody-Waite reduction to |r| <= ln2/2, then a
-// degree-5 polynomial (Chebyshev-fitted: 1.6e-7 relative, ~2.2e-7 with float rounding); the
-// clamp keeps -inf arguments (overflowed differences) from becoming NaN.
-__m512 exp_nonpositive(__m512 v) {
-  v = _mm512_max_ps(v, _mm512_set1_ps(-104.0f));
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), v);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(8.369148709e-03f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.191750661e-02f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.666650474e-01f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.999887049e-01f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.000000119f));
-  return _mm512_scalef_ps(p, k);
+// exp(a) for a <= 0 on the `live` lanes (0 elsewhere), as 2^(a log2 e): k = round(a log2 e), then
+// f = a log2 e - k from one fused multiply-subtract (no rounding of the product), a degree-5 fit
+// of 2^f on [-0.5, 0.5] (1.5e-7 relative with float coefficients), scaled by 2^k. Callers keep
+// live lanes above -87 (2^-125, a normal float), so no clamp is needed.
+__m512 exp_live(__mmask16 live, __m512 a) {
+  const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
+  const __m512 k =
+      _mm512_roundscale_ps(_mm512_mul_ps(a, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_fmsub_ps(a, log2e, k);
+  __m512 p = _mm512_set1_ps(1.327641075e-03f);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.675540961e-03f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550713465e-02f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402212024e-01f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931469440e-01f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.000000119f));
+  return _mm512_maskz_scalef_ps(live, p, k);
+}
+
+// The exp passes' floor: weights below 2^-125 of the largest are 0 (they are below float's normal
+// range; exp_live needs its arguments above -87).
+float effective_floor(float floor, float max, float scale) {
+  return std::max(floor, max - 125.0f * 0.693147182f / scale);
 }
 
 // Float lanes summed per 1,024 values, then into a double: the float error stays ~1e-7.
@@ -161,7 +167,8 @@ double reduce_block(__m512 acc) { return static_cast<double>(_mm512_reduce_add_p
 
 double exp_weights16(const float* x, size_t n, float max, float scale, float floor, float* w,
                      double* block_sums) {
-  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale), f = _mm512_set1_ps(floor);
+  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale);
+  const __m512 f = _mm512_set1_ps(effective_floor(floor, max, scale));
   double total = 0;
   for (size_t block = 0; block < n; block += kSumBlock) {
     const size_t end = std::min(n, block + kSumBlock);
@@ -170,8 +177,7 @@ double exp_weights16(const float* x, size_t n, float max, float scale, float flo
       const __mmask16 lanes = tail_mask(end - i);
       const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
       const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, v, f, _CMP_GE_OQ);
-      const __m512 e =
-          _mm512_maskz_mov_ps(live, exp_nonpositive(_mm512_mul_ps(_mm512_sub_ps(v, m), s)));
+      const __m512 e = exp_live(live, _mm512_mul_ps(_mm512_sub_ps(v, m), s));
       if (w != nullptr) _mm512_mask_storeu_ps(w + i, lanes, e);
       acc = _mm512_add_ps(acc, e);
     }
@@ -184,7 +190,8 @@ double exp_weights16(const float* x, size_t n, float max, float scale, float flo
 
 double exp_weights_above16(const float* x, size_t n, float max, float scale, float floor, float* w,
                            double* block_sums, const float* thresholds, double* above) {
-  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale), f = _mm512_set1_ps(floor);
+  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale);
+  const __m512 f = _mm512_set1_ps(effective_floor(floor, max, scale));
   const __m512 t0 = _mm512_set1_ps(thresholds[0]), t1 = _mm512_set1_ps(thresholds[1]);
   double total = 0;
   above[0] = above[1] = 0;
@@ -195,8 +202,7 @@ double exp_weights_above16(const float* x, size_t n, float max, float scale, flo
       const __mmask16 lanes = tail_mask(end - i);
       const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
       const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, v, f, _CMP_GE_OQ);
-      const __m512 e =
-          _mm512_maskz_mov_ps(live, exp_nonpositive(_mm512_mul_ps(_mm512_sub_ps(v, m), s)));
+      const __m512 e = exp_live(live, _mm512_mul_ps(_mm512_sub_ps(v, m), s));
       _mm512_mask_storeu_ps(w + i, lanes, e);
       acc = _mm512_add_ps(acc, e);
       acc0 = _mm512_mask_add_ps(acc0, _mm512_cmp_ps_mask(v, t0, _CMP_GT_OQ), acc0, e);
@@ -221,6 +227,25 @@ double sum_where_greater16(const float* x, const float* w, size_t n, float thres
       const __mmask16 lanes = tail_mask(end - i);
       const __mmask16 hit =
           _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, x + i), t, _CMP_GT_OQ);
+      acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(hit, w + i));
+    }
+    total += reduce_block(acc);
+  }
+  return total;
+}
+
+double mass_before16(const float* x, const float* w, size_t n, float value, size_t index) {
+  // Before `index` ties count too (>=), from it on only larger values (>).
+  const __m512 t = _mm512_set1_ps(value);
+  double total = 0;
+  for (size_t block = 0; block < n; block += kSumBlock) {
+    const size_t end = std::min(n, block + kSumBlock);
+    __m512 acc = _mm512_setzero_ps();
+    for (size_t i = block; i < end; i += 16) {
+      const __mmask16 lanes = tail_mask(end - i);
+      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
+      __mmask16 hit = _mm512_mask_cmp_ps_mask(lanes, v, t, _CMP_GT_OQ);
+      if (i < index) hit |= _mm512_mask_cmp_ps_mask(lanes & tail_mask(index - i), v, t, _CMP_EQ_OQ);
       acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(hit, w + i));
     }
     total += reduce_block(acc);
@@ -266,6 +291,7 @@ const SamplingKernels* avx512_sampling_kernels() {
                                    exp_weights16,
                                    exp_weights_above16,
                                    sum_where_greater16,
+                                   mass_before16,
                                    zero_where_less16,
                                    sum16};
     return &t;
