@@ -55,13 +55,13 @@ double micros_per_token(const Setting& s, const std::vector<std::vector<float>>&
   double elapsed = 0;
   while (tokens < min_tokens || elapsed < seconds) {
     const auto& row = rows[static_cast<size_t>(tokens) % rows.size()];
-    // As a generation step does it: sample, then log-probs (reusing the sampler's log-sum-exp).
+    // As a generation step does it: sample, then log-probs (reusing the sampler's log-sum-exp or,
+    // failing that, its largest logit).
     sink = sink + sampler.sample(row).value_or(0);
     if (s.logprobs > 0) {
       double lse = 0;
-      if constexpr (requires { sampler.last_log_sum_exp(); }) {
-        const auto known = sampler.last_log_sum_exp();
-        lse = known ? *known : engine::log_sum_exp(row);
+      if constexpr (requires { sampler.raw_log_sum_exp(row); }) {
+        lse = sampler.raw_log_sum_exp(row);
       } else {
         lse = engine::log_sum_exp(row);
       }

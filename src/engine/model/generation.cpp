@@ -69,8 +69,7 @@ void Generation::consume(std::span<float> logits) {
   double lse = 0.0;
   std::vector<TokenLogprob> top;
   if (request_.logprobs > 0) {
-    lse = sampler_.last_log_sum_exp().value_or(0.0);
-    if (!sampler_.last_log_sum_exp()) lse = log_sum_exp(logits);
+    lse = sampler_.raw_log_sum_exp(logits);
     top = top_logprobs(logits, request_.logprobs, lse);
   }
   if (constraint != nullptr && token && !constraint->allows(*token)) {

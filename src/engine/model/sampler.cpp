@@ -115,10 +115,18 @@ size_t Sampler::locate(double u) const {
   return count_;
 }
 
+double Sampler::raw_log_sum_exp(std::span<const float> logits) const {
+  if (raw_lse_) return *raw_lse_;
+  if (last_best_) return log_sum_exp(logits, *last_best_);
+  return log_sum_exp(logits);
+}
+
 std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
   raw_lse_.reset();
+  last_best_.reset();
   if (params_.temperature <= 0.0f) {
     const float best = kernels_.max(logits.data(), logits.size());
+    last_best_ = best;
     if (!(best > kNegInf)) return std::nullopt;
     return static_cast<TokenId>(kernels_.first_at_least(logits.data(), logits.size(), best));
   }
@@ -246,6 +254,7 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
   band_pending_ = false;
   check_pending_ = false;
   const float best = kernels_.max(logits.data(), n);
+  last_best_ = best;
   if (!(best > kNegInf)) return 0;
   const float t = params_.temperature;
   const bool cut_p = params_.top_p < 1.0f;
@@ -481,14 +490,12 @@ std::vector<std::pair<float, TokenId>> top_tokens(std::span<const float> logits,
   float threshold = floor;
   if (k > 0 && n > 4 * k + kSortDirectly) {
     // A threshold that a little more than k tokens reach, placed from a strided sample.
-    std::vector<float> sample;
-    sample.reserve(kSample);
-    for (size_t j = 0; j < kSample; ++j) sample.push_back(logits[j * n / kSample]);
     const double expected = static_cast<double>(k) * kSample / static_cast<double>(n);
     const auto rank = static_cast<size_t>(expected + 4.0 * std::sqrt(expected) + 8.0);
     if (rank < kSample) {
-      std::nth_element(sample.begin(), sample.begin() + static_cast<ptrdiff_t>(rank), sample.end(),
-                       std::greater<>());
+      float sample[kSample];
+      for (size_t j = 0; j < kSample; ++j) sample[j] = logits[j * n / kSample];
+      std::nth_element(sample, sample + rank, sample + kSample, std::greater<>());
       threshold = std::max(floor, sample[rank]);
     }
   }
@@ -510,8 +517,11 @@ std::vector<std::pair<float, TokenId>> top_tokens(std::span<const float> logits,
 }
 
 double log_sum_exp(std::span<const float> logits) {
+  return log_sum_exp(logits, kernels::sampling_kernels().max(logits.data(), logits.size()));
+}
+
+double log_sum_exp(std::span<const float> logits, float best) {
   const auto& kernels = kernels::sampling_kernels();
-  const float best = kernels.max(logits.data(), logits.size());
   if (!(best > kNegInf)) return kNegInf;
   return best +
          std::log(kernels.exp_weights(logits.data(), logits.size(), best, 1.0f,

@@ -26,6 +26,9 @@ class Sampler {
   // sum's terms (temperature 1, every token a candidate, no min-p pruning): logprobs then need no
   // second exp pass. nullopt otherwise.
   std::optional<double> last_log_sum_exp() const { return raw_lse_; }
+  // log(sum(exp(logits))) of the logits the last sample() was given: last_log_sum_exp() when
+  // known, else one exp pass that reuses the largest logit sample() found.
+  double raw_log_sum_exp(std::span<const float> logits) const;
 
  private:
   // Leaves in ids_/values_/weights_ the tokens that can be drawn (weight > 0) and returns their
@@ -95,10 +98,13 @@ class Sampler {
   double top_p_total_ = 0;      // the total weight the top-p target is a fraction of
   float min_floor_ = 0;         // min-p: candidates below are out (-inf: none)
   std::optional<double> raw_lse_;
+  std::optional<float> last_best_;  // the largest logit the last sample() found
 };
 
 // log(sum(exp(logits))) (float weights summed in double; relative error ~1e-7).
 double log_sum_exp(std::span<const float> logits);
+// The same with the largest logit already known.
+double log_sum_exp(std::span<const float> logits, float best);
 // The k most likely tokens by raw logit with their log-softmax, most likely first (ties: lower id).
 std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse);
 

@@ -49,7 +49,19 @@ size_t compact_in_range16(const float* x, size_t n, float lo, float hi, uint32_t
   const __m512i step = _mm512_set1_epi32(16);
   __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   size_t count = 0;
-  for (size_t i = 0; i < n; i += 16) {
+  size_t i = 0;
+  if (hi == std::numeric_limits<float>::infinity() && index != nullptr && value == nullptr) {
+    // Everything at least lo (what top_tokens asks): one compare per vector, no tail masks.
+    for (; i + 16 <= n; i += 16) {
+      const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), l, _CMP_GE_OQ);
+      if (hit) {
+        _mm512_storeu_si512(index + count, _mm512_maskz_compress_epi32(hit, idx));
+        count += static_cast<size_t>(__builtin_popcount(hit));
+      }
+      idx = _mm512_add_epi32(idx, step);
+    }
+  }
+  for (; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __mmask16 hit =
