@@ -179,7 +179,9 @@ double reduce_block(__m512 acc) { return static_cast<double>(_mm512_reduce_add_p
 
 double exp_weights16(const float* x, size_t n, float max, float scale, float floor, float* w,
                      double* block_sums) {
-  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale);
+  // (x - max) * scale as one fused x * scale - max * scale: the product's rounding scales every
+  // weight alike (and is exact at scale 1).
+  const __m512 m = _mm512_set1_ps(max * scale), s = _mm512_set1_ps(scale);
   const __m512 f = _mm512_set1_ps(effective_floor(floor, max, scale));
   double total = 0;
   for (size_t block = 0; block < n; block += kSumBlock) {
@@ -189,7 +191,7 @@ double exp_weights16(const float* x, size_t n, float max, float scale, float flo
       const __mmask16 lanes = tail_mask(end - i);
       const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
       const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, v, f, _CMP_GE_OQ);
-      const __m512 e = exp_live(live, _mm512_mul_ps(_mm512_sub_ps(v, m), s));
+      const __m512 e = exp_live(live, _mm512_fmsub_ps(v, s, m));
       if (w != nullptr) _mm512_mask_storeu_ps(w + i, lanes, e);
       acc = _mm512_add_ps(acc, e);
     }
@@ -202,7 +204,9 @@ double exp_weights16(const float* x, size_t n, float max, float scale, float flo
 
 double exp_weights_above16(const float* x, size_t n, float max, float scale, float floor, float* w,
                            double* block_sums, const float* thresholds, double* above) {
-  const __m512 m = _mm512_set1_ps(max), s = _mm512_set1_ps(scale);
+  // (x - max) * scale as one fused x * scale - max * scale: the product's rounding scales every
+  // weight alike (and is exact at scale 1).
+  const __m512 m = _mm512_set1_ps(max * scale), s = _mm512_set1_ps(scale);
   const __m512 f = _mm512_set1_ps(effective_floor(floor, max, scale));
   const __m512 t0 = _mm512_set1_ps(thresholds[0]), t1 = _mm512_set1_ps(thresholds[1]);
   double total = 0;
@@ -214,7 +218,7 @@ double exp_weights_above16(const float* x, size_t n, float max, float scale, flo
       const __mmask16 lanes = tail_mask(end - i);
       const __m512 v = _mm512_maskz_loadu_ps(lanes, x + i);
       const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, v, f, _CMP_GE_OQ);
-      const __m512 e = exp_live(live, _mm512_mul_ps(_mm512_sub_ps(v, m), s));
+      const __m512 e = exp_live(live, _mm512_fmsub_ps(v, s, m));
       _mm512_mask_storeu_ps(w + i, lanes, e);
       acc = _mm512_add_ps(acc, e);
       acc0 = _mm512_mask_add_ps(acc0, _mm512_cmp_ps_mask(v, t0, _CMP_GT_OQ), acc0, e);
