@@ -30,6 +30,7 @@ listen = "127.0.0.1:0"
 id = "${SMALL}"
 file = "${join(repoRoot, 'models', 'qwen2-32-tied-q8_0.gguf')}"
 kind = "text"
+context_length = 4096
 price_input_per_mtok = ${PRICES.input}.0
 price_cache_read_per_mtok = ${PRICES.read}.0
 price_cache_write_per_mtok = ${PRICES.write}.0
@@ -89,9 +90,13 @@ test('Converse with a cachePoint writes the prefix, then reads it', async () => 
   assert.ok(first.usage.cacheWriteInputTokens > 1000, JSON.stringify(first.usage));
   assert.equal(first.usage.cacheReadInputTokens ?? 0, 0);
   const second = await bedrock.send(new ConverseCommand(request('invoices', 'And rule 7?')));
-  // The same prefix, now read: inputTokens is only what follows it.
-  assert.equal(second.usage.cacheReadInputTokens, first.usage.cacheWriteInputTokens,
-               JSON.stringify(second.usage));
+  // The same prefix, now read: inputTokens is only what follows it. The automatic prefix cache
+  // kept the first call's whole prompt, so the read may run a few tokens past the checkpoint
+  // (the user turn's opening both prompts share).
+  assert.ok(second.usage.cacheReadInputTokens >= first.usage.cacheWriteInputTokens,
+            JSON.stringify(second.usage));
+  assert.ok(second.usage.cacheReadInputTokens < first.usage.cacheWriteInputTokens + 16,
+            JSON.stringify(second.usage));
   assert.equal(second.usage.cacheWriteInputTokens ?? 0, 0);
   assert.ok(second.usage.inputTokens < 50, JSON.stringify(second.usage));
   assert.equal(second.usage.totalTokens,
@@ -110,16 +115,19 @@ test('Converse with a cachePoint writes the prefix, then reads it', async () => 
   assert.ok(later.cost_micro_usd < earlier.cost_micro_usd);
 });
 
-test('ConverseStream: a cached prefix reaches the first token sooner', async () => {
+test('ConverseStream: a cached prefix reaches the first token sooner', async (t) => {
   let uncached = 0;
   let cached = 0;
   for (const topic of ['shipping', 'refunds', 'warranty']) {
     const write = await streamed(request(topic, 'Rule 1?'));
     assert.ok(write.usage.cacheWriteInputTokens > 1000, JSON.stringify(write.usage));
     const read = await streamed(request(topic, 'Rule 2?'));
-    assert.equal(read.usage.cacheReadInputTokens, write.usage.cacheWriteInputTokens);
+    assert.ok(read.usage.cacheReadInputTokens >= write.usage.cacheWriteInputTokens,
+              JSON.stringify(read.usage));
     uncached += write.ttft;
     cached += read.ttft;
   }
+  t.diagnostic(`time to first token over 3 topics: uncached ${uncached.toFixed(1)} ms, cached ` +
+               `${cached.toFixed(1)} ms (${(uncached / cached).toFixed(1)}x)`);
   assert.ok(cached < uncached, `cached ${cached.toFixed(1)} ms, uncached ${uncached.toFixed(1)} ms`);
 });
