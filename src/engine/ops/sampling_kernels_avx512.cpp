@@ -51,15 +51,18 @@ size_t compact_in_range16(const float* x, size_t n, float lo, float hi, uint32_t
   size_t count = 0;
   size_t i = 0;
   if (hi == std::numeric_limits<float>::infinity() && index != nullptr && value == nullptr) {
-    // Everything at least lo (what top_tokens asks): one compare per vector, no tail masks.
-    for (; i + 16 <= n; i += 16) {
-      const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), l, _CMP_GE_OQ);
-      if (hit) {
-        _mm512_storeu_si512(index + count, _mm512_maskz_compress_epi32(hit, idx));
-        count += static_cast<size_t>(__builtin_popcount(hit));
+    // Everything at least lo (what top_tokens asks, few hits): one compare per vector, one
+    // branch per 64 values, the hits' positions from the combined mask's bits.
+    for (; i + 64 <= n; i += 64) {
+      uint64_t hits = 0;
+      for (int part = 0; part < 4; ++part) {
+        const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i + 16 * part), l, _CMP_GE_OQ);
+        hits |= static_cast<uint64_t>(hit) << (16 * part);
       }
-      idx = _mm512_add_epi32(idx, step);
+      for (; hits != 0; hits &= hits - 1)
+        index[count++] = static_cast<uint32_t>(i + static_cast<size_t>(__builtin_ctzll(hits)));
     }
+    idx = _mm512_add_epi32(idx, _mm512_set1_epi32(static_cast<int>(i)));
   }
   for (; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);
