@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libnghttp2-dev libssl-dev
   libsqlite3-dev libpq-dev libpoppler-cpp-dev libhnswlib-dev libvalijson-dev libtomlplusplus-dev
   libcli11-dev libspdlog-dev libgumbo-dev libzip-dev libxml2-dev libgtest-dev libgmock-dev libbenchmark-dev
-  sqlite3 openssl curl awscli json-schema-test-suite
+  sqlite3 openssl curl awscli json-schema-test-suite postgresql-15
   chromium chromium-driver python3-reportlab
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )

@@ -245,6 +245,32 @@ Status parse_inference_config(const json::object& body, const RequestLimits& lim
   return ok();
 }
 
+// Anthropic's native structured output, passed through Converse by Claude 4.5+ clients (the AI
+// SDK's structuredOutputMode 'outputFormat'): output_config.format = {type: json_schema, schema}.
+Status parse_anthropic_output_format(const json::object& extra,
+                                     providers::InferenceRequest& request) {
+  const std::string prefix = "additionalModelRequestFields.output_config";
+  auto config = json_input::optional_object(extra, "output_config", prefix);
+  if (!config) return std::unexpected(config.error());
+  if (*config == nullptr) return ok();
+  auto format = json_input::optional_object(**config, "format", prefix + ".format");
+  if (!format) return std::unexpected(format.error());
+  if (*format == nullptr) return ok();
+  auto type = json_input::optional_string(**format, "type", prefix + ".format.type");
+  if (!type) return std::unexpected(type.error());
+  if (type->value_or("") != "json_schema") {
+    return malformed(prefix + ".format.type", "must be json_schema");
+  }
+  auto schema = json_input::optional_object(**format, "schema", prefix + ".format.schema");
+  if (!schema) return std::unexpected(schema.error());
+  if (*schema == nullptr) return malformed(prefix + ".format.schema", "is required");
+  auto schema_json =
+      shared_validation::schema_text(json::serialize(**schema), prefix + ".format.schema");
+  if (!schema_json) return std::unexpected(schema_json.error());
+  request.output_schema_json = std::move(*schema_json);
+  return ok();
+}
+
 Status parse_additional_fields(const json::object& body, providers::InferenceRequest& request) {
   auto extra = json_input::optional_object(body, "additionalModelRequestFields",
                                            "additionalModelRequestFields");
@@ -256,7 +282,7 @@ Status parse_additional_fields(const json::object& body, providers::InferenceReq
   auto seed = json_input::optional_integer(**extra, "seed", "additionalModelRequestFields.seed");
   if (!seed) return std::unexpected(seed.error());
   if (*seed) request.seed = static_cast<uint64_t>(**seed);
-  return ok();
+  return parse_anthropic_output_format(**extra, request);
 }
 
 Status parse_tool_config(const json::object& body, providers::InferenceRequest& request) {
@@ -339,6 +365,11 @@ Status parse_output_config(const json::object& body, providers::InferenceRequest
   auto format = json_input::optional_object(**config, "textFormat", "outputConfig.textFormat");
   if (!format) return std::unexpected(format.error());
   if (*format == nullptr) return ok();
+  if (request.output_schema_json) {
+    return invalid(
+        "Give the JSON schema in outputConfig.textFormat or in "
+        "additionalModelRequestFields.output_config.format, not both.");
+  }
   auto type = json_input::optional_string(**format, "type", "outputConfig.textFormat.type");
   if (!type) return std::unexpected(type.error());
   if (type->value_or("") != "json_schema") {

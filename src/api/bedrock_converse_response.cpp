@@ -1,5 +1,7 @@
 // InferenceResponse -> Converse response JSON, and the ConverseStream event sequence.
+#include <algorithm>
 #include <boost/json.hpp>
+#include <iterator>
 
 #include "json_input.h"
 #include "plinth/api/bedrock_converse.h"
@@ -11,17 +13,18 @@ namespace {
 namespace json = boost::json;
 using providers::ContentBlock;
 
-// Bedrock's inputTokens leaves out the prompt-cache reads and writes (totalTokens has them all);
-// the cache fields appear only when nonzero, as Bedrock sends them.
+// Bedrock counts cached prompt tokens apart from inputTokens; totalTokens covers all of them.
 json::object usage_json(const providers::Usage& usage) {
-  json::object out{{"inputTokens", usage.input_tokens - usage.cache_read_input_tokens -
-                                       usage.cache_write_input_tokens},
+  const int64_t cached = usage.cache_read_input_tokens + usage.cache_write_input_tokens;
+  json::object out{{"inputTokens", usage.input_tokens - cached},
                    {"outputTokens", usage.output_tokens},
                    {"totalTokens", usage.input_tokens + usage.output_tokens}};
-  if (usage.cache_read_input_tokens > 0)
+  if (usage.cache_read_input_tokens > 0) {
     out["cacheReadInputTokens"] = usage.cache_read_input_tokens;
-  if (usage.cache_write_input_tokens > 0)
+  }
+  if (usage.cache_write_input_tokens > 0) {
     out["cacheWriteInputTokens"] = usage.cache_write_input_tokens;
+  }
   return out;
 }
 
@@ -85,45 +88,54 @@ StreamEvent ConverseStreamWriter::message_start() {
   return event("messageStart", json::object{{"role", "assistant"}});
 }
 
-std::optional<StreamEvent> ConverseStreamWriter::text_delta(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  streamed_text_ = true;
-  return event("contentBlockDelta",
-               json::object{{"delta", json::object{{"text", text}}}, {"contentBlockIndex", 0}});
+std::vector<StreamEvent> ConverseStreamWriter::close_block() {
+  if (open_ == Block::kNone) return {};
+  open_ = Block::kNone;
+  return {event("contentBlockStop", json::object{{"contentBlockIndex", index_++}})};
+}
+
+std::vector<StreamEvent> ConverseStreamWriter::delta(const providers::StreamEvent& piece) {
+  using Kind = providers::StreamEvent::Kind;
+  std::vector<StreamEvent> events;
+  switch (piece.kind) {
+    case Kind::kText:
+      if (piece.text.empty()) return events;
+      if (open_ == Block::kToolUse) events = close_block();
+      open_ = Block::kText;  // Bedrock sends no contentBlockStart for text
+      events.push_back(event("contentBlockDelta", json::object{{"delta", {{"text", piece.text}}},
+                                                               {"contentBlockIndex", index_}}));
+      break;
+    case Kind::kToolUseStart:
+      events = close_block();
+      open_ = Block::kToolUse;
+      events.push_back(
+          event("contentBlockStart",
+                json::object{
+                    {"start",
+                     {{"toolUse", {{"toolUseId", piece.tool_use_id}, {"name", piece.tool_name}}}}},
+                    {"contentBlockIndex", index_}}));
+      break;
+    case Kind::kToolUseInput:
+      if (piece.text.empty() || open_ != Block::kToolUse) return events;
+      events.push_back(
+          event("contentBlockDelta", json::object{{"delta", {{"toolUse", {{"input", piece.text}}}}},
+                                                  {"contentBlockIndex", index_}}));
+      break;
+  }
+  streamed_ = true;
+  return events;
 }
 
 std::vector<StreamEvent> ConverseStreamWriter::finish(const providers::InferenceResponse& response,
                                                       const ResponseTrace& trace) {
   std::vector<StreamEvent> events;
-  int64_t index = 0;
-  bool text_open = streamed_text_;
-  if (!streamed_text_) {
-    for (const ContentBlock& block : response.content) {
-      if (block.kind != ContentBlock::Kind::kText || block.text.empty()) continue;
-      events.push_back(*text_delta(block.text));
-      text_open = true;
-    }
+  if (!streamed_) {  // a provider that answered without streaming
+    providers::replay_content(response.content, [&](const providers::StreamEvent& piece) {
+      std::ranges::move(delta(piece), std::back_inserter(events));
+      return true;
+    });
   }
-  if (text_open) {
-    events.push_back(event("contentBlockStop", json::object{{"contentBlockIndex", index}}));
-    ++index;
-  }
-  for (const ContentBlock& block : response.content) {
-    if (block.kind != ContentBlock::Kind::kToolUse) continue;
-    events.push_back(
-        event("contentBlockStart",
-              json::object{
-                  {"start", json::object{{"toolUse", json::object{{"toolUseId", block.tool_use_id},
-                                                                  {"name", block.tool_name}}}}},
-                  {"contentBlockIndex", index}}));
-    events.push_back(event(
-        "contentBlockDelta",
-        json::object{
-            {"delta", json::object{{"toolUse", json::object{{"input", block.tool_input_json}}}}},
-            {"contentBlockIndex", index}}));
-    events.push_back(event("contentBlockStop", json::object{{"contentBlockIndex", index}}));
-    ++index;
-  }
+  std::ranges::move(close_block(), std::back_inserter(events));
   events.push_back(event("messageStop",
                          json::object{{"stopReason", converse_stop_reason(response.stop_reason)}}));
   json::object metadata{{"usage", usage_json(response.usage)}, {"metrics", metrics_json(response)}};

@@ -1,5 +1,7 @@
 // InvokeModel response bodies (Anthropic, Llama) and InvokeModelWithResponseStream chunks.
+#include <algorithm>
 #include <boost/json.hpp>
+#include <iterator>
 
 #include "json_input.h"
 #include "plinth/api/bedrock_invoke.h"
@@ -22,28 +24,32 @@ StreamEvent chunk(const json::object& model_event) {
   return StreamEvent{StreamEvent::Kind::kEvent, "chunk", json::serialize(payload)};
 }
 
-// Anthropic's usage: input_tokens leaves out the prompt-cache reads and writes.
-json::object anthropic_usage(const providers::Usage& usage, bool with_input) {
-  json::object out;
-  if (with_input) {
-    out["input_tokens"] =
-        usage.input_tokens - usage.cache_read_input_tokens - usage.cache_write_input_tokens;
-  }
-  out["cache_creation_input_tokens"] = usage.cache_write_input_tokens;
-  out["cache_read_input_tokens"] = usage.cache_read_input_tokens;
-  out["output_tokens"] = usage.output_tokens;
-  return out;
-}
-
 json::object invocation_metrics(const providers::InferenceResponse& response,
                                 int64_t first_byte_latency_ms) {
-  return json::object{{"inputTokenCount", response.usage.input_tokens},
-                      {"outputTokenCount", response.usage.output_tokens},
-                      {"invocationLatency", response.latency_ms},
-                      {"firstByteLatency", first_byte_latency_ms}};
+  const providers::Usage& usage = response.usage;
+  json::object metrics{{"inputTokenCount", usage.input_tokens - usage.cache_read_input_tokens -
+                                               usage.cache_write_input_tokens},
+                       {"outputTokenCount", usage.output_tokens},
+                       {"invocationLatency", response.latency_ms},
+                       {"firstByteLatency", first_byte_latency_ms}};
+  if (usage.cache_read_input_tokens > 0) {
+    metrics["cacheReadInputTokenCount"] = usage.cache_read_input_tokens;
+  }
+  if (usage.cache_write_input_tokens > 0) {
+    metrics["cacheWriteInputTokenCount"] = usage.cache_write_input_tokens;
+  }
+  return metrics;
 }
 
 }  // namespace
+
+json::object anthropic_usage_json(const providers::Usage& usage) {
+  return json::object{{"input_tokens", usage.input_tokens - usage.cache_read_input_tokens -
+                                           usage.cache_write_input_tokens},
+                      {"output_tokens", usage.output_tokens},
+                      {"cache_creation_input_tokens", usage.cache_write_input_tokens},
+                      {"cache_read_input_tokens", usage.cache_read_input_tokens}};
+}
 
 std::string_view anthropic_stop_reason(providers::StopReason reason) {
   switch (reason) {
@@ -96,7 +102,7 @@ std::string invoke_response_json(InvokeBodyFormat format,
                    {"content", std::move(content)},
                    {"stop_reason", anthropic_stop_reason(response.stop_reason)},
                    {"stop_sequence", anthropic_stop_sequence(response)},
-                   {"usage", anthropic_usage(response.usage, true)}};
+                   {"usage", anthropic_usage_json(response.usage)}};
   return json::serialize(out);
 }
 
@@ -119,41 +125,71 @@ std::vector<StreamEvent> InvokeStreamWriter::start() {
   return {chunk(json::object{{"type", "message_start"}, {"message", std::move(message)}})};
 }
 
-std::vector<StreamEvent> InvokeStreamWriter::open_text_block() {
-  if (text_block_open_) return {};
-  text_block_open_ = true;
-  return {chunk(json::object{{"type", "content_block_start"},
-                             {"index", 0},
-                             {"content_block", json::object{{"type", "text"}, {"text", ""}}}})};
+std::vector<StreamEvent> InvokeStreamWriter::close_block() {
+  if (open_ == Block::kNone) return {};
+  open_ = Block::kNone;
+  return {chunk(json::object{{"type", "content_block_stop"}, {"index", index_++}})};
 }
 
-std::vector<StreamEvent> InvokeStreamWriter::text_delta(std::string_view text) {
-  if (text.empty()) return {};
-  streamed_text_ = true;
-  ++generated_chunks_;
-  if (format_ == InvokeBodyFormat::kMetaLlama) {
-    return {chunk(json::object{{"generation", text},
+std::vector<StreamEvent> InvokeStreamWriter::delta(const providers::StreamEvent& piece) {
+  using Kind = providers::StreamEvent::Kind;
+  if (format_ == InvokeBodyFormat::kMetaLlama) {  // Llama bodies carry text only
+    if (piece.kind != Kind::kText || piece.text.empty()) return {};
+    streamed_ = true;
+    ++generated_chunks_;
+    return {chunk(json::object{{"generation", piece.text},
                                {"prompt_token_count", nullptr},
                                {"generation_token_count", generated_chunks_},
                                {"stop_reason", nullptr}})};
   }
-  std::vector<StreamEvent> events = open_text_block();
-  events.push_back(
-      chunk(json::object{{"type", "content_block_delta"},
-                         {"index", 0},
-                         {"delta", json::object{{"type", "text_delta"}, {"text", text}}}}));
+  std::vector<StreamEvent> events;
+  switch (piece.kind) {
+    case Kind::kText:
+      if (piece.text.empty()) return events;
+      if (open_ != Block::kText) {
+        events = close_block();
+        open_ = Block::kText;
+        events.push_back(chunk(json::object{{"type", "content_block_start"},
+                                            {"index", index_},
+                                            {"content_block", {{"type", "text"}, {"text", ""}}}}));
+      }
+      events.push_back(
+          chunk(json::object{{"type", "content_block_delta"},
+                             {"index", index_},
+                             {"delta", {{"type", "text_delta"}, {"text", piece.text}}}}));
+      break;
+    case Kind::kToolUseStart:
+      events = close_block();
+      open_ = Block::kToolUse;
+      events.push_back(chunk(json::object{{"type", "content_block_start"},
+                                          {"index", index_},
+                                          {"content_block",
+                                           {{"type", "tool_use"},
+                                            {"id", piece.tool_use_id},
+                                            {"name", piece.tool_name},
+                                            {"input", json::object()}}}}));
+      break;
+    case Kind::kToolUseInput:
+      if (piece.text.empty() || open_ != Block::kToolUse) return events;
+      events.push_back(chunk(
+          json::object{{"type", "content_block_delta"},
+                       {"index", index_},
+                       {"delta", {{"type", "input_json_delta"}, {"partial_json", piece.text}}}}));
+      break;
+  }
+  streamed_ = true;
+  ++generated_chunks_;
   return events;
 }
 
 std::vector<StreamEvent> InvokeStreamWriter::finish(const providers::InferenceResponse& response,
                                                     int64_t first_byte_latency_ms) {
   std::vector<StreamEvent> events;
-  if (!streamed_text_) {
-    for (const ContentBlock& block : response.content) {
-      if (block.kind != ContentBlock::Kind::kText) continue;
-      auto more = text_delta(block.text);
-      events.insert(events.end(), more.begin(), more.end());
-    }
+  if (!streamed_) {  // a provider that answered without streaming
+    providers::replay_content(response.content, [&](const providers::StreamEvent& piece) {
+      std::ranges::move(delta(piece), std::back_inserter(events));
+      return true;
+    });
   }
   json::object metrics = invocation_metrics(response, first_byte_latency_ms);
   if (format_ == InvokeBodyFormat::kMetaLlama) {
@@ -164,33 +200,16 @@ std::vector<StreamEvent> InvokeStreamWriter::finish(const providers::InferenceRe
                                         {"amazon-bedrock-invocationMetrics", metrics}}));
     return events;
   }
-  int64_t index = 0;
-  if (text_block_open_) {
-    events.push_back(chunk(json::object{{"type", "content_block_stop"}, {"index", index}}));
-    ++index;
-  }
-  for (const ContentBlock& block : response.content) {
-    if (block.kind != ContentBlock::Kind::kToolUse) continue;
-    events.push_back(
-        chunk(json::object{{"type", "content_block_start"},
-                           {"index", index},
-                           {"content_block", json::object{{"type", "tool_use"},
-                                                          {"id", block.tool_use_id},
-                                                          {"name", block.tool_name},
-                                                          {"input", json::object()}}}}));
-    events.push_back(
-        chunk(json::object{{"type", "content_block_delta"},
-                           {"index", index},
-                           {"delta", json::object{{"type", "input_json_delta"},
-                                                  {"partial_json", block.tool_input_json}}}}));
-    events.push_back(chunk(json::object{{"type", "content_block_stop"}, {"index", index}}));
-    ++index;
-  }
+  std::ranges::move(close_block(), std::back_inserter(events));
   events.push_back(chunk(json::object{
       {"type", "message_delta"},
       {"delta", json::object{{"stop_reason", anthropic_stop_reason(response.stop_reason)},
                              {"stop_sequence", anthropic_stop_sequence(response)}}},
-      {"usage", anthropic_usage(response.usage, false)}}));
+      // With the prompt-cache counts, which Anthropic's streams also report here.
+      {"usage",
+       json::object{{"output_tokens", response.usage.output_tokens},
+                    {"cache_creation_input_tokens", response.usage.cache_write_input_tokens},
+                    {"cache_read_input_tokens", response.usage.cache_read_input_tokens}}}}));
   events.push_back(chunk(json::object{{"type", "message_stop"},
                                       {"amazon-bedrock-invocationMetrics", std::move(metrics)}}));
   return events;

@@ -454,7 +454,7 @@ Result<providers::InferenceResponse> Gateway::infer_until_client_gone(
     Call& call, providers::InferenceRequest& request) {
   std::atomic<bool> cancel{false};
   request.cancel = &cancel;
-  auto response = run_inference(call, request, [&](std::string_view) {
+  auto response = run_inference(call, request, [&](const providers::StreamEvent&) {
     if (call.exchange.client_gone()) cancel = true;
     return !cancel.load();
   });

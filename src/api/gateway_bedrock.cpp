@@ -74,16 +74,15 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
   LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id,
                  &call.response_headers);
   ConverseStreamWriter writer;
-  bool live = streams_text_live(*request);
   bool started = false;
-  auto response = run_inference(call, *request, [&](std::string_view text) {
+  auto response = run_inference(call, *request, [&](const providers::StreamEvent& piece) {
     if (call.exchange.client_gone()) cancel = true;
-    if (cancel || !live) return !cancel.load();
+    if (cancel) return false;
     if (!started) {
       started = true;
       if (!out.write(frame(writer.message_start()))) cancel = true;
     }
-    if (auto event = writer.text_delta(text); event && !out.write(frame(*event))) cancel = true;
+    if (!cancel && !write_events(out, writer.delta(piece))) cancel = true;
     return !cancel.load();
   });
   if (!response) {
@@ -132,7 +131,6 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
   LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id,
                  &call.response_headers);
   InvokeStreamWriter writer(request->format, message_id, model.id);
-  bool live = streams_text_live(request->inference);
   bool started = false;
   int64_t first_byte_ms = 0;
   auto begin = [&] {
@@ -142,11 +140,11 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
   };
   auto response = run_inference(
       call, request->inference,
-      [&](std::string_view text) {
+      [&](const providers::StreamEvent& piece) {
         if (call.exchange.client_gone()) cancel = true;
-        if (cancel || !live) return !cancel.load();
+        if (cancel) return false;
         if (!started && !begin()) cancel = true;
-        if (!cancel && !write_events(out, writer.text_delta(text))) cancel = true;
+        if (!cancel && !write_events(out, writer.delta(piece))) cancel = true;
         return !cancel.load();
       },
       [&](const catalog::ModelEntry& answering) {

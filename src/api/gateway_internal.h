@@ -34,7 +34,7 @@ struct Gateway::Call {
   void meter(std::string_view operation, std::string model_requested);
   void meter_model(std::string_view model_requested, const catalog::ModelEntry& model);
   void meter_tokens(int64_t input_tokens, int64_t output_tokens);
-  // A generation's usage, prompt-cache reads and checkpoint writes included.
+  // An inference's usage, prompt-cache counts included.
   void meter_usage(const providers::Usage& usage);
   // Routed calls: each attempt adds its tokens and its own model's cost; meter_answer names the
   // model that answered and whether the router escalated.
@@ -78,12 +78,6 @@ class Gateway::ConcurrencySlot {
 
 // Starts the response stream on the first write, so that failures before any output still get
 // a plain HTTP error response.
-// Tool calls are recognised only in the finished output, so with tools on offer the text is
-// held back until the end rather than streamed as it is generated.
-inline bool streams_text_live(const providers::InferenceRequest& request) {
-  return request.tools.empty() && !request.forced_tool;
-}
-
 class LazyStream {
  public:
   // extra_headers (may be null) are read when the stream starts.

@@ -50,18 +50,17 @@ void Gateway::chat_completions(Call& call) {
   inference.cancel = &cancel;
   LazyStream out(call.exchange, "text/event-stream", call.request_id, &call.response_headers);
   ChatCompletionStreamWriter writer(id, request->model, created);
-  bool live = streams_text_live(inference);
   bool started = false;
   auto response = run_inference(
       call, inference,
-      [&](std::string_view text) {
+      [&](const providers::StreamEvent& piece) {
         if (call.exchange.client_gone()) cancel = true;
-        if (cancel || !live) return !cancel.load();
+        if (cancel) return false;
         if (!started) {
           started = true;
           if (!out.write(http::format_sse_data(writer.start()))) cancel = true;
         }
-        if (auto chunk = writer.text_delta(text);
+        if (auto chunk = writer.delta(piece);
             chunk && !cancel && !out.write(http::format_sse_data(*chunk))) {
           cancel = true;
         }

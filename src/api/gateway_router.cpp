@@ -32,18 +32,18 @@ Result<router::OutputChecks> output_checks(const http::Request& request) {
 }  // namespace
 
 void Gateway::Call::meter_attempt(const catalog::ModelEntry& model,
-                                  const providers::Usage& tokens) {
+                                  const providers::Usage& attempt) {
   if (!usage) return;
-  usage->input_tokens += tokens.input_tokens;
-  usage->output_tokens += tokens.output_tokens;
-  usage->cache_read_input_tokens += tokens.cache_read_input_tokens;
-  usage->cache_write_input_tokens += tokens.cache_write_input_tokens;
+  usage->input_tokens += attempt.input_tokens;
+  usage->output_tokens += attempt.output_tokens;
+  usage->cache_read_input_tokens += attempt.cache_read_input_tokens;
+  usage->cache_write_input_tokens += attempt.cache_write_input_tokens;
   // Summed exactly (pico-dollars) and rounded once, when the record is written.
-  usage_pico_usd = usage_pico_usd.value_or(0) +
-                   catalog::compute_cost(
-                       model, {tokens.input_tokens, tokens.output_tokens,
-                               tokens.cache_read_input_tokens, tokens.cache_write_input_tokens})
-                       .pico_usd;
+  // Prompt-cache reads and writes at the model's cache prices.
+  const catalog::TokenCounts tokens{attempt.input_tokens, attempt.output_tokens,
+                                    attempt.cache_read_input_tokens,
+                                    attempt.cache_write_input_tokens};
+  usage_pico_usd = usage_pico_usd.value_or(0) + catalog::compute_cost(model, tokens).pico_usd;
 }
 
 void Gateway::Call::meter_answer(const catalog::ModelEntry& model,
@@ -71,17 +71,17 @@ ResponseTrace Gateway::Call::router_trace(std::string_view region) const {
 
 Result<providers::InferenceResponse> Gateway::run_inference(
     Call& call, const providers::InferenceRequest& request,
-    const providers::DeltaCallback& on_delta,
+    const providers::StreamCallback& on_event,
     const std::function<void(const catalog::ModelEntry&)>& on_answer_start) {
   if (call.router == nullptr) {
-    auto response = services_.provider.infer(request, on_delta);
+    auto response = services_.provider.infer(request, on_event);
     if (response) call.meter_usage(response->usage);
     return response;
   }
   auto checks = output_checks(call.request);
   if (!checks) return std::unexpected(checks.error());
   router::RouteCallbacks callbacks;
-  callbacks.on_delta = on_delta;
+  callbacks.on_event = on_event;
   callbacks.keep_going = [&] {
     return !call.exchange.client_gone() && (request.cancel == nullptr || !request.cancel->load());
   };

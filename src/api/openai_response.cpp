@@ -1,4 +1,5 @@
 // OpenAI chat.completion / chat.completion.chunk / embedding list response bodies.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstring>
 
@@ -21,12 +22,11 @@ std::string text_of(const providers::InferenceResponse& response) {
   return text;
 }
 
-json::array tool_calls_of(const providers::InferenceResponse& response, bool with_index) {
+json::array tool_calls_of(const providers::InferenceResponse& response) {
   json::array calls;
   for (const ContentBlock& block : response.content) {
     if (block.kind != ContentBlock::Kind::kToolUse) continue;
     json::object call;
-    if (with_index) call["index"] = calls.size();
     call["id"] = block.tool_use_id;
     call["type"] = "function";
     call["function"] =
@@ -38,11 +38,12 @@ json::array tool_calls_of(const providers::InferenceResponse& response, bool wit
 
 json::object usage_json(const providers::Usage& usage) {
   // cached_tokens: as OpenAI reports its automatic prompt caching (part of prompt_tokens).
-  return json::object{
-      {"prompt_tokens", usage.input_tokens},
-      {"completion_tokens", usage.output_tokens},
-      {"total_tokens", usage.input_tokens + usage.output_tokens},
-      {"prompt_tokens_details", json::object{{"cached_tokens", usage.cache_read_input_tokens}}}};
+  return json::object{{"prompt_tokens", usage.input_tokens},
+                      {"completion_tokens", usage.output_tokens},
+                      {"total_tokens", usage.input_tokens + usage.output_tokens},
+                      {"prompt_tokens_details",
+                       json::object{{"cached_tokens", std::max(usage.cache_read_input_tokens,
+                                                               usage.prefix_reused_tokens)}}}};
 }
 
 }  // namespace
@@ -66,7 +67,7 @@ std::string chat_completion_response_json(const providers::InferenceResponse& re
                                           std::string_view id, std::string_view model,
                                           int64_t created) {
   json::object message{{"role", "assistant"}};
-  json::array calls = tool_calls_of(response, false);
+  json::array calls = tool_calls_of(response);
   std::string text = text_of(response);
   message["content"] = text.empty() && !calls.empty() ? json::value(nullptr) : json::value(text);
   if (!calls.empty()) message["tool_calls"] = std::move(calls);
@@ -105,21 +106,41 @@ std::string ChatCompletionStreamWriter::start() {
   return chunk(R"({"role":"assistant","content":""})", "null");
 }
 
-std::optional<std::string> ChatCompletionStreamWriter::text_delta(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  streamed_text_ = true;
-  return chunk(json::serialize(json::object{{"content", text}}), "null");
+std::optional<std::string> ChatCompletionStreamWriter::delta(const providers::StreamEvent& piece) {
+  using Kind = providers::StreamEvent::Kind;
+  json::object delta;
+  switch (piece.kind) {
+    case Kind::kText:
+      if (piece.text.empty()) return std::nullopt;
+      delta["content"] = piece.text;
+      break;
+    case Kind::kToolUseStart:
+      // A tool call's first chunk names it; its arguments follow in later chunks.
+      ++tool_calls_;
+      delta["tool_calls"] =
+          json::array{json::object{{"index", tool_calls_ - 1},
+                                   {"id", piece.tool_use_id},
+                                   {"type", "function"},
+                                   {"function", {{"name", piece.tool_name}, {"arguments", ""}}}}};
+      break;
+    case Kind::kToolUseInput:
+      if (piece.text.empty() || tool_calls_ == 0) return std::nullopt;
+      delta["tool_calls"] = json::array{
+          json::object{{"index", tool_calls_ - 1}, {"function", {{"arguments", piece.text}}}}};
+      break;
+  }
+  streamed_ = true;
+  return chunk(json::serialize(delta), "null");
 }
 
 std::vector<std::string> ChatCompletionStreamWriter::finish(
     const providers::InferenceResponse& response, bool include_usage) {
   std::vector<std::string> out;
-  if (!streamed_text_) {
-    if (auto delta = text_delta(text_of(response))) out.push_back(std::move(*delta));
-  }
-  json::array calls = tool_calls_of(response, true);
-  if (!calls.empty()) {
-    out.push_back(chunk(json::serialize(json::object{{"tool_calls", std::move(calls)}}), "null"));
+  if (!streamed_) {  // a provider that answered without streaming
+    providers::replay_content(response.content, [&](const providers::StreamEvent& piece) {
+      if (auto line = delta(piece)) out.push_back(std::move(*line));
+      return true;
+    });
   }
   out.push_back(
       chunk("{}", json::serialize(json::value(openai_finish_reason(response.stop_reason)))));

@@ -32,7 +32,7 @@ using Micros = std::chrono::duration<double, std::micro>;
 class InstantProvider final : public providers::Provider {
  public:
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& r,
-                                             const providers::DeltaCallback&) override {
+                                             const providers::StreamCallback&) override {
     providers::InferenceResponse out;
     out.model_id = r.model_id;
     out.content.push_back({.text = "ok"});

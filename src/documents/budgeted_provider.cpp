@@ -45,11 +45,11 @@ BudgetedProvider::Spend BudgetedProvider::unsettled() const {
 }
 
 Result<providers::InferenceResponse> BudgetedProvider::infer(
-    const providers::InferenceRequest& request, const providers::DeltaCallback& on_delta) {
+    const providers::InferenceRequest& request, const providers::StreamCallback& on_event) {
   auto hold = reserve(request.model_id, providers::estimated_input_tokens(request),
                       std::max<int64_t>(request.max_tokens, 0));
   if (!hold) return std::unexpected(hold.error());
-  auto response = inner_.infer(request, on_delta);
+  auto response = inner_.infer(request, on_event);
   if (!response) return response;  // the hold is released: a failed call costs nothing
   spent(request.model_id, response->usage.input_tokens, response->usage.output_tokens);
   holds_.push_back(std::move(*hold));

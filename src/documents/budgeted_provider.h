@@ -27,7 +27,7 @@ class BudgetedProvider final : public providers::Provider {
   BudgetedProvider& operator=(const BudgetedProvider&) = delete;
 
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
-                                             const providers::DeltaCallback& on_delta) override;
+                                             const providers::StreamCallback& on_event) override;
   Result<providers::EmbeddingResponse> embed(const providers::EmbeddingRequest& request) override;
 
   // Books what the successful calls cost (rounded once, like the stage's ledger record) and

@@ -83,7 +83,7 @@ class DocumentService::Impl {
   Result<providers::InferenceResponse> infer_fitting(
       const StageContext& context,
       const std::function<providers::InferenceRequest(size_t text_budget)>& build,
-      const providers::DeltaCallback& on_delta);
+      const providers::StreamCallback& on_event);
   StageUsage usage_of(const catalog::ModelEntry& model, std::string_view requested,
                       const providers::InferenceResponse& response) const;
 

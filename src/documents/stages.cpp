@@ -90,7 +90,7 @@ namespace {
 Result<providers::InferenceResponse> infer_within_context(
     providers::Provider& provider, size_t budget,
     const std::function<providers::InferenceRequest(size_t)>& build,
-    const providers::DeltaCallback& on_delta) {
+    const providers::StreamCallback& on_event) {
   // Shrink the prompt's text first (build() bounds every variable part by the budget); once it
   // is short, the room left for the answer. Small-context models (512 tokens, about one token
   // per character for a byte-level vocabulary) need budgets down to a few dozen characters.
@@ -100,7 +100,7 @@ Result<providers::InferenceResponse> infer_within_context(
   while (true) {
     providers::InferenceRequest request = build(budget);
     request.max_tokens = std::min(request.max_tokens, max_tokens_cap);
-    auto response = provider.infer(request, on_delta);
+    auto response = provider.infer(request, on_event);
     if (response || response.error().code != ErrorCode::kContextLength) return response;
     if (budget >= 2 * kMinBudget) {
       budget /= 2;
@@ -116,8 +116,8 @@ Result<providers::InferenceResponse> infer_within_context(
 
 Result<providers::InferenceResponse> DocumentService::Impl::infer_fitting(
     const StageContext& context, const std::function<providers::InferenceRequest(size_t)>& build,
-    const providers::DeltaCallback& on_delta) {
-  return infer_within_context(context.provider, options_.max_prompt_chars, build, on_delta);
+    const providers::StreamCallback& on_event) {
+  return infer_within_context(context.provider, options_.max_prompt_chars, build, on_event);
 }
 
 Result<Extraction> extract_json(providers::Provider& provider, const catalog::ModelEntry& model,
@@ -364,8 +364,8 @@ Result<StageOutput> DocumentService::Impl::analyze_stage(const StageContext& con
                                                        truncate_utf8(related, budget / 2)),
                             options_.analysis_max_tokens, context.cancel);
       },
-      [&](std::string_view delta) {
-        pending += delta;
+      [&](const providers::StreamEvent& piece) {
+        if (piece.kind == providers::StreamEvent::Kind::kText) pending += piece.text;
         // Each event is a durable write: batch small deltas.
         if (pending.size() >= 48) flush();
         return !(context.cancel != nullptr && context.cancel->load());

@@ -8,12 +8,16 @@
 #include <cstdint>
 #include <tuple>
 
+#include "plinth/core/ids.h"
 #include "plinth/core/random.h"
 #include "plinth/engine/engine.h"
 #include "schema_constraint.h"
 
 namespace plinth::providers {
 namespace {
+
+// Bedrock's shape: "tooluse_" and 22 characters.
+std::string new_tool_use_id() { return new_base32_id(*Random::secure(), "tooluse_", 22); }
 
 StopReason to_stop_reason(engine::StopReason r) {
   switch (r) {
@@ -232,7 +236,7 @@ std::shared_ptr<engine::Model> LocalProvider::model(const std::string& id) const
 }
 
 Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
-                                               const DeltaCallback& on_delta) {
+                                               const StreamCallback& on_event) {
   auto started = std::chrono::steady_clock::now();
   const LocalModel* lm = find(request.model_id);
   if (!lm) return fail(ErrorCode::kNotFound, "Model not found: " + request.model_id);
@@ -284,8 +288,21 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
     // Stop sequences could cut JSON short; a schema defines its own end.
     g.stop_sequences.clear();
   }
-  if (on_delta && !forced_tool) {
-    g.on_text = [&](std::string_view piece) { return on_delta(piece); };
+  // A forced tool's input is generated as the text: it streams as tool-use input deltas under
+  // an id chosen before the first token.
+  std::string tool_use_id;
+  if (forced_tool) tool_use_id = new_tool_use_id();
+  if (on_event && forced_tool) {
+    bool opened = false;
+    g.on_text = [&](std::string_view piece) {
+      if (!opened) {
+        opened = true;
+        if (!on_event(StreamEvent::tool_use_start(tool_use_id, forced_tool->name))) return false;
+      }
+      return on_event(StreamEvent::tool_use_input(piece));
+    };
+  } else if (on_event) {
+    g.on_text = [&](std::string_view piece) { return on_event(StreamEvent::text_delta(piece)); };
   }
 
   auto result = model.generate(g);
@@ -300,15 +317,22 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
   response.stop_sequence = result->stop_sequence;
   response.usage.input_tokens = result->prompt_tokens;
   response.usage.output_tokens = result->generated_tokens;
-  response.usage.cache_read_input_tokens = result->cached_prompt_tokens;
-  response.usage.cache_write_input_tokens = result->checkpoint_written_tokens;
+  response.usage.prefix_reused_tokens = result->cached_prompt_tokens;
+  // A cache checkpoint counts whole, as Bedrock and Anthropic bill it: read when the prefix cache
+  // held all of it, else written when this call stored it (a shorter automatic reuse inside it
+  // stays a speed-up billed as input).
+  const int32_t checkpoint = std::min(g.cache_prefix_tokens, result->prompt_tokens);
+  if (checkpoint > 0 && result->cached_prompt_tokens >= checkpoint) {
+    response.usage.cache_read_input_tokens = checkpoint;
+  } else if (checkpoint > 0 && result->checkpoint_written_tokens > 0) {
+    response.usage.cache_write_input_tokens = checkpoint;
+  }
   if (constraint) response.output_valid = constraint->validate(result->text);
   if (forced_tool) {
     ContentBlock block;
     block.kind = ContentBlock::Kind::kToolUse;
     block.tool_name = forced_tool->name;
-    block.tool_use_id =
-        "tooluse_" + std::to_string(std::hash<std::string>{}(result->text) % 1000000007);
+    block.tool_use_id = tool_use_id;
     block.tool_input_json = result->text;
     response.content.push_back(std::move(block));
     if (response.stop_reason == StopReason::kEndTurn) response.stop_reason = StopReason::kToolUse;

@@ -90,7 +90,7 @@ RoutedResponse Router::infer(providers::Provider& provider,
                              const providers::InferenceRequest& request, const OutputChecks& checks,
                              const RouteCallbacks& callbacks) const {
   RoutedResponse routed;
-  bool streamed = false;  // some text reached callbacks.on_delta: no more fallback after that
+  bool streamed = false;  // some output reached callbacks.on_event: no more fallback after that
   // Tries `first` and then its tier's other models, 1 + max_retries calls at most.
   auto run_tier = [&](const catalog::ModelEntry& first,
                       const auto& make_callback) -> Result<providers::InferenceResponse> {
@@ -116,12 +116,12 @@ RoutedResponse Router::infer(providers::Provider& provider,
     return std::unexpected(last);
   };
 
-  // The small tier's text is held back until the answer is known to pass.
-  std::vector<std::string> buffered;
-  auto buffering = [&](const catalog::ModelEntry&) -> providers::DeltaCallback {
+  // The small tier's output is held back until the answer is known to pass.
+  std::vector<providers::OwnedStreamEvent> buffered;
+  auto buffering = [&](const catalog::ModelEntry&) -> providers::StreamCallback {
     buffered.clear();
-    return [&](std::string_view text) {
-      buffered.emplace_back(text);
+    return [&](const providers::StreamEvent& event) {
+      buffered.emplace_back(event);
       return !callbacks.keep_going || callbacks.keep_going();
     };
   };
@@ -139,8 +139,8 @@ RoutedResponse Router::infer(providers::Provider& provider,
   }
   if (!reason) {
     if (callbacks.on_answer_start) callbacks.on_answer_start(*routed.answered_by, std::nullopt);
-    for (const std::string& text : buffered) {
-      if (callbacks.on_delta && !callbacks.on_delta(text)) break;
+    for (const providers::OwnedStreamEvent& event : buffered) {
+      if (callbacks.on_event && !callbacks.on_event(event.view())) break;
     }
     routed.response = std::move(small);
     return routed;
@@ -149,13 +149,13 @@ RoutedResponse Router::infer(providers::Provider& provider,
   routed.escalated = true;
   routed.reason = reason;
   // The large tier streams live: its answer is final whatever it says.
-  auto live = [&](const catalog::ModelEntry& model) -> providers::DeltaCallback {
-    return [&callbacks, &streamed, &model, reason](std::string_view text) {
+  auto live = [&](const catalog::ModelEntry& model) -> providers::StreamCallback {
+    return [&callbacks, &streamed, &model, reason](const providers::StreamEvent& event) {
       if (!streamed) {
         streamed = true;
         if (callbacks.on_answer_start) callbacks.on_answer_start(model, reason);
       }
-      if (callbacks.on_delta) return callbacks.on_delta(text);
+      if (callbacks.on_event) return callbacks.on_event(event);
       return !callbacks.keep_going || callbacks.keep_going();
     };
   };

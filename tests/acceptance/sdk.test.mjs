@@ -110,6 +110,39 @@ test('ConverseStream delivers deltas then stop and metadata events', async () =>
   assert.ok(Number.isInteger(metadata.metrics.latencyMs));
 });
 
+test('ConverseStream streams a forced tool call\'s input as it is generated', async () => {
+  const bedrock = new BedrockRuntimeClient(clientConfig(temporary));
+  const r = await bedrock.send(new ConverseStreamCommand({
+    modelId: SMALL,
+    messages: [{ role: 'user', content: [{ text: 'Record the contact.' }] }],
+    inferenceConfig: { maxTokens: 200 },
+    toolConfig: {
+      tools: [{ toolSpec: { name: 'record', inputSchema: { json: {
+        type: 'object', properties: { name: { type: 'string' }, age: { type: 'integer' } },
+        required: ['name', 'age'], additionalProperties: false } } } }],
+      toolChoice: { tool: { name: 'record' } },
+    },
+  }));
+  let start;
+  const fragments = [];
+  let stopReason;
+  for await (const event of r.stream) {
+    if (event.contentBlockStart) start = event.contentBlockStart;
+    if (event.contentBlockDelta?.delta?.toolUse) {
+      assert.equal(event.contentBlockDelta.contentBlockIndex, start.contentBlockIndex);
+      fragments.push(event.contentBlockDelta.delta.toolUse.input);
+    }
+    if (event.messageStop) stopReason = event.messageStop.stopReason;
+  }
+  assert.equal(start.start.toolUse.name, 'record');
+  assert.match(start.start.toolUse.toolUseId, /^tooluse_/);
+  assert.ok(fragments.length > 1, `input arrived in ${fragments.length} delta(s)`);
+  const input = JSON.parse(fragments.join(''));
+  assert.equal(typeof input.name, 'string');
+  assert.ok(Number.isInteger(input.age));
+  assert.equal(stopReason, 'tool_use');
+});
+
 test('InvokeModel with an Anthropic Messages body', async () => {
   const bedrock = new BedrockRuntimeClient(clientConfig(temporary));
   const r = await bedrock.send(new InvokeModelCommand({

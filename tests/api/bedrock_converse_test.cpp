@@ -144,6 +144,27 @@ TEST(ConverseRequest, OutputConfigJsonSchema) {
             std::string::npos);
 }
 
+TEST(ConverseRequest, AnthropicOutputFormatInAdditionalFields) {
+  const std::string messages = R"("messages":[{"role":"user","content":[{"text":"x"}]}])";
+  auto request = parse("{" + messages + R"(,"additionalModelRequestFields":{"output_config":
+      {"format":{"type":"json_schema","schema":{"type":"object","required":["total"]}}}}})");
+  ASSERT_TRUE(request.has_value()) << request.error().message;
+  ASSERT_TRUE(request->output_schema_json.has_value());
+  EXPECT_EQ(json::parse(*request->output_schema_json),
+            json::parse(R"({"type":"object","required":["total"]})"));
+  EXPECT_NE(
+      error_of("{" + messages +
+               R"(,"additionalModelRequestFields":{"output_config":{"format":{"type":"text"}}}})")
+          .find("output_config.format.type"),
+      std::string::npos);
+  EXPECT_NE(error_of("{" + messages + R"(,"additionalModelRequestFields":{"output_config":
+      {"format":{"type":"json_schema","schema":{"type":"object"}}}},
+      "outputConfig":{"textFormat":{"type":"json_schema","structure":{"jsonSchema":
+        {"schema":"{\"type\":\"object\"}"}}}}})")
+                .find("not both"),
+            std::string::npos);
+}
+
 TEST(ConverseRequest, RejectsMalformedBodies) {
   EXPECT_NE(error_of("{").find("not valid JSON"), std::string::npos);
   EXPECT_NE(error_of("[1]").find("JSON object"), std::string::npos);
@@ -324,9 +345,10 @@ TEST(ConverseStream, EventSequenceDecodesBack) {
   ConverseStreamWriter writer;
   std::vector<StreamEvent> events;
   events.push_back(writer.message_start());
-  EXPECT_FALSE(writer.text_delta("").has_value());
-  events.push_back(*writer.text_delta("The total "));
-  events.push_back(*writer.text_delta("is 120.50"));
+  EXPECT_TRUE(writer.delta(providers::StreamEvent::text_delta("")).empty());
+  for (auto& e : writer.delta(providers::StreamEvent::text_delta("The total ")))
+    events.push_back(e);
+  for (auto& e : writer.delta(providers::StreamEvent::text_delta("is 120.50"))) events.push_back(e);
   for (auto& e : writer.finish(sample_response())) events.push_back(e);
   auto messages = round_trip(events);
   ASSERT_EQ(messages.size(), 6u);
@@ -367,6 +389,47 @@ TEST(ConverseStream, UnstreamedTextAndToolUseComeAtFinish) {
       json::parse(R"({"start":{"toolUse":{"toolUseId":"t","name":"f"}},"contentBlockIndex":1})"));
   EXPECT_EQ(json::parse(messages[3].payload),
             json::parse(R"({"delta":{"toolUse":{"input":"{\"a\":1}"}},"contentBlockIndex":1})"));
+}
+
+TEST(ConverseStream, ToolUseInputStreamsInBlocksAfterText) {
+  using providers::StreamEvent;
+  ConverseStreamWriter writer;
+  std::vector<StreamEvent> pieces = {
+      StreamEvent::text_delta("Let me look."), StreamEvent::tool_use_start("tooluse_1", "lookup"),
+      StreamEvent::tool_use_input("{\"q\":"), StreamEvent::tool_use_input("\"x\"}")};
+  std::vector<api::StreamEvent> events;
+  for (const StreamEvent& piece : pieces) {
+    for (auto& e : writer.delta(piece)) events.push_back(e);
+  }
+  providers::InferenceResponse response = sample_response();
+  response.stop_reason = providers::StopReason::kToolUse;
+  for (auto& e : writer.finish(response)) events.push_back(e);
+  auto messages = round_trip(events);
+  std::vector<std::string> types;
+  for (const auto& m : messages) types.push_back(*m.header(":event-type"));
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"contentBlockDelta", "contentBlockStop", "contentBlockStart",
+                                      "contentBlockDelta", "contentBlockDelta", "contentBlockStop",
+                                      "messageStop", "metadata"}));
+  EXPECT_EQ(
+      json::parse(messages[2].payload),
+      json::parse(
+          R"({"start":{"toolUse":{"toolUseId":"tooluse_1","name":"lookup"}},"contentBlockIndex":1})"));
+  EXPECT_EQ(json::parse(messages[4].payload),
+            json::parse(R"({"delta":{"toolUse":{"input":"\"x\"}"}},"contentBlockIndex":1})"));
+  EXPECT_EQ(json::parse(messages[5].payload), json::parse(R"({"contentBlockIndex":1})"));
+}
+
+TEST(ConverseUsage, CacheTokensAreReportedApartFromInputTokens) {
+  providers::InferenceResponse response = sample_response();
+  response.usage = {.input_tokens = 1000,
+                    .output_tokens = 7,
+                    .cache_read_input_tokens = 600,
+                    .cache_write_input_tokens = 300};
+  json::value v = json::parse(converse_response_json(response));
+  EXPECT_EQ(v.at("usage"), json::parse(R"({"inputTokens":100,"outputTokens":7,"totalTokens":1007,
+                                           "cacheReadInputTokens":600,
+                                           "cacheWriteInputTokens":300})"));
 }
 
 TEST(ConverseStream, ExceptionMessage) {

@@ -256,8 +256,8 @@ std::vector<json::value> decode_chunks(const std::vector<StreamEvent>& events) {
 TEST(InvokeStream, AnthropicChunkSequence) {
   InvokeStreamWriter writer(InvokeBodyFormat::kAnthropicMessages, "msg_bdrk_1", "m");
   std::vector<StreamEvent> events = writer.start();
-  for (auto& e : writer.text_delta("Hel")) events.push_back(e);
-  for (auto& e : writer.text_delta("lo!")) events.push_back(e);
+  for (auto& e : writer.delta(providers::StreamEvent::text_delta("Hel"))) events.push_back(e);
+  for (auto& e : writer.delta(providers::StreamEvent::text_delta("lo!"))) events.push_back(e);
   for (auto& e : writer.finish(sample_response(), 15)) events.push_back(e);
   auto chunks = decode_chunks(events);
   ASSERT_EQ(chunks.size(), 7u);
@@ -281,7 +281,9 @@ TEST(InvokeStream, LlamaChunks) {
   InvokeStreamWriter writer(InvokeBodyFormat::kMetaLlama, "", "m");
   std::vector<StreamEvent> events = writer.start();
   EXPECT_TRUE(events.empty());
-  for (auto& e : writer.text_delta("Hi")) events.push_back(e);
+  for (auto& e : writer.delta(providers::StreamEvent::text_delta("Hi"))) events.push_back(e);
+  // Llama bodies have no tool blocks.
+  EXPECT_TRUE(writer.delta(providers::StreamEvent::tool_use_start("t", "f")).empty());
   for (auto& e : writer.finish(sample_response(), 5)) events.push_back(e);
   auto chunks = decode_chunks(events);
   ASSERT_EQ(chunks.size(), 2u);
@@ -290,6 +292,33 @@ TEST(InvokeStream, LlamaChunks) {
   EXPECT_EQ(chunks[1].at("stop_reason"), "stop");
   EXPECT_EQ(chunks[1].at("prompt_token_count"), 9);
   EXPECT_EQ(chunks[1].at("amazon-bedrock-invocationMetrics").at("outputTokenCount"), 3);
+}
+
+TEST(InvokeStream, AnthropicToolUseStreamsInputJsonDeltas) {
+  using providers::StreamEvent;
+  InvokeStreamWriter writer(InvokeBodyFormat::kAnthropicMessages, "msg_bdrk_1", "m");
+  std::vector<api::StreamEvent> events = writer.start();
+  for (const StreamEvent& piece :
+       {StreamEvent::text_delta("Sure."), StreamEvent::tool_use_start("toolu_1", "lookup"),
+        StreamEvent::tool_use_input("{\"q\":"), StreamEvent::tool_use_input("1}")}) {
+    for (auto& e : writer.delta(piece)) events.push_back(e);
+  }
+  providers::InferenceResponse response = sample_response();
+  response.stop_reason = providers::StopReason::kToolUse;
+  for (auto& e : writer.finish(response, 15)) events.push_back(e);
+  auto chunks = decode_chunks(events);
+  std::vector<std::string> types;
+  for (const auto& c : chunks) types.emplace_back(c.at("type").as_string());
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"message_start", "content_block_start", "content_block_delta",
+                                      "content_block_stop", "content_block_start",
+                                      "content_block_delta", "content_block_delta",
+                                      "content_block_stop", "message_delta", "message_stop"}));
+  EXPECT_EQ(chunks[4], json::parse(R"({"type":"content_block_start","index":1,"content_block":
+      {"type":"tool_use","id":"toolu_1","name":"lookup","input":{}}})"));
+  EXPECT_EQ(chunks[6], json::parse(R"({"type":"content_block_delta","index":1,
+      "delta":{"type":"input_json_delta","partial_json":"1}"}})"));
+  EXPECT_EQ(chunks[8].at("delta").at("stop_reason"), "tool_use");
 }
 
 TEST(InvokeStream, ExceptionUsesStreamName) {

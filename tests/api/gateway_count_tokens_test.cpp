@@ -119,7 +119,7 @@ TEST_F(GatewayCountTokensTest, ProviderErrorsComeBackInBedrocksShape) {
   class NotCounting final : public providers::Provider {
    public:
     Result<providers::InferenceResponse> infer(const providers::InferenceRequest&,
-                                               const providers::DeltaCallback&) override {
+                                               const providers::StreamCallback&) override {
       return fail(ErrorCode::kInternal, "unused");
     }
     Result<providers::EmbeddingResponse> embed(const providers::EmbeddingRequest&) override {

@@ -37,7 +37,7 @@ std::vector<float> text_vector(std::string_view text) {
 class TextEmbeddingProvider final : public providers::Provider {
  public:
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest&,
-                                             const providers::DeltaCallback&) override {
+                                             const providers::StreamCallback&) override {
     return fail(ErrorCode::kInternal, "not a text model");
   }
   Result<providers::EmbeddingResponse> embed(const providers::EmbeddingRequest& request) override {

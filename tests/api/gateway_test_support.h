@@ -59,7 +59,7 @@ inline void sign_in_as_alice(FakeCredentials& credentials,
 class FakeProvider final : public providers::Provider {
  public:
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
-                                             const providers::DeltaCallback& on_delta) override {
+                                             const providers::StreamCallback& on_event) override {
     {
       std::unique_lock lock(mutex);
       requests.push_back(request);
@@ -77,7 +77,7 @@ class FakeProvider final : public providers::Provider {
     if (fail_before_output) return std::unexpected(*fail_before_output);
     std::string text;
     for (const std::string& delta : deltas) {
-      if (on_delta && !on_delta(delta)) {
+      if (on_event && !on_event(providers::StreamEvent::text_delta(delta))) {
         cancelled_by_callback = true;
         saw_cancel_flag = request.cancel != nullptr && request.cancel->load();
         return fail(ErrorCode::kCancelled, "cancelled");

@@ -170,8 +170,8 @@ TEST(ChatCompletionResponse, ToolCalls) {
 TEST(ChatCompletionStream, ChunksThenDone) {
   ChatCompletionStreamWriter writer("chatcmpl-1", "small", 42);
   std::vector<std::string> lines{writer.start()};
-  lines.push_back(*writer.text_delta("Hel"));
-  lines.push_back(*writer.text_delta("lo!"));
+  lines.push_back(*writer.delta(providers::StreamEvent::text_delta("Hel")));
+  lines.push_back(*writer.delta(providers::StreamEvent::text_delta("lo!")));
   for (auto& l : writer.finish(sample_response(), true)) lines.push_back(l);
   ASSERT_EQ(lines.size(), 6u);
   for (size_t i = 0; i < 5; ++i) {
@@ -188,6 +188,45 @@ TEST(ChatCompletionStream, ChunksThenDone) {
   EXPECT_TRUE(json::parse(lines[4]).at("choices").as_array().empty());
   EXPECT_EQ(json::parse(lines[4]).at("usage").at("total_tokens"), 7);
   EXPECT_EQ(lines[5], "[DONE]");
+}
+
+TEST(ChatCompletionStream, ToolCallArgumentsStreamAsFragments) {
+  using providers::StreamEvent;
+  ChatCompletionStreamWriter writer("chatcmpl-1", "small", 42);
+  EXPECT_FALSE(writer.delta(StreamEvent::tool_use_input("{}")).has_value());  // no call open
+  std::vector<json::value> deltas;
+  for (const StreamEvent& piece :
+       {StreamEvent::tool_use_start("call_1", "get_weather"), StreamEvent::tool_use_input("{\"ci"),
+        StreamEvent::tool_use_input("ty\":\"Oslo\"}")}) {
+    deltas.push_back(json::parse(*writer.delta(piece)).at("choices").at(0).at("delta"));
+  }
+  EXPECT_EQ(deltas[0], json::parse(R"({"tool_calls":[{"index":0,"id":"call_1","type":"function",
+                                         "function":{"name":"get_weather","arguments":""}}]})"));
+  EXPECT_EQ(deltas[1],
+            json::parse(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"ci"}}]})"));
+  std::string arguments;
+  for (size_t i = 1; i < deltas.size(); ++i) {
+    arguments += deltas[i].at("tool_calls").at(0).at("function").at("arguments").as_string();
+  }
+  EXPECT_EQ(json::parse(arguments), json::parse(R"({"city":"Oslo"})"));
+  // Streamed content is not repeated at the end.
+  providers::InferenceResponse response = sample_response();
+  response.stop_reason = StopReason::kToolUse;
+  std::vector<std::string> tail = writer.finish(response, false);
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(json::parse(tail[0]).at("choices").at(0).at("finish_reason"), "tool_calls");
+}
+
+TEST(ChatCompletionUsage, CachedTokensArePartOfPromptTokens) {
+  providers::InferenceResponse response = sample_response();
+  response.usage = {.input_tokens = 100, .output_tokens = 5, .cache_read_input_tokens = 60};
+  json::value v = json::parse(chat_completion_response_json(response, "id", "m", 1));
+  EXPECT_EQ(v.at("usage").at("prompt_tokens"), 100);
+  EXPECT_EQ(v.at("usage").at("prompt_tokens_details").at("cached_tokens"), 60);
+  // The local engine's automatic prefix reuse is what OpenAI calls cached tokens too.
+  response.usage = {.input_tokens = 100, .output_tokens = 5, .prefix_reused_tokens = 80};
+  v = json::parse(chat_completion_response_json(response, "id", "m", 1));
+  EXPECT_EQ(v.at("usage").at("prompt_tokens_details").at("cached_tokens"), 80);
 }
 
 TEST(EmbeddingsRequest, StringOrArray) {

@@ -140,7 +140,7 @@ class FakeVectorStore final : public vectors::VectorStore {
 class FakeProvider final : public providers::Provider {
  public:
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
-                                             const providers::DeltaCallback& on_delta) override {
+                                             const providers::StreamCallback& on_event) override {
     ++infer_calls;
     if (max_prompt_chars > 0 && request.messages.front().content.front().text.size() >
                                     static_cast<size_t>(max_prompt_chars)) {
@@ -161,7 +161,7 @@ class FakeProvider final : public providers::Provider {
     } else {
       last_analysis_prompt = request.messages.front().content.front().text;
       text = "An analysis of the document.";
-      if (on_delta) on_delta(text);
+      if (on_event) on_event(providers::StreamEvent::text_delta(text));
     }
     providers::ContentBlock block;
     block.text = text;

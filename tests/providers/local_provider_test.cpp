@@ -60,27 +60,37 @@ TEST_F(LocalProviderTest, CachePointsWriteThePrefixThenReadIt) {
   second.messages[0].content[0].text = "Which clause comes last?";
   auto b = provider_->infer(second, {});
   ASSERT_TRUE(b) << b.error().message;
-  EXPECT_GE(b->usage.cache_read_input_tokens, a->usage.cache_write_input_tokens);
+  // The whole checkpoint was cached: read as a whole (the automatic cache reused a little more).
+  EXPECT_EQ(b->usage.cache_read_input_tokens, a->usage.cache_write_input_tokens);
+  EXPECT_GE(b->usage.prefix_reused_tokens, b->usage.cache_read_input_tokens);
   EXPECT_EQ(b->usage.cache_write_input_tokens, 0);
   EXPECT_EQ(b->usage.input_tokens, *provider_->count_tokens(second));
 
-  // A point inside the message: the system prompt is read, the message's first block written.
+  // A point inside the message: not cached as a whole yet, so the checkpoint is written whole;
+  // the system prompt the automatic cache reused is a speed-up billed as input, not a read.
   InferenceRequest third = second;
   third.messages[0].content.insert(third.messages[0].content.begin(),
                                    ContentBlock{.text = "Appendix: " + contract});
   third.cache_points = {{CachePoint::Section::kMessages, 0, 1}};
   auto c = provider_->infer(third, {});
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_GE(c->usage.cache_read_input_tokens, a->usage.cache_write_input_tokens);
-  EXPECT_GT(c->usage.cache_write_input_tokens, 100);
-  EXPECT_LT(c->usage.cache_read_input_tokens + c->usage.cache_write_input_tokens,
-            c->usage.input_tokens);
+  EXPECT_EQ(c->usage.cache_read_input_tokens, 0);
+  EXPECT_GE(c->usage.prefix_reused_tokens, a->usage.cache_write_input_tokens);
+  EXPECT_GT(c->usage.cache_write_input_tokens,
+            c->usage.prefix_reused_tokens + 100);  // the appendix is past the reused part
+  EXPECT_LT(c->usage.cache_write_input_tokens, c->usage.input_tokens);
+  // The same request again reads the whole checkpoint.
+  auto d = provider_->infer(third, {});
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->usage.cache_read_input_tokens, c->usage.cache_write_input_tokens);
+  EXPECT_EQ(d->usage.cache_write_input_tokens, 0);
 }
 
 TEST_F(LocalProviderTest, StreamingDeltasConcatenateToTheFinalText) {
   std::string streamed;
-  auto r = provider_->infer(ask("Tell me"), [&](std::string_view piece) {
-    streamed += piece;
+  auto r = provider_->infer(ask("Tell me"), [&](const StreamEvent& piece) {
+    EXPECT_EQ(piece.kind, StreamEvent::Kind::kText);
+    streamed += piece.text;
     return true;
   });
   ASSERT_TRUE(r) << r.error().message;
@@ -146,6 +156,32 @@ TEST_F(LocalProviderTest, ForcedToolReturnsAToolUseWithSchemaValidInput) {
   auto input = boost::json::parse(r->content[0].tool_input_json).as_object();
   std::string label(input.at("label").as_string());
   EXPECT_TRUE(label == "invoice" || label == "receipt") << label;
+}
+
+TEST_F(LocalProviderTest, ForcedToolInputStreamsUnderTheFinalToolUseId) {
+  auto req = ask("Record the contact");
+  req.tools.push_back({"record", "Record a contact",
+                       R"({"type":"object","properties":{"name":{"type":"string"},)"
+                       R"("age":{"type":"integer"}},"required":["name","age"]})"});
+  req.forced_tool = "record";
+  req.max_tokens = 64;
+  std::vector<OwnedStreamEvent> events;
+  auto r = provider_->infer(req, [&](const StreamEvent& piece) {
+    events.emplace_back(piece);
+    return true;
+  });
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_GT(events.size(), 2u);  // the start, then the input in several fragments
+  EXPECT_EQ(events[0].kind, StreamEvent::Kind::kToolUseStart);
+  EXPECT_EQ(events[0].tool_name, "record");
+  EXPECT_EQ(events[0].tool_use_id, r->content[0].tool_use_id);
+  EXPECT_TRUE(r->content[0].tool_use_id.starts_with("tooluse_"));
+  std::string input;
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].kind, StreamEvent::Kind::kToolUseInput);
+    input += events[i].text;
+  }
+  EXPECT_EQ(input, r->content[0].tool_input_json);
 }
 
 TEST_F(LocalProviderTest, UnsupportedSchemaKeywordIsAnInvalidArgument) {

@@ -25,13 +25,15 @@ class ScriptedProvider final : public providers::Provider {
   };
 
   Result<providers::InferenceResponse> infer(const providers::InferenceRequest& request,
-                                             const providers::DeltaCallback& on_delta) override {
+                                             const providers::StreamCallback& on_event) override {
     calls.push_back(request.model_id);
     std::deque<Outcome>& queue = script[request.model_id];
     Outcome outcome = queue.empty() ? Outcome{} : queue.front();
     if (queue.size() > 1) queue.pop_front();
     if (outcome.error) return fail(*outcome.error, "scripted failure");
-    if (on_delta && !on_delta(outcome.text)) return fail(ErrorCode::kCancelled, "cancelled");
+    if (on_event && !on_event(providers::StreamEvent::text_delta(outcome.text))) {
+      return fail(ErrorCode::kCancelled, "cancelled");
+    }
     providers::InferenceResponse response;
     response.model_id = request.model_id;
     providers::ContentBlock block;
@@ -246,8 +248,8 @@ TEST_F(RouterTest, StreamsOnlyTheAnswerThatIsKept) {
   std::string seen;
   std::vector<std::string> starts;
   RouteCallbacks callbacks;
-  callbacks.on_delta = [&](std::string_view text) {
-    seen += text;
+  callbacks.on_event = [&](const providers::StreamEvent& event) {
+    seen += event.text;
     return true;
   };
   callbacks.on_answer_start = [&](const catalog::ModelEntry& model,

@@ -34,22 +34,28 @@ std::string_view converse_stop_reason(providers::StopReason reason);
 std::string converse_response_json(const providers::InferenceResponse& response,
                                    const ResponseTrace& trace = {});
 
-// Produces the ConverseStream events in order: messageStart, contentBlockDelta..., (tool-use
-// blocks), contentBlockStop, messageStop, metadata. One instance per stream; not thread-safe.
+// Produces the ConverseStream events in order: messageStart, then per content block
+// (contentBlockStart for a tool use), contentBlockDelta..., contentBlockStop; then messageStop and
+// metadata. One instance per stream; not thread-safe.
 class ConverseStreamWriter {
  public:
   StreamEvent message_start();
-  // A text delta of content block 0; nullopt for empty text.
-  std::optional<StreamEvent> text_delta(std::string_view text);
-  // Closes the stream. Text in `response` is emitted only when no delta was streamed (a
-  // provider that answered without streaming); tool uses always come here.
+  // The events for one streamed piece of the answer (none for an empty one).
+  std::vector<StreamEvent> delta(const providers::StreamEvent& piece);
+  // Closes the stream. The response's content is emitted here only when nothing was streamed
+  // (a provider that answered without streaming).
   std::vector<StreamEvent> finish(const providers::InferenceResponse& response,
                                   const ResponseTrace& trace = {});
   // A mid-stream failure as an exception message.
   static StreamEvent exception(const Error& error);
 
  private:
-  bool streamed_text_ = false;
+  enum class Block { kNone, kText, kToolUse };
+  std::vector<StreamEvent> close_block();
+
+  Block open_ = Block::kNone;
+  int64_t index_ = 0;  // the open block's index, or the next block's when none is open
+  bool streamed_ = false;
 };
 
 }  // namespace plinth::api

@@ -2,6 +2,7 @@
 // Meta Llama, Titan Text Embeddings V2 and Cohere Embed v3, their responses and chunk streams.
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,6 +41,10 @@ Result<InvokeRequest> parse_invoke_request(std::string_view body, const catalog:
 std::string_view anthropic_stop_reason(providers::StopReason reason);
 std::string_view llama_stop_reason(providers::StopReason reason);
 
+// Anthropic's usage object: input_tokens excludes the prompt-cache counts, which have their own
+// fields (cache_creation_input_tokens, cache_read_input_tokens).
+boost::json::object anthropic_usage_json(const providers::Usage& usage);
+
 // The InvokeModel response body for a text format. message_id: "msg_…" (Anthropic only).
 std::string invoke_response_json(InvokeBodyFormat format,
                                  const providers::InferenceResponse& response,
@@ -51,21 +56,25 @@ class InvokeStreamWriter {
  public:
   InvokeStreamWriter(InvokeBodyFormat format, std::string message_id, std::string model_id);
   std::vector<StreamEvent> start();
-  std::vector<StreamEvent> text_delta(std::string_view text);
-  // Closes open blocks (emitting the response's text when nothing was streamed, and its tool
-  // uses) and ends with the invocation metrics.
+  // The chunks for one streamed piece of the answer (content_block_start/delta/stop for
+  // Anthropic bodies; Llama bodies carry text only).
+  std::vector<StreamEvent> delta(const providers::StreamEvent& piece);
+  // Closes the open block (emitting the response's content when nothing was streamed) and ends
+  // with the invocation metrics.
   std::vector<StreamEvent> finish(const providers::InferenceResponse& response,
                                   int64_t first_byte_latency_ms);
   static StreamEvent exception(const Error& error);
 
  private:
-  std::vector<StreamEvent> open_text_block();
+  enum class Block { kNone, kText, kToolUse };
+  std::vector<StreamEvent> close_block();
 
   InvokeBodyFormat format_;
   std::string message_id_;
   std::string model_id_;
-  bool text_block_open_ = false;
-  bool streamed_text_ = false;
+  Block open_ = Block::kNone;
+  int64_t index_ = 0;  // the open block's index, or the next block's when none is open
+  bool streamed_ = false;
   int64_t generated_chunks_ = 0;
 };
 

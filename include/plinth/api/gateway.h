@@ -184,10 +184,10 @@ class Gateway {
   // deleted); notes the profile on the call for authorization and the ledger.
   const catalog::ModelEntry* resolve_profile(Call& call, const std::string& requested_id);
   // Runs one inference for the call, through its router when the caller named one, and meters
-  // it (gateway_router.cpp). on_answer_start runs before the answer's first text.
+  // it (gateway_router.cpp). on_answer_start runs before the answer's first event.
   Result<providers::InferenceResponse> run_inference(
       Call& call, const providers::InferenceRequest& request,
-      const providers::DeltaCallback& on_delta,
+      const providers::StreamCallback& on_event,
       const std::function<void(const catalog::ModelEntry&)>& on_answer_start = {});
   // Runs a non-streaming inference that stops when the client goes away.
   Result<providers::InferenceResponse> infer_until_client_gone(

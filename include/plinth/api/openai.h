@@ -38,9 +38,11 @@ class ChatCompletionStreamWriter {
   ChatCompletionStreamWriter(std::string id, std::string model, int64_t created);
   // The first chunk: delta {"role":"assistant","content":""}.
   std::string start();
-  std::optional<std::string> text_delta(std::string_view text);
-  // Text not yet streamed, tool calls, the finish_reason chunk, the usage chunk when asked for,
-  // and finally "[DONE]".
+  // The chunk for one streamed piece of the answer: content, or a tool call (its first chunk
+  // carries index, id and name; later ones argument fragments). nullopt for an empty piece.
+  std::optional<std::string> delta(const providers::StreamEvent& piece);
+  // The content when nothing was streamed, the finish_reason chunk, the usage chunk when asked
+  // for, and finally "[DONE]".
   std::vector<std::string> finish(const providers::InferenceResponse& response, bool include_usage);
   // An error after the stream began: {"error":{...}} as a data line, then "[DONE]".
   static std::vector<std::string> error(const Error& error);
@@ -51,7 +53,8 @@ class ChatCompletionStreamWriter {
   std::string id_;
   std::string model_;
   int64_t created_;
-  bool streamed_text_ = false;
+  bool streamed_ = false;
+  int64_t tool_calls_ = 0;  // tool calls opened so far; the last one takes argument fragments
 };
 
 inline constexpr std::string_view kSseDone = "[DONE]";

@@ -29,7 +29,7 @@ class LocalProvider final : public Provider {
                                                      int engine_threads);
 
   Result<InferenceResponse> infer(const InferenceRequest& request,
-                                  const DeltaCallback& on_delta) override;
+                                  const StreamCallback& on_event) override;
   Result<int64_t> count_tokens(const InferenceRequest& request) override;
   Result<EmbeddingResponse> embed(const EmbeddingRequest& request) override;
 

@@ -81,14 +81,20 @@ struct InferenceRequest {
 
 enum class StopReason { kEndTurn, kMaxTokens, kStopSequence, kToolUse, kContentFiltered };
 
+// input_tokens counts every prompt token; the two cache counts are subsets of it, reported as
+// each API does (Bedrock and Anthropic subtract them from their input count, OpenAI does not).
 struct Usage {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
-  // Of input_tokens, those read from the prompt cache (an earlier call's shared prefix, whether
-  // cached automatically or at a checkpoint), and those written to it at the request's cache
-  // checkpoints. Billed at the catalog's cache read / write prices.
+  // Prompt caching as Bedrock and Anthropic bill it: read from / written to a cache checkpoint the
+  // caller asked for (cachePoint, cache_control), or as an upstream reports it. Subsets of
+  // input_tokens; the APIs report them apart from inputTokens.
   int64_t cache_read_input_tokens = 0;
   int64_t cache_write_input_tokens = 0;
+  // Leading prompt tokens the local engine reused from its automatic prefix cache, asked for or
+  // not: a speed-up billed as input. Only OpenAI's API reports it (cached_tokens); reporting it
+  // as a Bedrock cache read would make inputTokens disagree with CountTokens.
+  int64_t prefix_reused_tokens = 0;
 };
 
 struct InferenceResponse {
@@ -101,8 +107,59 @@ struct InferenceResponse {
   std::optional<bool> output_valid;  // set when a schema was given: did the output validate
 };
 
-// Streaming: text deltas as they are produced. Return false to cancel generation.
-using DeltaCallback = std::function<bool(std::string_view text)>;
+// One piece of a streamed answer, in generation order. kText belongs to the open text block;
+// kToolUseStart opens a tool-use block (closing any open block); the kToolUseInput fragments that
+// follow concatenate to that block's final tool_input_json. A provider that streams at all
+// streams every content block of its answer this way.
+struct StreamEvent {
+  enum class Kind { kText, kToolUseStart, kToolUseInput } kind = Kind::kText;
+  std::string_view text;         // kText, kToolUseInput
+  std::string_view tool_use_id;  // kToolUseStart
+  std::string_view tool_name;    // kToolUseStart
+
+  static StreamEvent text_delta(std::string_view text) { return {Kind::kText, text, {}, {}}; }
+  static StreamEvent tool_use_start(std::string_view id, std::string_view name) {
+    return {Kind::kToolUseStart, {}, id, name};
+  }
+  static StreamEvent tool_use_input(std::string_view json) {
+    return {Kind::kToolUseInput, json, {}, {}};
+  }
+};
+
+// A StreamEvent that owns its strings: for holding events back (the router buffers a small-tier
+// answer until it passes its checks).
+struct OwnedStreamEvent {
+  StreamEvent::Kind kind = StreamEvent::Kind::kText;
+  std::string text;
+  std::string tool_use_id;
+  std::string tool_name;
+
+  explicit OwnedStreamEvent(const StreamEvent& event)
+      : kind(event.kind),
+        text(event.text),
+        tool_use_id(event.tool_use_id),
+        tool_name(event.tool_name) {}
+  StreamEvent view() const { return {kind, text, tool_use_id, tool_name}; }
+};
+
+// Receives the stream as it is produced. Return false to cancel generation.
+using StreamCallback = std::function<bool(const StreamEvent& event)>;
+
+// The events that stream `content` (a provider that answered without streaming, replayed).
+// Returns false as soon as on_event does. Inline: the API writers use it without linking the
+// providers library.
+inline bool replay_content(const std::vector<ContentBlock>& content,
+                           const StreamCallback& on_event) {
+  for (const ContentBlock& block : content) {
+    if (block.kind == ContentBlock::Kind::kText) {
+      if (!block.text.empty() && !on_event(StreamEvent::text_delta(block.text))) return false;
+    } else if (block.kind == ContentBlock::Kind::kToolUse) {
+      if (!on_event(StreamEvent::tool_use_start(block.tool_use_id, block.tool_name))) return false;
+      if (!on_event(StreamEvent::tool_use_input(block.tool_input_json))) return false;
+    }
+  }
+  return true;
+}
 
 // What to do with an input longer than the embedding model's context (Cohere's `truncate`).
 enum class EmbeddingTruncation { kNone, kStart, kEnd };  // refuse, or drop tokens from that end
@@ -127,9 +184,9 @@ struct EmbeddingResponse {
 class Provider {
  public:
   virtual ~Provider() = default;
-  // on_delta may be empty (non-streaming).
+  // on_event may be empty (non-streaming).
   virtual Result<InferenceResponse> infer(const InferenceRequest& request,
-                                          const DeltaCallback& on_delta) = 0;
+                                          const StreamCallback& on_event) = 0;
   virtual Result<EmbeddingResponse> embed(const EmbeddingRequest& request) = 0;
   // The input tokens infer() would report in usage.input_tokens for this request, counted on
   // the very prompt infer() renders (system, tools, every turn). Providers that cannot count

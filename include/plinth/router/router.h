@@ -69,10 +69,10 @@ struct RoutedResponse {
 };
 
 struct RouteCallbacks {
-  // Receives the text the caller sees: a small-tier answer is buffered and replayed once it
+  // Receives the output the caller sees: a small-tier answer is buffered and replayed once it
   // passes; a large-tier answer streams live. Return false to cancel. May be empty.
-  providers::DeltaCallback on_delta;
-  // Called once, for the model that answers, before its first text reaches on_delta (or when it
+  providers::StreamCallback on_event;
+  // Called once, for the model that answers, before its first event reaches on_event (or when it
   // finishes, if it streamed none): headers and stream writers. `reason` is set when escalated.
   std::function<void(const catalog::ModelEntry& model, std::optional<EscalationReason> reason)>
       on_answer_start;
