@@ -116,6 +116,19 @@ Result<ContentBlock> parse_image(const json::object& o, const std::string& path)
   return block;
 }
 
+}  // namespace
+
+Status cache_control(const json::value& block, const std::string& path, providers::CachePoint point,
+                     providers::InferenceRequest& request) {
+  const json::object* o = block.if_object();
+  const json::value* spec = o ? o->if_contains("cache_control") : nullptr;
+  if (spec == nullptr || spec->is_null()) return ok();
+  return shared_validation::add_cache_point(*spec, "ephemeral", path + ".cache_control", point,
+                                            request);
+}
+
+namespace {
+
 Result<ContentBlock> parse_block(const json::value& value, providers::Role role,
                                  const std::string& path) {
   if (!value.is_object()) return malformed(path, "expected a content block object");
@@ -186,21 +199,30 @@ Status parse_messages(const json::object& body, providers::InferenceRequest& req
       return invalid("messages: the first message must use the \"user\" role");
     }
     std::vector<ContentBlock> blocks;
+    // The Messages API combines consecutive turns of the same role into one.
+    const bool merge = !request.messages.empty() && request.messages.back().role == *role;
+    const size_t into_message = merge ? request.messages.size() - 1 : request.messages.size();
+    const size_t blocks_before = merge ? request.messages.back().content.size() : 0;
     const json::value* content = m->if_contains("content");
     if (content != nullptr && content->is_string()) {
       blocks.push_back(shared_validation::text_block(std::string(content->as_string())));
     } else if (content != nullptr && content->is_array() && !content->as_array().empty()) {
       for (size_t j = 0; j < content->as_array().size(); ++j) {
-        auto block =
-            parse_block(content->as_array()[j], *role, path + ".content." + std::to_string(j));
+        const std::string block_path = path + ".content." + std::to_string(j);
+        auto block = parse_block(content->as_array()[j], *role, block_path);
         if (!block) return std::unexpected(block.error());
         blocks.push_back(std::move(*block));
+        const providers::CachePoint point{providers::CachePoint::Section::kMessages, into_message,
+                                          blocks_before + blocks.size()};
+        if (auto status = cache_control(content->as_array()[j], block_path, point, request);
+            !status) {
+          return std::unexpected(status.error());
+        }
       }
     } else {
       return malformed(path + ".content", "expected a string or a non-empty array of blocks");
     }
-    // The Messages API combines consecutive turns of the same role into one.
-    if (!request.messages.empty() && request.messages.back().role == *role) {
+    if (merge) {
       auto& into = request.messages.back().content;
       into.insert(into.end(), blocks.begin(), blocks.end());
     } else {
@@ -225,6 +247,12 @@ Status parse_system(const json::object& body, providers::InferenceRequest& reque
       return malformed("system", "every block must be {\"type\":\"text\",\"text\":...}");
     }
     request.system.emplace_back(text->as_string());
+    const providers::CachePoint point{providers::CachePoint::Section::kSystem, 0,
+                                      request.system.size()};
+    const std::string path = "system." + std::to_string(request.system.size() - 1);
+    if (auto status = cache_control(block, path, point, request); !status) {
+      return std::unexpected(status.error());
+    }
   }
   return ok();
 }
@@ -247,6 +275,10 @@ Status parse_tools(const json::object& body, providers::InferenceRequest& reques
       }
       request.tools.push_back(
           providers::ToolSpec{**name, description->value_or(""), json::serialize(*schema)});
+      const providers::CachePoint point{providers::CachePoint::Section::kTools, 0, 0};
+      if (auto status = cache_control((**tools)[i], path, point, request); !status) {
+        return std::unexpected(status.error());
+      }
     }
   }
   auto choice = json_input::optional_object(body, "tool_choice", "tool_choice");

@@ -168,7 +168,19 @@ Status parse_messages(const json::object& body, providers::InferenceRequest& req
     providers::Message message;
     message.role = *role;
     for (size_t j = 0; j < (*content)->size(); ++j) {
-      auto block = parse_block((**content)[j], *role, path + ".content." + std::to_string(j));
+      const std::string block_path = path + ".content." + std::to_string(j);
+      const json::object* o = (**content)[j].if_object();
+      if (o != nullptr && o->size() == 1 && o->contains("cachePoint")) {
+        const providers::CachePoint point{providers::CachePoint::Section::kMessages,
+                                          request.messages.size(), message.content.size()};
+        if (auto status = shared_validation::add_cache_point(
+                o->at("cachePoint"), "default", block_path + ".cachePoint", point, request);
+            !status) {
+          return std::unexpected(status.error());
+        }
+        continue;
+      }
+      auto block = parse_block((**content)[j], *role, block_path);
       if (!block) return std::unexpected(block.error());
       message.content.push_back(std::move(*block));
     }
@@ -186,7 +198,16 @@ Status parse_system(const json::object& body, providers::InferenceRequest& reque
     std::string path = "system." + std::to_string(i);
     if (!block.is_object()) return malformed(path, "expected an object");
     const json::object& o = block.as_object();
-    if (o.contains("cachePoint")) continue;  // a caching hint; nothing to do locally
+    if (const json::value* spec = o.if_contains("cachePoint")) {
+      const providers::CachePoint point{providers::CachePoint::Section::kSystem, 0,
+                                        request.system.size()};
+      if (auto status = shared_validation::add_cache_point(*spec, "default", path + ".cachePoint",
+                                                           point, request);
+          !status) {
+        return std::unexpected(status.error());
+      }
+      continue;
+    }
     auto text = json_input::optional_string(o, "text", path + ".text");
     if (!text) return std::unexpected(text.error());
     if (!*text) return invalid("The system content block at " + path + " is not supported.");
@@ -280,8 +301,15 @@ Status parse_tool_config(const json::object& body, providers::InferenceRequest& 
     auto spec = json_input::optional_object(tool.as_object(), "toolSpec", path + ".toolSpec");
     if (!spec) return std::unexpected(spec.error());
     if (*spec == nullptr) {
-      if (tool.as_object().contains("cachePoint")) continue;
-      return malformed(path, "expected a toolSpec");
+      const json::value* cache = tool.as_object().if_contains("cachePoint");
+      if (cache == nullptr) return malformed(path, "expected a toolSpec");
+      const providers::CachePoint point{providers::CachePoint::Section::kTools, 0, 0};
+      if (auto status = shared_validation::add_cache_point(*cache, "default", path + ".cachePoint",
+                                                           point, request);
+          !status) {
+        return std::unexpected(status.error());
+      }
+      continue;
     }
     providers::ToolSpec out;
     auto name = json_input::optional_string(**spec, "name", path + ".toolSpec.name");

@@ -205,7 +205,11 @@ std::vector<StreamEvent> InvokeStreamWriter::finish(const providers::InferenceRe
       {"type", "message_delta"},
       {"delta", json::object{{"stop_reason", anthropic_stop_reason(response.stop_reason)},
                              {"stop_sequence", anthropic_stop_sequence(response)}}},
-      {"usage", json::object{{"output_tokens", response.usage.output_tokens}}}}));
+      // With the prompt-cache counts, which Anthropic's streams also report here.
+      {"usage",
+       json::object{{"output_tokens", response.usage.output_tokens},
+                    {"cache_creation_input_tokens", response.usage.cache_write_input_tokens},
+                    {"cache_read_input_tokens", response.usage.cache_read_input_tokens}}}}));
   events.push_back(chunk(json::object{{"type", "message_stop"},
                                       {"amazon-bedrock-invocationMetrics", std::move(metrics)}}));
   return events;

@@ -39,9 +39,11 @@ void Gateway::Call::meter_attempt(const catalog::ModelEntry& model,
   usage->cache_read_input_tokens += attempt.cache_read_input_tokens;
   usage->cache_write_input_tokens += attempt.cache_write_input_tokens;
   // Summed exactly (pico-dollars) and rounded once, when the record is written.
-  usage_pico_usd =
-      usage_pico_usd.value_or(0) +
-      catalog::compute_cost(model, attempt.input_tokens, attempt.output_tokens).pico_usd;
+  // Prompt-cache reads and writes at the model's cache prices.
+  const catalog::TokenCounts tokens{attempt.input_tokens, attempt.output_tokens,
+                                    attempt.cache_read_input_tokens,
+                                    attempt.cache_write_input_tokens};
+  usage_pico_usd = usage_pico_usd.value_or(0) + catalog::compute_cost(model, tokens).pico_usd;
 }
 
 void Gateway::Call::meter_answer(const catalog::ModelEntry& model,

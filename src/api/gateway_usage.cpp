@@ -192,7 +192,9 @@ void Gateway::record_usage(Call& call) {
     record.cost_micro_usd = catalog::Cost{*call.usage_pico_usd}.micro_usd();
   } else if (call.usage_model != nullptr) {
     record.cost_micro_usd =
-        catalog::compute_cost(*call.usage_model, record.input_tokens, record.output_tokens)
+        catalog::compute_cost(*call.usage_model,
+                              {record.input_tokens, record.output_tokens,
+                               record.cache_read_input_tokens, record.cache_write_input_tokens})
             .micro_usd();
   }
   // A stream that started answered 200 even though respond() was never called.
@@ -221,14 +223,19 @@ Status Gateway::hold_budget(Call& call, int64_t input_tokens, int64_t max_output
       call.principal->account_id.empty() ? options_.account_id : call.principal->account_id,
       call.principal->arn, application_tag(call.request, call.usage->model_requested),
       call.usage->profile_tags};
-  // Rounded up: an estimate never falls short of the cost record_usage() will book.
-  catalog::Cost cost = catalog::compute_cost(*call.usage_model, input_tokens, max_output_tokens);
+  // Rounded up: an estimate never falls short of the cost record_usage() will book, even when
+  // every input token is a prompt-cache write priced above input.
+  auto most = [&](const catalog::ModelEntry& model) {
+    const bool write_costs_more =
+        model.price_cache_write_per_mtok.value_or(0) > model.price_input_per_mtok;
+    return catalog::compute_cost(
+               model, {input_tokens, max_output_tokens, 0, write_costs_more ? input_tokens : 0})
+        .pico_usd;
+  };
+  catalog::Cost cost{most(*call.usage_model)};
   if (call.router != nullptr) {
     // A routed call may pay for the small attempt and then the large one: reserve both.
-    const catalog::ModelEntry& small = call.router->small_model();
-    const catalog::ModelEntry& large = call.router->large_model();
-    cost.pico_usd = catalog::compute_cost(small, input_tokens, max_output_tokens).pico_usd +
-                    catalog::compute_cost(large, input_tokens, max_output_tokens).pico_usd;
+    cost.pico_usd = most(call.router->small_model()) + most(call.router->large_model());
   }
   int64_t estimate = (cost.pico_usd + 999'999) / 1'000'000;
   auto hold = services_.budgets->reserve(subject, estimate);

@@ -84,4 +84,22 @@ Result<std::string> schema_text(std::string_view text, std::string_view path) {
   return json::serialize(schema);
 }
 
+Status add_cache_point(const json::value& spec, std::string_view type, std::string_view path,
+                       providers::CachePoint point, providers::InferenceRequest& request) {
+  const json::object* o = spec.if_object();
+  const json::value* t = o ? o->if_contains("type") : nullptr;
+  if (t == nullptr || !t->is_string() || t->as_string() != type) {
+    return json_input::malformed(path, "expected {\"type\":\"" + std::string(type) + "\"}");
+  }
+  if (request.cache_points.size() >= providers::kMaxCachePoints) {
+    return std::unexpected(
+        Error(ErrorCode::kInvalidArgument,
+              "A maximum of " + std::to_string(providers::kMaxCachePoints) +
+                  " cache checkpoints (cachePoint or cache_control blocks) may be provided; " +
+                  std::string(path) + " is one more."));
+  }
+  request.cache_points.push_back(point);
+  return ok();
+}
+
 }  // namespace plinth::api::shared_validation

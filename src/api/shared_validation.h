@@ -40,4 +40,10 @@ Result<std::optional<int32_t>> top_k(const boost::json::object& o, std::string_v
 // A JSON Schema given as JSON text: it must parse to an object. Returns it re-serialized.
 Result<std::string> schema_text(std::string_view text, std::string_view path);
 
+// A prompt-cache checkpoint: Bedrock's cachePoint ({"type":"default"}) or Anthropic's
+// cache_control ({"type":"ephemeral"}, optional "ttl"), `spec` being that object. Validates it and
+// appends `point` to request.cache_points; more than providers::kMaxCachePoints is refused.
+Status add_cache_point(const boost::json::value& spec, std::string_view type, std::string_view path,
+                       providers::CachePoint point, providers::InferenceRequest& request);
+
 }  // namespace plinth::api::shared_validation

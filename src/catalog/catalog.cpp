@@ -126,7 +126,9 @@ Result<Catalog> Catalog::from_config(const Config& config) {
     if (!tier) return std::unexpected(tier.error());
     entries.push_back(ModelEntry{model.id, model.aliases, *kind, *tier, model.price_input_per_mtok,
                                  model.price_output_per_mtok, model.context_length, model.provider,
-                                 model.upstream_model, model.fallbacks});
+                                 model.upstream_model, model.fallbacks,
+                                 model.price_cache_read_per_mtok,
+                                 model.price_cache_write_per_mtok});
   }
   return from_entries(std::move(entries));
 }
@@ -169,13 +171,24 @@ int64_t price_micro_usd_per_mtok(double usd_per_mtok) {
   return std::llround(usd_per_mtok * 1'000'000.0);
 }
 
-Cost compute_cost(const ModelEntry& model, int64_t input_tokens, int64_t output_tokens) {
+Cost compute_cost(const ModelEntry& model, const TokenCounts& tokens) {
   // micro-dollars per million tokens == pico-dollars per token, so the products are exact.
+  const int64_t input = std::max<int64_t>(tokens.input_tokens, 0);
+  const int64_t read = std::clamp<int64_t>(tokens.cache_read_input_tokens, 0, input);
+  const int64_t write = std::clamp<int64_t>(tokens.cache_write_input_tokens, 0, input - read);
+  const double input_price = model.price_input_per_mtok;
   Cost cost;
   cost.pico_usd =
-      std::max<int64_t>(input_tokens, 0) * price_micro_usd_per_mtok(model.price_input_per_mtok) +
-      std::max<int64_t>(output_tokens, 0) * price_micro_usd_per_mtok(model.price_output_per_mtok);
+      (input - read - write) * price_micro_usd_per_mtok(input_price) +
+      read * price_micro_usd_per_mtok(model.price_cache_read_per_mtok.value_or(input_price)) +
+      write * price_micro_usd_per_mtok(model.price_cache_write_per_mtok.value_or(input_price)) +
+      std::max<int64_t>(tokens.output_tokens, 0) *
+          price_micro_usd_per_mtok(model.price_output_per_mtok);
   return cost;
+}
+
+Cost compute_cost(const ModelEntry& model, int64_t input_tokens, int64_t output_tokens) {
+  return compute_cost(model, TokenCounts{input_tokens, output_tokens, 0, 0});
 }
 
 std::string_view to_string(ModelKind kind) {

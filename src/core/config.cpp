@@ -85,6 +85,14 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::pat
   PLINTH_TRY(read(t, "tier", m.tier, where));
   PLINTH_TRY(read(t, "price_input_per_mtok", m.price_input_per_mtok, where));
   PLINTH_TRY(read(t, "price_output_per_mtok", m.price_output_per_mtok, where));
+  for (auto [key, price] :
+       {std::pair{"price_cache_read_per_mtok", &m.price_cache_read_per_mtok},
+        std::pair{"price_cache_write_per_mtok", &m.price_cache_write_per_mtok}}) {
+    if (!t.contains(key)) continue;
+    double value = 0;
+    PLINTH_TRY(read(t, key, value, where));
+    *price = value;
+  }
   PLINTH_TRY(read(t, "context_length", m.context_length, where));
   PLINTH_TRY(read(t, "prefix_cache_mib", m.prefix_cache_mib, where));
   PLINTH_TRY(read(t, "provider", m.provider, where));
@@ -382,7 +390,9 @@ Status validate_config(const Config& config) {
       return fail(ErrorCode::kInvalidArgument,
                   "model " + m.id + ": tier must be 'small' or 'large', got '" + m.tier + "'");
     }
-    if (m.price_input_per_mtok < 0 || m.price_output_per_mtok < 0) {
+    if (m.price_input_per_mtok < 0 || m.price_output_per_mtok < 0 ||
+        m.price_cache_read_per_mtok.value_or(0) < 0 ||
+        m.price_cache_write_per_mtok.value_or(0) < 0) {
       return fail(ErrorCode::kInvalidArgument, "model " + m.id + ": prices must not be negative");
     }
     std::error_code ec;

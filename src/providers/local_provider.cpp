@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <tuple>
 
 #include "plinth/core/ids.h"
 #include "plinth/core/random.h"
@@ -100,16 +102,76 @@ std::string too_wide_message(const EmbeddingRequest& request, int width,
 struct RenderedPrompt {
   std::vector<engine::TokenId> ids;
   const ToolSpec* forced_tool = nullptr;  // points into the request's tools
+  int32_t cache_prefix_tokens = 0;        // the prompt up to the last cache point
 };
+
+// The chat the template renders: the request's first `system_count` system texts, the forced
+// tool's instruction (with_tools), then its messages, the last one cut to `last_blocks` blocks.
+Result<std::vector<engine::ChatMessage>> chat_of(const InferenceRequest& request,
+                                                 const ToolSpec* forced_tool, size_t system_count,
+                                                 bool with_tools, size_t message_count,
+                                                 size_t last_blocks) {
+  std::vector<engine::ChatMessage> chat;
+  std::string system;
+  for (size_t i = 0; i < std::min(system_count, request.system.size()); ++i) {
+    if (!system.empty()) system += "\n";
+    system += request.system[i];
+  }
+  if (forced_tool != nullptr && with_tools) {
+    if (!system.empty()) system += "\n";
+    system += "Call the tool '" + forced_tool->name + "' (" + forced_tool->description +
+              "). Answer with its input as JSON.";
+  }
+  if (!system.empty()) chat.push_back({"system", system});
+  for (size_t i = 0; i < std::min(message_count, request.messages.size()); ++i) {
+    const Message& m = request.messages[i];
+    const bool last = i + 1 == message_count;
+    std::vector<ContentBlock> cut;
+    if (last && last_blocks < m.content.size())
+      cut.assign(m.content.begin(), m.content.begin() + static_cast<ptrdiff_t>(last_blocks));
+    auto text = render_blocks(last && last_blocks < m.content.size() ? cut : m.content);
+    if (!text) return std::unexpected(text.error());
+    chat.push_back({m.role == Role::kUser ? "user" : "assistant", std::move(*text)});
+  }
+  return chat;
+}
+
+// How many leading tokens of `ids` the last cache point covers: the request cut at that point
+// is rendered (without the assistant's opening) and the tokens it shares with the full prompt
+// are the cached prefix. Tools render with the system text, so a tools point covers it.
+Result<int32_t> cache_prefix_tokens(const InferenceRequest& request, const engine::Model& model,
+                                    const ToolSpec* forced_tool,
+                                    const std::vector<engine::TokenId>& ids) {
+  if (request.cache_points.empty()) return 0;
+  using Section = CachePoint::Section;
+  auto rank = [](const CachePoint& p) {
+    // kSystem(count) < kTools < kMessages(message, count)
+    if (p.section == Section::kSystem) return std::tuple<int, size_t, size_t>{0, p.count, 0};
+    if (p.section == Section::kTools) return std::tuple<int, size_t, size_t>{1, 0, 0};
+    return std::tuple<int, size_t, size_t>{2, p.message, p.count};
+  };
+  const CachePoint& last = *std::max_element(
+      request.cache_points.begin(), request.cache_points.end(),
+      [&](const CachePoint& a, const CachePoint& b) { return rank(a) < rank(b); });
+  Result<std::vector<engine::ChatMessage>> chat =
+      last.section == Section::kSystem ? chat_of(request, forced_tool, last.count, false, 0, 0)
+      : last.section == Section::kTools
+          ? chat_of(request, forced_tool, request.system.size(), true, 0, 0)
+          : chat_of(request, forced_tool, request.system.size(), true, last.message + 1,
+                    last.count);
+  if (!chat) return std::unexpected(chat.error());
+  if (chat->empty()) return 0;
+  auto cut = model.tokenizer().encode(model.render_chat(*chat, false), /*add_special=*/true,
+                                      /*parse_special=*/true);
+  if (!cut) return std::unexpected(cut.error());
+  const size_t n = std::min(cut->size(), ids.size());
+  const auto diverge =
+      std::mismatch(cut->begin(), cut->begin() + static_cast<ptrdiff_t>(n), ids.begin());
+  return static_cast<int32_t>(diverge.first - cut->begin());
+}
 
 Result<RenderedPrompt> render_prompt(const InferenceRequest& request, const engine::Model& model) {
   RenderedPrompt rendered;
-  std::vector<engine::ChatMessage> chat;
-  std::string system;
-  for (const auto& s : request.system) {
-    if (!system.empty()) system += "\n";
-    system += s;
-  }
   if (request.forced_tool) {
     for (const auto& t : request.tools) {
       if (t.name == *request.forced_tool) rendered.forced_tool = &t;
@@ -120,21 +182,16 @@ Result<RenderedPrompt> render_prompt(const InferenceRequest& request, const engi
           "toolChoice names a tool that is not in toolConfig.tools: " + *request.forced_tool);
     }
   }
-  if (const ToolSpec* forced_tool = rendered.forced_tool) {
-    if (!system.empty()) system += "\n";
-    system += "Call the tool '" + forced_tool->name + "' (" + forced_tool->description +
-              "). Answer with its input as JSON.";
-  }
-  if (!system.empty()) chat.push_back({"system", system});
-  for (const auto& m : request.messages) {
-    auto text = render_blocks(m.content);
-    if (!text) return std::unexpected(text.error());
-    chat.push_back({m.role == Role::kUser ? "user" : "assistant", std::move(*text)});
-  }
-  std::string prompt = model.render_chat(chat, true);
+  auto chat = chat_of(request, rendered.forced_tool, request.system.size(), true,
+                      request.messages.size(), SIZE_MAX);
+  if (!chat) return std::unexpected(chat.error());
+  std::string prompt = model.render_chat(*chat, true);
   auto ids = model.tokenizer().encode(prompt, /*add_special=*/true, /*parse_special=*/true);
   if (!ids) return std::unexpected(ids.error());
   rendered.ids = std::move(*ids);
+  auto prefix = cache_prefix_tokens(request, model, rendered.forced_tool, rendered.ids);
+  if (!prefix) return std::unexpected(prefix.error());
+  rendered.cache_prefix_tokens = *prefix;
   return rendered;
 }
 
@@ -195,6 +252,7 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
 
   engine::GenerateRequest g;
   g.prompt = std::move(prompt->ids);
+  g.cache_prefix_tokens = prompt->cache_prefix_tokens;
   g.max_tokens = request.max_tokens;
   if (request.max_tokens_defaulted) {
     // No max tokens from the caller: the default never makes a request fail for context.
@@ -261,6 +319,15 @@ Result<InferenceResponse> LocalProvider::infer(const InferenceRequest& request,
   response.usage.input_tokens = result->prompt_tokens;
   response.usage.output_tokens = result->generated_tokens;
   response.usage.prefix_reused_tokens = result->cached_prompt_tokens;
+  // A cache checkpoint counts whole, as Bedrock and Anthropic bill it: read when the prefix cache
+  // held all of it, else written when this call stored it (a shorter automatic reuse inside it
+  // stays a speed-up billed as input).
+  const int32_t checkpoint = std::min(g.cache_prefix_tokens, result->prompt_tokens);
+  if (checkpoint > 0 && result->cached_prompt_tokens >= checkpoint) {
+    response.usage.cache_read_input_tokens = checkpoint;
+  } else if (checkpoint > 0 && result->checkpoint_written_tokens > 0) {
+    response.usage.cache_write_input_tokens = checkpoint;
+  }
   if (constraint) response.output_valid = constraint->validate(result->text);
   if (forced_tool) {
     ContentBlock block;

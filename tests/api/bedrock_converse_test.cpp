@@ -271,6 +271,58 @@ TEST(ConverseResponse, ToolUseAndTrace) {
             "arn:aws:bedrock:us-east-1::foundation-model/m");
 }
 
+TEST(ConverseRequest, CachePointsInSystemMessagesAndTools) {
+  auto request = parse(
+      R"({"system":[{"text":"a"},{"cachePoint":{"type":"default"}},{"text":"b"}],)"
+      R"("messages":[{"role":"user","content":[{"text":"doc"},{"cachePoint":{"type":"default"}},)"
+      R"({"text":"question"}]}],)"
+      R"("toolConfig":{"tools":[{"toolSpec":{"name":"t","inputSchema":{"json":{"type":"object"}}}},)"
+      R"({"cachePoint":{"type":"default"}}]}})");
+  ASSERT_TRUE(request.has_value()) << request.error().message;
+  using Section = providers::CachePoint::Section;
+  ASSERT_EQ(request->cache_points.size(), 3u);
+  // Messages are parsed first; each point records what precedes it in its section.
+  EXPECT_EQ(request->cache_points[0].section, Section::kMessages);
+  EXPECT_EQ(request->cache_points[0].message, 0u);
+  EXPECT_EQ(request->cache_points[0].count, 1u);
+  EXPECT_EQ(request->cache_points[1].section, Section::kSystem);
+  EXPECT_EQ(request->cache_points[1].count, 1u);
+  EXPECT_EQ(request->cache_points[2].section, Section::kTools);
+  // The cache points are not content: the message keeps its two text blocks.
+  ASSERT_EQ(request->messages[0].content.size(), 2u);
+  EXPECT_EQ(request->system, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ConverseRequest, CachePointsAreBoundedAndTyped) {
+  std::string body = R"({"system":[)";
+  for (int i = 0; i < 5; ++i) body += R"({"text":"s"},{"cachePoint":{"type":"default"}},)";
+  body += R"({"text":"s"}],"messages":[{"role":"user","content":[{"text":"hi"}]}]})";
+  EXPECT_NE(error_of(body).find("maximum of 4"), std::string::npos);
+  body = R"({"system":[)";
+  for (int i = 0; i < 4; ++i) body += R"({"text":"s"},{"cachePoint":{"type":"default"}},)";
+  body += R"({"text":"s"}],"messages":[{"role":"user","content":[{"text":"hi"}]}]})";
+  EXPECT_TRUE(parse(body).has_value());  // exactly 4
+  EXPECT_NE(error_of(R"({"messages":[{"role":"user","content":[{"text":"hi"},)"
+                     R"({"cachePoint":{"type":"ephemeral"}}]}]})")
+                .find("messages.0.content.1.cachePoint"),
+            std::string::npos);
+}
+
+TEST(ConverseResponse, CacheTokensLeaveInputTokens) {
+  providers::InferenceResponse response = sample_response();  // 12 input, 7 output
+  response.usage.cache_read_input_tokens = 8;
+  response.usage.cache_write_input_tokens = 3;
+  json::value body = json::parse(converse_response_json(response));
+  EXPECT_EQ(body.at("usage"), json::parse(R"({"inputTokens":1,"outputTokens":7,"totalTokens":19,
+                                             "cacheReadInputTokens":8,
+                                             "cacheWriteInputTokens":3})"));
+  ConverseStreamWriter writer;
+  writer.message_start();
+  auto events = writer.finish(response);
+  json::value metadata = json::parse(events.back().payload_json);
+  EXPECT_EQ(metadata.at("usage"), body.at("usage"));
+}
+
 TEST(ConverseResponse, StopReasons) {
   EXPECT_EQ(converse_stop_reason(StopReason::kMaxTokens), "max_tokens");
   EXPECT_EQ(converse_stop_reason(StopReason::kStopSequence), "stop_sequence");

@@ -91,6 +91,34 @@ TEST(AnthropicRequest, SystemAsStringAndMergedTurns) {
   EXPECT_EQ(request->inference.messages[0].content.size(), 2u);
 }
 
+TEST(AnthropicRequest, CacheControlMarksCheckpoints) {
+  auto request = parse(
+      R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":5,
+          "system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral"}}],
+          "tools":[{"name":"t","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}],
+          "messages":[{"role":"user","content":"a"},
+                      {"role":"user","content":[{"type":"text","text":"b"},
+                        {"type":"text","text":"c","cache_control":{"type":"ephemeral"}}]}]})",
+      text_model());
+  ASSERT_TRUE(request.has_value()) << request.error().message;
+  using Section = providers::CachePoint::Section;
+  const auto& points = request->inference.cache_points;
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_EQ(points[0].section, Section::kSystem);
+  EXPECT_EQ(points[0].count, 1u);  // through the first system block
+  // The merged user turn: "a", "b", "c" — the point follows its third block.
+  EXPECT_EQ(points[1].section, Section::kMessages);
+  EXPECT_EQ(points[1].message, 0u);
+  EXPECT_EQ(points[1].count, 3u);
+  EXPECT_EQ(points[2].section, Section::kTools);
+  EXPECT_NE(error_of(R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":5,
+                         "messages":[{"role":"user","content":[{"type":"text","text":"b",
+                         "cache_control":{"type":"persistent"}}]}]})",
+                     text_model())
+                .find("cache_control"),
+            std::string::npos);
+}
+
 TEST(AnthropicRequest, Rejections) {
   EXPECT_NE(error_of(R"({"max_tokens":5,"messages":[{"role":"user","content":"a"}]})", text_model())
                 .find("anthropic_version"),
@@ -243,7 +271,8 @@ TEST(InvokeStream, AnthropicChunkSequence) {
   EXPECT_EQ(chunks[2], json::parse(R"({"type":"content_block_delta","index":0,
                                         "delta":{"type":"text_delta","text":"Hel"}})"));
   EXPECT_EQ(chunks[5], json::parse(R"({"type":"message_delta",
-      "delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":3}})"));
+      "delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":3,
+      "cache_creation_input_tokens":0,"cache_read_input_tokens":0}})"));
   EXPECT_EQ(chunks[6], json::parse(R"({"type":"message_stop","amazon-bedrock-invocationMetrics":
       {"inputTokenCount":9,"outputTokenCount":3,"invocationLatency":120,"firstByteLatency":15}})"));
 }

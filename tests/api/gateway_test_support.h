@@ -90,7 +90,7 @@ class FakeProvider final : public providers::Provider {
     providers::ContentBlock block;
     block.text = text;
     response.content.push_back(block);
-    response.usage = {10, static_cast<int64_t>(deltas.size())};
+    response.usage = {10, static_cast<int64_t>(deltas.size()), cache_read, cache_write};
     response.latency_ms = 7;
     return response;
   }
@@ -127,6 +127,8 @@ class FakeProvider final : public providers::Provider {
   }
 
   std::vector<std::string> deltas = {"Hello", " world"};
+
+  int64_t cache_read = 0, cache_write = 0;  // of the 10 input tokens
   std::optional<Error> fail_before_output;
   std::optional<Error> fail_after_output;
   bool cancelled_by_callback = false;

@@ -51,6 +51,8 @@ class GatewayUsageTest : public ::testing::Test {
     haiku.aliases = {"small"};
     haiku.price_input_per_mtok = 0.25;
     haiku.price_output_per_mtok = 1.25;
+    haiku.price_cache_read_per_mtok = 0.1;
+    haiku.price_cache_write_per_mtok = 2.0;
     ModelConfig titan;
     titan.id = std::string(kTitan);
     titan.kind = "embedding";
@@ -129,6 +131,25 @@ TEST_F(GatewayUsageTest, ConverseIsRecordedWithCatalogCostAndApplicationTag) {
   EXPECT_FALSE(r.escalated);
   EXPECT_EQ(r.status, "200");
   EXPECT_EQ(r.request_id, exchange.header("x-amzn-RequestId"));
+}
+
+TEST_F(GatewayUsageTest, PromptCacheTokensAreReportedAndBilledAtTheirPrices) {
+  provider_.cache_read = 6;
+  provider_.cache_write = 3;
+  FakeExchange exchange =
+      call(signed_request(model_path("small", "converse"), std::string(kConverseBody)));
+  ASSERT_TRUE(exchange.response);
+  ASSERT_EQ(exchange.response->status, 200) << exchange.response->body;
+  EXPECT_EQ(json::parse(exchange.response->body).at("usage"),
+            json::parse(R"({"inputTokens":1,"outputTokens":2,"totalTokens":12,
+                            "cacheReadInputTokens":6,"cacheWriteInputTokens":3})"));
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].input_tokens, 10);
+  EXPECT_EQ(records[0].cache_read_input_tokens, 6);
+  EXPECT_EQ(records[0].cache_write_input_tokens, 3);
+  // 1 * 0.25 + 6 * 0.1 + 3 * 2.0 + 2 * 1.25 = 9.35 µ$ (without the cache prices it would be 5).
+  EXPECT_EQ(records[0].cost_micro_usd, 9);
 }
 
 TEST_F(GatewayUsageTest, CountTokensIsNotBilledAndCohereBatchesAreBilledPerToken) {

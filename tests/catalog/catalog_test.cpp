@@ -157,5 +157,24 @@ TEST(Cost, IsExactInPicoDollarsAndRoundsToMicroDollars) {
   EXPECT_EQ(compute_cost(catalog.entries()[1], 1'000'000, 1'000'000).pico_usd, 0);
 }
 
+TEST(Cost, PromptCacheTokensAtTheirOwnPrices) {
+  ModelEntry model;
+  model.price_input_per_mtok = 3.0;
+  model.price_output_per_mtok = 15.0;
+  // Unset cache prices are the input price: the split changes nothing.
+  EXPECT_EQ(compute_cost(model, TokenCounts{1000, 10, 600, 300}).pico_usd,
+            compute_cost(model, 1000, 10).pico_usd);
+  model.price_cache_read_per_mtok = 0.3;
+  model.price_cache_write_per_mtok = 3.75;
+  // 100 plain at 3 + 600 read at 0.3 + 300 written at 3.75 (micro-dollars per million = pico per
+  // token) + 10 output at 15.
+  EXPECT_EQ(compute_cost(model, TokenCounts{1000, 10, 600, 300}).pico_usd,
+            100 * 3'000'000 + 600 * 300'000 + 300 * 3'750'000 + 10 * 15'000'000);
+  // Cache counts are subsets of the input: more than the input is clamped, never billed twice.
+  EXPECT_EQ(compute_cost(model, TokenCounts{100, 0, 80, 80}).pico_usd,
+            80 * 300'000 + 20 * 3'750'000);
+  EXPECT_EQ(compute_cost(model, TokenCounts{100, 0, -5, 0}).pico_usd, 100 * 3'000'000);
+}
+
 }  // namespace
 }  // namespace plinth::catalog

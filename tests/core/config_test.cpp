@@ -35,6 +35,16 @@ price_output_per_mtok = 1.25
   EXPECT_EQ(c->models[0].prefix_cache_mib, 256);  // the default
 }
 
+TEST(Config, PromptCachePricesAreOptional) {
+  auto c = parse_config(
+      "[[models]]\nid = \"a\"\nfile = \"a.gguf\"\nprice_input_per_mtok = 3.0\n"
+      "price_cache_read_per_mtok = 0.3\n",
+      "/b");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->models[0].price_cache_read_per_mtok, 0.3);
+  EXPECT_FALSE(c->models[0].price_cache_write_per_mtok);  // absent: billed as input
+}
+
 TEST(Config, PrefixCacheSizeIsReadAndBounded) {
   auto off =
       parse_config("[[models]]\nid = \"a\"\nfile = \"a.gguf\"\nprefix_cache_mib = 0\n", "/b");

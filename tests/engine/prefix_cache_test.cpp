@@ -141,6 +141,56 @@ TEST(PrefixCacheGenerate, ASharedPrefixIsReusedAndChangesNothing) {
   EXPECT_EQ(o->tokens, a->tokens);
 }
 
+TEST(PrefixCache, HoldsAPrefixOfAStoredEntry) {
+  PrefixCache cache(1 << 20, 4);
+  ASSERT_TRUE(cache.insert(tokens(10, 100), filled(10, 0)));
+  EXPECT_TRUE(cache.holds(tokens(10, 100)));
+  EXPECT_TRUE(cache.holds(tokens(6, 100)));
+  EXPECT_FALSE(cache.holds(tokens(11, 100)));  // longer than what is stored
+  EXPECT_FALSE(cache.holds(tokens(6, 101)));
+  EXPECT_FALSE(cache.holds(tokens(3, 100)));  // under the minimum: never reused
+}
+
+TEST(PrefixCacheGenerate, ACheckpointReportsTheTokensItWrote) {
+  auto cached = load(64 << 20);
+  ASSERT_TRUE(cached);
+  std::vector<TokenId> document;
+  for (int i = 0; i < 120; ++i) document.push_back(static_cast<TokenId>(1000 + (i * 41) % 5000));
+  auto first = document;
+  first.insert(first.end(), {785, 24615, 2790, 374});
+  auto second = document;
+  second.insert(second.end(), {9707, 1879, 64, 11, 293});
+
+  auto with_point = greedy(first);
+  with_point.cache_prefix_tokens = 100;
+  auto a = cached->generate(with_point);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->cached_prompt_tokens, 0);
+  EXPECT_EQ(a->checkpoint_written_tokens, 100);
+  // The same checkpoint again: read, not written.
+  auto read = greedy(second);
+  read.cache_prefix_tokens = 100;
+  auto b = cached->generate(read);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->cached_prompt_tokens, static_cast<int32_t>(document.size()));
+  EXPECT_EQ(b->checkpoint_written_tokens, 0);
+  // A later checkpoint writes only what the cache lacked.
+  auto further = second;
+  further.insert(further.end(), {5, 6, 7});
+  auto longer = greedy(further);
+  longer.cache_prefix_tokens = static_cast<int32_t>(second.size()) + 2;
+  auto c = cached->generate(longer);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cached_prompt_tokens, static_cast<int32_t>(second.size()));
+  EXPECT_EQ(c->checkpoint_written_tokens, 2);
+  // Without a prefix cache nothing is written or read.
+  auto uncached = load(0);
+  ASSERT_TRUE(uncached);
+  auto d = uncached->generate(with_point);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->checkpoint_written_tokens, 0);
+}
+
 TEST(PrefixCacheGenerate, ConcurrentCallsSharingAPrefixMatchAnUncachedModel) {
   // Lookups run on the callers' threads while inserts run on the scheduler's.
   auto cached = load(64 << 20);

@@ -113,6 +113,109 @@ TEST(SamplerSelection, DrawsFollowTheDistributionAtVocabularySize) {
   EXPECT_NEAR(counts[top] / static_cast<double>(kDraws), p[top], 0.03);
 }
 
+TEST(SamplerSelection, RejectedDrawsKeepTheTopPCutAmongTies) {
+  // Five values, so the top-p cut falls inside the largest one's tokens and the tie rule (lower
+  // ids kept) decides. The draw rejects tokens past the cut instead of zeroing them; every draw
+  // must be a kept token, spread evenly over them (equal logits).
+  const auto logits = logits_of(Shape::kTies, 19);
+  const SamplingParams params{.temperature = 1.0f, .top_p = 0.5f, .seed = 9};
+  const auto kept = Sampler(params).distribution(logits);
+  ASSERT_GT(kept.size(), 100u);
+  std::map<TokenId, double> p(kept.begin(), kept.end());
+  double mean_kept = 0;
+  for (const auto& [id, q] : kept) mean_kept += static_cast<double>(id) / kept.size();
+  Sampler sampler(params);
+  constexpr int kDraws = 20000;
+  double mean_drawn = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    const TokenId id = *sampler.sample(logits);
+    ASSERT_TRUE(p.count(id)) << "token " << id << " is past the cut";
+    mean_drawn += static_cast<double>(id) / kDraws;
+  }
+  // Uniform over the kept ids: the mean's standard error is under 1% of the vocabulary here.
+  EXPECT_NEAR(mean_drawn, mean_kept, 0.01 * static_cast<double>(kVocab));
+}
+
+TEST(SamplerSelection, BandDrawsFollowTheCutDistributionOnFlatLogits) {
+  // Flat logits: the nucleus is most of the vocabulary, so the cut is only bracketed by the exp
+  // pass and resolved when a draw lands near it. Draws must stay in the nucleus, with the mass of
+  // each tenth of it (by likelihood) as the exact distribution gives it.
+  for (const float min_p : {0.0f, 0.6f}) {
+    const auto logits = logits_of(Shape::kFlat, 29);
+    const SamplingParams params{.temperature = 0.7f, .top_p = 0.9f, .min_p = min_p, .seed = 4};
+    const auto kept = Sampler(params).distribution(logits);
+    ASSERT_GT(kept.size(), 1000u);
+    std::map<TokenId, size_t> tenth;
+    double expected[10] = {};
+    for (size_t r = 0; r < kept.size(); ++r) {
+      tenth[kept[r].first] = r * 10 / kept.size();
+      expected[r * 10 / kept.size()] += kept[r].second;
+    }
+    Sampler sampler(params);
+    constexpr int kDraws = 20000;
+    double drawn[10] = {};
+    for (int i = 0; i < kDraws; ++i) {
+      const TokenId id = *sampler.sample(logits);
+      const auto at = tenth.find(id);
+      ASSERT_NE(at, tenth.end()) << "token " << id << " is outside the nucleus";
+      drawn[at->second] += 1.0 / kDraws;
+    }
+    for (int b = 0; b < 10; ++b) EXPECT_NEAR(drawn[b], expected[b], 0.012) << "tenth " << b;
+  }
+}
+
+TEST(SamplerSelection, CheckedDrawsFollowTheNucleusOnPeakedLogits) {
+  // Peaked logits: a few tokens carry the mass, so no band is predicted and every draw's token is
+  // checked against the weight ahead of it. Draws must stay in the nucleus, with the mass of each
+  // tenth of it (by cumulative probability, most likely first) as the exact distribution gives it.
+  for (const float top_p : {0.99f, 0.9f}) {
+    const auto logits = logits_of(Shape::kPeaked, 31);
+    const SamplingParams params{.temperature = 1.0f, .top_p = top_p, .seed = 8};
+    const auto kept = Sampler(params).distribution(logits);
+    ASSERT_GT(kept.size(), 5u);
+    std::map<TokenId, int> tenth;
+    double expected[10] = {};
+    double cumulative = 0;
+    for (const auto& [id, q] : kept) {
+      const int bin = std::min(9, static_cast<int>(cumulative * 10));
+      tenth[id] = bin;
+      expected[bin] += q;
+      cumulative += q;
+    }
+    Sampler sampler(params);
+    constexpr int kDraws = 20000;
+    double drawn[10] = {};
+    for (int i = 0; i < kDraws; ++i) {
+      const TokenId id = *sampler.sample(logits);
+      const auto at = tenth.find(id);
+      ASSERT_NE(at, tenth.end()) << "token " << id << " is outside the nucleus (p " << top_p << ")";
+      drawn[at->second] += 1.0 / kDraws;
+    }
+    for (int b = 0; b < 10; ++b) EXPECT_NEAR(drawn[b], expected[b], 0.012) << "tenth " << b;
+  }
+}
+
+TEST(SamplerSelection, TemperatureOneSharesTheLogSumExpWithLogprobs) {
+  for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked}) {
+    const auto logits = logits_of(shape, 23);
+    Sampler at_one({.temperature = 1.0f, .top_p = 0.9f, .seed = 1});
+    ASSERT_TRUE(at_one.sample(logits));
+    ASSERT_TRUE(at_one.last_log_sum_exp());
+    EXPECT_NEAR(*at_one.last_log_sum_exp(), log_sum_exp(logits), 1e-6);
+    Sampler cooler({.temperature = 0.7f, .seed = 1});
+    ASSERT_TRUE(cooler.sample(logits));
+    EXPECT_FALSE(cooler.last_log_sum_exp());  // other weights: logprobs compute their own
+    // ...from the largest logit the sample found (the same sum, one pass fewer).
+    EXPECT_NEAR(cooler.raw_log_sum_exp(logits), log_sum_exp(logits), 1e-9);
+    Sampler greedy({});
+    ASSERT_TRUE(greedy.sample(logits));
+    EXPECT_NEAR(greedy.raw_log_sum_exp(logits), log_sum_exp(logits), 1e-9);
+    Sampler top_k({.temperature = 1.0f, .top_k = 40, .seed = 1});
+    ASSERT_TRUE(top_k.sample(logits));
+    EXPECT_FALSE(top_k.last_log_sum_exp());
+  }
+}
+
 TEST(SamplerSelection, GreedyAndTopOneAgreeWithTheReference) {
   for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
     const auto logits = logits_of(shape, 11);
@@ -158,6 +261,11 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     ASSERT_EQ(ca, cb);
     for (size_t i = 0; i < ca; ++i) EXPECT_EQ(ia[i], ib[i]);
     for (size_t i = 0; i < ca; ++i) EXPECT_EQ(va[i], vb[i]);
+    const float inf = std::numeric_limits<float>::infinity();
+    const size_t ua = fast.compact_in_range(x.data(), n, -4.0f, inf, ia.data(), nullptr);
+    const size_t ub = portable.compact_in_range(x.data(), n, -4.0f, inf, ib.data(), nullptr);
+    ASSERT_EQ(ua, ub);
+    for (size_t i = 0; i < ua; ++i) EXPECT_EQ(ia[i], ib[i]);
     std::vector<float> wa(n), wb(n);
     const double sa = fast.exp_weights(x.data(), n, 0.0f, 1.5f, kLowest, wa.data(), nullptr);
     const double sb = portable.exp_weights(x.data(), n, 0.0f, 1.5f, kLowest, wb.data(), nullptr);
@@ -182,6 +290,13 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     }
     const double above = portable.sum_where_greater(x.data(), wb.data(), n, -3.0f);
     EXPECT_NEAR(fast.sum_where_greater(x.data(), wb.data(), n, -3.0f), above, 1e-6 * above);
+    // The weight ahead of a token: larger values, and ties at lower positions.
+    for (size_t at : {size_t{0}, n / 3, n > 0 ? n - 1 : 0}) {
+      if (at >= n) continue;
+      const double ahead = portable.mass_before(x.data(), wb.data(), n, x[at], at);
+      EXPECT_NEAR(fast.mass_before(x.data(), wb.data(), n, x[at], at), ahead,
+                  1e-6 * std::max(1.0, ahead));
+    }
     EXPECT_NEAR(fast.sum(wb.data(), n, nullptr), portable.sum(wb.data(), n, nullptr),
                 1e-6 * std::max(1.0, sb));
     const float thresholds[kernels::kThresholds] = {-1, -2, -3, -5, -8, -13, -21, -29};
@@ -198,6 +313,20 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     ASSERT_EQ(pa, pb);
     for (size_t i = 0; i < pa; ++i) EXPECT_EQ(px[i], qx[i]);
     for (size_t i = 0; i < pa; ++i) EXPECT_EQ(pw[i], qw[i]);
+    std::vector<uint32_t> ta(room), tb(room);
+    std::vector<float> tva(room), tvb(room), twa(room), twb(room);
+    double above_a = 0, above_b = 0;
+    const size_t ka = fast.compact_triples_in_range(x.data(), wb.data(), n, -9.0f, -1.0f, ta.data(),
+                                                    tva.data(), twa.data(), &above_a);
+    const size_t kb = portable.compact_triples_in_range(
+        x.data(), wb.data(), n, -9.0f, -1.0f, tb.data(), tvb.data(), twb.data(), &above_b);
+    ASSERT_EQ(ka, kb);
+    EXPECT_NEAR(above_a, above_b, 1e-6 * std::max(1.0, above_b));
+    for (size_t i = 0; i < ka; ++i) {
+      EXPECT_EQ(ta[i], tb[i]);
+      EXPECT_EQ(tva[i], tvb[i]);
+      EXPECT_EQ(twa[i], twb[i]);
+    }
     fast.zero_where_less(x.data(), wa.data(), n, -5.0f);
     portable.zero_where_less(x.data(), wb.data(), n, -5.0f);
     for (size_t i = 0; i < n; ++i) EXPECT_EQ(wa[i] == 0.0f, wb[i] == 0.0f) << i;

@@ -42,6 +42,50 @@ TEST_F(LocalProviderTest, GeneratesAndCountsTokens) {
   EXPECT_LE(r->usage.output_tokens, 12);
 }
 
+TEST_F(LocalProviderTest, CachePointsWriteThePrefixThenReadIt) {
+  std::string contract;
+  for (int i = 0; i < 15; ++i)  // ~170 tokens: twice that still fits the fixture's context
+    contract += "Clause " + std::to_string(i) + " of the cache point contract applies. ";
+  InferenceRequest first = ask("Which clause mentions payment?");
+  first.system = {contract, "Be terse."};
+  first.cache_points.push_back({CachePoint::Section::kSystem, 0, 1});  // after the contract
+  auto a = provider_->infer(first, {});
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_GT(a->usage.cache_write_input_tokens, 100);
+  // The checkpoint ends before "Be terse." and the question: a strict part of the input.
+  EXPECT_LT(a->usage.cache_write_input_tokens, a->usage.input_tokens - 10);
+  EXPECT_EQ(a->usage.cache_read_input_tokens, 0);
+
+  InferenceRequest second = first;
+  second.messages[0].content[0].text = "Which clause comes last?";
+  auto b = provider_->infer(second, {});
+  ASSERT_TRUE(b) << b.error().message;
+  // The whole checkpoint was cached: read as a whole (the automatic cache reused a little more).
+  EXPECT_EQ(b->usage.cache_read_input_tokens, a->usage.cache_write_input_tokens);
+  EXPECT_GE(b->usage.prefix_reused_tokens, b->usage.cache_read_input_tokens);
+  EXPECT_EQ(b->usage.cache_write_input_tokens, 0);
+  EXPECT_EQ(b->usage.input_tokens, *provider_->count_tokens(second));
+
+  // A point inside the message: not cached as a whole yet, so the checkpoint is written whole;
+  // the system prompt the automatic cache reused is a speed-up billed as input, not a read.
+  InferenceRequest third = second;
+  third.messages[0].content.insert(third.messages[0].content.begin(),
+                                   ContentBlock{.text = "Appendix: " + contract});
+  third.cache_points = {{CachePoint::Section::kMessages, 0, 1}};
+  auto c = provider_->infer(third, {});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->usage.cache_read_input_tokens, 0);
+  EXPECT_GE(c->usage.prefix_reused_tokens, a->usage.cache_write_input_tokens);
+  EXPECT_GT(c->usage.cache_write_input_tokens,
+            c->usage.prefix_reused_tokens + 100);  // the appendix is past the reused part
+  EXPECT_LT(c->usage.cache_write_input_tokens, c->usage.input_tokens);
+  // The same request again reads the whole checkpoint.
+  auto d = provider_->infer(third, {});
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d->usage.cache_read_input_tokens, c->usage.cache_write_input_tokens);
+  EXPECT_EQ(d->usage.cache_write_input_tokens, 0);
+}
+
 TEST_F(LocalProviderTest, StreamingDeltasConcatenateToTheFinalText) {
   std::string streamed;
   auto r = provider_->infer(ask("Tell me"), [&](const StreamEvent& piece) {

@@ -69,6 +69,9 @@ class RouterGatewayTest : public ::testing::Test {
     config_ = new Config;
     config_->models = {model("qwen2-small", "qwen2-32-tied-q8_0.gguf", "small", 0.25, 1.25),
                        model("llama-large", "llama-spm-256-tied-q4_k_m.gguf", "large", 3.0, 15.0)};
+    // Prompt-cache prices on the small model only (the large one bills them as input).
+    config_->models[0].price_cache_read_per_mtok = 0.025;
+    config_->models[0].price_cache_write_per_mtok = 0.5;
     config_->routers = {router_config("router.default", {"invalid_output", "max_tokens", "checks"}),
                         router_config("router.checks", {"checks"})};
     auto provider = providers::LocalProvider::load(config_->models, 1);
@@ -202,6 +205,41 @@ TEST_F(RouterGatewayTest, FailedCheckEscalatesAndBothAttemptsArePaidFor) {
   int64_t pico = pico_cost("qwen2-small", small) + pico_cost("llama-large", large);
   EXPECT_EQ(routed.cost_micro_usd, catalog::Cost{pico}.micro_usd());
   EXPECT_GT(routed.cost_micro_usd, records[1].cost_micro_usd);  // more than the small call alone
+}
+
+TEST_F(RouterGatewayTest, CachePointTokensAreBilledAtTheAnsweringModelsCachePrices) {
+  std::string contract;
+  for (int i = 0; i < 15; ++i)  // ~170 tokens, well inside the fixture's context
+    contract += "Clause " + std::to_string(i) + " of the routed contract applies. ";
+  const std::string body =
+      R"({"system":[{"text":")" + contract +
+      R"("},{"cachePoint":{"type":"default"}}],)"
+      R"("messages":[{"role":"user","content":[{"text":"Which clause is first?"}]}],)"
+      R"("inferenceConfig":{"maxTokens":3,"temperature":0},)"
+      R"("additionalModelRequestFields":{"plinth":{"checks":{"stop_reason":"max_tokens"}}}})";
+  FakeExchange first = converse("router.default", body);
+  ASSERT_EQ(first.response->status, 200) << first.response->body;
+  ASSERT_EQ(first.header("x-plinth-invoked-model"), "qwen2-small");
+  FakeExchange second = converse("router.default", body);
+  ASSERT_EQ(second.response->status, 200) << second.response->body;
+  const json::value written = json::parse(first.response->body).at("usage");
+  const json::value read = json::parse(second.response->body).at("usage");
+  ASSERT_GT(written.at("cacheWriteInputTokens").as_int64(), 100) << written;
+  EXPECT_EQ(read.at("cacheReadInputTokens").as_int64(),
+            written.at("cacheWriteInputTokens").as_int64());
+
+  std::vector<ledger::UsageRecord> records = recorded();
+  ASSERT_EQ(records.size(), 2u);
+  const catalog::ModelEntry& small = *catalog_.find("qwen2-small");
+  for (const ledger::UsageRecord& r : records) {
+    const catalog::TokenCounts tokens{r.input_tokens, r.output_tokens, r.cache_read_input_tokens,
+                                      r.cache_write_input_tokens};
+    EXPECT_EQ(r.cost_micro_usd, catalog::compute_cost(small, tokens).micro_usd());
+  }
+  EXPECT_EQ(records[0].cache_write_input_tokens, written.at("cacheWriteInputTokens").as_int64());
+  EXPECT_EQ(records[1].cache_read_input_tokens, read.at("cacheReadInputTokens").as_int64());
+  // The write costs twice the input price, the read a tenth of it.
+  EXPECT_LT(records[1].cost_micro_usd, records[0].cost_micro_usd);
 }
 
 TEST_F(RouterGatewayTest, MaxTokensStopEscalatesOnTheDefaultRouter) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,9 @@ struct ModelEntry {
 
   // The ledger's provider name: "local" for the engine, the [[providers]] id otherwise.
   std::string_view provider_name() const { return provider.empty() ? "local" : provider; }
+  // Per million prompt-cache read / checkpoint write tokens; nullopt: the input price.
+  std::optional<double> price_cache_read_per_mtok = std::nullopt;
+  std::optional<double> price_cache_write_per_mtok = std::nullopt;
 };
 
 // What a caller's modelId names, before catalog lookup.
@@ -80,6 +84,17 @@ struct Cost {
   int64_t micro_usd() const { return (pico_usd + 500'000) / 1'000'000; }
 };
 
+// A call's tokens; the cache counts are subsets of input_tokens (read from the prompt cache,
+// written to it at a checkpoint), billed at their own prices.
+struct TokenCounts {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cache_read_input_tokens = 0;
+  int64_t cache_write_input_tokens = 0;
+};
+
+Cost compute_cost(const ModelEntry& model, const TokenCounts& tokens);
+// Without prompt-cache tokens.
 Cost compute_cost(const ModelEntry& model, int64_t input_tokens, int64_t output_tokens);
 
 std::string_view to_string(ModelKind kind);

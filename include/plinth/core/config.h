@@ -19,6 +19,9 @@ struct ModelConfig {
   std::string tier = "small";  // small | large
   double price_input_per_mtok = 0;
   double price_output_per_mtok = 0;
+  // Prompt-cache reads and checkpoint writes, per million tokens; absent: the input price.
+  std::optional<double> price_cache_read_per_mtok;
+  std::optional<double> price_cache_write_per_mtok;
   int context_length = 0;  // 0: the model file's own
   // KV caches of recent prompts kept for reuse by prompts sharing their prefix; 0 turns it off.
   int prefix_cache_mib = 256;

@@ -112,6 +112,9 @@ struct GenerateRequest {
   // Reuse and store the prompt's KV cache in the model's prefix cache (fast mode only: exact
   // generations always run the whole prompt).
   bool cache_prompt = true;
+  // An explicit cache checkpoint: the first cache_prefix_tokens prompt tokens are stored in the
+  // prefix cache (with the whole prompt when it fits, else on their own). 0 = none.
+  int32_t cache_prefix_tokens = 0;
   const std::atomic<bool>* cancel = nullptr;  // not owned; may be null
   TextCallback on_text;                       // may be empty
 };
@@ -126,6 +129,9 @@ struct GenerateResult {
   int32_t generated_tokens = 0;      // includes a final end-of-generation token if one was produced
   int32_t cached_prompt_tokens = 0;  // leading prompt tokens read from the prefix cache
   int32_t cache_written_tokens = 0;  // prompt tokens newly stored in the prefix cache
+  // Of the checkpoint's prefix (cache_prefix_tokens), the tokens this generation stored: those
+  // past cached_prompt_tokens, once the prefix is in the cache. 0 without a checkpoint.
+  int32_t checkpoint_written_tokens = 0;
 };
 
 // An input longer than the context: refused (kNone), or cut to fit by dropping tokens after

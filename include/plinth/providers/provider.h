@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -42,6 +43,18 @@ struct ToolSpec {
   std::string input_schema_json;  // JSON Schema as JSON text
 };
 
+// An explicit prompt-cache checkpoint (Bedrock cachePoint, Anthropic cache_control): the prompt up
+// to this point is a prefix the caller wants cached. Sections in prompt order: tools (rendered
+// with the system text), system texts, then message content blocks.
+struct CachePoint {
+  enum class Section { kSystem, kTools, kMessages } section = Section::kSystem;
+  size_t message = 0;  // kMessages: which message
+  size_t count = 0;    // kSystem: system texts before the point; kMessages: blocks of the message
+};
+
+// Bedrock and Anthropic accept at most four checkpoints per request.
+inline constexpr size_t kMaxCachePoints = 4;
+
 struct InferenceRequest {
   std::string model_id;  // resolved catalog id (not an alias)
   std::vector<std::string> system;
@@ -61,6 +74,8 @@ struct InferenceRequest {
   std::vector<ToolSpec> tools;
   std::optional<std::string> forced_tool;
   bool exact = false;
+  // In request order; the provider caches the prompt up to the last one.
+  std::vector<CachePoint> cache_points;
   const std::atomic<bool>* cancel = nullptr;  // not owned
 };
 

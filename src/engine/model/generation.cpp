@@ -1,6 +1,7 @@
 // Generation: sampling with constraints, log-probs, stop conditions and streaming per request.
 #include "model/generation.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace plinth::engine {
@@ -55,18 +56,22 @@ void Generation::consume(std::span<float> logits) {
     prompt_done_ = true;
     if (prefixes_ != nullptr && prefixes_->insert(request_.prompt, cache_))
       result_.cache_written_tokens = result_.prompt_tokens - result_.cached_prompt_tokens;
+    store_checkpoint();
   }
   TokenConstraint* constraint = request_.constraint;
   if (constraint != nullptr && constraint->is_complete()) {
     finish(StopReason::kEndOfGeneration);  // only end-of-generation may follow
     return;
   }
-  // Log-probabilities come from the raw logits, before temperature and masks.
-  const double lse = request_.logprobs > 0 ? log_sum_exp(logits) : 0.0;
-  std::vector<TokenLogprob> top;
-  if (request_.logprobs > 0) top = top_logprobs(logits, request_.logprobs, lse);
-
   std::optional<TokenId> token = sampler_.sample(logits);
+  // Log-probabilities come from the raw logits, before temperature and masks (the sampler's exp
+  // pass gives their log-sum-exp at temperature 1).
+  double lse = 0.0;
+  std::vector<TokenLogprob> top;
+  if (request_.logprobs > 0) {
+    lse = sampler_.raw_log_sum_exp(logits);
+    top = top_logprobs(logits, request_.logprobs, lse);
+  }
   if (constraint != nullptr && token && !constraint->allows(*token)) {
     allowed_.assign(logits.size(), 1);
     constraint->fill_mask(allowed_);
@@ -96,6 +101,17 @@ void Generation::consume(std::span<float> logits) {
       if (!commit(forced)) return;
     }
   }
+}
+
+void Generation::store_checkpoint() {
+  const int32_t length = std::min(request_.cache_prefix_tokens, result_.prompt_tokens);
+  if (prefixes_ == nullptr || length <= 0) return;
+  const auto prefix = std::span<const TokenId>(request_.prompt).first(static_cast<size_t>(length));
+  // The whole prompt (stored above) holds the prefix; when it was too large for the budget, the
+  // prefix goes in on its own.
+  if (!prefixes_->holds(prefix)) prefixes_->insert(prefix, cache_);
+  if (prefixes_->holds(prefix))
+    result_.checkpoint_written_tokens = std::max(0, length - result_.cached_prompt_tokens);
 }
 
 bool Generation::commit(TokenId token) {

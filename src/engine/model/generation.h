@@ -44,6 +44,8 @@ class Generation {
   // Records a chosen token (text, stop conditions) and queues it as input for the next pass;
   // false when the generation ended.
   bool commit(TokenId token);
+  // Makes sure the prompt up to request_.cache_prefix_tokens is in the prefix cache.
+  void store_checkpoint();
 
   const GenerateRequest& request_;
   const Tokenizer& tokenizer_;

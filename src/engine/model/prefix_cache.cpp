@@ -68,6 +68,15 @@ void PrefixCache::evict_to(size_t budget) {
   }
 }
 
+bool PrefixCache::holds(std::span<const TokenId> prefix) const {
+  if (prefix.size() < static_cast<size_t>(min_tokens_)) return false;
+  std::lock_guard lock(mutex_);
+  return std::any_of(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    return e.tokens.size() >= prefix.size() &&
+           std::equal(prefix.begin(), prefix.end(), e.tokens.begin());
+  });
+}
+
 size_t PrefixCache::bytes() const {
   std::lock_guard lock(mutex_);
   return bytes_;

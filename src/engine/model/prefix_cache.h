@@ -31,6 +31,9 @@ class PrefixCache {
   // too large for the budget, or already stored.
   bool insert(std::span<const TokenId> prompt, const KvCache& kv);
 
+  // Whether an entry starts with `prefix` (a lookup of a longer prompt would read all of it).
+  bool holds(std::span<const TokenId> prefix) const;
+
   size_t bytes() const;
   size_t entries() const;
 

@@ -22,14 +22,45 @@ class Sampler {
   // The distribution sample() draws from: every token it can pick with its probability, most
   // likely first. For tests and benchmarks.
   std::vector<std::pair<TokenId, double>> distribution(std::span<const float> logits);
+  // log(sum(exp(logits))) of the logits the last sample() drew from, when its weights were that
+  // sum's terms (temperature 1, every token a candidate, no min-p pruning): logprobs then need no
+  // second exp pass. nullopt otherwise.
+  std::optional<double> last_log_sum_exp() const { return raw_lse_; }
+  // log(sum(exp(logits))) of the logits the last sample() was given: last_log_sum_exp() when
+  // known, else one exp pass that reuses the largest logit sample() found.
+  double raw_log_sum_exp(std::span<const float> logits) const;
 
  private:
   // Leaves in ids_/values_/weights_ the tokens that can be drawn (weight > 0) and returns their
   // total weight; 0 when no token can be drawn.
-  double select(std::span<const float> logits);
+  // With `materialize`, the top-p and min-p cuts are applied to the weights; otherwise a top-p cut
+  // may be left pending (cut_pending_): the weights still hold every candidate and a draw rejects
+  // the tokens past the cut (cheaper than rewriting the vocabulary's weights when p is large).
+  double select(std::span<const float> logits, bool materialize);
   void keep_top_k(std::span<const float> logits, float floor);
-  // Zeroes the weights past the top-p cut. best and floor bound the candidates' logits.
-  void cut_top_p(double total, float best, float floor);
+  // Finds the top-p cut (cut_value_, cut_id_). best and floor bound the candidates' logits; a
+  // band known to hold the cut (its logits in (band->cut, band->keep], band->above the weight
+  // above it) spares the first pass over the candidates.
+  struct Band {
+    float keep = 0;    // every candidate above is inside the nucleus
+    float cut = 0;     // every candidate at or below is outside it
+    double above = 0;  // the weight above `keep`
+  };
+  // With `heavy` (a few tokens carry the mass), the most likely candidates are tried first.
+  void cut_top_p(double total, float best, float floor, const Band* band = nullptr,
+                 bool heavy = false);
+  // Where a strided sample of the candidates puts the top-p cut, widened by the sample's error;
+  // nullopt when the sample cannot tell (a few tokens carry the mass).
+  std::optional<Band> predict_band(float best, float temperature, float floor, bool* heavy) const;
+  // Draws with rejection past the pending cut (band_pending_, cut_pending_ or check_pending_).
+  std::optional<TokenId> draw_with_rejection(double total);
+  // Zeroes the weights past the cut and below min_floor; returns the new total.
+  double apply_cuts(float min_floor);
+  // The candidate position where the cumulative weight passes u (count_ when none).
+  size_t locate(double u) const;
+  bool past_cut(size_t i) const {
+    return values_[i] < cut_value_ || (values_[i] == cut_value_ && id_at(i) > cut_id_);
+  }
   void ensure_capacity(size_t n);
   uint32_t id_at(size_t i) const { return identity_ ? static_cast<uint32_t>(i) : ids_[i]; }
 
@@ -47,11 +78,33 @@ class Sampler {
   std::vector<float> weights_;
   std::vector<double> block_sums_;  // weights_ summed per kernels::kSumBlock
   std::vector<uint32_t> bracket_;
+  std::vector<uint32_t> bracket_positions_[2];  // positions in the candidates
   std::vector<float> bracket_values_[2], bracket_weights_[2];
+  size_t bracket_count_ = 0;      // bracket_positions_[bracket_side_] holds every tie at the cut
+  bool bracket_has_ties_ = true;  // ...unless this is false
+  int bracket_side_ = 0;
+  // The top-p cut: candidates with a lower logit, or the same logit and a higher id, are out.
+  float cut_value_ = 0;
+  uint32_t cut_id_ = 0;
+  bool cut_pending_ = false;
+  // The cut is only known to lie in band_ (exp pass sums); found exactly when a draw lands there.
+  bool band_pending_ = false;
+  Band band_;
+  // The cut is not known at all: a draw's token is kept when the weight ahead of it (one masked
+  // sum over the candidates) is below the target. Only with identity_ (position = id order).
+  bool check_pending_ = false;
+  float best_ = 0, floor_ = 0;  // the candidates' largest logit and the pruning floor
+  bool heavy_ = false;          // a few tokens carry the mass (see predict_band)
+  double top_p_total_ = 0;      // the total weight the top-p target is a fraction of
+  float min_floor_ = 0;         // min-p: candidates below are out (-inf: none)
+  std::optional<double> raw_lse_;
+  std::optional<float> last_best_;  // the largest logit the last sample() found
 };
 
 // log(sum(exp(logits))) (float weights summed in double; relative error ~1e-7).
 double log_sum_exp(std::span<const float> logits);
+// The same with the largest logit already known.
+double log_sum_exp(std::span<const float> logits, float best);
 // The k most likely tokens by raw logit with their log-softmax, most likely first (ties: lower id).
 std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse);
 

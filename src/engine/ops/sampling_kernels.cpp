@@ -52,6 +52,24 @@ size_t portable_compact_pairs_in_range(const float* x, const float* w, size_t n,
   return count;
 }
 
+size_t portable_compact_triples_in_range(const float* x, const float* w, size_t n, float lo,
+                                         float hi, uint32_t* index, float* value, float* weight,
+                                         double* above) {
+  size_t count = 0;
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (x[i] > hi) sum += w[i];
+    if (x[i] >= lo && x[i] <= hi) {
+      index[count] = static_cast<uint32_t>(i);
+      value[count] = x[i];
+      weight[count] = w[i];
+      ++count;
+    }
+  }
+  *above = sum;
+  return count;
+}
+
 void portable_sums_above(const float* x, const float* w, size_t n, const float* thresholds,
                          double* out) {
   for (int k = 0; k < kThresholds; ++k) out[k] = 0;
@@ -75,9 +93,27 @@ double portable_exp_weights(const float* x, size_t n, float max, float scale, fl
   return total;
 }
 
+double portable_exp_weights_above(const float* x, size_t n, float max, float scale, float floor,
+                                  float* w, double* block_sums, const float* thresholds,
+                                  double* above) {
+  const double total = portable_exp_weights(x, n, max, scale, floor, w, block_sums);
+  for (int k = 0; k < 2; ++k) {
+    above[k] = 0;
+    for (size_t i = 0; i < n; ++i) above[k] += x[i] > thresholds[k] ? w[i] : 0.0f;
+  }
+  return total;
+}
+
 double portable_sum_where_greater(const float* x, const float* w, size_t n, float threshold) {
   double total = 0;
   for (size_t i = 0; i < n; ++i) total += x[i] > threshold ? w[i] : 0.0f;
+  return total;
+}
+
+double portable_mass_before(const float* x, const float* w, size_t n, float value, size_t index) {
+  double total = 0;
+  for (size_t i = 0; i < n; ++i)
+    total += x[i] > value || (x[i] == value && i < index) ? w[i] : 0.0f;
   return total;
 }
 
@@ -104,9 +140,12 @@ const SamplingKernels& portable_sampling_kernels() {
                                      portable_first_at_least,
                                      portable_compact_in_range,
                                      portable_compact_pairs_in_range,
+                                     portable_compact_triples_in_range,
                                      portable_sums_above,
                                      portable_exp_weights,
+                                     portable_exp_weights_above,
                                      portable_sum_where_greater,
+                                     portable_mass_before,
                                      portable_zero_where_less,
                                      portable_sum};
   return table;

@@ -25,6 +25,10 @@ struct SamplingKernels {
   // returns the count.
   size_t (*compact_pairs_in_range)(const float* x, const float* w, size_t n, float lo, float hi,
                                    float* out_x, float* out_w);
+  // compact_in_range with the weights too (index, value and weight of every i with
+  // lo <= x[i] <= hi), and *above = the sum of w[i] over x[i] > hi, in one pass over x and w.
+  size_t (*compact_triples_in_range)(const float* x, const float* w, size_t n, float lo, float hi,
+                                     uint32_t* index, float* value, float* weight, double* above);
   // out[k] = the sum of w[i] over i with x[i] > thresholds[k], for k < kThresholds, in one pass.
   void (*sums_above)(const float* x, const float* w, size_t n, const float* thresholds,
                      double* out);
@@ -33,8 +37,15 @@ struct SamplingKernels {
   // unless null, gets the sum of each kSumBlock values.
   double (*exp_weights)(const float* x, size_t n, float max, float scale, float floor, float* w,
                         double* block_sums);
+  // exp_weights (w and block_sums required) that also sums, in the same pass, the weights of the
+  // x[i] above each of two thresholds into above[0] and above[1].
+  double (*exp_weights_above)(const float* x, size_t n, float max, float scale, float floor,
+                              float* w, double* block_sums, const float* thresholds, double* above);
   // The sum of w[i] over i with x[i] > threshold.
   double (*sum_where_greater)(const float* x, const float* w, size_t n, float threshold);
+  // The weight ahead of token `index` in the order by value, then index: the sum of w[i] over i
+  // with x[i] > value, or x[i] == value and i < index. One pass; what a top-p draw checks.
+  double (*mass_before)(const float* x, const float* w, size_t n, float value, size_t index);
   // w[i] = 0 where x[i] < threshold.
   void (*zero_where_less)(const float* x, float* w, size_t n, float threshold);
   // The sum of w[0..n); block_sums, unless null, gets the sum of each kSumBlock values.
