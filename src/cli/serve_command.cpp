@@ -229,11 +229,13 @@ int run_serve(const ServeOptions& o) {
   } else {
     log::warn("the store has no SQLite database: usage is not recorded");
   }
-  // Knowledge-base vectors live in the same database; their indexes are rebuilt here (on
-  // PostgreSQL each replica builds its own and follows the others' changes).
+  // Knowledge-base vectors live in the same database; their indexes are loaded or rebuilt here
+  // (on PostgreSQL each replica keeps its own in its data directory and follows the others'
+  // changes).
   std::unique_ptr<vectors::VectorStore> vector_store;
   if (pg_pool) {
-    auto opened = vectors::open_postgres_vector_store(pg_pool);
+    auto opened = vectors::open_postgres_vector_store(
+        pg_pool, vectors::IndexOptions{.index_dir = config->data_dir / "vector-index"});
     if (!opened) return fail_start(opened.error().message);
     vector_store = std::move(*opened);
   } else if (store::Database* database = (*store)->database()) {

@@ -73,7 +73,8 @@ auto with_retries(F&& attempt) -> decltype(attempt()) {
 }  // namespace
 
 Result<std::unique_ptr<PgBudgetRows>> PgBudgetRows::open(std::shared_ptr<pg::Pool> pool,
-                                                         std::chrono::milliseconds lease) {
+                                                         std::chrono::milliseconds lease,
+                                                         PruneCutoffs prune_cutoffs) {
   {
     auto conn = pool->acquire();
     if (!conn) return std::unexpected(conn.error());
@@ -82,13 +83,17 @@ Result<std::unique_ptr<PgBudgetRows>> PgBudgetRows::open(std::shared_ptr<pg::Poo
     }
   }
   auto random = Random::secure();
-  return std::unique_ptr<PgBudgetRows>(
-      new PgBudgetRows(std::move(pool), lease, new_uuid(*random)));  // private constructor
+  return std::unique_ptr<PgBudgetRows>(new PgBudgetRows(std::move(pool), lease,
+                                                        new_uuid(*random),  // private constructor
+                                                        std::move(prune_cutoffs)));
 }
 
 PgBudgetRows::PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease,
-                           std::string replica)
-    : pool_(std::move(pool)), lease_(lease), replica_(std::move(replica)) {
+                           std::string replica, PruneCutoffs prune_cutoffs)
+    : pool_(std::move(pool)),
+      lease_(lease),
+      replica_(std::move(replica)),
+      prune_cutoffs_(std::move(prune_cutoffs)) {
   heartbeat_ = std::thread([this] { heartbeat_loop(); });
 }
 
@@ -115,6 +120,11 @@ void PgBudgetRows::heartbeat_loop() {
       log::warn("budgets: cannot release expired reservations: {}", released.error().message);
     } else if (*released > 0) {
       log::info("budgets: released {} reservation hold(s) of a replica that stopped", *released);
+    }
+    if (prune_cutoffs_) {
+      if (auto pruned = prune(prune_cutoffs_()); !pruned) {
+        log::warn("budgets: cannot prune old budget rows: {}", pruned.error().message);
+      }
     }
     lock.lock();
   }
@@ -408,6 +418,27 @@ Result<int64_t> PgBudgetRows::release_expired() {
     if (auto committed = tx->commit(); !committed) return std::unexpected(committed.error());
     return static_cast<int64_t>(holds.size());
   });
+}
+
+Result<int64_t> PgBudgetRows::prune(const std::vector<PruneBefore>& cutoffs) {
+  auto conn = pool_->acquire();
+  if (!conn) return std::unexpected(conn.error());
+  int64_t pruned = 0;
+  for (const PruneBefore& cutoff : cutoffs) {
+    // SKIP LOCKED: a row another transaction is booking into is left for a later heartbeat.
+    auto deleted = (*conn)->exec_prepared(
+        "budget_prune",
+        "WITH gone AS (DELETE FROM budget_usage WHERE (budget_id, key, period_start_ms) IN"
+        " (SELECT u.budget_id, u.key, u.period_start_ms FROM budget_usage u WHERE"
+        " u.budget_id = $1 AND u.period_start_ms < $2 AND u.reserved = 0 AND NOT EXISTS"
+        " (SELECT 1 FROM budget_holds h WHERE h.budget_id = u.budget_id AND h.key = u.key AND"
+        " h.period_start_ms = u.period_start_ms) LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING 1)"
+        " SELECT COUNT(*) FROM gone",
+        {cutoff.budget_id, cutoff.period_start_ms});
+    if (!deleted) return std::unexpected(deleted.error());
+    pruned += deleted->int64(0, 0);
+  }
+  return pruned;
 }
 
 }  // namespace plinth::ledger

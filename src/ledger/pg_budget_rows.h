@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,10 +50,19 @@ class PgBudgetRows {
     Usage usage;
   };
 
+  // Per budget: rows of periods that start before period_start_ms may be pruned.
+  struct PruneBefore {
+    std::string budget_id;
+    int64_t period_start_ms = 0;
+  };
+  // Asked on every heartbeat (on the heartbeat's thread) for what may be pruned now.
+  using PruneCutoffs = std::function<std::vector<PruneBefore>()>;
+
   // Migrates the tables and starts the heartbeat (extends this replica's leases, releases the
-  // expired leases of any replica) every lease / 3.
+  // expired leases of any replica, prunes old empty rows) every lease / 3.
   static Result<std::unique_ptr<PgBudgetRows>> open(std::shared_ptr<pg::Pool> pool,
-                                                    std::chrono::milliseconds lease);
+                                                    std::chrono::milliseconds lease,
+                                                    PruneCutoffs prune_cutoffs = {});
   ~PgBudgetRows();  // stops the heartbeat; reservations still held expire with their lease
 
   // Holds `estimate` in every row, all or nothing: the reservation's id, or the refusal.
@@ -71,11 +81,15 @@ class PgBudgetRows {
                                 const std::string& always_key) const;
   // Releases every expired lease now (the heartbeat does this too); the number released.
   Result<int64_t> release_expired();
+  // Deletes the rows of periods before each cutoff that hold nothing (reserved 0, no hold names
+  // them); the ledger keeps the record of what they spent. At most 1000 rows per budget a call;
+  // the number deleted.
+  Result<int64_t> prune(const std::vector<PruneBefore>& cutoffs);
   const std::string& replica() const { return replica_; }
 
  private:
-  PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease,
-               std::string replica);
+  PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease, std::string replica,
+               PruneCutoffs prune_cutoffs);
   struct PendingSettle {
     int64_t id = 0;
     std::vector<Hold> holds;
@@ -92,7 +106,8 @@ class PgBudgetRows {
 
   std::shared_ptr<pg::Pool> pool_;
   std::chrono::milliseconds lease_;
-  std::string replica_;  // random per process start: a restarted replica renews nothing old
+  std::string replica_;         // random per process start: a restarted replica renews nothing old
+  PruneCutoffs prune_cutoffs_;  // called on the heartbeat's thread only
   std::mutex mutex_;
   std::condition_variable stop_changed_;
   bool stopping_ = false;  // guarded by mutex_

@@ -30,7 +30,18 @@ BudgetState state_from(const BudgetSpec& spec, std::string key, int64_t period_s
 }  // namespace
 
 Status Budgets::share_through(std::shared_ptr<pg::Pool> pool, SharedBudgetOptions options) {
-  auto rows = PgBudgetRows::open(std::move(pool), options.lease);
+  // Kept: the current period and the one before it (a call that started there settles into the
+  // current one, and GET /v1/budgets may still be asked about it); older empty rows go.
+  auto cutoffs = [this] {
+    int64_t now = now_ms();
+    std::vector<PgBudgetRows::PruneBefore> out;
+    for (const BudgetSpec& spec : specs_) {
+      int64_t previous = period_start_ms(spec.period, period_start_ms(spec.period, now) - 1);
+      out.push_back({spec.id, previous});
+    }
+    return out;
+  };
+  auto rows = PgBudgetRows::open(std::move(pool), options.lease, cutoffs);
   if (!rows) return std::unexpected(rows.error());
   shared_ = std::move(*rows);
   return ok();

@@ -1,5 +1,5 @@
-// The PostgreSQL Store: the replica's connection pool, IAM on it, and a per-replica SQLite file
-// for the domains that are not on PostgreSQL yet.
+// The PostgreSQL Store: the replica's connection pool and IAM on it. Every other domain opens
+// its own PostgreSQL tables on the pool, so there is no SQLite database (database() is null).
 #include <memory>
 
 #include "pg_iam_store.h"
@@ -11,18 +11,14 @@ namespace {
 
 class PgStore final : public Store {
  public:
-  PgStore(std::shared_ptr<pg::Pool> pool, std::unique_ptr<Database> local, std::string master_key,
-          std::shared_ptr<Random> random)
-      : pool_(std::move(pool)),
-        local_(std::move(local)),
-        iam_(pool_, std::move(master_key), std::move(random)) {}
+  PgStore(std::shared_ptr<pg::Pool> pool, std::string master_key, std::shared_ptr<Random> random)
+      : pool_(std::move(pool)), iam_(pool_, std::move(master_key), std::move(random)) {}
   IamStore& iam() override { return iam_; }
-  Database* database() override { return local_.get(); }
+  Database* database() override { return nullptr; }
   std::shared_ptr<pg::Pool> pg_pool() override { return pool_; }
 
  private:
   std::shared_ptr<pg::Pool> pool_;
-  std::unique_ptr<Database> local_;
   PgIamStore iam_;
 };
 
@@ -41,15 +37,8 @@ Result<std::unique_ptr<Store>> open_postgres_store(const PostgresStoreOptions& o
       return std::unexpected(status.error());
     }
   }
-  std::unique_ptr<Database> local;
-  if (!options.local_sqlite_file.empty()) {
-    auto db = Database::open(options.local_sqlite_file);
-    if (!db) return std::unexpected(db.error());
-    local = std::move(*db);
-  }
   auto random = options.random ? options.random : Random::secure();
-  return std::make_unique<PgStore>(std::move(*pool), std::move(local), options.master_key,
-                                   std::move(random));
+  return std::make_unique<PgStore>(std::move(*pool), options.master_key, std::move(random));
 }
 
 }  // namespace plinth::store

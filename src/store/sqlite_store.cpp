@@ -53,8 +53,7 @@ Result<std::unique_ptr<Store>> open_store(const StorageLocation& location,
   }
   pg::PoolOptions pool_options = pool;
   pool_options.url = location.postgres_url;
-  return open_postgres_store(
-      PostgresStoreOptions{pool_options, *key, random, data_dir / "plinth-local.db"});
+  return open_postgres_store(PostgresStoreOptions{pool_options, *key, random});
 }
 
 }  // namespace plinth::store

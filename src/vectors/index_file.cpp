@@ -226,9 +226,13 @@ Status IndexFileWriter::commit() {
   return ok();
 }
 
-Result<std::unique_ptr<AnnIndex>> load_index_file(const fs::path& file,
-                                                  const IndexFileHeader& expected,
-                                                  const IndexOptions& options) {
+namespace {
+
+// `saved_revision` null: the file must be at expected.revision; else any revision, written there.
+Result<std::unique_ptr<AnnIndex>> load_checked(const fs::path& file,
+                                               const IndexFileHeader& expected,
+                                               const IndexOptions& options,
+                                               int64_t* saved_revision) {
   Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return fail(ErrorCode::kNotFound, "no saved index");
@@ -263,7 +267,9 @@ Result<std::unique_ptr<AnnIndex>> load_index_file(const fs::path& file,
       static_cast<int>(fixed.ef_construction) != expected.ef_construction) {
     return fail(ErrorCode::kConflict, "saved index has other dimensions or HNSW parameters");
   }
-  if (fixed.revision != expected.revision) {
+  if (saved_revision != nullptr) {
+    *saved_revision = fixed.revision;
+  } else if (fixed.revision != expected.revision) {
     return fail(ErrorCode::kConflict, fmt::format("saved index is stale (revision {}, store at {})",
                                                   fixed.revision, expected.revision));
   }
@@ -275,6 +281,21 @@ Result<std::unique_ptr<AnnIndex>> load_index_file(const fs::path& file,
   if (auto read = source.read_trailer(stored_crc); !read) return std::unexpected(read.error());
   if (stored_crc != computed) return fail(ErrorCode::kCorruptData, "saved index checksum differs");
   return index;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AnnIndex>> load_index_file(const fs::path& file,
+                                                  const IndexFileHeader& expected,
+                                                  const IndexOptions& options) {
+  return load_checked(file, expected, options, nullptr);
+}
+
+Result<std::unique_ptr<AnnIndex>> load_index_file_at_any_revision(const fs::path& file,
+                                                                  const IndexFileHeader& expected,
+                                                                  const IndexOptions& options,
+                                                                  int64_t& revision) {
+  return load_checked(file, expected, options, &revision);
 }
 
 void remove_stale_temp_files(const fs::path& dir) {

@@ -17,7 +17,7 @@ namespace plinth::vectors {
 struct IndexFileHeader {
   std::string account_id;
   std::string knowledge_base_id;
-  int64_t revision = 0;  // the knowledge base's revision (sqlite_vector_store.cpp) at the save
+  int64_t revision = 0;  // SQLite: the base's revision; PostgreSQL: its last change-log seq
   int dimensions = 0;
   int m = 0;
   int ef_construction = 0;
@@ -56,6 +56,13 @@ class IndexFileWriter {
 Result<std::unique_ptr<AnnIndex>> load_index_file(const std::filesystem::path& file,
                                                   const IndexFileHeader& expected,
                                                   const IndexOptions& options);
+
+// As load_index_file, but at whatever revision the file was saved at (set in `revision`): the
+// PostgreSQL store catches up from there through its change log.
+Result<std::unique_ptr<AnnIndex>> load_index_file_at_any_revision(const std::filesystem::path& file,
+                                                                  const IndexFileHeader& expected,
+                                                                  const IndexOptions& options,
+                                                                  int64_t& revision);
 
 // Removes temp files left by a crash during a save (older than an hour, so that a save in
 // progress in another process is left alone).

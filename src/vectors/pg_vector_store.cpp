@@ -1,16 +1,25 @@
 // The PostgreSQL vector store shared by replicas: chunk rows (the source of truth) plus a change
 // log per knowledge base; each replica mirrors them into its own in-memory AnnIndex, catching up
-// from the log on every search and whenever a NOTIFY says another replica changed a base.
+// from the log on every search and whenever a NOTIFY says another replica changed a base. With an
+// index folder each mirror is also saved there with the log seq it reflects (when its base is
+// idle, every save_after_changes changes, and at destruction), loaded at start and caught up
+// from that seq, so that a restart does not rebuild every index from the rows.
 #include "plinth/vectors/pg_vector_store.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "ann_index.h"
 #include "chunk_checks.h"
+#include "index_file.h"
+#include "plinth/core/clock.h"
 #include "plinth/core/log.h"
 #include "plinth/pg/listener.h"
 #include "plinth/pg/migrations.h"
@@ -64,16 +73,33 @@ using KbKey = std::pair<std::string, std::string>;  // account id, knowledge bas
 
 constexpr const char* kChannel = "plinth_vectors";  // payload: account id '/' knowledge base id
 
+// A base whose mirror took no change for this long is idle: its index is saved.
+constexpr int64_t kIdleMs = 2000;
+constexpr auto kSaverTick = std::chrono::milliseconds(500);
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             Clock::real()->steady_now().time_since_epoch())
+      .count();
+}
+
 struct Mirror {
   std::shared_mutex mutex;
   std::unique_ptr<AnnIndex> index;  // guarded by mutex; null until the first vector
   int64_t applied = 0;              // guarded by mutex: the last change seq in `index`
+  // Guarded by mutex: the seq of the saved file, and the changes applied since it.
+  int64_t saved = 0;
+  int64_t unsaved_changes = 0;
+  int64_t first_unsaved_ms = 0;
+  int64_t last_change_ms = 0;
 };
 
 class PgVectorStore final : public VectorStore {
  public:
   PgVectorStore(std::shared_ptr<pg::Pool> pool, IndexOptions options)
-      : pool_(std::move(pool)), options_(std::move(options)) {}
+      : pool_(std::move(pool)), options_(std::move(options)) {
+    if (options_.persist) index_dir_ = options_.index_dir;
+  }
 
   Status start_listening() {
     pg::ListenerOptions listen;
@@ -94,7 +120,70 @@ class PgVectorStore final : public VectorStore {
     return ok();
   }
 
-  ~PgVectorStore() override { listener_.reset(); }  // its thread calls catch_up on this
+  ~PgVectorStore() override {
+    listener_.reset();  // its thread calls catch_up on this
+    if (saver_.joinable()) {
+      {
+        std::lock_guard lock(saver_mutex_);
+        stopping_ = true;
+      }
+      saver_wake_.notify_all();
+      saver_.join();
+      save_changed(true);  // a clean shutdown leaves every index saved
+    }
+  }
+
+  // Loads each knowledge base's saved index (before the first catch-up, which then starts at
+  // the saved seq) and starts the thread that saves changed ones. Without a folder: nothing.
+  void load_saved_indexes() {
+    if (index_dir_.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(index_dir_, ec);
+    if (ec) {
+      log::warn("vectors: cannot create {} ({}); indexes are not saved", index_dir_.string(),
+                ec.message());
+      index_dir_.clear();
+      return;
+    }
+    remove_stale_temp_files(index_dir_);
+    auto rows = exec("vectors_saved_kbs",
+                     "SELECT k.account_id, k.id, k.dimensions, (SELECT COALESCE(MAX(c.seq), 0)"
+                     " FROM vectors_changes c WHERE c.account_id = k.account_id AND"
+                     " c.knowledge_base_id = k.id) FROM vectors_knowledge_bases k"
+                     " WHERE k.dimensions > 0",
+                     {});
+    if (!rows) {
+      log::warn("vectors: cannot list knowledge bases: {}", rows.error().message);
+    }
+    for (int i = 0; rows && i < rows->size(); ++i) {
+      KbKey key{rows->text(i, 0), rows->text(i, 1)};
+      IndexFileHeader expected{key.first,  key.second,
+                               0,          static_cast<int>(rows->int64(i, 2)),
+                               options_.m, options_.ef_construction};
+      int64_t revision = 0;
+      auto loaded = load_index_file_at_any_revision(index_file(key), expected, options_, revision);
+      std::string reason;
+      if (!loaded) {
+        reason = loaded.error().message;
+      } else if (revision < 0 || revision > rows->int64(i, 3)) {
+        // Saved from another database (or one restored from an older backup): not this log.
+        reason = "saved index is ahead of the change log";
+      } else {
+        auto m = mirror(key);
+        std::unique_lock lock(m->mutex);
+        m->index = std::move(*loaded);
+        m->applied = m->saved = revision;
+        lock.unlock();
+        emit(IndexEvent::Kind::kLoaded, key, "");
+        continue;
+      }
+      if (loaded || loaded.error().code != ErrorCode::kNotFound) {
+        log::warn("vectors: saved index of {} not used ({}); rebuilding", key.second, reason);
+      }
+      emit(IndexEvent::Kind::kRebuilt, key, reason);
+    }
+    saver_ = std::thread([this] { save_in_background(); });
+  }
 
   Result<KnowledgeBase> ensure_knowledge_base(std::string_view account_id, std::string_view id,
                                               std::string_view embedding_model) override {
@@ -366,6 +455,74 @@ class PgVectorStore final : public VectorStore {
     return (*conn)->exec_prepared(name, sql, params);
   }
 
+  std::filesystem::path index_file(const KbKey& key) const {
+    return index_file_path(index_dir_, key.first, key.second);
+  }
+
+  void emit(IndexEvent::Kind kind, const KbKey& key, std::string reason) const {
+    if (options_.on_index_event) options_.on_index_event({kind, key.first, key.second, reason});
+  }
+
+  // The saver thread: every tick, saves the bases that are due.
+  void save_in_background() {
+    std::unique_lock lock(saver_mutex_);
+    while (!stopping_) {
+      saver_wake_.wait_for(lock, kSaverTick, [this] { return stopping_; });
+      if (stopping_) break;
+      lock.unlock();
+      save_changed(false);
+      lock.lock();
+    }
+  }
+
+  void save_changed(bool all) {
+    std::vector<std::pair<KbKey, std::shared_ptr<Mirror>>> mirrors;
+    {
+      std::lock_guard lock(mirrors_mutex_);
+      mirrors.assign(mirrors_.begin(), mirrors_.end());
+    }
+    for (const auto& [key, m] : mirrors) {
+      if (auto st = save(key, *m, all); !st) {
+        log::warn("vectors: cannot save the index of {}: {}", key.second, st.error().message);
+      }
+    }
+  }
+
+  // Saves one mirror when it changed since its last save and (unless `always`) its base is idle,
+  // has save_after_changes unsaved changes, or its oldest unsaved change is save_interval old.
+  // Only the saver thread (then the destructor) calls this, so saves of one base never overlap.
+  Status save(const KbKey& key, Mirror& m, bool always) {
+    std::optional<IndexFileWriter> writer;
+    int64_t revision = 0;
+    {
+      std::shared_lock lock(m.mutex);  // searches go on while the bytes are written
+      if (!m.index || m.applied == m.saved) return ok();
+      int64_t now = steady_ms();
+      bool due =
+          always || m.unsaved_changes >= options_.save_after_changes ||
+          now - m.last_change_ms >= kIdleMs ||
+          now - m.first_unsaved_ms >=
+              std::chrono::duration_cast<std::chrono::milliseconds>(options_.save_interval).count();
+      if (!due) return ok();
+      auto created = IndexFileWriter::create(index_file(key));
+      if (!created) return std::unexpected(created.error());
+      writer.emplace(std::move(*created));
+      revision = m.applied;
+      IndexFileHeader header{key.first,  key.second,
+                             revision,   m.index->dimensions(),
+                             options_.m, options_.ef_construction};
+      if (auto st = writer->write(header, *m.index); !st) return st;
+    }
+    if (auto st = writer->commit(); !st) return st;
+    {
+      std::unique_lock lock(m.mutex);
+      m.saved = revision;
+      if (m.applied == revision) m.unsaved_changes = 0;
+    }
+    emit(IndexEvent::Kind::kSaved, key, "");
+    return ok();
+  }
+
   std::shared_ptr<Mirror> mirror(const KbKey& key) {
     std::lock_guard lock(mirrors_mutex_);
     auto& slot = mirrors_[key];
@@ -413,6 +570,10 @@ class PgVectorStore final : public VectorStore {
       }
       if (auto st = flush(); !st) return st;
       m->applied = rows->int64(rows->size() - 1, 0);
+      int64_t now = steady_ms();
+      if (m->unsaved_changes == 0) m->first_unsaved_ms = now;
+      m->unsaved_changes += rows->size();
+      m->last_change_ms = now;
     }
   }
 
@@ -420,7 +581,12 @@ class PgVectorStore final : public VectorStore {
   IndexOptions options_;
   std::mutex mirrors_mutex_;
   std::map<KbKey, std::shared_ptr<Mirror>> mirrors_;  // guarded by mirrors_mutex_
-  std::unique_ptr<pg::Listener> listener_;            // last: stopped first
+  std::filesystem::path index_dir_;                   // empty: indexes are not saved
+  std::mutex saver_mutex_;
+  std::condition_variable saver_wake_;
+  bool stopping_ = false;  // guarded by saver_mutex_
+  std::thread saver_;
+  std::unique_ptr<pg::Listener> listener_;  // last: stopped first
 };
 
 }  // namespace
@@ -441,6 +607,7 @@ Result<std::unique_ptr<VectorStore>> open_postgres_vector_store(std::shared_ptr<
     }
   }
   auto store = std::make_unique<PgVectorStore>(std::move(pool), options);
+  store->load_saved_indexes();
   store->catch_up_all();
   if (auto st = store->start_listening(); !st) return std::unexpected(st.error());
   return std::unique_ptr<VectorStore>(std::move(store));

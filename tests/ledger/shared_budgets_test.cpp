@@ -199,5 +199,51 @@ TEST(SharedBudgets, ASettlementThatFailedIsBookedOnceTheDatabaseAnswersAgain) {
   EXPECT_EQ(scalar(*reader, "SELECT count(*) FROM budget_holds"), 0);
 }
 
+// Polls `sql` until it returns `want` (the heartbeat runs every lease / 3); the last value.
+int64_t await_scalar(pg::Pool& pool, const std::string& sql, int64_t want) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int64_t got = scalar(pool, sql);
+  while (got != want && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    got = scalar(pool, sql);
+  }
+  return got;
+}
+
+TEST(SharedBudgets, TheHeartbeatPrunesEmptyRowsOfPeriodsThatEndedAFullPeriodAgo) {
+  pg::testing::TestDatabase db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  ManualClock clock(kNoon);
+  auto pool = connect(db, 2);
+  ASSERT_TRUE(pool);
+  Budgets budgets(account_limit(100), clock);
+  ASSERT_TRUE(budgets.share_through(pool, {std::chrono::milliseconds(300)}));
+  const BudgetSubject bob{"444455556666", "arn:aws:iam::444455556666:user/bob", "team-b"};
+  const std::string day0 = "SELECT count(*) FROM budget_usage WHERE period_start_ms = " +
+                           std::to_string(period_start_ms(BudgetPeriod::kDay, kNoon * 1000));
+  auto spent = budgets.reserve(alice(), 40);
+  ASSERT_TRUE(spent);
+  spent->settle(40);
+  auto held = budgets.reserve(bob, 30);  // still in flight two days later
+  ASSERT_TRUE(held);
+
+  clock.advance(std::chrono::hours(24));  // day 0 is the previous period: kept
+  auto today = budgets.reserve(alice(), 10);
+  ASSERT_TRUE(today);
+  today->settle(10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // several heartbeats
+  EXPECT_EQ(scalar(*pool, day0), 2);
+
+  clock.advance(std::chrono::hours(24));  // day 0 ended a full day ago
+  // Alice's day-0 row holds nothing: pruned. Bob's still holds his reservation: kept.
+  EXPECT_EQ(await_scalar(*pool, day0, 1), 1);
+  EXPECT_EQ(scalar(*pool, day0 + " AND reserved = 30"), 1);
+  EXPECT_EQ(scalar(*pool, "SELECT count(*) FROM budget_usage"), 2);  // + alice's day 1
+  held->settle(20);  // booked on day 2; the day-0 row is empty now and goes too
+  EXPECT_EQ(await_scalar(*pool, day0, 0), 0);
+  EXPECT_EQ(scalar(*pool, "SELECT count(*) FROM budget_holds"), 0);
+  EXPECT_EQ(scalar(*pool, "SELECT sum(spent) FROM budget_usage"), 30);  // days 1 and 2
+}
+
 }  // namespace
 }  // namespace plinth::ledger

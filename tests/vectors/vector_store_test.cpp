@@ -1,11 +1,14 @@
 // Both vector stores — SQLite on a real database file, PostgreSQL on a fresh database — for
 // idempotent adds, dimensions, removal, isolation between accounts and knowledge bases,
-// exclusion, the rebuild on reopen, and (PostgreSQL) a second replica seeing the first's chunks.
+// exclusion, the rebuild on reopen, and (PostgreSQL) a second replica seeing the first's chunks
+// and a replica's saved index loaded, caught up, or rebuilt when damaged.
 #include "plinth/vectors/vector_store.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -380,9 +383,149 @@ TEST_P(PgVectorStoreTest, AChunkAddedThroughOneReplicaIsFoundThroughAnotherWithi
   EXPECT_EQ((*other)->count(kAccount, "kb-a").value(), 20);
 }
 
+// A PostgreSQL replica that saves its indexes in `dir`; `events` records loads, rebuilds, saves.
+class PgSavedIndexTest : public VectorStoreTest {
+ protected:
+  Result<std::unique_ptr<VectorStore>> open_saving(const fs::path& dir, int save_after = 20'000) {
+    auto pool = pg::Pool::open({database_->url(), 4});
+    if (!pool) return std::unexpected(pool.error());
+    IndexOptions options{.build_threads = 2, .index_dir = dir, .save_after_changes = save_after};
+    options.on_index_event = [this](const IndexEvent& event) {
+      std::lock_guard lock(events_mutex_);
+      events_.push_back(event);
+    };
+    return open_postgres_vector_store(*pool, options);
+  }
+  std::vector<IndexEvent> take_events() {
+    std::lock_guard lock(events_mutex_);
+    return std::exchange(events_, {});
+  }
+  bool saw(IndexEvent::Kind kind) {
+    for (const IndexEvent& e : take_events()) {
+      if (e.kind == kind && e.knowledge_base_id == "kb-a") return true;
+    }
+    return false;
+  }
+  // The same queries through `replica` and through a replica that rebuilt from the rows.
+  void expect_same_results_as_a_fresh_rebuild(VectorStore& replica,
+                                              const std::vector<ChunkVector>& queries) {
+    auto fresh = open_another();
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    for (const ChunkVector& q : queries) {
+      auto got = replica.search({kAccount, "kb-a", q.embedding, 5, std::nullopt});
+      auto want = (*fresh)->search({kAccount, "kb-a", q.embedding, 5, std::nullopt});
+      ASSERT_TRUE(got && want);
+      ASSERT_EQ(got->size(), want->size());
+      for (size_t i = 0; i < got->size(); ++i) {
+        EXPECT_EQ((*got)[i].document_id, (*want)[i].document_id);
+        EXPECT_EQ((*got)[i].chunk_index, (*want)[i].chunk_index);
+        EXPECT_FLOAT_EQ((*got)[i].score, (*want)[i].score);
+      }
+    }
+  }
+  fs::path index_dir() const { return dir_ / "vector-index"; }
+
+  std::mutex events_mutex_;
+  std::vector<IndexEvent> events_;  // guarded by events_mutex_
+};
+
+TEST_P(PgSavedIndexTest, PostgresReplicaLoadsItsSavedIndexAndCatchesUpFromItsRevision) {
+  ensure(kAccount, "kb-a");
+  std::vector<ChunkVector> early, late;
+  for (int i = 0; i < 30; ++i)
+    early.push_back(chunk(kAccount, "kb-a", "doc-" + std::to_string(i), 0));
+  for (int i = 0; i < 10; ++i)
+    late.push_back(chunk(kAccount, "kb-a", "late-" + std::to_string(i), 0));
+  {
+    auto saving = open_saving(index_dir());
+    ASSERT_TRUE(saving) << saving.error().message;
+    ASSERT_TRUE((*saving)->add(early));
+    take_events();
+  }  // a clean shutdown saves
+  EXPECT_TRUE(saw(IndexEvent::Kind::kSaved));
+  EXPECT_TRUE(fs::exists(index_dir()));
+  // Other replicas change the base meanwhile.
+  ASSERT_TRUE(store_->add(late));
+  ASSERT_EQ(store_->remove_document(kAccount, "doc-3").value(), 1);
+
+  auto again = open_saving(index_dir());
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(saw(IndexEvent::Kind::kLoaded));  // not rebuilt from the rows
+  for (const ChunkVector& c : late) {
+    auto hits = (*again)->search({kAccount, "kb-a", c.embedding, 1, std::nullopt});
+    ASSERT_TRUE(hits) << hits.error().message;
+    ASSERT_EQ(hits->size(), 1u);
+    EXPECT_EQ(hits->front().document_id, c.document_id);
+  }
+  auto removed = (*again)->search({kAccount, "kb-a", early[3].embedding, 5, std::nullopt});
+  ASSERT_TRUE(removed);
+  for (const SearchHit& hit : *removed) EXPECT_NE(hit.document_id, "doc-3");
+  std::vector<ChunkVector> queries = late;
+  for (int i = 0; i < 10; ++i) queries.push_back(chunk(kAccount, "kb-a", "query", i));
+  expect_same_results_as_a_fresh_rebuild(**again, queries);
+}
+
+TEST_P(PgSavedIndexTest, PostgresReplicaIgnoresACorruptedSavedIndexAndRebuildsIt) {
+  ensure(kAccount, "kb-a");
+  std::vector<ChunkVector> chunks;
+  for (int i = 0; i < 30; ++i)
+    chunks.push_back(chunk(kAccount, "kb-a", "doc-" + std::to_string(i), 0));
+  {
+    auto saving = open_saving(index_dir());
+    ASSERT_TRUE(saving) << saving.error().message;
+    ASSERT_TRUE((*saving)->add(chunks));
+  }
+  ASSERT_TRUE(saw(IndexEvent::Kind::kSaved));
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(index_dir())) files.push_back(entry.path());
+  ASSERT_EQ(files.size(), 1u);
+  {
+    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(files[0]) / 2));
+    f.write("garbage!", 8);
+  }
+  auto again = open_saving(index_dir());
+  ASSERT_TRUE(again) << again.error().message;
+  std::string rebuilt_because;
+  for (const IndexEvent& e : take_events()) {
+    EXPECT_NE(e.kind, IndexEvent::Kind::kLoaded);
+    if (e.kind == IndexEvent::Kind::kRebuilt) rebuilt_because = e.reason;
+  }
+  EXPECT_FALSE(rebuilt_because.empty());
+  expect_same_results_as_a_fresh_rebuild(**again, chunks);
+  again->reset();  // the rebuilt index replaces the damaged file
+  EXPECT_TRUE(saw(IndexEvent::Kind::kSaved));
+  auto third = open_saving(index_dir());
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_TRUE(saw(IndexEvent::Kind::kLoaded));
+}
+
+TEST_P(PgSavedIndexTest, PostgresReplicaSavesAChangedIndexWithoutWaitingForShutdown) {
+  ensure(kAccount, "kb-a");
+  auto saving = open_saving(index_dir(), 10);
+  ASSERT_TRUE(saving) << saving.error().message;
+  std::vector<ChunkVector> chunks;
+  for (int i = 0; i < 20; ++i)
+    chunks.push_back(chunk(kAccount, "kb-a", "doc-" + std::to_string(i), 0));
+  ASSERT_TRUE((*saving)->add(chunks));
+  bool saved = false;
+  for (int i = 0; i < 50 && !saved; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    saved = saw(IndexEvent::Kind::kSaved);
+  }
+  EXPECT_TRUE(saved);
+  // What a kill -9 now would leave: the saved file, loadable by the next start.
+  auto next = open_saving(index_dir());
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_TRUE(saw(IndexEvent::Kind::kLoaded));
+  expect_same_results_as_a_fresh_rebuild(**next, chunks);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, VectorStoreTest,
                          ::testing::Values(Backend::kSqlite, Backend::kPostgres), backend_name);
 INSTANTIATE_TEST_SUITE_P(Backends, PgVectorStoreTest, ::testing::Values(Backend::kPostgres),
+                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, PgSavedIndexTest, ::testing::Values(Backend::kPostgres),
                          backend_name);
 
 }  // namespace

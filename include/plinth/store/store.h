@@ -135,7 +135,7 @@ class IamStore {
 
 // The whole store. Other domains (ledger, jobs, documents) add their tables through
 // `database()->migrate("ledger", {...})` on the same connection; PostgreSQL stores return null
-// there and will offer their own handle.
+// there and every domain opens its own tables on pg_pool() instead.
 class Store {
  public:
   virtual ~Store() = default;
@@ -158,9 +158,6 @@ struct PostgresStoreOptions {
   pg::PoolOptions pool;            // pool.url: postgresql://…
   std::string master_key;          // 32 bytes, the same on every replica
   std::shared_ptr<Random> random;  // nonces; defaults to Random::secure()
-  // A SQLite file private to this replica (database()); empty: database() is null. Nothing
-  // replicas share lives there: `plinth serve` opens every domain's PostgreSQL tables instead.
-  std::filesystem::path local_sqlite_file;
 };
 
 // Connects the pool and applies the IAM migrations under the advisory lock.

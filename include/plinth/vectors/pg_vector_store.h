@@ -10,8 +10,11 @@
 
 namespace plinth::vectors {
 
-// Migrates (domain "vectors"), builds every knowledge base's index from the rows, and LISTENs.
-// IndexOptions' persistence fields are not used: a replica rebuilds from the rows on start.
+// Migrates (domain "vectors"), loads every knowledge base's index saved in options.index_dir
+// (when persist is on and the folder is set) or builds it from the rows, catches each up from
+// the change log, and LISTENs. Changed indexes are saved there, each with the change-log seq it
+// reflects: once a base is idle (2 s), after save_after_changes changes or save_interval, and
+// on destruction. A file that fails to load or does not match is ignored and rebuilt.
 Result<std::unique_ptr<VectorStore>> open_postgres_vector_store(std::shared_ptr<pg::Pool> pool,
                                                                 const IndexOptions& options = {});
 
