@@ -41,8 +41,7 @@ class IamStoreTest : public ::testing::TestWithParam<std::string> {
   // Another Store object on the same data: a second replica, or a reopen after restart.
   Result<std::unique_ptr<Store>> open(const std::string& key) {
     if (postgres()) {
-      return open_postgres_store(
-          {{pg_->url(), 4, std::chrono::milliseconds(5000)}, key, random_, {}});
+      return open_postgres_store({{pg_->url(), 4, std::chrono::milliseconds(5000)}, key, random_});
     }
     return open_sqlite_store({dir_ / "plinth.db", key, random_});
   }

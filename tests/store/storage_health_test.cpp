@@ -44,7 +44,7 @@ TEST(StorageHealth, PostgresReportsMigrationsThenADatabaseThatWentAway) {
   ASSERT_TRUE(db->ok()) << db->error();
   auto random = Random::seeded(3);
   auto store = open_postgres_store(
-      {{db->url(), 2, std::chrono::milliseconds(2000)}, random->bytes(kSealKeyBytes), random, {}});
+      {{db->url(), 2, std::chrono::milliseconds(2000)}, random->bytes(kSealKeyBytes), random});
   ASSERT_TRUE(store) << store.error().message;
   StorageHealth health = check_storage(**store);
   EXPECT_EQ(health.backend, "postgresql");
