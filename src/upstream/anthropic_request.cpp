@@ -1,6 +1,9 @@
 // The anthropic kind's request body: system, turns, tools, tool results, the forced tool,
 // stop sequences, sampling and structured output (a forced tool whose input is the answer).
+#include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
+#include <vector>
 
 #include "anthropic_wire.h"
 #include "plinth/core/encoding.h"
@@ -25,13 +28,19 @@ json::object text_block(std::string_view text) {
   return json::object{{"type", "text"}, {"text", text}};
 }
 
+// Empty text is left out of the body (the Messages API refuses empty text blocks).
+bool sent(const ContentBlock& block) {
+  return !((block.kind == Kind::kText || block.kind == Kind::kDocument) && block.text.empty());
+}
+
 json::array content_of(const providers::Message& message) {
   json::array content;
   for (const ContentBlock& block : message.content) {
+    if (!sent(block)) continue;
     switch (block.kind) {
       case Kind::kText:
       case Kind::kDocument:  // rendered into text before it reaches a provider
-        if (!block.text.empty()) content.push_back(text_block(block.text));
+        content.push_back(text_block(block.text));
         break;
       case Kind::kToolUse:
         content.push_back(json::object{{"type", "tool_use"},
@@ -61,6 +70,51 @@ json::object tool_json(std::string_view name, std::string_view description, json
   return tool;
 }
 
+json::object* last_object(json::value* array) {
+  json::array* a = array ? array->if_array() : nullptr;
+  return a && !a->empty() ? a->back().if_object() : nullptr;
+}
+
+// The block that ends the prefix a cache point names: Anthropic marks the last cached block with
+// cache_control, where Bedrock puts a cachePoint after it. Prompt order is tools, system,
+// messages. A point with nothing before it in its own section (a Bedrock cachePoint first in a
+// message or in the system list; the Anthropic parsers never make one) names the same prefix as
+// the last block sent before it, so that block is marked; with nothing before it at all the point
+// is dropped. A tools point has no position (the parsers record none): it marks the caller's last
+// tool, which covers all of them.
+json::object* block_before(json::object& body, const providers::InferenceRequest& request,
+                           const std::vector<std::optional<size_t>>& sent_message,
+                           const providers::CachePoint& point) {
+  using Section = providers::CachePoint::Section;
+  json::array* tools = body.contains("tools") ? body["tools"].if_array() : nullptr;
+  json::object* last_tool = tools && !request.tools.empty() && tools->size() >= request.tools.size()
+                                ? (*tools)[request.tools.size() - 1].if_object()
+                                : nullptr;
+  if (point.section == Section::kTools) return last_tool;
+  json::array* system = body.contains("system") ? body["system"].if_array() : nullptr;
+  json::object* last_system = system && !system->empty() ? system->back().if_object() : nullptr;
+  if (point.section == Section::kSystem) {
+    if (point.count == 0) return last_tool;
+    if (system && point.count <= system->size()) return (*system)[point.count - 1].if_object();
+    return last_system ? last_system : last_tool;
+  }
+  json::array& messages = body["messages"].as_array();
+  if (point.message < request.messages.size()) {
+    const auto& blocks = request.messages[point.message].content;
+    const size_t end = std::min(point.count, blocks.size());
+    const auto before = static_cast<size_t>(
+        std::count_if(blocks.begin(), blocks.begin() + static_cast<ptrdiff_t>(end), sent));
+    if (before > 0 && sent_message[point.message]) {
+      json::array& content = messages[*sent_message[point.message]].at("content").as_array();
+      return content[before - 1].if_object();
+    }
+  }
+  for (size_t m = std::min(point.message, request.messages.size()); m-- > 0;) {
+    if (sent_message[m]) return last_object(&messages[*sent_message[m]].as_object()["content"]);
+  }
+  return last_system ? last_system : last_tool;
+}
+
 }  // namespace
 
 std::string messages_request_body(const providers::InferenceRequest& request, bool stream,
@@ -74,8 +128,11 @@ std::string messages_request_body(const providers::InferenceRequest& request, bo
     body["system"] = std::move(system);
   }
   json::array messages;
+  // Which body message each request message became (none when it had nothing to send).
+  std::vector<std::optional<size_t>> sent_message;
   for (const providers::Message& message : request.messages) {
     json::array content = content_of(message);
+    sent_message.push_back(content.empty() ? std::nullopt : std::optional(messages.size()));
     if (content.empty()) continue;
     messages.push_back(
         json::object{{"role", message.role == providers::Role::kAssistant ? "assistant" : "user"},
@@ -115,6 +172,11 @@ std::string messages_request_body(const providers::InferenceRequest& request, bo
   if (!tools.empty()) body["tools"] = std::move(tools);
   if (forced) body["tool_choice"] = json::object{{"type", "tool"}, {"name", *forced}};
   if (stream) body["stream"] = true;
+  for (const providers::CachePoint& point : request.cache_points) {
+    if (json::object* block = block_before(body, request, sent_message, point)) {
+      (*block)["cache_control"] = json::object{{"type", "ephemeral"}};
+    }
+  }
   if (plan != nullptr) *plan = local_plan;
   return json::serialize(body);
 }

@@ -1,4 +1,5 @@
 // InferenceRequest -> the Converse / ConverseStream request body of the bedrock kind.
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "bedrock_wire.h"
@@ -41,28 +42,56 @@ Result<json::object> content_block(const ContentBlock& block) {
               "This upstream model accepts text, document, toolUse and toolResult blocks only.");
 }
 
+json::object cache_point_block() {
+  return json::object{{"cachePoint", json::object{{"type", "default"}}}};
+}
+
+// How many of the request's cache points sit in `section` (of `message`) after `count` items: the
+// caller's cachePoint blocks go back exactly where they were, so the upstream caches (and bills)
+// the same prefix. A point past the end (count == size) lands after the last item.
+size_t points_at(const providers::InferenceRequest& request, providers::CachePoint::Section section,
+                 size_t message, size_t count) {
+  size_t n = 0;
+  for (const providers::CachePoint& point : request.cache_points) {
+    if (point.section != section) continue;
+    if (section == providers::CachePoint::Section::kMessages && point.message != message) continue;
+    if (point.count == count) ++n;
+  }
+  return n;
+}
+
+void push_cache_points(json::array& into, size_t n) {
+  for (size_t i = 0; i < n; ++i) into.push_back(cache_point_block());
+}
+
 }  // namespace
 
 Result<std::string> converse_request_body(const providers::InferenceRequest& request) {
   json::object body;
+  using Section = providers::CachePoint::Section;
   json::array messages;
-  for (const auto& message : request.messages) {
+  for (size_t m = 0; m < request.messages.size(); ++m) {
+    const providers::Message& message = request.messages[m];
     json::array content;
-    for (const auto& block : message.content) {
-      auto part = content_block(block);
+    for (size_t b = 0; b < message.content.size(); ++b) {
+      push_cache_points(content, points_at(request, Section::kMessages, m, b));
+      auto part = content_block(message.content[b]);
       if (!part) return std::unexpected(part.error());
       content.push_back(std::move(*part));
     }
+    push_cache_points(content, points_at(request, Section::kMessages, m, message.content.size()));
     messages.push_back(
         json::object{{"role", message.role == providers::Role::kUser ? "user" : "assistant"},
                      {"content", std::move(content)}});
   }
   body["messages"] = std::move(messages);
-  if (!request.system.empty()) {
-    json::array system;
-    for (const auto& text : request.system) system.push_back(json::object{{"text", text}});
-    body["system"] = std::move(system);
+  json::array system;
+  for (size_t i = 0; i < request.system.size(); ++i) {
+    push_cache_points(system, points_at(request, Section::kSystem, 0, i));
+    system.push_back(json::object{{"text", request.system[i]}});
   }
+  push_cache_points(system, points_at(request, Section::kSystem, 0, request.system.size()));
+  if (!system.empty()) body["system"] = std::move(system);
   json::object inference{{"maxTokens", request.max_tokens}};
   if (request.temperature) inference["temperature"] = *request.temperature;
   if (request.top_p) inference["topP"] = *request.top_p;
@@ -84,6 +113,12 @@ Result<std::string> converse_request_body(const providers::InferenceRequest& req
     if (!tool.description.empty()) spec["description"] = tool.description;
     tools.push_back(json::object{{"toolSpec", std::move(spec)}});
   }
+  // A tools point covers the tool definitions as a whole (the inbound parsers record no position
+  // for it, and the local engine caches all tools): one cachePoint after the caller's last tool.
+  const bool tools_point = std::any_of(
+      request.cache_points.begin(), request.cache_points.end(),
+      [](const providers::CachePoint& point) { return point.section == Section::kTools; });
+  if (tools_point && !request.tools.empty()) tools.push_back(cache_point_block());
   std::optional<std::string> forced = request.forced_tool;
   // Structured output without a tool of the caller's: a forced tool whose input is the answer.
   if (request.output_schema_json && !forced) {

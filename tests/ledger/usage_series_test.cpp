@@ -88,7 +88,9 @@ TEST_P(UsageSeriesTest, EveryCallLandsInItsBucketOnceAcrossWholeAndPartialHours)
   // One call every 10 minutes for 5 hours, committed in several batches, alternating tags.
   for (int i = 0; i < 30; ++i) {
     record(kMidnight + i * 10 * kMinute, "m", i % 2 ? "a" : "b", i, false);
-    if (i % 7 == 0) ASSERT_TRUE(ledger_->flush());
+    if (i % 7 == 0) {
+      ASSERT_TRUE(ledger_->flush());
+    }
   }
   auto check = [&](int64_t from_minute, int64_t to_minute) {
     int64_t from = kMidnight + from_minute * kMinute;

@@ -224,7 +224,9 @@ TEST_F(LocalProviderTest, DefaultMaxTokensStillBoundsTheSchemaConstraint) {
   auto r = provider_->infer(req, {});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_LE(r->usage.input_tokens + r->usage.output_tokens, 512);
-  if (r->stop_reason == StopReason::kEndTurn) EXPECT_TRUE(r->output_valid.value_or(false));
+  if (r->stop_reason == StopReason::kEndTurn) {
+    EXPECT_TRUE(r->output_valid.value_or(false));
+  }
 }
 
 TEST_F(LocalProviderTest, ExplicitMaxTokensBeyondTheContextIsStillRefused) {

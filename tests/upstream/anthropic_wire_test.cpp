@@ -61,6 +61,50 @@ TEST(AnthropicUpstreamRequest, CarriesEveryPartOfTheConversation) {
     "tool_choice":{"type":"tool","name":"add"},"stream":true})"));
 }
 
+TEST(AnthropicUpstreamRequest, CachePointsMarkTheBlockJustBeforeThem) {
+  using Section = providers::CachePoint::Section;
+  providers::InferenceRequest request = conversation();
+  request.cache_points = {{Section::kTools, 0, 0},
+                          {Section::kSystem, 0, 1},
+                          {Section::kMessages, 0, 2},
+                          {Section::kMessages, 2, 1}};
+  json::value body = json::parse(messages_request_body(request, false, nullptr));
+  const json::value ephemeral = json::parse(R"({"type":"ephemeral"})");
+  EXPECT_EQ(body.at("tools").at(0).at("cache_control"), ephemeral);
+  EXPECT_EQ(body.at("system").at(0).at("cache_control"), ephemeral);
+  EXPECT_FALSE(body.at("system").at(1).as_object().contains("cache_control"));
+  const json::value& messages = body.at("messages");
+  EXPECT_FALSE(messages.at(0).at("content").at(0).as_object().contains("cache_control"));
+  EXPECT_EQ(messages.at(0).at("content").at(1).at("cache_control"), ephemeral);
+  EXPECT_FALSE(messages.at(1).at("content").at(0).as_object().contains("cache_control"));
+  EXPECT_EQ(messages.at(2).at("content").at(0),
+            json::parse(R"({"type":"tool_result","tool_use_id":"toolu_1","content":"4",)"
+                        R"("cache_control":{"type":"ephemeral"}})"));
+  request.cache_points.clear();
+  EXPECT_EQ(messages_request_body(request, false, nullptr).find("cache_control"),
+            std::string::npos);
+}
+
+// A Bedrock cachePoint that opens a message or the system list names the prefix that ends with
+// the last block sent before it; with nothing before it there is nothing to mark.
+TEST(AnthropicUpstreamRequest, APointWithNoBlockBeforeItMarksThePrecedingBlockOrNothing) {
+  using Section = providers::CachePoint::Section;
+  providers::InferenceRequest request = conversation();
+  request.cache_points = {{Section::kMessages, 2, 0}, {Section::kMessages, 0, 0}};
+  json::value body = json::parse(messages_request_body(request, false, nullptr));
+  const json::value ephemeral = json::parse(R"({"type":"ephemeral"})");
+  EXPECT_EQ(body.at("messages").at(1).at("content").at(0).at("cache_control"), ephemeral);
+  EXPECT_EQ(body.at("system").at(1).at("cache_control"), ephemeral);
+  EXPECT_FALSE(body.at("messages").at(2).at("content").at(0).as_object().contains("cache_control"));
+
+  providers::InferenceRequest bare;
+  bare.model_id = "m";
+  bare.messages = {{providers::Role::kUser, {ContentBlock{}}}};
+  bare.messages[0].content[0].text = "hi";
+  bare.cache_points = {{Section::kSystem, 0, 0}, {Section::kMessages, 0, 0}};
+  EXPECT_EQ(messages_request_body(bare, false, nullptr).find("cache_control"), std::string::npos);
+}
+
 TEST(AnthropicUpstreamRequest, StructuredOutputIsAForcedOutputTool) {
   providers::InferenceRequest request;
   request.model_id = "m";

@@ -68,6 +68,52 @@ TEST(BedrockWire, ConverseBodyCarriesSystemToolsTurnsAndInferenceConfig) {
   EXPECT_FALSE(o.at("toolConfig").as_object().contains("toolChoice"));
 }
 
+TEST(BedrockWire, CachePointsGoBackExactlyWhereTheCallerHadThem) {
+  using Section = providers::CachePoint::Section;
+  providers::InferenceRequest r = tool_turn_request();
+  r.system = {"a", "b"};
+  r.messages[0].content.push_back(text("more"));
+  r.cache_points = {{Section::kSystem, 0, 1},
+                    {Section::kTools, 0, 0},
+                    {Section::kMessages, 0, 1},
+                    {Section::kMessages, 2, 1}};
+  auto body = converse_request_body(r);
+  ASSERT_TRUE(body.has_value()) << body.error().message;
+  json::object o = json::parse(*body).as_object();
+  const json::value point = json::parse(R"({"cachePoint":{"type":"default"}})");
+  EXPECT_EQ(o.at("system"), json::parse(R"([{"text":"a"},{"cachePoint":{"type":"default"}},)"
+                                        R"({"text":"b"}])"));
+  EXPECT_EQ(o.at("messages").at(0).at("content"),
+            json::parse(R"([{"text":"weather?"},{"cachePoint":{"type":"default"}},)"
+                        R"({"text":"more"}])"));
+  EXPECT_EQ(o.at("messages").at(1).at("content").as_array().size(), 1u);
+  const json::array& last = o.at("messages").at(2).at("content").as_array();
+  ASSERT_EQ(last.size(), 2u);
+  EXPECT_TRUE(last[0].as_object().contains("toolResult"));
+  EXPECT_EQ(last[1], point);
+  const json::array& tools = o.at("toolConfig").at("tools").as_array();
+  ASSERT_EQ(tools.size(), 2u);
+  EXPECT_EQ(tools[0].at("toolSpec").at("name"), "get_weather");
+  EXPECT_EQ(tools[1], point);
+}
+
+TEST(BedrockWire, CachePointsAtTheStartOfASectionStayFirst) {
+  using Section = providers::CachePoint::Section;
+  providers::InferenceRequest r;
+  r.system = {"s"};
+  r.messages.push_back({providers::Role::kUser, {text("x")}});
+  r.cache_points = {{Section::kSystem, 0, 0}, {Section::kMessages, 0, 0}};
+  json::object o = json::parse(*converse_request_body(r)).as_object();
+  EXPECT_EQ(o.at("system"), json::parse(R"([{"cachePoint":{"type":"default"}},{"text":"s"}])"));
+  EXPECT_EQ(o.at("messages").at(0).at("content"),
+            json::parse(R"([{"cachePoint":{"type":"default"}},{"text":"x"}])"));
+  EXPECT_FALSE(o.contains("toolConfig"));
+  r.cache_points.clear();
+  o = json::parse(*converse_request_body(r)).as_object();
+  EXPECT_EQ(o.at("system"), json::parse(R"([{"text":"s"}])"));
+  EXPECT_EQ(o.at("messages").at(0).at("content"), json::parse(R"([{"text":"x"}])"));
+}
+
 TEST(BedrockWire, StructuredOutputIsAForcedToolWhoseInputBecomesTheText) {
   providers::InferenceRequest r;
   r.messages.push_back({providers::Role::kUser, {text("x")}});

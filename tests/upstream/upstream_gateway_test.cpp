@@ -288,6 +288,38 @@ TEST_F(UpstreamGatewayTest, TheUpstreamsPromptCacheCountsReachTheResponseAndTheL
   EXPECT_EQ(records[1].input_tokens, records[0].input_tokens);
 }
 
+// The caller's cachePoint travels through the anthropic kind as cache_control; the back's local
+// engine honours it, so the second call reads the checkpoint and the front bills the read.
+TEST_F(UpstreamGatewayTest, ACallersCachePointReachesAnAnthropicUpstream) {
+  ProviderConfig anthropic;
+  anthropic.id = "back-anthropic";
+  anthropic.kind = "anthropic";
+  anthropic.base_url = "http://127.0.0.1:" + std::to_string(back_server_->port());
+  anthropic.api_key_env = "BACK_PLINTH_KEY";
+  anthropic.timeout_seconds = 2;
+  anthropic.max_retries = 1;
+  start_front({upstream_model("up-anthropic", "back-anthropic", "qwen2-small", "small")},
+              {anthropic});
+  // A prefix no other test sends, past the engine's 32-token minimum for a checkpoint.
+  const std::string body =
+      R"({"messages":[{"role":"user","content":[{"text":"Delivery note 5519: sixteen crates )"
+      R"(of pears, three sacks of flour, eleven jars of honey, a crate of lemons and two )"
+      R"(barrels of cider for the harbour warehouse."},{"cachePoint":{"type":"default"}},)"
+      R"({"text":"How many crates?"}]}],"inferenceConfig":{"maxTokens":3,"temperature":0}})";
+  FakeExchange first = converse("up-anthropic", body);
+  ASSERT_EQ(first.response->status, 200) << first.response->body;
+  FakeExchange second = converse("up-anthropic", body);
+  ASSERT_EQ(second.response->status, 200) << second.response->body;
+  json::value usage = json::parse(second.response->body).at("usage");
+  const int64_t read = usage.at("cacheReadInputTokens").as_int64();
+  EXPECT_GT(read, 0) << usage;
+  auto records = recorded();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].provider, "back-anthropic");
+  EXPECT_EQ(records[1].cache_read_input_tokens, read);
+  EXPECT_GT(records[1].cache_read_input_tokens, 0);
+}
+
 TEST_F(UpstreamGatewayTest, ConverseStreamAndChatCompletionsStreamEndToEnd) {
   start_front();
   FakeExchange stream = converse("up-small", converse_body(8), "converse-stream");

@@ -244,7 +244,9 @@ TEST_P(VectorStoreTest, RemovingMostOfAKnowledgeBaseCompactsItsIndex) {
     auto hits = search(kAccount, "kb-a", chunks[i].embedding, 3);
     ASSERT_EQ(hits.size(), 3u);
     for (const SearchHit& hit : hits) EXPECT_NE(hit.document_id, "doc-big");
-    if (i >= 1500) EXPECT_EQ(hits[0].document_id, chunks[i].document_id);
+    if (i >= 1500) {
+      EXPECT_EQ(hits[0].document_id, chunks[i].document_id);
+    }
   }
   ASSERT_TRUE(store_->add({chunks[0]}));
   EXPECT_EQ(search(kAccount, "kb-a", chunks[0].embedding, 1)[0].document_id, "doc-big");

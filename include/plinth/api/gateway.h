@@ -104,7 +104,8 @@ struct GatewayServices {
   store::Store* storage = nullptr;
   // The [[providers]] entry of kind bedrock with this id, which forwards Bedrock inbound calls
   // unchanged (gateway_bedrock_passthrough.cpp); empty or null: every call is translated.
-  std::function<upstream::BedrockPassthrough*(const std::string& provider_id)> bedrock_passthrough;
+  std::function<upstream::BedrockPassthrough*(const std::string& provider_id)>
+      bedrock_passthrough{};
 };
 
 class Gateway {

@@ -84,10 +84,10 @@ struct SigningCredentials {
 };
 
 struct SignerOptions {
-  std::string region;
-  std::string service;
-  std::chrono::system_clock::time_point time;
-  CanonicalOptions canonical;
+  std::string region{};
+  std::string service{};
+  std::chrono::system_clock::time_point time{};
+  CanonicalOptions canonical{};
   bool sign_body = false;              // add x-amz-content-sha256 (header signing only)
   bool unsigned_payload = false;       // hash UNSIGNED-PAYLOAD instead of the body
   bool omit_session_token = false;     // add the token after signing (some services want that)

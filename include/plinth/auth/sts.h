@@ -61,10 +61,10 @@ struct TemporaryCredentials {
 };
 
 struct AssumeRoleRequest {
-  std::string role_arn;
-  std::string role_session_name;        // [\w+=,.@-]{2,64}
-  std::optional<int> duration_seconds;  // 900..43200 (and the role's max), default 3600
-  std::optional<std::string> policy;    // session policy JSON
+  std::string role_arn{};
+  std::string role_session_name{};        // [\w+=,.@-]{2,64}
+  std::optional<int> duration_seconds{};  // 900..43200 (and the role's max), default 3600
+  std::optional<std::string> policy{};    // session policy JSON
 };
 
 struct AssumeRoleResult {

@@ -16,17 +16,17 @@ enum class ModelKind { kText, kEmbedding };
 enum class ModelTier { kSmall, kLarge };
 
 struct ModelEntry {
-  std::string id;
-  std::vector<std::string> aliases;
+  std::string id{};
+  std::vector<std::string> aliases{};
   ModelKind kind = ModelKind::kText;
   ModelTier tier = ModelTier::kSmall;
   double price_input_per_mtok = 0;   // US dollars per million input tokens
   double price_output_per_mtok = 0;  // US dollars per million output tokens
   int context_length = 0;            // 0: the model file's own
   // The [[providers]] id that answers this model; empty: the local engine.
-  std::string provider;
-  std::string upstream_model;          // the upstream's name for it (provider set)
-  std::vector<std::string> fallbacks;  // catalog ids tried when its provider fails retryably
+  std::string provider{};
+  std::string upstream_model{};          // the upstream's name for it (provider set)
+  std::vector<std::string> fallbacks{};  // catalog ids tried when its provider fails retryably
 
   // The ledger's provider name: "local" for the engine, the [[providers]] id otherwise.
   std::string_view provider_name() const { return provider.empty() ? "local" : provider; }

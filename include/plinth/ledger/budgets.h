@@ -43,12 +43,12 @@ struct BudgetSpec {
 
 // Who a call is charged to.
 struct BudgetSubject {
-  std::string account_id;
-  std::string principal_arn;
-  std::string application_tag;  // empty: no tag budget applies
+  std::string account_id{};
+  std::string principal_arn{};
+  std::string application_tag{};  // empty: no tag budget applies
   // The tags of the application inference profile the call goes through: a tag budget with a
   // fixed match "key=value" also counts a call whose profile has that tag.
-  Labels profile_tags;
+  Labels profile_tags{};
 };
 
 // One budget key's state in the current period.

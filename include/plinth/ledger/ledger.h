@@ -95,7 +95,7 @@ struct UsageQuery {
   GroupBy group_by = GroupBy::kModel;
   int64_t from_ms = 0;                                  // inclusive
   int64_t to_ms = std::numeric_limits<int64_t>::max();  // exclusive
-  std::string label_key;                                // for kProfileTag and kMetadata
+  std::string label_key{};                              // for kProfileTag and kMetadata
 };
 
 struct UsageTotals {

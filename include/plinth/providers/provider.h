@@ -23,13 +23,13 @@ enum class Role { kUser, kAssistant };
 struct ContentBlock {
   enum class Kind { kText, kToolUse, kToolResult, kImage, kDocument } kind = Kind::kText;
   // kText; kToolResult: the result rendered as text; kDocument: the document's prompt text
-  std::string text;
-  std::string tool_use_id;      // kToolUse / kToolResult
-  std::string tool_name;        // kToolUse
-  std::string tool_input_json;  // kToolUse: the input object as JSON text
-  std::string document_name;    // kDocument: the caller's name for it
-  std::string document_format;  // kDocument: pdf, csv, html, txt, md, docx or xlsx
-  std::string document_bytes;   // kDocument: the decoded file, emptied once rendered into text
+  std::string text{};
+  std::string tool_use_id{};      // kToolUse / kToolResult
+  std::string tool_name{};        // kToolUse
+  std::string tool_input_json{};  // kToolUse: the input object as JSON text
+  std::string document_name{};    // kDocument: the caller's name for it
+  std::string document_format{};  // kDocument: pdf, csv, html, txt, md, docx or xlsx
+  std::string document_bytes{};   // kDocument: the decoded file, emptied once rendered into text
 };
 
 struct Message {

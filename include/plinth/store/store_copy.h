@@ -25,7 +25,7 @@ struct CopyOptions {
   int batch_rows = 500;  // rows per PostgreSQL transaction
   // Tests: stop with kUnavailable after this many rows were inserted (a crash mid-copy); < 0: off.
   int64_t stop_after_rows = -1;
-  std::function<void(const TableCopy&)> on_table;  // progress, after each table
+  std::function<void(const TableCopy&)> on_table{};  // progress, after each table
 };
 
 // Every SQLite table (but the migration bookkeeping) into the PostgreSQL table of the same name,
