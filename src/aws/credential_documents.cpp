@@ -10,6 +10,9 @@ namespace {
 
 bool read_int(std::string_view text, size_t at, size_t digits, int& out) {
   if (at + digits > text.size()) return false;
+  for (size_t i = at; i < at + digits; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;  // from_chars would take a sign
+  }
   auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + digits, out);
   return ec == std::errc() && end == text.data() + at + digits;
 }
@@ -30,7 +33,10 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
       text[16] != ':' || !read_int(text, 17, 2, second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  // system_clock counts nanoseconds in 64 bits: years outside 1678..2261 overflow it. Credential
+  // expirations are near the present, so anything outside 1970..2200 is refused.
+  if (year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
+      minute > 59 || second > 60) {
     return std::nullopt;
   }
   size_t at = 19;
