@@ -208,8 +208,11 @@ test('an unknown model is ResourceNotFoundException', async () => {
 });
 
 test('a wrong secret is a 403 signature error', async () => {
-  const bedrock = new BedrockRuntimeClient(clientConfig({ ...temporary,
-    secretAccessKey: temporary.secretAccessKey.slice(0, -1) + 'x' }));
+  // Change the last character to one it is not (a secret ending in 'x' once made this flaky).
+  const secret = temporary.secretAccessKey;
+  const wrong = secret.slice(0, -1) + (secret.endsWith('x') ? 'y' : 'x');
+  assert.notEqual(wrong, secret);
+  const bedrock = new BedrockRuntimeClient(clientConfig({ ...temporary, secretAccessKey: wrong }));
   await assert.rejects(bedrock.send(new ConverseCommand({
     modelId: SMALL, messages: [{ role: 'user', content: [{ text: 'Hi' }] }] })),
   (e) => e.$metadata.httpStatusCode === 403 &&
