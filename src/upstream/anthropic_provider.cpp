@@ -45,26 +45,14 @@ class AnthropicProvider final : public providers::Provider {
       }
       answer = parser.finish();
     } else {
-      std::string body;
-      bool too_large = false;
-      auto response = transport_.send(
-          std::move(http_request),
-          [&](std::string_view bytes) {
-            if (body.size() + bytes.size() > kMaxAnswerBytes) {
-              too_large = true;
-              return false;
-            }
-            body.append(bytes);
-            return true;
-          },
-          request.cancel);
-      if (too_large) return fail(ErrorCode::kUnavailable, "the upstream's answer is over 64 MiB");
+      auto response =
+          transport_.send_bounded(std::move(http_request), kMaxAnswerBytes, request.cancel);
       if (!response) return std::unexpected(response.error());
       if (response->status < 200 || response->status > 299) {
         return std::unexpected(
             anthropic::upstream_error(provider_id, response->status, response->body));
       }
-      answer = anthropic::parse_message(body, plan);
+      answer = anthropic::parse_message(response->body, plan);
     }
     if (!answer) return answer;
     answer->model_id = request.model_id;

@@ -47,7 +47,8 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
       if (response->status < 200 || response->status > 299) return upstream_error(*response);
       answer = reader.finish();
     } else {
-      auto response = send_collecting(std::move(*http_request), request.cancel);
+      auto response = transport_.send_bounded(std::move(*http_request), bedrock::kMaxResponseBytes,
+                                              request.cancel);
       if (!response) return std::unexpected(response.error());
       if (response->status < 200 || response->status > 299) return upstream_error(*response);
       answer = bedrock::parse_converse_response(response->body, structured);
@@ -69,7 +70,8 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
     auto http_request = post(request.model_id, "invoke", boost::json::serialize(body),
                              "application/json", "application/json");
     if (!http_request) return std::unexpected(http_request.error());
-    auto response = send_collecting(std::move(*http_request), nullptr);
+    auto response =
+        transport_.send_bounded(std::move(*http_request), bedrock::kMaxResponseBytes, nullptr);
     if (!response) return std::unexpected(response.error());
     if (response->status < 200 || response->status > 299) return upstream_error(*response);
     boost::system::error_code ec;
@@ -122,7 +124,8 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
       if (response->status < 200 || response->status > 299) return upstream_error(*response);
       out.response = std::move(*response);
     } else {
-      auto response = send_collecting(std::move(*http_request), cancel);
+      auto response =
+          transport_.send_bounded(std::move(*http_request), bedrock::kMaxResponseBytes, cancel);
       if (!response) return std::unexpected(response.error());
       if (response->status < 200 || response->status > 299) return upstream_error(*response);
       out.response = std::move(*response);
@@ -153,26 +156,6 @@ class BedrockProvider final : public providers::Provider, public BedrockPassthro
     bedrock::sign_request(request, authority_, transport_.options().endpoint.base_path,
                           *credentials, region_, clock_->now());
     return request;
-  }
-
-  Result<http::Response> send_collecting(http::Request request, const std::atomic<bool>* cancel) {
-    std::string body;
-    bool too_large = false;
-    auto response = transport_.send(
-        std::move(request),
-        [&](std::string_view bytes) {
-          if (body.size() + bytes.size() > bedrock::kMaxResponseBytes) {
-            too_large = true;
-            return false;
-          }
-          body.append(bytes);
-          return true;
-        },
-        cancel);
-    if (too_large) return fail(ErrorCode::kUnavailable, "the upstream's answer is over 16 MiB");
-    if (!response) return std::unexpected(response.error());
-    if (response->status >= 200 && response->status <= 299) response->body = std::move(body);
-    return response;
   }
 
   std::unexpected<Error> upstream_error(const http::Response& response) const {

@@ -253,4 +253,28 @@ Result<http::Response> Transport::send(http::Request request, const http::BodySi
   return last;
 }
 
+Result<http::Response> Transport::send_bounded(http::Request request, size_t max_body_bytes,
+                                               const std::atomic<bool>* cancel) {
+  std::string body;
+  bool too_large = false;
+  auto response = send(
+      std::move(request),
+      [&](std::string_view bytes) {
+        if (body.size() + bytes.size() > max_body_bytes) {
+          too_large = true;
+          return false;
+        }
+        body.append(bytes);
+        return true;
+      },
+      cancel);
+  if (too_large) {
+    return fail(ErrorCode::kUnavailable,
+                "the upstream's answer is over " + std::to_string(max_body_bytes >> 20) + " MiB");
+  }
+  if (!response) return std::unexpected(response.error());
+  if (response->status >= 200 && response->status <= 299) response->body = std::move(body);
+  return response;
+}
+
 }  // namespace plinth::upstream

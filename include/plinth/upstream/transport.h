@@ -78,6 +78,10 @@ class Transport {
   // came: kUnavailable (connection failed, circuit open), kTimeout, kCancelled.
   Result<http::Response> send(http::Request request, const http::BodySink& sink = {},
                               const std::atomic<bool>* cancel = nullptr);
+  // send() collecting a 2xx body into Response::body, refusing (kUnavailable) an answer over
+  // max_body_bytes instead of buffering it.
+  Result<http::Response> send_bounded(http::Request request, size_t max_body_bytes,
+                                      const std::atomic<bool>* cancel = nullptr);
 
   CircuitBreaker& breaker();
   const TransportOptions& options() const;
