@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "anthropic_wire.h"
+#include "json_text.h"
 #include "plinth/core/encoding.h"
 
 namespace plinth::upstream::anthropic {
@@ -14,15 +15,6 @@ namespace {
 namespace json = boost::json;
 using providers::ContentBlock;
 using Kind = providers::ContentBlock::Kind;
-
-// A JSON text that was accepted as JSON before it reached a provider; an empty object when it
-// does not parse (the schema then constrains nothing; the validation after still does).
-json::value parsed_or_object(std::string_view text) {
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec) return json::object{};
-  return value;
-}
 
 json::object text_block(std::string_view text) {
   return json::object{{"type", "text"}, {"text", text}};

@@ -2,6 +2,7 @@
 // forced tools, structured output, sampling) and embeddings.
 #include <boost/json.hpp>
 
+#include "json_text.h"
 #include "openai_wire.h"
 
 namespace plinth::upstream::openai {
@@ -10,15 +11,6 @@ namespace {
 namespace json = boost::json;
 using providers::ContentBlock;
 using Kind = providers::ContentBlock::Kind;
-
-// A JSON text that came from a caller and was accepted as JSON upstream of here; an object
-// when it does not parse (the schema then constrains nothing, the validation still does).
-json::value parsed_or_object(std::string_view text) {
-  boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
-  if (ec) return json::object{};
-  return value;
-}
 
 // One internal message as one or more OpenAI messages: tool results become role "tool"
 // messages (one per result); an assistant's tool uses become its tool_calls.
