@@ -1,16 +1,12 @@
 // Service-specific credentials (Bedrock API keys, secrets sealed) and OIDC providers on
 // PostgreSQL.
 #include "line_list.h"
+#include "pass_error.h"
 #include "pg_iam_store.h"
 #include "plinth/store/sealed_box.h"
 
 namespace plinth::store {
 namespace {
-
-template <typename T>
-std::unexpected<Error> pass(const Result<T>& r) {
-  return std::unexpected(r.error());
-}
 
 constexpr const char* kColumns =
     "credential_id, user_name, service_name, alias, secret_sealed, status, created_at, expires_at";

@@ -2,6 +2,7 @@
 // generation counter every replica reads before trusting its IAM cache.
 #include "pg_iam_store.h"
 
+#include "pass_error.h"
 #include "plinth/pg/migrations.h"
 #include "plinth/store/sealed_box.h"
 
@@ -38,11 +39,6 @@ const std::vector<pg::Migration> kIamMigrations = {
      "CREATE INDEX iam_service_credentials_user ON iam_service_credentials(user_name);"
      "CREATE TABLE iam_oidc_providers (arn TEXT PRIMARY KEY, url TEXT NOT NULL,"
      " client_ids TEXT NOT NULL, thumbprints TEXT NOT NULL, created_at BIGINT NOT NULL);"}};
-
-template <typename T>
-std::unexpected<Error> pass(const Result<T>& r) {
-  return std::unexpected(r.error());
-}
 
 Status not_found_if_unchanged(const Result<pg::Rows>& rows, const std::string& what) {
   if (!rows) return pass(rows);

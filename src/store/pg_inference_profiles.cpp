@@ -2,6 +2,7 @@
 // tag; the per-account and per-profile bounds hold across replicas (see create and tag).
 #include <algorithm>
 
+#include "pass_error.h"
 #include "plinth/pg/migrations.h"
 #include "plinth/pg/pool.h"
 #include "plinth/store/inference_profiles.h"
@@ -39,11 +40,6 @@ CREATE TABLE inference_profile_tags (
 constexpr std::string_view kColumns =
     "account_id, id, name, description, model_source, model_id, client_request_token, "
     "created_ms, updated_ms";
-
-template <typename T>
-std::unexpected<Error> pass(const Result<T>& r) {
-  return std::unexpected(r.error());
-}
 
 std::unexpected<Error> not_found(const std::string& id) {
   return fail(ErrorCode::kNotFound, "The inference profile " + id + " does not exist.");

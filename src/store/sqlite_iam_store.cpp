@@ -1,6 +1,7 @@
 // IAM tables on SQLite: users, access keys (secrets sealed), roles, inline policies.
 #include "sqlite_iam_store.h"
 
+#include "pass_error.h"
 #include "plinth/store/sealed_box.h"
 
 namespace plinth::store {
@@ -32,11 +33,6 @@ const std::vector<Migration> kIamMigrations = {
     {3,
      "CREATE TABLE iam_oidc_providers (arn TEXT PRIMARY KEY, url TEXT NOT NULL,"
      " client_ids TEXT NOT NULL, thumbprints TEXT NOT NULL, created_at INTEGER NOT NULL);"}};
-
-template <typename T>
-std::unexpected<Error> pass(const Result<T>& r) {
-  return std::unexpected(r.error());
-}
 
 Status not_found_if_unchanged(const Result<int>& changes, const std::string& what) {
   if (!changes) return std::unexpected(changes.error());

@@ -1,6 +1,7 @@
 // Application inference profiles on SQLite: one row per profile, one per tag.
 #include <algorithm>
 
+#include "pass_error.h"
 #include "plinth/store/inference_profiles.h"
 
 namespace plinth::store {
@@ -36,11 +37,6 @@ CREATE TABLE inference_profile_tags (
 constexpr std::string_view kColumns =
     "account_id, id, name, description, model_source, model_id, client_request_token, "
     "created_ms, updated_ms";
-
-template <typename T>
-std::unexpected<Error> pass(const Result<T>& r) {
-  return std::unexpected(r.error());
-}
 
 InferenceProfileRecord read_profile(const Statement& s) {
   return InferenceProfileRecord{

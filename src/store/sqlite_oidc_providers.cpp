@@ -1,14 +1,10 @@
 // OpenID Connect providers (IAM CreateOpenIDConnectProvider) on SQLite.
 #include "line_list.h"
+#include "pass_error.h"
 #include "sqlite_iam_store.h"
 
 namespace plinth::store {
 namespace {
-
-template <typename T>
-std::unexpected<Error> pass(const Result<T>& r) {
-  return std::unexpected(r.error());
-}
 
 OidcProviderRecord read_provider(const Statement& s) {
   return OidcProviderRecord{s.column_text(0), s.column_text(1), split_lines(s.column_text(2)),

@@ -1,14 +1,10 @@
 // Service-specific credentials (long-term Bedrock API keys) on SQLite; secrets sealed.
+#include "pass_error.h"
 #include "plinth/store/sealed_box.h"
 #include "sqlite_iam_store.h"
 
 namespace plinth::store {
 namespace {
-
-template <typename T>
-std::unexpected<Error> pass(const Result<T>& r) {
-  return std::unexpected(r.error());
-}
 
 constexpr const char* kColumns =
     "credential_id, user_name, service_name, alias, secret_sealed, status, created_at, expires_at";
