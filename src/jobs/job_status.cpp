@@ -1,4 +1,7 @@
-// Job status names, queue option checks and the Queue interface's default members.
+// Job status names, queue option checks, the failure and retry rule both queues share, and the
+// Queue interface's default members.
+#include <algorithm>
+
 #include "plinth/jobs/queue.h"
 
 namespace plinth::jobs {
@@ -37,6 +40,17 @@ Status validate(const QueueOptions& options) {
                 "0 <= retry_backoff <= max_retry_backoff");
   }
   return ok();
+}
+
+JobStatus status_after_failure(const QueueOptions& options, int receive_count, bool retryable) {
+  if (!retryable) return JobStatus::kFailed;
+  return receive_count >= options.max_receive_count ? JobStatus::kDead : JobStatus::kQueued;
+}
+
+std::chrono::milliseconds retry_delay(const QueueOptions& options, int receive_count) {
+  std::chrono::milliseconds delay = options.retry_backoff;
+  for (int i = 1; i < receive_count && delay < options.max_retry_backoff; ++i) delay *= 2;
+  return std::min(delay, options.max_retry_backoff);
 }
 
 Result<std::vector<JobRecord>> Queue::list_matching(const JobFilter&) {

@@ -203,13 +203,11 @@ class PgQueue final : public Queue {
   }
 
   Status fail(const JobLease& lease, std::string_view reason, bool retryable) override {
-    JobStatus next = !retryable                                              ? JobStatus::kFailed
-                     : lease.job.receive_count >= options_.max_receive_count ? JobStatus::kDead
-                                                                             : JobStatus::kQueued;
+    JobStatus next = status_after_failure(options_, lease.job.receive_count, retryable);
     int64_t now = now_ms();
     pg::Param visible_at = nullptr;
     if (next == JobStatus::kQueued)
-      visible_at = num(now + backoff(lease.job.receive_count).count());
+      visible_at = num(now + retry_delay(options_, lease.job.receive_count).count());
     return update_held(lease,
                        "status = $3, error = $4, receipt = '', visible_at = $5::bigint,"
                        " updated_ms = $6::bigint",
@@ -307,12 +305,6 @@ class PgQueue final : public Queue {
  private:
   int64_t now_ms() const {
     return std::chrono::duration_cast<milliseconds>(clock_.now().time_since_epoch()).count();
-  }
-
-  milliseconds backoff(int receive_count) const {
-    milliseconds delay = options_.retry_backoff;
-    for (int i = 1; i < receive_count && delay < options_.max_retry_backoff; ++i) delay *= 2;
-    return std::min(delay, options_.max_retry_backoff);
   }
 
   // Prepared on each connection under a name derived from the text (statements are constants

@@ -183,9 +183,7 @@ class SqliteQueue final : public Queue {
 
   Status fail(const JobLease& lease, std::string_view reason, bool retryable) override {
     // The receipt identifies one receive, so lease.job.receive_count is the row's own count.
-    JobStatus next = !retryable                                              ? JobStatus::kFailed
-                     : lease.job.receive_count >= options_.max_receive_count ? JobStatus::kDead
-                                                                             : JobStatus::kQueued;
+    JobStatus next = status_after_failure(options_, lease.job.receive_count, retryable);
     {
       auto guard = db_.lock();
       int64_t now = now_ms();
@@ -194,7 +192,7 @@ class SqliteQueue final : public Queue {
           [&](auto& s) {
             s.bind(3, to_string(next)).bind(4, reason).bind(6, now);
             if (next == JobStatus::kQueued) {
-              s.bind(5, now + backoff(lease.job.receive_count).count());
+              s.bind(5, now + retry_delay(options_, lease.job.receive_count).count());
             } else {
               s.bind_value(5, nullptr);
             }
@@ -317,12 +315,6 @@ class SqliteQueue final : public Queue {
  private:
   int64_t now_ms() const {
     return std::chrono::duration_cast<milliseconds>(clock_.now().time_since_epoch()).count();
-  }
-
-  milliseconds backoff(int receive_count) const {
-    milliseconds delay = options_.retry_backoff;
-    for (int i = 1; i < receive_count && delay < options_.max_retry_backoff; ++i) delay *= 2;
-    return std::min(delay, options_.max_retry_backoff);
   }
 
   void notify() {

@@ -39,6 +39,12 @@ struct QueueOptions {
 // 0 <= retry_backoff <= max_retry_backoff.
 Status validate(const QueueOptions& options);
 
+// Where a job that failed on its receive_count-th receive goes: kFailed when not retryable,
+// kDead once it has had max_receive_count receives, else kQueued again after retry_delay().
+JobStatus status_after_failure(const QueueOptions& options, int receive_count, bool retryable);
+// retry_backoff doubled per earlier receive, at most max_retry_backoff.
+std::chrono::milliseconds retry_delay(const QueueOptions& options, int receive_count);
+
 struct NewJob {
   std::string queue;       // "documents"
   std::string account_id;  // the owner; reads are scoped to it
