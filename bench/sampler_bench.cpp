@@ -9,6 +9,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bench_stats.h"
@@ -48,7 +49,13 @@ struct Setting {
 template <typename SamplerT>
 double micros_per_token(const Setting& s, const std::vector<std::vector<float>>& rows,
                         double seconds, int min_tokens) {
-  SamplerT sampler(s.params);
+  SamplerT sampler = [&] {
+    if constexpr (std::is_constructible_v<SamplerT, engine::SamplingParams, bool>) {
+      return SamplerT(s.params, s.logprobs > 0);
+    } else {
+      return SamplerT(s.params);
+    }
+  }();
   int tokens = 0;
   volatile int sink = 0;
   const auto start = Clock::now();
@@ -65,7 +72,11 @@ double micros_per_token(const Setting& s, const std::vector<std::vector<float>>&
       } else {
         lse = engine::log_sum_exp(row);
       }
-      sink = sink + static_cast<int>(engine::top_logprobs(row, s.logprobs, lse).size());
+      if constexpr (requires { sampler.top_logprobs(row, s.logprobs, lse); }) {
+        sink = sink + static_cast<int>(sampler.top_logprobs(row, s.logprobs, lse).size());
+      } else {
+        sink = sink + static_cast<int>(engine::top_logprobs(row, s.logprobs, lse).size());
+      }
     }
     ++tokens;
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();

@@ -198,21 +198,36 @@ TEST(SamplerSelection, CheckedDrawsFollowTheNucleusOnPeakedLogits) {
 TEST(SamplerSelection, TemperatureOneSharesTheLogSumExpWithLogprobs) {
   for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked}) {
     const auto logits = logits_of(shape, 23);
-    Sampler at_one({.temperature = 1.0f, .top_p = 0.9f, .seed = 1});
+    Sampler at_one({.temperature = 1.0f, .top_p = 0.9f, .seed = 1}, /*log_sum_exp_wanted=*/true);
     ASSERT_TRUE(at_one.sample(logits));
     ASSERT_TRUE(at_one.last_log_sum_exp());
     EXPECT_NEAR(*at_one.last_log_sum_exp(), log_sum_exp(logits), 1e-6);
-    Sampler cooler({.temperature = 0.7f, .seed = 1});
+    // Other weights: the same pass takes a second exponential for the raw sum.
+    Sampler cooler({.temperature = 0.7f, .min_p = 0.05f, .seed = 1}, true);
     ASSERT_TRUE(cooler.sample(logits));
-    EXPECT_FALSE(cooler.last_log_sum_exp());  // other weights: logprobs compute their own
-    // ...from the largest logit the sample found (the same sum, one pass fewer).
-    EXPECT_NEAR(cooler.raw_log_sum_exp(logits), log_sum_exp(logits), 1e-9);
+    ASSERT_TRUE(cooler.last_log_sum_exp());
+    EXPECT_NEAR(*cooler.last_log_sum_exp(), log_sum_exp(logits), 1e-6);
+    Sampler unasked({.temperature = 0.7f, .seed = 1});
+    ASSERT_TRUE(unasked.sample(logits));
+    EXPECT_FALSE(unasked.last_log_sum_exp());
+    // ...then from the largest logit the sample found (the same sum, one pass fewer).
+    EXPECT_NEAR(unasked.raw_log_sum_exp(logits), log_sum_exp(logits), 1e-9);
     Sampler greedy({});
     ASSERT_TRUE(greedy.sample(logits));
     EXPECT_NEAR(greedy.raw_log_sum_exp(logits), log_sum_exp(logits), 1e-9);
-    Sampler top_k({.temperature = 1.0f, .top_k = 40, .seed = 1});
+    Sampler top_k({.temperature = 1.0f, .top_k = 40, .seed = 1}, true);
     ASSERT_TRUE(top_k.sample(logits));
-    EXPECT_FALSE(top_k.last_log_sum_exp());
+    EXPECT_FALSE(top_k.last_log_sum_exp());  // the candidates are not every token
+    EXPECT_NEAR(top_k.raw_log_sum_exp(logits), log_sum_exp(logits), 1e-9);
+    // Top log-probs from the block maxima match the whole-vocabulary selection.
+    const double lse = top_k.raw_log_sum_exp(logits);
+    const auto from_blocks = top_k.top_logprobs(logits, 5, lse);
+    const auto everywhere = top_logprobs(logits, 5, lse);
+    ASSERT_EQ(from_blocks.size(), everywhere.size());
+    for (size_t j = 0; j < everywhere.size(); ++j) {
+      EXPECT_EQ(from_blocks[j].id, everywhere[j].id);
+      EXPECT_EQ(from_blocks[j].logprob, everywhere[j].logprob);
+    }
   }
 }
 
@@ -227,7 +242,19 @@ TEST(SamplerSelection, GreedyAndTopOneAgreeWithTheReference) {
 
 TEST(SamplerSelection, TopTokensAreTheKLargestInOrder) {
   const auto logits = logits_of(Shape::kTies, 13);
-  const auto top = top_tokens(logits, 20, kNegInf);
+  std::vector<float> block_max((logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
+  kernels::sampling_kernels().max(logits.data(), logits.size(), block_max.data());
+  // The same k tokens from a sample's threshold and from the block maxima' threshold.
+  for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
+    const auto row = logits_of(shape, 29);
+    std::vector<float> maxima((row.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
+    kernels::sampling_kernels().max(row.data(), row.size(), maxima.data());
+    for (size_t k : {size_t{1}, size_t{5}, size_t{40}, maxima.size(), maxima.size() + 1}) {
+      EXPECT_EQ(top_tokens(row, k, kNegInf, true, maxima), top_tokens(row, k, kNegInf)) << k;
+      EXPECT_EQ(top_tokens(row, k, 0.5f, true, maxima), top_tokens(row, k, 0.5f)) << k;
+    }
+  }
+  const auto top = top_tokens(logits, 20, kNegInf, true, block_max);
   ASSERT_EQ(top.size(), 20u);
   // Every token is a 4 (the largest value) with the lowest ids first.
   TokenId previous = -1;
@@ -251,7 +278,7 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     std::vector<float> x(n);
     for (size_t i = 0; i < n; ++i) x[i] = i % 5 == 0 ? kNegInf : value(rng);
     SCOPED_TRACE(n);
-    EXPECT_EQ(fast.max(x.data(), n), portable.max(x.data(), n));
+    EXPECT_EQ(fast.max(x.data(), n, nullptr), portable.max(x.data(), n, nullptr));
     EXPECT_EQ(fast.first_at_least(x.data(), n, -1.0f), portable.first_at_least(x.data(), n, -1.0f));
     const size_t room = n + kernels::kCompactSlack;
     std::vector<uint32_t> ia(room), ib(room);
@@ -267,23 +294,64 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     ASSERT_EQ(ua, ub);
     for (size_t i = 0; i < ua; ++i) EXPECT_EQ(ia[i], ib[i]);
     std::vector<float> wa(n), wb(n);
-    const double sa = fast.exp_weights(x.data(), n, 0.0f, 1.5f, kLowest, wa.data(), nullptr);
-    const double sb = portable.exp_weights(x.data(), n, 0.0f, 1.5f, kLowest, wb.data(), nullptr);
+    using kernels::ExpPass;
+    const double sa =
+        fast.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = kLowest,
+                                       .weights = wa.data()}).total;
+    const double sb =
+        portable.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = kLowest,
+                                           .weights = wb.data()}).total;
     EXPECT_NEAR(sa, sb, 1e-6 * std::max(1.0, sb));
     std::vector<double> blocks(n / kernels::kSumBlock + 1);
-    EXPECT_NEAR(fast.exp_weights(x.data(), n, 0.0f, 1.5f, kLowest, nullptr, blocks.data()), sa,
-                1e-12);
+    EXPECT_NEAR(fast.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = kLowest,
+                                               .block_sums = blocks.data()}).total,
+                sa, 1e-12);
     double block_total = 0;
     for (double b : blocks) block_total += b;
     EXPECT_NEAR(block_total, sa, 1e-9 * std::max(1.0, sa));
     std::vector<float> floored(room);
     const double above_floor =
-        fast.exp_weights(x.data(), n, 0.0f, 1.5f, -7.0f, floored.data(), nullptr);
-    EXPECT_NEAR(above_floor, portable.exp_weights(x.data(), n, 0.0f, 1.5f, -7.0f, nullptr, nullptr),
+        fast.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = -7.0f,
+                                       .weights = floored.data()}).total;
+    EXPECT_NEAR(above_floor,
+                portable.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = -7.0f})
+                    .total,
                 1e-6 * std::max(1.0, above_floor));
     for (size_t i = 0; i < n; ++i) EXPECT_EQ(floored[i] == 0.0f, !(x[i] >= -7.0f)) << i;
+    // A largest logit whose product with the scale rounds: the weights may share a factor within
+    // 1e-6 of 1; the raw sum (what log-probs use) is exact to 1e-7 against double arithmetic.
+    const float ends[2] = {-2.5f, -6.0f};
+    for (float scale : {1.0f, 1.0f / 0.7f}) {
+      std::vector<float> shifted(x);
+      for (float& v : shifted) v += 3.7f;
+      const ExpPass pass{.max = 3.7f, .scale = scale, .floor = -3.0f, .weights = wa.data(),
+                         .thresholds = ends, .raw = true};
+      const auto got = fast.exp_weights(shifted.data(), n, pass);
+      const auto want = portable.exp_weights(shifted.data(), n, {.max = 3.7f, .scale = scale,
+                                                                 .floor = -3.0f,
+                                                                 .thresholds = ends, .raw = true});
+      double raw = 0;
+      for (float v : shifted) raw += std::exp(static_cast<double>(v) - static_cast<double>(3.7f));
+      EXPECT_NEAR(got.raw, raw, 2e-7 * std::max(1.0, raw));
+      EXPECT_NEAR(want.raw, raw, 1e-9 * std::max(1.0, raw));
+      EXPECT_NEAR(got.total, want.total, 2e-6 * std::max(1.0, want.total));
+      for (int k = 0; k < 2; ++k)
+        EXPECT_NEAR(got.above[k], want.above[k], 2e-6 * std::max(1.0, want.above[k]));
+    }
+    // Block maxima: each kMaxBlock values' largest.
+    std::vector<float> block_max(n / kernels::kMaxBlock + 1, 42.0f);
+    EXPECT_EQ(fast.max(x.data(), n, block_max.data()), portable.max(x.data(), n, nullptr));
+    for (size_t b = 0; b * kernels::kMaxBlock < n; ++b) {
+      const size_t begin = b * kernels::kMaxBlock;
+      EXPECT_EQ(block_max[b], portable.max(x.data() + begin,
+                                           std::min(kernels::kMaxBlock, n - begin), nullptr));
+    }
+    fast.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = kLowest,
+                                   .weights = wa.data()});
     for (size_t i = 0; i < n; ++i) {
-      EXPECT_NEAR(wa[i], wb[i], 2e-6f * wb[i] + 1e-30f) << i;
+      // The exponent is rounded to float: the error grows ~1e-7 per nat below the largest.
+      const float nats = std::isfinite(x[i]) ? -1.5f * x[i] : 0.0f;
+      EXPECT_NEAR(wa[i], wb[i], (2e-6f + 1e-7f * nats) * wb[i] + 1e-30f) << i;
       if (x[i] == kNegInf) {
         EXPECT_EQ(wa[i], 0.0f);
       }

@@ -13,7 +13,7 @@ Generation::Generation(const GenerateRequest& request, const Tokenizer& tokenize
       cache_(config.n_layer, config.kv_dim(),
              static_cast<int32_t>(request.prompt.size()) + std::max(request.max_tokens, 0),
              /*f16=*/!request.exact),
-      sampler_(request.sampling),
+      sampler_(request.sampling, /*log_sum_exp_wanted=*/request.logprobs > 0),
       stream_(request.stop_sequences, request.on_text),
       next_input_(request.prompt),
       n_vocab_(config.n_vocab),
@@ -70,7 +70,7 @@ void Generation::consume(std::span<float> logits) {
   std::vector<TokenLogprob> top;
   if (request_.logprobs > 0) {
     lse = sampler_.raw_log_sum_exp(logits);
-    top = top_logprobs(logits, request_.logprobs, lse);
+    top = sampler_.top_logprobs(logits, request_.logprobs, lse);
   }
   if (constraint != nullptr && token && !constraint->allows(*token)) {
     allowed_.assign(logits.size(), 1);

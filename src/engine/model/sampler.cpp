@@ -71,8 +71,11 @@ void place_thresholds(const float* v, const float* w, size_t n, double need, boo
 
 }  // namespace
 
-Sampler::Sampler(const SamplingParams& params)
-    : params_(params), rng_(params.seed), kernels_(kernels::sampling_kernels()) {}
+Sampler::Sampler(const SamplingParams& params, bool log_sum_exp_wanted)
+    : params_(params),
+      log_sum_exp_wanted_(log_sum_exp_wanted),
+      rng_(params.seed),
+      kernels_(kernels::sampling_kernels()) {}
 
 void Sampler::ensure_capacity(size_t n) {
   const size_t room = n + kernels::kCompactSlack;
@@ -81,6 +84,7 @@ void Sampler::ensure_capacity(size_t n) {
   value_store_.resize(room);
   weights_.resize(room);
   block_sums_.resize(room / kernels::kSumBlock + 1);
+  block_max_.resize(room / kernels::kMaxBlock + 1);
   bracket_.resize(room);
   for (int i = 0; i < 2; ++i) {
     bracket_positions_[i].resize(room);
@@ -121,14 +125,33 @@ double Sampler::raw_log_sum_exp(std::span<const float> logits) const {
   return log_sum_exp(logits);
 }
 
+std::vector<TokenLogprob> Sampler::top_logprobs(std::span<const float> logits, int32_t k,
+                                                double lse) const {
+  std::vector<TokenLogprob> out;
+  if (k <= 0) return out;
+  const auto blocks = last_best_ ? std::span<const float>(block_max_).first(
+                                       (logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock)
+                                 : std::span<const float>();
+  for (const auto& [logit, id] : top_tokens(logits, static_cast<size_t>(k), kNegInf, true, blocks))
+    out.push_back({id, static_cast<float>(logit - lse)});
+  return out;
+}
+
 std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
   raw_lse_.reset();
   last_best_.reset();
   if (params_.temperature <= 0.0f) {
-    const float best = kernels_.max(logits.data(), logits.size());
+    const size_t n = logits.size();
+    ensure_capacity(n);
+    const float best = kernels_.max(logits.data(), n, block_max_.data());
     last_best_ = best;
     if (!(best > kNegInf)) return std::nullopt;
-    return static_cast<TokenId>(kernels_.first_at_least(logits.data(), logits.size(), best));
+    // The first block holding the maximum holds the first token at it.
+    size_t block = 0;
+    while (block_max_[block] != best) ++block;
+    const size_t begin = block * kernels::kMaxBlock;
+    const size_t len = std::min(kernels::kMaxBlock, n - begin);
+    return static_cast<TokenId>(begin + kernels_.first_at_least(logits.data() + begin, len, best));
   }
   double total = select(logits, /*materialize=*/false);
   if (!(total > 0)) return std::nullopt;
@@ -184,7 +207,10 @@ std::optional<Sampler::Band> Sampler::predict_band(float best, float temperature
   float xs[kBandSample], ws[kBandSample];
   for (size_t j = 0; j < kBandSample; ++j) xs[j] = values_[j * n / kBandSample];
   const double total =
-      kernels_.exp_weights(xs, kBandSample, best, 1.0f / temperature, floor, ws, nullptr);
+      kernels_
+          .exp_weights(xs, kBandSample,
+                       {.max = best, .scale = 1.0f / temperature, .floor = floor, .weights = ws})
+          .total;
   if (!(total > 0)) return std::nullopt;
   double squares = 0;
   float lowest = best;
@@ -253,7 +279,7 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
   cut_pending_ = false;
   band_pending_ = false;
   check_pending_ = false;
-  const float best = kernels_.max(logits.data(), n);
+  const float best = kernels_.max(logits.data(), n, block_max_.data());
   last_best_ = best;
   if (!(best > kNegInf)) return 0;
   const float t = params_.temperature;
@@ -280,22 +306,23 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
   bool heavy = false;
   const std::optional<Band> band =
       reject && identity_ ? predict_band(best, t, floor, &heavy) : std::nullopt;
-  double band_above[2] = {0, 0};
   // The block sums are what the draw walks; every cut below recomputes them.
-  // Tokens below the floor (pruned, or cut by min-p alone) get no weight in the same pass.
-  double total = 0;
-  if (band) {
-    const float ends[2] = {band->keep, band->cut};
-    total = kernels_.exp_weights_above(values_, count_, best, 1.0f / t, floor, weights_.data(),
-                                       block_sums_.data(), ends, band_above);
-  } else {
-    total = kernels_.exp_weights(values_, count_, best, 1.0f / t, floor, weights_.data(),
-                                 block_sums_.data());
-  }
-  // At temperature 1 these weights are the log-softmax's terms (the pruned ones are below
-  // e^-40 of the best: under 1e-10 of the sum).
-  if (t == 1.0f && identity_ && floor == prune && total > 0)
-    raw_lse_ = static_cast<double>(best) + std::log(total);
+  // Tokens below the floor (pruned, or cut by min-p alone) get no weight in the same pass. When
+  // log-probs are wanted and every token is a candidate, the same pass sums their raw terms.
+  const float ends[2] = {band ? band->keep : 0.0f, band ? band->cut : 0.0f};
+  const kernels::ExpSums sums =
+      kernels_.exp_weights(values_, count_,
+                           {.max = best,
+                            .scale = 1.0f / t,
+                            .floor = floor,
+                            .weights = weights_.data(),
+                            .block_sums = block_sums_.data(),
+                            .thresholds = band ? ends : nullptr,
+                            .raw = log_sum_exp_wanted_ && identity_});
+  const double total = sums.total;
+  const double* band_above = sums.above;
+  if (log_sum_exp_wanted_ && identity_ && sums.raw > 0)
+    raw_lse_ = static_cast<double>(best) + std::log(sums.raw);
   if (!cut_p) return total;
   min_floor_ = min_p_floor;
   top_p_total_ = total;
@@ -320,7 +347,9 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
 }
 
 void Sampler::keep_top_k(std::span<const float> logits, float floor) {
-  const auto best = top_tokens(logits, static_cast<size_t>(params_.top_k), floor, false);
+  const auto blocks = std::span<const float>(block_max_).first(
+      (logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
+  const auto best = top_tokens(logits, static_cast<size_t>(params_.top_k), floor, false, blocks);
   identity_ = false;
   count_ = best.size();
   for (size_t i = 0; i < count_; ++i) {
@@ -374,7 +403,10 @@ void Sampler::cut_top_p(double total, float best, float floor, const Band* band,
   if (band == nullptr && heavy && identity_ && c > kSortDirectly) {
     // A few tokens carry the mass: when the most likely ones reach the target, the cut is among
     // them (they are a prefix of the order by logit, then id, that the cut walks).
-    const auto top = top_tokens(std::span<const float>(v, c), kHeavyCandidates, floor, false);
+    const auto blocks = std::span<const float>(block_max_).first(
+        (c + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
+    const auto top =
+        top_tokens(std::span<const float>(v, c), kHeavyCandidates, floor, false, blocks);
     double weight = 0;
     for (const auto& [value, id] : top) weight += w[id];
     if (!top.empty() && weight >= target) {
@@ -481,28 +513,63 @@ void Sampler::cut_top_p(double total, float best, float floor, const Band* band,
   cut_id_ = id_at(pos[cut]);
 }
 
+namespace {
+
+// Every token with logit >= threshold among the blocks whose maximum reaches it.
+size_t compact_blocks_reaching(std::span<const float> logits, std::span<const float> block_max,
+                               float threshold, uint32_t* index) {
+  const auto& kernels = kernels::sampling_kernels();
+  size_t count = 0;
+  for (size_t b = 0; b < block_max.size(); ++b) {
+    if (!(block_max[b] >= threshold)) continue;
+    const size_t begin = b * kernels::kMaxBlock;
+    const size_t len = std::min(kernels::kMaxBlock, logits.size() - begin);
+    const size_t found = kernels.compact_in_range(logits.data() + begin, len, threshold, kPosInf,
+                                                  index + count, nullptr);
+    for (size_t j = count; j < count + found; ++j) index[j] += static_cast<uint32_t>(begin);
+    count += found;
+  }
+  return count;
+}
+
+// A threshold that a little more than k of the logits reach, placed from a strided sample
+// (`floor` when the sample cannot tell).
+float sampled_threshold(std::span<const float> logits, size_t k, float floor) {
+  const size_t n = logits.size();
+  if (k == 0 || n <= 4 * k + kSortDirectly) return floor;
+  const double expected = static_cast<double>(k) * kSample / static_cast<double>(n);
+  const auto rank = static_cast<size_t>(expected + 4.0 * std::sqrt(expected) + 8.0);
+  if (rank >= kSample) return floor;
+  float sample[kSample];
+  for (size_t j = 0; j < kSample; ++j) sample[j] = logits[j * n / kSample];
+  std::nth_element(sample, sample + rank, sample + kSample, std::greater<>());
+  return std::max(floor, sample[rank]);
+}
+
+}  // namespace
+
 std::vector<std::pair<float, TokenId>> top_tokens(std::span<const float> logits, size_t k,
-                                                  float floor, bool sorted) {
+                                                  float floor, bool sorted,
+                                                  std::span<const float> block_max) {
   const auto& kernels = kernels::sampling_kernels();
   const size_t n = logits.size();
   thread_local std::vector<uint32_t> index;
   if (index.size() < n + kernels::kCompactSlack) index.resize(n + kernels::kCompactSlack);
-  float threshold = floor;
-  if (k > 0 && n > 4 * k + kSortDirectly) {
-    // A threshold that a little more than k tokens reach, placed from a strided sample.
-    const double expected = static_cast<double>(k) * kSample / static_cast<double>(n);
-    const auto rank = static_cast<size_t>(expected + 4.0 * std::sqrt(expected) + 8.0);
-    if (rank < kSample) {
-      float sample[kSample];
-      for (size_t j = 0; j < kSample; ++j) sample[j] = logits[j * n / kSample];
-      std::nth_element(sample, sample + rank, sample + kSample, std::greater<>());
-      threshold = std::max(floor, sample[rank]);
-    }
+  size_t count = 0;
+  if (k > 0 && k <= block_max.size()) {
+    // k blocks reach their k-th largest maximum, each with a token at least that large.
+    thread_local std::vector<float> maxima;
+    maxima.assign(block_max.begin(), block_max.end());
+    std::nth_element(maxima.begin(), maxima.begin() + static_cast<ptrdiff_t>(k - 1), maxima.end(),
+                     std::greater<>());
+    const float threshold = std::max(floor, maxima[k - 1]);
+    count = compact_blocks_reaching(logits, block_max, threshold, index.data());
+  } else {
+    const float threshold = sampled_threshold(logits, k, floor);
+    count = kernels.compact_in_range(logits.data(), n, threshold, kPosInf, index.data(), nullptr);
+    if (count < k && threshold > floor)
+      count = kernels.compact_in_range(logits.data(), n, floor, kPosInf, index.data(), nullptr);
   }
-  size_t count =
-      kernels.compact_in_range(logits.data(), n, threshold, kPosInf, index.data(), nullptr);
-  if (count < k && threshold > floor)
-    count = kernels.compact_in_range(logits.data(), n, floor, kPosInf, index.data(), nullptr);
   std::vector<std::pair<float, TokenId>> best;
   best.reserve(count);
   for (size_t i = 0; i < count; ++i)
@@ -517,15 +584,17 @@ std::vector<std::pair<float, TokenId>> top_tokens(std::span<const float> logits,
 }
 
 double log_sum_exp(std::span<const float> logits) {
-  return log_sum_exp(logits, kernels::sampling_kernels().max(logits.data(), logits.size()));
+  return log_sum_exp(logits,
+                     kernels::sampling_kernels().max(logits.data(), logits.size(), nullptr));
 }
 
 double log_sum_exp(std::span<const float> logits, float best) {
   const auto& kernels = kernels::sampling_kernels();
   if (!(best > kNegInf)) return kNegInf;
-  return best +
-         std::log(kernels.exp_weights(logits.data(), logits.size(), best, 1.0f,
-                                      std::numeric_limits<float>::lowest(), nullptr, nullptr));
+  const kernels::ExpSums sums = kernels.exp_weights(
+      logits.data(), logits.size(),
+      {.max = best, .scale = 1.0f, .floor = std::numeric_limits<float>::lowest(), .raw = true});
+  return best + std::log(sums.raw);
 }
 
 std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse) {

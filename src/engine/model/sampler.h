@@ -16,19 +16,25 @@ namespace plinth::engine {
 
 class Sampler {
  public:
-  explicit Sampler(const SamplingParams& params);
+  // With log_sum_exp_wanted (the caller asks for log-probs), sample() takes the raw logits'
+  // log-sum-exp in its own exp pass where it can.
+  explicit Sampler(const SamplingParams& params, bool log_sum_exp_wanted = false);
   // Picks a token; tokens whose logit is -inf are never chosen. nullopt when every token is -inf.
   std::optional<TokenId> sample(std::span<const float> logits);
   // The distribution sample() draws from: every token it can pick with its probability, most
   // likely first. For tests and benchmarks.
   std::vector<std::pair<TokenId, double>> distribution(std::span<const float> logits);
-  // log(sum(exp(logits))) of the logits the last sample() drew from, when its weights were that
-  // sum's terms (temperature 1, every token a candidate, no min-p pruning): logprobs then need no
-  // second exp pass. nullopt otherwise.
+  // log(sum(exp(logits))) of the logits the last sample() drew from, when its own exp pass
+  // found it (log_sum_exp_wanted and every token a candidate): logprobs then need no second exp
+  // pass. nullopt otherwise.
   std::optional<double> last_log_sum_exp() const { return raw_lse_; }
   // log(sum(exp(logits))) of the logits the last sample() was given: last_log_sum_exp() when
   // known, else one exp pass that reuses the largest logit sample() found.
   double raw_log_sum_exp(std::span<const float> logits) const;
+  // The k most likely of the logits the last sample() was given, with their log-softmax (lse
+  // from raw_log_sum_exp), most likely first: only the blocks whose maximum can hold one are read.
+  std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k,
+                                         double lse) const;
 
  private:
   // Leaves in ids_/values_/weights_ the tokens that can be drawn (weight > 0) and returns their
@@ -65,6 +71,7 @@ class Sampler {
   uint32_t id_at(size_t i) const { return identity_ ? static_cast<uint32_t>(i) : ids_[i]; }
 
   SamplingParams params_;
+  bool log_sum_exp_wanted_ = false;
   std::mt19937_64 rng_;
   const kernels::SamplingKernels& kernels_;
   // The candidates: count_ logits at values_ with their weights; token ids are the positions
@@ -77,6 +84,7 @@ class Sampler {
   std::vector<float> value_store_;
   std::vector<float> weights_;
   std::vector<double> block_sums_;  // weights_ summed per kernels::kSumBlock
+  std::vector<float> block_max_;    // the last logits' maximum per kernels::kMaxBlock
   std::vector<uint32_t> bracket_;
   std::vector<uint32_t> bracket_positions_[2];  // positions in the candidates
   std::vector<float> bracket_values_[2], bracket_weights_[2];
@@ -109,9 +117,12 @@ double log_sum_exp(std::span<const float> logits, float best);
 std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse);
 
 // The k most likely (logit, token) pairs among the tokens with logit >= floor, most likely first
-// (ties: lower id). Thins the vocabulary with a threshold taken from a sample before selecting.
-// Unsorted when `sorted` is false.
+// (ties: lower id). Thins the vocabulary with a threshold before selecting: the k-th largest of
+// block_max (the logits' maximum per kernels::kMaxBlock, when given and k is at most their count;
+// only the blocks reaching it are read), else one taken from a sample. Unsorted when `sorted` is
+// false.
 std::vector<std::pair<float, TokenId>> top_tokens(std::span<const float> logits, size_t k,
-                                                  float floor, bool sorted = true);
+                                                  float floor, bool sorted = true,
+                                                  std::span<const float> block_max = {});
 
 }  // namespace plinth::engine

@@ -11,13 +11,24 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-float portable_max(const float* x, size_t n) {
+float portable_max_of(const float* x, size_t n) {
   float acc[8] = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
     for (int j = 0; j < 8; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
   for (; i < n; ++i) acc[0] = x[i] > acc[0] ? x[i] : acc[0];
   return *std::max_element(acc, acc + 8);
+}
+
+float portable_max(const float* x, size_t n, float* block_max) {
+  if (block_max == nullptr) return portable_max_of(x, n);
+  float best = kNegInf;
+  for (size_t block = 0; block < n; block += kMaxBlock) {
+    const float in_block = portable_max_of(x + block, std::min(kMaxBlock, n - block));
+    block_max[block / kMaxBlock] = in_block;
+    best = std::max(best, in_block);
+  }
+  return best;
 }
 
 size_t portable_first_at_least(const float* x, size_t n, float threshold) {
@@ -77,31 +88,23 @@ void portable_sums_above(const float* x, const float* w, size_t n, const float* 
     for (int k = 0; k < kThresholds; ++k) out[k] += x[i] > thresholds[k] ? w[i] : 0.0f;
 }
 
-double portable_exp_weights(const float* x, size_t n, float max, float scale, float floor, float* w,
-                            double* block_sums) {
-  double total = 0;
+ExpSums portable_exp_weights(const float* x, size_t n, const ExpPass& pass) {
+  ExpSums sums;
   for (size_t block = 0; block < n; block += kSumBlock) {
     double in_block = 0;
     for (size_t i = block; i < std::min(n, block + kSumBlock); ++i) {
-      const float e = x[i] >= floor ? std::exp((x[i] - max) * scale) : 0.0f;
-      if (w != nullptr) w[i] = e;
+      const float e = x[i] >= pass.floor ? std::exp((x[i] - pass.max) * pass.scale) : 0.0f;
+      if (pass.weights != nullptr) pass.weights[i] = e;
       in_block += e;
+      if (pass.thresholds != nullptr) {
+        for (int k = 0; k < 2; ++k) sums.above[k] += x[i] > pass.thresholds[k] ? e : 0.0f;
+      }
+      if (pass.raw) sums.raw += std::exp(static_cast<double>(x[i]) - pass.max);
     }
-    if (block_sums != nullptr) block_sums[block / kSumBlock] = in_block;
-    total += in_block;
+    if (pass.block_sums != nullptr) pass.block_sums[block / kSumBlock] = in_block;
+    sums.total += in_block;
   }
-  return total;
-}
-
-double portable_exp_weights_above(const float* x, size_t n, float max, float scale, float floor,
-                                  float* w, double* block_sums, const float* thresholds,
-                                  double* above) {
-  const double total = portable_exp_weights(x, n, max, scale, floor, w, block_sums);
-  for (int k = 0; k < 2; ++k) {
-    above[k] = 0;
-    for (size_t i = 0; i < n; ++i) above[k] += x[i] > thresholds[k] ? w[i] : 0.0f;
-  }
-  return total;
+  return sums;
 }
 
 double portable_sum_where_greater(const float* x, const float* w, size_t n, float threshold) {
@@ -143,7 +146,6 @@ const SamplingKernels& portable_sampling_kernels() {
                                      portable_compact_triples_in_range,
                                      portable_sums_above,
                                      portable_exp_weights,
-                                     portable_exp_weights_above,
                                      portable_sum_where_greater,
                                      portable_mass_before,
                                      portable_zero_where_less,

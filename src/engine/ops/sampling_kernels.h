@@ -10,10 +10,36 @@ namespace plinth::engine::kernels {
 inline constexpr size_t kCompactSlack = 16;
 inline constexpr int kThresholds = 8;
 inline constexpr size_t kSumBlock = 1024;
+// max() writes the largest value of each kMaxBlock values: the k-th largest block maximum is a
+// threshold that at least k values reach, and only the blocks reaching it need a look.
+inline constexpr size_t kMaxBlock = 256;
+
+// One exp pass (what exp_weights does): w[i] = exp((x[i] - max) * scale) where x[i] >= floor,
+// else 0, with x[i] <= max.
+struct ExpPass {
+  float max = 0;
+  float scale = 1;
+  float floor = 0;
+  float* weights = nullptr;           // w, unless null
+  double* block_sums = nullptr;       // the sum of each kSumBlock weights, unless null
+  const float* thresholds = nullptr;  // unless null, two logits: ExpSums::above
+  // Also ExpSums::raw, the sum of exp(x[i] - max) over every x[i] (scale 1, no floor): the
+  // log-sum-exp that log-probs need, from the same pass.
+  bool raw = false;
+};
+
+struct ExpSums {
+  // The sum of the weights. Vector tables may scale every weight (and so these sums) by one
+  // common factor within 1e-6 of 1, which draws and top-p cuts do not see.
+  double total = 0;
+  double above[2] = {0, 0};  // the weights of the x[i] above thresholds[0] and thresholds[1]
+  double raw = 0;            // exact to ~1e-7 relative (no common factor)
+};
 
 struct SamplingKernels {
-  // The largest value (-inf when n == 0 or every value is -inf; NaN is never the max).
-  float (*max)(const float* x, size_t n);
+  // The largest value (-inf when n == 0 or every value is -inf; NaN is never the max);
+  // block_max, unless null, gets the largest of each kMaxBlock values.
+  float (*max)(const float* x, size_t n, float* block_max);
   // The first i with x[i] >= threshold, or n.
   size_t (*first_at_least)(const float* x, size_t n, float threshold);
   // Writes every i with lo <= x[i] <= hi to index, and x[i] to value unless it is null, in
@@ -32,15 +58,8 @@ struct SamplingKernels {
   // out[k] = the sum of w[i] over i with x[i] > thresholds[k], for k < kThresholds, in one pass.
   void (*sums_above)(const float* x, const float* w, size_t n, const float* thresholds,
                      double* out);
-  // w[i] = exp((x[i] - max) * scale) where x[i] >= floor, else 0 (so -inf is always 0 for a
-  // finite floor); returns the sum of w. x[i] <= max. w may be null: only the sum. block_sums,
-  // unless null, gets the sum of each kSumBlock values.
-  double (*exp_weights)(const float* x, size_t n, float max, float scale, float floor, float* w,
-                        double* block_sums);
-  // exp_weights (w and block_sums required) that also sums, in the same pass, the weights of the
-  // x[i] above each of two thresholds into above[0] and above[1].
-  double (*exp_weights_above)(const float* x, size_t n, float max, float scale, float floor,
-                              float* w, double* block_sums, const float* thresholds, double* above);
+  // The exp pass that `pass` describes.
+  ExpSums (*exp_weights)(const float* x, size_t n, const ExpPass& pass);
   // The sum of w[i] over i with x[i] > threshold.
   double (*sum_where_greater)(const float* x, const float* w, size_t n, float threshold);
   // The weight ahead of token `index` in the order by value, then index: the sum of w[i] over i
