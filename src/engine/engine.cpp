@@ -86,7 +86,8 @@ Result<GenerateResult> ModelImpl::generate(const GenerateRequest& request) {
                 "prompt (" + std::to_string(request.prompt.size()) + " tokens) plus max_tokens (" +
                     std::to_string(request.max_tokens) + ") exceeds the context length of " +
                     std::to_string(context_length_) + " tokens");
-  Generation generation(request, *tokenizer_, config_, prefixes_.get());
+  Generation generation(request, *tokenizer_, config_, prefixes_.get(),
+                        PassThreads{.pool = &pool_, .mutex = &compute_mutex_});
   scheduler_->run(generation);
   return generation.take_result();
 }

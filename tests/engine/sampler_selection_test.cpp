@@ -296,27 +296,33 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     std::vector<float> wa(n), wb(n);
     using kernels::ExpPass;
     const double sa =
-        fast.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = kLowest,
-                                       .weights = wa.data()}).total;
+        fast.exp_weights(x.data(), n,
+                         {.max = 0.0f, .scale = 1.5f, .floor = kLowest, .weights = wa.data()})
+            .total;
     const double sb =
-        portable.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = kLowest,
-                                           .weights = wb.data()}).total;
+        portable
+            .exp_weights(x.data(), n,
+                         {.max = 0.0f, .scale = 1.5f, .floor = kLowest, .weights = wb.data()})
+            .total;
     EXPECT_NEAR(sa, sb, 1e-6 * std::max(1.0, sb));
     std::vector<double> blocks(n / kernels::kSumBlock + 1);
-    EXPECT_NEAR(fast.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = kLowest,
-                                               .block_sums = blocks.data()}).total,
+    EXPECT_NEAR(fast.exp_weights(
+                        x.data(), n,
+                        {.max = 0.0f, .scale = 1.5f, .floor = kLowest, .block_sums = blocks.data()})
+                    .total,
                 sa, 1e-12);
     double block_total = 0;
     for (double b : blocks) block_total += b;
     EXPECT_NEAR(block_total, sa, 1e-9 * std::max(1.0, sa));
     std::vector<float> floored(room);
     const double above_floor =
-        fast.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = -7.0f,
-                                       .weights = floored.data()}).total;
-    EXPECT_NEAR(above_floor,
-                portable.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = -7.0f})
-                    .total,
-                1e-6 * std::max(1.0, above_floor));
+        fast.exp_weights(x.data(), n,
+                         {.max = 0.0f, .scale = 1.5f, .floor = -7.0f, .weights = floored.data()})
+            .total;
+    EXPECT_NEAR(
+        above_floor,
+        portable.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = -7.0f}).total,
+        1e-6 * std::max(1.0, above_floor));
     for (size_t i = 0; i < n; ++i) EXPECT_EQ(floored[i] == 0.0f, !(x[i] >= -7.0f)) << i;
     // A largest logit whose product with the scale rounds: the weights may share a factor within
     // 1e-6 of 1; the raw sum (what log-probs use) is exact to 1e-7 against double arithmetic.
@@ -324,12 +330,16 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     for (float scale : {1.0f, 1.0f / 0.7f}) {
       std::vector<float> shifted(x);
       for (float& v : shifted) v += 3.7f;
-      const ExpPass pass{.max = 3.7f, .scale = scale, .floor = -3.0f, .weights = wa.data(),
-                         .thresholds = ends, .raw = true};
+      const ExpPass pass{.max = 3.7f,
+                         .scale = scale,
+                         .floor = -3.0f,
+                         .weights = wa.data(),
+                         .thresholds = ends,
+                         .raw = true};
       const auto got = fast.exp_weights(shifted.data(), n, pass);
-      const auto want = portable.exp_weights(shifted.data(), n, {.max = 3.7f, .scale = scale,
-                                                                 .floor = -3.0f,
-                                                                 .thresholds = ends, .raw = true});
+      const auto want = portable.exp_weights(
+          shifted.data(), n,
+          {.max = 3.7f, .scale = scale, .floor = -3.0f, .thresholds = ends, .raw = true});
       double raw = 0;
       for (float v : shifted) raw += std::exp(static_cast<double>(v) - static_cast<double>(3.7f));
       EXPECT_NEAR(got.raw, raw, 2e-7 * std::max(1.0, raw));
@@ -343,11 +353,11 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     EXPECT_EQ(fast.max(x.data(), n, block_max.data()), portable.max(x.data(), n, nullptr));
     for (size_t b = 0; b * kernels::kMaxBlock < n; ++b) {
       const size_t begin = b * kernels::kMaxBlock;
-      EXPECT_EQ(block_max[b], portable.max(x.data() + begin,
-                                           std::min(kernels::kMaxBlock, n - begin), nullptr));
+      EXPECT_EQ(block_max[b],
+                portable.max(x.data() + begin, std::min(kernels::kMaxBlock, n - begin), nullptr));
     }
-    fast.exp_weights(x.data(), n, {.max = 0.0f, .scale = 1.5f, .floor = kLowest,
-                                   .weights = wa.data()});
+    fast.exp_weights(x.data(), n,
+                     {.max = 0.0f, .scale = 1.5f, .floor = kLowest, .weights = wa.data()});
     for (size_t i = 0; i < n; ++i) {
       // The exponent is rounded to float: the error grows ~1e-7 per nat below the largest.
       const float nats = std::isfinite(x[i]) ? -1.5f * x[i] : 0.0f;

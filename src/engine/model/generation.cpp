@@ -7,13 +7,13 @@
 namespace plinth::engine {
 
 Generation::Generation(const GenerateRequest& request, const Tokenizer& tokenizer,
-                       const ModelConfig& config, PrefixCache* prefixes)
+                       const ModelConfig& config, PrefixCache* prefixes, PassThreads threads)
     : request_(request),
       tokenizer_(tokenizer),
       cache_(config.n_layer, config.kv_dim(),
              static_cast<int32_t>(request.prompt.size()) + std::max(request.max_tokens, 0),
              /*f16=*/!request.exact),
-      sampler_(request.sampling, /*log_sum_exp_wanted=*/request.logprobs > 0),
+      sampler_(request.sampling, /*log_sum_exp_wanted=*/request.logprobs > 0, threads),
       stream_(request.stop_sequences, request.on_text),
       next_input_(request.prompt),
       n_vocab_(config.n_vocab),

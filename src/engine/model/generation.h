@@ -20,8 +20,9 @@ class Generation {
  public:
   // The request must already be validated (non-empty prompt, fits the context). prefixes may be
   // null; otherwise the prompt starts from its longest stored prefix and is stored once run.
+  // threads: the model's pool, lent to the sampler's vocabulary passes.
   Generation(const GenerateRequest& request, const Tokenizer& tokenizer, const ModelConfig& config,
-             PrefixCache* prefixes);
+             PrefixCache* prefixes, PassThreads threads = {});
 
   bool exact() const { return request_.exact; }
   bool finished() const { return finished_; }

@@ -32,6 +32,8 @@ constexpr int kBandBuckets = 256;
 constexpr double kMinEffectiveSample = 64;
 // With heavy tails, the nucleus is first looked for among this many most likely tokens.
 constexpr size_t kHeavyCandidates = 256;
+// Passes over fewer values than this stay on one thread (a hand-off costs ~1 us).
+constexpr size_t kSplitFrom = 32768;
 
 // A function object (not a function pointer) so that sorts and selections inline it.
 constexpr auto more_likely = [](const std::pair<float, TokenId>& a,
@@ -71,9 +73,10 @@ void place_thresholds(const float* v, const float* w, size_t n, double need, boo
 
 }  // namespace
 
-Sampler::Sampler(const SamplingParams& params, bool log_sum_exp_wanted)
+Sampler::Sampler(const SamplingParams& params, bool log_sum_exp_wanted, PassThreads threads)
     : params_(params),
       log_sum_exp_wanted_(log_sum_exp_wanted),
+      threads_(threads),
       rng_(params.seed),
       kernels_(kernels::sampling_kernels()) {}
 
@@ -91,6 +94,56 @@ void Sampler::ensure_capacity(size_t n) {
     bracket_values_[i].resize(room);
     bracket_weights_[i].resize(room);
   }
+}
+
+int Sampler::split(size_t n,
+                   const std::function<void(int part, size_t begin, size_t end)>& fn) const {
+  if (threads_.pool == nullptr || threads_.pool->size() < 2 || n < kSplitFrom) {
+    fn(0, 0, n);
+    return 1;
+  }
+  const size_t half = (n / 2 + kernels::kSumBlock - 1) / kernels::kSumBlock * kernels::kSumBlock;
+  std::lock_guard lock(*threads_.mutex);
+  threads_.pool->parallel_for(2, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part)
+      fn(static_cast<int>(part), part == 0 ? 0 : half, part == 0 ? half : n);
+  });
+  return 2;
+}
+
+float Sampler::max_of(std::span<const float> logits) {
+  float part_max[2] = {kNegInf, kNegInf};
+  split(logits.size(), [&](int part, size_t begin, size_t end) {
+    part_max[part] = kernels_.max(logits.data() + begin, end - begin,
+                                  block_max_.data() + begin / kernels::kMaxBlock);
+  });
+  return std::max(part_max[0], part_max[1]);
+}
+
+kernels::ExpSums Sampler::exp_pass(const float* x, size_t n, const kernels::ExpPass& pass) const {
+  kernels::ExpSums parts[2];
+  const int count = split(n, [&](int part, size_t begin, size_t end) {
+    kernels::ExpPass mine = pass;
+    if (mine.weights != nullptr) mine.weights += begin;
+    if (mine.block_sums != nullptr) mine.block_sums += begin / kernels::kSumBlock;
+    parts[part] = kernels_.exp_weights(x + begin, end - begin, mine);
+  });
+  if (count == 1) return parts[0];
+  kernels::ExpSums sums = parts[0];
+  sums.total += parts[1].total;
+  sums.above[0] += parts[1].above[0];
+  sums.above[1] += parts[1].above[1];
+  sums.raw += parts[1].raw;
+  return sums;
+}
+
+double Sampler::mass_before(float value, size_t index) const {
+  double parts[2] = {0, 0};
+  split(count_, [&](int part, size_t begin, size_t end) {
+    parts[part] = kernels_.mass_before(values_ + begin, weights_.data() + begin, end - begin, value,
+                                       std::clamp(index, begin, end) - begin);
+  });
+  return parts[0] + parts[1];
 }
 
 size_t Sampler::locate(double u) const {
@@ -121,17 +174,24 @@ size_t Sampler::locate(double u) const {
 
 double Sampler::raw_log_sum_exp(std::span<const float> logits) const {
   if (raw_lse_) return *raw_lse_;
-  if (last_best_) return log_sum_exp(logits, *last_best_);
-  return log_sum_exp(logits);
+  if (!last_best_) return log_sum_exp(logits);
+  if (!(*last_best_ > kNegInf)) return kNegInf;
+  const auto sums = exp_pass(logits.data(), logits.size(),
+                             {.max = *last_best_,
+                              .scale = 1.0f,
+                              .floor = std::numeric_limits<float>::lowest(),
+                              .raw = true});
+  return static_cast<double>(*last_best_) + std::log(sums.raw);
 }
 
 std::vector<TokenLogprob> Sampler::top_logprobs(std::span<const float> logits, int32_t k,
                                                 double lse) const {
   std::vector<TokenLogprob> out;
   if (k <= 0) return out;
-  const auto blocks = last_best_ ? std::span<const float>(block_max_).first(
-                                       (logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock)
-                                 : std::span<const float>();
+  const auto blocks =
+      last_best_ ? std::span<const float>(block_max_)
+                       .first((logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock)
+                 : std::span<const float>();
   for (const auto& [logit, id] : top_tokens(logits, static_cast<size_t>(k), kNegInf, true, blocks))
     out.push_back({id, static_cast<float>(logit - lse)});
   return out;
@@ -143,7 +203,7 @@ std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
   if (params_.temperature <= 0.0f) {
     const size_t n = logits.size();
     ensure_capacity(n);
-    const float best = kernels_.max(logits.data(), n, block_max_.data());
+    const float best = max_of(logits);
     last_best_ = best;
     if (!(best > kNegInf)) return std::nullopt;
     // The first block holding the maximum holds the first token at it.
@@ -184,8 +244,7 @@ std::optional<TokenId> Sampler::draw_with_rejection(double total) {
     }
     // Near the cut (or no band known): the token is in the nucleus when the weight of the tokens
     // ordered before it is short of the target; one pass over the candidates.
-    if (kernels_.mass_before(values_, weights_.data(), count_, x, i) < target)
-      return static_cast<TokenId>(id_at(i));
+    if (mass_before(x, i) < target) return static_cast<TokenId>(id_at(i));
   }
   if (band_pending_) {
     cut_top_p(top_p_total_, band_.keep, band_.cut, &band_);
@@ -279,7 +338,7 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
   cut_pending_ = false;
   band_pending_ = false;
   check_pending_ = false;
-  const float best = kernels_.max(logits.data(), n, block_max_.data());
+  const float best = max_of(logits);
   last_best_ = best;
   if (!(best > kNegInf)) return 0;
   const float t = params_.temperature;
@@ -310,15 +369,14 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
   // Tokens below the floor (pruned, or cut by min-p alone) get no weight in the same pass. When
   // log-probs are wanted and every token is a candidate, the same pass sums their raw terms.
   const float ends[2] = {band ? band->keep : 0.0f, band ? band->cut : 0.0f};
-  const kernels::ExpSums sums =
-      kernels_.exp_weights(values_, count_,
-                           {.max = best,
-                            .scale = 1.0f / t,
-                            .floor = floor,
-                            .weights = weights_.data(),
-                            .block_sums = block_sums_.data(),
-                            .thresholds = band ? ends : nullptr,
-                            .raw = log_sum_exp_wanted_ && identity_});
+  const kernels::ExpSums sums = exp_pass(values_, count_,
+                                         {.max = best,
+                                          .scale = 1.0f / t,
+                                          .floor = floor,
+                                          .weights = weights_.data(),
+                                          .block_sums = block_sums_.data(),
+                                          .thresholds = band ? ends : nullptr,
+                                          .raw = log_sum_exp_wanted_ && identity_});
   const double total = sums.total;
   const double* band_above = sums.above;
   if (log_sum_exp_wanted_ && identity_ && sums.raw > 0)
@@ -347,8 +405,8 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
 }
 
 void Sampler::keep_top_k(std::span<const float> logits, float floor) {
-  const auto blocks = std::span<const float>(block_max_).first(
-      (logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
+  const auto blocks = std::span<const float>(block_max_)
+                          .first((logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
   const auto best = top_tokens(logits, static_cast<size_t>(params_.top_k), floor, false, blocks);
   identity_ = false;
   count_ = best.size();
@@ -403,8 +461,8 @@ void Sampler::cut_top_p(double total, float best, float floor, const Band* band,
   if (band == nullptr && heavy && identity_ && c > kSortDirectly) {
     // A few tokens carry the mass: when the most likely ones reach the target, the cut is among
     // them (they are a prefix of the order by logit, then id, that the cut walks).
-    const auto blocks = std::span<const float>(block_max_).first(
-        (c + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
+    const auto blocks =
+        std::span<const float>(block_max_).first((c + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
     const auto top =
         top_tokens(std::span<const float>(v, c), kHeavyCandidates, floor, false, blocks);
     double weight = 0;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <span>
@@ -10,15 +12,25 @@
 #include <vector>
 
 #include "ops/sampling_kernels.h"
+#include "ops/thread_pool.h"
 #include "plinth/engine/engine.h"
 
 namespace plinth::engine {
+
+// The model's thread pool, lent to the sampler's passes over the vocabulary: they run between
+// forward passes, when the pool's threads are idle (and still spinning, so a hand-off costs
+// ~1 us). Without a pool every pass runs on the calling thread.
+struct PassThreads {
+  ThreadPool* pool = nullptr;
+  std::mutex* mutex = nullptr;  // held while the pool runs (it serves one caller at a time)
+};
 
 class Sampler {
  public:
   // With log_sum_exp_wanted (the caller asks for log-probs), sample() takes the raw logits'
   // log-sum-exp in its own exp pass where it can.
-  explicit Sampler(const SamplingParams& params, bool log_sum_exp_wanted = false);
+  explicit Sampler(const SamplingParams& params, bool log_sum_exp_wanted = false,
+                   PassThreads threads = {});
   // Picks a token; tokens whose logit is -inf are never chosen. nullopt when every token is -inf.
   std::optional<TokenId> sample(std::span<const float> logits);
   // The distribution sample() draws from: every token it can pick with its probability, most
@@ -68,10 +80,19 @@ class Sampler {
     return values_[i] < cut_value_ || (values_[i] == cut_value_ && id_at(i) > cut_id_);
   }
   void ensure_capacity(size_t n);
+  // fn(part, begin, end) over [0, n): two parts on the pool (split at a kSumBlock multiple) when
+  // n is large enough to gain from it, else one part on this thread. Returns the part count.
+  int split(size_t n, const std::function<void(int part, size_t begin, size_t end)>& fn) const;
+  // The pass over the vocabulary's (or the candidates') logits, split.
+  float max_of(std::span<const float> logits);
+  kernels::ExpSums exp_pass(const float* x, size_t n, const kernels::ExpPass& pass) const;
+  // kernels::mass_before over the candidates, split.
+  double mass_before(float value, size_t index) const;
   uint32_t id_at(size_t i) const { return identity_ ? static_cast<uint32_t>(i) : ids_[i]; }
 
   SamplingParams params_;
   bool log_sum_exp_wanted_ = false;
+  PassThreads threads_;
   std::mt19937_64 rng_;
   const kernels::SamplingKernels& kernels_;
   // The candidates: count_ logits at values_ with their weights; token ids are the positions

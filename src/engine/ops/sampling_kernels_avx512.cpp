@@ -279,6 +279,13 @@ ExpSums exp_pass16(const float* x, size_t n, const ExpPass& pass) {
 template <bool kStore, bool kAbove>
 ExpSums exp_pass_raw16(const float* x, size_t n, const ExpPass& pass) {
   if (!pass.raw) return exp_pass16<kStore, kAbove, 0>(x, n, pass);
+  if (!kStore && !kAbove && pass.block_sums == nullptr && pass.scale == 1.0f &&
+      pass.floor <= effective_floor(kNegInf, pass.max, 1.0f)) {
+    // Only the raw sum: it is the total.
+    ExpSums sums = exp_pass16<false, false, 0>(x, n, pass);
+    sums.raw = sums.total * Exp2Argument(pass.max, 1.0f).correction;
+    return sums;
+  }
   if (pass.scale == 1.0f) return exp_pass16<kStore, kAbove, 1>(x, n, pass);
   return exp_pass16<kStore, kAbove, 2>(x, n, pass);
 }
