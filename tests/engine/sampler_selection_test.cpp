@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <random>
 
 #include "model/sampler.h"
@@ -94,6 +95,45 @@ TEST(SamplerSelection, DrawsFromTheSameDistributionAsSortingEverything) {
       if (c.top_k > 0) {
         EXPECT_LE(fast.size(), static_cast<size_t>(c.top_k));
       }
+    }
+  }
+}
+
+TEST(SamplerSelection, PassesSplitOnThePoolDrawTheSameAsOneThread) {
+  ThreadPool pool(2);
+  std::mutex pool_mutex;
+  const PassThreads lent{.pool = &pool, .mutex = &pool_mutex};
+  const Case cases[] = {{0.0f, 0, 1.0f, 0.0f}, {1.0f, 0, 1.0f, 0.0f},  {0.7f, 0, 0.9f, 0.0f},
+                        {1.0f, 0, 0.9f, 0.05f}, {1.0f, 40, 1.0f, 0.0f}, {0.7f, 0, 1.0f, 0.05f}};
+  for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
+    const auto logits = logits_of(shape, 31 + static_cast<uint64_t>(shape));
+    ASSERT_GE(logits.size(), 65536u);  // large enough to be split
+    for (const Case& c : cases) {
+      const SamplingParams params{.temperature = c.temperature,
+                                  .top_k = c.top_k,
+                                  .top_p = c.top_p,
+                                  .min_p = c.min_p,
+                                  .seed = 9};
+      SCOPED_TRACE(testing::Message() << "shape " << static_cast<int>(shape) << " T "
+                                      << c.temperature << " k " << c.top_k << " p " << c.top_p);
+      Sampler alone(params, true), split(params, true, lent);
+      int same = 0;
+      constexpr int kDraws = 200;
+      for (int i = 0; i < kDraws; ++i) {
+        const auto a = alone.sample(logits), b = split.sample(logits);
+        ASSERT_EQ(a.has_value(), b.has_value());
+        same += a == b;
+        // Log-probs: the same sum and the same tokens.
+        const double lse = alone.raw_log_sum_exp(logits);
+        EXPECT_NEAR(split.raw_log_sum_exp(logits), lse, 1e-9);
+        const auto top_a = alone.top_logprobs(logits, 5, lse);
+        const auto top_b = split.top_logprobs(logits, 5, lse);
+        ASSERT_EQ(top_a.size(), top_b.size());
+        for (size_t j = 0; j < top_a.size(); ++j) EXPECT_EQ(top_a[j].id, top_b[j].id);
+      }
+      // The same seed draws the same tokens; the halves' sums add in another order, which may
+      // move a draw that lands within rounding of a boundary.
+      EXPECT_GE(same, kDraws - 2);
     }
   }
 }
