@@ -31,6 +31,8 @@ std::string_view aws_error_name(AwsErrorType type) {
       return "TooManyTagsException";
     case AwsErrorType::kModelTimeout:
       return "ModelTimeoutException";
+    case AwsErrorType::kModelError:
+      return "ModelErrorException";
     case AwsErrorType::kThrottling:
       return "ThrottlingException";
     case AwsErrorType::kServiceUnavailable:
@@ -58,6 +60,8 @@ unsigned aws_error_status(AwsErrorType type) {
       return 404;
     case AwsErrorType::kModelTimeout:
       return 408;
+    case AwsErrorType::kModelError:
+      return 424;
     case AwsErrorType::kConflict:
       return 409;
     case AwsErrorType::kThrottling:
@@ -100,6 +104,8 @@ AwsErrorType aws_error_type(ErrorCode code) {
       return AwsErrorType::kThrottling;
     case ErrorCode::kTimeout:
       return AwsErrorType::kModelTimeout;
+    case ErrorCode::kModelError:
+      return AwsErrorType::kModelError;
     case ErrorCode::kUnavailable:
     case ErrorCode::kCancelled:
       return AwsErrorType::kServiceUnavailable;
@@ -143,6 +149,7 @@ std::string_view stream_exception_name(ErrorCode code) {
       return "serviceUnavailableException";
     case ErrorCode::kCancelled:
     case ErrorCode::kCorruptData:
+    case ErrorCode::kModelError:
       return "modelStreamErrorException";
     default:
       return "internalServerException";
@@ -193,12 +200,19 @@ WireError openai_error(const Error& error) {
       type = "server_error";
       code = "service_unavailable";
       break;
+    case ErrorCode::kModelError:
+      // OpenAI has no own code for it: a server error, with the reason kept.
+      status = 500;
+      type = "server_error";
+      code = "model_error";
+      break;
     default:
       break;
   }
   if (error.code == ErrorCode::kPayloadTooLarge) status = 413;
   std::string_view message = error.message;
-  if (status == 500) message = "The server encountered an internal error.";
+  if (status == 500 && error.code != ErrorCode::kModelError)
+    message = "The server encountered an internal error.";
   WireError wire;
   wire.status = status;
   wire.content_type = "application/json";
@@ -257,7 +271,9 @@ WireError anthropic_error(const Error& error) {
       break;
   }
   std::string_view message = error.message;
-  if (status == 500) message = "The server encountered an internal error.";
+  // A model error keeps its reason (api_error, 500); internal failures keep theirs in the log.
+  if (status == 500 && error.code != ErrorCode::kModelError)
+    message = "The server encountered an internal error.";
   WireError wire;
   wire.status = status;
   wire.content_type = "application/json";

@@ -29,6 +29,21 @@ Result<router::OutputChecks> output_checks(const http::Request& request) {
   return router::parse_output_checks(json::serialize(*checks));
 }
 
+// An answer that had to follow a schema (a forced tool, outputConfig, response_format) and does
+// not: the caller gets ModelErrorException (or its OpenAI / Anthropic form), never the broken
+// JSON. The tokens were spent and stay metered. Only an answer the model called complete counts:
+// one cut at maxTokens or a stop sequence is returned as it is, its stop reason saying why.
+std::optional<Error> broken_guarantee(const providers::InferenceRequest& request,
+                                      const providers::InferenceResponse& response) {
+  const bool constrained = request.output_schema_json || request.forced_tool;
+  const bool complete = response.stop_reason == providers::StopReason::kEndTurn ||
+                        response.stop_reason == providers::StopReason::kToolUse;
+  if (!constrained || !complete || response.output_valid != false) return std::nullopt;
+  return Error(ErrorCode::kModelError,
+               "The model " + response.model_id +
+                   " returned output that does not match the requested JSON schema.");
+}
+
 }  // namespace
 
 void Gateway::Call::meter_attempt(const catalog::ModelEntry& model,
@@ -84,6 +99,7 @@ Result<providers::InferenceResponse> Gateway::run_inference(
       }
     }
     call.meter_usage(response->usage);
+    if (auto broken = broken_guarantee(request, *response)) return std::unexpected(*broken);
     return response;
   }
   auto checks = output_checks(call.request);
@@ -108,6 +124,11 @@ Result<providers::InferenceResponse> Gateway::run_inference(
   if (call.usage && routed.escalated) {
     call.usage->escalated = true;
     call.usage->escalation_reason = std::string(router::to_string(*routed.reason));
+  }
+  if (routed.response) {
+    if (auto broken = broken_guarantee(request, *routed.response)) {
+      return std::unexpected(*broken);
+    }
   }
   return std::move(routed.response);
 }

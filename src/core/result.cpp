@@ -35,6 +35,8 @@ std::string_view to_string(ErrorCode code) {
       return "ContextLength";
     case ErrorCode::kCancelled:
       return "Cancelled";
+    case ErrorCode::kModelError:
+      return "ModelError";
     case ErrorCode::kCorruptData:
       return "CorruptData";
     case ErrorCode::kIo:

@@ -2,7 +2,8 @@
 // the openai provider kind, driven by the AWS SDK and the OpenAI SDK: Converse, ConverseStream
 // with a tool, chat completions + SSE, embeddings, a router escalating from the front's local
 // small tier to the upstream large tier, and upstream faults from a tiny Node server (429, 500,
-// stalled, killed): retries, fallback, and the client's error type.
+// stalled, killed, a complete answer that breaks the tool's schema): retries, fallback, and the
+// client's error type.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -20,7 +21,9 @@ import { startPlinth, mintBearerToken, repoRoot, ROOT, SMALL, LARGE, EMBED } fro
 const region = 'us-east-1';
 let back;
 let front;
-let faults;  // status by path prefix: /throttle -> 429, /broken -> 500, /stall -> never answers
+// Status by path prefix: /throttle -> 429, /broken -> 500, /stall -> never answers, /sloppy -> a
+// 200 tool call whose arguments break the schema.
+let faults;
 const hits = { throttle: 0, broken: 0, stall: 0 };
 
 function startFaultServer() {
@@ -30,6 +33,15 @@ function startFaultServer() {
       hits[kind] = (hits[kind] ?? 0) + 1;
       req.resume();
       if (kind === 'stall') return;  // never answers: the front's read timeout must fire
+      if (kind === 'sloppy') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm',
+          choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant',
+            content: null, tool_calls: [{ id: 'call_1', type: 'function',
+              function: { name: 'record', arguments: '{"total":"nine"}' } }] } }],
+          usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } }));
+        return;
+      }
       const status = kind === 'throttle' ? 429 : 500;
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: `fault server says ${status}` } }));
@@ -67,6 +79,7 @@ base_url = "${backEndpoint}/v1"
 api_key_env = "BACK_PLINTH_TOKEN"
 timeout_seconds = 30
 ${fault('throttler', 'throttle', 2)}${fault('breaker', 'broken', 0)}${fault('staller', 'stall', 0)}
+${fault('sloppier', 'sloppy', 0)}
 [[models]]
 id = "local-small"
 file = "${models}/qwen2-32-tied-q8_0.gguf"
@@ -88,6 +101,10 @@ fallbacks = ["up-small"]
 [[models]]
 id = "stalled"
 provider = "staller"
+tier = "small"
+[[models]]
+id = "sloppy"
+provider = "sloppier"
 tier = "small"
 [[routers]]
 id = "router.split"
@@ -198,6 +215,21 @@ test('upstream faults: retries, fallback and the error types the SDK sees', asyn
   back = undefined;
   await assert.rejects(bedrock().send(new ConverseCommand(ask('up-small'))),
                        (e) => e.name === 'ServiceUnavailableException');
+});
+
+test('an upstream answer that breaks the schema reaches the SDKs as a model error', async () => {
+  await assert.rejects(bedrock().send(new ConverseCommand(ask('sloppy', { toolConfig: recordTool }))),
+                       (e) => e.name === 'ModelErrorException' && e.$metadata.httpStatusCode === 424
+                         && /does not match the requested JSON schema/.test(e.message));
+  const openai = new OpenAI({ apiKey: await mintBearerToken(front.endpoint),
+                              baseURL: `${front.endpoint}/v1`, maxRetries: 0 });
+  await assert.rejects(openai.chat.completions.create({ model: 'sloppy',
+    messages: [{ role: 'user', content: 'Invoice 42 totals 9.' }],
+    tools: [{ type: 'function', function: { name: 'record',
+      parameters: recordTool.tools[0].toolSpec.inputSchema.json } }],
+    tool_choice: { type: 'function', function: { name: 'record' } } }),
+  (e) => e.status === 500 && e.code === 'model_error');
+  assert.equal(hits.sloppy, 2);  // never retried: the answer was complete, only wrong
 });
 
 test('the front ledger records the upstream calls and the escalation', async () => {

@@ -65,7 +65,11 @@ ProviderConfig openai_provider(std::string id, uint16_t port, int max_retries = 
 // A loopback server that answers every request with one fixed status, or stalls.
 class FaultyUpstream {
  public:
-  explicit FaultyUpstream(int status, std::chrono::milliseconds stall = {}) {
+  // Answers every request with `status` and `body` (by default an OpenAI error naming status).
+  explicit FaultyUpstream(int status, std::chrono::milliseconds stall = {}, std::string body = {}) {
+    if (body.empty()) {
+      body = R"({"error":{"message":"upstream says )" + std::to_string(status) + R"("}})";
+    }
     http::ServerOptions options;
     auto server =
         http::Server::start(options, [=, this](const http::Request&, http::Exchange& out) {
@@ -74,8 +78,7 @@ class FaultyUpstream {
           http::Response response;
           response.status = status;
           response.headers = {{"content-type", "application/json"}};
-          response.body =
-              R"({"error":{"message":"upstream says )" + std::to_string(status) + R"("}})";
+          response.body = body;
           out.respond(std::move(response));
         });
     EXPECT_TRUE(server);
@@ -433,6 +436,52 @@ TEST_F(UpstreamGatewayTest, UpstreamFaultsBecomeTheCallersErrorTypes) {
   EXPECT_EQ(invalid.calls.load(), 1);    // never retried
   FakeExchange validation = converse("invalid", converse_body(4));
   EXPECT_NE(validation.response->body.find("upstream says 400"), std::string::npos);
+}
+
+TEST_F(UpstreamGatewayTest, AnAnswerBreakingTheSchemaIsAModelErrorAndStillPaidFor) {
+  // A complete answer (finish_reason tool_calls) whose arguments break the tool's schema.
+  FaultyUpstream sloppy(
+      200, {},
+      R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[)"
+      R"({"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1",)"
+      R"("type":"function","function":{"name":"record","arguments":"{\"total\":\"nine\"}"}}]},)"
+      R"("finish_reason":"tool_calls"}],"usage":{"prompt_tokens":12,"completion_tokens":5,)"
+      R"("total_tokens":17}})");
+  start_front({upstream_model("sloppy", "s", "m", "small")},
+              {openai_provider("s", sloppy.port(), 0)});
+  const std::string schema =
+      R"({"type":"object","properties":{"total":{"type":"integer"}},"required":["total"]})";
+  FakeExchange converse_call = converse(
+      "sloppy", R"({"messages":[{"role":"user","content":[{"text":"Invoice 42 totals 9."}]}],)"
+                R"("toolConfig":{"tools":[{"toolSpec":{"name":"record","inputSchema":{"json":)" +
+                    schema + R"(}}}],"toolChoice":{"tool":{"name":"record"}}}})");
+  ASSERT_TRUE(converse_call.response);
+  EXPECT_EQ(converse_call.response->status, 424) << converse_call.response->body;
+  EXPECT_EQ(converse_call.header("x-amzn-errortype").substr(0, 19), "ModelErrorException");
+  EXPECT_NE(converse_call.response->body.find("does not match the requested JSON schema"),
+            std::string::npos);
+  EXPECT_EQ(converse_call.response->body.find("nine"), std::string::npos);  // never the JSON
+
+  FakeExchange chat_call =
+      chat(R"({"model":"sloppy","messages":[{"role":"user","content":"Invoice 42 totals 9."}],)"
+           R"("tools":[{"type":"function","function":{"name":"record","parameters":)" +
+           schema + R"(}}],"tool_choice":{"type":"function","function":{"name":"record"}}})");
+  ASSERT_TRUE(chat_call.response);
+  EXPECT_EQ(chat_call.response->status, 500) << chat_call.response->body;
+  json::value error = json::parse(chat_call.response->body).at("error");
+  EXPECT_EQ(error.at("code"), "model_error");
+  EXPECT_NE(error.at("message").as_string().find("JSON schema"), std::string::npos);
+
+  // The upstream's tokens were spent: both calls are in the ledger, with their status.
+  auto records = recorded();
+  ASSERT_EQ(records.size(), 2u);
+  for (const auto& record : records) {
+    EXPECT_EQ(record.input_tokens, 12);
+    EXPECT_EQ(record.output_tokens, 5);
+    EXPECT_GT(record.cost_micro_usd, 0);
+  }
+  EXPECT_EQ(records[0].status, "424");
+  EXPECT_EQ(records[1].status, "500");
 }
 
 TEST_F(UpstreamGatewayTest, BudgetsSettleExactlyUnderFiftyConcurrentUpstreamCalls) {

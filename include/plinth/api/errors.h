@@ -23,6 +23,7 @@ enum class AwsErrorType {
   kServiceQuotaExceeded,  // control plane: too many inference profiles
   kTooManyTags,           // control plane: a resource would hold too many tags
   kModelTimeout,
+  kModelError,  // 424: the model's output broke the request (e.g. the schema it had to follow)
   kThrottling,
   kServiceUnavailable,
   kInternalServer,

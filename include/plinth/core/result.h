@@ -42,6 +42,7 @@ enum class ErrorCode {
   kPayloadTooLarge,   // body above the configured limit
   kContextLength,     // prompt + max tokens exceed the model's context
   kCancelled,         // the caller went away
+  kModelError,        // the model's answer broke the request's guarantee (ModelErrorException)
   kCorruptData,       // a file or stored record failed validation
   kIo,                // file system or network failure
   kInternal,          // a bug: should never reach a caller in practice
