@@ -100,20 +100,21 @@ struct ServeOptions {
   std::string storage_url;
 };
 
-// What this replica's queue did since start (enqueues, claims, dead letters, wake-ups heard).
-void add_queue_gauges(ledger::Metrics& metrics, const jobs::Queue& queue) {
-  auto gauge = [&](std::string name, std::string help, auto field) {
-    metrics.add_gauge(std::move(name), std::move(help), {},
-                      [&queue, field] { return static_cast<double>(field(queue.stats())); });
+// What this replica's queue did since start (enqueues, claims, dead letters, wake-ups heard):
+// counters, as Prometheus names them.
+void add_queue_counters(ledger::Metrics& metrics, const jobs::Queue& queue) {
+  auto counter = [&](std::string name, std::string help, auto field) {
+    metrics.add_counter(std::move(name), std::move(help), {},
+                        [&queue, field] { return static_cast<double>(field(queue.stats())); });
   };
-  gauge("plinth_queue_enqueued", "Jobs this replica enqueued since start.",
-        [](const jobs::QueueStats& s) { return s.enqueued; });
-  gauge("plinth_queue_claimed", "Jobs this replica claimed since start.",
-        [](const jobs::QueueStats& s) { return s.claimed; });
-  gauge("plinth_queue_dead_lettered", "Jobs this replica dead-lettered since start.",
-        [](const jobs::QueueStats& s) { return s.dead_lettered; });
-  gauge("plinth_queue_notifications", "Queue wake-ups (LISTEN/NOTIFY) heard since start.",
-        [](const jobs::QueueStats& s) { return s.notifications; });
+  counter("plinth_queue_enqueued_total", "Jobs this replica enqueued since start.",
+          [](const jobs::QueueStats& s) { return s.enqueued; });
+  counter("plinth_queue_claimed_total", "Jobs this replica claimed since start.",
+          [](const jobs::QueueStats& s) { return s.claimed; });
+  counter("plinth_queue_dead_lettered_total", "Jobs this replica dead-lettered since start.",
+          [](const jobs::QueueStats& s) { return s.dead_lettered; });
+  counter("plinth_queue_notifications_total", "Queue wake-ups (LISTEN/NOTIFY) heard since start.",
+          [](const jobs::QueueStats& s) { return s.notifications; });
 }
 
 int fail_start(const std::string& what) {
@@ -278,7 +279,7 @@ int run_serve(const ServeOptions& o) {
   }
   ledger::Metrics metrics;
   metrics.attach_budgets(budgets);
-  if (pg_pool) ledger::add_pool_gauges(metrics, pg_pool);
+  if (pg_pool) ledger::add_pool_metrics(metrics, pg_pool);
   budgets.on_soft_limit(
       [&metrics](const ledger::BudgetState& state) { metrics.count_soft_limit_crossing(state); });
 
@@ -323,7 +324,7 @@ int run_serve(const ServeOptions& o) {
                         auto depth = queue_for_metrics->depth("documents");
                         return depth ? static_cast<double>(*depth) : 0.0;
                       });
-    add_queue_gauges(metrics, *job_queue);
+    add_queue_counters(metrics, *job_queue);
   }
 
   auth::WebIdentityService web_identity((*store)->iam(), config->account_id, config->oidc_providers,

@@ -140,6 +140,13 @@ void Metrics::add_gauge(std::string name, std::string help, MetricLabels labels,
   gauges_.push_back({std::move(name), std::move(help), std::move(labels), std::move(value)});
 }
 
+void Metrics::add_counter(std::string name, std::string help, MetricLabels labels,
+                          std::function<double()> value) {
+  std::lock_guard lock(mutex_);
+  gauges_.push_back(
+      {std::move(name), std::move(help), std::move(labels), std::move(value), "counter"});
+}
+
 std::string Metrics::render() const {
   std::map<SeriesKey, double> requests, tokens, cost, escalations, soft_crossings;
   std::map<std::string, Histogram> latency;
@@ -212,7 +219,7 @@ std::string Metrics::render() const {
   for (const Gauge& gauge : gauges) {
     if (!named[gauge.name]) {
       named[gauge.name] = true;
-      header(out, gauge.name, gauge.help, "gauge");
+      header(out, gauge.name, gauge.help, gauge.type);
       for (const Gauge& same : gauges) {
         if (same.name != gauge.name) continue;
         out += fmt::format("{}{} {}\n", same.name, label_text(same.labels),

@@ -1,10 +1,11 @@
-// The PostgreSQL pool's figures as /metrics gauges, read at each render.
+// The PostgreSQL pool's figures on /metrics (gauges, and counters for what only grows), read at
+// each render.
 #include "plinth/ledger/metrics.h"
 #include "plinth/pg/pool.h"
 
 namespace plinth::ledger {
 
-void add_pool_gauges(Metrics& metrics, std::shared_ptr<pg::Pool> pool) {
+void add_pool_metrics(Metrics& metrics, std::shared_ptr<pg::Pool> pool) {
   auto gauge = [&](std::string name, std::string help, MetricLabels labels, auto field) {
     metrics.add_gauge(std::move(name), std::move(help), std::move(labels),
                       [pool, field] { return static_cast<double>(field(pool->stats())); });
@@ -17,12 +18,16 @@ void add_pool_gauges(Metrics& metrics, std::shared_ptr<pg::Pool> pool) {
         [](const pg::PoolStats& s) { return s.in_use; });
   gauge("plinth_db_pool_waiting", "Callers waiting for a free connection.", {},
         [](const pg::PoolStats& s) { return s.waiting; });
-  gauge("plinth_db_pool_acquired", "Connections leased since start.", {},
-        [](const pg::PoolStats& s) { return s.acquired_total; });
-  gauge("plinth_db_pool_timeouts", "Leases refused since start: the pool stayed full.", {},
-        [](const pg::PoolStats& s) { return s.timeouts_total; });
-  gauge("plinth_db_pool_errors", "Failed connects and broken connections since start.", {},
-        [](const pg::PoolStats& s) { return s.errors_total; });
+  auto counter = [&](std::string name, std::string help, auto field) {
+    metrics.add_counter(std::move(name), std::move(help), {},
+                        [pool, field] { return static_cast<double>(field(pool->stats())); });
+  };
+  counter("plinth_db_pool_acquired_total", "Connections leased since start.",
+          [](const pg::PoolStats& s) { return s.acquired_total; });
+  counter("plinth_db_pool_timeouts_total", "Leases refused since start: the pool stayed full.",
+          [](const pg::PoolStats& s) { return s.timeouts_total; });
+  counter("plinth_db_pool_errors_total", "Failed connects and broken connections since start.",
+          [](const pg::PoolStats& s) { return s.errors_total; });
 }
 
 }  // namespace plinth::ledger

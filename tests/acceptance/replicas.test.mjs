@@ -230,10 +230,10 @@ test('/health reports the shared database and its migrations; /metrics each repl
     const metrics = await (await fetch(`${r.endpoint}/metrics`)).text();
     const value = (name) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
     assert.ok(value('plinth_db_pool_size') >= 1, metrics);
-    assert.ok(value('plinth_db_pool_acquired') >= 1, metrics);
+    assert.ok(value('plinth_db_pool_acquired_total') >= 1, metrics);
     assert.match(metrics, /^plinth_db_pool_connections\{state="in_use"\} \d+$/m);
-    assert.ok(value('plinth_queue_notifications') >= 1, metrics);  // heard the others' enqueues
-    claimed.push(value('plinth_queue_claimed'));
+    assert.ok(value('plinth_queue_notifications_total') >= 1, metrics);  // heard the others' enqueues
+    claimed.push(value('plinth_queue_claimed_total'));
   }
   // Each replica counts only its own claims; together they claimed every document's stages.
   assert.ok(claimed.every((n) => Number.isFinite(n)), String(claimed));

@@ -89,13 +89,23 @@ TEST(Metrics, RegisteredGaugesAreReadAtEachRender) {
   EXPECT_EQ(text.value(R"(plinth_queue_depth{queue="other"})"), 1);
 }
 
-TEST(Metrics, PoolGaugesShowThisReplicasConnections) {
+TEST(Metrics, RegisteredCountersRenderAsCounters) {
+  Metrics metrics;
+  double claimed = 5;
+  metrics.add_counter("plinth_queue_claimed_total", "Jobs claimed.", {}, [&] { return claimed; });
+  auto text = testing::parse_prometheus_text(metrics.render());
+  ASSERT_EQ(text.error, "");
+  EXPECT_EQ(text.types["plinth_queue_claimed_total"], "counter");
+  EXPECT_EQ(text.value("plinth_queue_claimed_total"), 5);
+}
+
+TEST(Metrics, PoolMetricsShowThisReplicasConnections) {
   pg::testing::TestDatabase db;
   ASSERT_TRUE(db.ok()) << db.error();
   auto pool = pg::Pool::open({db.url(), 3, std::chrono::milliseconds(50)});
   ASSERT_TRUE(pool) << pool.error().message;
   Metrics metrics;
-  add_pool_gauges(metrics, *pool);
+  add_pool_metrics(metrics, *pool);
   auto first = (*pool)->acquire(), second = (*pool)->acquire(), third = (*pool)->acquire();
   ASSERT_TRUE(first && second && third);
   EXPECT_FALSE((*pool)->acquire());  // full: a timeout after 50 ms
@@ -106,9 +116,10 @@ TEST(Metrics, PoolGaugesShowThisReplicasConnections) {
   EXPECT_EQ(text.value(R"(plinth_db_pool_connections{state="open"})"), 3);
   EXPECT_EQ(text.value(R"(plinth_db_pool_connections{state="in_use"})"), 3);
   EXPECT_EQ(text.value("plinth_db_pool_waiting"), 0);
-  EXPECT_EQ(text.value("plinth_db_pool_acquired"), 3);
-  EXPECT_EQ(text.value("plinth_db_pool_timeouts"), 1);
-  EXPECT_EQ(text.value("plinth_db_pool_errors"), 0);
+  EXPECT_EQ(text.types["plinth_db_pool_acquired_total"], "counter");
+  EXPECT_EQ(text.value("plinth_db_pool_acquired_total"), 3);
+  EXPECT_EQ(text.value("plinth_db_pool_timeouts_total"), 1);
+  EXPECT_EQ(text.value("plinth_db_pool_errors_total"), 0);
 }
 
 TEST(Metrics, BudgetGaugesShowEachBudgetsUse) {

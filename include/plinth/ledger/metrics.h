@@ -48,6 +48,9 @@ class Metrics {
   // Gauges of one name share help; value runs without this object's lock held.
   void add_gauge(std::string name, std::string help, MetricLabels labels,
                  std::function<double()> value);
+  // The same for a count that only grows (rendered as a counter; the name should end in _total).
+  void add_counter(std::string name, std::string help, MetricLabels labels,
+                   std::function<double()> value);
 
   // The text exposition format, version 0.0.4.
   std::string render() const;
@@ -63,6 +66,7 @@ class Metrics {
     std::string help;
     MetricLabels labels;
     std::function<double()> value;
+    const char* type = "gauge";  // or "counter"
   };
   using SeriesKey = std::vector<std::string>;  // label values in the family's label order
 
@@ -80,9 +84,10 @@ class Metrics {
   const Budgets* budgets_ = nullptr;            // guarded by mutex_
 };
 
-// This replica's PostgreSQL pool as gauges: plinth_db_pool_size, plinth_db_pool_connections
-// {state="open"|"in_use"}, plinth_db_pool_waiting, and since start plinth_db_pool_acquired,
-// plinth_db_pool_timeouts, plinth_db_pool_errors. The pool must outlive `metrics`' renders.
-void add_pool_gauges(Metrics& metrics, std::shared_ptr<pg::Pool> pool);
+// This replica's PostgreSQL pool: the gauges plinth_db_pool_size, plinth_db_pool_connections
+// {state="open"|"in_use"} and plinth_db_pool_waiting, and the counters since start
+// plinth_db_pool_acquired_total, plinth_db_pool_timeouts_total and plinth_db_pool_errors_total.
+// The pool must outlive `metrics`' renders.
+void add_pool_metrics(Metrics& metrics, std::shared_ptr<pg::Pool> pool);
 
 }  // namespace plinth::ledger
