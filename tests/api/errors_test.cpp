@@ -26,6 +26,7 @@ TEST(ErrorMapping, EveryAwsTypeHasItsStatusAndName) {
       {AwsErrorType::kMissingAuthenticationToken, 403, "MissingAuthenticationTokenException"},
       {AwsErrorType::kResourceNotFound, 404, "ResourceNotFoundException"},
       {AwsErrorType::kModelTimeout, 408, "ModelTimeoutException"},
+      {AwsErrorType::kModelError, 424, "ModelErrorException"},
       {AwsErrorType::kThrottling, 429, "ThrottlingException"},
       {AwsErrorType::kServiceUnavailable, 503, "ServiceUnavailableException"},
       {AwsErrorType::kInternalServer, 500, "InternalServerException"},
@@ -49,6 +50,7 @@ TEST(ErrorMapping, CodesMapToTheDocumentedTypes) {
   EXPECT_EQ(aws_error_type(ErrorCode::kPermissionDenied), AwsErrorType::kAccessDenied);
   EXPECT_EQ(aws_error_type(ErrorCode::kThrottled), AwsErrorType::kThrottling);
   EXPECT_EQ(aws_error_type(ErrorCode::kTimeout), AwsErrorType::kModelTimeout);
+  EXPECT_EQ(aws_error_type(ErrorCode::kModelError), AwsErrorType::kModelError);
   EXPECT_EQ(aws_error_type(ErrorCode::kUnavailable), AwsErrorType::kServiceUnavailable);
   EXPECT_EQ(aws_error_type(ErrorCode::kInternal), AwsErrorType::kInternalServer);
 }
@@ -78,6 +80,23 @@ TEST(ErrorMapping, StreamExceptionNames) {
   EXPECT_EQ(stream_exception_name(ErrorCode::kThrottled), "throttlingException");
   EXPECT_EQ(stream_exception_name(ErrorCode::kCorruptData), "modelStreamErrorException");
   EXPECT_EQ(stream_exception_name(ErrorCode::kInvalidArgument), "validationException");
+  EXPECT_EQ(stream_exception_name(ErrorCode::kModelError), "modelStreamErrorException");
+}
+
+TEST(ErrorMapping, ModelErrorsKeepTheirReasonInEveryShape) {
+  const Error error(ErrorCode::kModelError, "output does not match the requested JSON schema");
+  WireError bedrock = bedrock_error(error);
+  EXPECT_EQ(bedrock.status, 424u);
+  EXPECT_TRUE(bedrock.error_type_header.starts_with("ModelErrorException:"));
+  EXPECT_NE(bedrock.body.find("JSON schema"), std::string::npos);
+  WireError openai = openai_error(error);
+  EXPECT_EQ(openai.status, 500u);
+  EXPECT_EQ(json::parse(openai.body).at("error").at("code"), "model_error");
+  EXPECT_NE(openai.body.find("JSON schema"), std::string::npos);
+  WireError anthropic = anthropic_error(error);
+  EXPECT_EQ(anthropic.status, 500u);
+  EXPECT_EQ(json::parse(anthropic.body).at("error").at("type"), "api_error");
+  EXPECT_NE(anthropic.body.find("JSON schema"), std::string::npos);
 }
 
 TEST(ErrorMapping, OpenAiShape) {
