@@ -64,8 +64,8 @@ void Generation::consume(std::span<float> logits) {
     return;
   }
   std::optional<TokenId> token = sampler_.sample(logits);
-  // Log-probabilities come from the raw logits, before temperature and masks (the sampler's exp
-  // pass gives their log-sum-exp at temperature 1).
+  // Log-probabilities come from the raw logits, before temperature and masks (the sampler's own
+  // exp pass sums them when every token is a candidate; its block maxima find the top ones).
   double lse = 0.0;
   std::vector<TokenLogprob> top;
   if (request_.logprobs > 0) {
