@@ -275,7 +275,8 @@ Status parse_tools(const json::object& body, providers::InferenceRequest& reques
       }
       request.tools.push_back(
           providers::ToolSpec{**name, description->value_or(""), json::serialize(*schema)});
-      const providers::CachePoint point{providers::CachePoint::Section::kTools, 0, 0};
+      const providers::CachePoint point{providers::CachePoint::Section::kTools, 0,
+                                        request.tools.size()};
       if (auto status = cache_control((**tools)[i], path, point, request); !status) {
         return std::unexpected(status.error());
       }

@@ -303,7 +303,8 @@ Status parse_tool_config(const json::object& body, providers::InferenceRequest& 
     if (*spec == nullptr) {
       const json::value* cache = tool.as_object().if_contains("cachePoint");
       if (cache == nullptr) return malformed(path, "expected a toolSpec");
-      const providers::CachePoint point{providers::CachePoint::Section::kTools, 0, 0};
+      const providers::CachePoint point{providers::CachePoint::Section::kTools, 0,
+                                        request.tools.size()};
       if (auto status = shared_validation::add_cache_point(*cache, "default", path + ".cachePoint",
                                                            point, request);
           !status) {

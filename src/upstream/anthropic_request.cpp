@@ -72,17 +72,19 @@ json::object* last_object(json::value* array) {
 // messages. A point with nothing before it in its own section (a Bedrock cachePoint first in a
 // message or in the system list; the Anthropic parsers never make one) names the same prefix as
 // the last block sent before it, so that block is marked; with nothing before it at all the point
-// is dropped. A tools point has no position (the parsers record none): it marks the caller's last
-// tool, which covers all of them.
+// is dropped. A tools point marks the tool just before it.
 json::object* block_before(json::object& body, const providers::InferenceRequest& request,
                            const std::vector<std::optional<size_t>>& sent_message,
                            const providers::CachePoint& point) {
   using Section = providers::CachePoint::Section;
   json::array* tools = body.contains("tools") ? body["tools"].if_array() : nullptr;
-  json::object* last_tool = tools && !request.tools.empty() && tools->size() >= request.tools.size()
-                                ? (*tools)[request.tools.size() - 1].if_object()
-                                : nullptr;
-  if (point.section == Section::kTools) return last_tool;
+  // The caller's tools come first in `tools` (a structured-output tool follows them).
+  auto tool = [&](size_t count) -> json::object* {
+    const size_t n = std::min(count, request.tools.size());
+    return tools && n > 0 && tools->size() >= n ? (*tools)[n - 1].if_object() : nullptr;
+  };
+  json::object* last_tool = tool(request.tools.size());
+  if (point.section == Section::kTools) return tool(point.count);
   json::array* system = body.contains("system") ? body["system"].if_array() : nullptr;
   json::object* last_system = system && !system->empty() ? system->back().if_object() : nullptr;
   if (point.section == Section::kSystem) {

@@ -106,19 +106,16 @@ Result<std::string> converse_request_body(const providers::InferenceRequest& req
   }
 
   json::array tools;
-  for (const auto& tool : request.tools) {
+  for (size_t i = 0; i < request.tools.size(); ++i) {
+    push_cache_points(tools, points_at(request, Section::kTools, 0, i));
+    const providers::ToolSpec& tool = request.tools[i];
     auto schema = parse_json(tool.input_schema_json, "a tool's input schema");
     if (!schema) return std::unexpected(schema.error());
     json::object spec{{"name", tool.name}, {"inputSchema", json::object{{"json", *schema}}}};
     if (!tool.description.empty()) spec["description"] = tool.description;
     tools.push_back(json::object{{"toolSpec", std::move(spec)}});
   }
-  // A tools point covers the tool definitions as a whole (the inbound parsers record no position
-  // for it, and the local engine caches all tools): one cachePoint after the caller's last tool.
-  const bool tools_point = std::any_of(
-      request.cache_points.begin(), request.cache_points.end(),
-      [](const providers::CachePoint& point) { return point.section == Section::kTools; });
-  if (tools_point && !request.tools.empty()) tools.push_back(cache_point_block());
+  push_cache_points(tools, points_at(request, Section::kTools, 0, request.tools.size()));
   std::optional<std::string> forced = request.forced_tool;
   // Structured output without a tool of the caller's: a forced tool whose input is the answer.
   if (request.output_schema_json && !forced) {

@@ -288,6 +288,7 @@ TEST(ConverseRequest, CachePointsInSystemMessagesAndTools) {
   EXPECT_EQ(request->cache_points[1].section, Section::kSystem);
   EXPECT_EQ(request->cache_points[1].count, 1u);
   EXPECT_EQ(request->cache_points[2].section, Section::kTools);
+  EXPECT_EQ(request->cache_points[2].count, 1u);  // after the one tool
   // The cache points are not content: the message keeps its two text blocks.
   ASSERT_EQ(request->messages[0].content.size(), 2u);
   EXPECT_EQ(request->system, (std::vector<std::string>{"a", "b"}));

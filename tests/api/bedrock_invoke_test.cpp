@@ -111,6 +111,7 @@ TEST(AnthropicRequest, CacheControlMarksCheckpoints) {
   EXPECT_EQ(points[1].message, 0u);
   EXPECT_EQ(points[1].count, 3u);
   EXPECT_EQ(points[2].section, Section::kTools);
+  EXPECT_EQ(points[2].count, 1u);  // after the one tool
   EXPECT_NE(error_of(R"({"anthropic_version":"bedrock-2023-05-31","max_tokens":5,
                          "messages":[{"role":"user","content":[{"type":"text","text":"b",
                          "cache_control":{"type":"persistent"}}]}]})",

@@ -64,7 +64,7 @@ TEST(AnthropicUpstreamRequest, CarriesEveryPartOfTheConversation) {
 TEST(AnthropicUpstreamRequest, CachePointsMarkTheBlockJustBeforeThem) {
   using Section = providers::CachePoint::Section;
   providers::InferenceRequest request = conversation();
-  request.cache_points = {{Section::kTools, 0, 0},
+  request.cache_points = {{Section::kTools, 0, 1},
                           {Section::kSystem, 0, 1},
                           {Section::kMessages, 0, 2},
                           {Section::kMessages, 2, 1}};
@@ -83,6 +83,20 @@ TEST(AnthropicUpstreamRequest, CachePointsMarkTheBlockJustBeforeThem) {
   request.cache_points.clear();
   EXPECT_EQ(messages_request_body(request, false, nullptr).find("cache_control"),
             std::string::npos);
+}
+
+TEST(AnthropicUpstreamRequest, AToolsPointMarksTheToolJustBeforeIt) {
+  using Section = providers::CachePoint::Section;
+  providers::InferenceRequest request = conversation();
+  request.tools.push_back({"sub", "Subtracts", R"({"type":"object"})"});
+  request.tools.push_back({"mul", "Multiplies", R"({"type":"object"})"});
+  request.cache_points = {{Section::kTools, 0, 2}};
+  json::value body = json::parse(messages_request_body(request, false, nullptr));
+  const json::array& tools = body.at("tools").as_array();
+  ASSERT_EQ(tools.size(), 3u);
+  EXPECT_FALSE(tools[0].as_object().contains("cache_control"));
+  EXPECT_EQ(tools[1].at("cache_control"), json::parse(R"({"type":"ephemeral"})"));
+  EXPECT_FALSE(tools[2].as_object().contains("cache_control"));
 }
 
 // A Bedrock cachePoint that opens a message or the system list names the prefix that ends with

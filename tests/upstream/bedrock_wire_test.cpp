@@ -74,7 +74,7 @@ TEST(BedrockWire, CachePointsGoBackExactlyWhereTheCallerHadThem) {
   r.system = {"a", "b"};
   r.messages[0].content.push_back(text("more"));
   r.cache_points = {{Section::kSystem, 0, 1},
-                    {Section::kTools, 0, 0},
+                    {Section::kTools, 0, 1},
                     {Section::kMessages, 0, 1},
                     {Section::kMessages, 2, 1}};
   auto body = converse_request_body(r);
@@ -95,6 +95,23 @@ TEST(BedrockWire, CachePointsGoBackExactlyWhereTheCallerHadThem) {
   ASSERT_EQ(tools.size(), 2u);
   EXPECT_EQ(tools[0].at("toolSpec").at("name"), "get_weather");
   EXPECT_EQ(tools[1], point);
+}
+
+TEST(BedrockWire, ACachePointBetweenToolsStaysBetweenThem) {
+  using Section = providers::CachePoint::Section;
+  providers::InferenceRequest r = tool_turn_request();
+  r.tools.push_back({"get_time", "", R"({"type":"object"})"});
+  r.tools.push_back({"get_date", "", R"({"type":"object"})"});
+  r.cache_points = {{Section::kTools, 0, 1}};
+  auto body = converse_request_body(r);
+  ASSERT_TRUE(body.has_value()) << body.error().message;
+  const json::value parsed = json::parse(*body);
+  const json::array& tools = parsed.at("toolConfig").at("tools").as_array();
+  ASSERT_EQ(tools.size(), 4u);
+  EXPECT_EQ(tools[0].at("toolSpec").at("name"), "get_weather");
+  EXPECT_EQ(tools[1], json::parse(R"({"cachePoint":{"type":"default"}})"));
+  EXPECT_EQ(tools[2].at("toolSpec").at("name"), "get_time");
+  EXPECT_EQ(tools[3].at("toolSpec").at("name"), "get_date");
 }
 
 TEST(BedrockWire, CachePointsAtTheStartOfASectionStayFirst) {

@@ -49,7 +49,9 @@ struct ToolSpec {
 struct CachePoint {
   enum class Section { kSystem, kTools, kMessages } section = Section::kSystem;
   size_t message = 0;  // kMessages: which message
-  size_t count = 0;    // kSystem: system texts before the point; kMessages: blocks of the message
+  // What precedes the point in its section: kSystem system texts, kTools tool definitions,
+  // kMessages blocks of the message.
+  size_t count = 0;
 };
 
 // Bedrock and Anthropic accept at most four checkpoints per request.
