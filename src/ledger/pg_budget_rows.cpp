@@ -16,7 +16,8 @@
 namespace plinth::ledger {
 namespace {
 
-const std::vector<pg::Migration> kMigrations = {{1, R"(
+const std::vector<pg::Migration> kMigrations = {
+    {1, R"(
 CREATE TABLE budget_usage (
   budget_id TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -39,13 +40,25 @@ CREATE TABLE budget_holds (
 );
 CREATE INDEX budget_holds_replica ON budget_holds(replica);
 CREATE INDEX budget_holds_expiry ON budget_holds(lease_expires_ms);
-)"}};
+)"},
+    // Settled reservations: the retry of a settlement that committed but lost its reply finds its
+    // mark and books nothing.
+    {2, R"(
+CREATE TABLE budget_settled (
+  reservation_id BIGINT PRIMARY KEY,
+  settled_ms BIGINT NOT NULL
+);
+CREATE INDEX budget_settled_time ON budget_settled(settled_ms);
+)"},
+};
 
 // Leases run on the database's clock, so replicas with skewed clocks agree on expiry.
 constexpr std::string_view kDbNowMs = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
 constexpr int kAttempts = 8;  // deadlocks and serialization failures are retried this often
 constexpr int64_t kRowsShownAtMost = 10'000;
 constexpr size_t kPendingAtMost = 10'000;  // settlements kept for another try
+// How long a settled reservation is remembered: longer than any retry of its settlement waits.
+constexpr int64_t kSettledKeptMs = 7LL * 24 * 3600 * 1000;
 
 // Holds touch their rows in one order (budget, key, period), so transactions never deadlock
 // on each other's rows; the index order of `holds` is kept for the caller.
@@ -125,6 +138,9 @@ void PgBudgetRows::heartbeat_loop() {
       if (auto pruned = prune(prune_cutoffs_()); !pruned) {
         log::warn("budgets: cannot prune old budget rows: {}", pruned.error().message);
       }
+    }
+    if (auto forgotten = forget_settled(); !forgotten) {
+      log::warn("budgets: cannot prune settled reservations: {}", forgotten.error().message);
     }
     lock.lock();
   }
@@ -263,6 +279,15 @@ Result<std::vector<std::pair<size_t, PgBudgetRows::Usage>>> PgBudgetRows::settle
     pg::Connection& c = **conn;
     auto tx = pg::Transaction::begin(c);
     if (!tx) return std::unexpected(tx.error());
+    // Once per reservation: a retry of a settlement that committed (its reply lost) finds the
+    // mark and books nothing.
+    auto first = c.exec_prepared("budget_settle_once",
+                                 "INSERT INTO budget_settled (reservation_id, settled_ms) VALUES"
+                                 " ($1, " +
+                                     std::string(kDbNowMs) + ") ON CONFLICT DO NOTHING RETURNING 1",
+                                 {id});
+    if (!first) return std::unexpected(first.error());
+    if (first->empty()) return Crossed{};
     // Holds already gone were released by a lease expiry: their rows no longer count them. The
     // rows name the period each hold sits in now (a new period's first call moves them).
     auto gone = c.exec_prepared("budget_unhold",
@@ -418,6 +443,19 @@ Result<int64_t> PgBudgetRows::release_expired() {
     if (auto committed = tx->commit(); !committed) return std::unexpected(committed.error());
     return static_cast<int64_t>(holds.size());
   });
+}
+
+Status PgBudgetRows::forget_settled() {
+  auto conn = pool_->acquire();
+  if (!conn) return std::unexpected(conn.error());
+  auto deleted = (*conn)->exec_prepared(
+      "budget_forget_settled",
+      "DELETE FROM budget_settled WHERE reservation_id IN (SELECT reservation_id FROM"
+      " budget_settled WHERE settled_ms < " +
+          std::string(kDbNowMs) + " - $1 LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+      {kSettledKeptMs});
+  if (!deleted) return std::unexpected(deleted.error());
+  return ok();
 }
 
 Result<int64_t> PgBudgetRows::prune(const std::vector<PruneBefore>& cutoffs) {

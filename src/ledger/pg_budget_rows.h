@@ -71,7 +71,8 @@ class PgBudgetRows {
   // `holds` name: their period_start_ms is the period the call ends in. Returns the holds
   // (indexes) whose soft limit this booking crossed first, with their rows. On failure the
   // heartbeat tries again (the lease is kept meanwhile), so the cost is booked once the database
-  // answers.
+  // answers. A reservation is booked once: settling it again (a retry whose first try committed
+  // but lost its reply) books nothing.
   Result<std::vector<std::pair<size_t, Usage>>> settle(int64_t id, const std::vector<Hold>& holds,
                                                        std::optional<int64_t> actual);
   // Adds a row from the ledger's spend unless the row exists (another replica keeps it current).
@@ -97,6 +98,8 @@ class PgBudgetRows {
   };
   void heartbeat_loop();
   Status extend_leases();
+  // Drops the settled marks older than any retry can be (a week).
+  Status forget_settled();
   void retry_pending();
   Result<std::vector<std::pair<size_t, Usage>>> settle_once(int64_t id,
                                                             const std::vector<Hold>& holds,

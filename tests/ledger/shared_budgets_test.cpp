@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "pg/test_database.h"
+#include "pg_budget_rows.h"
 #include "plinth/ledger/budgets.h"
 #include "plinth/pg/pool.h"
 
@@ -197,6 +198,35 @@ TEST(SharedBudgets, ASettlementThatFailedIsBookedOnceTheDatabaseAnswersAgain) {
   EXPECT_EQ(scalar(*reader, "SELECT spent FROM budget_usage"), 40);
   EXPECT_EQ(scalar(*reader, "SELECT reserved FROM budget_usage"), 0);
   EXPECT_EQ(scalar(*reader, "SELECT count(*) FROM budget_holds"), 0);
+}
+
+TEST(SharedBudgets, SettlingAReservationAgainBooksNothing) {
+  // What a settlement's retry does when its first try committed but the reply was lost.
+  pg::testing::TestDatabase db;
+  ASSERT_TRUE(db.ok()) << db.error();
+  auto pool = connect(db, 2);
+  ASSERT_TRUE(pool);
+  auto rows = PgBudgetRows::open(pool, std::chrono::milliseconds(10'000));
+  ASSERT_TRUE(rows) << rows.error().message;
+  const std::vector<PgBudgetRows::Hold> holds = {
+      {"daily", "111122223333", 1'764'028'800'000, 100, 30}};
+  auto reserved = (*rows)->reserve(holds, 50);
+  ASSERT_TRUE(reserved) << reserved.error().message;
+  ASSERT_TRUE(std::holds_alternative<int64_t>(*reserved));
+  const int64_t id = std::get<int64_t>(*reserved);
+  auto first = (*rows)->settle(id, holds, 40);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->size(), 1u);  // crossed the soft limit of 30
+  auto again = (*rows)->settle(id, holds, 40);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->empty());
+  EXPECT_EQ(scalar(*pool, "SELECT spent FROM budget_usage"), 40);
+  EXPECT_EQ(scalar(*pool, "SELECT reserved FROM budget_usage"), 0);
+  // Another reservation is booked as usual.
+  auto next = (*rows)->reserve(holds, 10);
+  ASSERT_TRUE(next && std::holds_alternative<int64_t>(*next));
+  ASSERT_TRUE((*rows)->settle(std::get<int64_t>(*next), holds, 10));
+  EXPECT_EQ(scalar(*pool, "SELECT spent FROM budget_usage"), 50);
 }
 
 // Polls `sql` until it returns `want` (the heartbeat runs every lease / 3); the last value.
