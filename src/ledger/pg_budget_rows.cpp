@@ -87,7 +87,8 @@ auto with_retries(F&& attempt) -> decltype(attempt()) {
 
 Result<std::unique_ptr<PgBudgetRows>> PgBudgetRows::open(std::shared_ptr<pg::Pool> pool,
                                                          std::chrono::milliseconds lease,
-                                                         PruneCutoffs prune_cutoffs) {
+                                                         PruneCutoffs prune_cutoffs,
+                                                         LateCrossings late_crossings) {
   {
     auto conn = pool->acquire();
     if (!conn) return std::unexpected(conn.error());
@@ -98,15 +99,18 @@ Result<std::unique_ptr<PgBudgetRows>> PgBudgetRows::open(std::shared_ptr<pg::Poo
   auto random = Random::secure();
   return std::unique_ptr<PgBudgetRows>(new PgBudgetRows(std::move(pool), lease,
                                                         new_uuid(*random),  // private constructor
-                                                        std::move(prune_cutoffs)));
+                                                        std::move(prune_cutoffs),
+                                                        std::move(late_crossings)));
 }
 
 PgBudgetRows::PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease,
-                           std::string replica, PruneCutoffs prune_cutoffs)
+                           std::string replica, PruneCutoffs prune_cutoffs,
+                           LateCrossings late_crossings)
     : pool_(std::move(pool)),
       lease_(lease),
       replica_(std::move(replica)),
-      prune_cutoffs_(std::move(prune_cutoffs)) {
+      prune_cutoffs_(std::move(prune_cutoffs)),
+      late_crossings_(std::move(late_crossings)) {
   heartbeat_ = std::thread([this] { heartbeat_loop(); });
 }
 
@@ -258,13 +262,16 @@ void PgBudgetRows::retry_pending() {
   while (!todo.empty()) {
     PendingSettle& next = todo.front();
     auto done = settle_once(next.id, next.holds, next.actual);
-    std::lock_guard lock(mutex_);
-    if (!done) {  // still failing: keep this and the rest for the next beat
-      for (PendingSettle& left : todo) pending_.push_back(std::move(left));
-      return;
+    {
+      std::lock_guard lock(mutex_);
+      if (!done) {  // still failing: keep this and the rest for the next beat
+        for (PendingSettle& left : todo) pending_.push_back(std::move(left));
+        return;
+      }
+      live_.erase(next.id);
     }
-    live_.erase(next.id);
     log::info("budgets: settled reservation {} late", next.id);
+    if (!done->empty() && late_crossings_) late_crossings_(next.holds, *done);
     todo.pop_front();
   }
 }

@@ -57,12 +57,17 @@ class PgBudgetRows {
   };
   // Asked on every heartbeat (on the heartbeat's thread) for what may be pruned now.
   using PruneCutoffs = std::function<std::vector<PruneBefore>()>;
+  // Told (on the heartbeat's thread) of the soft limits a settlement crossed when the heartbeat
+  // booked it late: the holds it booked and what settle() would have returned.
+  using LateCrossings = std::function<void(const std::vector<Hold>& holds,
+                                           const std::vector<std::pair<size_t, Usage>>& crossed)>;
 
   // Migrates the tables and starts the heartbeat (extends this replica's leases, releases the
   // expired leases of any replica, prunes old empty rows) every lease / 3.
   static Result<std::unique_ptr<PgBudgetRows>> open(std::shared_ptr<pg::Pool> pool,
                                                     std::chrono::milliseconds lease,
-                                                    PruneCutoffs prune_cutoffs = {});
+                                                    PruneCutoffs prune_cutoffs = {},
+                                                    LateCrossings late_crossings = {});
   ~PgBudgetRows();  // stops the heartbeat; reservations still held expire with their lease
 
   // Holds `estimate` in every row, all or nothing: the reservation's id, or the refusal.
@@ -90,7 +95,7 @@ class PgBudgetRows {
 
  private:
   PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease, std::string replica,
-               PruneCutoffs prune_cutoffs);
+               PruneCutoffs prune_cutoffs, LateCrossings late_crossings);
   struct PendingSettle {
     int64_t id = 0;
     std::vector<Hold> holds;
@@ -111,6 +116,7 @@ class PgBudgetRows {
   std::chrono::milliseconds lease_;
   std::string replica_;         // random per process start: a restarted replica renews nothing old
   PruneCutoffs prune_cutoffs_;  // called on the heartbeat's thread only
+  LateCrossings late_crossings_;  // called on the heartbeat's thread only
   std::mutex mutex_;
   std::condition_variable stop_changed_;
   bool stopping_ = false;  // guarded by mutex_

@@ -41,7 +41,20 @@ Status Budgets::share_through(std::shared_ptr<pg::Pool> pool, SharedBudgetOption
     }
     return out;
   };
-  auto rows = PgBudgetRows::open(std::move(pool), options.lease, cutoffs);
+  // A settlement the heartbeat booked late still announces the soft limits it crossed.
+  auto late = [this](const std::vector<PgBudgetRows::Hold>& holds,
+                     const std::vector<std::pair<size_t, PgBudgetRows::Usage>>& crossed) {
+    std::vector<BudgetState> states;
+    for (const auto& [index, usage] : crossed) {
+      const PgBudgetRows::Hold& hold = holds[index];
+      for (const BudgetSpec& spec : specs_) {
+        if (spec.id == hold.budget_id)
+          states.push_back(state_from(spec, hold.key, hold.period_start_ms, usage));
+      }
+    }
+    announce(states);
+  };
+  auto rows = PgBudgetRows::open(std::move(pool), options.lease, cutoffs, late);
   if (!rows) return std::unexpected(rows.error());
   shared_ = std::move(*rows);
   return ok();

@@ -170,6 +170,7 @@ TEST(SharedBudgets, ALiveReplicasHoldsOutlastTheLease) {
 }
 
 TEST(SharedBudgets, ASettlementThatFailedIsBookedOnceTheDatabaseAnswersAgain) {
+  // ...and the soft limit it crosses is announced then.
   pg::testing::TestDatabase db;
   ASSERT_TRUE(db.ok()) << db.error();
   ManualClock clock(kNoon);
@@ -178,7 +179,13 @@ TEST(SharedBudgets, ASettlementThatFailedIsBookedOnceTheDatabaseAnswersAgain) {
   ASSERT_TRUE(pool) << pool.error().message;
   auto reader = connect(db, 1);
   ASSERT_TRUE(reader);
-  Budgets budgets(account_limit(100), clock);
+  Budgets budgets({BudgetSpec{"daily", BudgetScope::kAccount, "*", BudgetPeriod::kDay, 100, 30}},
+                  clock);
+  std::atomic<int> crossings{0};
+  budgets.on_soft_limit([&](const BudgetState& state) {
+    EXPECT_EQ(state.spent_micro_usd, 40);
+    ++crossings;
+  });
   ASSERT_TRUE(budgets.share_through(*pool, {std::chrono::milliseconds(300)}));
   auto held = budgets.reserve(alice(), 50);
   ASSERT_TRUE(held);
@@ -198,6 +205,11 @@ TEST(SharedBudgets, ASettlementThatFailedIsBookedOnceTheDatabaseAnswersAgain) {
   EXPECT_EQ(scalar(*reader, "SELECT spent FROM budget_usage"), 40);
   EXPECT_EQ(scalar(*reader, "SELECT reserved FROM budget_usage"), 0);
   EXPECT_EQ(scalar(*reader, "SELECT count(*) FROM budget_holds"), 0);
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (crossings.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(crossings.load(), 1);
 }
 
 TEST(SharedBudgets, SettlingAReservationAgainBooksNothing) {
