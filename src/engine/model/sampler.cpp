@@ -20,8 +20,6 @@ constexpr float kPruneNats = 40.0f;
 constexpr size_t kSortDirectly = 1024;
 // A top-p bracket is narrowed (a cheap pass over it per step) until it is this small to sort.
 constexpr size_t kSortBracket = 128;
-// Strided sample used to place the top-k threshold.
-constexpr size_t kSample = 2048;
 // A top-p cut this wide (and no min-p cut past it) is drawn by rejection rather than applied.
 constexpr float kRejectFromP = 0.25f;
 constexpr int kMaxTries = 24;
@@ -32,14 +30,6 @@ constexpr int kBandBuckets = 256;
 constexpr double kMinEffectiveSample = 64;
 // With heavy tails, the nucleus is first looked for among this many most likely tokens.
 constexpr size_t kHeavyCandidates = 256;
-// Passes over fewer values than this stay on one thread (a hand-off costs ~1 us).
-constexpr size_t kSplitFrom = 32768;
-
-// A function object (not a function pointer) so that sorts and selections inline it.
-constexpr auto more_likely = [](const std::pair<float, TokenId>& a,
-                                const std::pair<float, TokenId>& b) {
-  return a.first > b.first || (a.first == b.first && a.second < b.second);
-};
 
 // Eight descending thresholds around where a strided sample of the bracket puts the cut: the
 // logit above which the weight reaches `need`.
@@ -94,56 +84,6 @@ void Sampler::ensure_capacity(size_t n) {
     bracket_values_[i].resize(room);
     bracket_weights_[i].resize(room);
   }
-}
-
-int Sampler::split(size_t n,
-                   const std::function<void(int part, size_t begin, size_t end)>& fn) const {
-  if (threads_.pool == nullptr || threads_.pool->size() < 2 || n < kSplitFrom) {
-    fn(0, 0, n);
-    return 1;
-  }
-  const size_t half = (n / 2 + kernels::kSumBlock - 1) / kernels::kSumBlock * kernels::kSumBlock;
-  std::lock_guard lock(*threads_.mutex);
-  threads_.pool->parallel_for(2, [&](int64_t begin, int64_t end) {
-    for (int64_t part = begin; part < end; ++part)
-      fn(static_cast<int>(part), part == 0 ? 0 : half, part == 0 ? half : n);
-  });
-  return 2;
-}
-
-float Sampler::max_of(std::span<const float> logits) {
-  float part_max[2] = {kNegInf, kNegInf};
-  split(logits.size(), [&](int part, size_t begin, size_t end) {
-    part_max[part] = kernels_.max(logits.data() + begin, end - begin,
-                                  block_max_.data() + begin / kernels::kMaxBlock);
-  });
-  return std::max(part_max[0], part_max[1]);
-}
-
-kernels::ExpSums Sampler::exp_pass(const float* x, size_t n, const kernels::ExpPass& pass) const {
-  kernels::ExpSums parts[2];
-  const int count = split(n, [&](int part, size_t begin, size_t end) {
-    kernels::ExpPass mine = pass;
-    if (mine.weights != nullptr) mine.weights += begin;
-    if (mine.block_sums != nullptr) mine.block_sums += begin / kernels::kSumBlock;
-    parts[part] = kernels_.exp_weights(x + begin, end - begin, mine);
-  });
-  if (count == 1) return parts[0];
-  kernels::ExpSums sums = parts[0];
-  sums.total += parts[1].total;
-  sums.above[0] += parts[1].above[0];
-  sums.above[1] += parts[1].above[1];
-  sums.raw += parts[1].raw;
-  return sums;
-}
-
-double Sampler::mass_before(float value, size_t index) const {
-  double parts[2] = {0, 0};
-  split(count_, [&](int part, size_t begin, size_t end) {
-    parts[part] = kernels_.mass_before(values_ + begin, weights_.data() + begin, end - begin, value,
-                                       std::clamp(index, begin, end) - begin);
-  });
-  return parts[0] + parts[1];
 }
 
 size_t Sampler::locate(double u) const {
@@ -569,98 +509,6 @@ void Sampler::cut_top_p(double total, float best, float floor, const Band* band,
   }
   cut_value_ = bv[cut];
   cut_id_ = id_at(pos[cut]);
-}
-
-namespace {
-
-// Every token with logit >= threshold among the blocks whose maximum reaches it.
-size_t compact_blocks_reaching(std::span<const float> logits, std::span<const float> block_max,
-                               float threshold, uint32_t* index) {
-  const auto& kernels = kernels::sampling_kernels();
-  size_t count = 0;
-  for (size_t b = 0; b < block_max.size(); ++b) {
-    if (!(block_max[b] >= threshold)) continue;
-    const size_t begin = b * kernels::kMaxBlock;
-    const size_t len = std::min(kernels::kMaxBlock, logits.size() - begin);
-    const size_t found = kernels.compact_in_range(logits.data() + begin, len, threshold, kPosInf,
-                                                  index + count, nullptr);
-    for (size_t j = count; j < count + found; ++j) index[j] += static_cast<uint32_t>(begin);
-    count += found;
-  }
-  return count;
-}
-
-// A threshold that a little more than k of the logits reach, placed from a strided sample
-// (`floor` when the sample cannot tell).
-float sampled_threshold(std::span<const float> logits, size_t k, float floor) {
-  const size_t n = logits.size();
-  if (k == 0 || n <= 4 * k + kSortDirectly) return floor;
-  const double expected = static_cast<double>(k) * kSample / static_cast<double>(n);
-  const auto rank = static_cast<size_t>(expected + 4.0 * std::sqrt(expected) + 8.0);
-  if (rank >= kSample) return floor;
-  float sample[kSample];
-  for (size_t j = 0; j < kSample; ++j) sample[j] = logits[j * n / kSample];
-  std::nth_element(sample, sample + rank, sample + kSample, std::greater<>());
-  return std::max(floor, sample[rank]);
-}
-
-}  // namespace
-
-std::vector<std::pair<float, TokenId>> top_tokens(std::span<const float> logits, size_t k,
-                                                  float floor, bool sorted,
-                                                  std::span<const float> block_max) {
-  const auto& kernels = kernels::sampling_kernels();
-  const size_t n = logits.size();
-  thread_local std::vector<uint32_t> index;
-  if (index.size() < n + kernels::kCompactSlack) index.resize(n + kernels::kCompactSlack);
-  size_t count = 0;
-  if (k > 0 && k <= block_max.size()) {
-    // k blocks reach their k-th largest maximum, each with a token at least that large.
-    thread_local std::vector<float> maxima;
-    maxima.assign(block_max.begin(), block_max.end());
-    std::nth_element(maxima.begin(), maxima.begin() + static_cast<ptrdiff_t>(k - 1), maxima.end(),
-                     std::greater<>());
-    const float threshold = std::max(floor, maxima[k - 1]);
-    count = compact_blocks_reaching(logits, block_max, threshold, index.data());
-  } else {
-    const float threshold = sampled_threshold(logits, k, floor);
-    count = kernels.compact_in_range(logits.data(), n, threshold, kPosInf, index.data(), nullptr);
-    if (count < k && threshold > floor)
-      count = kernels.compact_in_range(logits.data(), n, floor, kPosInf, index.data(), nullptr);
-  }
-  std::vector<std::pair<float, TokenId>> best;
-  best.reserve(count);
-  for (size_t i = 0; i < count; ++i)
-    best.emplace_back(logits[index[i]], static_cast<TokenId>(index[i]));
-  if (k < best.size()) {
-    std::nth_element(best.begin(), best.begin() + static_cast<ptrdiff_t>(k), best.end(),
-                     more_likely);
-    best.resize(k);
-  }
-  if (sorted) std::sort(best.begin(), best.end(), more_likely);
-  return best;
-}
-
-double log_sum_exp(std::span<const float> logits) {
-  return log_sum_exp(logits,
-                     kernels::sampling_kernels().max(logits.data(), logits.size(), nullptr));
-}
-
-double log_sum_exp(std::span<const float> logits, float best) {
-  const auto& kernels = kernels::sampling_kernels();
-  if (!(best > kNegInf)) return kNegInf;
-  const kernels::ExpSums sums = kernels.exp_weights(
-      logits.data(), logits.size(),
-      {.max = best, .scale = 1.0f, .floor = std::numeric_limits<float>::lowest(), .raw = true});
-  return best + std::log(sums.raw);
-}
-
-std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse) {
-  std::vector<TokenLogprob> out;
-  if (k <= 0) return out;
-  for (const auto& [logit, id] : top_tokens(logits, static_cast<size_t>(k), kNegInf))
-    out.push_back({id, static_cast<float>(logit - lse)});
-  return out;
 }
 
 }  // namespace plinth::engine

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/logit_selection.h"
 #include "ops/sampling_kernels.h"
 #include "ops/thread_pool.h"
 #include "plinth/engine/engine.h"
@@ -129,21 +130,5 @@ class Sampler {
   std::optional<double> raw_lse_;
   std::optional<float> last_best_;  // the largest logit the last sample() found
 };
-
-// log(sum(exp(logits))) (float weights summed in double; relative error ~1e-7).
-double log_sum_exp(std::span<const float> logits);
-// The same with the largest logit already known.
-double log_sum_exp(std::span<const float> logits, float best);
-// The k most likely tokens by raw logit with their log-softmax, most likely first (ties: lower id).
-std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse);
-
-// The k most likely (logit, token) pairs among the tokens with logit >= floor, most likely first
-// (ties: lower id). Thins the vocabulary with a threshold before selecting: the k-th largest of
-// block_max (the logits' maximum per kernels::kMaxBlock, when given and k is at most their count;
-// only the blocks reaching it are read), else one taken from a sample. Unsorted when `sorted` is
-// false.
-std::vector<std::pair<float, TokenId>> top_tokens(std::span<const float> logits, size_t k,
-                                                  float floor, bool sorted = true,
-                                                  std::span<const float> block_max = {});
 
 }  // namespace plinth::engine
