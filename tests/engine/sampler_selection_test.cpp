@@ -204,11 +204,13 @@ TEST(SamplerSelection, BandDrawsFollowTheCutDistributionOnFlatLogits) {
   }
 }
 
-TEST(SamplerSelection, CheckedDrawsFollowTheNucleusOnPeakedLogits) {
-  // Peaked logits: a few tokens carry the mass, so no band is predicted and every draw's token is
-  // checked against the weight ahead of it. Draws must stay in the nucleus, with the mass of each
-  // tenth of it (by cumulative probability, most likely first) as the exact distribution gives it.
-  for (const float top_p : {0.99f, 0.9f}) {
+TEST(SamplerSelection, HeavyTailDrawsFollowTheNucleusOnPeakedLogits) {
+  // Peaked logits: a few tokens carry the mass, so no band is predicted. When the few hundred
+  // most likely tokens reach p (0.9, 0.99) the cut is found among them; when they do not (0.999)
+  // every draw's token is checked against the weight ahead of it. Draws must stay in the nucleus,
+  // with the mass of each tenth of it (by cumulative probability, most likely first) as the exact
+  // distribution gives it.
+  for (const float top_p : {0.999f, 0.99f, 0.9f}) {
     const auto logits = logits_of(Shape::kPeaked, 31);
     const SamplingParams params{.temperature = 1.0f, .top_p = top_p, .seed = 8};
     const auto kept = Sampler(params).distribution(logits);

@@ -332,6 +332,12 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
     return total;
   }
   if (reject && identity_) {
+    // With heavy tails the cut is usually among the few hundred most likely tokens, which the
+    // block maxima find reading a few blocks: cheaper than a check pass per draw.
+    if (heavy && cut_top_p(total, best, floor, nullptr, true, /*heavy_only=*/true)) {
+      cut_pending_ = true;
+      return total;
+    }
     best_ = best, floor_ = floor, heavy_ = heavy;
     check_pending_ = true;
     return total;
@@ -376,7 +382,8 @@ double Sampler::apply_cuts(float min_floor) {
   return kernels_.sum(w, count_, block_sums_.data());
 }
 
-void Sampler::cut_top_p(double total, float best, float floor, const Band* band, bool heavy) {
+bool Sampler::cut_top_p(double total, float best, float floor, const Band* band, bool heavy,
+                        bool heavy_only) {
   const double target = static_cast<double>(params_.top_p) * total;
   const size_t c = count_;
   const float* w = weights_.data();
@@ -422,6 +429,7 @@ void Sampler::cut_top_p(double total, float best, float floor, const Band* band,
       bracket_has_ties_ = false;
     }
   }
+  if (!found && heavy_only) return false;
   if (!found && band != nullptr) {
     lo = std::nextafter(band->cut, kPosInf), hi = band->keep, above = band->above;
     double ignored = 0;
@@ -489,7 +497,7 @@ void Sampler::cut_top_p(double total, float best, float floor, const Band* band,
   // Sort the bracket's tokens (by logit, then id) and walk to the cut.
   cut_value_ = kNegInf;  // nothing to cut when the bracket is empty (rounding at p ~ 1)
   cut_id_ = std::numeric_limits<uint32_t>::max();
-  if (bn == 0) return;
+  if (bn == 0) return true;
   const uint32_t* pos = bracket_positions_[side].data();
   const float* bv = bracket_values_[side].data();
   const float* bw = bracket_weights_[side].data();
@@ -509,6 +517,7 @@ void Sampler::cut_top_p(double total, float best, float floor, const Band* band,
   }
   cut_value_ = bv[cut];
   cut_id_ = id_at(pos[cut]);
+  return true;
 }
 
 }  // namespace plinth::engine

@@ -66,8 +66,10 @@ class Sampler {
     double above = 0;  // the weight above `keep`
   };
   // With `heavy` (a few tokens carry the mass), the most likely candidates are tried first.
-  void cut_top_p(double total, float best, float floor, const Band* band = nullptr,
-                 bool heavy = false);
+  // With heavy_only, only the most likely tokens are tried: false (nothing found) when they do
+  // not reach the target.
+  bool cut_top_p(double total, float best, float floor, const Band* band = nullptr,
+                 bool heavy = false, bool heavy_only = false);
   // Where a strided sample of the candidates puts the top-p cut, widened by the sample's error;
   // nullopt when the sample cannot tell (a few tokens carry the mass).
   std::optional<Band> predict_band(float best, float temperature, float floor, bool* heavy) const;
