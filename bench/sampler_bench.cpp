@@ -109,17 +109,22 @@ uint64_t spin(int micros) {
 // their own. Before the pooled measurements the bench gets there too: it runs two 2 ms chunks on
 // the pool until they finish together in under 3 ms (two cores at work), a few tries at most. A
 // worker that slept during the one-thread and reference runs may first wake on the caller's core,
-// where it only takes turns with the caller until the kernel moves it.
-void engage(engine::ThreadPool& pool) {
+// where it only takes turns with the caller until the kernel moves it. Returns the milliseconds
+// the last try took: ~2 when two cores ran it, ~4 when one did (on a virtual machine the second
+// core may be a busy host's), printed with the figures it qualifies.
+double engage(engine::ThreadPool& pool) {
   std::atomic<uint64_t> sink{0};
+  double ms = 0;
   for (int attempt = 0; attempt < 100; ++attempt) {
     const auto start = Clock::now();
     pool.parallel_for(2, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) sink += spin(2000);
     });
-    if (Clock::now() - start < std::chrono::microseconds(3000)) return;
+    ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (ms < 3.0) break;
     sink += spin(5000);  // leave the kernel a moment to balance
   }
+  return ms;
 }
 
 }  // namespace
@@ -159,7 +164,7 @@ int run_sampler_bench(double seconds_per_case) {
   for (const char* shape : {"flat", "peaked", "masked"}) {
     const auto rows = logit_rows(shape, 8);
     std::vector<double> fast;
-    engage(pool);
+    std::printf("%-8s pool check: two 2 ms chunks in %.1f ms\n", shape, engage(pool));
     for (const Setting& s : settings)
       fast.push_back(micros_per_token<engine::Sampler>(s, rows, seconds_per_case, 50, lent));
     for (size_t i = 0; i < std::size(settings); ++i) {
@@ -191,7 +196,7 @@ int run_sampler_bench(double seconds_per_case) {
       }
     }
     std::vector<double> fast;
-    engage(pool);
+    std::printf("%-8s pool check: two 2 ms chunks in %.1f ms\n", shape, engage(pool));
     for (const Setting& s : combinations)
       fast.push_back(micros_per_token<engine::Sampler>(s, rows, seconds_per_case / 5, 50, lent));
     for (size_t i = 0; i < combinations.size(); ++i) {
