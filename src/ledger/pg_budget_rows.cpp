@@ -88,7 +88,7 @@ auto with_retries(F&& attempt) -> decltype(attempt()) {
 Result<std::unique_ptr<PgBudgetRows>> PgBudgetRows::open(std::shared_ptr<pg::Pool> pool,
                                                          std::chrono::milliseconds lease,
                                                          PruneCutoffs prune_cutoffs,
-                                                         LateCrossings late_crossings) {
+                                                         Crossings on_crossed) {
   {
     auto conn = pool->acquire();
     if (!conn) return std::unexpected(conn.error());
@@ -100,17 +100,16 @@ Result<std::unique_ptr<PgBudgetRows>> PgBudgetRows::open(std::shared_ptr<pg::Poo
   return std::unique_ptr<PgBudgetRows>(new PgBudgetRows(std::move(pool), lease,
                                                         new_uuid(*random),  // private constructor
                                                         std::move(prune_cutoffs),
-                                                        std::move(late_crossings)));
+                                                        std::move(on_crossed)));
 }
 
 PgBudgetRows::PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease,
-                           std::string replica, PruneCutoffs prune_cutoffs,
-                           LateCrossings late_crossings)
+                           std::string replica, PruneCutoffs prune_cutoffs, Crossings on_crossed)
     : pool_(std::move(pool)),
       lease_(lease),
       replica_(std::move(replica)),
       prune_cutoffs_(std::move(prune_cutoffs)),
-      late_crossings_(std::move(late_crossings)) {
+      on_crossed_(std::move(on_crossed)) {
   heartbeat_ = std::thread([this] { heartbeat_loop(); });
 }
 
@@ -239,18 +238,27 @@ Result<std::variant<int64_t, PgBudgetRows::Refusal>> PgBudgetRows::reserve(std::
   return outcome;
 }
 
-Result<std::vector<std::pair<size_t, PgBudgetRows::Usage>>> PgBudgetRows::settle(
-    int64_t id, const std::vector<Hold>& holds, std::optional<int64_t> actual) {
+Status PgBudgetRows::settle(int64_t id, const std::vector<Hold>& holds,
+                            std::optional<int64_t> actual) {
   auto crossed = settle_once(id, holds, actual);
-  std::lock_guard lock(mutex_);
-  if (crossed) {
-    live_.erase(id);
-  } else if (pending_.size() < kPendingAtMost) {
-    pending_.push_back({id, holds, actual});  // the heartbeat tries again; its lease is renewed
-  } else {
-    live_.erase(id);  // its holds expire with the lease; the cost stays in the ledger only
+  {
+    std::lock_guard lock(mutex_);
+    if (crossed) {
+      live_.erase(id);
+    } else if (pending_.size() < kPendingAtMost) {
+      pending_.push_back({id, holds, actual});  // the heartbeat tries again; its lease is renewed
+    } else {
+      live_.erase(id);  // its holds expire with the lease; the cost stays in the ledger only
+    }
   }
-  return crossed;
+  if (!crossed) return std::unexpected(crossed.error());
+  announce(holds, *crossed);
+  return ok();
+}
+
+void PgBudgetRows::announce(const std::vector<Hold>& holds,
+                            const std::vector<std::pair<size_t, Usage>>& crossed) const {
+  if (!crossed.empty() && on_crossed_) on_crossed_(holds, crossed);
 }
 
 void PgBudgetRows::retry_pending() {
@@ -271,7 +279,7 @@ void PgBudgetRows::retry_pending() {
       live_.erase(next.id);
     }
     log::info("budgets: settled reservation {} late", next.id);
-    if (!done->empty() && late_crossings_) late_crossings_(next.holds, *done);
+    announce(next.holds, *done);
     todo.pop_front();
   }
 }

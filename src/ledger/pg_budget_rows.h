@@ -57,29 +57,28 @@ class PgBudgetRows {
   };
   // Asked on every heartbeat (on the heartbeat's thread) for what may be pruned now.
   using PruneCutoffs = std::function<std::vector<PruneBefore>()>;
-  // Told (on the heartbeat's thread) of the soft limits a settlement crossed when the heartbeat
-  // booked it late: the holds it booked and what settle() would have returned.
-  using LateCrossings = std::function<void(const std::vector<Hold>& holds,
-                                           const std::vector<std::pair<size_t, Usage>>& crossed)>;
+  // Told of the soft limits a booking crossed first: the holds it booked and, per crossing, the
+  // hold's index and its row. Called by settle() on the caller's thread, or on the heartbeat's
+  // thread when the heartbeat booked the settlement late.
+  using Crossings = std::function<void(const std::vector<Hold>& holds,
+                                       const std::vector<std::pair<size_t, Usage>>& crossed)>;
 
   // Migrates the tables and starts the heartbeat (extends this replica's leases, releases the
   // expired leases of any replica, prunes old empty rows) every lease / 3.
   static Result<std::unique_ptr<PgBudgetRows>> open(std::shared_ptr<pg::Pool> pool,
                                                     std::chrono::milliseconds lease,
                                                     PruneCutoffs prune_cutoffs = {},
-                                                    LateCrossings late_crossings = {});
+                                                    Crossings on_crossed = {});
   ~PgBudgetRows();  // stops the heartbeat; reservations still held expire with their lease
 
   // Holds `estimate` in every row, all or nothing: the reservation's id, or the refusal.
   Result<std::variant<int64_t, Refusal>> reserve(std::vector<Hold> holds, int64_t estimate);
   // Releases reservation `id` (unless its lease already expired) and books `actual` in the rows
-  // `holds` name: their period_start_ms is the period the call ends in. Returns the holds
-  // (indexes) whose soft limit this booking crossed first, with their rows. On failure the
-  // heartbeat tries again (the lease is kept meanwhile), so the cost is booked once the database
-  // answers. A reservation is booked once: settling it again (a retry whose first try committed
-  // but lost its reply) books nothing.
-  Result<std::vector<std::pair<size_t, Usage>>> settle(int64_t id, const std::vector<Hold>& holds,
-                                                       std::optional<int64_t> actual);
+  // `holds` name: their period_start_ms is the period the call ends in. Soft limits it crosses
+  // go to on_crossed. On failure the heartbeat tries again (the lease is kept meanwhile), so the
+  // cost is booked once the database answers. A reservation is booked once: settling it again (a
+  // retry whose first try committed but lost its reply) books nothing.
+  Status settle(int64_t id, const std::vector<Hold>& holds, std::optional<int64_t> actual);
   // Adds a row from the ledger's spend unless the row exists (another replica keeps it current).
   Status seed(const Hold& hold, int64_t spent);
   // The rows of one budget period: those with money spent or held, and `always_key`'s.
@@ -95,7 +94,7 @@ class PgBudgetRows {
 
  private:
   PgBudgetRows(std::shared_ptr<pg::Pool> pool, std::chrono::milliseconds lease, std::string replica,
-               PruneCutoffs prune_cutoffs, LateCrossings late_crossings);
+               PruneCutoffs prune_cutoffs, Crossings on_crossed);
   struct PendingSettle {
     int64_t id = 0;
     std::vector<Hold> holds;
@@ -106,6 +105,9 @@ class PgBudgetRows {
   // Drops the settled marks older than any retry can be (a week).
   Status forget_settled();
   void retry_pending();
+  // Hands crossings (if any) to on_crossed_.
+  void announce(const std::vector<Hold>& holds,
+                const std::vector<std::pair<size_t, Usage>>& crossed) const;
   Result<std::vector<std::pair<size_t, Usage>>> settle_once(int64_t id,
                                                             const std::vector<Hold>& holds,
                                                             std::optional<int64_t> actual);
@@ -116,7 +118,7 @@ class PgBudgetRows {
   std::chrono::milliseconds lease_;
   std::string replica_;         // random per process start: a restarted replica renews nothing old
   PruneCutoffs prune_cutoffs_;  // called on the heartbeat's thread only
-  LateCrossings late_crossings_;  // called on the heartbeat's thread only
+  Crossings on_crossed_;
   std::mutex mutex_;
   std::condition_variable stop_changed_;
   bool stopping_ = false;  // guarded by mutex_

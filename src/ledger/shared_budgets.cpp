@@ -41,11 +41,11 @@ Status Budgets::share_through(std::shared_ptr<pg::Pool> pool, SharedBudgetOption
     }
     return out;
   };
-  // A settlement the heartbeat booked late still announces the soft limits it crossed.
-  auto late = [this](const std::vector<PgBudgetRows::Hold>& holds,
-                     const std::vector<std::pair<size_t, PgBudgetRows::Usage>>& crossed) {
+  // Soft limits a settlement crossed, whether booked at once or late by the heartbeat.
+  auto crossed = [this](const std::vector<PgBudgetRows::Hold>& holds,
+                        const std::vector<std::pair<size_t, PgBudgetRows::Usage>>& crossings) {
     std::vector<BudgetState> states;
-    for (const auto& [index, usage] : crossed) {
+    for (const auto& [index, usage] : crossings) {
       const PgBudgetRows::Hold& hold = holds[index];
       for (const BudgetSpec& spec : specs_) {
         if (spec.id == hold.budget_id)
@@ -54,7 +54,7 @@ Status Budgets::share_through(std::shared_ptr<pg::Pool> pool, SharedBudgetOption
     }
     announce(states);
   };
-  auto rows = PgBudgetRows::open(std::move(pool), options.lease, cutoffs, late);
+  auto rows = PgBudgetRows::open(std::move(pool), options.lease, cutoffs, crossed);
   if (!rows) return std::unexpected(rows.error());
   shared_ = std::move(*rows);
   return ok();
@@ -95,19 +95,11 @@ void Budgets::release_shared(const BudgetReservation& reservation, std::optional
     const BudgetSpec& spec = specs_[hold.budget];
     rows.push_back(row_of(spec, hold.key, period_start_ms(spec.period, now)));
   }
-  auto crossed = shared_->settle(reservation.shared_id_, rows, actual);
-  if (!crossed) {
+  if (auto settled = shared_->settle(reservation.shared_id_, rows, actual); !settled) {
     // The heartbeat settles it again until the database answers (the hold is kept meanwhile).
     log::error("budgets: cannot settle reservation {} ({} micro-USD): {}", reservation.shared_id_,
-               actual.value_or(0), crossed.error().message);
-    return;
+               actual.value_or(0), settled.error().message);
   }
-  std::vector<BudgetState> states;
-  for (const auto& [index, usage] : *crossed) {
-    const BudgetReservation::Hold& hold = reservation.holds_[index];
-    states.push_back(state_from(specs_[hold.budget], hold.key, rows[index].period_start_ms, usage));
-  }
-  announce(states);
 }
 
 std::vector<BudgetState> Budgets::snapshot_shared() const {
