@@ -5,6 +5,7 @@
 #include "plinth/auth/iam.h"
 #include "plinth/auth/policy.h"
 #include "plinth/core/ids.h"
+#include "plinth/core/pass_error.h"
 
 namespace plinth::auth {
 namespace {
@@ -32,11 +33,6 @@ Status check_policy(const std::string& document) {
                 std::string(kMalformedPolicyPrefix) + ": " + s.error().message);
   }
   return ok();
-}
-
-template <typename T>
-std::unexpected<Error> pass(const Result<T>& r) {
-  return std::unexpected(r.error());
 }
 
 }  // namespace

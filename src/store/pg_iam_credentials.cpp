@@ -1,8 +1,8 @@
 // Service-specific credentials (Bedrock API keys, secrets sealed) and OIDC providers on
 // PostgreSQL.
 #include "line_list.h"
-#include "pass_error.h"
 #include "pg_iam_store.h"
+#include "plinth/core/pass_error.h"
 #include "plinth/store/sealed_box.h"
 
 namespace plinth::store {

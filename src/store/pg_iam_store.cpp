@@ -2,7 +2,7 @@
 // generation counter every replica reads before trusting its IAM cache.
 #include "pg_iam_store.h"
 
-#include "pass_error.h"
+#include "plinth/core/pass_error.h"
 #include "plinth/pg/migrations.h"
 #include "plinth/store/sealed_box.h"
 

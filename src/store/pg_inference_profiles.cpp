@@ -2,7 +2,7 @@
 // tag; the per-account and per-profile bounds hold across replicas (see create and tag).
 #include <algorithm>
 
-#include "pass_error.h"
+#include "plinth/core/pass_error.h"
 #include "plinth/pg/migrations.h"
 #include "plinth/pg/pool.h"
 #include "plinth/store/inference_profiles.h"

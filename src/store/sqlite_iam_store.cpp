@@ -1,7 +1,7 @@
 // IAM tables on SQLite: users, access keys (secrets sealed), roles, inline policies.
 #include "sqlite_iam_store.h"
 
-#include "pass_error.h"
+#include "plinth/core/pass_error.h"
 #include "plinth/store/sealed_box.h"
 
 namespace plinth::store {

@@ -1,7 +1,7 @@
 // Application inference profiles on SQLite: one row per profile, one per tag.
 #include <algorithm>
 
-#include "pass_error.h"
+#include "plinth/core/pass_error.h"
 #include "plinth/store/inference_profiles.h"
 
 namespace plinth::store {

@@ -1,6 +1,6 @@
 // OpenID Connect providers (IAM CreateOpenIDConnectProvider) on SQLite.
 #include "line_list.h"
-#include "pass_error.h"
+#include "plinth/core/pass_error.h"
 #include "sqlite_iam_store.h"
 
 namespace plinth::store {

@@ -1,5 +1,5 @@
 // Service-specific credentials (long-term Bedrock API keys) on SQLite; secrets sealed.
-#include "pass_error.h"
+#include "plinth/core/pass_error.h"
 #include "plinth/store/sealed_box.h"
 #include "sqlite_iam_store.h"
 
