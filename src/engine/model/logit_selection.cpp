@@ -100,10 +100,12 @@ double log_sum_exp(std::span<const float> logits, float best) {
   return best + std::log(sums.raw);
 }
 
-std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse) {
+std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse,
+                                       std::span<const float> block_max) {
   std::vector<TokenLogprob> out;
   if (k <= 0) return out;
-  for (const auto& [logit, id] : top_tokens(logits, static_cast<size_t>(k), kNegInf))
+  for (const auto& [logit, id] :
+       top_tokens(logits, static_cast<size_t>(k), kNegInf, true, block_max))
     out.push_back({id, static_cast<float>(logit - lse)});
   return out;
 }

@@ -23,8 +23,10 @@ inline constexpr auto more_likely = [](const std::pair<float, TokenId>& a,
 double log_sum_exp(std::span<const float> logits);
 // The same with the largest logit already known.
 double log_sum_exp(std::span<const float> logits, float best);
-// The k most likely tokens by raw logit with their log-softmax, most likely first (ties: lower id).
-std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse);
+// The k most likely tokens by raw logit with their log-softmax, most likely first (ties: lower id);
+// block_max as for top_tokens.
+std::vector<TokenLogprob> top_logprobs(std::span<const float> logits, int32_t k, double lse,
+                                       std::span<const float> block_max = {});
 
 // The k most likely (logit, token) pairs among the tokens with logit >= floor, most likely first
 // (ties: lower id). Thins the vocabulary with a threshold before selecting: the k-th largest of

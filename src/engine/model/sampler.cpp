@@ -126,15 +126,13 @@ double Sampler::raw_log_sum_exp(std::span<const float> logits) const {
 
 std::vector<TokenLogprob> Sampler::top_logprobs(std::span<const float> logits, int32_t k,
                                                 double lse) const {
-  std::vector<TokenLogprob> out;
-  if (k <= 0) return out;
-  const auto blocks =
-      last_best_ ? std::span<const float>(block_max_)
-                       .first((logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock)
-                 : std::span<const float>();
-  for (const auto& [logit, id] : top_tokens(logits, static_cast<size_t>(k), kNegInf, true, blocks))
-    out.push_back({id, static_cast<float>(logit - lse)});
-  return out;
+  return engine::top_logprobs(logits, k, lse,
+                              last_best_ ? block_maxima(logits.size()) : std::span<const float>());
+}
+
+std::span<const float> Sampler::block_maxima(size_t n) const {
+  return std::span<const float>(block_max_)
+      .first((n + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
 }
 
 std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
@@ -351,9 +349,8 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
 }
 
 void Sampler::keep_top_k(std::span<const float> logits, float floor) {
-  const auto blocks = std::span<const float>(block_max_)
-                          .first((logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
-  const auto best = top_tokens(logits, static_cast<size_t>(params_.top_k), floor, false, blocks);
+  const auto best = top_tokens(logits, static_cast<size_t>(params_.top_k), floor, false,
+                               block_maxima(logits.size()));
   identity_ = false;
   count_ = best.size();
   for (size_t i = 0; i < count_; ++i) {
@@ -408,10 +405,8 @@ bool Sampler::cut_top_p(double total, float best, float floor, const Band* band,
   if (band == nullptr && heavy && identity_ && c > kSortDirectly) {
     // A few tokens carry the mass: when the most likely ones reach the target, the cut is among
     // them (they are a prefix of the order by logit, then id, that the cut walks).
-    const auto blocks =
-        std::span<const float>(block_max_).first((c + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
     const auto top =
-        top_tokens(std::span<const float>(v, c), kHeavyCandidates, floor, false, blocks);
+        top_tokens(std::span<const float>(v, c), kHeavyCandidates, floor, false, block_maxima(c));
     double weight = 0;
     for (const auto& [value, id] : top) weight += w[id];
     if (!top.empty() && weight >= target) {

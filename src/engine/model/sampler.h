@@ -83,6 +83,8 @@ class Sampler {
     return values_[i] < cut_value_ || (values_[i] == cut_value_ && id_at(i) > cut_id_);
   }
   void ensure_capacity(size_t n);
+  // block_max_ for the last max_of() over n logits.
+  std::span<const float> block_maxima(size_t n) const;
   // fn(part, begin, end) over [0, n): two parts on the pool (split at a kSumBlock multiple) when
   // n is large enough to gain from it, else one part on this thread. Returns the part count.
   int split(size_t n, const std::function<void(int part, size_t begin, size_t end)>& fn) const;
