@@ -103,7 +103,7 @@ TEST(SamplerSelection, PassesSplitOnThePoolDrawTheSameAsOneThread) {
   ThreadPool pool(2);
   std::mutex pool_mutex;
   const PassThreads lent{.pool = &pool, .mutex = &pool_mutex};
-  const Case cases[] = {{0.0f, 0, 1.0f, 0.0f}, {1.0f, 0, 1.0f, 0.0f},  {0.7f, 0, 0.9f, 0.0f},
+  const Case cases[] = {{0.0f, 0, 1.0f, 0.0f},  {1.0f, 0, 1.0f, 0.0f},  {0.7f, 0, 0.9f, 0.0f},
                         {1.0f, 0, 0.9f, 0.05f}, {1.0f, 40, 1.0f, 0.0f}, {0.7f, 0, 1.0f, 0.05f}};
   for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
     const auto logits = logits_of(shape, 31 + static_cast<uint64_t>(shape));
@@ -408,8 +408,6 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
         EXPECT_EQ(wa[i], 0.0f);
       }
     }
-    const double above = portable.sum_where_greater(x.data(), wb.data(), n, -3.0f);
-    EXPECT_NEAR(fast.sum_where_greater(x.data(), wb.data(), n, -3.0f), above, 1e-6 * above);
     // The weight ahead of a token: larger values, and ties at lower positions.
     for (size_t at : {size_t{0}, n / 3, n > 0 ? n - 1 : 0}) {
       if (at >= n) continue;
@@ -425,14 +423,6 @@ TEST(SamplingKernels, VectorTableMatchesPortable) {
     portable.sums_above(x.data(), wb.data(), n, thresholds, fb);
     for (int k = 0; k < kernels::kThresholds; ++k)
       EXPECT_NEAR(fa[k], fb[k], 1e-6 * std::max(1.0, fb[k]));
-    std::vector<float> px(room), pw(room), qx(room), qw(room);
-    const size_t pa =
-        fast.compact_pairs_in_range(x.data(), wb.data(), n, -9.0f, -1.0f, px.data(), pw.data());
-    const size_t pb =
-        portable.compact_pairs_in_range(x.data(), wb.data(), n, -9.0f, -1.0f, qx.data(), qw.data());
-    ASSERT_EQ(pa, pb);
-    for (size_t i = 0; i < pa; ++i) EXPECT_EQ(px[i], qx[i]);
-    for (size_t i = 0; i < pa; ++i) EXPECT_EQ(pw[i], qw[i]);
     std::vector<uint32_t> ta(room), tb(room);
     std::vector<float> tva(room), tvb(room), twa(room), twb(room);
     double above_a = 0, above_b = 0;

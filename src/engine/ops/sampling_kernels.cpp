@@ -50,19 +50,6 @@ size_t portable_compact_in_range(const float* x, size_t n, float lo, float hi, u
   return count;
 }
 
-size_t portable_compact_pairs_in_range(const float* x, const float* w, size_t n, float lo, float hi,
-                                       float* out_x, float* out_w) {
-  size_t count = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (x[i] >= lo && x[i] <= hi) {
-      out_x[count] = x[i];
-      out_w[count] = w[i];
-      ++count;
-    }
-  }
-  return count;
-}
-
 size_t portable_compact_triples_in_range(const float* x, const float* w, size_t n, float lo,
                                          float hi, uint32_t* index, float* value, float* weight,
                                          double* above) {
@@ -107,12 +94,6 @@ ExpSums portable_exp_weights(const float* x, size_t n, const ExpPass& pass) {
   return sums;
 }
 
-double portable_sum_where_greater(const float* x, const float* w, size_t n, float threshold) {
-  double total = 0;
-  for (size_t i = 0; i < n; ++i) total += x[i] > threshold ? w[i] : 0.0f;
-  return total;
-}
-
 double portable_mass_before(const float* x, const float* w, size_t n, float value, size_t index) {
   double total = 0;
   for (size_t i = 0; i < n; ++i)
@@ -142,11 +123,9 @@ const SamplingKernels& portable_sampling_kernels() {
   static const SamplingKernels table{portable_max,
                                      portable_first_at_least,
                                      portable_compact_in_range,
-                                     portable_compact_pairs_in_range,
                                      portable_compact_triples_in_range,
                                      portable_sums_above,
                                      portable_exp_weights,
-                                     portable_sum_where_greater,
                                      portable_mass_before,
                                      portable_zero_where_less,
                                      portable_sum};

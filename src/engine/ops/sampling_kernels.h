@@ -47,10 +47,6 @@ struct SamplingKernels {
   // (vector tables store whole vectors past the count).
   size_t (*compact_in_range)(const float* x, size_t n, float lo, float hi, uint32_t* index,
                              float* value);
-  // Writes x[i] and w[i] for every i with lo <= x[i] <= hi to out_x and out_w (same room rule);
-  // returns the count.
-  size_t (*compact_pairs_in_range)(const float* x, const float* w, size_t n, float lo, float hi,
-                                   float* out_x, float* out_w);
   // compact_in_range with the weights too (index, value and weight of every i with
   // lo <= x[i] <= hi), and *above = the sum of w[i] over x[i] > hi, in one pass over x and w.
   size_t (*compact_triples_in_range)(const float* x, const float* w, size_t n, float lo, float hi,
@@ -60,8 +56,6 @@ struct SamplingKernels {
                      double* out);
   // The exp pass that `pass` describes.
   ExpSums (*exp_weights)(const float* x, size_t n, const ExpPass& pass);
-  // The sum of w[i] over i with x[i] > threshold.
-  double (*sum_where_greater)(const float* x, const float* w, size_t n, float threshold);
   // The weight ahead of token `index` in the order by value, then index: the sum of w[i] over i
   // with x[i] > value, or x[i] == value and i < index. One pass; what a top-p draw checks.
   double (*mass_before)(const float* x, const float* w, size_t n, float value, size_t index);

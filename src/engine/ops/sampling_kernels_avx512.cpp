@@ -105,25 +105,6 @@ size_t compact_in_range16(const float* x, size_t n, float lo, float hi, uint32_t
   return count;
 }
 
-size_t compact_pairs_in_range16(const float* x, const float* w, size_t n, float lo, float hi,
-                                float* out_x, float* out_w) {
-  const __m512 l = _mm512_set1_ps(lo), h = _mm512_set1_ps(hi);
-  size_t count = 0;
-  for (size_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(n - i);
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    const __mmask16 hit =
-        _mm512_mask_cmp_ps_mask(_mm512_mask_cmp_ps_mask(m, v, l, _CMP_GE_OQ), v, h, _CMP_LE_OQ);
-    if (hit) {
-      _mm512_storeu_ps(out_x + count, _mm512_maskz_compress_ps(hit, v));
-      _mm512_storeu_ps(out_w + count,
-                       _mm512_maskz_compress_ps(hit, _mm512_maskz_loadu_ps(m, w + i)));
-      count += static_cast<size_t>(__builtin_popcount(hit));
-    }
-  }
-  return count;
-}
-
 size_t compact_triples_in_range16(const float* x, const float* w, size_t n, float lo, float hi,
                                   uint32_t* index, float* value, float* weight, double* above) {
   const __m512 l = _mm512_set1_ps(lo), h = _mm512_set1_ps(hi);
@@ -298,23 +279,6 @@ ExpSums exp_weights16(const float* x, size_t n, const ExpPass& pass) {
   return exp_pass_raw16<false, false>(x, n, pass);
 }
 
-double sum_where_greater16(const float* x, const float* w, size_t n, float threshold) {
-  const __m512 t = _mm512_set1_ps(threshold);
-  double total = 0;
-  for (size_t block = 0; block < n; block += 1024) {
-    const size_t end = std::min(n, block + 1024);
-    __m512 acc = _mm512_setzero_ps();
-    for (size_t i = block; i < end; i += 16) {
-      const __mmask16 lanes = tail_mask(end - i);
-      const __mmask16 hit =
-          _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, x + i), t, _CMP_GT_OQ);
-      acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(hit, w + i));
-    }
-    total += reduce_block(acc);
-  }
-  return total;
-}
-
 double mass_before16(const float* x, const float* w, size_t n, float value, size_t index) {
   // Before `index` ties count too (>=), from it on only larger values (>).
   const __m512 t = _mm512_set1_ps(value);
@@ -363,17 +327,10 @@ double sum16(const float* w, size_t n, double* block_sums) {
 const SamplingKernels* avx512_sampling_kernels() {
   static const SamplingKernels* table = []() -> const SamplingKernels* {
     if (!__builtin_cpu_supports("avx512f")) return nullptr;
-    static const SamplingKernels t{max16,
-                                   first_at_least16,
-                                   compact_in_range16,
-                                   compact_pairs_in_range16,
-                                   compact_triples_in_range16,
-                                   sums_above16,
-                                   exp_weights16,
-                                   sum_where_greater16,
-                                   mass_before16,
-                                   zero_where_less16,
-                                   sum16};
+    static const SamplingKernels t{
+        max16,        first_at_least16, compact_in_range16, compact_triples_in_range16,
+        sums_above16, exp_weights16,    mass_before16,      zero_where_less16,
+        sum16};
     return &t;
   }();
   return table;
