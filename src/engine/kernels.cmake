@@ -6,6 +6,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
   set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_tiles.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_quads.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_kquads.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_dequant.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/sampling_kernels_avx512.cpp
     PROPERTIES COMPILE_OPTIONS

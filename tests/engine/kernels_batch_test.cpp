@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -50,8 +51,12 @@ TEST(QuadLayout, HoldsEachTokensQ8_0BlockRotatedPerLane) {
       int32_t bias;
       std::memcpy(&scale, at + kQuadScaleOffset + 4 * j, 4);
       std::memcpy(&bias, at + kQuadBiasOffset + 4 * j, 4);
+      int32_t low_sum = 0, low_bias;
+      for (int i = 0; i < kQK / 2; ++i) low_sum += want.qs[i];
+      std::memcpy(&low_bias, at + kQuadLowBiasOffset + 4 * j, 4);
       EXPECT_EQ(scale, j < 3 ? fp16_to_fp32(want.d) : 0.0f);
       EXPECT_EQ(bias, -16 * sum);
+      EXPECT_EQ(low_bias, -16 * low_sum);
     }
   }
 }
@@ -149,6 +154,71 @@ TEST(QuadTiles, MatchScalarDotsOfTheSameActivations) {
                 << "type " << static_cast<int>(t) << " groups " << groups << " layout "
                 << static_cast<int>(layout) << " rows " << rows << " row " << r << " token "
                 << token;
+          }
+        }
+      }
+    }
+  }
+}
+
+// K-quant rows in the quad tiles: against the exact dequantized rows times the same Q8_0
+// activations, summed in double. Random bytes (any scale, minimum and high bit), 1 to 4 rows,
+// 1 to 4 groups (the last one partly filled).
+TEST(QuadTiles, KQuantRowsMatchTheirDequantizedValues) {
+  const KernelSet* k = avx512_kernels();
+  if (k == nullptr || k->tile_q32 == nullptr) GTEST_SKIP() << "no tile kernels on this CPU";
+  const int64_t n = 2 * kQKK;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (GgmlType t : {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
+    const size_t row_bytes = row_size(t, n);
+    std::vector<uint8_t> w(4 * row_bytes);
+    for (auto& v : w) v = static_cast<uint8_t>(byte(rng));
+    // Small positive f16 scales (d, and dmin where there is one) so the sums stay finite.
+    const size_t d_at = t == GgmlType::kQ6_K ? offsetof(BlockQ6K, d) : 0;
+    for (size_t at = 0; at < w.size(); at += block_bytes(t)) {
+      for (size_t field = 0; field < (t == GgmlType::kQ6_K ? 1u : 2u); ++field) {
+        const uint16_t h = fp32_to_fp16(0.001f * static_cast<float>(1 + byte(rng) % 20));
+        std::memcpy(w.data() + at + d_at + 2 * field, &h, 2);
+      }
+    }
+    std::vector<float> x = normal_values(16 * n, 12);
+    for (int groups = 1; groups <= 4; ++groups) {
+      const int tokens = 4 * groups - 1;
+      std::vector<std::vector<uint8_t>> quads(groups);
+      std::vector<const uint8_t*> quad_ptrs;
+      for (int g = 0; g < groups; ++g) {
+        const float* group_tokens[4];
+        const int count = std::min(4, tokens - 4 * g);
+        for (int j = 0; j < count; ++j) group_tokens[j] = x.data() + (4 * g + j) * n;
+        quads[g].resize((n / kQK) * kQuadBlockBytes);
+        quantize_quad_q8_0(group_tokens, count, n, quad_weight_offset(t), quads[g].data(),
+                           QuadLayout::kRotatedGroups);
+        quad_ptrs.push_back(quads[g].data());
+      }
+      for (int rows = 1; rows <= 4; ++rows) {
+        const void* row_ptrs[4];
+        for (int r = 0; r < 4; ++r) row_ptrs[r] = w.data() + std::min(r, rows - 1) * row_bytes;
+        std::vector<float> out(4 * 4 * groups, NAN);
+        k->tile_q32(t, n, row_ptrs, rows, quad_ptrs.data(), groups, QuadLayout::kRotatedGroups, 0,
+                    out.data());
+        for (int r = 0; r < rows; ++r) {
+          std::vector<float> values(n);
+          reference_dequantize_row(t, w.data() + r * row_bytes, values.data(), n);
+          for (int token = 0; token < tokens; ++token) {
+            std::vector<BlockQ8_0> xq(n / kQK);
+            quantize_row_q8_0(x.data() + token * n, xq.data(), n);
+            double want = 0, magnitude = 0;
+            for (int64_t i = 0; i < n; ++i) {
+              const double term = static_cast<double>(values[i]) * xq[i / kQK].qs[i % kQK] *
+                                  fp16_to_fp32(xq[i / kQK].d);
+              want += term;
+              magnitude += std::fabs(term);
+            }
+            const float got = out[r * 4 * groups + token];
+            ASSERT_NEAR(got, want, 1e-5 * magnitude + 1e-6)
+                << "type " << static_cast<int>(t) << " groups " << groups << " rows " << rows
+                << " row " << r << " token " << token;
           }
         }
       }

@@ -119,6 +119,25 @@ Reference reference(const Problem& p) {
   return ref;
 }
 
+// The fast path's products when K-quant rows meet several tokens in the quad tiles: the
+// dequantized weights against the activations quantized as Q8_0 (per 32 values, f16 scale).
+std::vector<float> with_q8_0_activations(const Problem& p) {
+  std::vector<float> y(p.rows * p.tokens), row(p.cols);
+  std::vector<BlockQ8_0> xq(p.cols / kQK);
+  for (int64_t t = 0; t < p.tokens; ++t) {
+    quantize_row_q8_0(p.x.data() + t * p.cols, xq.data(), p.cols);
+    for (int64_t r = 0; r < p.rows; ++r) {
+      reference_dequantize_row(p.type, p.weights.data() + r * row_size(p.type, p.cols), row.data(),
+                               p.cols);
+      double v = 0;
+      for (int64_t c = 0; c < p.cols; ++c)
+        v += static_cast<double>(row[c]) * xq[c / kQK].qs[c % kQK] * fp16_to_fp32(xq[c / kQK].d);
+      y[t * p.rows + r] = static_cast<float>(v);
+    }
+  }
+  return y;
+}
+
 std::vector<const KernelSet*> simd_sets() {
   std::vector<const KernelSet*> sets;
   if (avx2_kernels()) sets.push_back(avx2_kernels());
@@ -177,7 +196,12 @@ TEST(Kernels, SimdMatchesScalarOnBothPaths) {
           Problem p = make_problem(t, 13, cols, tokens, static_cast<uint32_t>(cols * 7 + tokens));
           Reference ref = reference(p);
           for (bool exact : {true, false}) {
-            std::vector<float> want = run(scalar_kernels(), p, exact, pool);
+            // K-quant rows against several tokens take the quad tiles where a set has them, with
+            // Q8_0 activations rather than the scalar dots' Q8_K.
+            const bool quads = !exact && tokens > 1 && k->tile_q32 != nullptr &&
+                               fast_activation_type(t) == GgmlType::kQ8_K;
+            std::vector<float> want =
+                quads ? with_q8_0_activations(p) : run(scalar_kernels(), p, exact, pool);
             std::vector<float> got = run(*k, p, exact, pool);
             for (size_t i = 0; i < got.size(); ++i)
               ASSERT_NEAR(got[i], want[i], 1e-5 * ref.magnitude[i] + 1e-30)

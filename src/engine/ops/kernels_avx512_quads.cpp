@@ -1,4 +1,5 @@
-// AVX-512 quad tiles: Q8_0 / Q4_0 / Q5_0 rows against groups of four tokens (vpdpbusd).
+// AVX-512 quad tiles: Q8_0 / Q4_0 / Q5_0 rows against groups of four tokens (vpdpbusd); K-quant
+// rows go to kernels_avx512_kquads.cpp.
 #include "ops/simd_kernels.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
@@ -7,17 +8,21 @@
 
 #include <algorithm>
 
+#include "ops/avx512_quad_parts.h"
+
 namespace plinth::engine::kernels {
 namespace {
+
+using quad_parts::broadcast16;
+using quad_parts::join;
+using quad_parts::load32;
+using quad_parts::packed_rows;
+using quad_parts::RowPrefetch;
 
 inline uint16_t block_scale(const uint8_t* block) {  // Q8_0 / Q4_0 / Q5_0 start with f16 d
   uint16_t d;
   std::memcpy(&d, block, 2);
   return d;
-}
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline __m512i join(__m256i lo, __m256i hi) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
 // One 32-value block of four rows as unsigned bytes (the stored value plus kOffset), in the tile
@@ -35,15 +40,6 @@ struct UnpackQ8_0 {
 // Q4_0 / Q5_0 store values 0..15 in the low nibbles and 16..31 in the high ones: with the four
 // rows' 16 packed bytes in one vector, a mask and a shift give both halves already in the tile
 // layout, with no cross-lane shuffles.
-inline __m512i packed_rows(const uint8_t* const* row, size_t offset) {
-  auto load16 = [](const uint8_t* p) {
-    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  };
-  __m512i v = _mm512_castsi128_si512(load16(row[0] + offset));
-  v = _mm512_inserti32x4(v, load16(row[1] + offset), 1);
-  v = _mm512_inserti32x4(v, load16(row[2] + offset), 2);
-  return _mm512_inserti32x4(v, load16(row[3] + offset), 3);
-}
 struct UnpackQ4_0 {
   static constexpr int32_t kOffset = 8;
   void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
@@ -83,38 +79,6 @@ inline __m512 row_scales(const uint8_t* const* row, size_t at) {
       uint64_t{block_scale(row[2] + at)} << 32 | uint64_t{block_scale(row[3] + at)} << 48;
   __m128i halves = _mm_cvtsi64_si128(static_cast<long long>(packed));
   return _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
-}
-
-// Prefetches the caller's next rows (`bytes` from `from`, adjacent in the file) a few lines per
-// block, in address order. One ascending stream: four interleaved per-row streams (the rows the
-// tile reads) got half the bandwidth of one stream here, prefetched or not; this gets all of it.
-// The lines go to L1 when the next rows fit beside the tile's own data (-15% per block for Q8_0
-// over L2), to L2 when they are larger (ffn_down's 4864-wide rows would evict the activations).
-class RowPrefetch {
- public:
-  static constexpr int64_t kL1Bytes = 8192;
-  RowPrefetch(const uint8_t* from, int64_t bytes, int64_t blocks)
-      : at_(reinterpret_cast<const char*>(from)),
-        end_(at_ + (from == nullptr ? 0 : bytes)),
-        per_block_(static_cast<int>((bytes / 64 + blocks) / std::max<int64_t>(blocks, 1))),
-        to_l1_(bytes <= kL1Bytes) {}
-  void step() {
-    if (to_l1_) {
-      for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T0);
-    } else {
-      for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T1);
-    }
-  }
-
- private:
-  const char* at_;
-  const char* end_;
-  int per_block_;
-  bool to_l1_;
-};
-
-inline __m512i broadcast16(const uint8_t* p) {
-  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
 // Four rows against groups of four tokens (the quad layout, see quantize_quad_q8_0). 128-bit lane
@@ -252,7 +216,8 @@ void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t 
       const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
       const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
       const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
-      const int32_t bias = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+      const int32_t low = _mm512_reduce_add_epi32(q0);
+      const int32_t bias = -offset * (low + _mm512_reduce_add_epi32(q1)), low_bias = -offset * low;
       const float scale = fp16_to_fp32(fp32_to_fp16(d));
       alignas(16) uint32_t groups[2][4];
       _mm_store_si128(reinterpret_cast<__m128i*>(groups[0]), _mm512_cvtepi32_epi8(q0));
@@ -264,15 +229,24 @@ void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t 
               &groups[h][g], 4);
       std::memcpy(out + kQuadScaleOffset + 4 * j, &scale, 4);
       std::memcpy(out + kQuadBiasOffset + 4 * j, &bias, 4);
+      std::memcpy(out + kQuadLowBiasOffset + 4 * j, &low_bias, 4);
     }
   }
 }
+
+// K-quant rows (kernels_avx512_kquads.cpp): the group-rotated layout only.
+void avx512_tile_k_quads(GgmlType t, int64_t n, const void* const* w, int rows,
+                         const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out);
 
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
                      const uint8_t* const* groups, int n_groups, QuadLayout layout,
                      int64_t prefetch, float* out) {
   const auto* const* r = reinterpret_cast<const uint8_t* const*>(w);
   switch (t) {
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
+    case GgmlType::kQ6_K:
+      return avx512_tile_k_quads(t, n, w, rows, groups, n_groups, prefetch, out);
     case GgmlType::kQ8_0:
       return tile_any<UnpackQ8_0>(n, r, rows, sizeof(BlockQ8_0), groups, n_groups, layout, prefetch,
                                   out);

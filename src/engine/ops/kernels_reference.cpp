@@ -257,11 +257,12 @@ void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t of
               out + (4 * h + quad_rotation(layout, j, g)) * 16 + 4 * quad_lane(layout, j, g),
               block.qs + 16 * h + 4 * g, 4);
       const float d = fp16_to_fp32(block.d);
-      int32_t sum = 0;
-      for (int8_t q : block.qs) sum += q;
-      const int32_t bias = -offset * sum;
+      int32_t sum = 0, low = 0;
+      for (int i = 0; i < kQK; ++i) (i < kQK / 2 ? low : sum) += block.qs[i];
+      const int32_t bias = -offset * (sum + low), low_bias = -offset * low;
       std::memcpy(out + kQuadScaleOffset + 4 * j, &d, 4);
       std::memcpy(out + kQuadBiasOffset + 4 * j, &bias, 4);
+      std::memcpy(out + kQuadLowBiasOffset + 4 * j, &low_bias, 4);
     }
   }
 }
@@ -272,6 +273,11 @@ int32_t quad_weight_offset(GgmlType t) {
       return 128;
     case GgmlType::kQ4_0:
       return 8;
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K:
+      return 1;
+    case GgmlType::kQ6_K:
+      return 32;
     default:
       return 16;
   }

@@ -101,10 +101,12 @@ enum class QuadLayout { kRotatedGroups, kRotatedTokens };
 // Q8_0 with the same numbers, up to four tokens interleaved for the quad tiles (tile_q32). Per
 // 32-value block, kQuadBlockBytes: for half h (values 16h..16h+15) and rotation k (0..3), 16 bytes
 // at (4h + k) * 16 of 4-byte groups of that half arranged by `layout`; the four tokens'
-// f16-rounded scales as floats at kQuadScaleOffset; and at kQuadBiasOffset the int32
+// f16-rounded scales as floats at kQuadScaleOffset; at kQuadBiasOffset the int32
 // -offset * sum(values) per token (offset: what the tile adds to each stored weight to make it
-// unsigned). Missing tokens (tokens < 4) are zero. x[j]: token j's n values (n whole blocks).
-inline constexpr size_t kQuadScaleOffset = 128, kQuadBiasOffset = 144, kQuadBlockBytes = 160;
+// unsigned), and at kQuadLowBiasOffset the same over values 0..15 alone (Q6_K scales each half
+// on its own). Missing tokens (tokens < 4) are zero. x[j]: token j's n values (n whole blocks).
+inline constexpr size_t kQuadScaleOffset = 128, kQuadBiasOffset = 144, kQuadLowBiasOffset = 160,
+                        kQuadBlockBytes = 176;
 void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
                         QuadLayout layout = QuadLayout::kRotatedGroups);
 // The rotation (0..3) and 32-bit lane that hold token j's 4-byte group g in `layout`.
@@ -114,7 +116,8 @@ inline int quad_rotation(QuadLayout layout, int j, int g) {
 inline int quad_lane(QuadLayout layout, int j, int g) {
   return layout == QuadLayout::kRotatedGroups ? j : g;
 }
-// The offset the quad tiles add to weights of type t (Q8_0: 128, Q4_0: 8, Q5_0: 16).
+// The offset the quad tiles add to weights of type t (Q8_0: 128, Q4_0: 8, Q5_0: 16, Q6_K: 32;
+// Q4_K / Q5_K: 1, so the bias is -sum(values), which their minimums scale).
 int32_t quad_weight_offset(GgmlType t);
 
 // The activation format the fast path quantizes x into for weight type t (kF32: x stays F32).
@@ -140,7 +143,8 @@ struct KernelSet {
   // once, unpacking each weight block once for all of them (prompt processing).
   // Q8_0 / Q4_0 / Q5_0 rows (1 to 4: w[0] .. w[rows - 1]) against 1..4 groups of four tokens in
   // the quad layout (quantize_quad_q8_0 with quad_weight_offset(t) and `layout`; kRotatedTokens
-  // only with one group); out[row * 4 * n_groups + token].
+  // only with one group); out[row * 4 * n_groups + token]. Q4_K / Q5_K / Q6_K rows too, in the
+  // kRotatedGroups layout only (the batched path for K-quants).
   // prefetch (0: none): byte offset from w[0] of the caller's next rows, adjacent in memory: the
   // tile prefetches four rows' bytes from there in address order, spread over the blocks. (K
   // tiles: offset from w of the bytes to prefetch alongside each super-block.)

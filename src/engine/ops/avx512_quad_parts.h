@@ -1,0 +1,66 @@
+// Parts shared by the AVX-512 quad tiles (kernels_avx512_quads.cpp, kernels_avx512_kquads.cpp):
+// loads of four rows into the tile layout, the activations' broadcasts, the row prefetcher.
+// Included only by translation units built with AVX-512.
+#ifndef PLINTH_ENGINE_OPS_AVX512_QUAD_PARTS_H_
+#define PLINTH_ENGINE_OPS_AVX512_QUAD_PARTS_H_
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace plinth::engine::kernels::quad_parts {
+
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m512i join(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// 16 bytes of each of four rows at `offset`: row r in 128-bit lane r (the tile layout).
+inline __m512i packed_rows(const uint8_t* const* row, size_t offset) {
+  auto load16 = [](const uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  };
+  __m512i v = _mm512_castsi128_si512(load16(row[0] + offset));
+  v = _mm512_inserti32x4(v, load16(row[1] + offset), 1);
+  v = _mm512_inserti32x4(v, load16(row[2] + offset), 2);
+  return _mm512_inserti32x4(v, load16(row[3] + offset), 3);
+}
+
+// 16 bytes of the activations, in every 128-bit lane.
+inline __m512i broadcast16(const uint8_t* p) {
+  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Prefetches the caller's next rows (`bytes` from `from`, adjacent in the file) a few lines per
+// block, in address order. One ascending stream: four interleaved per-row streams (the rows the
+// tile reads) got half the bandwidth of one stream here, prefetched or not; this gets all of it.
+// The lines go to L1 when the next rows fit beside the tile's own data (-15% per block for Q8_0
+// over L2), to L2 when they are larger (ffn_down's 4864-wide rows would evict the activations).
+class RowPrefetch {
+ public:
+  static constexpr int64_t kL1Bytes = 8192;
+  RowPrefetch(const uint8_t* from, int64_t bytes, int64_t blocks)
+      : at_(reinterpret_cast<const char*>(from)),
+        end_(at_ + (from == nullptr ? 0 : bytes)),
+        per_block_(static_cast<int>((bytes / 64 + blocks) / std::max<int64_t>(blocks, 1))),
+        to_l1_(bytes <= kL1Bytes) {}
+  void step() {
+    if (to_l1_) {
+      for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T0);
+    } else {
+      for (int i = 0; i < per_block_ && at_ < end_; ++i, at_ += 64) _mm_prefetch(at_, _MM_HINT_T1);
+    }
+  }
+
+ private:
+  const char* at_;
+  const char* end_;
+  int per_block_;
+  bool to_l1_;
+};
+
+}  // namespace plinth::engine::kernels::quad_parts
+
+#endif  // PLINTH_ENGINE_OPS_AVX512_QUAD_PARTS_H_

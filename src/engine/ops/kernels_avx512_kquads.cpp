@@ -1,0 +1,250 @@
+// AVX-512 quad tiles for K-quant rows (Q4_K / Q5_K / Q6_K) against groups of four tokens in the
+// quad layout: batched decode and prompts. The one-row K tiles (kernels_avx512_tiles.cpp) pair a
+// row with Q8_K tokens through maddubs + vpdpwssd, two instructions per 64 products, plus a
+// conversion and an FMA per token and super-block. Here each 32-value sub-block is handled like a
+// Q8_0-family block of the quad tile: 8 vpdpbusd give the integer dots of 4 rows x 4 tokens, and
+// the sub-block's scale (and Q4_K / Q5_K minimum, or Q6_K's second 16-value scale) is applied in
+// float on the 16 sums at once. The activations are Q8_0 per 32 values (finer than Q8_K's per
+// 256), so the products are at least as close to the exact ones as the K tiles'.
+#include "ops/simd_kernels.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VNNI__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "ops/avx512_quad_parts.h"
+
+namespace plinth::engine::kernels {
+namespace {
+
+using quad_parts::broadcast16;
+using quad_parts::packed_rows;
+using quad_parts::RowPrefetch;
+
+// Lane 4r + j: row r's f16 at byte `offset` of its super-block, as a float.
+inline __m512 row_halves(const uint8_t* const* row, size_t offset) {
+  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  uint64_t packed = 0;
+  for (int r = 0; r < 4; ++r) {
+    uint16_t h;
+    std::memcpy(&h, row[r] + offset, 2);
+    packed |= uint64_t{h} << (16 * r);
+  }
+  const __m128i halves = _mm_cvtsi64_si128(static_cast<long long>(packed));
+  return _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
+}
+
+// Byte `index` of each row's 128-bit lane in all four of its 32-bit lanes, as an int32: unsigned,
+// or signed (sign-extended from the top byte).
+inline __m512i byte_per_row(__m512i bytes, int index) {
+  return _mm512_shuffle_epi8(bytes, _mm512_set1_epi32(static_cast<int32_t>(0x80808000u | index)));
+}
+inline __m512i signed_byte_per_row(__m512i bytes, int index) {
+  const auto control = static_cast<int32_t>(0x00808080u | static_cast<uint32_t>(index) << 24);
+  return _mm512_srai_epi32(_mm512_shuffle_epi8(bytes, _mm512_set1_epi32(control)), 24);
+}
+
+// Q4_K / Q5_K: a super-block's eight 6-bit (scale, min) pairs, unpacked as in the K tiles to
+// bytes 0..7 (scales) and 8..15 (minimums).
+inline __m128i k_scales_and_mins(const uint8_t* packed12) {
+  uint32_t packed[4];
+  std::memcpy(packed, packed12, 12);
+  packed[3] = ((packed[2] >> 4) & 0x0F0F0F0F) | (((packed[1] >> 6) & 0x03030303) << 4);
+  const uint32_t low_scales = packed[1] & 0x3F3F3F3F;
+  packed[1] = (packed[2] & 0x0F0F0F0F) | (((packed[0] >> 6) & 0x03030303) << 4);
+  packed[2] = low_scales;
+  packed[0] &= 0x3F3F3F3F;
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+}
+
+// The four rotations the quad layout pairs with the activations: 32-bit lane j of rotation k
+// holds the weights' 4-byte group (j + k) % 4.
+struct Rotated {
+  __m512i v[4];
+  explicit Rotated(__m512i x)
+      : v{x, _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x39)),
+          _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x4E)),
+          _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x93))} {}
+};
+
+// The integer dots of one 32-value block, values 0..15 (s0) and 16..31 (s1), each started at
+// its seed.
+inline void dots(const Rotated& wl, const Rotated& wh, const uint8_t* x, __m512i& s0, __m512i& s1) {
+#pragma GCC unroll 4
+  for (int k = 0; k < 4; ++k) {
+    s0 = _mm512_dpbusd_epi32(s0, wl.v[k], broadcast16(x + 16 * k));
+    s1 = _mm512_dpbusd_epi32(s1, wh.v[k], broadcast16(x + 64 + 16 * k));
+  }
+}
+inline __m512 token_scales(const uint8_t* x) {
+  return _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(x + kQuadScaleOffset)));
+}
+inline __m512i token_bias(const uint8_t* x, size_t offset) {
+  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + offset)));
+}
+
+// out[r * 4 * kGroups + 4g + j] from lane 4r + j of group g's sums (as tile_quads).
+template <int kGroups>
+void store_tile(const __m512* acc, int rows, float* out) {
+  for (int g = 0; g < kGroups; ++g) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[g]);
+    for (int r = 0; r < rows; ++r)
+      for (int j = 0; j < 4; ++j) out[r * 4 * kGroups + 4 * g + j] = lanes[4 * r + j];
+  }
+}
+
+// Q4_K / Q5_K: value = d * scale_j * q - dmin * min_j with q in 0..15 (0..31). The activations
+// carry bias = -sum(x) (offset 1), so a block adds x_scale * (scale_j * dot + min_j * bias).
+template <int kGroups, bool kFiveBit>
+void tile_q45_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint8_t* const* groups,
+                      int64_t prefetch, float* out) {
+  using Block = std::conditional_t<kFiveBit, BlockQ5K, BlockQ4K>;
+  constexpr size_t kQs = offsetof(Block, qs), kScales = offsetof(Block, scales);
+  const int64_t blocks = n / kQKK;
+  RowPrefetch prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
+                         4 * blocks * static_cast<int64_t>(sizeof(Block)), blocks);
+  const __m512i low_mask = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
+  __m512 acc[kGroups];
+  for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const size_t at = static_cast<size_t>(b) * sizeof(Block);
+    prefetcher.step();
+    const __m512 d = row_halves(row, at + offsetof(Block, d));
+    const __m512 dmin = row_halves(row, at + offsetof(Block, dmin));
+    __m512i scales_mins = _mm512_castsi128_si512(k_scales_and_mins(row[0] + at + kScales));
+    scales_mins = _mm512_inserti32x4(scales_mins, k_scales_and_mins(row[1] + at + kScales), 1);
+    scales_mins = _mm512_inserti32x4(scales_mins, k_scales_and_mins(row[2] + at + kScales), 2);
+    scales_mins = _mm512_inserti32x4(scales_mins, k_scales_and_mins(row[3] + at + kScales), 3);
+    __m512i high[2] = {};
+    if constexpr (kFiveBit) {
+      high[0] = packed_rows(row, at + offsetof(Block, qh));
+      high[1] = packed_rows(row, at + offsetof(Block, qh) + 16);
+    }
+#pragma GCC unroll 1
+    for (int pair = 0; pair < 4; ++pair) {
+      // Sub-blocks 2 * pair (low nibbles) and 2 * pair + 1 (high nibbles) share 32 bytes a row.
+      const __m512i first = packed_rows(row, at + kQs + 32 * pair);
+      const __m512i second = packed_rows(row, at + kQs + 32 * pair + 16);
+#pragma GCC unroll 2
+      for (int half = 0; half < 2; ++half) {
+        const int j = 2 * pair + half;
+        __m512i lo = _mm512_and_si512(_mm512_srli_epi16(first, 4 * half), low_mask);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(second, 4 * half), low_mask);
+        if constexpr (kFiveBit) {
+          const __m512i bit = _mm512_set1_epi8(static_cast<char>(1 << j));
+          lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(high[0], bit), lo, sixteen);
+          hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(high[1], bit), hi, sixteen);
+        }
+        const Rotated wl(lo), wh(hi);
+        const __m512 scale = _mm512_mul_ps(d, _mm512_cvtepi32_ps(byte_per_row(scales_mins, j)));
+        const __m512 min =
+            _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(byte_per_row(scales_mins, 8 + j)));
+#pragma GCC unroll 4
+        for (int g = 0; g < kGroups; ++g) {
+          const uint8_t* x = groups[g] + (b * (kQKK / kQK) + j) * kQuadBlockBytes;
+          __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+          dots(wl, wh, x, s0, s1);
+          const __m512 bias = _mm512_cvtepi32_ps(token_bias(x, kQuadBiasOffset));
+          const __m512 sum = _mm512_fmadd_ps(
+              min, bias, _mm512_mul_ps(scale, _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1))));
+          acc[g] = _mm512_fmadd_ps(sum, token_scales(x), acc[g]);
+        }
+      }
+    }
+  }
+  store_tile<kGroups>(acc, rows, out);
+}
+
+// Q6_K: value = d * scale_16 * (q - 32) with q in 0..63 and a signed scale per 16 values. The
+// activations carry -32 * sum(x) for the whole block and for values 0..15, which start the two
+// halves' dots; each half then takes its own scale.
+template <int kGroups>
+void tile_q6_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint8_t* const* groups,
+                     int64_t prefetch, float* out) {
+  const int64_t blocks = n / kQKK;
+  RowPrefetch prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
+                         4 * blocks * static_cast<int64_t>(sizeof(BlockQ6K)), blocks);
+  const __m512i low_mask = _mm512_set1_epi8(0x0F), two_bits = _mm512_set1_epi8(3);
+  __m512 acc[kGroups];
+  for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const size_t at = static_cast<size_t>(b) * sizeof(BlockQ6K);
+    prefetcher.step();
+    const __m512 d = row_halves(row, at + offsetof(BlockQ6K, d));
+    const __m512i scales = packed_rows(row, at + offsetof(BlockQ6K, scales));
+#pragma GCC unroll 1
+    for (int j = 0; j < kQKK / kQK; ++j) {
+      // Sub-block j: half h of the super-block, quarter q: low bits in ql[64h + 32(q % 2) ..]
+      // (low nibbles for q < 2, high ones after), high bits 2q.. of qh[32h ..].
+      const int h = j / 4, q = j % 4;
+      const size_t ql = at + offsetof(BlockQ6K, ql) + 64 * h + 32 * (q % 2);
+      const size_t qh = at + offsetof(BlockQ6K, qh) + 32 * h;
+      const int nibble = 4 * (q / 2), shift = 2 * q;
+      auto values = [&](size_t offset) {
+        const __m512i low =
+            _mm512_and_si512(_mm512_srli_epi16(packed_rows(row, ql + offset), nibble), low_mask);
+        const __m512i top =
+            _mm512_and_si512(_mm512_srli_epi16(packed_rows(row, qh + offset), shift), two_bits);
+        return _mm512_or_si512(low, _mm512_slli_epi16(top, 4));
+      };
+      const Rotated wl(values(0)), wh(values(16));
+      const __m512 scale_lo =
+          _mm512_mul_ps(d, _mm512_cvtepi32_ps(signed_byte_per_row(scales, 2 * j)));
+      const __m512 scale_hi =
+          _mm512_mul_ps(d, _mm512_cvtepi32_ps(signed_byte_per_row(scales, 2 * j + 1)));
+#pragma GCC unroll 4
+      for (int g = 0; g < kGroups; ++g) {
+        const uint8_t* x = groups[g] + (b * (kQKK / kQK) + j) * kQuadBlockBytes;
+        const __m512i low_bias = token_bias(x, kQuadLowBiasOffset);
+        __m512i s0 = low_bias, s1 = _mm512_sub_epi32(token_bias(x, kQuadBiasOffset), low_bias);
+        dots(wl, wh, x, s0, s1);
+        const __m512 sum = _mm512_fmadd_ps(scale_hi, _mm512_cvtepi32_ps(s1),
+                                           _mm512_mul_ps(scale_lo, _mm512_cvtepi32_ps(s0)));
+        acc[g] = _mm512_fmadd_ps(sum, token_scales(x), acc[g]);
+      }
+    }
+  }
+  store_tile<kGroups>(acc, rows, out);
+}
+
+template <int kGroups>
+void tile_k_quads_n(GgmlType t, int64_t n, const uint8_t* const* w, int rows,
+                    const uint8_t* const* groups, int64_t prefetch, float* out) {
+  const uint8_t* row[4];  // fewer than four rows repeat the last (its results are dropped)
+  for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
+  if (t == GgmlType::kQ4_K)
+    return tile_q45_K_quads<kGroups, false>(n, row, rows, groups, prefetch, out);
+  if (t == GgmlType::kQ5_K)
+    return tile_q45_K_quads<kGroups, true>(n, row, rows, groups, prefetch, out);
+  return tile_q6_K_quads<kGroups>(n, row, rows, groups, prefetch, out);
+}
+
+}  // namespace
+
+void avx512_tile_k_quads(GgmlType t, int64_t n, const void* const* w, int rows,
+                         const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out) {
+  const auto* const* r = reinterpret_cast<const uint8_t* const*>(w);
+  // clang-format off
+  switch (n_groups) {
+    case 1: return tile_k_quads_n<1>(t, n, r, rows, groups, prefetch, out);
+    case 2: return tile_k_quads_n<2>(t, n, r, rows, groups, prefetch, out);
+    case 3: return tile_k_quads_n<3>(t, n, r, rows, groups, prefetch, out);
+    default: return tile_k_quads_n<4>(t, n, r, rows, groups, prefetch, out);
+  }
+  // clang-format on
+}
+
+}  // namespace plinth::engine::kernels
+
+#else
+
+namespace plinth::engine::kernels {
+// Never selected without AVX-512 (avx512_kernels() returns nullptr then).
+void avx512_tile_k_quads(GgmlType, int64_t, const void* const*, int, const uint8_t* const*, int,
+                         int64_t, float*) {}
+}  // namespace plinth::engine::kernels
+
+#endif
