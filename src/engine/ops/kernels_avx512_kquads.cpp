@@ -167,45 +167,57 @@ void tile_q6_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint8
   const int64_t blocks = n / kQKK;
   RowPrefetch prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
                          4 * blocks * static_cast<int64_t>(sizeof(BlockQ6K)), blocks);
-  const __m512i low_mask = _mm512_set1_epi8(0x0F), two_bits = _mm512_set1_epi8(3);
+  const __m512i low_mask = _mm512_set1_epi8(0x0F), top_bits = _mm512_set1_epi8(0x30);
   __m512 acc[kGroups];
   for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
     const size_t at = static_cast<size_t>(b) * sizeof(BlockQ6K);
     prefetcher.step();
-    const __m512 d = row_halves(row, at + offsetof(BlockQ6K, d));
     const __m512i scales = packed_rows(row, at + offsetof(BlockQ6K, scales));
+    // The super-block's sums before d (one multiply per super-block instead of two per sub-block).
+    __m512 block_acc[kGroups];
+    for (int g = 0; g < kGroups; ++g) block_acc[g] = _mm512_setzero_ps();
 #pragma GCC unroll 1
-    for (int j = 0; j < kQKK / kQK; ++j) {
-      // Sub-block j: half h of the super-block, quarter q: low bits in ql[64h + 32(q % 2) ..]
-      // (low nibbles for q < 2, high ones after), high bits 2q.. of qh[32h ..].
-      const int h = j / 4, q = j % 4;
-      const size_t ql = at + offsetof(BlockQ6K, ql) + 64 * h + 32 * (q % 2);
+    for (int h = 0; h < 2; ++h) {
+      // Half h (values 128h..): ql[64h..] holds sub-blocks q = 0, 1 in its low nibbles (32 bytes
+      // each) and q = 2, 3 in its high ones; qh[32h..] their top two bits at 2q.
       const size_t qh = at + offsetof(BlockQ6K, qh) + 32 * h;
-      const int nibble = 4 * (q / 2), shift = 2 * q;
-      auto values = [&](size_t offset) {
-        const __m512i low =
-            _mm512_and_si512(_mm512_srli_epi16(packed_rows(row, ql + offset), nibble), low_mask);
-        const __m512i top =
-            _mm512_and_si512(_mm512_srli_epi16(packed_rows(row, qh + offset), shift), two_bits);
-        return _mm512_or_si512(low, _mm512_slli_epi16(top, 4));
-      };
-      const Rotated wl(values(0)), wh(values(16));
-      const __m512 scale_lo =
-          _mm512_mul_ps(d, _mm512_cvtepi32_ps(signed_byte_per_row(scales, 2 * j)));
-      const __m512 scale_hi =
-          _mm512_mul_ps(d, _mm512_cvtepi32_ps(signed_byte_per_row(scales, 2 * j + 1)));
+      const __m512i top[2] = {packed_rows(row, qh), packed_rows(row, qh + 16)};
+#pragma GCC unroll 1
+      for (int p = 0; p < 2; ++p) {
+        const size_t ql = at + offsetof(BlockQ6K, ql) + 64 * h + 32 * p;
+        const __m512i low[2] = {packed_rows(row, ql), packed_rows(row, ql + 16)};
+#pragma GCC unroll 2
+        for (int nibble = 0; nibble < 2; ++nibble) {
+          const int q = p + 2 * nibble, j = 4 * h + q;
+          // Bits 2q, 2q + 1 of qh moved to bits 4, 5 (16-bit shifts: the bits that cross into
+          // the next byte are masked off), or'ed onto the nibble: vpternlog's A | (B & C).
+          auto values = [&](int i) {
+            const __m512i l =
+                _mm512_and_si512(nibble ? _mm512_srli_epi16(low[i], 4) : low[i], low_mask);
+            const __m512i t = q < 2    ? _mm512_slli_epi16(top[i], 4 - 2 * q)
+                              : q == 2 ? top[i]
+                                       : _mm512_srli_epi16(top[i], 2);
+            return _mm512_ternarylogic_epi32(l, t, top_bits, 0xF8);
+          };
+          const Rotated wl(values(0)), wh(values(1));
+          const __m512 scale_lo = _mm512_cvtepi32_ps(signed_byte_per_row(scales, 2 * j));
+          const __m512 scale_hi = _mm512_cvtepi32_ps(signed_byte_per_row(scales, 2 * j + 1));
 #pragma GCC unroll 4
-      for (int g = 0; g < kGroups; ++g) {
-        const uint8_t* x = groups[g] + (b * (kQKK / kQK) + j) * kQuadBlockBytes;
-        const __m512i low_bias = token_bias(x, kQuadLowBiasOffset);
-        __m512i s0 = low_bias, s1 = _mm512_sub_epi32(token_bias(x, kQuadBiasOffset), low_bias);
-        dots(wl, wh, x, s0, s1);
-        const __m512 sum = _mm512_fmadd_ps(scale_hi, _mm512_cvtepi32_ps(s1),
-                                           _mm512_mul_ps(scale_lo, _mm512_cvtepi32_ps(s0)));
-        acc[g] = _mm512_fmadd_ps(sum, token_scales(x), acc[g]);
+          for (int g = 0; g < kGroups; ++g) {
+            const uint8_t* x = groups[g] + (b * (kQKK / kQK) + j) * kQuadBlockBytes;
+            const __m512i low_bias = token_bias(x, kQuadLowBiasOffset);
+            __m512i s0 = low_bias, s1 = _mm512_sub_epi32(token_bias(x, kQuadBiasOffset), low_bias);
+            dots(wl, wh, x, s0, s1);
+            const __m512 sum = _mm512_fmadd_ps(scale_hi, _mm512_cvtepi32_ps(s1),
+                                               _mm512_mul_ps(scale_lo, _mm512_cvtepi32_ps(s0)));
+            block_acc[g] = _mm512_fmadd_ps(sum, token_scales(x), block_acc[g]);
+          }
+        }
       }
     }
+    const __m512 d = row_halves(row, at + offsetof(BlockQ6K, d));
+    for (int g = 0; g < kGroups; ++g) acc[g] = _mm512_fmadd_ps(d, block_acc[g], acc[g]);
   }
   store_tile<kGroups>(acc, rows, out);
 }
