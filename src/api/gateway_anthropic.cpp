@@ -54,6 +54,7 @@ void Gateway::handle_anthropic_messages(Call& call) {
   }
   std::atomic<bool> cancel{false};
   inference.cancel = &cancel;
+  inference.streamed_to_caller = true;
   LazyStream out(call.exchange, "text/event-stream", call.request_id, &call.response_headers);
   AnthropicStreamWriter writer(id, request->model);
   bool started = false;

@@ -77,6 +77,7 @@ void Gateway::converse(Call& call, const catalog::ModelEntry& model, bool stream
   }
   std::atomic<bool> cancel{false};
   request->cancel = &cancel;
+  request->streamed_to_caller = true;
   LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id,
                  &call.response_headers);
   ConverseStreamWriter writer;
@@ -135,6 +136,7 @@ void Gateway::invoke(Call& call, const catalog::ModelEntry& model, bool stream) 
   }
   std::atomic<bool> cancel{false};
   request->inference.cancel = &cancel;
+  request->inference.streamed_to_caller = true;
   LazyStream out(call.exchange, std::string(kEventStreamType), call.request_id,
                  &call.response_headers);
   InvokeStreamWriter writer(request->format, message_id, model.id);

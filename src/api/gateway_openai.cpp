@@ -32,6 +32,7 @@ void Gateway::chat_completions(Call& call) {
   }
   std::atomic<bool> cancel{false};
   inference.cancel = &cancel;
+  inference.streamed_to_caller = true;
   LazyStream out(call.exchange, "text/event-stream", call.request_id, &call.response_headers);
   ChatCompletionStreamWriter writer(id, request->model, created);
   bool started = false;

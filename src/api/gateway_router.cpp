@@ -30,15 +30,11 @@ Result<router::OutputChecks> output_checks(const http::Request& request) {
 }
 
 // An answer that had to follow a schema (a forced tool, outputConfig, response_format) and does
-// not: the caller gets ModelErrorException (or its OpenAI / Anthropic form), never the broken
-// JSON. The tokens were spent and stay metered. Only an answer the model called complete counts:
-// one cut at maxTokens or a stop sequence is returned as it is, its stop reason saying why.
+// not (providers::breaks_requested_schema): the caller gets ModelErrorException (or its OpenAI /
+// Anthropic form), never the broken JSON. The tokens were spent and stay metered.
 std::optional<Error> broken_guarantee(const providers::InferenceRequest& request,
                                       const providers::InferenceResponse& response) {
-  const bool constrained = request.output_schema_json || request.forced_tool;
-  const bool complete = response.stop_reason == providers::StopReason::kEndTurn ||
-                        response.stop_reason == providers::StopReason::kToolUse;
-  if (!constrained || !complete || response.output_valid != false) return std::nullopt;
+  if (!providers::breaks_requested_schema(request, response)) return std::nullopt;
   return Error(ErrorCode::kModelError,
                "The model " + response.model_id +
                    " returned output that does not match the requested JSON schema.");
@@ -92,13 +88,26 @@ Result<providers::InferenceResponse> Gateway::run_inference(
   if (call.router == nullptr) {
     auto response = services_.provider.infer(request, on_event);
     if (!response) return response;
-    // A model's `fallbacks` may have answered instead: it is the one metered and paid for.
+    // A model's `fallbacks` may have answered instead: it is the one named in the record.
+    const catalog::ModelEntry* answered = call.usage_model;
     if (call.usage_model != nullptr && response->model_id != call.usage_model->id) {
-      if (const catalog::ModelEntry* answered = services_.catalog.find(response->model_id)) {
+      answered = services_.catalog.find(response->model_id);
+      if (answered != nullptr) {
         call.meter_model(call.usage ? call.usage->model_requested : "", *answered);
       }
     }
-    call.meter_usage(response->usage);
+    if (response->replaced.empty() || answered == nullptr) {
+      call.meter_usage(response->usage);
+    } else {
+      // Answers a fallback replaced (they broke the schema) are paid for at their own prices.
+      call.usage_pico_usd = 0;
+      for (const providers::ReplacedAnswer& earlier : response->replaced) {
+        if (const catalog::ModelEntry* model = services_.catalog.find(earlier.model_id)) {
+          call.meter_attempt(*model, earlier.usage);
+        }
+      }
+      call.meter_attempt(*answered, response->usage);
+    }
     if (auto broken = broken_guarantee(request, *response)) return std::unexpected(*broken);
     return response;
   }

@@ -103,9 +103,19 @@ RoutedResponse Router::infer(providers::Provider& provider,
       auto result = provider.infer(attempt_request, make_callback(model));
       Attempt attempt{&model, {}, std::nullopt};
       if (result) {
+        // The model's own catalog fallbacks may have answered, after answers that broke the
+        // schema: each is paid for at its own model's prices.
+        for (const providers::ReplacedAnswer& earlier : result->replaced) {
+          if (const catalog::ModelEntry* replaced = catalog_->find(earlier.model_id)) {
+            routed.attempts.push_back({replaced, earlier.usage, std::nullopt});
+          }
+        }
+        if (const catalog::ModelEntry* answered = catalog_->find(result->model_id)) {
+          attempt.model = answered;
+        }
         attempt.usage = result->usage;
         routed.attempts.push_back(attempt);
-        routed.answered_by = &model;
+        routed.answered_by = attempt.model;
         return result;
       }
       attempt.error = result.error();

@@ -1,5 +1,6 @@
-// CatalogProvider: each catalog model answered by its own provider, with fallbacks and the
-// schema validation of upstream answers.
+// CatalogProvider: each catalog model answered by its own provider, with fallbacks (on retryable
+// errors, and on complete answers that break the requested schema) and the schema validation of
+// upstream answers.
 #include <algorithm>
 
 #include "plinth/structured/structured.h"
@@ -104,16 +105,24 @@ Result<providers::InferenceResponse> CatalogProvider::infer(
     const providers::InferenceRequest& request, const providers::StreamCallback& on_event) {
   auto models = candidates(request.model_id);
   if (models.empty()) return local_.infer(request, on_event);  // the engine's own not-found
-  bool streamed = false;  // something reached the caller: a fallback would repeat it
+  // Something reached the caller: a fallback would repeat it. (Events of a call that is not
+  // streamed to its caller reach nobody; the response carries the answer.)
+  bool streamed = false;
   providers::StreamCallback tracked;
   if (on_event) {
     tracked = [&](const providers::StreamEvent& event) {
-      streamed = true;
+      streamed = request.streamed_to_caller;
       return on_event(event);
     };
   }
   Result<providers::InferenceResponse> last = fail(ErrorCode::kInternal, "no model tried");
-  for (const catalog::ModelEntry* model : models) {
+  // A complete answer that broke the requested schema moves on to the next model, when nothing
+  // was streamed yet; it is kept (and answered, as a model error) should no later model answer.
+  std::vector<providers::ReplacedAnswer> replaced;
+  std::optional<providers::InferenceResponse> broken;
+  for (size_t i = 0; i < models.size(); ++i) {
+    const catalog::ModelEntry* model = models[i];
+    const bool more = i + 1 < models.size();
     if (model->provider.empty()) {
       providers::InferenceRequest local = request;
       local.model_id = model->id;
@@ -127,8 +136,18 @@ Result<providers::InferenceResponse> CatalogProvider::infer(
         last->output_valid = validate_upstream_output(request, *last);
       }
     }
-    if (last || streamed || !retryable_error(last.error())) return last;
+    if (last && more && !streamed && providers::breaks_requested_schema(request, *last)) {
+      replaced.push_back({last->model_id, last->usage});
+      broken = std::move(*last);
+      continue;
+    }
+    if (last || streamed || !retryable_error(last.error())) break;
   }
+  if (!last && broken) {  // the broken answer stands: it was paid for, and it says what failed
+    replaced.pop_back();
+    last = std::move(*broken);
+  }
+  if (last) last->replaced = std::move(replaced);
   return last;
 }
 

@@ -17,6 +17,7 @@
 #include "plinth/providers/local_provider.h"
 #include "plinth/router/router.h"
 #include "plinth/store/database.h"
+#include "plinth/structured/structured.h"
 #include "plinth/upstream/upstream.h"
 
 namespace plinth::upstream {
@@ -482,6 +483,56 @@ TEST_F(UpstreamGatewayTest, AnAnswerBreakingTheSchemaIsAModelErrorAndStillPaidFo
   }
   EXPECT_EQ(records[0].status, "424");
   EXPECT_EQ(records[1].status, "500");
+}
+
+TEST_F(UpstreamGatewayTest, AnAnswerBreakingTheSchemaFallsBackToTheNextModelAndBothArePaid) {
+  FaultyUpstream sloppy(
+      200, {},
+      R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[)"
+      R"({"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1",)"
+      R"("type":"function","function":{"name":"record","arguments":"{\"total\":\"nine\"}"}}]},)"
+      R"("finish_reason":"tool_calls"}],"usage":{"prompt_tokens":12,"completion_tokens":5,)"
+      R"("total_tokens":17}})");
+  ModelConfig first = upstream_model("sloppy", "s", "m", "small");
+  first.price_input_per_mtok = 100.0;  // unlike the fallback's: each answer at its own prices
+  first.price_output_per_mtok = 300.0;
+  first.fallbacks = {"up-small"};
+  start_front({first}, {openai_provider("s", sloppy.port(), 0)});
+  const std::string schema =
+      R"({"type":"object","properties":{"total":{"type":"integer"}},"required":["total"]})";
+  const std::string tools =
+      R"("toolConfig":{"tools":[{"toolSpec":{"name":"record","inputSchema":{"json":)" + schema +
+      R"(}}}],"toolChoice":{"tool":{"name":"record"}}})";
+  FakeExchange exchange = converse(
+      "sloppy", R"({"messages":[{"role":"user","content":[{"text":"Invoice 42 totals 9."}]}],)"
+                R"("inferenceConfig":{"maxTokens":200,"temperature":0},)" +
+                    tools + "}");
+  ASSERT_TRUE(exchange.response);
+  ASSERT_EQ(exchange.response->status, 200) << exchange.response->body;
+  EXPECT_EQ(sloppy.calls.load(), 1);
+  // The fallback's answer, valid against the caller's schema.
+  json::value body = json::parse(exchange.response->body);
+  const json::value& block = body.at("output").at("message").at("content").at(0);
+  EXPECT_TRUE(structured::validate(schema, json::serialize(block.at("toolUse").at("input"))));
+
+  // One record, for both answers: the tokens of each, at each model's prices. (The back may
+  // report a reused prompt prefix as cached tokens: those are the fallback's, at its cache price.)
+  auto records = recorded();
+  ASSERT_EQ(records.size(), 1u);
+  const ledger::UsageRecord& record = records[0];
+  EXPECT_EQ(record.model_requested, "sloppy");
+  EXPECT_EQ(record.model_used, "up-small");
+  const int64_t fallback_in = record.input_tokens - 12, fallback_out = record.output_tokens - 5;
+  EXPECT_GT(fallback_in, 0);
+  EXPECT_GT(fallback_out, 0);
+  EXPECT_EQ(fallback_out, body.at("usage").at("outputTokens").as_int64());
+  const int64_t pico =
+      catalog::compute_cost(*front_catalog_.find("sloppy"), 12, 5).pico_usd +
+      catalog::compute_cost(*front_catalog_.find("up-small"),
+                            {fallback_in, fallback_out, record.cache_read_input_tokens,
+                             record.cache_write_input_tokens})
+          .pico_usd;
+  EXPECT_EQ(record.cost_micro_usd, catalog::Cost{pico}.micro_usd());
 }
 
 TEST_F(UpstreamGatewayTest, BudgetsSettleExactlyUnderFiftyConcurrentUpstreamCalls) {

@@ -79,6 +79,9 @@ struct InferenceRequest {
   // In request order; the provider caches the prompt up to the last one.
   std::vector<CachePoint> cache_points;
   const std::atomic<bool>* cancel = nullptr;  // not owned
+  // The caller receives the stream events as they come (a streaming API call): once one went
+  // out, no other model may answer after it (a fallback would repeat or contradict it).
+  bool streamed_to_caller = false;
 };
 
 enum class StopReason { kEndTurn, kMaxTokens, kStopSequence, kToolUse, kContentFiltered };
@@ -99,6 +102,13 @@ struct Usage {
   int64_t prefix_reused_tokens = 0;
 };
 
+// An answer a fallback model replaced because it broke the requested schema: its tokens were
+// spent and are paid for all the same.
+struct ReplacedAnswer {
+  std::string model_id;
+  Usage usage;
+};
+
 struct InferenceResponse {
   std::string model_id;               // the model that answered
   std::vector<ContentBlock> content;  // text, or a tool use
@@ -106,8 +116,20 @@ struct InferenceResponse {
   std::string stop_sequence;
   Usage usage;
   int64_t latency_ms = 0;
-  std::optional<bool> output_valid;  // set when a schema was given: did the output validate
+  std::optional<bool> output_valid;      // set when a schema was given: did the output validate
+  std::vector<ReplacedAnswer> replaced;  // earlier models' answers, in the order they were tried
 };
+
+// An answer that had to follow a schema (a forced tool, an output schema), that the model called
+// complete (end_turn or tool_use), and that does not validate. One cut at max tokens or a stop
+// sequence is not broken: its stop reason says why it is incomplete.
+inline bool breaks_requested_schema(const InferenceRequest& request,
+                                    const InferenceResponse& response) {
+  const bool constrained = request.output_schema_json || request.forced_tool;
+  const bool complete =
+      response.stop_reason == StopReason::kEndTurn || response.stop_reason == StopReason::kToolUse;
+  return constrained && complete && response.output_valid == false;
+}
 
 // One piece of a streamed answer, in generation order. kText belongs to the open text block;
 // kToolUseStart opens a tool-use block (closing any open block); the kToolUseInput fragments that
