@@ -21,6 +21,28 @@ std::vector<float> normal_values(int64_t n, uint32_t seed, float sigma = 1.0f) {
   return x;
 }
 
+// `tokens` tokens of n values from x, quantized in groups of four (the last group partial) for
+// weight type t; each group's bytes, and pointers to them as the tiles take them.
+struct QuadGroups {
+  std::vector<std::vector<uint8_t>> bytes;
+  std::vector<const uint8_t*> pointers;
+};
+QuadGroups quantize_groups(const std::vector<float>& x, int tokens, int64_t n, GgmlType t,
+                           QuadLayout layout) {
+  QuadGroups out;
+  const int groups = (tokens + 3) / 4;
+  out.bytes.resize(groups);
+  for (int g = 0; g < groups; ++g) {
+    const float* group_tokens[4];
+    const int count = std::min(4, tokens - 4 * g);
+    for (int j = 0; j < count; ++j) group_tokens[j] = x.data() + (4 * g + j) * n;
+    out.bytes[g].resize((n / kQK) * kQuadBlockBytes);
+    quantize_quad_q8_0(group_tokens, count, n, quad_weight_offset(t), out.bytes[g].data(), layout);
+    out.pointers.push_back(out.bytes[g].data());
+  }
+  return out;
+}
+
 std::vector<const KernelSet*> simd_sets() {
   std::vector<const KernelSet*> sets;
   if (avx2_kernels()) sets.push_back(avx2_kernels());
@@ -126,21 +148,12 @@ TEST(QuadTiles, MatchScalarDotsOfTheSameActivations) {
       const QuadLayout layout =
           case_index < 4 ? QuadLayout::kRotatedGroups : QuadLayout::kRotatedTokens;
       const int tokens = 4 * groups - (groups % 2);  // odd groups: last quad not full
-      std::vector<std::vector<uint8_t>> quads(groups);
-      std::vector<const uint8_t*> quad_ptrs;
-      for (int g = 0; g < groups; ++g) {
-        const float* group_tokens[4];
-        const int count = std::min(4, tokens - 4 * g);
-        for (int j = 0; j < count; ++j) group_tokens[j] = x.data() + (4 * g + j) * n;
-        quads[g].resize((n / kQK) * kQuadBlockBytes);
-        quantize_quad_q8_0(group_tokens, count, n, quad_weight_offset(t), quads[g].data(), layout);
-        quad_ptrs.push_back(quads[g].data());
-      }
+      const QuadGroups quads = quantize_groups(x, tokens, n, t, layout);
       for (int rows = 1; rows <= 4; ++rows) {
         const void* row_ptrs[4];
         for (int r = 0; r < 4; ++r) row_ptrs[r] = w.data() + std::min(r, rows - 1) * row_bytes;
         std::vector<float> out(4 * 4 * groups, NAN);
-        k->tile_q32(t, n, row_ptrs, rows, quad_ptrs.data(), groups, layout, 0, out.data());
+        k->tile_q32(t, n, row_ptrs, rows, quads.pointers.data(), groups, layout, 0, out.data());
         for (int r = 0; r < rows; ++r) {
           for (int token = 0; token < tokens; ++token) {
             std::vector<BlockQ8_0> xq(n / kQK);
@@ -185,23 +198,13 @@ TEST(QuadTiles, KQuantRowsMatchTheirDequantizedValues) {
     std::vector<float> x = normal_values(16 * n, 12);
     for (int groups = 1; groups <= 4; ++groups) {
       const int tokens = 4 * groups - 1;
-      std::vector<std::vector<uint8_t>> quads(groups);
-      std::vector<const uint8_t*> quad_ptrs;
-      for (int g = 0; g < groups; ++g) {
-        const float* group_tokens[4];
-        const int count = std::min(4, tokens - 4 * g);
-        for (int j = 0; j < count; ++j) group_tokens[j] = x.data() + (4 * g + j) * n;
-        quads[g].resize((n / kQK) * kQuadBlockBytes);
-        quantize_quad_q8_0(group_tokens, count, n, quad_weight_offset(t), quads[g].data(),
-                           QuadLayout::kRotatedGroups);
-        quad_ptrs.push_back(quads[g].data());
-      }
+      const QuadGroups quads = quantize_groups(x, tokens, n, t, QuadLayout::kRotatedGroups);
       for (int rows = 1; rows <= 4; ++rows) {
         const void* row_ptrs[4];
         for (int r = 0; r < 4; ++r) row_ptrs[r] = w.data() + std::min(r, rows - 1) * row_bytes;
         std::vector<float> out(4 * 4 * groups, NAN);
-        k->tile_q32(t, n, row_ptrs, rows, quad_ptrs.data(), groups, QuadLayout::kRotatedGroups, 0,
-                    out.data());
+        k->tile_q32(t, n, row_ptrs, rows, quads.pointers.data(), groups, QuadLayout::kRotatedGroups,
+                    0, out.data());
         for (int r = 0; r < rows; ++r) {
           std::vector<float> values(n);
           reference_dequantize_row(t, w.data() + r * row_bytes, values.data(), n);

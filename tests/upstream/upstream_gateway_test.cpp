@@ -63,6 +63,15 @@ ProviderConfig openai_provider(std::string id, uint16_t port, int max_retries = 
   return config;
 }
 
+// An OpenAI answer the model called complete (finish_reason tool_calls) whose arguments break
+// the `record` tool's schema (total must be an integer), 12 + 5 tokens.
+constexpr std::string_view kSchemaBreakingAnswer =
+    R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[)"
+    R"({"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1",)"
+    R"("type":"function","function":{"name":"record","arguments":"{\"total\":\"nine\"}"}}]},)"
+    R"("finish_reason":"tool_calls"}],"usage":{"prompt_tokens":12,"completion_tokens":5,)"
+    R"("total_tokens":17}})";
+
 // A loopback server that answers every request with one fixed status, or stalls.
 class FaultyUpstream {
  public:
@@ -440,14 +449,7 @@ TEST_F(UpstreamGatewayTest, UpstreamFaultsBecomeTheCallersErrorTypes) {
 }
 
 TEST_F(UpstreamGatewayTest, AnAnswerBreakingTheSchemaIsAModelErrorAndStillPaidFor) {
-  // A complete answer (finish_reason tool_calls) whose arguments break the tool's schema.
-  FaultyUpstream sloppy(
-      200, {},
-      R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[)"
-      R"({"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1",)"
-      R"("type":"function","function":{"name":"record","arguments":"{\"total\":\"nine\"}"}}]},)"
-      R"("finish_reason":"tool_calls"}],"usage":{"prompt_tokens":12,"completion_tokens":5,)"
-      R"("total_tokens":17}})");
+  FaultyUpstream sloppy(200, {}, std::string(kSchemaBreakingAnswer));
   start_front({upstream_model("sloppy", "s", "m", "small")},
               {openai_provider("s", sloppy.port(), 0)});
   const std::string schema =
@@ -486,13 +488,7 @@ TEST_F(UpstreamGatewayTest, AnAnswerBreakingTheSchemaIsAModelErrorAndStillPaidFo
 }
 
 TEST_F(UpstreamGatewayTest, AnAnswerBreakingTheSchemaFallsBackToTheNextModelAndBothArePaid) {
-  FaultyUpstream sloppy(
-      200, {},
-      R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"m","choices":[)"
-      R"({"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1",)"
-      R"("type":"function","function":{"name":"record","arguments":"{\"total\":\"nine\"}"}}]},)"
-      R"("finish_reason":"tool_calls"}],"usage":{"prompt_tokens":12,"completion_tokens":5,)"
-      R"("total_tokens":17}})");
+  FaultyUpstream sloppy(200, {}, std::string(kSchemaBreakingAnswer));
   ModelConfig first = upstream_model("sloppy", "s", "m", "small");
   first.price_input_per_mtok = 100.0;  // unlike the fallback's: each answer at its own prices
   first.price_output_per_mtok = 300.0;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace plinth::engine::kernels::quad_parts {
 
@@ -26,6 +27,22 @@ inline __m512i packed_rows(const uint8_t* const* row, size_t offset) {
   v = _mm512_inserti32x4(v, load16(row[1] + offset), 1);
   v = _mm512_inserti32x4(v, load16(row[2] + offset), 2);
   return _mm512_inserti32x4(v, load16(row[3] + offset), 3);
+}
+
+// Lane 4r + j: row r's f16 at byte `offset` (a block scale) as a float. Gathered in a scalar
+// register: the integer ALUs are idle in the tiles, and inserting the halves one by one would
+// cost shuffles on the vector ports the dots need.
+inline __m512 row_halves(const uint8_t* const* row, size_t offset) {
+  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  uint64_t packed = 0;
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+    uint16_t h;
+    std::memcpy(&h, row[r] + offset, 2);
+    packed |= uint64_t{h} << (16 * r);
+  }
+  const __m128i halves = _mm_cvtsi64_si128(static_cast<long long>(packed));
+  return _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
 }
 
 // 16 bytes of the activations, in every 128-bit lane.

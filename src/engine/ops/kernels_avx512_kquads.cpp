@@ -21,20 +21,8 @@ namespace {
 
 using quad_parts::broadcast16;
 using quad_parts::packed_rows;
+using quad_parts::row_halves;
 using quad_parts::RowPrefetch;
-
-// Lane 4r + j: row r's f16 at byte `offset` of its super-block, as a float.
-inline __m512 row_halves(const uint8_t* const* row, size_t offset) {
-  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-  uint64_t packed = 0;
-  for (int r = 0; r < 4; ++r) {
-    uint16_t h;
-    std::memcpy(&h, row[r] + offset, 2);
-    packed |= uint64_t{h} << (16 * r);
-  }
-  const __m128i halves = _mm_cvtsi64_si128(static_cast<long long>(packed));
-  return _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
-}
 
 // Byte `index` of each row's 128-bit lane in all four of its 32-bit lanes, as an int32: unsigned,
 // or signed (sign-extended from the top byte).

@@ -17,13 +17,8 @@ using quad_parts::broadcast16;
 using quad_parts::join;
 using quad_parts::load32;
 using quad_parts::packed_rows;
+using quad_parts::row_halves;
 using quad_parts::RowPrefetch;
-
-inline uint16_t block_scale(const uint8_t* block) {  // Q8_0 / Q4_0 / Q5_0 start with f16 d
-  uint16_t d;
-  std::memcpy(&d, block, 2);
-  return d;
-}
 
 // One 32-value block of four rows as unsigned bytes (the stored value plus kOffset), in the tile
 // layout: lo holds values 0..15 of row r in 128-bit lane r, hi values 16..31.
@@ -52,13 +47,16 @@ struct UnpackQ5_0 {
   static constexpr int32_t kOffset = 16;
   void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
     // Fifth bits: bit j of a row's qh belongs to value j, gathered as byte masks in scalar
-    // registers (the integer ALUs are idle here).
+    // registers (the integer ALUs are idle here). Unrolled: GCC leaves the loop rolled, shifting
+    // by %cl and chaining the ors.
     uint64_t lo_bits = 0, hi_bits = 0;
+#pragma GCC unroll 4
     for (int r = 0; r < 4; ++r) {
-      uint32_t bits;
-      std::memcpy(&bits, row[r] + at + 2, 4);
-      lo_bits |= uint64_t{bits & 0xFFFF} << (16 * r);
-      hi_bits |= uint64_t{bits >> 16} << (16 * r);
+      uint16_t lo, hi;
+      std::memcpy(&lo, row[r] + at + 2, 2);
+      std::memcpy(&hi, row[r] + at + 4, 2);
+      lo_bits |= uint64_t{lo} << (16 * r);
+      hi_bits |= uint64_t{hi} << (16 * r);
     }
     const __m512i v = packed_rows(row, at + 6), low_mask = _mm512_set1_epi8(0x0F);
     const __m512i sixteen = _mm512_set1_epi8(16);
@@ -68,18 +66,6 @@ struct UnpackQ5_0 {
     hi = _mm512_mask_add_epi8(h, hi_bits, h, sixteen);
   }
 };
-
-// Lane 4r + j: row r's f16 block scale as a float. Gathered in a scalar register: the integer
-// ALUs are idle here, and inserting them one by one would cost shuffles on the vector ports the
-// dots need.
-inline __m512 row_scales(const uint8_t* const* row, size_t at) {
-  const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-  const uint64_t packed =
-      uint64_t{block_scale(row[0] + at)} | uint64_t{block_scale(row[1] + at)} << 16 |
-      uint64_t{block_scale(row[2] + at)} << 32 | uint64_t{block_scale(row[3] + at)} << 48;
-  __m128i halves = _mm_cvtsi64_si128(static_cast<long long>(packed));
-  return _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(_mm_cvtph_ps(halves)));
-}
 
 // Four rows against groups of four tokens (the quad layout, see quantize_quad_q8_0). 128-bit lane
 // r of a vector holds 16 values of row r; the weights are also rotated by one, two and three
@@ -115,7 +101,7 @@ void tile_quads(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes
     const __m512i wh[4] = {hi, _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x39)),
                            _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x4E)),
                            _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x93))};
-    const __m512 ws = row_scales(row, at);
+    const __m512 ws = row_halves(row, at);  // the blocks start with their f16 scale
     // Unrolled loops keep wl / wh and the sums in registers: GCC at -O2 leaves these short loops
     // rolled and spills the arrays, and the stores and reloads then cost more than the dots.
 #pragma GCC unroll 4
@@ -163,7 +149,7 @@ void tile_quad_sums(int64_t n, const uint8_t* const* w, int rows, size_t block_b
     prefetcher.step();
     __m512i lo, hi;  // values 0..15, 16..31
     unpack(row, at, lo, hi);
-    const __m512 ws = row_scales(row, at);
+    const __m512 ws = row_halves(row, at);  // the blocks start with their f16 scale
     __m512i s[4];
     s[0] = _mm512_dpbusd_epi32(broadcast16(x + kQuadBiasOffset), lo, broadcast16(x));
 #pragma GCC unroll 4
