@@ -34,17 +34,11 @@ inline __m512i signed_byte_per_row(__m512i bytes, int index) {
   return _mm512_srai_epi32(_mm512_shuffle_epi8(bytes, _mm512_set1_epi32(control)), 24);
 }
 
-// Q4_K / Q5_K: a super-block's eight 6-bit (scale, min) pairs, unpacked as in the K tiles to
-// bytes 0..7 (scales) and 8..15 (minimums).
-inline __m128i k_scales_and_mins(const uint8_t* packed12) {
-  uint32_t packed[4];
-  std::memcpy(packed, packed12, 12);
-  packed[3] = ((packed[2] >> 4) & 0x0F0F0F0F) | (((packed[1] >> 6) & 0x03030303) << 4);
-  const uint32_t low_scales = packed[1] & 0x3F3F3F3F;
-  packed[1] = (packed[2] & 0x0F0F0F0F) | (((packed[0] >> 6) & 0x03030303) << 4);
-  packed[2] = low_scales;
-  packed[0] &= 0x3F3F3F3F;
-  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+// Q4_K / Q5_K: a super-block's eight scales (bytes 0..7) and minimums (bytes 8..15).
+inline __m128i scales_mins_of(const uint8_t* packed12) {
+  alignas(16) uint8_t bytes[16];
+  kernels::k_scales_and_mins(packed12, bytes);
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(bytes));
 }
 
 // The four rotations the quad layout pairs with the activations: 32-bit lane j of rotation k
@@ -102,10 +96,10 @@ void tile_q45_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint
     prefetcher.step();
     const __m512 d = row_halves(row, at + offsetof(Block, d));
     const __m512 dmin = row_halves(row, at + offsetof(Block, dmin));
-    __m512i scales_mins = _mm512_castsi128_si512(k_scales_and_mins(row[0] + at + kScales));
-    scales_mins = _mm512_inserti32x4(scales_mins, k_scales_and_mins(row[1] + at + kScales), 1);
-    scales_mins = _mm512_inserti32x4(scales_mins, k_scales_and_mins(row[2] + at + kScales), 2);
-    scales_mins = _mm512_inserti32x4(scales_mins, k_scales_and_mins(row[3] + at + kScales), 3);
+    __m512i scales_mins = _mm512_castsi128_si512(scales_mins_of(row[0] + at + kScales));
+    scales_mins = _mm512_inserti32x4(scales_mins, scales_mins_of(row[1] + at + kScales), 1);
+    scales_mins = _mm512_inserti32x4(scales_mins, scales_mins_of(row[2] + at + kScales), 2);
+    scales_mins = _mm512_inserti32x4(scales_mins, scales_mins_of(row[3] + at + kScales), 3);
     __m512i high[2] = {};
     if constexpr (kFiveBit) {
       high[0] = packed_rows(row, at + offsetof(Block, qh));

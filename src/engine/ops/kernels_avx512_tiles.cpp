@@ -82,16 +82,11 @@ void tile_q45_K(int64_t n, const void* w, const BlockQ8K* const* x, int64_t pref
   for (int64_t b = 0; b < n / kQKK; ++b) {
     prefetch_block(&wb[b], prefetch);
     prefetch_activations<kTokens>(x, b, n / kQKK);
-    // The eight 6-bit scales (bytes 0..7) and minimums (bytes 8..15) unpacked with 32-bit
-    // masks (llama.cpp's arrangement of k_scale_min), widened to int16 in one vector.
-    uint32_t packed[4];
-    std::memcpy(packed, wb[b].scales, 12);
-    packed[3] = ((packed[2] >> 4) & 0x0F0F0F0F) | (((packed[1] >> 6) & 0x03030303) << 4);
-    const uint32_t low_scales = packed[1] & 0x3F3F3F3F;
-    packed[1] = (packed[2] & 0x0F0F0F0F) | (((packed[0] >> 6) & 0x03030303) << 4);
-    packed[2] = low_scales;
-    packed[0] &= 0x3F3F3F3F;
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+    // The eight 6-bit scales (bytes 0..7) and minimums (bytes 8..15), widened to int16 in one
+    // vector.
+    alignas(16) uint8_t scales_mins[16];
+    k_scales_and_mins(wb[b].scales, scales_mins);
+    const __m128i bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(scales_mins));
     const __m512i scales16 = _mm512_castsi128_si512(_mm_cvtepu8_epi16(bytes));
     const __m128i mins16 = _mm_cvtepu8_epi16(_mm_srli_si128(bytes, 8));
     const __m256i mins =  // each minimum twice: one per 16-value activation sum

@@ -88,6 +88,19 @@ inline void k_scale_min(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
   }
 }
 
+// All eight (scale, min) pairs of a Q4_K / Q5_K super-block at once, with 32-bit masks
+// (llama.cpp's arrangement of k_scale_min): scales in bytes 0..7 of out, minimums in 8..15.
+inline void k_scales_and_mins(const uint8_t* q, uint8_t* out) {
+  uint32_t packed[4];
+  std::memcpy(packed, q, 12);
+  packed[3] = ((packed[2] >> 4) & 0x0F0F0F0F) | (((packed[1] >> 6) & 0x03030303) << 4);
+  const uint32_t low_scales = packed[1] & 0x3F3F3F3F;
+  packed[1] = (packed[2] & 0x0F0F0F0F) | (((packed[0] >> 6) & 0x03030303) << 4);
+  packed[2] = low_scales;
+  packed[0] &= 0x3F3F3F3F;
+  std::memcpy(out, packed, 16);
+}
+
 // Activation quantizers, as llama.cpp's reference: Q8_0 (amax / 127 per 32, f16 scale) and Q8_K
 // (signed max / -127 per 256, f32 scale, 16-value sums). n is a multiple of the block length.
 void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n);
