@@ -35,6 +35,18 @@ TEST(Catalog, BuildsEntriesFromConfig) {
   EXPECT_EQ(to_string(catalog.entries()[2].tier), "large");
 }
 
+// The view points into the entry (or a literal), never at a temporary: it outlives the call.
+TEST(Catalog, ProviderNameViewsTheEntryItself) {
+  ModelEntry local;
+  ModelEntry upstream;
+  upstream.provider = "anthropic-prod";
+  const std::string_view local_name = local.provider_name();
+  const std::string_view upstream_name = upstream.provider_name();
+  EXPECT_EQ(local_name, "local");
+  EXPECT_EQ(upstream_name, "anthropic-prod");
+  EXPECT_EQ(upstream_name.data(), upstream.provider.data());
+}
+
 TEST(Catalog, RejectsDuplicateAliasAndUnknownKind) {
   Config config;
   ModelConfig a;

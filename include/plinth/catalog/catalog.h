@@ -26,10 +26,15 @@ struct ModelEntry {
   // The [[providers]] id that answers this model; empty: the local engine.
   std::string provider{};
   std::string upstream_model{};          // the upstream's name for it (provider set)
-  std::vector<std::string> fallbacks{};  // catalog ids tried when its provider fails retryably
+  std::vector<std::string> fallbacks{};  // catalog ids tried when its provider fails retryably,
+                                         // or (not streamed) its answer breaks the schema
 
-  // The ledger's provider name: "local" for the engine, the [[providers]] id otherwise.
-  std::string_view provider_name() const { return provider.empty() ? "local" : provider; }
+  // The ledger's provider name: "local" for the engine, the [[providers]] id otherwise. (Both
+  // arms are views: `cond ? "local" : provider` would be a temporary std::string, and the view of
+  // it dangling.)
+  std::string_view provider_name() const {
+    return provider.empty() ? std::string_view("local") : std::string_view(provider);
+  }
   // Per million prompt-cache read / checkpoint write tokens; nullopt: the input price.
   std::optional<double> price_cache_read_per_mtok = std::nullopt;
   std::optional<double> price_cache_write_per_mtok = std::nullopt;

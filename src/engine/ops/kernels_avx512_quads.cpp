@@ -20,10 +20,10 @@ using quad_parts::packed_rows;
 using quad_parts::row_halves;
 using quad_parts::RowPrefetch;
 
-// One 32-value block of four rows as unsigned bytes (the stored value plus kOffset), in the tile
+// One 32-value block of four rows as unsigned bytes (the stored value plus the type's
+// quad_weight_offset: Q8_0 128, Q4_0 8, Q5_0 16), in the tile
 // layout: lo holds values 0..15 of row r in 128-bit lane r, hi values 16..31.
 struct UnpackQ8_0 {
-  static constexpr int32_t kOffset = 128;
   void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
     const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
     __m512i r01 = join(load32(row[0] + at + 2), load32(row[1] + at + 2));
@@ -36,7 +36,6 @@ struct UnpackQ8_0 {
 // rows' 16 packed bytes in one vector, a mask and a shift give both halves already in the tile
 // layout, with no cross-lane shuffles.
 struct UnpackQ4_0 {
-  static constexpr int32_t kOffset = 8;
   void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
     const __m512i v = packed_rows(row, at + 2), low_mask = _mm512_set1_epi8(0x0F);
     lo = _mm512_and_si512(v, low_mask);
@@ -44,7 +43,6 @@ struct UnpackQ4_0 {
   }
 };
 struct UnpackQ5_0 {
-  static constexpr int32_t kOffset = 16;
   void operator()(const uint8_t* const* row, size_t at, __m512i& lo, __m512i& hi) const {
     // Fifth bits: bit j of a row's qh belongs to value j, gathered as byte masks in scalar
     // registers (the integer ALUs are idle here). Unrolled: GCC leaves the loop rolled, shifting
@@ -73,7 +71,7 @@ struct UnpackQ5_0 {
 // other way, one token per 32-bit lane. Four vpdpbusd over the rotations then leave in 32-bit lane
 // j of row r the whole integer dot of row r with token j: one conversion, one scale and one FMA
 // serve 4 rows x 4 tokens, where a token per vector needed four of each. The weights are the
-// unsigned operand (stored value + kOffset); the group's precomputed -kOffset * sum(x) starts the
+// unsigned operand (stored value + offset); the group's precomputed -offset * sum(x) starts the
 // accumulator, so the integer result is exactly sum(w * x).
 // Per (4 rows, 4 tokens, block): 8 vpdpbusd + add + convert + mul + FMA.
 // Fewer than four rows repeat the last row pointer (its results are dropped).
