@@ -129,7 +129,7 @@ Status PgIndexMirrors::catch_up(const KbKey& key) {
       return added;
     };
     for (int i = 0; i < rows->size(); ++i) {
-      uint64_t label = static_cast<uint64_t>(rows->int64(i, 1));
+      const auto label = static_cast<uint64_t>(rows->int64(i, 1));
       if (rows->boolean(i, 2)) {
         if (auto st = flush(); !st) return st;
         if (m->index) m->index->remove(label);
@@ -183,7 +183,8 @@ std::filesystem::path PgIndexMirrors::index_file(const KbKey& key) const {
 }
 
 void PgIndexMirrors::emit(IndexEvent::Kind kind, const KbKey& key, std::string reason) const {
-  if (options_.on_index_event) options_.on_index_event({kind, key.first, key.second, reason});
+  if (options_.on_index_event)
+    options_.on_index_event({kind, key.first, key.second, std::move(reason)});
 }
 
 std::shared_ptr<PgIndexMirrors::Mirror> PgIndexMirrors::mirror(const KbKey& key) {

@@ -55,7 +55,7 @@ struct Rotated {
 // its seed.
 inline void dots(const Rotated& wl, const Rotated& wh, const uint8_t* x, __m512i& s0, __m512i& s1) {
 #pragma GCC unroll 4
-  for (int k = 0; k < 4; ++k) {
+  for (size_t k = 0; k < 4; ++k) {
     s0 = _mm512_dpbusd_epi32(s0, wl.v[k], broadcast16(x + 16 * k));
     s1 = _mm512_dpbusd_epi32(s1, wh.v[k], broadcast16(x + 64 + 16 * k));
   }
@@ -108,8 +108,8 @@ void tile_q45_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint
 #pragma GCC unroll 1
     for (int pair = 0; pair < 4; ++pair) {
       // Sub-blocks 2 * pair (low nibbles) and 2 * pair + 1 (high nibbles) share 32 bytes a row.
-      const __m512i first = packed_rows(row, at + kQs + 32 * pair);
-      const __m512i second = packed_rows(row, at + kQs + 32 * pair + 16);
+      const size_t qs = at + kQs + 32 * static_cast<size_t>(pair);
+      const __m512i first = packed_rows(row, qs), second = packed_rows(row, qs + 16);
 #pragma GCC unroll 2
       for (int half = 0; half < 2; ++half) {
         const int j = 2 * pair + half;
@@ -163,11 +163,12 @@ void tile_q6_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint8
     for (int h = 0; h < 2; ++h) {
       // Half h (values 128h..): ql[64h..] holds sub-blocks q = 0, 1 in its low nibbles (32 bytes
       // each) and q = 2, 3 in its high ones; qh[32h..] their top two bits at 2q.
-      const size_t qh = at + offsetof(BlockQ6K, qh) + 32 * h;
+      const size_t qh = at + offsetof(BlockQ6K, qh) + 32 * static_cast<size_t>(h);
       const __m512i top[2] = {packed_rows(row, qh), packed_rows(row, qh + 16)};
 #pragma GCC unroll 1
       for (int p = 0; p < 2; ++p) {
-        const size_t ql = at + offsetof(BlockQ6K, ql) + 64 * h + 32 * p;
+        const size_t ql =
+            at + offsetof(BlockQ6K, ql) + 64 * static_cast<size_t>(h) + 32 * static_cast<size_t>(p);
         const __m512i low[2] = {packed_rows(row, ql), packed_rows(row, ql + 16)};
 #pragma GCC unroll 2
         for (int nibble = 0; nibble < 2; ++nibble) {
