@@ -11,8 +11,6 @@
 namespace plinth::engine {
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-constexpr float kPosInf = std::numeric_limits<float>::infinity();
 // Strided sample used to place a threshold when there are no block maxima.
 constexpr size_t kSample = 2048;
 // Vocabularies this small (beyond 4k) are compacted without a threshold.

@@ -11,8 +11,6 @@
 namespace plinth::engine {
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-constexpr float kPosInf = std::numeric_limits<float>::infinity();
 // Tokens whose weight is below e^-40 of the best one are never drawn: together they carry under
 // 1e-10 of the mass for any vocabulary below 2^24 tokens, far below the draw's resolution.
 constexpr float kPruneNats = 40.0f;

@@ -1,14 +1,12 @@
 // The sampler's passes over a whole vocabulary, split in two halves on the model's thread pool
 // (see PassThreads): the max, the exp pass and the top-p checks.
 #include <algorithm>
-#include <limits>
 
 #include "model/sampler.h"
 
 namespace plinth::engine {
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // Passes over fewer values than this stay on one thread (a hand-off costs ~1 us).
 constexpr size_t kSplitFrom = 32768;
 

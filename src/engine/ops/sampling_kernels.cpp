@@ -9,8 +9,6 @@
 namespace plinth::engine::kernels {
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
 float portable_max_of(const float* x, size_t n) {
   float acc[8] = {kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf, kNegInf};
   size_t i = 0;

@@ -4,8 +4,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
-namespace plinth::engine::kernels {
+namespace plinth::engine {
+
+// The logits' infinities: -inf marks a token a schema mask excludes.
+inline constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+inline constexpr float kPosInf = std::numeric_limits<float>::infinity();
+
+namespace kernels {
 
 inline constexpr size_t kCompactSlack = 16;
 inline constexpr int kThresholds = 8;
@@ -72,4 +79,5 @@ const SamplingKernels& portable_sampling_kernels();
 // AVX-512 (nullptr where the CPU or the build lacks it).
 const SamplingKernels* avx512_sampling_kernels();
 
-}  // namespace plinth::engine::kernels
+}  // namespace kernels
+}  // namespace plinth::engine

@@ -13,8 +13,6 @@
 namespace plinth::engine::kernels {
 namespace {
 
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
 __mmask16 tail_mask(size_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
 }
@@ -74,7 +72,7 @@ size_t compact_in_range16(const float* x, size_t n, float lo, float hi, uint32_t
   __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   size_t count = 0;
   size_t i = 0;
-  if (hi == std::numeric_limits<float>::infinity() && index != nullptr && value == nullptr) {
+  if (hi == kPosInf && index != nullptr && value == nullptr) {
     // Everything at least lo (what top_tokens asks, few hits): one compare per vector, one
     // branch per 64 values, the hits' positions from the combined mask's bits.
     for (; i + 64 <= n; i += 64) {
