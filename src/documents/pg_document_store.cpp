@@ -72,10 +72,11 @@ class PgDocumentStore final : public DocumentStore {
   explicit PgDocumentStore(std::shared_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
 
   Status insert_pipeline(const PipelineRow& row) override {
-    auto done = exec("documents_insert_pipeline",
-                     "INSERT INTO document_pipelines (account_id, name, spec, created_ms,"
-                     " updated_ms) VALUES ($1, $2, $3, $4, $5)",
-                     {row.account_id, row.name, row.spec_json, row.created_ms, row.updated_ms});
+    auto done = pool_->exec_prepared(
+        "documents_insert_pipeline",
+        "INSERT INTO document_pipelines (account_id, name, spec, created_ms,"
+        " updated_ms) VALUES ($1, $2, $3, $4, $5)",
+        {row.account_id, row.name, row.spec_json, row.created_ms, row.updated_ms});
     if (!done && done.error().code == ErrorCode::kAlreadyExists) {
       return fail(ErrorCode::kAlreadyExists, "A pipeline named " + row.name + " already exists.");
     }
@@ -84,10 +85,10 @@ class PgDocumentStore final : public DocumentStore {
   }
 
   Status update_pipeline(const PipelineRow& row) override {
-    auto done = exec("documents_update_pipeline",
-                     "UPDATE document_pipelines SET spec = $1, updated_ms = $2"
-                     " WHERE account_id = $3 AND name = $4",
-                     {row.spec_json, row.updated_ms, row.account_id, row.name});
+    auto done = pool_->exec_prepared("documents_update_pipeline",
+                                     "UPDATE document_pipelines SET spec = $1, updated_ms = $2"
+                                     " WHERE account_id = $3 AND name = $4",
+                                     {row.spec_json, row.updated_ms, row.account_id, row.name});
     if (!done) return std::unexpected(done.error());
     if (done->affected() == 0)
       return fail(ErrorCode::kNotFound, "No pipeline named " + row.name + ".");
@@ -95,10 +96,11 @@ class PgDocumentStore final : public DocumentStore {
   }
 
   Result<PipelineRow> pipeline(std::string_view account_id, std::string_view name) override {
-    auto rows = exec("documents_pipeline",
-                     "SELECT account_id, name, spec, created_ms, updated_ms FROM document_pipelines"
-                     " WHERE account_id = $1 AND name = $2",
-                     {account_id, name});
+    auto rows = pool_->exec_prepared(
+        "documents_pipeline",
+        "SELECT account_id, name, spec, created_ms, updated_ms FROM document_pipelines"
+        " WHERE account_id = $1 AND name = $2",
+        {account_id, name});
     if (!rows) return std::unexpected(rows.error());
     if (rows->empty())
       return fail(ErrorCode::kNotFound, "No pipeline named " + std::string(name) + ".");
@@ -106,10 +108,11 @@ class PgDocumentStore final : public DocumentStore {
   }
 
   Result<std::vector<PipelineRow>> pipelines(std::string_view account_id) override {
-    auto rows = exec("documents_pipelines",
-                     "SELECT account_id, name, spec, created_ms, updated_ms FROM document_pipelines"
-                     " WHERE account_id = $1 ORDER BY name",
-                     {account_id});
+    auto rows = pool_->exec_prepared(
+        "documents_pipelines",
+        "SELECT account_id, name, spec, created_ms, updated_ms FROM document_pipelines"
+        " WHERE account_id = $1 ORDER BY name",
+        {account_id});
     if (!rows) return std::unexpected(rows.error());
     std::vector<PipelineRow> out;
     for (int i = 0; i < rows->size(); ++i) out.push_back(read_pipeline(*rows, i));
@@ -117,9 +120,9 @@ class PgDocumentStore final : public DocumentStore {
   }
 
   Status delete_pipeline(std::string_view account_id, std::string_view name) override {
-    auto done = exec("documents_delete_pipeline",
-                     "DELETE FROM document_pipelines WHERE account_id = $1 AND name = $2",
-                     {account_id, name});
+    auto done = pool_->exec_prepared(
+        "documents_delete_pipeline",
+        "DELETE FROM document_pipelines WHERE account_id = $1 AND name = $2", {account_id, name});
     if (!done) return std::unexpected(done.error());
     if (done->affected() == 0)
       return fail(ErrorCode::kNotFound, "No pipeline named " + std::string(name) + ".");
@@ -129,14 +132,14 @@ class PgDocumentStore final : public DocumentStore {
   Status insert_document(const DocumentRow& row) override {
     pg::Param key =
         row.idempotency_key.empty() ? pg::Param(nullptr) : pg::Param(row.idempotency_key);
-    auto done =
-        exec("documents_insert_document",
-             "INSERT INTO documents (id, account_id, pipeline, principal_arn, content_type,"
-             " filename, content, content_sha256, idempotency_key, job_id, spec, created_ms)"
-             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-             {row.id, row.account_id, row.pipeline, row.principal_arn, row.content_type,
-              row.filename, pg::Param::bytes(row.content), row.content_sha256, key, row.job_id,
-              row.spec_json, row.created_ms});
+    auto done = pool_->exec_prepared(
+        "documents_insert_document",
+        "INSERT INTO documents (id, account_id, pipeline, principal_arn, content_type,"
+        " filename, content, content_sha256, idempotency_key, job_id, spec, created_ms)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        {row.id, row.account_id, row.pipeline, row.principal_arn, row.content_type, row.filename,
+         pg::Param::bytes(row.content), row.content_sha256, key, row.job_id, row.spec_json,
+         row.created_ms});
     if (!done) return std::unexpected(done.error());
     return ok();
   }
@@ -146,8 +149,8 @@ class PgDocumentStore final : public DocumentStore {
     std::string sql = "SELECT " + std::string(kDocumentColumns) +
                       (with_content ? ", content" : "") +
                       " FROM documents WHERE id = $1 AND ($2 = '' OR account_id = $2)";
-    auto rows = exec(with_content ? "documents_document_content" : "documents_document", sql,
-                     {id, account_id});
+    auto rows = pool_->exec_prepared(
+        with_content ? "documents_document_content" : "documents_document", sql, {id, account_id});
     if (!rows) return std::unexpected(rows.error());
     if (rows->empty()) return fail(ErrorCode::kNotFound, "No document " + std::string(id) + ".");
     return read_document(*rows, with_content);
@@ -155,17 +158,19 @@ class PgDocumentStore final : public DocumentStore {
 
   Result<std::optional<DocumentRow>> document_by_idempotency_key(std::string_view account_id,
                                                                  std::string_view key) override {
-    auto rows = exec("documents_by_idempotency_key",
-                     "SELECT " + std::string(kDocumentColumns) +
-                         " FROM documents WHERE account_id = $1 AND idempotency_key = $2",
-                     {account_id, key});
+    auto rows =
+        pool_->exec_prepared("documents_by_idempotency_key",
+                             "SELECT " + std::string(kDocumentColumns) +
+                                 " FROM documents WHERE account_id = $1 AND idempotency_key = $2",
+                             {account_id, key});
     if (!rows) return std::unexpected(rows.error());
     if (rows->empty()) return std::optional<DocumentRow>();
     return std::optional<DocumentRow>(read_document(*rows, false));
   }
 
   Result<std::optional<std::string>> document_id_for_job(std::string_view job_id) override {
-    auto rows = exec("documents_for_job", "SELECT id FROM documents WHERE job_id = $1", {job_id});
+    auto rows = pool_->exec_prepared("documents_for_job",
+                                     "SELECT id FROM documents WHERE job_id = $1", {job_id});
     if (!rows) return std::unexpected(rows.error());
     if (rows->empty()) return std::optional<std::string>();
     return std::optional<std::string>(rows->text(0, 0));
@@ -173,11 +178,12 @@ class PgDocumentStore final : public DocumentStore {
 
   Status delete_document(std::string_view account_id, std::string_view id) override {
     // One statement: the stage rows go with the document or not at all.
-    auto rows = exec("documents_delete_document",
-                     "WITH gone AS (DELETE FROM documents WHERE id = $1 AND account_id = $2"
-                     " RETURNING id), stages AS (DELETE FROM document_stages WHERE document_id"
-                     " IN (SELECT id FROM gone)) SELECT COUNT(*) FROM gone",
-                     {id, account_id});
+    auto rows = pool_->exec_prepared(
+        "documents_delete_document",
+        "WITH gone AS (DELETE FROM documents WHERE id = $1 AND account_id = $2"
+        " RETURNING id), stages AS (DELETE FROM document_stages WHERE document_id"
+        " IN (SELECT id FROM gone)) SELECT COUNT(*) FROM gone",
+        {id, account_id});
     if (!rows) return std::unexpected(rows.error());
     if (rows->int64(0, 0) == 0)
       return fail(ErrorCode::kNotFound, "No document " + std::string(id) + ".");
@@ -186,18 +192,19 @@ class PgDocumentStore final : public DocumentStore {
 
   Status put_stage(std::string_view document_id, std::string_view stage, std::string_view result,
                    int64_t finished_ms) override {
-    auto done = exec("documents_put_stage",
-                     "INSERT INTO document_stages (document_id, stage, result, finished_ms)"
-                     " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                     {document_id, stage, result, finished_ms});
+    auto done =
+        pool_->exec_prepared("documents_put_stage",
+                             "INSERT INTO document_stages (document_id, stage, result, finished_ms)"
+                             " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                             {document_id, stage, result, finished_ms});
     if (!done) return std::unexpected(done.error());
     return ok();
   }
 
   Result<std::map<std::string, std::string>> stages(std::string_view document_id) override {
-    auto rows =
-        exec("documents_stages", "SELECT stage, result FROM document_stages WHERE document_id = $1",
-             {document_id});
+    auto rows = pool_->exec_prepared(
+        "documents_stages", "SELECT stage, result FROM document_stages WHERE document_id = $1",
+        {document_id});
     if (!rows) return std::unexpected(rows.error());
     std::map<std::string, std::string> out;
     for (int i = 0; i < rows->size(); ++i) out[rows->text(i, 0)] = rows->text(i, 1);
@@ -207,12 +214,6 @@ class PgDocumentStore final : public DocumentStore {
   Status atomically(const std::function<Status()>& work) override { return work(); }
 
  private:
-  Result<pg::Rows> exec(const std::string& name, std::string_view sql, const pg::Params& params) {
-    auto conn = pool_->acquire();
-    if (!conn) return std::unexpected(conn.error());
-    return (*conn)->exec_prepared(name, sql, params);
-  }
-
   std::shared_ptr<pg::Pool> pool_;
 };
 

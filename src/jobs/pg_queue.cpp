@@ -310,11 +310,9 @@ class PgQueue final : public Queue {
   // Prepared on each connection under a name derived from the text (statements are constants
   // of this file, built from constants).
   Result<pg::Rows> exec(std::string_view sql, const pg::Params& params) {
-    auto conn = pool_->acquire();
-    if (!conn) return std::unexpected(conn.error());
     char name[32];
     std::snprintf(name, sizeof name, "jobs_%016zx", std::hash<std::string_view>{}(sql));
-    return (*conn)->exec_prepared(name, sql, params);
+    return pool_->exec_prepared(name, sql, params);
   }
 
   void notify() {

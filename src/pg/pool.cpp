@@ -25,6 +25,13 @@ Result<std::shared_ptr<Pool>> Pool::open(const PoolOptions& options) {
 
 Pool::~Pool() = default;
 
+Result<Rows> Pool::exec_prepared(const std::string& name, std::string_view sql,
+                                 const Params& params) {
+  auto conn = acquire();
+  if (!conn) return std::unexpected(conn.error());
+  return (*conn)->exec_prepared(name, sql, params);
+}
+
 Result<Lease> Pool::acquire() {
   std::unique_lock lock(mutex_);
   auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;

@@ -65,12 +65,13 @@ void PgIndexMirrors::load_saved_indexes() {
     return;
   }
   remove_stale_temp_files(index_dir_);
-  auto rows = exec("vectors_saved_kbs",
-                   "SELECT k.account_id, k.id, k.dimensions, (SELECT COALESCE(MAX(c.seq), 0)"
-                   " FROM vectors_changes c WHERE c.account_id = k.account_id AND"
-                   " c.knowledge_base_id = k.id) FROM vectors_knowledge_bases k"
-                   " WHERE k.dimensions > 0",
-                   {});
+  auto rows = pool_->exec_prepared(
+      "vectors_saved_kbs",
+      "SELECT k.account_id, k.id, k.dimensions, (SELECT COALESCE(MAX(c.seq), 0)"
+      " FROM vectors_changes c WHERE c.account_id = k.account_id AND"
+      " c.knowledge_base_id = k.id) FROM vectors_knowledge_bases k"
+      " WHERE k.dimensions > 0",
+      {});
   if (!rows) {
     log::warn("vectors: cannot list knowledge bases: {}", rows.error().message);
   }
@@ -108,12 +109,13 @@ Status PgIndexMirrors::catch_up(const KbKey& key) {
   auto m = mirror(key);
   std::unique_lock lock(m->mutex);
   while (true) {
-    auto rows = exec("vectors_changes_after",
-                     "SELECT c.seq, c.label, c.removed, k.embedding FROM vectors_changes c"
-                     " LEFT JOIN vectors_chunks k ON k.label = c.label AND NOT c.removed"
-                     " WHERE c.account_id = $1 AND c.knowledge_base_id = $2 AND c.seq > $3"
-                     " ORDER BY c.seq LIMIT 5000",
-                     {key.first, key.second, m->applied});
+    auto rows =
+        pool_->exec_prepared("vectors_changes_after",
+                             "SELECT c.seq, c.label, c.removed, k.embedding FROM vectors_changes c"
+                             " LEFT JOIN vectors_chunks k ON k.label = c.label AND NOT c.removed"
+                             " WHERE c.account_id = $1 AND c.knowledge_base_id = $2 AND c.seq > $3"
+                             " ORDER BY c.seq LIMIT 5000",
+                             {key.first, key.second, m->applied});
     if (!rows) return std::unexpected(rows.error());
     if (rows->empty()) return ok();
     std::vector<std::vector<float>> vectors;
@@ -151,7 +153,8 @@ Status PgIndexMirrors::catch_up(const KbKey& key) {
 }
 
 void PgIndexMirrors::catch_up_all() {
-  auto rows = exec("vectors_all_kbs", "SELECT account_id, id FROM vectors_knowledge_bases", {});
+  auto rows = pool_->exec_prepared("vectors_all_kbs",
+                                   "SELECT account_id, id FROM vectors_knowledge_bases", {});
   if (!rows) {
     log::warn("vectors: cannot list knowledge bases: {}", rows.error().message);
     return;
@@ -169,13 +172,6 @@ Result<std::vector<Neighbour>> PgIndexMirrors::search(const KbKey& key, const fl
   std::shared_lock lock(m->mutex);
   if (!m->index) return std::vector<Neighbour>{};
   return m->index->search(unit, k);
-}
-
-Result<pg::Rows> PgIndexMirrors::exec(const std::string& name, std::string_view sql,
-                                      const pg::Params& params) {
-  auto conn = pool_->acquire();
-  if (!conn) return std::unexpected(conn.error());
-  return (*conn)->exec_prepared(name, sql, params);
 }
 
 std::filesystem::path PgIndexMirrors::index_file(const KbKey& key) const {

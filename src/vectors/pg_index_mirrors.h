@@ -53,7 +53,6 @@ class PgIndexMirrors {
  private:
   struct Mirror;
 
-  Result<pg::Rows> exec(const std::string& name, std::string_view sql, const pg::Params& params);
   std::filesystem::path index_file(const KbKey& key) const;
   void emit(IndexEvent::Kind kind, const KbKey& key, std::string reason) const;
   std::shared_ptr<Mirror> mirror(const KbKey& key);

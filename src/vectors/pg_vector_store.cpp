@@ -86,11 +86,11 @@ class PgVectorStore final : public VectorStore {
     if (auto st = check_id(embedding_model, "embedding model"); !st) {
       return std::unexpected(st.error());
     }
-    auto inserted =
-        exec("vectors_ensure_kb",
-             "INSERT INTO vectors_knowledge_bases (account_id, id, embedding_model,"
-             " dimensions) VALUES ($1, $2, $3, 0) ON CONFLICT (account_id, id) DO NOTHING",
-             {account_id, id, embedding_model});
+    auto inserted = pool_->exec_prepared(
+        "vectors_ensure_kb",
+        "INSERT INTO vectors_knowledge_bases (account_id, id, embedding_model,"
+        " dimensions) VALUES ($1, $2, $3, 0) ON CONFLICT (account_id, id) DO NOTHING",
+        {account_id, id, embedding_model});
     if (!inserted) return std::unexpected(inserted.error());
     auto kb = knowledge_base(account_id, id);
     if (kb && kb->embedding_model != embedding_model) {
@@ -102,10 +102,11 @@ class PgVectorStore final : public VectorStore {
   }
 
   Result<KnowledgeBase> knowledge_base(std::string_view account_id, std::string_view id) override {
-    auto rows = exec("vectors_kb",
-                     "SELECT embedding_model, dimensions FROM vectors_knowledge_bases"
-                     " WHERE account_id = $1 AND id = $2",
-                     {account_id, id});
+    auto rows =
+        pool_->exec_prepared("vectors_kb",
+                             "SELECT embedding_model, dimensions FROM vectors_knowledge_bases"
+                             " WHERE account_id = $1 AND id = $2",
+                             {account_id, id});
     if (!rows) return std::unexpected(rows.error());
     if (rows->empty()) {
       return fail(ErrorCode::kNotFound,
@@ -256,10 +257,11 @@ class PgVectorStore final : public VectorStore {
     if (auto caught = mirrors_.catch_up(key); !caught) return std::unexpected(caught.error());
     int64_t excluded = 0;
     if (query.exclude_document_id) {
-      auto rows = exec("vectors_count_document",
-                       "SELECT COUNT(*) FROM vectors_chunks WHERE account_id = $1 AND"
-                       " knowledge_base_id = $2 AND document_id = $3",
-                       {query.account_id, query.knowledge_base_id, *query.exclude_document_id});
+      auto rows = pool_->exec_prepared(
+          "vectors_count_document",
+          "SELECT COUNT(*) FROM vectors_chunks WHERE account_id = $1 AND"
+          " knowledge_base_id = $2 AND document_id = $3",
+          {query.account_id, query.knowledge_base_id, *query.exclude_document_id});
       if (!rows) return std::unexpected(rows.error());
       excluded = rows->int64(0, 0);
     }
@@ -271,11 +273,12 @@ class PgVectorStore final : public VectorStore {
       labels += (i == 0 ? "" : ",") + std::to_string((*neighbours)[i].label);
     }
     labels += "}";
-    auto rows = exec("vectors_hits",
-                     "SELECT label, document_id, chunk_index, text, metadata_json FROM"
-                     " vectors_chunks WHERE account_id = $1 AND knowledge_base_id = $2 AND"
-                     " label = ANY($3::bigint[])",
-                     {query.account_id, query.knowledge_base_id, labels});
+    auto rows =
+        pool_->exec_prepared("vectors_hits",
+                             "SELECT label, document_id, chunk_index, text, metadata_json FROM"
+                             " vectors_chunks WHERE account_id = $1 AND knowledge_base_id = $2 AND"
+                             " label = ANY($3::bigint[])",
+                             {query.account_id, query.knowledge_base_id, labels});
     if (!rows) return std::unexpected(rows.error());
     std::unordered_map<uint64_t, SearchHit> found;
     for (int i = 0; i < rows->size(); ++i) {
@@ -298,19 +301,20 @@ class PgVectorStore final : public VectorStore {
   }
 
   Result<int64_t> count(std::string_view account_id, std::string_view knowledge_base_id) override {
-    auto rows = exec("vectors_count",
-                     "SELECT COUNT(*) FROM vectors_chunks WHERE account_id = $1 AND"
-                     " knowledge_base_id = $2",
-                     {account_id, knowledge_base_id});
+    auto rows = pool_->exec_prepared("vectors_count",
+                                     "SELECT COUNT(*) FROM vectors_chunks WHERE account_id = $1 AND"
+                                     " knowledge_base_id = $2",
+                                     {account_id, knowledge_base_id});
     if (!rows) return std::unexpected(rows.error());
     return rows->int64(0, 0);
   }
 
   Result<std::vector<KnowledgeBase>> list_knowledge_bases(std::string_view account_id) override {
-    auto rows = exec("vectors_list_kbs",
-                     "SELECT id, embedding_model, dimensions FROM vectors_knowledge_bases"
-                     " WHERE account_id = $1 ORDER BY id",
-                     {account_id});
+    auto rows =
+        pool_->exec_prepared("vectors_list_kbs",
+                             "SELECT id, embedding_model, dimensions FROM vectors_knowledge_bases"
+                             " WHERE account_id = $1 ORDER BY id",
+                             {account_id});
     if (!rows) return std::unexpected(rows.error());
     std::vector<KnowledgeBase> out;
     for (int i = 0; i < rows->size(); ++i) {
@@ -338,12 +342,6 @@ class PgVectorStore final : public VectorStore {
     if (!listener) return std::unexpected(listener.error());
     listener_ = std::move(*listener);
     return ok();
-  }
-
-  Result<pg::Rows> exec(const std::string& name, std::string_view sql, const pg::Params& params) {
-    auto conn = pool_->acquire();
-    if (!conn) return std::unexpected(conn.error());
-    return (*conn)->exec_prepared(name, sql, params);
   }
 
   std::shared_ptr<pg::Pool> pool_;

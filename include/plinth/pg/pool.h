@@ -60,6 +60,9 @@ class Pool {
 
   // Waits up to acquire_timeout for a free slot: kUnavailable ("pool exhausted") after it.
   Result<Lease> acquire();
+  // One statement on a leased connection, outside any transaction: Connection::exec_prepared.
+  Result<Rows> exec_prepared(const std::string& name, std::string_view sql,
+                             const Params& params = {});
   PoolStats stats() const;
   const PoolOptions& options() const { return options_; }
 
