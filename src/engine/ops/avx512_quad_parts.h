@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ops/simd_kernels.h"
+
 namespace plinth::engine::kernels::quad_parts {
 
 inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
@@ -48,6 +50,45 @@ inline __m512 row_halves(const uint8_t* const* row, size_t offset) {
 // 16 bytes of the activations, in every 128-bit lane.
 inline __m512i broadcast16(const uint8_t* p) {
   return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// The four rotations the quad layout pairs with the activations: 32-bit lane j of rotation k
+// holds the weights' 4-byte group (j + k) % 4.
+struct Rotated {
+  __m512i v[4];
+  explicit Rotated(__m512i x)
+      : v{x, _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x39)),
+          _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x4E)),
+          _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x93))} {}
+};
+
+// The integer dots of one 32-value block against one group of four tokens, values 0..15 (s0) and
+// 16..31 (s1), each started at its seed: two chains keep the dependent vpdpbusd sequences short.
+inline void dots(const Rotated& wl, const Rotated& wh, const uint8_t* x, __m512i& s0, __m512i& s1) {
+#pragma GCC unroll 4
+  for (size_t k = 0; k < 4; ++k) {
+    s0 = _mm512_dpbusd_epi32(s0, wl.v[k], broadcast16(x + 16 * k));
+    s1 = _mm512_dpbusd_epi32(s1, wh.v[k], broadcast16(x + 64 + 16 * k));
+  }
+}
+// The group's four token scales, in every 128-bit lane.
+inline __m512 token_scales(const uint8_t* x) {
+  return _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(x + kQuadScaleOffset)));
+}
+// The group's four int32 biases at `offset` (kQuadBiasOffset, kQuadLowBiasOffset), in every lane.
+inline __m512i token_bias(const uint8_t* x, size_t offset) {
+  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + offset)));
+}
+
+// out[r * 4 * kGroups + 4g + j] from lane 4r + j of group g's sums: the tiles' output.
+template <int kGroups>
+void store_tile(const __m512* acc, int rows, float* out) {
+  for (int g = 0; g < kGroups; ++g) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, acc[g]);
+    for (int r = 0; r < rows; ++r)
+      for (int j = 0; j < 4; ++j) out[r * 4 * kGroups + 4 * g + j] = lanes[4 * r + j];
+  }
 }
 
 // Prefetches the caller's next rows (`bytes` from `from`, adjacent in the file) a few lines per

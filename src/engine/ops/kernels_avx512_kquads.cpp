@@ -19,10 +19,14 @@
 namespace plinth::engine::kernels {
 namespace {
 
-using quad_parts::broadcast16;
+using quad_parts::dots;
 using quad_parts::packed_rows;
+using quad_parts::Rotated;
 using quad_parts::row_halves;
 using quad_parts::RowPrefetch;
+using quad_parts::store_tile;
+using quad_parts::token_bias;
+using quad_parts::token_scales;
 
 // Byte `index` of each row's 128-bit lane in all four of its 32-bit lanes, as an int32: unsigned,
 // or signed (sign-extended from the top byte).
@@ -39,43 +43,6 @@ inline __m128i scales_mins_of(const uint8_t* packed12) {
   alignas(16) uint8_t bytes[16];
   kernels::k_scales_and_mins(packed12, bytes);
   return _mm_load_si128(reinterpret_cast<const __m128i*>(bytes));
-}
-
-// The four rotations the quad layout pairs with the activations: 32-bit lane j of rotation k
-// holds the weights' 4-byte group (j + k) % 4.
-struct Rotated {
-  __m512i v[4];
-  explicit Rotated(__m512i x)
-      : v{x, _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x39)),
-          _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x4E)),
-          _mm512_shuffle_epi32(x, static_cast<_MM_PERM_ENUM>(0x93))} {}
-};
-
-// The integer dots of one 32-value block, values 0..15 (s0) and 16..31 (s1), each started at
-// its seed.
-inline void dots(const Rotated& wl, const Rotated& wh, const uint8_t* x, __m512i& s0, __m512i& s1) {
-#pragma GCC unroll 4
-  for (size_t k = 0; k < 4; ++k) {
-    s0 = _mm512_dpbusd_epi32(s0, wl.v[k], broadcast16(x + 16 * k));
-    s1 = _mm512_dpbusd_epi32(s1, wh.v[k], broadcast16(x + 64 + 16 * k));
-  }
-}
-inline __m512 token_scales(const uint8_t* x) {
-  return _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(x + kQuadScaleOffset)));
-}
-inline __m512i token_bias(const uint8_t* x, size_t offset) {
-  return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + offset)));
-}
-
-// out[r * 4 * kGroups + 4g + j] from lane 4r + j of group g's sums (as tile_quads).
-template <int kGroups>
-void store_tile(const __m512* acc, int rows, float* out) {
-  for (int g = 0; g < kGroups; ++g) {
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, acc[g]);
-    for (int r = 0; r < rows; ++r)
-      for (int j = 0; j < 4; ++j) out[r * 4 * kGroups + 4 * g + j] = lanes[4 * r + j];
-  }
 }
 
 // Q4_K / Q5_K: value = d * scale_j * q - dmin * min_j with q in 0..15 (0..31). The activations

@@ -14,11 +14,16 @@ namespace plinth::engine::kernels {
 namespace {
 
 using quad_parts::broadcast16;
+using quad_parts::dots;
 using quad_parts::join;
 using quad_parts::load32;
 using quad_parts::packed_rows;
+using quad_parts::Rotated;
 using quad_parts::row_halves;
 using quad_parts::RowPrefetch;
+using quad_parts::store_tile;
+using quad_parts::token_bias;
+using quad_parts::token_scales;
 
 // One 32-value block of four rows as unsigned bytes (the stored value plus the type's
 // quad_weight_offset: Q8_0 128, Q4_0 8, Q5_0 16), in the tile
@@ -92,38 +97,20 @@ void tile_quads(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes
     prefetcher.step();
     __m512i lo, hi;  // values 0..15, 16..31
     unpack(row, at, lo, hi);
-    // Rotation k: 32-bit lane j holds the weights' 4-byte group (j + k) % 4.
-    const __m512i wl[4] = {lo, _mm512_shuffle_epi32(lo, static_cast<_MM_PERM_ENUM>(0x39)),
-                           _mm512_shuffle_epi32(lo, static_cast<_MM_PERM_ENUM>(0x4E)),
-                           _mm512_shuffle_epi32(lo, static_cast<_MM_PERM_ENUM>(0x93))};
-    const __m512i wh[4] = {hi, _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x39)),
-                           _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x4E)),
-                           _mm512_shuffle_epi32(hi, static_cast<_MM_PERM_ENUM>(0x93))};
+    const Rotated wl(lo), wh(hi);
     const __m512 ws = row_halves(row, at);  // the blocks start with their f16 scale
     // Unrolled loops keep wl / wh and the sums in registers: GCC at -O2 leaves these short loops
     // rolled and spills the arrays, and the stores and reloads then cost more than the dots.
 #pragma GCC unroll 4
     for (int g = 0; g < kGroups; ++g) {
       const uint8_t* x = groups[g] + b * kQuadBlockBytes;
-      // Two chains (low and high halves) keep the dependent vpdpbusd sequences short.
-      __m512i s0 = broadcast16(x + kQuadBiasOffset), s1 = _mm512_setzero_si512();
-#pragma GCC unroll 4
-      for (int k = 0; k < 4; ++k) {
-        s0 = _mm512_dpbusd_epi32(s0, wl[k], broadcast16(x + 16 * k));
-        s1 = _mm512_dpbusd_epi32(s1, wh[k], broadcast16(x + 64 + 16 * k));
-      }
-      const __m512 scale = _mm512_mul_ps(
-          ws, _mm512_broadcast_f32x4(
-                  _mm_loadu_ps(reinterpret_cast<const float*>(x + kQuadScaleOffset))));
+      __m512i s0 = token_bias(x, kQuadBiasOffset), s1 = _mm512_setzero_si512();
+      dots(wl, wh, x, s0, s1);
+      const __m512 scale = _mm512_mul_ps(ws, token_scales(x));
       acc[g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), scale, acc[g]);
     }
   }
-  for (int g = 0; g < kGroups; ++g) {
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, acc[g]);
-    for (int r = 0; r < rows; ++r)
-      for (int j = 0; j < 4; ++j) out[r * 4 * kGroups + 4 * g + j] = lanes[4 * r + j];
-  }
+  store_tile<kGroups>(acc, rows, out);
 }
 
 // One group in the kRotatedTokens layout. The weights stay as unpacked: in rotation k, lane j of
@@ -159,15 +146,10 @@ void tile_quad_sums(int64_t n, const uint8_t* const* w, int rows, size_t block_b
     const __m512i s01 = _mm512_add_epi32(s[0], _mm512_shuffle_epi32(s[1], _MM_PERM_CBAD));
     const __m512i s23 = _mm512_add_epi32(s[2], _mm512_shuffle_epi32(s[3], _MM_PERM_CBAD));
     const __m512i sum = _mm512_add_epi32(s01, _mm512_shuffle_epi32(s23, _MM_PERM_BADC));
-    const __m512 scale = _mm512_mul_ps(
-        ws,
-        _mm512_broadcast_f32x4(_mm_loadu_ps(reinterpret_cast<const float*>(x + kQuadScaleOffset))));
+    const __m512 scale = _mm512_mul_ps(ws, token_scales(x));
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, acc);
   }
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, acc);
-  for (int r = 0; r < rows; ++r)
-    for (int j = 0; j < 4; ++j) out[r * 4 + j] = lanes[4 * r + j];
+  store_tile<1>(&acc, rows, out);
 }
 
 template <typename Unpack>
