@@ -152,8 +152,17 @@ TEST(QuadTiles, MatchScalarDotsOfTheSameActivations) {
       for (int rows = 1; rows <= 4; ++rows) {
         const void* row_ptrs[4];
         for (int r = 0; r < 4; ++r) row_ptrs[r] = w.data() + std::min(r, rows - 1) * row_bytes;
-        std::vector<float> out(4 * 4 * groups, NAN);
-        k->tile_q32(t, n, row_ptrs, rows, quads.pointers.data(), groups, layout, 0, out.data());
+        // Token-major with room to spare: rows past `rows` and tokens past `tokens` stay NaN.
+        std::vector<float> out(4 * 4 * groups * 2, NAN);
+        k->tile_q32(t, n, row_ptrs, rows, quads.pointers.data(), groups, layout, 0,
+                    {out.data(), 8, tokens});
+        for (int token = 0; token < 4 * groups; ++token) {
+          for (int r = 0; r < 8; ++r) {
+            if (token >= tokens || r >= rows) {
+              ASSERT_TRUE(std::isnan(out[token * 8 + r])) << "token " << token << " row " << r;
+            }
+          }
+        }
         for (int r = 0; r < rows; ++r) {
           for (int token = 0; token < tokens; ++token) {
             std::vector<BlockQ8_0> xq(n / kQK);
@@ -162,7 +171,7 @@ TEST(QuadTiles, MatchScalarDotsOfTheSameActivations) {
                              : t == GgmlType::kQ4_0 ? scalar_kernels().dot_q4_0_q8_0
                                                     : scalar_kernels().dot_q5_0_q8_0;
             const float want = dot(n, w.data() + r * row_bytes, xq.data());
-            const float got = out[r * 4 * groups + token];
+            const float got = out[token * 8 + r];
             ASSERT_NEAR(got, want, 1e-5f * (std::fabs(want) + 1.0f))
                 << "type " << static_cast<int>(t) << " groups " << groups << " layout "
                 << static_cast<int>(layout) << " rows " << rows << " row " << r << " token "
@@ -204,7 +213,7 @@ TEST(QuadTiles, KQuantRowsMatchTheirDequantizedValues) {
         for (int r = 0; r < 4; ++r) row_ptrs[r] = w.data() + std::min(r, rows - 1) * row_bytes;
         std::vector<float> out(4 * 4 * groups, NAN);
         k->tile_q32(t, n, row_ptrs, rows, quads.pointers.data(), groups, QuadLayout::kRotatedGroups,
-                    0, out.data());
+                    0, {out.data(), 4, tokens});
         for (int r = 0; r < rows; ++r) {
           std::vector<float> values(n);
           reference_dequantize_row(t, w.data() + r * row_bytes, values.data(), n);
@@ -218,7 +227,7 @@ TEST(QuadTiles, KQuantRowsMatchTheirDequantizedValues) {
               want += term;
               magnitude += std::fabs(term);
             }
-            const float got = out[r * 4 * groups + token];
+            const float got = out[token * 4 + r];
             ASSERT_NEAR(got, want, 1e-5 * magnitude + 1e-6)
                 << "type " << static_cast<int>(t) << " groups " << groups << " rows " << rows
                 << " row " << r << " token " << token;

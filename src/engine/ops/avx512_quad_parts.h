@@ -80,14 +80,21 @@ inline __m512i token_bias(const uint8_t* x, size_t offset) {
   return _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + offset)));
 }
 
-// out[r * 4 * kGroups + 4g + j] from lane 4r + j of group g's sums: the tiles' output.
+// Lane 4r + j of group g's sums is row r of token 4g + j. A 4 x 4 transpose in the register puts
+// each token's four rows in one 128-bit lane, stored straight to the token's row of the output.
 template <int kGroups>
-void store_tile(const __m512* acc, int rows, float* out) {
+void store_tile(const __m512* acc, int rows, const TileOut& out) {
+  const __m512i transpose = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const auto row_mask = static_cast<__mmask8>((1u << rows) - 1u);
+  auto store = [&](int token, __m128 rows_of_token) {
+    if (token < out.tokens) _mm_mask_storeu_ps(out.y + token * out.stride, row_mask, rows_of_token);
+  };
   for (int g = 0; g < kGroups; ++g) {
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, acc[g]);
-    for (int r = 0; r < rows; ++r)
-      for (int j = 0; j < 4; ++j) out[r * 4 * kGroups + 4 * g + j] = lanes[4 * r + j];
+    const __m512 t = _mm512_permutexvar_ps(transpose, acc[g]);
+    store(4 * g, _mm512_castps512_ps128(t));
+    store(4 * g + 1, _mm512_extractf32x4_ps(t, 1));
+    store(4 * g + 2, _mm512_extractf32x4_ps(t, 2));
+    store(4 * g + 3, _mm512_extractf32x4_ps(t, 3));
   }
 }
 

@@ -10,7 +10,7 @@ namespace plinth::engine::kernels {
 // Multi-token tiles (kernels_avx512_tiles.cpp).
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
                      const uint8_t* const* groups, int n_groups, QuadLayout layout,
-                     int64_t prefetch, float* out);
+                     int64_t prefetch, const TileOut& out);
 void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
                    int64_t prefetch, float* out);
 void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t offset,
@@ -247,8 +247,8 @@ float dot_q5_0_q8_0(int64_t n, const void* w, const void* x) {
     const __m128 ds = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<int64_t>(d)));
     const __m128 scale = _mm_mul_ps(ds, _mm_movehl_ps(ds, ds));
     const __m512i packed = _mm512_mask_broadcast_i32x4(
-        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b].qs))),
-        0xFF00, _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b + 1].qs)));
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b].qs))), 0xFF00,
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b + 1].qs)));
     const __m512i nibbles = _mm512_and_si512(_mm512_srlv_epi64(packed, shifts), low4);
     // Adding 0x10 to a nibble sets its fifth bit.
     const __m512i q = _mm512_mask_add_epi8(nibbles, _cvtu64_mask64(qh), nibbles, fifth);

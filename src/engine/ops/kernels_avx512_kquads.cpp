@@ -49,7 +49,7 @@ inline __m128i scales_mins_of(const uint8_t* packed12) {
 // carry bias = -sum(x) (offset 1), so a block adds x_scale * (scale_j * dot + min_j * bias).
 template <int kGroups, bool kFiveBit>
 void tile_q45_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint8_t* const* groups,
-                      int64_t prefetch, float* out) {
+                      int64_t prefetch, const TileOut& out) {
   using Block = std::conditional_t<kFiveBit, BlockQ5K, BlockQ4K>;
   constexpr size_t kQs = offsetof(Block, qs), kScales = offsetof(Block, scales);
   const int64_t blocks = n / kQKK;
@@ -112,7 +112,7 @@ void tile_q45_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint
 // halves' dots; each half then takes its own scale.
 template <int kGroups>
 void tile_q6_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint8_t* const* groups,
-                     int64_t prefetch, float* out) {
+                     int64_t prefetch, const TileOut& out) {
   const int64_t blocks = n / kQKK;
   RowPrefetch prefetcher(prefetch == 0 ? nullptr : row[0] + prefetch,
                          4 * blocks * static_cast<int64_t>(sizeof(BlockQ6K)), blocks);
@@ -174,7 +174,7 @@ void tile_q6_K_quads(int64_t n, const uint8_t* const* row, int rows, const uint8
 
 template <int kGroups>
 void tile_k_quads_n(GgmlType t, int64_t n, const uint8_t* const* w, int rows,
-                    const uint8_t* const* groups, int64_t prefetch, float* out) {
+                    const uint8_t* const* groups, int64_t prefetch, const TileOut& out) {
   const uint8_t* row[4];  // fewer than four rows repeat the last (its results are dropped)
   for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
   if (t == GgmlType::kQ4_K)
@@ -187,7 +187,8 @@ void tile_k_quads_n(GgmlType t, int64_t n, const uint8_t* const* w, int rows,
 }  // namespace
 
 void avx512_tile_k_quads(GgmlType t, int64_t n, const void* const* w, int rows,
-                         const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out) {
+                         const uint8_t* const* groups, int n_groups, int64_t prefetch,
+                         const TileOut& out) {
   const auto* const* r = reinterpret_cast<const uint8_t* const*>(w);
   // clang-format off
   switch (n_groups) {

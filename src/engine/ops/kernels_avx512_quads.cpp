@@ -80,10 +80,9 @@ struct UnpackQ5_0 {
 // accumulator, so the integer result is exactly sum(w * x).
 // Per (4 rows, 4 tokens, block): 8 vpdpbusd + add + convert + mul + FMA.
 // Fewer than four rows repeat the last row pointer (its results are dropped).
-// out[r * 4 * kGroups + token].
 template <int kGroups, typename Unpack>
 void tile_quads(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
-                const uint8_t* const* groups, int64_t prefetch, float* out) {
+                const uint8_t* const* groups, int64_t prefetch, const TileOut& out) {
   Unpack unpack;
   const uint8_t* row[4];
   for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
@@ -121,7 +120,7 @@ void tile_quads(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes
 // (one group: the sums are fewer than the weight vectors).
 template <typename Unpack>
 void tile_quad_sums(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
-                    const uint8_t* x, int64_t prefetch, float* out) {
+                    const uint8_t* x, int64_t prefetch, const TileOut& out) {
   Unpack unpack;
   const uint8_t* row[4];
   for (int r = 0; r < 4; ++r) row[r] = w[r < rows ? r : rows - 1];
@@ -155,7 +154,7 @@ void tile_quad_sums(int64_t n, const uint8_t* const* w, int rows, size_t block_b
 template <typename Unpack>
 void tile_any(int64_t n, const uint8_t* const* w, int rows, size_t block_bytes,
               const uint8_t* const* groups, int n_groups, QuadLayout layout, int64_t prefetch,
-              float* out) {
+              const TileOut& out) {
   if (layout == QuadLayout::kRotatedTokens)
     return tile_quad_sums<Unpack>(n, w, rows, block_bytes, groups[0], prefetch, out);
   // clang-format off
@@ -202,11 +201,12 @@ void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t 
 
 // K-quant rows (kernels_avx512_kquads.cpp): the group-rotated layout only.
 void avx512_tile_k_quads(GgmlType t, int64_t n, const void* const* w, int rows,
-                         const uint8_t* const* groups, int n_groups, int64_t prefetch, float* out);
+                         const uint8_t* const* groups, int n_groups, int64_t prefetch,
+                         const TileOut& out);
 
 void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
                      const uint8_t* const* groups, int n_groups, QuadLayout layout,
-                     int64_t prefetch, float* out) {
+                     int64_t prefetch, const TileOut& out) {
   const auto* const* r = reinterpret_cast<const uint8_t* const*>(w);
   switch (t) {
     case GgmlType::kQ4_K:
@@ -232,7 +232,7 @@ void avx512_tile_q32(GgmlType t, int64_t n, const void* const* w, int rows,
 namespace plinth::engine::kernels {
 // Never selected without AVX-512 (avx512_kernels() returns nullptr then).
 void avx512_tile_q32(GgmlType, int64_t, const void* const*, int, const uint8_t* const*, int,
-                     QuadLayout, int64_t, float*) {}
+                     QuadLayout, int64_t, const TileOut&) {}
 void avx512_quantize_quad(const float* const*, int, int64_t, int32_t, uint8_t*, QuadLayout) {}
 }  // namespace plinth::engine::kernels
 

@@ -174,7 +174,7 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
   pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
     const uint8_t* xq[kTokenTile];
     const BlockQ8K* xk[kTokenTile];
-    float out[4 * 4 * kQuadTile];
+    float out[kTokenTile];  // the K tiles' sums
     const int64_t row_end = std::min(rows, end * kRowTile);
     // Q8_0-family tiles take four rows at once (one vector holds 16 values of each).
     const int64_t row_step = q32 ? 4 : 1;
@@ -199,13 +199,11 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
         }
         const int64_t fetch = u0 == 0 ? prefetch : 0;
         if (q32) {
-          k.tile_q32(w.type, cols, row, row_count, xq, count, layout, fetch, out);
-          const int64_t t0 = 4 * u0;
-          const int width = 4 * count,
-                    valid = static_cast<int>(std::min<int64_t>(width, n_tokens - t0));
           // Token-major: each token's rows are adjacent in y (the logits rows are far apart).
-          for (int i = 0; i < valid; ++i)
-            for (int j = 0; j < row_count; ++j) y[(t0 + i) * rows + r + j] = out[j * width + i];
+          const int64_t t0 = 4 * u0;
+          const TileOut to{y + t0 * rows + r, rows,
+                           static_cast<int>(std::min<int64_t>(4 * count, n_tokens - t0))};
+          k.tile_q32(w.type, cols, row, row_count, xq, count, layout, fetch, to);
         } else {
           k.tile_k(w.type, cols, row[0], xk, count, fetch, out);
           for (int i = 0; i < count; ++i) y[(u0 + i) * rows + r] = out[i];

@@ -136,6 +136,15 @@ int32_t quad_weight_offset(GgmlType t);
 // The activation format the fast path quantizes x into for weight type t (kF32: x stays F32).
 GgmlType fast_activation_type(GgmlType t);
 
+// Where a quad tile puts its sums: token t's result for row r at y[t * stride + r], for the tile's
+// first `tokens` tokens (the rest of the last group is padding). matmul passes its own output, so
+// the tile writes token-major rows straight into it.
+struct TileOut {
+  float* y;
+  int64_t stride;
+  int tokens;
+};
+
 // One instruction-set level's kernels. Every dot takes n values (whole blocks).
 struct KernelSet {
   const char* name;
@@ -156,14 +165,14 @@ struct KernelSet {
   // once, unpacking each weight block once for all of them (prompt processing).
   // Q8_0 / Q4_0 / Q5_0 rows (1 to 4: w[0] .. w[rows - 1]) against 1..4 groups of four tokens in
   // the quad layout (quantize_quad_q8_0 with quad_weight_offset(t) and `layout`; kRotatedTokens
-  // only with one group); out[row * 4 * n_groups + token]. Q4_K / Q5_K / Q6_K rows too, in the
+  // only with one group), into `out`. Q4_K / Q5_K / Q6_K rows too, in the
   // kRotatedGroups layout only (the batched path for K-quants).
   // prefetch (0: none): byte offset from w[0] of the caller's next rows, adjacent in memory: the
   // tile prefetches four rows' bytes from there in address order, spread over the blocks. (K
   // tiles: offset from w of the bytes to prefetch alongside each super-block.)
   void (*tile_q32)(GgmlType t, int64_t n, const void* const* w, int rows,
                    const uint8_t* const* groups, int n_groups, QuadLayout layout, int64_t prefetch,
-                   float* out);
+                   const TileOut& out);
   // Q4_K / Q5_K / Q6_K rows against Q8_K activations:
   void (*tile_k)(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* x, int tokens,
                  int64_t prefetch, float* out);
