@@ -96,6 +96,10 @@ void attend_one_head(const float* q, const KvView& kv, int64_t n_pos, int32_t he
     const kernels::KernelSet& k = kernels::best_kernels();
     const auto* keys = static_cast<const uint16_t*>(kv.keys) + kv_offset;
     const auto* values = static_cast<const uint16_t*>(kv.values) + kv_offset;
+    if (k.attend_f16 != nullptr && head_dim % 16 == 0) {
+      k.attend_f16(qh, keys, values, kv.stride, n_pos, head_dim, scale, scores, oh);
+      return;
+    }
     for (int64_t p = 0; p < n_pos; ++p)
       scores[p] = k.dot_f16_f32(head_dim, keys + p * kv.stride, qh) * scale;
     softmax(scores, n_pos);

@@ -5,6 +5,8 @@
     defined(__AVX512DQ__) && defined(__AVX512VNNI__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include "ops/avx512_exp.h"
+
 namespace plinth::engine::kernels {
 
 // Multi-token tiles (kernels_avx512_tiles.cpp).
@@ -15,6 +17,9 @@ void avx512_tile_k(GgmlType t, int64_t n, const void* w, const BlockQ8K* const* 
                    int64_t prefetch, float* out);
 void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t offset,
                           uint8_t* out, QuadLayout layout);
+// Attention over the F16 cache (kernels_avx512_attention.cpp).
+void avx512_attend_f16(const float* q, const uint16_t* keys, const uint16_t* values, int64_t stride,
+                       int64_t n_pos, int32_t head_dim, float scale, float* scores, float* out);
 // Exact decoders (kernels_avx512_dequant.cpp).
 void avx512_dequantize(GgmlType t, const void* src, float* dst, int64_t n);
 
@@ -122,24 +127,6 @@ void axpy_f16(int64_t n, float a, const void* x, float* y) {
     __m512 v = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i));
     _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, v, _mm512_maskz_loadu_ps(m, y + i)));
   }
-}
-
-// exp(x) for x in [-88, 88] (clamped): Cephes' expf polynomial after a two-part ln 2 reduction,
-// within 2 ulp.
-inline __m512 exp_ps(__m512 x) {
-  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-88.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
 }
 
 void swiglu(int64_t n, float* gate, const float* up) {
@@ -295,6 +282,7 @@ const KernelSet* avx512_kernels() {
                              avx512_tile_k,
                              dot_f32_4x4,
                              axpy_f16,
+                             avx512_attend_f16,
                              swiglu,
                              avx512_quantize_quad};
     return &s;

@@ -181,6 +181,11 @@ struct KernelSet {
                       float* out);
   // y[i] += a * x[i] for n IEEE halves x (attention over the fast path's F16 cache).
   void (*axpy_f16)(int64_t n, float a, const void* x, float* y);
+  // Optional (nullptr: per-position dot_f16_f32 and axpy_f16): one head's attention over the F16
+  // cache, head_dim a multiple of 16. scores[p] = softmax(scale * q . keys[p * stride ..]) for
+  // p < n_pos, out[0 .. head_dim) = sum of scores[p] * values[p * stride ..].
+  void (*attend_f16)(const float* q, const uint16_t* keys, const uint16_t* values, int64_t stride,
+                     int64_t n_pos, int32_t head_dim, float scale, float* scores, float* out);
   // Optional: gate[i] = silu(gate[i]) * up[i] with a polynomial exp (the fast path's SwiGLU).
   void (*swiglu)(int64_t n, float* gate, const float* up);
   // Optional: quantize_quad_q8_0, bit for bit (nullptr: matmul uses the portable one).
