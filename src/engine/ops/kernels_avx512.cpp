@@ -5,6 +5,8 @@
     defined(__AVX512DQ__) && defined(__AVX512VNNI__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "ops/avx512_exp.h"
 
 namespace plinth::engine::kernels {
@@ -202,57 +204,76 @@ float dot_q4_0_q8_0(int64_t n, const void* w, const void* x) {
       n, w, x, [](const BlockQ4_0& b) { return nibbles_to_bytes(b.qs); });
 }
 
-// Q5_0 is most of a Q4_K_M file of a small model (rows of 896 values are no multiple of 256), and
-// one-token decode reads each weight once: this loop has to keep up with memory. The shared loop
-// above spends ~40 vector operations per pair of blocks, which held it to ~25 GB/s from cache;
-// this one spends ~20 (36 -> 43 GMAC/s on 4,864 x 896 in cache, 34 -> 38.6 from memory, 2
-// threads). The blocks' scales and fifth bits are assembled in general registers, idle beside
-// the vector units: one 8-byte load per block holds d and qh. (Four rows sharing the token's
-// loads and scales were 5% faster from cache but read four interleaved streams, which the
-// hardware prefetcher follows badly: 2.8x slower from memory.)
 float dot_q5_0_q8_0(int64_t n, const void* w, const void* x) {
-  const auto* wb = static_cast<const BlockQ5_0*>(w);
-  const auto* xb = static_cast<const BlockQ8_0*>(x);
+  return dot_blocks_q8_0<BlockQ5_0, OffsetProduct<16>>(n, w, x, [](const BlockQ5_0& b) {
+    return _mm256_or_si256(nibbles_to_bytes(b.qs), fifth_bits(b.qh));
+  });
+}
+
+// One-token decode of Q4_0 / Q5_0 rows. Q5_0 is most of a Q4_K_M file of a small model (rows of
+// 896 values are no multiple of 256) and decode reads each weight once, so this loop has to keep
+// up with memory: the shared loop above spends ~40 vector operations per pair of blocks (~25 GB/s
+// from cache), this one 14. The token comes prepared (prepare_q32): its offset sums start the
+// dot's accumulator and its scales are floats already. Each pair of weight blocks is read with
+// one 8-byte load per block for d and qh, assembled in general registers (idle beside the vector
+// units), and two broadcasts of the nibbles, which a variable shift and a mask split into values
+// 0..15 and 16..31 in place. (Four rows sharing the token's loads were 5% faster from cache but
+// read four interleaved streams, which the hardware prefetcher follows badly: 2.8x slower from
+// memory.)
+template <typename Block>
+float dot_prepared(int64_t n, const Block* wb, const PreparedQ32& x) {
+  constexpr bool kFifth = std::is_same_v<Block, BlockQ5_0>;
   const int64_t blocks = n / kQK;
-  // 128-bit lanes (low nibbles of b, high of b, low of b + 1, high of b + 1) shift by 0, 4, 0, 4.
   const __m512i shifts = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
   const __m512i low4 = _mm512_set1_epi8(0x0F), fifth = _mm512_set1_epi8(0x10);
-  const __m512i sixteen = _mm512_set1_epi8(16);
   // The pair's two scales go to the low and the high 256 bits.
   const __m512i halves = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
   __m512 acc = _mm512_setzero_ps();
   int64_t b = 0;
   for (; b + 2 <= blocks; b += 2) {
-    uint64_t head0, head1;  // d (16 bits), qh (32 bits), two bytes of qs
+    uint64_t head0, head1;  // d (16 bits), then qh (Q5_0)
     std::memcpy(&head0, &wb[b], 8);
     std::memcpy(&head1, &wb[b + 1], 8);
-    const uint64_t qh = ((head0 >> 16) & 0xFFFFFFFFu) | (head1 >> 16 << 32);
-    const uint64_t d = (head0 & 0xFFFFu) | (head1 << 16 & 0xFFFF0000u) |
-                       static_cast<uint64_t>(xb[b].d) << 32 |
-                       static_cast<uint64_t>(xb[b + 1].d) << 48;
-    // (dw0, dw1, dx0, dx1) -> (dw0 * dx0, dw1 * dx1).
-    const __m128 ds = _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<int64_t>(d)));
-    const __m128 scale = _mm_mul_ps(ds, _mm_movehl_ps(ds, ds));
+    const auto dw = static_cast<uint32_t>((head0 & 0xFFFFu) | (head1 << 16 & 0xFFFF0000u));
+    const __m128 scale =
+        _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dw))),
+                   _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x.d + b))));
     const __m512i packed = _mm512_mask_broadcast_i32x4(
         _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b].qs))), 0xFF00,
         _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb[b + 1].qs)));
-    const __m512i nibbles = _mm512_and_si512(_mm512_srlv_epi64(packed, shifts), low4);
-    // Adding 0x10 to a nibble sets its fifth bit.
-    const __m512i q = _mm512_mask_add_epi8(nibbles, _cvtu64_mask64(qh), nibbles, fifth);
-    const __m512i xq = join(load32(xb[b].qs), load32(xb[b + 1].qs));
-    const __m512i qx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, xq);
-    const __m512i ox = _mm512_dpbusd_epi32(_mm512_setzero_si512(), sixteen, xq);
-    const __m512 dv = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(scale));
-    acc = _mm512_fmadd_ps(dv, _mm512_cvtepi32_ps(_mm512_sub_epi32(qx, ox)), acc);
+    __m512i q = _mm512_and_si512(_mm512_srlv_epi64(packed, shifts), low4);
+    __m512i dot = _mm512_loadu_si512(x.neg_sums + b * kQK / 4);  // -16 * sum(x)
+    if constexpr (kFifth) {
+      const uint64_t qh = ((head0 >> 16) & 0xFFFFFFFFu) | (head1 >> 16 << 32);
+      q = _mm512_mask_add_epi8(q, _cvtu64_mask64(qh), q, fifth);  // + 16 sets the fifth bit
+    } else {
+      dot = _mm512_srai_epi32(dot, 1);  // Q4_0 values are q - 8
+    }
+    dot = _mm512_dpbusd_epi32(dot, q, _mm512_loadu_si512(x.qs + b * kQK));
+    acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(halves, _mm512_castps128_ps512(scale)),
+                          _mm512_cvtepi32_ps(dot), acc);
   }
   float sum = _mm512_reduce_add_ps(acc);
-  if (b < blocks) {  // an odd block count: the shared loop takes the last one
-    sum += dot_blocks_q8_0<BlockQ5_0, OffsetProduct<16>>(
-        kQK, &wb[b], &xb[b], [](const BlockQ5_0& last) {
-          return _mm256_or_si256(nibbles_to_bytes(last.qs), fifth_bits(last.qh));
-        });
+  if (b < blocks) {  // an odd block count: the last block on its own
+    int32_t dot = 0;
+    const Block& last = wb[b];
+    uint32_t qh = 0;
+    if constexpr (kFifth) std::memcpy(&qh, last.qh, 4);
+    constexpr int kOffset = kFifth ? 16 : 8;
+    for (int i = 0; i < kQK / 2; ++i) {
+      const int lo = (last.qs[i] & 0x0F) | static_cast<int>((qh >> i) & 1u) << 4;
+      const int hi = (last.qs[i] >> 4) | static_cast<int>((qh >> (i + 16)) & 1u) << 4;
+      dot += (lo - kOffset) * x.qs[b * kQK + i] + (hi - kOffset) * x.qs[b * kQK + i + kQK / 2];
+    }
+    sum += _cvtsh_ss(last.d) * x.d[b] * static_cast<float>(dot);
   }
   return sum;
+}
+
+float dot_q32_prepared(GgmlType t, int64_t n, const void* w, const uint8_t* x) {
+  const PreparedQ32 prepared(x, n);
+  if (t == GgmlType::kQ5_0) return dot_prepared(n, static_cast<const BlockQ5_0*>(w), prepared);
+  return dot_prepared(n, static_cast<const BlockQ4_0*>(w), prepared);
 }
 
 }  // namespace
@@ -284,6 +305,7 @@ const KernelSet* avx512_kernels() {
                              axpy_f16,
                              avx512_attend_f16,
                              swiglu,
+                             dot_q32_prepared,
                              avx512_quantize_quad};
     return &s;
   }();

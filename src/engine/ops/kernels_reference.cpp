@@ -244,6 +244,24 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t n) {
   }
 }
 
+size_t prepared_q32_bytes(int64_t n) {
+  return static_cast<size_t>(2 * n + n / kQK * static_cast<int64_t>(sizeof(float)));
+}
+
+void prepare_q32(const float* x, int64_t n, uint8_t* out) {
+  auto* qs = reinterpret_cast<int8_t*>(out);
+  auto* neg_sums = reinterpret_cast<int32_t*>(out + n);
+  auto* d = reinterpret_cast<float*>(out + 2 * n);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    BlockQ8_0 block;
+    quantize_row_q8_0(x + b * kQK, &block, kQK);
+    std::memcpy(qs + b * kQK, block.qs, kQK);
+    d[b] = fp16_to_fp32(block.d);
+  }
+  for (int64_t i = 0; i < n / 4; ++i)
+    neg_sums[i] = -16 * (qs[4 * i] + qs[4 * i + 1] + qs[4 * i + 2] + qs[4 * i + 3]);
+}
+
 void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
                         QuadLayout layout) {
   for (int64_t b = 0; b < n / kQK; ++b, out += kQuadBlockBytes) {

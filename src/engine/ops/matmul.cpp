@@ -224,18 +224,27 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
       (act == GgmlType::kQ8_K && k.tile_k))
     return matmul_quantized_tiles(k, w, x, n_tokens, y, pool);
   const int64_t cols = w.cols, rows = w.rows;
-  const size_t act_row_bytes = act == GgmlType::kQ8_0
+  // Q4_0 / Q5_0 rows against tokens prepared once (prepare_q32), where the set has the dot.
+  const bool prepared =
+      k.dot_q32_prepared != nullptr && (w.type == GgmlType::kQ4_0 || w.type == GgmlType::kQ5_0);
+  // 64-byte multiples keep every token's prepared arrays aligned.
+  const size_t act_row_bytes = prepared ? (prepared_q32_bytes(cols) + 63) / 64 * 64
+                               : act == GgmlType::kQ8_0
                                    ? static_cast<size_t>(cols / kQK) * sizeof(BlockQ8_0)
                                    : static_cast<size_t>(cols / kQKK) * sizeof(BlockQ8K);
   thread_local std::vector<uint8_t> quantized;
-  if (quantized.size() < act_row_bytes * n_tokens) quantized.resize(act_row_bytes * n_tokens);
-  uint8_t* xq = quantized.data();
+  if (quantized.size() < act_row_bytes * n_tokens + 64)
+    quantized.resize(act_row_bytes * n_tokens + 64);
+  uint8_t* xq = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
   auto quantize_tokens = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      if (act == GgmlType::kQ8_0) {
-        quantize_row_q8_0(x + t * cols, reinterpret_cast<BlockQ8_0*>(xq + t * act_row_bytes), cols);
+      uint8_t* out = xq + t * act_row_bytes;
+      if (prepared) {
+        prepare_q32(x + t * cols, cols, out);
+      } else if (act == GgmlType::kQ8_0) {
+        quantize_row_q8_0(x + t * cols, reinterpret_cast<BlockQ8_0*>(out), cols);
       } else {
-        quantize_row_q8_K(x + t * cols, reinterpret_cast<BlockQ8K*>(xq + t * act_row_bytes), cols);
+        quantize_row_q8_K(x + t * cols, reinterpret_cast<BlockQ8K*>(out), cols);
       }
     }
   };
@@ -251,7 +260,12 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
       int64_t r0 = tile * kRowTile, r1 = std::min(rows, r0 + kRowTile);
       for (int64_t t = 0; t < n_tokens; ++t) {
         const uint8_t* xt = xq + t * act_row_bytes;
-        for (int64_t r = r0; r < r1; ++r) y[t * rows + r] = dot(cols, row_ptr(w, r), xt);
+        if (prepared) {
+          for (int64_t r = r0; r < r1; ++r)
+            y[t * rows + r] = k.dot_q32_prepared(w.type, cols, row_ptr(w, r), xt);
+        } else {
+          for (int64_t r = r0; r < r1; ++r) y[t * rows + r] = dot(cols, row_ptr(w, r), xt);
+        }
       }
     }
   });

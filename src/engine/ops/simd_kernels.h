@@ -122,6 +122,22 @@ inline constexpr size_t kQuadScaleOffset = 128, kQuadBiasOffset = 144, kQuadLowB
                         kQuadBlockBytes = 176;
 void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
                         QuadLayout layout = QuadLayout::kRotatedGroups);
+// One token prepared for the one-token Q4_0 / Q5_0 dots (dot_q32_prepared): the numbers of
+// quantize_row_q8_0 in three arrays, each 64-byte aligned when `out` is: the n values (int8),
+// then for every four values -16 times their sum (int32, n bytes: what vpdpbusd's accumulator
+// starts from, so the unsigned weights q come out as q - 16), then each block's scale as a float.
+// The dots read these per row; preparing them once per token saves the work in every row.
+size_t prepared_q32_bytes(int64_t n);
+void prepare_q32(const float* x, int64_t n, uint8_t* out);
+struct PreparedQ32 {
+  const int8_t* qs;
+  const int32_t* neg_sums;
+  const float* d;
+  PreparedQ32(const uint8_t* base, int64_t n)
+      : qs(reinterpret_cast<const int8_t*>(base)),
+        neg_sums(reinterpret_cast<const int32_t*>(base + n)),
+        d(reinterpret_cast<const float*>(base + 2 * n)) {}
+};
 // The rotation (0..3) and 32-bit lane that hold token j's 4-byte group g in `layout`.
 inline int quad_rotation(QuadLayout layout, int j, int g) {
   return layout == QuadLayout::kRotatedGroups ? (g - j + 4) % 4 : (j - g + 4) % 4;
@@ -188,6 +204,9 @@ struct KernelSet {
                      int64_t n_pos, int32_t head_dim, float scale, float* scores, float* out);
   // Optional: gate[i] = silu(gate[i]) * up[i] with a polynomial exp (the fast path's SwiGLU).
   void (*swiglu)(int64_t n, float* gate, const float* up);
+  // Optional (nullptr: the dots above): one Q4_0 or Q5_0 row against one prepared token
+  // (prepare_q32): one-token decode.
+  float (*dot_q32_prepared)(GgmlType t, int64_t n, const void* w, const uint8_t* x);
   // Optional: quantize_quad_q8_0, bit for bit (nullptr: matmul uses the portable one).
   void (*quantize_quad)(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
                         QuadLayout layout);
