@@ -270,8 +270,35 @@ float dot_prepared(int64_t n, const Block* wb, const PreparedQ32& x) {
   return sum;
 }
 
+// Q8_0 rows against a prepared token: the token's values and float scales are ready; the weights'
+// signs move onto the token's values (vpdpbusd multiplies unsigned by signed).
+float dot_prepared_q8_0(int64_t n, const BlockQ8_0* wb, const PreparedQ32& x) {
+  const int64_t blocks = n / kQK;
+  const __m512i halves = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  __m512 acc = _mm512_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= blocks; b += 2) {
+    const auto dw = static_cast<uint32_t>(wb[b].d | static_cast<uint32_t>(wb[b + 1].d) << 16);
+    const __m128 scale =
+        _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dw))),
+                   _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(x.d + b))));
+    const __m512i w = join(load32(wb[b].qs), load32(wb[b + 1].qs));
+    const __m512i dot = dot_i8(w, _mm512_loadu_si512(x.qs + b * kQK));
+    acc = _mm512_fmadd_ps(_mm512_permutexvar_ps(halves, _mm512_castps128_ps512(scale)),
+                          _mm512_cvtepi32_ps(dot), acc);
+  }
+  float sum = _mm512_reduce_add_ps(acc);
+  if (b < blocks) {  // an odd block count: the last block on its own
+    int32_t dot = 0;
+    for (int i = 0; i < kQK; ++i) dot += wb[b].qs[i] * x.qs[b * kQK + i];
+    sum += _cvtsh_ss(wb[b].d) * x.d[b] * static_cast<float>(dot);
+  }
+  return sum;
+}
+
 float dot_q32_prepared(GgmlType t, int64_t n, const void* w, const uint8_t* x) {
   const PreparedQ32 prepared(x, n);
+  if (t == GgmlType::kQ8_0) return dot_prepared_q8_0(n, static_cast<const BlockQ8_0*>(w), prepared);
   if (t == GgmlType::kQ5_0) return dot_prepared(n, static_cast<const BlockQ5_0*>(w), prepared);
   return dot_prepared(n, static_cast<const BlockQ4_0*>(w), prepared);
 }

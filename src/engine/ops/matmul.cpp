@@ -224,9 +224,8 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
       (act == GgmlType::kQ8_K && k.tile_k))
     return matmul_quantized_tiles(k, w, x, n_tokens, y, pool);
   const int64_t cols = w.cols, rows = w.rows;
-  // Q4_0 / Q5_0 rows against tokens prepared once (prepare_q32), where the set has the dot.
-  const bool prepared =
-      k.dot_q32_prepared != nullptr && (w.type == GgmlType::kQ4_0 || w.type == GgmlType::kQ5_0);
+  // Q8_0 / Q4_0 / Q5_0 rows against tokens prepared once (prepare_q32), where the set has the dot.
+  const bool prepared = k.dot_q32_prepared != nullptr && act == GgmlType::kQ8_0;
   // 64-byte multiples keep every token's prepared arrays aligned.
   const size_t act_row_bytes = prepared ? (prepared_q32_bytes(cols) + 63) / 64 * 64
                                : act == GgmlType::kQ8_0

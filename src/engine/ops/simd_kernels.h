@@ -122,11 +122,12 @@ inline constexpr size_t kQuadScaleOffset = 128, kQuadBiasOffset = 144, kQuadLowB
                         kQuadBlockBytes = 176;
 void quantize_quad_q8_0(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
                         QuadLayout layout = QuadLayout::kRotatedGroups);
-// One token prepared for the one-token Q4_0 / Q5_0 dots (dot_q32_prepared): the numbers of
+// One token prepared for the one-token Q8_0 / Q4_0 / Q5_0 dots (dot_q32_prepared): the numbers of
 // quantize_row_q8_0 in three arrays, each 64-byte aligned when `out` is: the n values (int8),
 // then for every four values -16 times their sum (int32, n bytes: what vpdpbusd's accumulator
-// starts from, so the unsigned weights q come out as q - 16), then each block's scale as a float.
-// The dots read these per row; preparing them once per token saves the work in every row.
+// starts from, so Q5_0's unsigned q come out as q - 16; Q4_0 halves it, Q8_0 has no use for it),
+// then each block's scale as a float. The dots read these per row; preparing them once per token
+// saves that work in every row.
 size_t prepared_q32_bytes(int64_t n);
 void prepare_q32(const float* x, int64_t n, uint8_t* out);
 struct PreparedQ32 {
@@ -204,7 +205,7 @@ struct KernelSet {
                      int64_t n_pos, int32_t head_dim, float scale, float* scores, float* out);
   // Optional: gate[i] = silu(gate[i]) * up[i] with a polynomial exp (the fast path's SwiGLU).
   void (*swiglu)(int64_t n, float* gate, const float* up);
-  // Optional (nullptr: the dots above): one Q4_0 or Q5_0 row against one prepared token
+  // Optional (nullptr: the dots above): one Q8_0, Q4_0 or Q5_0 row against one prepared token
   // (prepare_q32): one-token decode.
   float (*dot_q32_prepared)(GgmlType t, int64_t n, const void* w, const uint8_t* x);
   // Optional: quantize_quad_q8_0, bit for bit (nullptr: matmul uses the portable one).
