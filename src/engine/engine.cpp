@@ -16,7 +16,7 @@ Result<std::shared_ptr<Model>> Model::load(const std::filesystem::path& gguf,
 
 Result<std::shared_ptr<ModelImpl>> ModelImpl::create(const std::filesystem::path& gguf,
                                                      const LoadOptions& options) {
-  auto file = GgufFile::open(gguf);
+  auto file = GgufFile::open(gguf, options.huge_pages ? Residency::kHugePages : Residency::kMapped);
   if (!file) return std::unexpected(file.error());
   auto config = read_model_config(**file);
   if (!config) return std::unexpected(config.error());

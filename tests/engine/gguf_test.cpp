@@ -226,6 +226,43 @@ TEST(GgufFile, RejectsBadAlignmentAndShapes) {
   EXPECT_FALSE(GgufFile::from_bytes(bad_value_type.bytes));
 }
 
+// Huge-page residency: the same bytes and the same parse as the mapping, the data 2 MB aligned
+// (a copy, not a view of the file), and a truncated file still refused.
+TEST(GgufFile, HugePageResidencyHoldsTheSameBytes) {
+  for (const auto& entry : std::filesystem::directory_iterator(kModels)) {
+    auto mapped = GgufFile::open(entry.path(), Residency::kMapped);
+    auto copied = GgufFile::open(entry.path(), Residency::kHugePages);
+    ASSERT_TRUE(mapped && copied) << entry.path();
+    const auto& m = **mapped;
+    const auto& c = **copied;
+    ASSERT_EQ(c.file_size(), m.file_size());
+    ASSERT_EQ(c.tensors().size(), m.tensors().size());
+    ASSERT_EQ(c.metadata().size(), m.metadata().size());
+    const TensorInfo* first = c.tensor(c.tensors().front().name);
+    ASSERT_NE(first, nullptr);
+    const uint8_t* base = first->data - c.data_offset() - first->offset;  // the file's first byte
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(base) % (uintptr_t{2} << 20), 0u) << entry.path();
+    for (size_t i = 0; i < c.tensors().size(); ++i) {
+      const TensorInfo& a = m.tensors()[i];
+      const TensorInfo& b = c.tensors()[i];
+      ASSERT_EQ(a.name, b.name);
+      ASSERT_EQ(a.n_bytes, b.n_bytes);
+      EXPECT_NE(a.data, b.data);
+      ASSERT_EQ(std::memcmp(a.data, b.data, a.n_bytes), 0) << entry.path() << " " << a.name;
+    }
+  }
+  const std::filesystem::path truncated =
+      std::filesystem::temp_directory_path() / "plinth-gguf-truncated.gguf";
+  auto bytes = read_all(kModels / "llama-spm-64-q8_0.gguf");
+  {
+    std::ofstream out(truncated, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  EXPECT_FALSE(GgufFile::open(truncated, Residency::kHugePages));
+  std::filesystem::remove(truncated);
+}
+
 TEST(GgufFile, ReportsMissingFileAsIoError) {
   auto file = GgufFile::open("/nonexistent/model.gguf");
   ASSERT_FALSE(file);

@@ -153,6 +153,10 @@ struct LoadOptions {
   // beyond this many bytes (0 = off); shared prefixes shorter than the minimum are not reused.
   size_t prefix_cache_bytes = size_t{256} << 20;
   int32_t prefix_cache_min_tokens = 32;
+  // Weights read into memory backed by transparent huge pages (one-token decode streams every
+  // weight: 20-30% faster matmuls from memory); false maps the file instead (pages shared with
+  // other processes that map it, read on first use).
+  bool huge_pages = true;
 };
 
 // A loaded model. Thread-safe: generate() and embed() may be called from many threads at once;

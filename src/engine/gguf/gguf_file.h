@@ -72,11 +72,23 @@ struct TensorInfo {
   }
 };
 
+// Where an opened file's bytes live.
+enum class Residency {
+  // The file mapped: pages shared with other processes and read on first use.
+  kMapped,
+  // Read into anonymous memory backed by transparent huge pages (MADV_HUGEPAGE), for weights that
+  // every decode step streams: one TLB entry per 2 MB instead of 512, and the hardware prefetchers,
+  // which stop at 4 KB page boundaries, keep running. One-token matmuls from memory ran 20% (Q8_0)
+  // to 30% (Q5_0) faster. Falls back to kMapped when the memory cannot be had.
+  kHugePages,
+};
+
 class GgufFile {
  public:
-  // Maps and validates the whole header: a truncated or hostile file is a kCorruptData error
-  // (kIo when it cannot be opened), never a crash or an out-of-bounds read.
-  static Result<std::unique_ptr<GgufFile>> open(const std::filesystem::path& path);
+  // Maps (or reads, see Residency) and validates the whole header: a truncated or hostile file is
+  // a kCorruptData error (kIo when it cannot be opened), never a crash or an out-of-bounds read.
+  static Result<std::unique_ptr<GgufFile>> open(const std::filesystem::path& path,
+                                                Residency residency = Residency::kMapped);
   // Same validation over bytes the caller keeps alive (tests, in-memory files).
   static Result<std::unique_ptr<GgufFile>> from_bytes(std::span<const uint8_t> bytes);
   ~GgufFile();
@@ -107,7 +119,7 @@ class GgufFile {
   Status parse();
 
   struct Mapping;
-  std::unique_ptr<Mapping> mapping_;  // owns the mmap when opened from a path
+  std::unique_ptr<Mapping> mapping_;  // owns the memory when opened from a path
   std::span<const uint8_t> bytes_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
