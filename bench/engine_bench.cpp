@@ -92,8 +92,9 @@ class BandwidthProbe {
       mapping_ = nullptr;
       return;
     }
-    const auto start = reinterpret_cast<uintptr_t>(mapping_);
-    words_ = reinterpret_cast<uint64_t*>((start + kHugePage - 1) / kHugePage * kHugePage);
+    const auto misalignment = reinterpret_cast<uintptr_t>(mapping_) % kHugePage;
+    words_ = reinterpret_cast<uint64_t*>(static_cast<uint8_t*>(mapping_) +
+                                         (kHugePage - misalignment) % kHugePage);
     (void)madvise(words_, kBytes, MADV_HUGEPAGE);
     std::fill(words_, words_ + kBytes / sizeof(uint64_t), uint64_t{1});  // touched: resident
   }

@@ -95,6 +95,7 @@ Result<ModelConfig> parse_model(const toml::table& t, const std::filesystem::pat
   }
   PLINTH_TRY(read(t, "context_length", m.context_length, where));
   PLINTH_TRY(read(t, "prefix_cache_mib", m.prefix_cache_mib, where));
+  PLINTH_TRY(read(t, "huge_pages", m.huge_pages, where));
   PLINTH_TRY(read(t, "provider", m.provider, where));
   PLINTH_TRY(read(t, "upstream_model", m.upstream_model, where));
   PLINTH_TRY(read_strings(t, "fallbacks", m.fallbacks, where));

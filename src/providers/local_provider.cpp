@@ -209,6 +209,7 @@ Result<std::unique_ptr<LocalProvider>> LocalProvider::load(const std::vector<Mod
     options.threads = engine_threads;
     options.context_length = m.context_length;
     options.prefix_cache_bytes = static_cast<size_t>(m.prefix_cache_mib) << 20;
+    options.huge_pages = m.huge_pages;
     auto model = engine::Model::load(m.file, options);
     if (!model) {
       return fail(model.error().code, "model " + m.id + ": " + model.error().message);

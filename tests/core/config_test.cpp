@@ -33,6 +33,14 @@ price_output_per_mtok = 1.25
   EXPECT_EQ(c->models[0].aliases[0], "anthropic.claude-3-haiku-20240307-v1:0");
   EXPECT_DOUBLE_EQ(c->models[0].price_output_per_mtok, 1.25);
   EXPECT_EQ(c->models[0].prefix_cache_mib, 256);  // the default
+  EXPECT_TRUE(c->models[0].huge_pages);           // the default
+}
+
+TEST(Config, HugePagesCanBeTurnedOffAndMustBeABoolean) {
+  auto off = parse_config("[[models]]\nid = \"a\"\nfile = \"a.gguf\"\nhuge_pages = false\n", "/b");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_FALSE(off->models[0].huge_pages);
+  EXPECT_FALSE(parse_config("[[models]]\nid = \"a\"\nfile = \"a.gguf\"\nhuge_pages = 1\n", "/b"));
 }
 
 TEST(Config, PromptCachePricesAreOptional) {

@@ -25,6 +25,9 @@ struct ModelConfig {
   int context_length = 0;  // 0: the model file's own
   // KV caches of recent prompts kept for reuse by prompts sharing their prefix; 0 turns it off.
   int prefix_cache_mib = 256;
+  // The weights read into transparent huge pages (faster decode); false maps the file instead,
+  // which processes serving the same file share.
+  bool huge_pages = true;
   // An upstream model: the [[providers]] id that answers it (empty: the local engine, and `file`
   // is required), the model name that provider knows it by (default: id), and the catalog models
   // tried in order when this one's provider fails retryably or its circuit breaker is open.

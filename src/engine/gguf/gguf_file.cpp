@@ -236,8 +236,8 @@ bool read_into_huge_pages(int fd, size_t size, void** mapping, size_t* mapping_l
   const size_t length = (size + kHugePage - 1) / kHugePage * kHugePage + kHugePage;
   void* raw = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return false;
-  const auto start = reinterpret_cast<uintptr_t>(raw);
-  auto* aligned = reinterpret_cast<uint8_t*>((start + kHugePage - 1) / kHugePage * kHugePage);
+  const auto misalignment = reinterpret_cast<uintptr_t>(raw) % kHugePage;
+  uint8_t* aligned = static_cast<uint8_t*>(raw) + (kHugePage - misalignment) % kHugePage;
   (void)madvise(aligned, length - static_cast<size_t>(aligned - static_cast<uint8_t*>(raw)),
                 MADV_HUGEPAGE);  // advice: without THP the copy still works, in small pages
   for (size_t done = 0; done < size;) {

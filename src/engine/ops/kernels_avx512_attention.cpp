@@ -41,7 +41,7 @@ void scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64_t n_
   for (; p + 4 <= n_pos; p += 4) {
     const uint16_t* k = keys + p * stride;
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (int c = 0; c < chunks; ++c) {
+    for (int64_t c = 0; c < chunks; ++c) {
       const __m512 qc = _mm512_loadu_ps(q + 16 * c);
       a0 = _mm512_fmadd_ps(halves16(k + 16 * c), qc, a0);
       a1 = _mm512_fmadd_ps(halves16(k + stride + 16 * c), qc, a1);
@@ -52,7 +52,7 @@ void scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64_t n_
   }
   for (; p < n_pos; ++p) {
     __m512 a = _mm512_setzero_ps();
-    for (int c = 0; c < chunks; ++c)
+    for (int64_t c = 0; c < chunks; ++c)
       a = _mm512_fmadd_ps(halves16(keys + p * stride + 16 * c), _mm512_loadu_ps(q + 16 * c), a);
     scores[p] = _mm512_reduce_add_ps(a) * scale;
   }
@@ -86,7 +86,7 @@ void softmax16(float* scores, int64_t n) {
 // out = sum over p of weights[p] * V[p]: per 16 dimensions, four positions' chains in flight.
 void weighted_values_f16(const float* weights, const uint16_t* values, int64_t stride,
                          int64_t n_pos, int chunks, float* out) {
-  for (int c = 0; c < chunks; ++c) {
+  for (int64_t c = 0; c < chunks; ++c) {
     const uint16_t* v = values + 16 * c;
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t p = 0;
