@@ -34,8 +34,9 @@ Status read(const toml::table& t, std::string_view key, T& out, std::string_view
       return ok();
     }
   } else if constexpr (std::is_same_v<T, bool>) {
-    if (auto v = node->value<bool>()) {
-      out = *v;
+    // Only a TOML boolean: value<bool>() also converts integers (1 would read as true).
+    if (const auto* b = node->as_boolean()) {
+      out = b->get();
       return ok();
     }
   } else {
