@@ -118,7 +118,9 @@ void add_bench_commands(CLI::App& app, Action* action) {
       ->capture_default_str();
   streams->add_option("--max-tokens", st_options->max_tokens, "maxTokens per call")
       ->capture_default_str();
-  streams->add_option("--rounds", st_options->rounds, "Rounds per N (median reported)")
+  streams
+      ->add_option("--rounds", st_options->rounds,
+                   "Rounds, each running every N once (medians reported)")
       ->capture_default_str();
   streams->add_option("--temperature", st_options->temperature, "Sampling temperature")
       ->capture_default_str();

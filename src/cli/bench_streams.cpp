@@ -121,28 +121,43 @@ int run_streams_bench(const StreamsBenchOptions& o) {
                 o.max_tokens, static_cast<double>(o.temperature));
   const http::Request request = signed_post(served->port, "/model/small/converse-stream", body);
   std::printf(
-      "plinth bench streams: %s, maxTokens %d, temperature %.2f, %d rounds (median), "
+      "plinth bench streams: %s, maxTokens %d, temperature %.2f, %d interleaved rounds (medians), "
       "load average %s\n",
       o.model.c_str(), o.max_tokens, static_cast<double>(o.temperature), o.rounds,
       bench::load_average().c_str());
   std::printf("%8s %14s %18s %14s %14s %10s\n", "streams", "aggregate t/s", "per-stream t/s",
               "TTFT p50 ms", "TTFT max ms", "vs 1");
   run_round(served->port, request, 1);  // warm-up: page in the weights
+  // Rounds interleave the stream counts (1, 4, 16, 1, 4, 16, ...): each round's ratio compares
+  // N streams with the one stream measured beside it, so a neighbour's load that comes and goes
+  // over the run moves both figures of a ratio rather than one. "vs 1" is the median of the
+  // rounds' ratios.
+  const size_t counts = o.streams.size();
+  std::vector<std::vector<RoundResult>> rounds(counts);
+  for (int r = 0; r < o.rounds; ++r)
+    for (size_t i = 0; i < counts; ++i)
+      rounds[i].push_back(run_round(served->port, request, o.streams[i]));
+  const auto one_at = std::find(o.streams.begin(), o.streams.end(), 1);
   int status = 0;
-  double one = 0;
-  for (int n : o.streams) {
-    std::vector<RoundResult> rounds;
-    for (int r = 0; r < o.rounds; ++r) rounds.push_back(run_round(served->port, request, n));
-    std::sort(rounds.begin(), rounds.end(), [](const RoundResult& a, const RoundResult& b) {
+  for (size_t i = 0; i < counts; ++i) {
+    std::vector<double> ratios;
+    if (one_at != o.streams.end()) {
+      const auto& ones = rounds[static_cast<size_t>(one_at - o.streams.begin())];
+      for (size_t r = 0; r < rounds[i].size(); ++r)
+        if (ones[r].aggregate_tokens_per_s > 0)
+          ratios.push_back(rounds[i][r].aggregate_tokens_per_s / ones[r].aggregate_tokens_per_s);
+    }
+    std::sort(ratios.begin(), ratios.end());
+    std::vector<RoundResult> sorted = rounds[i];
+    std::sort(sorted.begin(), sorted.end(), [](const RoundResult& a, const RoundResult& b) {
       return a.aggregate_tokens_per_s < b.aggregate_tokens_per_s;
     });
-    const RoundResult& median = rounds[rounds.size() / 2];
-    bool ok = std::all_of(rounds.begin(), rounds.end(), [](const auto& r) { return r.ok; });
-    if (n == 1) one = median.aggregate_tokens_per_s;
-    std::printf("%8d %14.1f %18.1f %14.1f %14.1f %9.2fx%s\n", n, median.aggregate_tokens_per_s,
-                median.per_stream_tokens_per_s, median.first_token_p50_ms,
-                median.first_token_max_ms, one > 0 ? median.aggregate_tokens_per_s / one : 0.0,
-                ok ? "" : "  (a stream failed)");
+    const RoundResult& median = sorted[sorted.size() / 2];
+    const bool ok = std::all_of(sorted.begin(), sorted.end(), [](const auto& r) { return r.ok; });
+    std::printf("%8d %14.1f %18.1f %14.1f %14.1f %9.2fx%s\n", o.streams[i],
+                median.aggregate_tokens_per_s, median.per_stream_tokens_per_s,
+                median.first_token_p50_ms, median.first_token_max_ms,
+                ratios.empty() ? 0.0 : ratios[ratios.size() / 2], ok ? "" : "  (a stream failed)");
     if (!ok) status = 1;
   }
   stop_plinth_serve(*served);
