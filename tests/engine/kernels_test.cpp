@@ -168,6 +168,41 @@ TEST(Fp16, RoundTripsEveryFiniteHalf) {
   EXPECT_EQ(fp32_to_fp16(70000.0f), 0x7C00);
 }
 
+// A layer's q / k / v (and gate / up) through matmul_shared_input: the same numbers as one matmul
+// per weight, bit for bit, when the weights share an activation layout (two Q5_0), when they do
+// not (Q8_0, Q6_K, Q4_K: other offsets and, for K at one token, Q8_K), and on the exact path.
+TEST(Kernels, SharedInputMatmulsEqualSeparateOnes) {
+  ThreadPool pool(3);
+  const int64_t cols = 512;
+  for (const KernelSet* k : {&scalar_kernels(), avx2_kernels(), avx512_kernels()}) {
+    if (k == nullptr) continue;
+    for (int64_t tokens : {1, 3, 4, 5, 16}) {
+      std::vector<Problem> problems;
+      const GgmlType types[] = {GgmlType::kQ5_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ6_K};
+      const int64_t rows[] = {37, 8, 21, 13};  // row tiles that do not divide evenly
+      for (int i = 0; i < 4; ++i)
+        problems.push_back(make_problem(types[i], rows[i], cols, tokens, 100 + 7 * i));
+      for (auto& p : problems) p.x = problems[0].x;  // one input
+      for (bool exact : {false, true}) {
+        std::vector<std::vector<float>> together(4);
+        std::vector<WeightMatrix> matrices;
+        for (const auto& p : problems) matrices.push_back(p.matrix());
+        std::vector<MatmulTarget> targets;
+        for (int i = 0; i < 4; ++i) {
+          together[i].assign(problems[i].rows * tokens, -1234.0f);
+          targets.push_back({&matrices[i], together[i].data()});
+        }
+        matmul_shared_input_with(*k, targets, problems[0].x.data(), tokens, exact, pool);
+        for (int i = 0; i < 4; ++i) {
+          const std::vector<float> alone = run(*k, problems[i], exact, pool);
+          ASSERT_EQ(together[i], alone)
+              << k->name << " tokens " << tokens << " target " << i << (exact ? " exact" : " fast");
+        }
+      }
+    }
+  }
+}
+
 TEST(Kernels, ScalarExactPathMatchesDoublePrecision) {
   ThreadPool pool(2);
   for (GgmlType t : kAllTypes) {

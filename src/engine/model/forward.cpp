@@ -83,9 +83,8 @@ void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, floa
     std::copy(x_.begin(), x_.begin() + total * d, xn_.begin());
     for (int64_t i = 0; i < total; ++i)
       rms_norm(xn_.data() + i * d, l.attn_norm.data(), d, c.norm_eps);
-    matmul(l.wq, xn_.data(), total, q_.data(), exact, pool_);
-    matmul(l.wk, xn_.data(), total, k_.data(), exact, pool_);
-    matmul(l.wv, xn_.data(), total, v_.data(), exact, pool_);
+    const MatmulTarget qkv[] = {{&l.wq, q_.data()}, {&l.wk, k_.data()}, {&l.wv, v_.data()}};
+    matmul_shared_input(qkv, xn_.data(), total, exact, pool_);
     add_bias(q_.data(), l.bq, total, qd);
     add_bias(k_.data(), l.bk, total, kvd);
     add_bias(v_.data(), l.bv, total, kvd);
@@ -122,8 +121,8 @@ void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, floa
     std::copy(x_.begin(), x_.begin() + total * d, xn_.begin());
     for (int64_t i = 0; i < total; ++i)
       rms_norm(xn_.data() + i * d, l.ffn_norm.data(), d, c.norm_eps);
-    matmul(l.ffn_gate, xn_.data(), total, gate_.data(), exact, pool_);
-    matmul(l.ffn_up, xn_.data(), total, up_.data(), exact, pool_);
+    const MatmulTarget gate_up[] = {{&l.ffn_gate, gate_.data()}, {&l.ffn_up, up_.data()}};
+    matmul_shared_input(gate_up, xn_.data(), total, exact, pool_);
     const kernels::KernelSet& k = kernels::best_kernels();
     if (!exact && k.swiglu != nullptr) {
       k.swiglu(total * c.n_ff, gate_.data(), up_.data());

@@ -2,6 +2,7 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <limits>
 #include <string_view>
@@ -122,41 +123,68 @@ constexpr int kQuadTile = 4;
 // arrive from memory during one memory latency, so the next rows are in cache when reached.
 constexpr int64_t kPrefetchBytes = 6144;
 
-// Fast, quantized weights with tile kernels: quad-layout Q8_0 or Q8_K activations.
-void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const float* x,
-                            int64_t n_tokens, float* y, ThreadPool& pool) {
-  const int64_t cols = w.cols, rows = w.rows;
+// Activations quantized for the tile kernels: quad-layout Q8_0 (four tokens per unit) or Q8_K
+// (one token per unit). Weights of one type and shape take the same ones, so a group of matmuls
+// over one input (matmul_shared_input) quantizes it once.
+struct TileActivations {
+  bool q32 = false;
+  int32_t offset = 0;
+  QuadLayout layout = QuadLayout::kRotatedGroups;
+  int64_t units = 0;
+  size_t unit_bytes = 0;
+  uint8_t* base = nullptr;
+  // Whether weights of type t (cols wide) read these activations.
+  bool fits(const KernelSet& k, GgmlType t, int64_t n_tokens) const;
+};
+
+bool tile_q32_for(const KernelSet& k, GgmlType t, int64_t n_tokens) {
   // K-quant rows shared by several tokens also take the quad tiles, with Q8_0 activations: 8
   // vpdpbusd per 512 products (32 values of 4 rows x 4 tokens), where the K tiles spend 8
   // instructions (maddubs + vpdpwssd) per 256 products of one row and token. A 16-sequence step
   // of a Q4_K_M file went from 145-153 to 124-141 ms CPU. One token keeps the K tile and its
   // Q8_K activations (it reads the weights once either way).
-  const bool k_quant = fast_activation_type(w.type) == GgmlType::kQ8_K;
-  const bool q32 = !k_quant || (n_tokens > 1 && k.tile_q32 != nullptr);
-  // q32: one unit is a group of four tokens; K: one token's cols / 256 Q8_K blocks.
-  const int64_t units = q32 ? (n_tokens + 3) / 4 : n_tokens;
-  const size_t unit_bytes = q32 ? static_cast<size_t>(cols / kQK) * kQuadBlockBytes
-                                : static_cast<size_t>(cols / kQKK) * sizeof(BlockQ8K);
-  thread_local std::vector<uint8_t> quantized;
-  if (quantized.size() < unit_bytes * units + 64) quantized.resize(unit_bytes * units + 64);
-  // 64-byte aligned start; unit_bytes keeps the alignment of the blocks.
-  uint8_t* base = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
-  const int32_t offset = q32 ? quad_weight_offset(w.type) : 0;
+  const bool k_quant = fast_activation_type(t) == GgmlType::kQ8_K;
+  return !k_quant || (n_tokens > 1 && k.tile_q32 != nullptr);
+}
+
+QuadLayout tile_layout(GgmlType t, int64_t units) {
   // One group (batched decode of up to four sequences): the tiles rotate their sums, cheaper
   // than rotating the weights when no other group shares the rotated weights.
-  const QuadLayout layout =
-      units == 1 && !k_quant ? QuadLayout::kRotatedTokens : QuadLayout::kRotatedGroups;
+  const bool k_quant = fast_activation_type(t) == GgmlType::kQ8_K;
+  return units == 1 && !k_quant ? QuadLayout::kRotatedTokens : QuadLayout::kRotatedGroups;
+}
+
+bool TileActivations::fits(const KernelSet& k, GgmlType t, int64_t n_tokens) const {
+  if (tile_q32_for(k, t, n_tokens) != q32) return false;
+  if (!q32) return true;
+  return quad_weight_offset(t) == offset && tile_layout(t, units) == layout;
+}
+
+TileActivations quantize_for_tiles(const KernelSet& k, GgmlType t, const float* x, int64_t cols,
+                                   int64_t n_tokens, std::vector<uint8_t>& storage,
+                                   ThreadPool& pool) {
+  TileActivations a;
+  a.q32 = tile_q32_for(k, t, n_tokens);
+  // q32: one unit is a group of four tokens; K: one token's cols / 256 Q8_K blocks.
+  a.units = a.q32 ? (n_tokens + 3) / 4 : n_tokens;
+  a.unit_bytes = a.q32 ? static_cast<size_t>(cols / kQK) * kQuadBlockBytes
+                       : static_cast<size_t>(cols / kQKK) * sizeof(BlockQ8K);
+  if (storage.size() < a.unit_bytes * a.units + 64) storage.resize(a.unit_bytes * a.units + 64);
+  // 64-byte aligned start; unit_bytes keeps the alignment of the blocks.
+  a.base = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+  a.offset = a.q32 ? quad_weight_offset(t) : 0;
+  a.layout = tile_layout(t, a.units);
   auto quantize_units = [&](int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; ++u) {
-      uint8_t* at = base + u * unit_bytes;
-      if (q32) {
+      uint8_t* at = a.base + u * a.unit_bytes;
+      if (a.q32) {
         const float* tokens[4];
         const int count = static_cast<int>(std::min<int64_t>(4, n_tokens - 4 * u));
         for (int j = 0; j < count; ++j) tokens[j] = x + (4 * u + j) * cols;
         if (k.quantize_quad != nullptr) {
-          k.quantize_quad(tokens, count, cols, offset, at, layout);
+          k.quantize_quad(tokens, count, cols, a.offset, at, a.layout);
         } else {
-          quantize_quad_q8_0(tokens, count, cols, offset, at, layout);
+          quantize_quad_q8_0(tokens, count, cols, a.offset, at, a.layout);
         }
       } else {
         quantize_row_q8_K(x + u * cols, reinterpret_cast<BlockQ8K*>(at), cols);
@@ -164,52 +192,72 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
     }
   };
   if (n_tokens >= 8) {
-    pool.parallel_for(units, quantize_units);
+    pool.parallel_for(a.units, quantize_units);
   } else {
-    quantize_units(0, units);
+    quantize_units(0, a.units);
   }
+  return a;
+}
+
+int64_t row_tiles(const WeightMatrix& w) { return (w.rows + kRowTile - 1) / kRowTile; }
+
+// Row tiles [begin, end) of w against the activations (what one chunk of a parallel_for runs).
+void run_tiles(const KernelSet& k, const WeightMatrix& w, const TileActivations& a,
+               int64_t n_tokens, float* y, int64_t begin, int64_t end) {
+  const int64_t cols = w.cols, rows = w.rows, units = a.units;
+  const bool q32 = a.q32;
+  const size_t unit_bytes = a.unit_bytes;
+  const uint8_t* base = a.base;
+  const QuadLayout layout = a.layout;
   // Units per kernel call.
   const int64_t unit_tile = q32 ? kQuadTile : kTokenTile;
-  const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
-  pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
-    const uint8_t* xq[kTokenTile];
-    const BlockQ8K* xk[kTokenTile];
-    float out[kTokenTile];  // the K tiles' sums
-    const int64_t row_end = std::min(rows, end * kRowTile);
-    // Q8_0-family tiles take four rows at once (one vector holds 16 values of each).
-    const int64_t row_step = q32 ? 4 : 1;
-    const int64_t step_bytes = row_step * static_cast<int64_t>(w.row_bytes);
-    const int64_t prefetch_rows = row_step * ((kPrefetchBytes + step_bytes - 1) / step_bytes);
-    for (int64_t r = begin * kRowTile; r < row_end; r += row_step) {
-      const int row_count = static_cast<int>(std::min(row_step, row_end - r));
-      // The tiles read a few rows in interleaved short streams that the hardware prefetcher
-      // barely catches; without help a batch step pays memory latency on top of the compute.
-      // The kernels prefetch the rows a few KB ahead, a few lines per block in address order (one
-      // stream), so the requests spread over the compute instead of arriving in one burst.
-      const int64_t prefetch = r + prefetch_rows + row_step <= rows
-                                   ? prefetch_rows * static_cast<int64_t>(w.row_bytes)
-                                   : 0;
-      const void* row[4];
-      for (int j = 0; j < 4; ++j) row[j] = row_ptr(w, r + std::min(j, row_count - 1));
-      for (int64_t u0 = 0; u0 < units; u0 += unit_tile) {
-        const int count = static_cast<int>(std::min<int64_t>(unit_tile, units - u0));
-        for (int i = 0; i < count; ++i) {
-          xq[i] = base + (u0 + i) * unit_bytes;
-          xk[i] = reinterpret_cast<const BlockQ8K*>(xq[i]);
-        }
-        const int64_t fetch = u0 == 0 ? prefetch : 0;
-        if (q32) {
-          // Token-major: each token's rows are adjacent in y (the logits rows are far apart).
-          const int64_t t0 = 4 * u0;
-          const TileOut to{y + t0 * rows + r, rows,
-                           static_cast<int>(std::min<int64_t>(4 * count, n_tokens - t0))};
-          k.tile_q32(w.type, cols, row, row_count, xq, count, layout, fetch, to);
-        } else {
-          k.tile_k(w.type, cols, row[0], xk, count, fetch, out);
-          for (int i = 0; i < count; ++i) y[(u0 + i) * rows + r] = out[i];
-        }
+  const uint8_t* xq[kTokenTile];
+  const BlockQ8K* xk[kTokenTile];
+  float out[kTokenTile];  // the K tiles' sums
+  const int64_t row_end = std::min(rows, end * kRowTile);
+  // Q8_0-family tiles take four rows at once (one vector holds 16 values of each).
+  const int64_t row_step = q32 ? 4 : 1;
+  const int64_t step_bytes = row_step * static_cast<int64_t>(w.row_bytes);
+  const int64_t prefetch_rows = row_step * ((kPrefetchBytes + step_bytes - 1) / step_bytes);
+  for (int64_t r = begin * kRowTile; r < row_end; r += row_step) {
+    const int row_count = static_cast<int>(std::min(row_step, row_end - r));
+    // The tiles read a few rows in interleaved short streams that the hardware prefetcher
+    // barely catches; without help a batch step pays memory latency on top of the compute.
+    // The kernels prefetch the rows a few KB ahead, a few lines per block in address order (one
+    // stream), so the requests spread over the compute instead of arriving in one burst.
+    const int64_t prefetch = r + prefetch_rows + row_step <= rows
+                                 ? prefetch_rows * static_cast<int64_t>(w.row_bytes)
+                                 : 0;
+    const void* row[4];
+    for (int j = 0; j < 4; ++j) row[j] = row_ptr(w, r + std::min(j, row_count - 1));
+    for (int64_t u0 = 0; u0 < units; u0 += unit_tile) {
+      const int count = static_cast<int>(std::min<int64_t>(unit_tile, units - u0));
+      for (int i = 0; i < count; ++i) {
+        xq[i] = base + (u0 + i) * unit_bytes;
+        xk[i] = reinterpret_cast<const BlockQ8K*>(xq[i]);
+      }
+      const int64_t fetch = u0 == 0 ? prefetch : 0;
+      if (q32) {
+        // Token-major: each token's rows are adjacent in y (the logits rows are far apart).
+        const int64_t t0 = 4 * u0;
+        const TileOut to{y + t0 * rows + r, rows,
+                         static_cast<int>(std::min<int64_t>(4 * count, n_tokens - t0))};
+        k.tile_q32(w.type, cols, row, row_count, xq, count, layout, fetch, to);
+      } else {
+        k.tile_k(w.type, cols, row[0], xk, count, fetch, out);
+        for (int i = 0; i < count; ++i) y[(u0 + i) * rows + r] = out[i];
       }
     }
+  }
+}
+
+// Fast, quantized weights with tile kernels: quad-layout Q8_0 or Q8_K activations.
+void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const float* x,
+                            int64_t n_tokens, float* y, ThreadPool& pool) {
+  thread_local std::vector<uint8_t> storage;
+  const TileActivations a = quantize_for_tiles(k, w.type, x, w.cols, n_tokens, storage, pool);
+  pool.parallel_for(row_tiles(w), [&](int64_t begin, int64_t end) {
+    run_tiles(k, w, a, n_tokens, y, begin, end);
   });
 }
 
@@ -270,6 +318,14 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
   });
 }
 
+// Whether matmul_with sends w to the tile kernels (matmul_quantized_tiles).
+bool takes_tiles(const KernelSet& k, const WeightMatrix& w, int64_t n_tokens, bool exact) {
+  if (exact || n_tokens <= 0 || w.rows <= 0 || !supports(w.type, w.cols)) return false;
+  const GgmlType act = fast_activation_type(w.type);
+  return (n_tokens > 1 && act == GgmlType::kQ8_0 && k.tile_q32 != nullptr) ||
+         (act == GgmlType::kQ8_K && k.tile_k != nullptr);
+}
+
 const KernelSet& choose_kernels() {
   // PLINTH_KERNELS=scalar|avx2|avx512 pins a level (benchmarks, debugging); else the best one.
   const char* forced = std::getenv("PLINTH_KERNELS");
@@ -308,11 +364,51 @@ void matmul_with(const KernelSet& k, const WeightMatrix& w, const float* x, int6
   }
 }
 
+void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> targets,
+                              const float* x, int64_t n_tokens, bool exact, ThreadPool& pool) {
+  constexpr size_t kMaxTargets = 4;
+  bool together = targets.size() > 1 && targets.size() <= kMaxTargets;
+  for (const MatmulTarget& t : targets)
+    together = together && takes_tiles(k, *t.w, n_tokens, exact) && t.w->cols == targets[0].w->cols;
+  if (!together) {
+    for (const MatmulTarget& t : targets) matmul_with(k, *t.w, x, n_tokens, t.y, exact, pool);
+    return;
+  }
+  thread_local std::array<std::vector<uint8_t>, kMaxTargets> storage;
+  std::array<TileActivations, kMaxTargets> activations;
+  std::array<size_t, kMaxTargets> uses{};
+  size_t distinct = 0;
+  std::array<int64_t, kMaxTargets + 1> first_tile{};
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const WeightMatrix& w = *targets[i].w;
+    size_t j = 0;
+    while (j < distinct && !activations[j].fits(k, w.type, n_tokens)) ++j;
+    if (j == distinct)
+      activations[distinct++] =
+          quantize_for_tiles(k, w.type, x, w.cols, n_tokens, storage[j], pool);
+    uses[i] = j;
+    first_tile[i + 1] = first_tile[i] + row_tiles(w);
+  }
+  pool.parallel_for(first_tile[targets.size()], [&](int64_t begin, int64_t end) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const int64_t lo = std::max(begin, first_tile[i]), hi = std::min(end, first_tile[i + 1]);
+      if (lo < hi)
+        run_tiles(k, *targets[i].w, activations[uses[i]], n_tokens, targets[i].y,
+                  lo - first_tile[i], hi - first_tile[i]);
+    }
+  });
+}
+
 }  // namespace kernels
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, bool exact,
             ThreadPool& pool) {
   kernels::matmul_with(kernels::best_kernels(), w, x, n_tokens, y, exact, pool);
+}
+
+void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, int64_t n_tokens,
+                         bool exact, ThreadPool& pool) {
+  kernels::matmul_shared_input_with(kernels::best_kernels(), targets, x, n_tokens, exact, pool);
 }
 
 }  // namespace plinth::engine

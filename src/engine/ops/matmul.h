@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "ops/thread_pool.h"
 
@@ -46,5 +47,16 @@ void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n);
 // !exact (fast): may quantize x (Q8_0 / Q8_K) and use integer dot products, as llama.cpp does.
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, bool exact,
             ThreadPool& pool);
+
+// One input against several weights (a layer's q, k and v; gate and up): each target gets what
+// matmul would give it. Where every weight takes the fast tile kernels, the input is quantized
+// once per activation layout and all the weights' row tiles run in one parallel_for (one
+// barrier, not one per weight); otherwise the targets run one after another.
+struct MatmulTarget {
+  const WeightMatrix* w;
+  float* y;
+};
+void matmul_shared_input(std::span<const MatmulTarget> targets, const float* x, int64_t n_tokens,
+                         bool exact, ThreadPool& pool);
 
 }  // namespace plinth::engine

@@ -223,5 +223,7 @@ const KernelSet& best_kernels();
 // matmul with an explicit kernel set (tests compare the sets against the scalar one).
 void matmul_with(const KernelSet& k, const WeightMatrix& w, const float* x, int64_t n_tokens,
                  float* y, bool exact, ThreadPool& pool);
+void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> targets,
+                              const float* x, int64_t n_tokens, bool exact, ThreadPool& pool);
 
 }  // namespace plinth::engine::kernels
