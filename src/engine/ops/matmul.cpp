@@ -241,7 +241,7 @@ void run_tiles(const KernelSet& k, const WeightMatrix& w, const TileActivations&
         // Token-major: each token's rows are adjacent in y (the logits rows are far apart).
         const int64_t t0 = 4 * u0;
         const TileOut to{y + t0 * rows + r, rows,
-                         static_cast<int>(std::min<int64_t>(4 * count, n_tokens - t0))};
+                         static_cast<int>(std::min<int64_t>(int64_t{4} * count, n_tokens - t0))};
         k.tile_q32(w.type, cols, row, row_count, xq, count, layout, fetch, to);
       } else {
         k.tile_k(w.type, cols, row[0], xk, count, fetch, out);
