@@ -1,6 +1,8 @@
 // The AVX-512 attention kernel over an F16 cache against the same attention in double precision,
 // and attend_one_head (which takes the kernel where it applies) against it too.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <random>
@@ -53,6 +55,28 @@ std::vector<double> reference(const Case& c, float scale) {
     for (int32_t d = 0; d < c.head_dim; ++d)
       out[d] += scores[p] / sum * fp16_to_fp32(c.values[p * c.stride + c.offset + d]);
   return out;
+}
+
+// Scores that end where a page without access begins: the kernel must not read (or write) past
+// n_pos, which a heap vector with slack would hide. A crash here is the failure.
+TEST(AttentionKernel, NeverTouchesScoresPastTheLastPosition) {
+  const KernelSet* k = avx512_kernels();
+  if (k == nullptr || k->attend_f16 == nullptr) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* region =
+      mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(region, MAP_FAILED);
+  ASSERT_EQ(mprotect(static_cast<char*>(region) + page, page, PROT_NONE), 0);
+  for (int64_t n_pos : {1, 2, 3, 5, 15, 17, 33}) {
+    const Case c = make_case(n_pos, 64, static_cast<uint32_t>(n_pos));
+    auto* scores = reinterpret_cast<float*>(static_cast<char*>(region) + page) - n_pos;
+    std::vector<float> out(64);
+    k->attend_f16(c.q.data(), c.keys.data() + c.offset, c.values.data() + c.offset, c.stride, n_pos,
+                  64, 0.125f, scores, out.data());
+    const std::vector<double> want = reference(c, 0.125f);
+    EXPECT_NEAR(out[0], want[0], 2e-5 * (1.0 + std::fabs(want[0]))) << "n_pos " << n_pos;
+  }
+  munmap(region, 2 * page);
 }
 
 TEST(AttentionKernel, MatchesDoublePrecisionForEveryTailLength) {

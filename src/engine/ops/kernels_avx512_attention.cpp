@@ -66,7 +66,7 @@ inline __mmask16 tail(int64_t left) {
 void softmax16(float* scores, int64_t n) {
   __m512 m = _mm512_set1_ps(scores[0]);
   for (int64_t i = 0; i < n; i += 16)
-    m = _mm512_mask_max_ps(m, tail(n - i), m, _mm512_loadu_ps(scores + i));
+    m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, tail(n - i), scores + i));  // never past n
   const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(m));
   __m512 sum = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
