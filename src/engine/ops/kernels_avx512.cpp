@@ -40,23 +40,7 @@ inline __m512i join(__m256i lo, __m256i hi) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-inline __m512 scales2(float d0, float d1) {
-  return _mm512_insertf32x8(_mm512_set1_ps(d0), _mm256_set1_ps(d1), 1);
-}
-
 inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-inline __m256i nibbles_to_bytes(const uint8_t* p) {
-  __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0x0F));
-}
-
-// The 32 fifth bits of a Q5_0 block as 0x10 bytes.
-inline __m256i fifth_bits(const uint8_t* p) {
-  uint32_t bits;
-  std::memcpy(&bits, p, 4);
-  return _mm256_maskz_mov_epi8(bits, _mm256_set1_epi8(0x10));
-}
 
 float dot_f32(int64_t n, const float* a, const float* b) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -156,70 +140,17 @@ float dot_bf16_f32(int64_t n, const void* w, const float* x) {
   return sum;
 }
 
-// Signed-by-signed block products: |w| against x carrying w's sign (Q8_0).
-struct SignedProduct {
-  __m512i operator()(__m512i w, __m512i x) const { return dot_i8(w, x); }
-};
-// Unsigned q with an offset (Q4_0: q - 8, Q5_0: q - 16): sum(q * x) - offset * sum(x), both by
-// vpdpbusd directly, no sign juggling.
-template <int kOffset>
-struct OffsetProduct {
-  __m512i operator()(__m512i q, __m512i x) const {
-    __m512i qx = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, x);
-    __m512i ox = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(kOffset), x);
-    return _mm512_sub_epi32(qx, ox);
-  }
-};
-
-// Shared loop for 32-value weight blocks against Q8_0: two blocks per 512-bit step.
-template <typename Block, typename Product, typename Unpack>
-float dot_blocks_q8_0(int64_t n, const void* w, const void* x, Unpack unpack) {
-  const auto* wb = static_cast<const Block*>(w);
-  const auto* xb = static_cast<const BlockQ8_0*>(x);
-  const Product product;
-  int64_t blocks = n / kQK, b = 0;
-  __m512 acc = _mm512_setzero_ps();
-  for (; b + 2 <= blocks; b += 2) {
-    __m512i wq = join(unpack(wb[b]), unpack(wb[b + 1]));
-    __m512i xq = join(load32(xb[b].qs), load32(xb[b + 1].qs));
-    __m512 d = scales2(half(wb[b].d) * half(xb[b].d), half(wb[b + 1].d) * half(xb[b + 1].d));
-    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(product(wq, xq)), acc);
-  }
-  if (b < blocks) {
-    __m512i wq = join(unpack(wb[b]), _mm256_setzero_si256());
-    __m512i xq = join(load32(xb[b].qs), _mm256_setzero_si256());
-    __m512 d = scales2(half(wb[b].d) * half(xb[b].d), 0.0f);
-    acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(product(wq, xq)), acc);
-  }
-  return _mm512_reduce_add_ps(acc);
-}
-
-float dot_q8_0_q8_0(int64_t n, const void* w, const void* x) {
-  return dot_blocks_q8_0<BlockQ8_0, SignedProduct>(n, w, x,
-                                                   [](const BlockQ8_0& b) { return load32(b.qs); });
-}
-
-float dot_q4_0_q8_0(int64_t n, const void* w, const void* x) {
-  return dot_blocks_q8_0<BlockQ4_0, OffsetProduct<8>>(
-      n, w, x, [](const BlockQ4_0& b) { return nibbles_to_bytes(b.qs); });
-}
-
-float dot_q5_0_q8_0(int64_t n, const void* w, const void* x) {
-  return dot_blocks_q8_0<BlockQ5_0, OffsetProduct<16>>(n, w, x, [](const BlockQ5_0& b) {
-    return _mm256_or_si256(nibbles_to_bytes(b.qs), fifth_bits(b.qh));
-  });
-}
-
 // One-token decode of Q4_0 / Q5_0 rows. Q5_0 is most of a Q4_K_M file of a small model (rows of
 // 896 values are no multiple of 256) and decode reads each weight once, so this loop has to keep
-// up with memory: the shared loop above spends ~40 vector operations per pair of blocks (~25 GB/s
-// from cache), this one 14. The token comes prepared (prepare_q32): its offset sums start the
-// dot's accumulator and its scales are floats already. Each pair of weight blocks is read with
-// one 8-byte load per block for d and qh, assembled in general registers (idle beside the vector
-// units), and two broadcasts of the nibbles, which a variable shift and a mask split into values
-// 0..15 and 16..31 in place. (Four rows sharing the token's loads were 5% faster from cache but
-// read four interleaved streams, which the hardware prefetcher followed badly: 2.8x slower from
-// memory, measured before the weights moved to huge pages.)
+// up with memory: the per-row dots against Q8_0 blocks (the AVX2 set's, and this set's before)
+// spend ~40 vector operations per pair of blocks (~25 GB/s from cache), this one 14. The token
+// comes prepared (prepare_q32): its offset sums start the dot's accumulator and its scales are
+// floats already. Each pair of weight blocks is read with one 8-byte load per block for d and qh,
+// assembled in general registers (idle beside the vector units), and two broadcasts of the nibbles,
+// which a variable shift and a mask split into values 0..15 and 16..31 in place. (Four rows sharing
+// the token's loads were 5% faster from cache but read four interleaved streams, which the hardware
+// prefetcher followed badly: 2.8x slower from memory, measured before the weights moved to huge
+// pages.)
 template <typename Block>
 float dot_prepared(int64_t n, const Block* wb, const PreparedQ32& x) {
   constexpr bool kFifth = std::is_same_v<Block, BlockQ5_0>;
@@ -314,26 +245,13 @@ const KernelSet* avx512_kernels() {
       return nullptr;
     // The K-quant kernels mix per-16/32 int16 scales, where vpdpbusd saves nothing over the
     // AVX2 maddubs + madd pair, so they are shared with the AVX2 set.
-    static const KernelSet s{"avx512",
-                             dot_f32,
-                             dot_f32_x4,
-                             dot_f16_f32,
-                             dot_bf16_f32,
-                             dot_q8_0_q8_0,
-                             dot_q4_0_q8_0,
-                             dot_q5_0_q8_0,
-                             avx2->dot_q4_K_q8_K,
-                             avx2->dot_q5_K_q8_K,
-                             avx2->dot_q6_K_q8_K,
-                             avx512_dequantize,
-                             avx512_tile_q32,
-                             avx512_tile_k,
-                             dot_f32_4x4,
-                             axpy_f16,
-                             avx512_attend_f16,
-                             swiglu,
-                             dot_q32_prepared,
-                             avx512_quantize_quad};
+    static const KernelSet s{
+        "avx512", dot_f32, dot_f32_x4, dot_f16_f32, dot_bf16_f32,
+        // matmul gives Q8_0-family rows to dot_q32_prepared (below); the
+        // AVX2 dots only complete the table.
+        avx2->dot_q8_0_q8_0, avx2->dot_q4_0_q8_0, avx2->dot_q5_0_q8_0, avx2->dot_q4_K_q8_K,
+        avx2->dot_q5_K_q8_K, avx2->dot_q6_K_q8_K, avx512_dequantize, avx512_tile_q32, avx512_tile_k,
+        dot_f32_4x4, axpy_f16, avx512_attend_f16, swiglu, dot_q32_prepared, avx512_quantize_quad};
     return &s;
   }();
   return set;
