@@ -133,7 +133,7 @@ struct TileActivations {
   int64_t units = 0;
   size_t unit_bytes = 0;
   uint8_t* base = nullptr;
-  // Whether weights of type t (cols wide) read these activations.
+  // Whether weights of type t read these activations (the caller checks the width).
   bool fits(const KernelSet& k, GgmlType t, int64_t n_tokens) const;
 };
 
@@ -251,6 +251,16 @@ void run_tiles(const KernelSet& k, const WeightMatrix& w, const TileActivations&
   }
 }
 
+// Whether the fast path gives rows of type t to the tile kernels. One token (decode) gains nothing
+// from sharing the Q8_0-family unpacking; the prepared dots are leaner. The K-quant tiles beat
+// their dots even then (AVX-512 against the shared AVX2 dots: 6.4 against 13.8 ns per Q4_K
+// super-block in cache).
+bool tiles_take(const KernelSet& k, GgmlType t, int64_t n_tokens) {
+  const GgmlType act = fast_activation_type(t);
+  return (n_tokens > 1 && act == GgmlType::kQ8_0 && k.tile_q32 != nullptr) ||
+         (act == GgmlType::kQ8_K && k.tile_k != nullptr);
+}
+
 // Fast, quantized weights with tile kernels: quad-layout Q8_0 or Q8_K activations.
 void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const float* x,
                             int64_t n_tokens, float* y, ThreadPool& pool) {
@@ -264,13 +274,8 @@ void matmul_quantized_tiles(const KernelSet& k, const WeightMatrix& w, const flo
 // Fast, quantized weights: activations quantized once per call (Q8_0 or Q8_K), integer dots.
 void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x, int64_t n_tokens,
                       float* y, ThreadPool& pool) {
+  if (tiles_take(k, w.type, n_tokens)) return matmul_quantized_tiles(k, w, x, n_tokens, y, pool);
   const GgmlType act = fast_activation_type(w.type);
-  // One token (decode) gains nothing from sharing the Q8_0-family unpacking; the plain dots are
-  // leaner. The K-quant tiles beat their dots even then (AVX-512 against the shared AVX2 dots:
-  // 6.4 against 13.8 ns per Q4_K super-block in cache).
-  if ((n_tokens > 1 && act == GgmlType::kQ8_0 && k.tile_q32) ||
-      (act == GgmlType::kQ8_K && k.tile_k))
-    return matmul_quantized_tiles(k, w, x, n_tokens, y, pool);
   const int64_t cols = w.cols, rows = w.rows;
   // Q8_0 / Q4_0 / Q5_0 rows against tokens prepared once (prepare_q32), where the set has the dot.
   const bool prepared = k.dot_q32_prepared != nullptr && act == GgmlType::kQ8_0;
@@ -320,10 +325,8 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
 
 // Whether matmul_with sends w to the tile kernels (matmul_quantized_tiles).
 bool takes_tiles(const KernelSet& k, const WeightMatrix& w, int64_t n_tokens, bool exact) {
-  if (exact || n_tokens <= 0 || w.rows <= 0 || !supports(w.type, w.cols)) return false;
-  const GgmlType act = fast_activation_type(w.type);
-  return (n_tokens > 1 && act == GgmlType::kQ8_0 && k.tile_q32 != nullptr) ||
-         (act == GgmlType::kQ8_K && k.tile_k != nullptr);
+  return !exact && n_tokens > 0 && w.rows > 0 && supports(w.type, w.cols) &&
+         tiles_take(k, w.type, n_tokens);
 }
 
 const KernelSet& choose_kernels() {
