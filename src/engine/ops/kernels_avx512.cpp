@@ -7,7 +7,7 @@
 
 #include <type_traits>
 
-#include "ops/avx512_exp.h"
+#include "ops/avx512_math.h"
 
 namespace plinth::engine::kernels {
 
@@ -63,7 +63,7 @@ void dot_f32_x4(int64_t n, const float* a, int64_t stride, const float* b, float
   __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                    _mm512_setzero_ps()};
   for (int64_t i = 0; i < n; i += 16) {
-    __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __mmask16 m = tail_mask(static_cast<size_t>(n - i));
     __m512 bv = _mm512_maskz_loadu_ps(m, b + i);
     for (int r = 0; r < 4; ++r)
       acc[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + r * stride + i), bv, acc[r]);
@@ -78,7 +78,7 @@ void dot_f32_4x4(int64_t n, const float* a, int64_t a_stride, const float* b, in
   for (auto& row : acc)
     for (auto& v : row) v = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
-    __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __mmask16 m = tail_mask(static_cast<size_t>(n - i));
     __m512 av[4];
     for (int r = 0; r < 4; ++r) av[r] = _mm512_maskz_loadu_ps(m, a + r * a_stride + i);
     for (int t = 0; t < 4; ++t) {
@@ -109,7 +109,7 @@ void axpy_f16(int64_t n, float a, const void* x, float* y) {
   const auto* h = static_cast<const uint16_t*>(x);
   const __m512 av = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = tail_mask(static_cast<size_t>(n - i));
     __m512 v = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, h + i));
     _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, v, _mm512_maskz_loadu_ps(m, y + i)));
   }
@@ -118,7 +118,7 @@ void axpy_f16(int64_t n, float a, const void* x, float* y) {
 void swiglu(int64_t n, float* gate, const float* up) {
   const __m512 one = _mm512_set1_ps(1.0f);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = tail_mask(static_cast<size_t>(n - i));
     const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
     const __m512 silu =
         _mm512_div_ps(g, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), g))));

@@ -13,7 +13,7 @@
 
 #include <algorithm>
 
-#include "ops/avx512_exp.h"
+#include "ops/avx512_math.h"
 
 namespace plinth::engine::kernels {
 namespace {
@@ -58,26 +58,23 @@ void scores_f16(const float* q, const uint16_t* keys, int64_t stride, int64_t n_
   }
 }
 
-inline __mmask16 tail(int64_t left) {
-  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-}
-
 // scores <- softmax(scores).
 void softmax16(float* scores, int64_t n) {
   __m512 m = _mm512_set1_ps(scores[0]);
   for (int64_t i = 0; i < n; i += 16)
-    m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, tail(n - i), scores + i));  // never past n
+    m = _mm512_max_ps(m, _mm512_mask_loadu_ps(m, tail_mask(static_cast<size_t>(n - i)),
+                                              scores + i));  // never past n
   const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(m));
   __m512 sum = _mm512_setzero_ps();
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 live = tail(n - i);
+    const __mmask16 live = tail_mask(static_cast<size_t>(n - i));
     const __m512 e = exp_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, scores + i), max));
     _mm512_mask_storeu_ps(scores + i, live, e);
     sum = _mm512_mask_add_ps(sum, live, sum, e);
   }
   const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 live = tail(n - i);
+    const __mmask16 live = tail_mask(static_cast<size_t>(n - i));
     _mm512_mask_storeu_ps(scores + i, live,
                           _mm512_mul_ps(_mm512_maskz_loadu_ps(live, scores + i), inv));
   }

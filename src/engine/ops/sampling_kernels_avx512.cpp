@@ -10,12 +10,10 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/avx512_math.h"
+
 namespace plinth::engine::kernels {
 namespace {
-
-__mmask16 tail_mask(size_t left) {
-  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-}
 
 float max_of16(const float* x, size_t n) {
   __m512 acc0 = _mm512_set1_ps(kNegInf), acc1 = acc0;

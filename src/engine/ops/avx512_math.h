@@ -1,11 +1,19 @@
-// exp for AVX-512 float vectors, shared by the kernels that need one (SwiGLU, attention).
-// Included only by translation units built with AVX-512.
-#ifndef PLINTH_ENGINE_OPS_AVX512_EXP_H_
-#define PLINTH_ENGINE_OPS_AVX512_EXP_H_
+// Small pieces for AVX-512 float loops, shared by the kernel files: the mask of a loop's last
+// (partial) 16 lanes, and a vector exp (SwiGLU, attention). Included only by translation units
+// built with AVX-512.
+#ifndef PLINTH_ENGINE_OPS_AVX512_MATH_H_
+#define PLINTH_ENGINE_OPS_AVX512_MATH_H_
 
 #include <immintrin.h>
 
+#include <cstddef>
+
 namespace plinth::engine::kernels {
+
+// The lanes of the next 16 values that exist when `left` remain.
+inline __mmask16 tail_mask(size_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
+}
 
 // exp(x) for x in [-88, 88] (clamped): Cephes' expf polynomial after a two-part ln 2 reduction,
 // within 2 ulp.
@@ -27,4 +35,4 @@ inline __m512 exp_ps(__m512 x) {
 
 }  // namespace plinth::engine::kernels
 
-#endif  // PLINTH_ENGINE_OPS_AVX512_EXP_H_
+#endif  // PLINTH_ENGINE_OPS_AVX512_MATH_H_
