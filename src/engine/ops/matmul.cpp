@@ -204,19 +204,15 @@ int64_t row_tiles(const WeightMatrix& w) { return (w.rows + kRowTile - 1) / kRow
 // Row tiles [begin, end) of w against the activations (what one chunk of a parallel_for runs).
 void run_tiles(const KernelSet& k, const WeightMatrix& w, const TileActivations& a,
                int64_t n_tokens, float* y, int64_t begin, int64_t end) {
-  const int64_t cols = w.cols, rows = w.rows, units = a.units;
-  const bool q32 = a.q32;
-  const size_t unit_bytes = a.unit_bytes;
-  const uint8_t* base = a.base;
-  const QuadLayout layout = a.layout;
+  const int64_t cols = w.cols, rows = w.rows;
   // Units per kernel call.
-  const int64_t unit_tile = q32 ? kQuadTile : kTokenTile;
+  const int64_t unit_tile = a.q32 ? kQuadTile : kTokenTile;
   const uint8_t* xq[kTokenTile];
   const BlockQ8K* xk[kTokenTile];
   float out[kTokenTile];  // the K tiles' sums
   const int64_t row_end = std::min(rows, end * kRowTile);
   // Q8_0-family tiles take four rows at once (one vector holds 16 values of each).
-  const int64_t row_step = q32 ? 4 : 1;
+  const int64_t row_step = a.q32 ? 4 : 1;
   const int64_t step_bytes = row_step * static_cast<int64_t>(w.row_bytes);
   const int64_t prefetch_rows = row_step * ((kPrefetchBytes + step_bytes - 1) / step_bytes);
   for (int64_t r = begin * kRowTile; r < row_end; r += row_step) {
@@ -230,19 +226,19 @@ void run_tiles(const KernelSet& k, const WeightMatrix& w, const TileActivations&
                                  : 0;
     const void* row[4];
     for (int j = 0; j < 4; ++j) row[j] = row_ptr(w, r + std::min(j, row_count - 1));
-    for (int64_t u0 = 0; u0 < units; u0 += unit_tile) {
-      const int count = static_cast<int>(std::min<int64_t>(unit_tile, units - u0));
+    for (int64_t u0 = 0; u0 < a.units; u0 += unit_tile) {
+      const int count = static_cast<int>(std::min<int64_t>(unit_tile, a.units - u0));
       for (int i = 0; i < count; ++i) {
-        xq[i] = base + (u0 + i) * unit_bytes;
+        xq[i] = a.base + (u0 + i) * a.unit_bytes;
         xk[i] = reinterpret_cast<const BlockQ8K*>(xq[i]);
       }
       const int64_t fetch = u0 == 0 ? prefetch : 0;
-      if (q32) {
+      if (a.q32) {
         // Token-major: each token's rows are adjacent in y (the logits rows are far apart).
         const int64_t t0 = 4 * u0;
         const TileOut to{y + t0 * rows + r, rows,
                          static_cast<int>(std::min<int64_t>(int64_t{4} * count, n_tokens - t0))};
-        k.tile_q32(w.type, cols, row, row_count, xq, count, layout, fetch, to);
+        k.tile_q32(w.type, cols, row, row_count, xq, count, a.layout, fetch, to);
       } else {
         k.tile_k(w.type, cols, row[0], xk, count, fetch, out);
         for (int i = 0; i < count; ++i) y[(u0 + i) * rows + r] = out[i];
