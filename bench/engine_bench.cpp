@@ -204,6 +204,41 @@ int run_model_bench(const std::filesystem::path& path, int threads, bool exact, 
         "prompt cache: %d-token prefix, first token uncached %.1f ms, cached %.1f ms "
         "(%.1fx faster; median of 3)\n",
         prefix, cold[1] * 1e3, warm[1] * 1e3, cold[1] / warm[1]);
+
+    // Requests that arrive together sharing a prefix (instructions before each document): the
+    // first computes it and the others reuse it, against each computing it (cache_prompt off, as
+    // concurrent calls did before they waited for one another). A fresh prefix for each, so the
+    // cache starts cold.
+    constexpr int kTogether = 4;
+    const int shared_prefix = std::min(500, model->info().context_window - 16);
+    auto together = [&](bool share, int seed) -> std::optional<double> {
+      const auto base = prompt_tokens(shared_prefix, vocab, seed);
+      std::atomic<bool> failed{false};
+      std::vector<std::thread> callers;
+      const auto begin = Clock::now();
+      for (int c = 0; c < kTogether; ++c) {
+        callers.emplace_back([&, c] {
+          engine::GenerateRequest one;
+          one.max_tokens = 1;
+          one.cache_prompt = share;
+          one.prompt = base;
+          one.prompt.insert(one.prompt.end(), {static_cast<engine::TokenId>(30 + c), 31, 32});
+          if (!model->generate(one)) failed = true;
+        });
+      }
+      for (auto& t : callers) t.join();
+      if (failed) return std::nullopt;
+      return std::chrono::duration<double>(Clock::now() - begin).count();
+    };
+    const auto apart = together(false, 200), shared = together(true, 201);
+    if (!apart || !shared) {
+      std::fprintf(stderr, "prompt cache: concurrent requests failed\n");
+      return 1;
+    }
+    std::printf(
+        "prompt cache: %d requests at once sharing a %d-token prefix, every first token in "
+        "%.1f ms shared, %.1f ms each computing it (%.1fx faster)\n",
+        kTogether, shared_prefix, *shared * 1e3, *apart * 1e3, *apart / *shared);
   }
   const int readers = threads > 0 ? threads : static_cast<int>(std::thread::hardware_concurrency());
   const double per_token_gb = static_cast<double>(decode_bytes_per_token(path)) / 1e9;

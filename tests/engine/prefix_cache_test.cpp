@@ -225,5 +225,41 @@ TEST(PrefixCacheGenerate, ConcurrentCallsSharingAPrefixMatchAnUncachedModel) {
   EXPECT_GE(again->cached_prompt_tokens, static_cast<int32_t>(shared.size()));
 }
 
+TEST(PrefixCacheGenerate, RequestsArrivingTogetherComputeTheirSharedPrefixOnce) {
+  // Six calls with the same instructions and different documents, all at once on a cold cache:
+  // the first admitted computes the shared prefix, the others wait for it and reuse it, whatever
+  // the order in which their threads arrive.
+  auto cached = load(64 << 20);
+  auto uncached = load(0);
+  ASSERT_TRUE(cached && uncached);
+  std::vector<TokenId> shared;
+  for (int i = 0; i < 200; ++i) shared.push_back(static_cast<TokenId>(3000 + (i * 71) % 9000));
+  constexpr int kCalls = 6;
+  std::vector<std::vector<TokenId>> prompts;
+  for (int c = 0; c < kCalls; ++c) {
+    prompts.push_back(shared);
+    for (int i = 0; i < 5 + c; ++i)
+      prompts.back().push_back(static_cast<TokenId>(400 + 17 * c + i));
+  }
+  std::vector<GenerateResult> results(kCalls);
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCalls; ++c) {
+    callers.emplace_back([&, c] {
+      auto r = cached->generate(greedy(prompts[static_cast<size_t>(c)]));
+      if (r) results[static_cast<size_t>(c)] = std::move(*r);
+    });
+  }
+  for (auto& t : callers) t.join();
+  int computed = 0;
+  for (int c = 0; c < kCalls; ++c) {
+    const auto& r = results[static_cast<size_t>(c)];
+    if (r.cached_prompt_tokens < static_cast<int32_t>(shared.size())) ++computed;
+    auto reference = uncached->generate(greedy(prompts[static_cast<size_t>(c)]));
+    ASSERT_TRUE(reference);
+    EXPECT_EQ(r.tokens, reference->tokens) << "call " << c;
+  }
+  EXPECT_EQ(computed, 1) << "the shared prefix was computed by more than one call";
+}
+
 }  // namespace
 }  // namespace plinth::engine

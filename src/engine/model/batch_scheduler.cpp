@@ -50,11 +50,7 @@ void BatchScheduler::loop() {
         done_cv_.notify_all();
         return;
       }
-      // New requests join between steps.
-      while (!waiting_.empty() && active_.size() < max_sequences_) {
-        active_.push_back(waiting_.front());
-        waiting_.pop_front();
-      }
+      admit();
     }
     for (Generation* g : active_) g->check_cancelled();
     retire_finished();
@@ -62,6 +58,26 @@ void BatchScheduler::loop() {
     step(false);
     step(true);
     retire_finished();
+  }
+}
+
+void BatchScheduler::admit() {
+  // New requests join between steps, in arrival order. One whose prompt shares a cacheable prefix
+  // with a prompt about to be computed (admitted now, not yet run) waits one step: that prompt's
+  // pass stores the prefix, and this one then computes only the rest. Requests that arrive
+  // together with a shared system prompt or instructions compute it once, not once each.
+  for (auto it = waiting_.begin(); it != waiting_.end() && active_.size() < max_sequences_;) {
+    Generation* g = *it;
+    g->take_cached_prefix();  // a prompt computed since it arrived may cover more of it now
+    const bool wait = std::any_of(active_.begin(), active_.end(), [&](const Generation* a) {
+      return a->prompt_pending() && g->cacheable_shared_prefix(*a) > g->cached_prompt_tokens();
+    });
+    if (wait) {
+      ++it;
+      continue;
+    }
+    active_.push_back(g);
+    it = waiting_.erase(it);
   }
 }
 

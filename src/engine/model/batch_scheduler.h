@@ -26,6 +26,7 @@ class BatchScheduler {
 
  private:
   void loop();
+  void admit();  // mutex_ held
   void step(bool exact);
   void retire_finished();
 

@@ -19,15 +19,31 @@ Generation::Generation(const GenerateRequest& request, const Tokenizer& tokenize
       n_vocab_(config.n_vocab),
       prefixes_(request.exact || !request.cache_prompt ? nullptr : prefixes) {
   result_.prompt_tokens = static_cast<int32_t>(request.prompt.size());
-  if (prefixes_ != nullptr) {
-    PrefixCache::Hit hit = prefixes_->lookup(request.prompt);
-    if (hit.kv != nullptr && hit.kv->same_shape(cache_)) {
-      cache_.copy_prefix_from(*hit.kv, hit.tokens);
-      next_input_.erase(next_input_.begin(), next_input_.begin() + hit.tokens);
-      result_.cached_prompt_tokens = hit.tokens;
-    }
-  }
+  take_cached_prefix();
   if (request.max_tokens <= 0) finish(StopReason::kMaxTokens);
+}
+
+void Generation::take_cached_prefix() {
+  if (prefixes_ == nullptr || prompt_done_) return;
+  PrefixCache::Hit hit = prefixes_->lookup(request_.prompt);
+  if (hit.kv == nullptr || !hit.kv->same_shape(cache_) ||
+      hit.tokens <= result_.cached_prompt_tokens)
+    return;
+  cache_.copy_prefix_from(*hit.kv, hit.tokens);
+  next_input_.assign(request_.prompt.begin() + hit.tokens, request_.prompt.end());
+  result_.cached_prompt_tokens = hit.tokens;
+}
+
+int32_t Generation::cacheable_shared_prefix(const Generation& other) const {
+  if (prefixes_ == nullptr || other.prefixes_ != prefixes_) return 0;
+  const std::vector<TokenId>& a = request_.prompt;
+  const std::vector<TokenId>& b = other.request_.prompt;
+  // A lookup never returns the whole prompt: the last token must run to give logits.
+  const size_t limit = std::min(a.empty() ? 0 : a.size() - 1, b.size());
+  const auto shared = static_cast<int32_t>(
+      std::mismatch(a.begin(), a.begin() + static_cast<ptrdiff_t>(limit), b.begin()).first -
+      a.begin());
+  return shared >= prefixes_->min_tokens() ? shared : 0;
 }
 
 bool Generation::check_cancelled() {

@@ -31,6 +31,20 @@ class Generation {
   // any tokens a constraint forced after it).
   std::span<const TokenId> next_input() const { return next_input_; }
 
+  // Prefix sharing between generations admitted together (see BatchScheduler): before its first
+  // pass, a generation can wait for another whose prompt shares a long enough prefix, then take
+  // that prefix from the cache instead of computing it a second time.
+  // Whether no pass has run yet (the prompt is still to be computed).
+  bool prompt_pending() const { return !prompt_done_ && !finished_; }
+  // The leading prompt tokens shared with `other` that the prefix cache would store and reuse:
+  // 0 when either generation does not use the cache or the shared part is below its minimum.
+  int32_t cacheable_shared_prefix(const Generation& other) const;
+  // How many leading prompt tokens came from the cache.
+  int32_t cached_prompt_tokens() const { return result_.cached_prompt_tokens; }
+  // Before the first pass: takes the longest cached prefix of the prompt when it is longer than
+  // the one already taken (a generation that waited for another's prompt finds it stored now).
+  void take_cached_prefix();
+
   // Before a pass: ends the generation when the caller cancelled. Returns finished().
   bool check_cancelled();
   // Ends the generation as cancelled (model shutting down).

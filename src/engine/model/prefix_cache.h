@@ -34,6 +34,7 @@ class PrefixCache {
   // Whether an entry starts with `prefix` (a lookup of a longer prompt would read all of it).
   bool holds(std::span<const TokenId> prefix) const;
 
+  int32_t min_tokens() const { return min_tokens_; }
   size_t bytes() const;
   size_t entries() const;
 
