@@ -66,13 +66,18 @@ void BatchScheduler::admit() {
   // with a prompt about to be computed (admitted now, not yet run) waits one step: that prompt's
   // pass stores the prefix, and this one then computes only the rest. Requests that arrive
   // together with a shared system prompt or instructions compute it once, not once each.
-  for (auto it = waiting_.begin(); it != waiting_.end() && active_.size() < max_sequences_;) {
+  // One held back keeps its place: it counts against max_sequences, so that a later request
+  // cannot take the slot it gets on the next step.
+  size_t held = 0;
+  for (auto it = waiting_.begin();
+       it != waiting_.end() && active_.size() + held < max_sequences_;) {
     Generation* g = *it;
     g->take_cached_prefix();  // a prompt computed since it arrived may cover more of it now
     const bool wait = std::any_of(active_.begin(), active_.end(), [&](const Generation* a) {
       return a->prompt_pending() && g->cacheable_shared_prefix(*a) > g->cached_prompt_tokens();
     });
     if (wait) {
+      ++held;
       ++it;
       continue;
     }
