@@ -85,8 +85,9 @@ class Sampler {
   void ensure_capacity(size_t n);
   // block_max_ for the last max_of() over n logits.
   std::span<const float> block_maxima(size_t n) const;
-  // fn(part, begin, end) over [0, n): two parts on the pool (split at a kSumBlock multiple) when
-  // n is large enough to gain from it, else one part on this thread. Returns the part count.
+  // fn(part, begin, end) over [0, n): up to 4 parts (whole kSumBlocks) that the pool's threads
+  // claim one at a time when n is large enough to gain from it, else one part on this thread.
+  // Returns the part count.
   int split(size_t n, const std::function<void(int part, size_t begin, size_t end)>& fn) const;
   // The pass over the vocabulary's (or the candidates') logits, split.
   float max_of(std::span<const float> logits);
