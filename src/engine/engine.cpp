@@ -22,6 +22,7 @@ Result<std::shared_ptr<ModelImpl>> ModelImpl::create(const std::filesystem::path
   if (!config) return std::unexpected(config.error());
   auto weights = bind_model_weights(**file, *config);
   if (!weights) return std::unexpected(weights.error());
+  store_weights_in_panels(**file, *weights);
   auto tokenizer = load_tokenizer(**file);
   if (!tokenizer) return std::unexpected(tokenizer.error());
   if ((*tokenizer)->vocab_size() != config->n_vocab)

@@ -9,6 +9,7 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_kquads.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_dequant.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_attention.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/ops/kernels_avx512_panels.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/ops/sampling_kernels_avx512.cpp
     PROPERTIES COMPILE_OPTIONS
     "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-Wno-uninitialized;$<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>")

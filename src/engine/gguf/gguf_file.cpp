@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "ops/dequant.h"
@@ -219,6 +220,7 @@ size_t TensorInfo::row_bytes() const {
 struct GgufFile::Mapping {
   void* address = nullptr;
   size_t length = 0;
+  bool private_copy = false;  // anonymous memory holding a copy (kHugePages), not the file
   ~Mapping() {
     if (address != nullptr) munmap(address, length);
   }
@@ -277,6 +279,7 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::filesystem::path& pa
   if (size > 0 && residency == Residency::kHugePages &&
       read_into_huge_pages(fd, size, &file->mapping_->address, &file->mapping_->length, &data)) {
     file->bytes_ = {data, size};
+    file->mapping_->private_copy = true;
   } else if (size > 0) {
     void* address = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
     if (address == MAP_FAILED) {
@@ -292,6 +295,23 @@ Result<std::unique_ptr<GgufFile>> GgufFile::open(const std::filesystem::path& pa
     return fail(s.error().code, s.error().message + " (" + path.filename().string() + ")");
   }
   return file;
+}
+
+bool GgufFile::rewrite(const void* at, size_t size, const std::function<void(uint8_t*)>& fn) {
+  if (mapping_ == nullptr || !mapping_->private_copy || size == 0) return false;
+  const auto* begin = static_cast<const uint8_t*>(at);
+  if (begin < bytes_.data() || size > bytes_.size() ||
+      static_cast<size_t>(begin - bytes_.data()) > bytes_.size() - size)
+    return false;
+  // Whole pages around the range; their other bytes are left as they are.
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto first = reinterpret_cast<uintptr_t>(begin) / page * page;
+  const auto last = (reinterpret_cast<uintptr_t>(begin) + size + page - 1) / page * page;
+  auto* pages = reinterpret_cast<void*>(first);
+  if (mprotect(pages, last - first, PROT_READ | PROT_WRITE) != 0) return false;
+  fn(const_cast<uint8_t*>(begin));
+  (void)mprotect(pages, last - first, PROT_READ);
+  return true;
 }
 
 Result<std::unique_ptr<GgufFile>> GgufFile::from_bytes(std::span<const uint8_t> bytes) {

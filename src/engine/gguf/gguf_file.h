@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -113,6 +114,12 @@ class GgufFile {
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   const TensorInfo* tensor(std::string_view name) const;
+
+  // Rewrites `size` bytes at `at` (a tensor's data) in place with fn, where they are this
+  // process's own copy (Residency::kHugePages): the loader stores weights in a layout of the
+  // same size for its kernels. False, with nothing changed, when the file is mapped (its pages
+  // are the page cache's) or the range is not the file's.
+  bool rewrite(const void* at, size_t size, const std::function<void(uint8_t*)>& fn);
 
  private:
   GgufFile() = default;

@@ -2,6 +2,8 @@
 #include "model/model_weights.h"
 
 #include "ops/dequant.h"
+#include "ops/panels.h"
+#include "ops/simd_kernels.h"
 
 namespace plinth::engine {
 namespace {
@@ -170,8 +172,30 @@ Result<ModelWeights> bind_model_weights(const GgufFile& file, const ModelConfig&
   return w;
 }
 
+void store_weights_in_panels(GgufFile& file, ModelWeights& weights) {
+  if (kernels::best_kernels().panel_tile == nullptr) return;
+  std::vector<WeightMatrix*> all = {&weights.token_embd, &weights.output, &weights.position_embd,
+                                    &weights.token_types};
+  for (LayerWeights& l : weights.layers)
+    for (WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      all.push_back(w);
+  for (WeightMatrix* w : all) {
+    if (w->panels || w->data == nullptr || !kernels::panels_fit(w->type, w->rows, w->cols))
+      continue;
+    const WeightMatrix before = *w;
+    const bool rewritten =
+        file.rewrite(w->data, static_cast<size_t>(w->rows) * w->row_bytes, [&](uint8_t* bytes) {
+          kernels::repack_to_panels(before.type, bytes, before.rows, before.cols);
+        });
+    if (!rewritten) return;  // a mapped file: every matrix keeps its rows
+    // Views of the same bytes (a tied output and token_embd) see the new layout too.
+    for (WeightMatrix* other : all)
+      if (other->data == before.data) other->panels = true;
+  }
+}
+
 void read_weight_row(const WeightMatrix& w, int64_t row, float* dst) {
-  dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + row * w.row_bytes, dst, w.cols);
+  kernels::dequantize_weight_row(w, row, dst);
 }
 
 }  // namespace plinth::engine

@@ -22,6 +22,9 @@ void avx512_quantize_quad(const float* const* x, int tokens, int64_t n, int32_t 
 // Attention over the F16 cache (kernels_avx512_attention.cpp).
 void avx512_attend_f16(const float* q, const uint16_t* keys, const uint16_t* values, int64_t stride,
                        int64_t n_pos, int32_t head_dim, float scale, float* scores, float* out);
+// Panels (kernels_avx512_panels.cpp).
+void avx512_panel_tile(GgmlType t, int64_t blocks, const uint8_t* panel,
+                       const PanelActivation* const* xs, int tokens, float* const* ys);
 // Exact decoders (kernels_avx512_dequant.cpp).
 void avx512_dequantize(GgmlType t, const void* src, float* dst, int64_t n);
 
@@ -245,13 +248,14 @@ const KernelSet* avx512_kernels() {
       return nullptr;
     // The K-quant kernels mix per-16/32 int16 scales, where vpdpbusd saves nothing over the
     // AVX2 maddubs + madd pair, so they are shared with the AVX2 set.
-    static const KernelSet s{
-        "avx512", dot_f32, dot_f32_x4, dot_f16_f32, dot_bf16_f32,
-        // matmul gives Q8_0-family rows to dot_q32_prepared (below); the
-        // AVX2 dots only complete the table.
-        avx2->dot_q8_0_q8_0, avx2->dot_q4_0_q8_0, avx2->dot_q5_0_q8_0, avx2->dot_q4_K_q8_K,
-        avx2->dot_q5_K_q8_K, avx2->dot_q6_K_q8_K, avx512_dequantize, avx512_tile_q32, avx512_tile_k,
-        dot_f32_4x4, axpy_f16, avx512_attend_f16, swiglu, dot_q32_prepared, avx512_quantize_quad};
+    static const KernelSet s{"avx512", dot_f32, dot_f32_x4, dot_f16_f32, dot_bf16_f32,
+                             // matmul gives Q8_0-family rows to dot_q32_prepared (below); the
+                             // AVX2 dots only complete the table.
+                             avx2->dot_q8_0_q8_0, avx2->dot_q4_0_q8_0, avx2->dot_q5_0_q8_0,
+                             avx2->dot_q4_K_q8_K, avx2->dot_q5_K_q8_K, avx2->dot_q6_K_q8_K,
+                             avx512_dequantize, avx512_tile_q32, avx512_tile_k, dot_f32_4x4,
+                             axpy_f16, avx512_attend_f16, swiglu, dot_q32_prepared,
+                             avx512_quantize_quad, avx512_panel_tile};
     return &s;
   }();
   return set;

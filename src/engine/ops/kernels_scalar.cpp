@@ -153,7 +153,8 @@ const KernelSet& scalar_kernels() {
                              dot_bf16_f32,  dot_q8_0_q8_0, dot_q4_0_q8_0, dot_q5_0_q8_0,
                              dot_q4_K_q8_K, dot_q5_K_q8_K, dot_q6_K_q8_K, reference_dequantize_row,
                              nullptr,       nullptr,       nullptr,       axpy_f16,
-                             nullptr,       nullptr,       nullptr,       nullptr};
+                             nullptr,       nullptr,       nullptr,       nullptr,
+                             nullptr};
   return set;
 }
 

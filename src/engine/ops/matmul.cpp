@@ -59,8 +59,14 @@ void matmul_exact(const KernelSet& k, const WeightMatrix& w, const float* x, int
         values = reinterpret_cast<const float*>(row_ptr(w, r0));
         stride = static_cast<int64_t>(w.row_bytes / sizeof(float));
       } else {
-        for (int64_t i = 0; i < count; ++i)
-          k.dequantize(w.type, row_ptr(w, r0 + i), tile_values.data() + i * cols, cols);
+        for (int64_t i = 0; i < count; ++i) {
+          float* dst = tile_values.data() + i * cols;
+          if (w.panels) {
+            dequantize_panel_row(w, r0 + i, dst);
+          } else {
+            k.dequantize(w.type, row_ptr(w, r0 + i), dst, cols);
+          }
+        }
         values = tile_values.data();
         stride = cols;
       }
@@ -321,8 +327,63 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
 
 // Whether matmul_with sends w to the tile kernels (matmul_quantized_tiles).
 bool takes_tiles(const KernelSet& k, const WeightMatrix& w, int64_t n_tokens, bool exact) {
-  return !exact && n_tokens > 0 && w.rows > 0 && supports(w.type, w.cols) &&
+  return !exact && !w.panels && n_tokens > 0 && w.rows > 0 && supports(w.type, w.cols) &&
          tiles_take(k, w.type, n_tokens);
+}
+
+// Fast, weights in panels (ops/panels.h): each token quantized once, then every panel against up
+// to 16 tokens at a time. The panel stays in cache while the token groups pass; one ascending
+// stream of weights per thread, which the hardware prefetcher follows on its own.
+constexpr int kPanelTokens = 16;
+
+const PanelActivation* quantize_for_panel_tiles(const float* x, int64_t cols, int64_t n_tokens,
+                                                std::vector<PanelActivation>& storage,
+                                                ThreadPool& pool) {
+  const int64_t blocks = cols / kQK;
+  if (storage.size() < static_cast<size_t>(blocks * n_tokens))
+    storage.resize(static_cast<size_t>(blocks * n_tokens));
+  auto quantize_tokens = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      quantize_for_panels(x + t * cols, cols, storage.data() + t * blocks);
+  };
+  if (n_tokens >= 8) {
+    pool.parallel_for(n_tokens, quantize_tokens);
+  } else {
+    quantize_tokens(0, n_tokens);
+  }
+  return storage.data();
+}
+
+int64_t panel_count(const WeightMatrix& w) { return w.rows / kPanelRows; }
+
+// Panels [begin, end) of w against every token.
+void run_panels(const KernelSet& k, const WeightMatrix& w, const PanelActivation* x,
+                int64_t n_tokens, float* y, int64_t begin, int64_t end) {
+  const int64_t blocks = w.cols / kQK;
+  const size_t panel_bytes = w.row_bytes * kPanelRows;
+  const auto tile = k.panel_tile != nullptr ? k.panel_tile : panel_tile_reference;
+  const PanelActivation* xs[kPanelTokens];
+  float* ys[kPanelTokens];
+  for (int64_t p = begin; p < end; ++p) {
+    const auto* panel = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(p) * panel_bytes;
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kPanelTokens) {
+      const int count = static_cast<int>(std::min<int64_t>(kPanelTokens, n_tokens - t0));
+      for (int i = 0; i < count; ++i) {
+        xs[i] = x + (t0 + i) * blocks;
+        ys[i] = y + (t0 + i) * w.rows + p * kPanelRows;
+      }
+      tile(w.type, blocks, panel, xs, count, ys);
+    }
+  }
+}
+
+void matmul_panels(const KernelSet& k, const WeightMatrix& w, const float* x, int64_t n_tokens,
+                   float* y, ThreadPool& pool) {
+  thread_local std::vector<PanelActivation> storage;
+  const PanelActivation* a = quantize_for_panel_tiles(x, w.cols, n_tokens, storage, pool);
+  pool.parallel_for(panel_count(w), [&](int64_t begin, int64_t end) {
+    run_panels(k, w, a, n_tokens, y, begin, end);
+  });
 }
 
 const KernelSet& choose_kernels() {
@@ -356,6 +417,8 @@ void matmul_with(const KernelSet& k, const WeightMatrix& w, const float* x, int6
   }
   if (exact) {
     matmul_exact(k, w, x, n_tokens, y, pool);
+  } else if (w.panels) {
+    matmul_panels(k, w, x, n_tokens, y, pool);
   } else if (fast_activation_type(w.type) == GgmlType::kF32) {
     matmul_float_weights(k, w, x, n_tokens, y, pool);
   } else {
@@ -363,9 +426,37 @@ void matmul_with(const KernelSet& k, const WeightMatrix& w, const float* x, int6
   }
 }
 
+namespace {
+
+// matmul_shared_input over weights that are all in panels of one width: the input quantized
+// once, every target's panels in one parallel_for. False (nothing done) otherwise.
+bool matmul_shared_panels(const KernelSet& k, std::span<const MatmulTarget> targets, const float* x,
+                          int64_t n_tokens, bool exact, ThreadPool& pool) {
+  constexpr size_t kMaxTargets = 4;
+  if (exact || n_tokens <= 0 || targets.size() < 2 || targets.size() > kMaxTargets) return false;
+  for (const MatmulTarget& t : targets)
+    if (!t.w->panels || t.w->cols != targets[0].w->cols) return false;
+  thread_local std::vector<PanelActivation> storage;
+  const PanelActivation* a =
+      quantize_for_panel_tiles(x, targets[0].w->cols, n_tokens, storage, pool);
+  std::array<int64_t, kMaxTargets + 1> first{};
+  for (size_t i = 0; i < targets.size(); ++i) first[i + 1] = first[i] + panel_count(*targets[i].w);
+  pool.parallel_for(first[targets.size()], [&](int64_t begin, int64_t end) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const int64_t lo = std::max(begin, first[i]), hi = std::min(end, first[i + 1]);
+      if (lo < hi)
+        run_panels(k, *targets[i].w, a, n_tokens, targets[i].y, lo - first[i], hi - first[i]);
+    }
+  });
+  return true;
+}
+
+}  // namespace
+
 void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> targets,
                               const float* x, int64_t n_tokens, bool exact, ThreadPool& pool) {
   constexpr size_t kMaxTargets = 4;
+  if (matmul_shared_panels(k, targets, x, n_tokens, exact, pool)) return;
   bool together = targets.size() > 1 && targets.size() <= kMaxTargets;
   for (const MatmulTarget& t : targets)
     together = together && takes_tiles(k, *t.w, n_tokens, exact) && t.w->cols == targets[0].w->cols;

@@ -29,13 +29,16 @@ enum class GgmlType : uint32_t {
 };
 
 // A 2-D weight: `rows` rows of `cols` values (GGUF ne0 = cols, ne1 = rows), each row packed in
-// `row_bytes` bytes of blocks of `type`. Zero-copy view into the mapped file.
+// `row_bytes` bytes of blocks of `type`. Zero-copy view into the loaded file.
 struct WeightMatrix {
   GgmlType type = GgmlType::kF32;
   const void* data = nullptr;
   int64_t cols = 0;
   int64_t rows = 0;
   size_t row_bytes = 0;
+  // The rows rewritten at load into 16-row panels (ops/panels.h) for the fast kernels; the exact
+  // path and row reads decode them from there.
+  bool panels = false;
 };
 
 // Decodes n values (a multiple of the type's block size) of type t into dst. Exact (defined in

@@ -1,0 +1,144 @@
+// Row panels (see panels.h): the repacking, row decoding and the portable reference kernel.
+#include "ops/panels.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "ops/simd_kernels.h"
+
+namespace plinth::engine::kernels {
+namespace {
+
+constexpr size_t kScaleBytes = 2 * kPanelRows;  // the 16 f16 scales that start a panel block
+constexpr size_t kGroupBytes = 4 * kPanelRows;  // one vector: 4 bytes of each of 16 rows
+
+// One block of 16 rows (blocks[r]: row r's block b) written as a panel block at `out`.
+void write_panel_block(GgmlType t, const uint8_t* const* blocks, uint8_t* out) {
+  for (int r = 0; r < kPanelRows; ++r) std::memcpy(out + 2 * r, blocks[r], 2);  // d first
+  uint8_t* body = out + kScaleBytes;
+  for (int r = 0; r < kPanelRows; ++r) {
+    if (t == GgmlType::kQ8_0) {
+      const auto* b = reinterpret_cast<const BlockQ8_0*>(blocks[r]);
+      for (int k = 0; k < 8; ++k)
+        for (int i = 0; i < 4; ++i)
+          body[k * kGroupBytes + 4 * r + i] = static_cast<uint8_t>(b->qs[4 * k + i] + 128);
+      continue;
+    }
+    const uint8_t* qs = t == GgmlType::kQ4_0 ? reinterpret_cast<const BlockQ4_0*>(blocks[r])->qs
+                                             : reinterpret_cast<const BlockQ5_0*>(blocks[r])->qs;
+    uint8_t* nibbles = body;
+    if (t == GgmlType::kQ5_0) {
+      uint32_t qh;
+      std::memcpy(&qh, reinterpret_cast<const BlockQ5_0*>(blocks[r])->qh, 4);
+      for (int i = 0; i < 4; ++i) {
+        uint8_t bits = 0;
+        for (int k = 0; k < 8; ++k) bits |= static_cast<uint8_t>(((qh >> (4 * k + i)) & 1u) << k);
+        body[4 * r + i] = bits;
+      }
+      nibbles = body + kGroupBytes;
+    }
+    for (int j = 0; j < 4; ++j) std::memcpy(nibbles + j * kGroupBytes + 4 * r, qs + 4 * j, 4);
+  }
+}
+
+// The unsigned value vpdpbusd multiplies for value v of row `lane` in the panel block at `at`:
+// the true value plus panel_weight_offset.
+int32_t stored_value(GgmlType t, const uint8_t* at, int lane, int v) {
+  const uint8_t* body = at + kScaleBytes;
+  const int k = v / 4, i = v % 4;
+  if (t == GgmlType::kQ8_0) return body[k * kGroupBytes + 4 * lane + i];
+  const uint8_t* nibbles = t == GgmlType::kQ5_0 ? body + kGroupBytes : body;
+  const uint8_t packed = nibbles[(k % 4) * kGroupBytes + 4 * lane + i];
+  int32_t q = k < 4 ? packed & 0x0F : packed >> 4;
+  if (t == GgmlType::kQ5_0) q |= ((body[4 * lane + i] >> k) & 1) << 4;
+  return q;
+}
+
+}  // namespace
+
+bool panels_fit(GgmlType t, int64_t rows, int64_t cols) {
+  return (t == GgmlType::kQ8_0 || t == GgmlType::kQ4_0 || t == GgmlType::kQ5_0) && rows > 0 &&
+         rows % kPanelRows == 0 && cols > 0 && cols % kQK == 0;
+}
+
+int32_t panel_weight_offset(GgmlType t) {
+  return t == GgmlType::kQ8_0 ? 128 : t == GgmlType::kQ4_0 ? 8 : 16;
+}
+
+void repack_to_panels(GgmlType t, uint8_t* data, int64_t rows, int64_t cols) {
+  const size_t block = block_bytes(t);
+  const int64_t blocks = cols / kQK;
+  const size_t row_bytes = block * static_cast<size_t>(blocks);
+  // Each panel takes exactly its 16 rows' bytes: copy them aside, then write the panel over them.
+  std::vector<uint8_t> rows16(row_bytes * kPanelRows);
+  for (int64_t p = 0; p < rows / kPanelRows; ++p) {
+    uint8_t* panel = data + static_cast<size_t>(p) * rows16.size();
+    std::memcpy(rows16.data(), panel, rows16.size());
+    for (int64_t b = 0; b < blocks; ++b) {
+      const uint8_t* blocks_of_rows[kPanelRows];
+      for (int r = 0; r < kPanelRows; ++r)
+        blocks_of_rows[r] = rows16.data() + r * row_bytes + static_cast<size_t>(b) * block;
+      write_panel_block(t, blocks_of_rows, panel + static_cast<size_t>(b) * block * kPanelRows);
+    }
+  }
+}
+
+void dequantize_panel_row(const WeightMatrix& w, int64_t r, float* dst) {
+  const size_t block = block_bytes(w.type);
+  const int64_t blocks = w.cols / kQK;
+  const int32_t offset = panel_weight_offset(w.type);
+  const auto* panel = static_cast<const uint8_t*>(w.data) +
+                      static_cast<size_t>(r / kPanelRows) * w.row_bytes * kPanelRows;
+  const auto lane = static_cast<int>(r % kPanelRows);
+  for (int64_t b = 0; b < blocks; ++b, dst += kQK) {
+    const uint8_t* at = panel + static_cast<size_t>(b) * block * kPanelRows;
+    uint16_t d16;
+    std::memcpy(&d16, at + 2 * lane, 2);
+    const float d = fp16_to_fp32(d16);
+    // The row decoders' arithmetic: the f32 product of the value and the scale.
+    for (int v = 0; v < kQK; ++v)
+      dst[v] = static_cast<float>(stored_value(w.type, at, lane, v) - offset) * d;
+  }
+}
+
+void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* dst) {
+  if (w.panels) return dequantize_panel_row(w, r, dst);
+  dequantize_row(w.type,
+                 static_cast<const uint8_t*>(w.data) + r * static_cast<int64_t>(w.row_bytes), dst,
+                 w.cols);
+}
+
+void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out) {
+  for (int64_t b = 0; b < cols / kQK; ++b) {
+    BlockQ8_0 block;
+    quantize_row_q8_0(x + b * kQK, &block, kQK);
+    std::memcpy(out[b].q, block.qs, kQK);
+    out[b].d = fp16_to_fp32(block.d);
+    int32_t sum = 0;
+    for (int8_t q : block.qs) sum += q;
+    out[b].sum = sum;
+  }
+}
+
+void panel_tile_reference(GgmlType t, int64_t blocks, const uint8_t* panel,
+                          const PanelActivation* const* xs, int tokens, float* const* ys) {
+  const size_t block = block_bytes(t);
+  const int32_t offset = panel_weight_offset(t);
+  for (int i = 0; i < tokens; ++i) {
+    for (int r = 0; r < kPanelRows; ++r) {
+      float acc = 0;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t* at = panel + static_cast<size_t>(b) * block * kPanelRows;
+        uint16_t d16;
+        std::memcpy(&d16, at + 2 * r, 2);
+        int32_t dot = -offset * xs[i][b].sum;
+        for (int v = 0; v < kQK; ++v) dot += stored_value(t, at, r, v) * xs[i][b].q[v];
+        acc = std::fma(static_cast<float>(dot), fp16_to_fp32(d16) * xs[i][b].d, acc);
+      }
+      ys[i][r] = acc;
+    }
+  }
+}
+
+}  // namespace plinth::engine::kernels
