@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -18,7 +20,9 @@
 namespace plinth::engine::kernels {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0};
+constexpr GgmlType kTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_K};
+
+bool k_quant(GgmlType t) { return t == GgmlType::kQ4_K; }
 
 // Random payload bytes (every pattern is a legal value) with small finite f16 scales.
 std::vector<uint8_t> random_rows(GgmlType t, int64_t rows, int64_t cols, std::mt19937& rng) {
@@ -26,8 +30,9 @@ std::vector<uint8_t> random_rows(GgmlType t, int64_t rows, int64_t cols, std::mt
   for (auto& b : bytes) b = static_cast<uint8_t>(rng());
   std::uniform_real_distribution<float> scale(0.001f, 0.02f);
   for (size_t at = 0; at < bytes.size(); at += block_bytes(t)) {
-    const uint16_t h = fp32_to_fp16(scale(rng));
+    const uint16_t h = fp32_to_fp16(scale(rng)), h_min = fp32_to_fp16(scale(rng) * 0.1f);
     std::memcpy(bytes.data() + at, &h, 2);
+    if (k_quant(t)) std::memcpy(bytes.data() + at + 2, &h_min, 2);  // Q4_K: d, then dmin
   }
   return bytes;
 }
@@ -48,14 +53,17 @@ TEST(Panels, FitOnlyTheQ8_0FamilyInRowsOfSixteen) {
   EXPECT_TRUE(panels_fit(GgmlType::kQ8_0, 32, 64));
   EXPECT_TRUE(panels_fit(GgmlType::kQ5_0, 16, 32));
   EXPECT_FALSE(panels_fit(GgmlType::kQ8_0, 24, 64));  // not whole panels
-  EXPECT_FALSE(panels_fit(GgmlType::kQ4_K, 32, 256));
+  EXPECT_TRUE(panels_fit(GgmlType::kQ4_K, 32, 256));
+  EXPECT_FALSE(panels_fit(GgmlType::kQ4_K, 32, 96));  // not whole super-blocks
+  EXPECT_FALSE(panels_fit(GgmlType::kQ6_K, 32, 256));
   EXPECT_FALSE(panels_fit(GgmlType::kF16, 32, 64));
 }
 
 TEST(Panels, EveryRowDecodesAsBeforeTheRepacking) {
   std::mt19937 rng(7);
   for (GgmlType t : kTypes) {
-    for (int64_t cols : {32, 96, 896}) {
+    for (int64_t cols :
+         k_quant(t) ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 96, 896}) {
       const int64_t rows = 48;
       const auto rows_bytes = random_rows(t, rows, cols, rng);
       auto panel_bytes = rows_bytes;
@@ -78,7 +86,7 @@ TEST(Panels, SimdKernelIsTheReferenceBitForBit) {
     GTEST_SKIP() << "this CPU has no AVX-512 VNNI: the reference is the only panel kernel";
   std::mt19937 rng(11);
   for (GgmlType t : kTypes) {
-    const int64_t cols = 160, blocks = cols / kQK;
+    const int64_t cols = k_quant(t) ? 512 : 160, blocks = cols / kQK;
     auto bytes = random_rows(t, kPanelRows, cols, rng);
     repack_to_panels(t, bytes.data(), kPanelRows, cols);
     constexpr int kMaxTokens = 16;
@@ -123,17 +131,41 @@ TEST(Panels, MatmulGivesWhatTheRowLayoutGives) {
       matmul_with(k, by_rows, x.data(), tokens, want.data(), true, pool);
       matmul_with(k, by_panels, x.data(), tokens, got.data(), true, pool);
       ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
-      // Fast: the same integer dots per block; the float sums may round in another order.
-      matmul_with(k, by_rows, x.data(), tokens, want.data(), false, pool);
+      // Fast: within the activation quantization's error of the exact result (each activation
+      // moves by at most half a step of its 32-value block, plus the f16 rounding of the scale).
+      const std::vector<float> exact = want;
       matmul_with(k, by_panels, x.data(), tokens, got.data(), false, pool);
-      for (size_t i = 0; i < want.size(); ++i)
-        ASSERT_NEAR(got[i], want[i], 1e-5f * (1.0f + std::fabs(want[i])))
-            << "type " << static_cast<int>(t) << " tokens " << tokens << " at " << i;
-      // The portable kernel set takes the reference panel kernel.
-      std::vector<float> portable(want.size());
+      std::vector<float> row(static_cast<size_t>(cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        dequantize_weight_row(by_rows, r, row.data());
+        for (int64_t tok = 0; tok < tokens; ++tok) {
+          const float* xt = x.data() + tok * cols;
+          double bound = 0, magnitude = 0;
+          for (int64_t b0 = 0; b0 < cols; b0 += kQK) {
+            float amax = 0;
+            for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(xt[b0 + j]));
+            for (int j = 0; j < kQK; ++j) {
+              bound += std::fabs(row[b0 + j]) * amax / 127.0 * 0.5;
+              magnitude += std::fabs(row[b0 + j] * xt[b0 + j]);
+            }
+          }
+          const size_t i = static_cast<size_t>(tok * rows + r);
+          ASSERT_LE(std::fabs(got[i] - exact[i]), bound * 1.01 + magnitude * 2e-3)
+              << "type " << static_cast<int>(t) << " tokens " << tokens << " row " << r;
+        }
+      }
+      // The Q8_0 family quantizes the activations as the row layout's kernels do: the same
+      // integer dots, only the float sums may round in another order.
+      matmul_with(k, by_rows, x.data(), tokens, want.data(), false, pool);
+      if (!k_quant(t)) {
+        for (size_t i = 0; i < want.size(); ++i)
+          ASSERT_NEAR(got[i], want[i], 1e-5f * (1.0f + std::fabs(want[i])))
+              << "type " << static_cast<int>(t) << " tokens " << tokens << " at " << i;
+      }
+      // The portable kernel set takes the reference panel kernel: the same sums.
+      std::vector<float> portable(got.size());
       matmul_with(scalar_kernels(), by_panels, x.data(), tokens, portable.data(), false, pool);
-      for (size_t i = 0; i < want.size(); ++i)
-        ASSERT_NEAR(portable[i], want[i], 1e-5f * (1.0f + std::fabs(want[i])));
+      EXPECT_EQ(portable, got);
     }
   }
 }

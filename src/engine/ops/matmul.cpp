@@ -332,8 +332,8 @@ bool takes_tiles(const KernelSet& k, const WeightMatrix& w, int64_t n_tokens, bo
 }
 
 // Fast, weights in panels (ops/panels.h): each token quantized once, then every panel against up
-// to 16 tokens at a time. The panel stays in cache while the token groups pass; one ascending
-// stream of weights per thread, which the hardware prefetcher follows on its own.
+// to 16 tokens at a time. The panel stays in cache while the token groups pass; each thread reads
+// one ascending stream of weights (the kernel prefetches it 4 KB ahead).
 constexpr int kPanelTokens = 16;
 
 const PanelActivation* quantize_for_panel_tiles(const float* x, int64_t cols, int64_t n_tokens,
@@ -386,6 +386,29 @@ void matmul_panels(const KernelSet& k, const WeightMatrix& w, const float* x, in
   });
 }
 
+// matmul_shared_input over weights that are all in panels of one width: the input quantized
+// once, every target's panels in one parallel_for. False (nothing done) otherwise.
+bool matmul_shared_panels(const KernelSet& k, std::span<const MatmulTarget> targets, const float* x,
+                          int64_t n_tokens, bool exact, ThreadPool& pool) {
+  constexpr size_t kMaxTargets = 4;
+  if (exact || n_tokens <= 0 || targets.size() < 2 || targets.size() > kMaxTargets) return false;
+  for (const MatmulTarget& t : targets)
+    if (!t.w->panels || t.w->cols != targets[0].w->cols) return false;
+  thread_local std::vector<PanelActivation> storage;
+  const PanelActivation* a =
+      quantize_for_panel_tiles(x, targets[0].w->cols, n_tokens, storage, pool);
+  std::array<int64_t, kMaxTargets + 1> first{};
+  for (size_t i = 0; i < targets.size(); ++i) first[i + 1] = first[i] + panel_count(*targets[i].w);
+  pool.parallel_for(first[targets.size()], [&](int64_t begin, int64_t end) {
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const int64_t lo = std::max(begin, first[i]), hi = std::min(end, first[i + 1]);
+      if (lo < hi)
+        run_panels(k, *targets[i].w, a, n_tokens, targets[i].y, lo - first[i], hi - first[i]);
+    }
+  });
+  return true;
+}
+
 const KernelSet& choose_kernels() {
   // PLINTH_KERNELS=scalar|avx2|avx512 pins a level (benchmarks, debugging); else the best one.
   const char* forced = std::getenv("PLINTH_KERNELS");
@@ -425,33 +448,6 @@ void matmul_with(const KernelSet& k, const WeightMatrix& w, const float* x, int6
     matmul_quantized(k, w, x, n_tokens, y, pool);
   }
 }
-
-namespace {
-
-// matmul_shared_input over weights that are all in panels of one width: the input quantized
-// once, every target's panels in one parallel_for. False (nothing done) otherwise.
-bool matmul_shared_panels(const KernelSet& k, std::span<const MatmulTarget> targets, const float* x,
-                          int64_t n_tokens, bool exact, ThreadPool& pool) {
-  constexpr size_t kMaxTargets = 4;
-  if (exact || n_tokens <= 0 || targets.size() < 2 || targets.size() > kMaxTargets) return false;
-  for (const MatmulTarget& t : targets)
-    if (!t.w->panels || t.w->cols != targets[0].w->cols) return false;
-  thread_local std::vector<PanelActivation> storage;
-  const PanelActivation* a =
-      quantize_for_panel_tiles(x, targets[0].w->cols, n_tokens, storage, pool);
-  std::array<int64_t, kMaxTargets + 1> first{};
-  for (size_t i = 0; i < targets.size(); ++i) first[i + 1] = first[i] + panel_count(*targets[i].w);
-  pool.parallel_for(first[targets.size()], [&](int64_t begin, int64_t end) {
-    for (size_t i = 0; i < targets.size(); ++i) {
-      const int64_t lo = std::max(begin, first[i]), hi = std::min(end, first[i + 1]);
-      if (lo < hi)
-        run_panels(k, *targets[i].w, a, n_tokens, targets[i].y, lo - first[i], hi - first[i]);
-    }
-  });
-  return true;
-}
-
-}  // namespace
 
 void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> targets,
                               const float* x, int64_t n_tokens, bool exact, ThreadPool& pool) {

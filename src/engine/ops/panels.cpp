@@ -13,8 +13,29 @@ namespace {
 constexpr size_t kScaleBytes = 2 * kPanelRows;  // the 16 f16 scales that start a panel block
 constexpr size_t kGroupBytes = 4 * kPanelRows;  // one vector: 4 bytes of each of 16 rows
 
+// Q4_K: one super-block of 16 rows. d, dmin, the 12 scale bytes as three vectors (bytes 4v ..
+// 4v + 3 of row r at 64v + 4r), then per pair p of sub-blocks eight vectors of the rows' 32
+// packed bytes (bytes 32p + 4k .. of row r at 512p + 64k + 4r: low nibbles sub-block 2p, high
+// nibbles sub-block 2p + 1).
+constexpr size_t kQ4KScales = 64, kQ4KNibbles = 256;
+
+void write_q4_K_panel_block(const uint8_t* const* blocks, uint8_t* out) {
+  for (int r = 0; r < kPanelRows; ++r) {
+    const auto* b = reinterpret_cast<const BlockQ4K*>(blocks[r]);
+    std::memcpy(out + 2 * r, &b->d, 2);
+    std::memcpy(out + kScaleBytes + 2 * r, &b->dmin, 2);
+    for (int v = 0; v < 3; ++v)
+      std::memcpy(out + kQ4KScales + v * kGroupBytes + 4 * r, b->scales + 4 * v, 4);
+    for (int p = 0; p < 4; ++p)
+      for (int k = 0; k < 8; ++k)
+        std::memcpy(out + kQ4KNibbles + (8 * p + k) * kGroupBytes + 4 * r, b->qs + 32 * p + 4 * k,
+                    4);
+  }
+}
+
 // One block of 16 rows (blocks[r]: row r's block b) written as a panel block at `out`.
 void write_panel_block(GgmlType t, const uint8_t* const* blocks, uint8_t* out) {
+  if (t == GgmlType::kQ4_K) return write_q4_K_panel_block(blocks, out);
   for (int r = 0; r < kPanelRows; ++r) std::memcpy(out + 2 * r, blocks[r], 2);  // d first
   uint8_t* body = out + kScaleBytes;
   for (int r = 0; r < kPanelRows; ++r) {
@@ -55,20 +76,54 @@ int32_t stored_value(GgmlType t, const uint8_t* at, int lane, int v) {
   return q;
 }
 
+// Row `lane`'s original block, rebuilt from the panel block at `at`.
+void rebuild_block(GgmlType t, const uint8_t* at, int lane, uint8_t* out) {
+  if (t == GgmlType::kQ4_K) {
+    auto* b = reinterpret_cast<BlockQ4K*>(out);
+    std::memcpy(&b->d, at + 2 * lane, 2);
+    std::memcpy(&b->dmin, at + kScaleBytes + 2 * lane, 2);
+    for (int v = 0; v < 3; ++v)
+      std::memcpy(b->scales + 4 * v, at + kQ4KScales + v * kGroupBytes + 4 * lane, 4);
+    for (int p = 0; p < 4; ++p)
+      for (int k = 0; k < 8; ++k)
+        std::memcpy(b->qs + 32 * p + 4 * k, at + kQ4KNibbles + (8 * p + k) * kGroupBytes + 4 * lane,
+                    4);
+    return;
+  }
+  std::memcpy(out, at + 2 * lane, 2);
+  const int32_t offset = panel_weight_offset(t);
+  if (t == GgmlType::kQ8_0) {
+    auto* b = reinterpret_cast<BlockQ8_0*>(out);
+    for (int v = 0; v < kQK; ++v)
+      b->qs[v] = static_cast<int8_t>(stored_value(t, at, lane, v) - offset);
+    return;
+  }
+  uint8_t* qs = t == GgmlType::kQ4_0 ? reinterpret_cast<BlockQ4_0*>(out)->qs
+                                     : reinterpret_cast<BlockQ5_0*>(out)->qs;
+  uint32_t qh = 0;
+  for (int v = 0; v < kQK / 2; ++v) {
+    const int32_t low = stored_value(t, at, lane, v), high = stored_value(t, at, lane, v + 16);
+    qs[v] = static_cast<uint8_t>((low & 0x0F) | (high & 0x0F) << 4);
+    qh |= static_cast<uint32_t>(low >> 4) << v | static_cast<uint32_t>(high >> 4) << (v + 16);
+  }
+  if (t == GgmlType::kQ5_0) std::memcpy(reinterpret_cast<BlockQ5_0*>(out)->qh, &qh, 4);
+}
+
 }  // namespace
 
 bool panels_fit(GgmlType t, int64_t rows, int64_t cols) {
-  return (t == GgmlType::kQ8_0 || t == GgmlType::kQ4_0 || t == GgmlType::kQ5_0) && rows > 0 &&
-         rows % kPanelRows == 0 && cols > 0 && cols % kQK == 0;
+  const bool q32 = t == GgmlType::kQ8_0 || t == GgmlType::kQ4_0 || t == GgmlType::kQ5_0;
+  return (q32 || t == GgmlType::kQ4_K) && rows > 0 && rows % kPanelRows == 0 && cols > 0 &&
+         cols % (q32 ? kQK : kQKK) == 0;
 }
 
 int32_t panel_weight_offset(GgmlType t) {
-  return t == GgmlType::kQ8_0 ? 128 : t == GgmlType::kQ4_0 ? 8 : 16;
+  return t == GgmlType::kQ8_0 ? 128 : t == GgmlType::kQ4_0 ? 8 : t == GgmlType::kQ5_0 ? 16 : 0;
 }
 
 void repack_to_panels(GgmlType t, uint8_t* data, int64_t rows, int64_t cols) {
   const size_t block = block_bytes(t);
-  const int64_t blocks = cols / kQK;
+  const int64_t blocks = cols / block_values(t);
   const size_t row_bytes = block * static_cast<size_t>(blocks);
   // Each panel takes exactly its 16 rows' bytes: copy them aside, then write the panel over them.
   std::vector<uint8_t> rows16(row_bytes * kPanelRows);
@@ -86,19 +141,15 @@ void repack_to_panels(GgmlType t, uint8_t* data, int64_t rows, int64_t cols) {
 
 void dequantize_panel_row(const WeightMatrix& w, int64_t r, float* dst) {
   const size_t block = block_bytes(w.type);
-  const int64_t blocks = w.cols / kQK;
-  const int32_t offset = panel_weight_offset(w.type);
+  const int64_t length = block_values(w.type), blocks = w.cols / length;
   const auto* panel = static_cast<const uint8_t*>(w.data) +
                       static_cast<size_t>(r / kPanelRows) * w.row_bytes * kPanelRows;
   const auto lane = static_cast<int>(r % kPanelRows);
-  for (int64_t b = 0; b < blocks; ++b, dst += kQK) {
-    const uint8_t* at = panel + static_cast<size_t>(b) * block * kPanelRows;
-    uint16_t d16;
-    std::memcpy(&d16, at + 2 * lane, 2);
-    const float d = fp16_to_fp32(d16);
-    // The row decoders' arithmetic: the f32 product of the value and the scale.
-    for (int v = 0; v < kQK; ++v)
-      dst[v] = static_cast<float>(stored_value(w.type, at, lane, v) - offset) * d;
+  alignas(8) uint8_t original[sizeof(BlockQ4K)];  // the largest block a panel holds
+  for (int64_t b = 0; b < blocks; ++b, dst += length) {
+    // The row's own block, rebuilt, through the row decoder: exactly its values.
+    rebuild_block(w.type, panel + static_cast<size_t>(b) * block * kPanelRows, lane, original);
+    dequantize_row(w.type, original, dst, length);
   }
 }
 
@@ -121,8 +172,46 @@ void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out) {
   }
 }
 
+namespace {
+
+// Q4_K: per 32-value sub-block j, value = d * scale_j * q - dmin * min_j with q in 0..15.
+void q4_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
+                         int tokens, float* const* ys) {
+  const int64_t supers = blocks / (kQKK / kQK);
+  for (int i = 0; i < tokens; ++i) {
+    for (int r = 0; r < kPanelRows; ++r) {
+      float acc = 0;
+      for (int64_t sb = 0; sb < supers; ++sb) {
+        BlockQ4K b;
+        rebuild_block(GgmlType::kQ4_K,
+                      panel + static_cast<size_t>(sb) * sizeof(BlockQ4K) * kPanelRows, r,
+                      reinterpret_cast<uint8_t*>(&b));
+        uint8_t scales_mins[16];
+        k_scales_and_mins(b.scales, scales_mins);
+        const float d = fp16_to_fp32(b.d), dmin = fp16_to_fp32(b.dmin);
+        for (int j = 0; j < kQKK / kQK; ++j) {
+          const PanelActivation& x = xs[i][sb * (kQKK / kQK) + j];
+          int32_t dot = 0;
+          for (int v = 0; v < kQK; ++v) {
+            const uint8_t packed = b.qs[32 * (j / 2) + v];
+            dot += (j % 2 == 0 ? packed & 0x0F : packed >> 4) * x.q[v];
+          }
+          const float scale = d * static_cast<float>(scales_mins[j]);
+          const float min = dmin * static_cast<float>(scales_mins[8 + j]);
+          acc = std::fma(static_cast<float>(dot), scale * x.d, acc);
+          acc = std::fma(min, -(x.d * static_cast<float>(x.sum)), acc);
+        }
+      }
+      ys[i][r] = acc;
+    }
+  }
+}
+
+}  // namespace
+
 void panel_tile_reference(GgmlType t, int64_t blocks, const uint8_t* panel,
                           const PanelActivation* const* xs, int tokens, float* const* ys) {
+  if (t == GgmlType::kQ4_K) return q4_K_tile_reference(blocks, panel, xs, tokens, ys);
   const size_t block = block_bytes(t);
   const int32_t offset = panel_weight_offset(t);
   for (int i = 0; i < tokens; ++i) {
