@@ -113,6 +113,24 @@ TEST(Panels, SimdKernelIsTheReferenceBitForBit) {
   }
 }
 
+TEST(Panels, SimdQuantizerIsThePortableOneBitForBit) {
+  const KernelSet* avx512 = avx512_kernels();
+  if (avx512 == nullptr || avx512->quantize_panels == nullptr)
+    GTEST_SKIP() << "this CPU has no AVX-512: the portable quantizer is the only one";
+  std::mt19937 rng(13);
+  for (float spread : {1e-3f, 1.0f, 300.0f}) {
+    auto x = random_input(4864, rng);
+    for (auto& v : x) v *= spread;
+    for (int i = 0; i < 32; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block
+    x[40] = 127.5f * spread;  // a value exactly between two steps
+    std::vector<PanelActivation> want(4864 / kQK), got(want.size());
+    quantize_for_panels(x.data(), 4864, want.data());
+    avx512->quantize_panels(x.data(), 4864, got.data());
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(PanelActivation)))
+        << "spread " << spread;
+  }
+}
+
 TEST(Panels, MatmulGivesWhatTheRowLayoutGives) {
   ThreadPool pool(2);
   std::mt19937 rng(3);

@@ -270,7 +270,7 @@ const KernelSet* avx2_kernels() {
                              dot_q4_K_q8_K, dot_q5_K_q8_K, dot_q6_K_q8_K, reference_dequantize_row,
                              nullptr,       nullptr,       nullptr,       axpy_f16,
                              nullptr,       nullptr,       nullptr,       nullptr,
-                             nullptr};
+                             nullptr,       nullptr};
   return usable ? &set : nullptr;
 }
 

@@ -25,6 +25,7 @@ void avx512_attend_f16(const float* q, const uint16_t* keys, const uint16_t* val
 // Panels (kernels_avx512_panels.cpp).
 void avx512_panel_tile(GgmlType t, int64_t blocks, const uint8_t* panel,
                        const PanelActivation* const* xs, int tokens, float* const* ys);
+void avx512_quantize_panels(const float* x, int64_t cols, PanelActivation* out);
 // Exact decoders (kernels_avx512_dequant.cpp).
 void avx512_dequantize(GgmlType t, const void* src, float* dst, int64_t n);
 
@@ -255,7 +256,7 @@ const KernelSet* avx512_kernels() {
                              avx2->dot_q4_K_q8_K, avx2->dot_q5_K_q8_K, avx2->dot_q6_K_q8_K,
                              avx512_dequantize, avx512_tile_q32, avx512_tile_k, dot_f32_4x4,
                              axpy_f16, avx512_attend_f16, swiglu, dot_q32_prepared,
-                             avx512_quantize_quad, avx512_panel_tile};
+                             avx512_quantize_quad, avx512_panel_tile, avx512_quantize_panels};
     return &s;
   }();
   return set;

@@ -205,6 +205,22 @@ void panel_tile_any(int64_t blocks, const uint8_t* panel, const PanelActivation*
 
 }  // namespace
 
+void avx512_quantize_panels(const float* x, int64_t cols, PanelActivation* out) {
+  for (int64_t b = 0; b < cols / kQK; ++b, x += kQK) {
+    // quantize_row_q8_0's arithmetic: amax / 127, x * (1 / d) rounded to nearest even (the
+    // default MXCSR mode of vcvtps2dq), the f16-rounded d as the scale.
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].q), _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].q + 16), _mm512_cvtepi32_epi8(q1));
+    out[b].d = fp16_to_fp32(fp32_to_fp16(d));
+    out[b].sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+  }
+}
+
 void avx512_panel_tile(GgmlType t, int64_t blocks, const uint8_t* panel,
                        const PanelActivation* const* xs, int tokens, float* const* ys) {
   switch (t) {
@@ -227,6 +243,7 @@ namespace plinth::engine::kernels {
 // Never selected without AVX-512 (avx512_kernels() returns nullptr then).
 void avx512_panel_tile(GgmlType, int64_t, const uint8_t*, const PanelActivation* const*, int,
                        float* const*) {}
+void avx512_quantize_panels(const float*, int64_t, PanelActivation*) {}
 }  // namespace plinth::engine::kernels
 
 #endif

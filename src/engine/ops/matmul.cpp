@@ -336,15 +336,16 @@ bool takes_tiles(const KernelSet& k, const WeightMatrix& w, int64_t n_tokens, bo
 // one ascending stream of weights (the kernel prefetches it 4 KB ahead).
 constexpr int kPanelTokens = 16;
 
-const PanelActivation* quantize_for_panel_tiles(const float* x, int64_t cols, int64_t n_tokens,
+const PanelActivation* quantize_for_panel_tiles(const KernelSet& k, const float* x, int64_t cols,
+                                                int64_t n_tokens,
                                                 std::vector<PanelActivation>& storage,
                                                 ThreadPool& pool) {
   const int64_t blocks = cols / kQK;
   if (storage.size() < static_cast<size_t>(blocks * n_tokens))
     storage.resize(static_cast<size_t>(blocks * n_tokens));
+  const auto quantize = k.quantize_panels != nullptr ? k.quantize_panels : quantize_for_panels;
   auto quantize_tokens = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t)
-      quantize_for_panels(x + t * cols, cols, storage.data() + t * blocks);
+    for (int64_t t = begin; t < end; ++t) quantize(x + t * cols, cols, storage.data() + t * blocks);
   };
   if (n_tokens >= 8) {
     pool.parallel_for(n_tokens, quantize_tokens);
@@ -380,7 +381,7 @@ void run_panels(const KernelSet& k, const WeightMatrix& w, const PanelActivation
 void matmul_panels(const KernelSet& k, const WeightMatrix& w, const float* x, int64_t n_tokens,
                    float* y, ThreadPool& pool) {
   thread_local std::vector<PanelActivation> storage;
-  const PanelActivation* a = quantize_for_panel_tiles(x, w.cols, n_tokens, storage, pool);
+  const PanelActivation* a = quantize_for_panel_tiles(k, x, w.cols, n_tokens, storage, pool);
   pool.parallel_for(panel_count(w), [&](int64_t begin, int64_t end) {
     run_panels(k, w, a, n_tokens, y, begin, end);
   });
@@ -396,7 +397,7 @@ bool matmul_shared_panels(const KernelSet& k, std::span<const MatmulTarget> targ
     if (!t.w->panels || t.w->cols != targets[0].w->cols) return false;
   thread_local std::vector<PanelActivation> storage;
   const PanelActivation* a =
-      quantize_for_panel_tiles(x, targets[0].w->cols, n_tokens, storage, pool);
+      quantize_for_panel_tiles(k, x, targets[0].w->cols, n_tokens, storage, pool);
   std::array<int64_t, kMaxTargets + 1> first{};
   for (size_t i = 0; i < targets.size(); ++i) first[i + 1] = first[i] + panel_count(*targets[i].w);
   pool.parallel_for(first[targets.size()], [&](int64_t begin, int64_t end) {

@@ -217,6 +217,8 @@ struct KernelSet {
   // chosen set has it.
   void (*panel_tile)(GgmlType t, int64_t blocks, const uint8_t* panel,
                      const PanelActivation* const* xs, int tokens, float* const* ys);
+  // Optional: quantize_for_panels, bit for bit (nullptr: matmul uses the portable one).
+  void (*quantize_panels)(const float* x, int64_t cols, PanelActivation* out);
 };
 
 const KernelSet& scalar_kernels();
