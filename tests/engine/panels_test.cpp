@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -20,9 +21,10 @@
 namespace plinth::engine::kernels {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_K};
+constexpr GgmlType kTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_K,
+                               GgmlType::kQ6_K};
 
-bool k_quant(GgmlType t) { return t == GgmlType::kQ4_K; }
+bool k_quant(GgmlType t) { return t == GgmlType::kQ4_K || t == GgmlType::kQ6_K; }
 
 // Random payload bytes (every pattern is a legal value) with small finite f16 scales.
 std::vector<uint8_t> random_rows(GgmlType t, int64_t rows, int64_t cols, std::mt19937& rng) {
@@ -31,6 +33,10 @@ std::vector<uint8_t> random_rows(GgmlType t, int64_t rows, int64_t cols, std::mt
   std::uniform_real_distribution<float> scale(0.001f, 0.02f);
   for (size_t at = 0; at < bytes.size(); at += block_bytes(t)) {
     const uint16_t h = fp32_to_fp16(scale(rng)), h_min = fp32_to_fp16(scale(rng) * 0.1f);
+    if (t == GgmlType::kQ6_K) {  // d last, after the random ql, qh and int8 scales
+      std::memcpy(bytes.data() + at + offsetof(BlockQ6K, d), &h, 2);
+      continue;
+    }
     std::memcpy(bytes.data() + at, &h, 2);
     if (k_quant(t)) std::memcpy(bytes.data() + at + 2, &h_min, 2);  // Q4_K: d, then dmin
   }
@@ -49,13 +55,14 @@ std::vector<float> random_input(int64_t n, std::mt19937& rng) {
   return x;
 }
 
-TEST(Panels, FitOnlyTheQ8_0FamilyInRowsOfSixteen) {
+TEST(Panels, FitTheirTypesInRowsOfSixteen) {
   EXPECT_TRUE(panels_fit(GgmlType::kQ8_0, 32, 64));
   EXPECT_TRUE(panels_fit(GgmlType::kQ5_0, 16, 32));
   EXPECT_FALSE(panels_fit(GgmlType::kQ8_0, 24, 64));  // not whole panels
   EXPECT_TRUE(panels_fit(GgmlType::kQ4_K, 32, 256));
   EXPECT_FALSE(panels_fit(GgmlType::kQ4_K, 32, 96));  // not whole super-blocks
-  EXPECT_FALSE(panels_fit(GgmlType::kQ6_K, 32, 256));
+  EXPECT_TRUE(panels_fit(GgmlType::kQ6_K, 32, 256));
+  EXPECT_FALSE(panels_fit(GgmlType::kQ5_K, 32, 256));
   EXPECT_FALSE(panels_fit(GgmlType::kF16, 32, 64));
 }
 

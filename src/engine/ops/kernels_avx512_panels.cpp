@@ -171,12 +171,76 @@ void panel_tile_q4_K(int64_t blocks, const uint8_t* panel, const PanelActivation
   for (int i = 0; i < kTokens; ++i) _mm512_storeu_ps(ys[i], acc[i]);
 }
 
+// Q6_K (see panels.cpp for the layout): per super-block the 16 rows' int8 scales come out of four
+// vectors with a shift pair each; per 32-value sub-block the weights are assembled from a nibble
+// of ql and two bits of qh, and each token takes two chains of 4 vpdpbusd (one per 16-value
+// half, started at -32 * the half's sum) and one FMA per half.
+constexpr size_t kQ6KBlockBytes = 16 * sizeof(BlockQ6K);
+
+// Signed byte j of each row's 32-bit lane, as a float.
+inline __m512 signed_byte_of_row(__m512i v, int j) {
+  return _mm512_cvtepi32_ps(_mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * j), 24));
+}
+
+template <int kTokens>
+void panel_tile_q6_K(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
+                     float* const* ys) {
+  constexpr int kSubBlocks = kQKK / kQK;
+  const __m512i low = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30);
+  __m512 acc[kTokens];
+#pragma GCC unroll 16
+  for (int i = 0; i < kTokens; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t sb = 0; sb < blocks / kSubBlocks; ++sb, panel += kQ6KBlockBytes) {
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel)));
+#pragma GCC unroll 1
+    for (int j = 0; j < kSubBlocks; ++j) {
+      const size_t part = kQ6KBlockBytes / kSubBlocks;  // prefetched 4 KB ahead, spread
+      for (size_t line = j * part; line < (j + 1) * part; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(panel) + kPrefetchAhead + line, _MM_HINT_T0);
+      const __m512i scales = _mm512_loadu_si512(panel + 32 + 64 * (j / 2));
+      const __m512 row_scale[2] = {_mm512_mul_ps(d, signed_byte_of_row(scales, 2 * (j % 2))),
+                                   _mm512_mul_ps(d, signed_byte_of_row(scales, 2 * (j % 2) + 1))};
+      const int half = j / 4, s = j % 4;
+      const uint8_t* ql = panel + 288 + 512 * (2 * half + s % 2);
+      const uint8_t* qh = panel + 2336 + 512 * half;
+      __m512i w[8];
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const __m512i l = _mm512_loadu_si512(ql + 64 * k), h = _mm512_loadu_si512(qh + 64 * k);
+        const __m512i nibble = _mm512_and_si512(s < 2 ? l : _mm512_srli_epi16(l, 4), low);
+        // Bits 2s and 2s + 1 of qh to bits 4 and 5 (16-bit shifts: what crosses a byte is masked).
+        const __m512i bits =
+            s < 2 ? _mm512_slli_epi16(h, 4 - 2 * s) : _mm512_srli_epi16(h, 2 * s - 4);
+        w[k] = _mm512_or_si512(nibble, _mm512_and_si512(bits, top));
+      }
+#pragma GCC unroll 16
+      for (int i = 0; i < kTokens; ++i) {
+        const PanelActivation& x = xs[i][sb * kSubBlocks + j];
+        __m512i s0 = _mm512_set1_epi32(-32 * x.sum_low);
+        __m512i s1 = _mm512_set1_epi32(-32 * (x.sum - x.sum_low));
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          s0 = _mm512_dpbusd_epi32(s0, w[k], broadcast4(x.q + 4 * k));
+          s1 = _mm512_dpbusd_epi32(s1, w[k + 4], broadcast4(x.q + 16 + 4 * k));
+        }
+        const __m512 dx = _mm512_set1_ps(x.d);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s0), _mm512_mul_ps(row_scale[0], dx), acc[i]);
+        acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_mul_ps(row_scale[1], dx), acc[i]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < kTokens; ++i) _mm512_storeu_ps(ys[i], acc[i]);
+}
+
 // The kernel for kType and kTokens tokens.
 template <GgmlType kType, int kTokens>
 void tile_for(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
               float* const* ys) {
   if constexpr (kType == GgmlType::kQ4_K) {
     panel_tile_q4_K<kTokens>(blocks, panel, xs, ys);
+  } else if constexpr (kType == GgmlType::kQ6_K) {
+    panel_tile_q6_K<kTokens>(blocks, panel, xs, ys);
   } else {
     panel_tile<kType, kTokens>(blocks, panel, xs, ys);
   }
@@ -217,7 +281,8 @@ void avx512_quantize_panels(const float* x, int64_t cols, PanelActivation* out) 
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].q), _mm512_cvtepi32_epi8(q0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out[b].q + 16), _mm512_cvtepi32_epi8(q1));
     out[b].d = fp16_to_fp32(fp32_to_fp16(d));
-    out[b].sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    out[b].sum_low = _mm512_reduce_add_epi32(q0);
+    out[b].sum = out[b].sum_low + _mm512_reduce_add_epi32(q1);
   }
 }
 
@@ -230,6 +295,8 @@ void avx512_panel_tile(GgmlType t, int64_t blocks, const uint8_t* panel,
       return panel_tile_any<GgmlType::kQ4_0>(blocks, panel, xs, tokens, ys);
     case GgmlType::kQ4_K:
       return panel_tile_any<GgmlType::kQ4_K>(blocks, panel, xs, tokens, ys);
+    case GgmlType::kQ6_K:
+      return panel_tile_any<GgmlType::kQ6_K>(blocks, panel, xs, tokens, ys);
     default:
       return panel_tile_any<GgmlType::kQ5_0>(blocks, panel, xs, tokens, ys);
   }

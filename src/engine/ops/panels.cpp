@@ -33,9 +33,33 @@ void write_q4_K_panel_block(const uint8_t* const* blocks, uint8_t* out) {
   }
 }
 
+// Q6_K: one super-block of 16 rows. d (f16), the 16 int8 scales as four vectors (scales 4v ..
+// 4v + 3 of row r at 64v + 4r), then per half n (128 values) and part c (ql bytes 32c .. 32c +
+// 31 of the half) eight vectors of ql (bytes 64n + 32c + 4k .. of row r at 512(2n + c) + 64k +
+// 4r), then per half eight vectors of qh (bytes 32n + 4k .. at 512n + 64k + 4r).
+constexpr size_t kQ6KScales = 32, kQ6KLow = 288, kQ6KHigh = 2336;
+
+void write_q6_K_panel_block(const uint8_t* const* blocks, uint8_t* out) {
+  for (int r = 0; r < kPanelRows; ++r) {
+    const auto* b = reinterpret_cast<const BlockQ6K*>(blocks[r]);
+    std::memcpy(out + 2 * r, &b->d, 2);
+    for (int v = 0; v < 4; ++v)
+      std::memcpy(out + kQ6KScales + v * kGroupBytes + 4 * r, b->scales + 4 * v, 4);
+    for (int part = 0; part < 4; ++part)  // part 2n + c
+      for (int k = 0; k < 8; ++k)
+        std::memcpy(out + kQ6KLow + (8 * part + k) * kGroupBytes + 4 * r, b->ql + 32 * part + 4 * k,
+                    4);
+    for (int half = 0; half < 2; ++half)
+      for (int k = 0; k < 8; ++k)
+        std::memcpy(out + kQ6KHigh + (8 * half + k) * kGroupBytes + 4 * r,
+                    b->qh + 32 * half + 4 * k, 4);
+  }
+}
+
 // One block of 16 rows (blocks[r]: row r's block b) written as a panel block at `out`.
 void write_panel_block(GgmlType t, const uint8_t* const* blocks, uint8_t* out) {
   if (t == GgmlType::kQ4_K) return write_q4_K_panel_block(blocks, out);
+  if (t == GgmlType::kQ6_K) return write_q6_K_panel_block(blocks, out);
   for (int r = 0; r < kPanelRows; ++r) std::memcpy(out + 2 * r, blocks[r], 2);  // d first
   uint8_t* body = out + kScaleBytes;
   for (int r = 0; r < kPanelRows; ++r) {
@@ -78,6 +102,21 @@ int32_t stored_value(GgmlType t, const uint8_t* at, int lane, int v) {
 
 // Row `lane`'s original block, rebuilt from the panel block at `at`.
 void rebuild_block(GgmlType t, const uint8_t* at, int lane, uint8_t* out) {
+  if (t == GgmlType::kQ6_K) {
+    auto* b = reinterpret_cast<BlockQ6K*>(out);
+    std::memcpy(&b->d, at + 2 * lane, 2);
+    for (int v = 0; v < 4; ++v)
+      std::memcpy(b->scales + 4 * v, at + kQ6KScales + v * kGroupBytes + 4 * lane, 4);
+    for (int part = 0; part < 4; ++part)
+      for (int k = 0; k < 8; ++k)
+        std::memcpy(b->ql + 32 * part + 4 * k,
+                    at + kQ6KLow + (8 * part + k) * kGroupBytes + 4 * lane, 4);
+    for (int half = 0; half < 2; ++half)
+      for (int k = 0; k < 8; ++k)
+        std::memcpy(b->qh + 32 * half + 4 * k,
+                    at + kQ6KHigh + (8 * half + k) * kGroupBytes + 4 * lane, 4);
+    return;
+  }
   if (t == GgmlType::kQ4_K) {
     auto* b = reinterpret_cast<BlockQ4K*>(out);
     std::memcpy(&b->d, at + 2 * lane, 2);
@@ -113,12 +152,23 @@ void rebuild_block(GgmlType t, const uint8_t* at, int lane, uint8_t* out) {
 
 bool panels_fit(GgmlType t, int64_t rows, int64_t cols) {
   const bool q32 = t == GgmlType::kQ8_0 || t == GgmlType::kQ4_0 || t == GgmlType::kQ5_0;
-  return (q32 || t == GgmlType::kQ4_K) && rows > 0 && rows % kPanelRows == 0 && cols > 0 &&
-         cols % (q32 ? kQK : kQKK) == 0;
+  return (q32 || t == GgmlType::kQ4_K || t == GgmlType::kQ6_K) && rows > 0 &&
+         rows % kPanelRows == 0 && cols > 0 && cols % (q32 ? kQK : kQKK) == 0;
 }
 
 int32_t panel_weight_offset(GgmlType t) {
-  return t == GgmlType::kQ8_0 ? 128 : t == GgmlType::kQ4_0 ? 8 : t == GgmlType::kQ5_0 ? 16 : 0;
+  switch (t) {
+    case GgmlType::kQ8_0:
+      return 128;
+    case GgmlType::kQ4_0:
+      return 8;
+    case GgmlType::kQ5_0:
+      return 16;
+    case GgmlType::kQ6_K:
+      return 32;
+    default:
+      return 0;  // Q4_K: unsigned values, minimums applied in float
+  }
 }
 
 void repack_to_panels(GgmlType t, uint8_t* data, int64_t rows, int64_t cols) {
@@ -145,7 +195,7 @@ void dequantize_panel_row(const WeightMatrix& w, int64_t r, float* dst) {
   const auto* panel = static_cast<const uint8_t*>(w.data) +
                       static_cast<size_t>(r / kPanelRows) * w.row_bytes * kPanelRows;
   const auto lane = static_cast<int>(r % kPanelRows);
-  alignas(8) uint8_t original[sizeof(BlockQ4K)];  // the largest block a panel holds
+  alignas(8) uint8_t original[sizeof(BlockQ6K)];  // the largest block a panel holds
   for (int64_t b = 0; b < blocks; ++b, dst += length) {
     // The row's own block, rebuilt, through the row decoder: exactly its values.
     rebuild_block(w.type, panel + static_cast<size_t>(b) * block * kPanelRows, lane, original);
@@ -167,7 +217,10 @@ void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out) {
     std::memcpy(out[b].q, block.qs, kQK);
     out[b].d = fp16_to_fp32(block.d);
     int32_t sum = 0;
-    for (int8_t q : block.qs) sum += q;
+    for (int v = 0; v < kQK; ++v) {
+      sum += block.qs[v];
+      if (v == kQK / 2 - 1) out[b].sum_low = sum;
+    }
     out[b].sum = sum;
   }
 }
@@ -207,11 +260,48 @@ void q4_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActiva
   }
 }
 
+// Q6_K: per 32-value sub-block j, value = d * scale * q with q in -32..31 and scale 2j for
+// values 0..15, 2j + 1 for 16..31: one FMA for each half.
+void q6_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
+                         int tokens, float* const* ys) {
+  const int64_t supers = blocks / (kQKK / kQK);
+  for (int i = 0; i < tokens; ++i) {
+    for (int r = 0; r < kPanelRows; ++r) {
+      float acc = 0;
+      for (int64_t sb = 0; sb < supers; ++sb) {
+        BlockQ6K b;
+        rebuild_block(GgmlType::kQ6_K,
+                      panel + static_cast<size_t>(sb) * sizeof(BlockQ6K) * kPanelRows, r,
+                      reinterpret_cast<uint8_t*>(&b));
+        const float d = fp16_to_fp32(b.d);
+        for (int j = 0; j < kQKK / kQK; ++j) {
+          const PanelActivation& x = xs[i][sb * (kQKK / kQK) + j];
+          const int half = j / 4, s = j % 4;
+          const uint8_t* ql = b.ql + 64 * half + 32 * (s % 2);
+          const uint8_t* qh = b.qh + 32 * half;
+          int32_t dots[2] = {0, 0};
+          for (int v = 0; v < kQK; ++v) {
+            const int low = s < 2 ? ql[v] & 0x0F : ql[v] >> 4;
+            const int q = (low | ((qh[v] >> (2 * s)) & 3) << 4) - 32;
+            dots[v / 16] += q * x.q[v];
+          }
+          for (int h = 0; h < 2; ++h) {
+            const float scale = d * static_cast<float>(b.scales[2 * j + h]);
+            acc = std::fma(static_cast<float>(dots[h]), scale * x.d, acc);
+          }
+        }
+      }
+      ys[i][r] = acc;
+    }
+  }
+}
+
 }  // namespace
 
 void panel_tile_reference(GgmlType t, int64_t blocks, const uint8_t* panel,
                           const PanelActivation* const* xs, int tokens, float* const* ys) {
   if (t == GgmlType::kQ4_K) return q4_K_tile_reference(blocks, panel, xs, tokens, ys);
+  if (t == GgmlType::kQ6_K) return q6_K_tile_reference(blocks, panel, xs, tokens, ys);
   const size_t block = block_bytes(t);
   const int32_t offset = panel_weight_offset(t);
   for (int i = 0; i < tokens; ++i) {

@@ -1,5 +1,5 @@
-// Row panels: Q8_0 / Q4_0 / Q5_0 / Q4_K weights rewritten at load, in place and in the same
-// bytes, so that one 64-byte vector holds the same four values of 16 rows. A vpdpbusd then
+// Row panels: Q8_0 / Q4_0 / Q5_0 / Q4_K / Q6_K weights rewritten at load, in place and in the
+// same bytes, so that one 64-byte vector holds the same four values of 16 rows. A vpdpbusd then
 // multiplies 16 rows by four of one token's values broadcast from memory: no shuffles, no per-row
 // scale gathers, and each token's 16 results land in one vector that is stored as it is. Against
 // the row layout's tiles (4 rows x 4 tokens, weights rotated per block) a 4,864 x 896 Q8_0 matmul
@@ -17,6 +17,9 @@
 // - Q4_K, per 256-value super-block: the 16 rows' d, then their dmin (f16), then their 12 packed
 //   scale bytes as three vectors (bytes 4v .. 4v + 3 of row r at 4r), then per pair of 32-value
 //   sub-blocks eight vectors of the rows' 32 packed bytes (low nibbles the first sub-block).
+// - Q6_K, per super-block: the 16 rows' d, their 16 int8 scales as four vectors, then the rows'
+//   ql bytes in 4-byte groups (32 vectors) and their qh bytes (16 vectors), each in file order;
+//   sub-block j of a row takes scales 2j and 2j + 1, one per 16 values.
 // The stored unsigned values exceed the true ones by panel_weight_offset(t) (Q4_K: 0, its
 // minimums are applied in float); the kernels start each token's sums at -offset * (the sum of
 // its quantized values) to take it back.
@@ -31,8 +34,8 @@ namespace plinth::engine::kernels {
 
 inline constexpr int64_t kPanelRows = 16;
 
-// Whether a rows x cols matrix of type t can be stored in panels (Q8_0 / Q4_0 / Q5_0 / Q4_K,
-// rows a multiple of 16).
+// Whether a rows x cols matrix of type t can be stored in panels (Q8_0 / Q4_0 / Q5_0 / Q4_K /
+// Q6_K, rows a multiple of 16).
 bool panels_fit(GgmlType t, int64_t rows, int64_t cols);
 // Rewrites the matrix at `data` (row layout) into panels, in place. Requires panels_fit.
 void repack_to_panels(GgmlType t, uint8_t* data, int64_t rows, int64_t cols);
@@ -41,14 +44,15 @@ void dequantize_panel_row(const WeightMatrix& w, int64_t r, float* dst);
 // Row r of w (either layout), decoded to F32 with dequantize_row's values.
 void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* dst);
 
-int32_t panel_weight_offset(GgmlType t);  // Q8_0 128, Q4_0 8, Q5_0 16, Q4_K 0
+int32_t panel_weight_offset(GgmlType t);  // Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32, Q4_K 0
 
 // One token's activations for the panel kernels, per 32-value block: the values quantize_row_q8_0
-// gives, their f16-rounded scale as a float, and their sum.
+// gives, their f16-rounded scale as a float, and their sums.
 struct PanelActivation {
   int8_t q[32];
   float d;
   int32_t sum;
+  int32_t sum_low;  // of values 0..15 (Q6_K scales each half on its own)
 };
 void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out);
 
@@ -56,7 +60,8 @@ void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out);
 // bit for bit): for token i < tokens, ys[i][0 .. 16) = panel `panel`'s 16 rows . xs[i], summed
 // per 32-value block as float(integer dot) * (row scale * token scale) with one fused
 // multiply-add, in block order (Q4_K: the row scale is d * scale_j, and a second FMA adds
-// dmin * min_j * -(token scale * sum)). `blocks` counts 32-value blocks.
+// dmin * min_j * -(token scale * sum); Q6_K: one FMA per 16-value half with its own scale).
+// `blocks` counts 32-value blocks.
 void panel_tile_reference(GgmlType t, int64_t blocks, const uint8_t* panel,
                           const PanelActivation* const* xs, int tokens, float* const* ys);
 
