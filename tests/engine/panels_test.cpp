@@ -21,10 +21,12 @@
 namespace plinth::engine::kernels {
 namespace {
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_K,
-                               GgmlType::kQ6_K};
+constexpr GgmlType kTypes[] = {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0,
+                               GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
 
-bool k_quant(GgmlType t) { return t == GgmlType::kQ4_K || t == GgmlType::kQ6_K; }
+bool k_quant(GgmlType t) {
+  return t == GgmlType::kQ4_K || t == GgmlType::kQ5_K || t == GgmlType::kQ6_K;
+}
 
 // Random payload bytes (every pattern is a legal value) with small finite f16 scales.
 std::vector<uint8_t> random_rows(GgmlType t, int64_t rows, int64_t cols, std::mt19937& rng) {
@@ -38,7 +40,7 @@ std::vector<uint8_t> random_rows(GgmlType t, int64_t rows, int64_t cols, std::mt
       continue;
     }
     std::memcpy(bytes.data() + at, &h, 2);
-    if (k_quant(t)) std::memcpy(bytes.data() + at + 2, &h_min, 2);  // Q4_K: d, then dmin
+    if (k_quant(t)) std::memcpy(bytes.data() + at + 2, &h_min, 2);  // Q4_K / Q5_K: d, then dmin
   }
   return bytes;
 }
@@ -62,7 +64,8 @@ TEST(Panels, FitTheirTypesInRowsOfSixteen) {
   EXPECT_TRUE(panels_fit(GgmlType::kQ4_K, 32, 256));
   EXPECT_FALSE(panels_fit(GgmlType::kQ4_K, 32, 96));  // not whole super-blocks
   EXPECT_TRUE(panels_fit(GgmlType::kQ6_K, 32, 256));
-  EXPECT_FALSE(panels_fit(GgmlType::kQ5_K, 32, 256));
+  EXPECT_TRUE(panels_fit(GgmlType::kQ5_K, 32, 256));
+  EXPECT_FALSE(panels_fit(GgmlType::kQ3_K, 32, 256));
   EXPECT_FALSE(panels_fit(GgmlType::kF16, 32, 64));
 }
 

@@ -99,27 +99,28 @@ void panel_tile(int64_t blocks, const uint8_t* panel, const PanelActivation* con
   for (int i = 0; i < kTokens; ++i) _mm512_storeu_ps(ys[i], acc[i]);
 }
 
-// Q4_K (see panels.cpp for the layout): per super-block the 16 rows' eight scales and minimums
-// come out of the packed 6-bit bytes with byte-wise shifts and masks, once for every token; per
-// 32-value sub-block each token then takes 8 vpdpbusd (nibbles 0..15, no offset), a scale FMA
-// and a minimum FMA.
-constexpr size_t kQ4KBlockBytes = 16 * sizeof(BlockQ4K);
+// Q4_K / Q5_K (see panels.cpp for the layout): per super-block the 16 rows' eight scales and
+// minimums come out of the packed 6-bit bytes with byte-wise shifts and masks, once for every
+// token; per 32-value sub-block each token then takes 8 vpdpbusd (nibbles 0..15, no offset), a
+// scale FMA and a minimum FMA. Q5_K adds the rows' qh bytes before the nibbles: bit s of a byte is
+// the fifth bit of sub-block s, one vptestmb and a masked add per group.
 
 // Byte j of each row's 32-bit lane, as a float.
 inline __m512 byte_of_row(__m512i v, int j) {
   return _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(v, 8 * j), _mm512_set1_epi32(0xFF)));
 }
 
-template <int kTokens>
-void panel_tile_q4_K(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
-                     float* const* ys) {
+template <bool kFiveBit, int kTokens>
+void panel_tile_q45_K(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
+                      float* const* ys) {
+  constexpr size_t kBlockBytes = 16 * (kFiveBit ? sizeof(BlockQ5K) : sizeof(BlockQ4K));
   constexpr int kSubBlocks = kQKK / kQK;
   const __m512i low = _mm512_set1_epi8(0x0F), six = _mm512_set1_epi8(0x3F),
                 top = _mm512_set1_epi8(0x30);
   __m512 acc[kTokens];
 #pragma GCC unroll 16
   for (int i = 0; i < kTokens; ++i) acc[i] = _mm512_setzero_ps();
-  for (int64_t sb = 0; sb < blocks / kSubBlocks; ++sb, panel += kQ4KBlockBytes) {
+  for (int64_t sb = 0; sb < blocks / kSubBlocks; ++sb, panel += kBlockBytes) {
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel)));
     const __m512 dmin =
         _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32)));
@@ -134,12 +135,13 @@ void panel_tile_q4_K(int64_t blocks, const uint8_t* panel, const PanelActivation
     const __m512i mins[2] = {_mm512_and_si512(v1, six),
                              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v2, 4), low),
                                              _mm512_and_si512(_mm512_srli_epi16(v1, 2), top))};
-    const uint8_t* nibbles = panel + 256;
+    const uint8_t* high = panel + 256;  // Q5_K
+    const uint8_t* nibbles = panel + (kFiveBit ? 768 : 256);
 #pragma GCC unroll 1
     for (int j = 0; j < kSubBlocks; ++j) {
       // The super-block 4 KB ahead, an eighth per sub-block: all 36 lines at once (the Q8_0
       // family's per-block burst) left a 67 MB matrix at 205 GMAC/s from memory, spread 285.
-      const size_t part = kQ4KBlockBytes / kSubBlocks;
+      const size_t part = kBlockBytes / kSubBlocks;
       for (size_t line = j * part; line < (j + 1) * part; line += 64)
         _mm_prefetch(reinterpret_cast<const char*>(panel) + kPrefetchAhead + line, _MM_HINT_T0);
       const __m512 row_scale = _mm512_mul_ps(d, byte_of_row(scales[j / 4], j % 4));
@@ -150,6 +152,11 @@ void panel_tile_q4_K(int64_t blocks, const uint8_t* panel, const PanelActivation
       for (int k = 0; k < 8; ++k) {
         const __m512i v = _mm512_loadu_si512(pair + 64 * k);
         w[k] = _mm512_and_si512(j % 2 == 0 ? v : _mm512_srli_epi16(v, 4), low);
+        if constexpr (kFiveBit) {
+          const __mmask64 set = _mm512_test_epi8_mask(_mm512_loadu_si512(high + 64 * k),
+                                                      _mm512_set1_epi8(static_cast<char>(1 << j)));
+          w[k] = _mm512_mask_add_epi8(w[k], set, w[k], _mm512_set1_epi8(16));
+        }
       }
 #pragma GCC unroll 16
       for (int i = 0; i < kTokens; ++i) {
@@ -238,7 +245,9 @@ template <GgmlType kType, int kTokens>
 void tile_for(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
               float* const* ys) {
   if constexpr (kType == GgmlType::kQ4_K) {
-    panel_tile_q4_K<kTokens>(blocks, panel, xs, ys);
+    panel_tile_q45_K<false, kTokens>(blocks, panel, xs, ys);
+  } else if constexpr (kType == GgmlType::kQ5_K) {
+    panel_tile_q45_K<true, kTokens>(blocks, panel, xs, ys);
   } else if constexpr (kType == GgmlType::kQ6_K) {
     panel_tile_q6_K<kTokens>(blocks, panel, xs, ys);
   } else {
@@ -295,6 +304,8 @@ void avx512_panel_tile(GgmlType t, int64_t blocks, const uint8_t* panel,
       return panel_tile_any<GgmlType::kQ4_0>(blocks, panel, xs, tokens, ys);
     case GgmlType::kQ4_K:
       return panel_tile_any<GgmlType::kQ4_K>(blocks, panel, xs, tokens, ys);
+    case GgmlType::kQ5_K:
+      return panel_tile_any<GgmlType::kQ5_K>(blocks, panel, xs, tokens, ys);
     case GgmlType::kQ6_K:
       return panel_tile_any<GgmlType::kQ6_K>(blocks, panel, xs, tokens, ys);
     default:

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "ops/simd_kernels.h"
@@ -17,20 +18,46 @@ constexpr size_t kGroupBytes = 4 * kPanelRows;  // one vector: 4 bytes of each o
 // 4v + 3 of row r at 64v + 4r), then per pair p of sub-blocks eight vectors of the rows' 32
 // packed bytes (bytes 32p + 4k .. of row r at 512p + 64k + 4r: low nibbles sub-block 2p, high
 // nibbles sub-block 2p + 1).
-constexpr size_t kQ4KScales = 64, kQ4KNibbles = 256;
+// Q5_K: the same, with the rows' 32 qh bytes as eight vectors (bytes 4k .. of row r at 256 + 64k +
+// 4r; bit s of byte l is the fifth bit of sub-block s's value l) before the nibbles.
+constexpr size_t kQ4KScales = 64, kQ4KNibbles = 256, kQ5KHigh = 256, kQ5KNibbles = 768;
 
-void write_q4_K_panel_block(const uint8_t* const* blocks, uint8_t* out) {
+template <typename Block>
+void write_q45_K_panel_block(const uint8_t* const* blocks, uint8_t* out) {
+  constexpr bool kFiveBit = std::is_same_v<Block, BlockQ5K>;
+  const size_t nibbles = kFiveBit ? kQ5KNibbles : kQ4KNibbles;
   for (int r = 0; r < kPanelRows; ++r) {
-    const auto* b = reinterpret_cast<const BlockQ4K*>(blocks[r]);
+    const auto* b = reinterpret_cast<const Block*>(blocks[r]);
     std::memcpy(out + 2 * r, &b->d, 2);
     std::memcpy(out + kScaleBytes + 2 * r, &b->dmin, 2);
     for (int v = 0; v < 3; ++v)
       std::memcpy(out + kQ4KScales + v * kGroupBytes + 4 * r, b->scales + 4 * v, 4);
+    if constexpr (kFiveBit) {
+      for (int k = 0; k < 8; ++k)
+        std::memcpy(out + kQ5KHigh + k * kGroupBytes + 4 * r, b->qh + 4 * k, 4);
+    }
     for (int p = 0; p < 4; ++p)
       for (int k = 0; k < 8; ++k)
-        std::memcpy(out + kQ4KNibbles + (8 * p + k) * kGroupBytes + 4 * r, b->qs + 32 * p + 4 * k,
-                    4);
+        std::memcpy(out + nibbles + (8 * p + k) * kGroupBytes + 4 * r, b->qs + 32 * p + 4 * k, 4);
   }
+}
+
+template <typename Block>
+void rebuild_q45_K_block(const uint8_t* at, int lane, uint8_t* out) {
+  constexpr bool kFiveBit = std::is_same_v<Block, BlockQ5K>;
+  const size_t nibbles = kFiveBit ? kQ5KNibbles : kQ4KNibbles;
+  auto* b = reinterpret_cast<Block*>(out);
+  std::memcpy(&b->d, at + 2 * lane, 2);
+  std::memcpy(&b->dmin, at + kScaleBytes + 2 * lane, 2);
+  for (int v = 0; v < 3; ++v)
+    std::memcpy(b->scales + 4 * v, at + kQ4KScales + v * kGroupBytes + 4 * lane, 4);
+  if constexpr (kFiveBit) {
+    for (int k = 0; k < 8; ++k)
+      std::memcpy(b->qh + 4 * k, at + kQ5KHigh + k * kGroupBytes + 4 * lane, 4);
+  }
+  for (int p = 0; p < 4; ++p)
+    for (int k = 0; k < 8; ++k)
+      std::memcpy(b->qs + 32 * p + 4 * k, at + nibbles + (8 * p + k) * kGroupBytes + 4 * lane, 4);
 }
 
 // Q6_K: one super-block of 16 rows. d (f16), the 16 int8 scales as four vectors (scales 4v ..
@@ -58,7 +85,8 @@ void write_q6_K_panel_block(const uint8_t* const* blocks, uint8_t* out) {
 
 // One block of 16 rows (blocks[r]: row r's block b) written as a panel block at `out`.
 void write_panel_block(GgmlType t, const uint8_t* const* blocks, uint8_t* out) {
-  if (t == GgmlType::kQ4_K) return write_q4_K_panel_block(blocks, out);
+  if (t == GgmlType::kQ4_K) return write_q45_K_panel_block<BlockQ4K>(blocks, out);
+  if (t == GgmlType::kQ5_K) return write_q45_K_panel_block<BlockQ5K>(blocks, out);
   if (t == GgmlType::kQ6_K) return write_q6_K_panel_block(blocks, out);
   for (int r = 0; r < kPanelRows; ++r) std::memcpy(out + 2 * r, blocks[r], 2);  // d first
   uint8_t* body = out + kScaleBytes;
@@ -117,18 +145,8 @@ void rebuild_block(GgmlType t, const uint8_t* at, int lane, uint8_t* out) {
                     at + kQ6KHigh + (8 * half + k) * kGroupBytes + 4 * lane, 4);
     return;
   }
-  if (t == GgmlType::kQ4_K) {
-    auto* b = reinterpret_cast<BlockQ4K*>(out);
-    std::memcpy(&b->d, at + 2 * lane, 2);
-    std::memcpy(&b->dmin, at + kScaleBytes + 2 * lane, 2);
-    for (int v = 0; v < 3; ++v)
-      std::memcpy(b->scales + 4 * v, at + kQ4KScales + v * kGroupBytes + 4 * lane, 4);
-    for (int p = 0; p < 4; ++p)
-      for (int k = 0; k < 8; ++k)
-        std::memcpy(b->qs + 32 * p + 4 * k, at + kQ4KNibbles + (8 * p + k) * kGroupBytes + 4 * lane,
-                    4);
-    return;
-  }
+  if (t == GgmlType::kQ4_K) return rebuild_q45_K_block<BlockQ4K>(at, lane, out);
+  if (t == GgmlType::kQ5_K) return rebuild_q45_K_block<BlockQ5K>(at, lane, out);
   std::memcpy(out, at + 2 * lane, 2);
   const int32_t offset = panel_weight_offset(t);
   if (t == GgmlType::kQ8_0) {
@@ -152,8 +170,9 @@ void rebuild_block(GgmlType t, const uint8_t* at, int lane, uint8_t* out) {
 
 bool panels_fit(GgmlType t, int64_t rows, int64_t cols) {
   const bool q32 = t == GgmlType::kQ8_0 || t == GgmlType::kQ4_0 || t == GgmlType::kQ5_0;
-  return (q32 || t == GgmlType::kQ4_K || t == GgmlType::kQ6_K) && rows > 0 &&
-         rows % kPanelRows == 0 && cols > 0 && cols % (q32 ? kQK : kQKK) == 0;
+  const bool k = t == GgmlType::kQ4_K || t == GgmlType::kQ5_K || t == GgmlType::kQ6_K;
+  return (q32 || k) && rows > 0 && rows % kPanelRows == 0 && cols > 0 &&
+         cols % (q32 ? kQK : kQKK) == 0;
 }
 
 int32_t panel_weight_offset(GgmlType t) {
@@ -227,17 +246,20 @@ void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out) {
 
 namespace {
 
-// Q4_K: per 32-value sub-block j, value = d * scale_j * q - dmin * min_j with q in 0..15.
-void q4_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
-                         int tokens, float* const* ys) {
+// Q4_K / Q5_K: per 32-value sub-block j, value = d * scale_j * q - dmin * min_j with q in 0..15
+// (0..31).
+template <typename Block>
+void q45_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
+                          int tokens, float* const* ys) {
+  constexpr bool kFiveBit = std::is_same_v<Block, BlockQ5K>;
   const int64_t supers = blocks / (kQKK / kQK);
   for (int i = 0; i < tokens; ++i) {
     for (int r = 0; r < kPanelRows; ++r) {
       float acc = 0;
       for (int64_t sb = 0; sb < supers; ++sb) {
-        BlockQ4K b;
-        rebuild_block(GgmlType::kQ4_K,
-                      panel + static_cast<size_t>(sb) * sizeof(BlockQ4K) * kPanelRows, r,
+        Block b;
+        rebuild_block(kFiveBit ? GgmlType::kQ5_K : GgmlType::kQ4_K,
+                      panel + static_cast<size_t>(sb) * sizeof(Block) * kPanelRows, r,
                       reinterpret_cast<uint8_t*>(&b));
         uint8_t scales_mins[16];
         k_scales_and_mins(b.scales, scales_mins);
@@ -247,7 +269,9 @@ void q4_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActiva
           int32_t dot = 0;
           for (int v = 0; v < kQK; ++v) {
             const uint8_t packed = b.qs[32 * (j / 2) + v];
-            dot += (j % 2 == 0 ? packed & 0x0F : packed >> 4) * x.q[v];
+            int32_t q = j % 2 == 0 ? packed & 0x0F : packed >> 4;
+            if constexpr (kFiveBit) q |= ((b.qh[v] >> j) & 1) << 4;
+            dot += q * x.q[v];
           }
           const float scale = d * static_cast<float>(scales_mins[j]);
           const float min = dmin * static_cast<float>(scales_mins[8 + j]);
@@ -300,7 +324,8 @@ void q6_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActiva
 
 void panel_tile_reference(GgmlType t, int64_t blocks, const uint8_t* panel,
                           const PanelActivation* const* xs, int tokens, float* const* ys) {
-  if (t == GgmlType::kQ4_K) return q4_K_tile_reference(blocks, panel, xs, tokens, ys);
+  if (t == GgmlType::kQ4_K) return q45_K_tile_reference<BlockQ4K>(blocks, panel, xs, tokens, ys);
+  if (t == GgmlType::kQ5_K) return q45_K_tile_reference<BlockQ5K>(blocks, panel, xs, tokens, ys);
   if (t == GgmlType::kQ6_K) return q6_K_tile_reference(blocks, panel, xs, tokens, ys);
   const size_t block = block_bytes(t);
   const int32_t offset = panel_weight_offset(t);

@@ -1,9 +1,9 @@
-// Row panels: Q8_0 / Q4_0 / Q5_0 / Q4_K / Q6_K weights rewritten at load, in place and in the
-// same bytes, so that one 64-byte vector holds the same four values of 16 rows. A vpdpbusd then
-// multiplies 16 rows by four of one token's values broadcast from memory: no shuffles, no per-row
-// scale gathers, and each token's 16 results land in one vector that is stored as it is. Against
-// the row layout's tiles (4 rows x 4 tokens, weights rotated per block) a 4,864 x 896 Q8_0 matmul
-// ran 2.6x faster for one token from cache, 2.1x for 4 tokens and 1.4x for 16.
+// Row panels: Q8_0 / Q4_0 / Q5_0 / Q4_K / Q5_K / Q6_K weights rewritten at load, in place and
+// in the same bytes, so that one 64-byte vector holds the same four values of 16 rows. A vpdpbusd
+// then multiplies 16 rows by four of one token's values broadcast from memory: no shuffles, no
+// per-row scale gathers, and each token's 16 results land in one vector that is stored as it is.
+// Against the row layout's tiles (4 rows x 4 tokens, weights rotated per block) a 4,864 x 896 Q8_0
+// matmul ran 2.6x faster for one token from cache, 2.1x for 4 tokens and 1.4x for 16.
 //
 // Panel p holds rows 16p .. 16p + 15, in the bytes those rows had. Per 32-value block b (the
 // rows' blocks b, 16 x the block size, in block order), starting with the 16 rows' f16 scales
@@ -17,12 +17,14 @@
 // - Q4_K, per 256-value super-block: the 16 rows' d, then their dmin (f16), then their 12 packed
 //   scale bytes as three vectors (bytes 4v .. 4v + 3 of row r at 4r), then per pair of 32-value
 //   sub-blocks eight vectors of the rows' 32 packed bytes (low nibbles the first sub-block).
+//   Q5_K: the same with the rows' 32 qh bytes as eight vectors before the nibbles (bit s of a
+//   byte is the fifth bit of sub-block s).
 // - Q6_K, per super-block: the 16 rows' d, their 16 int8 scales as four vectors, then the rows'
 //   ql bytes in 4-byte groups (32 vectors) and their qh bytes (16 vectors), each in file order;
 //   sub-block j of a row takes scales 2j and 2j + 1, one per 16 values.
-// The stored unsigned values exceed the true ones by panel_weight_offset(t) (Q4_K: 0, its
-// minimums are applied in float); the kernels start each token's sums at -offset * (the sum of
-// its quantized values) to take it back.
+// The stored unsigned values exceed the true ones by panel_weight_offset(t) (Q4_K / Q5_K: 0,
+// their minimums are applied in float); the kernels start each token's sums at -offset * (the sum
+// of its quantized values) to take it back.
 #pragma once
 
 #include <cstddef>
@@ -35,7 +37,7 @@ namespace plinth::engine::kernels {
 inline constexpr int64_t kPanelRows = 16;
 
 // Whether a rows x cols matrix of type t can be stored in panels (Q8_0 / Q4_0 / Q5_0 / Q4_K /
-// Q6_K, rows a multiple of 16).
+// Q5_K / Q6_K, rows a multiple of 16).
 bool panels_fit(GgmlType t, int64_t rows, int64_t cols);
 // Rewrites the matrix at `data` (row layout) into panels, in place. Requires panels_fit.
 void repack_to_panels(GgmlType t, uint8_t* data, int64_t rows, int64_t cols);
@@ -44,7 +46,7 @@ void dequantize_panel_row(const WeightMatrix& w, int64_t r, float* dst);
 // Row r of w (either layout), decoded to F32 with dequantize_row's values.
 void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* dst);
 
-int32_t panel_weight_offset(GgmlType t);  // Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32, Q4_K 0
+int32_t panel_weight_offset(GgmlType t);  // Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32, Q4_K/Q5_K 0
 
 // One token's activations for the panel kernels, per 32-value block: the values quantize_row_q8_0
 // gives, their f16-rounded scale as a float, and their sums.
@@ -59,7 +61,7 @@ void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out);
 // The panel kernel's contract, in plain C++ (the reference the AVX-512 kernel is tested against,
 // bit for bit): for token i < tokens, ys[i][0 .. 16) = panel `panel`'s 16 rows . xs[i], summed
 // per 32-value block as float(integer dot) * (row scale * token scale) with one fused
-// multiply-add, in block order (Q4_K: the row scale is d * scale_j, and a second FMA adds
+// multiply-add, in block order (Q4_K / Q5_K: the row scale is d * scale_j, and a second FMA adds
 // dmin * min_j * -(token scale * sum); Q6_K: one FMA per 16-value half with its own scale).
 // `blocks` counts 32-value blocks.
 void panel_tile_reference(GgmlType t, int64_t blocks, const uint8_t* panel,
