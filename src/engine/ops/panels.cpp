@@ -2,6 +2,7 @@
 #include "ops/panels.h"
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -14,94 +15,74 @@ namespace {
 constexpr size_t kScaleBytes = 2 * kPanelRows;  // the 16 f16 scales that start a panel block
 constexpr size_t kGroupBytes = 4 * kPanelRows;  // one vector: 4 bytes of each of 16 rows
 
-// Q4_K: one super-block of 16 rows. d, dmin, the 12 scale bytes as three vectors (bytes 4v ..
-// 4v + 3 of row r at 64v + 4r), then per pair p of sub-blocks eight vectors of the rows' 32
-// packed bytes (bytes 32p + 4k .. of row r at 512p + 64k + 4r: low nibbles sub-block 2p, high
-// nibbles sub-block 2p + 1).
-// Q5_K: the same, with the rows' 32 qh bytes as eight vectors (bytes 4k .. of row r at 256 + 64k +
-// 4r; bit s of byte l is the fifth bit of sub-block s's value l) before the nibbles.
-constexpr size_t kQ4KScales = 64, kQ4KNibbles = 256, kQ5KHigh = 256, kQ5KNibbles = 768;
-
-template <typename Block>
-void write_q45_K_panel_block(const uint8_t* const* blocks, uint8_t* out) {
-  constexpr bool kFiveBit = std::is_same_v<Block, BlockQ5K>;
-  const size_t nibbles = kFiveBit ? kQ5KNibbles : kQ4KNibbles;
-  for (int r = 0; r < kPanelRows; ++r) {
-    const auto* b = reinterpret_cast<const Block*>(blocks[r]);
-    std::memcpy(out + 2 * r, &b->d, 2);
-    std::memcpy(out + kScaleBytes + 2 * r, &b->dmin, 2);
-    for (int v = 0; v < 3; ++v)
-      std::memcpy(out + kQ4KScales + v * kGroupBytes + 4 * r, b->scales + 4 * v, 4);
-    if constexpr (kFiveBit) {
-      for (int k = 0; k < 8; ++k)
-        std::memcpy(out + kQ5KHigh + k * kGroupBytes + 4 * r, b->qh + 4 * k, 4);
-    }
-    for (int p = 0; p < 4; ++p)
-      for (int k = 0; k < 8; ++k)
-        std::memcpy(out + nibbles + (8 * p + k) * kGroupBytes + 4 * r, b->qs + 32 * p + 4 * k, 4);
-  }
-}
-
-template <typename Block>
-void rebuild_q45_K_block(const uint8_t* at, int lane, uint8_t* out) {
-  constexpr bool kFiveBit = std::is_same_v<Block, BlockQ5K>;
-  const size_t nibbles = kFiveBit ? kQ5KNibbles : kQ4KNibbles;
-  auto* b = reinterpret_cast<Block*>(out);
-  std::memcpy(&b->d, at + 2 * lane, 2);
-  std::memcpy(&b->dmin, at + kScaleBytes + 2 * lane, 2);
-  for (int v = 0; v < 3; ++v)
-    std::memcpy(b->scales + 4 * v, at + kQ4KScales + v * kGroupBytes + 4 * lane, 4);
-  if constexpr (kFiveBit) {
-    for (int k = 0; k < 8; ++k)
-      std::memcpy(b->qh + 4 * k, at + kQ5KHigh + k * kGroupBytes + 4 * lane, 4);
-  }
-  for (int p = 0; p < 4; ++p)
-    for (int k = 0; k < 8; ++k)
-      std::memcpy(b->qs + 32 * p + 4 * k, at + nibbles + (8 * p + k) * kGroupBytes + 4 * lane, 4);
-}
-
-// Q6_K: one super-block of 16 rows. d (f16), the 16 int8 scales as four vectors (scales 4v ..
-// 4v + 3 of row r at 64v + 4r), then per half n (128 values) and part c (ql bytes 32c .. 32c +
-// 31 of the half) eight vectors of ql (bytes 64n + 32c + 4k .. of row r at 512(2n + c) + 64k +
-// 4r), then per half eight vectors of qh (bytes 32n + 4k .. at 512n + 64k + 4r).
+// Offsets in a panel block (one block, or K-quant super-block, of 16 rows), after the 16 f16
+// scales d:
+// - Q4_K / Q5_K: dmin (16 f16) at 32, the 12 scale bytes as three vectors at 64, then Q5_K's 32
+//   qh bytes as eight vectors at 256, then the 128 packed nibble bytes as 32 vectors.
+// - Q6_K: the 16 int8 scales as four vectors at 32, ql as 32 vectors at 288, qh as 16 at 2336.
+// "As n vectors" means in 4-byte groups: group g of row r at offset + 64g + 4r, in file order, so
+// that vector g holds the same four bytes of every row.
+constexpr size_t kKMins = 32, kKScales = 64, kQ4KNibbles = 256, kQ5KHigh = 256, kQ5KNibbles = 768;
 constexpr size_t kQ6KScales = 32, kQ6KLow = 288, kQ6KHigh = 2336;
 
-void write_q6_K_panel_block(const uint8_t* const* blocks, uint8_t* out) {
-  for (int r = 0; r < kPanelRows; ++r) {
-    const auto* b = reinterpret_cast<const BlockQ6K*>(blocks[r]);
-    std::memcpy(out + 2 * r, &b->d, 2);
-    for (int v = 0; v < 4; ++v)
-      std::memcpy(out + kQ6KScales + v * kGroupBytes + 4 * r, b->scales + 4 * v, 4);
-    for (int part = 0; part < 4; ++part)  // part 2n + c
-      for (int k = 0; k < 8; ++k)
-        std::memcpy(out + kQ6KLow + (8 * part + k) * kGroupBytes + 4 * r, b->ql + 32 * part + 4 * k,
-                    4);
-    for (int half = 0; half < 2; ++half)
-      for (int k = 0; k < 8; ++k)
-        std::memcpy(out + kQ6KHigh + (8 * half + k) * kGroupBytes + 4 * r,
-                    b->qh + 32 * half + 4 * k, 4);
+// The pieces of row `lane`'s block that the layout moves as they are: fn(offset in the panel
+// block, offset in the row's block, bytes). The rest (Q8_0's values, stored plus 128, and Q5_0's
+// fifth bits, spread one group per bit) is written and read value by value. One map serves the
+// repacking and the rebuilding, so the two cannot disagree.
+template <typename Fn>
+void for_each_piece(GgmlType t, int lane, Fn&& fn) {
+  const size_t row = 4 * static_cast<size_t>(lane);
+  auto groups = [&](size_t panel_at, size_t block_at, size_t count) {
+    for (size_t g = 0; g < count; ++g) fn(panel_at + g * kGroupBytes + row, block_at + 4 * g, 4);
+  };
+  switch (t) {
+    case GgmlType::kQ8_0:
+      fn(2 * lane, offsetof(BlockQ8_0, d), 2);
+      return;
+    case GgmlType::kQ4_0:
+      fn(2 * lane, offsetof(BlockQ4_0, d), 2);
+      groups(kScaleBytes, offsetof(BlockQ4_0, qs), 4);
+      return;
+    case GgmlType::kQ5_0:
+      fn(2 * lane, offsetof(BlockQ5_0, d), 2);
+      groups(kScaleBytes + kGroupBytes, offsetof(BlockQ5_0, qs), 4);  // after the fifth bits
+      return;
+    case GgmlType::kQ4_K:
+      fn(2 * lane, offsetof(BlockQ4K, d), 2);
+      fn(kKMins + 2 * lane, offsetof(BlockQ4K, dmin), 2);
+      groups(kKScales, offsetof(BlockQ4K, scales), 3);
+      groups(kQ4KNibbles, offsetof(BlockQ4K, qs), 32);
+      return;
+    case GgmlType::kQ5_K:
+      fn(2 * lane, offsetof(BlockQ5K, d), 2);
+      fn(kKMins + 2 * lane, offsetof(BlockQ5K, dmin), 2);
+      groups(kKScales, offsetof(BlockQ5K, scales), 3);
+      groups(kQ5KHigh, offsetof(BlockQ5K, qh), 8);
+      groups(kQ5KNibbles, offsetof(BlockQ5K, qs), 32);
+      return;
+    case GgmlType::kQ6_K:
+      fn(2 * lane, offsetof(BlockQ6K, d), 2);
+      groups(kQ6KScales, offsetof(BlockQ6K, scales), 4);
+      groups(kQ6KLow, offsetof(BlockQ6K, ql), 32);
+      groups(kQ6KHigh, offsetof(BlockQ6K, qh), 16);
+      return;
+    default:
+      return;
   }
 }
 
 // One block of 16 rows (blocks[r]: row r's block b) written as a panel block at `out`.
 void write_panel_block(GgmlType t, const uint8_t* const* blocks, uint8_t* out) {
-  if (t == GgmlType::kQ4_K) return write_q45_K_panel_block<BlockQ4K>(blocks, out);
-  if (t == GgmlType::kQ5_K) return write_q45_K_panel_block<BlockQ5K>(blocks, out);
-  if (t == GgmlType::kQ6_K) return write_q6_K_panel_block(blocks, out);
-  for (int r = 0; r < kPanelRows; ++r) std::memcpy(out + 2 * r, blocks[r], 2);  // d first
-  uint8_t* body = out + kScaleBytes;
   for (int r = 0; r < kPanelRows; ++r) {
+    for_each_piece(t, r, [&](size_t panel_at, size_t block_at, size_t n) {
+      std::memcpy(out + panel_at, blocks[r] + block_at, n);
+    });
+    uint8_t* body = out + kScaleBytes;
     if (t == GgmlType::kQ8_0) {
       const auto* b = reinterpret_cast<const BlockQ8_0*>(blocks[r]);
-      for (int k = 0; k < 8; ++k)
-        for (int i = 0; i < 4; ++i)
-          body[k * kGroupBytes + 4 * r + i] = static_cast<uint8_t>(b->qs[4 * k + i] + 128);
-      continue;
-    }
-    const uint8_t* qs = t == GgmlType::kQ4_0 ? reinterpret_cast<const BlockQ4_0*>(blocks[r])->qs
-                                             : reinterpret_cast<const BlockQ5_0*>(blocks[r])->qs;
-    uint8_t* nibbles = body;
-    if (t == GgmlType::kQ5_0) {
+      for (int v = 0; v < kQK; ++v)
+        body[(v / 4) * kGroupBytes + 4 * r + v % 4] = static_cast<uint8_t>(b->qs[v] + 128);
+    } else if (t == GgmlType::kQ5_0) {
       uint32_t qh;
       std::memcpy(&qh, reinterpret_cast<const BlockQ5_0*>(blocks[r])->qh, 4);
       for (int i = 0; i < 4; ++i) {
@@ -109,14 +90,30 @@ void write_panel_block(GgmlType t, const uint8_t* const* blocks, uint8_t* out) {
         for (int k = 0; k < 8; ++k) bits |= static_cast<uint8_t>(((qh >> (4 * k + i)) & 1u) << k);
         body[4 * r + i] = bits;
       }
-      nibbles = body + kGroupBytes;
     }
-    for (int j = 0; j < 4; ++j) std::memcpy(nibbles + j * kGroupBytes + 4 * r, qs + 4 * j, 4);
   }
 }
 
-// The unsigned value vpdpbusd multiplies for value v of row `lane` in the panel block at `at`:
-// the true value plus panel_weight_offset.
+// Row `lane`'s original block, rebuilt from the panel block at `at`.
+void rebuild_block(GgmlType t, const uint8_t* at, int lane, uint8_t* out) {
+  for_each_piece(t, lane, [&](size_t panel_at, size_t block_at, size_t n) {
+    std::memcpy(out + block_at, at + panel_at, n);
+  });
+  const uint8_t* body = at + kScaleBytes;
+  if (t == GgmlType::kQ8_0) {
+    auto* b = reinterpret_cast<BlockQ8_0*>(out);
+    for (int v = 0; v < kQK; ++v)
+      b->qs[v] = static_cast<int8_t>(body[(v / 4) * kGroupBytes + 4 * lane + v % 4] - 128);
+  } else if (t == GgmlType::kQ5_0) {
+    uint32_t qh = 0;
+    for (int v = 0; v < kQK; ++v)
+      qh |= static_cast<uint32_t>((body[4 * lane + v % 4] >> (v / 4)) & 1) << v;
+    std::memcpy(reinterpret_cast<BlockQ5_0*>(out)->qh, &qh, 4);
+  }
+}
+
+// The unsigned value vpdpbusd multiplies for value v of a Q8_0 / Q4_0 / Q5_0 row `lane` in the
+// panel block at `at`: the true value plus panel_weight_offset.
 int32_t stored_value(GgmlType t, const uint8_t* at, int lane, int v) {
   const uint8_t* body = at + kScaleBytes;
   const int k = v / 4, i = v % 4;
@@ -126,44 +123,6 @@ int32_t stored_value(GgmlType t, const uint8_t* at, int lane, int v) {
   int32_t q = k < 4 ? packed & 0x0F : packed >> 4;
   if (t == GgmlType::kQ5_0) q |= ((body[4 * lane + i] >> k) & 1) << 4;
   return q;
-}
-
-// Row `lane`'s original block, rebuilt from the panel block at `at`.
-void rebuild_block(GgmlType t, const uint8_t* at, int lane, uint8_t* out) {
-  if (t == GgmlType::kQ6_K) {
-    auto* b = reinterpret_cast<BlockQ6K*>(out);
-    std::memcpy(&b->d, at + 2 * lane, 2);
-    for (int v = 0; v < 4; ++v)
-      std::memcpy(b->scales + 4 * v, at + kQ6KScales + v * kGroupBytes + 4 * lane, 4);
-    for (int part = 0; part < 4; ++part)
-      for (int k = 0; k < 8; ++k)
-        std::memcpy(b->ql + 32 * part + 4 * k,
-                    at + kQ6KLow + (8 * part + k) * kGroupBytes + 4 * lane, 4);
-    for (int half = 0; half < 2; ++half)
-      for (int k = 0; k < 8; ++k)
-        std::memcpy(b->qh + 32 * half + 4 * k,
-                    at + kQ6KHigh + (8 * half + k) * kGroupBytes + 4 * lane, 4);
-    return;
-  }
-  if (t == GgmlType::kQ4_K) return rebuild_q45_K_block<BlockQ4K>(at, lane, out);
-  if (t == GgmlType::kQ5_K) return rebuild_q45_K_block<BlockQ5K>(at, lane, out);
-  std::memcpy(out, at + 2 * lane, 2);
-  const int32_t offset = panel_weight_offset(t);
-  if (t == GgmlType::kQ8_0) {
-    auto* b = reinterpret_cast<BlockQ8_0*>(out);
-    for (int v = 0; v < kQK; ++v)
-      b->qs[v] = static_cast<int8_t>(stored_value(t, at, lane, v) - offset);
-    return;
-  }
-  uint8_t* qs = t == GgmlType::kQ4_0 ? reinterpret_cast<BlockQ4_0*>(out)->qs
-                                     : reinterpret_cast<BlockQ5_0*>(out)->qs;
-  uint32_t qh = 0;
-  for (int v = 0; v < kQK / 2; ++v) {
-    const int32_t low = stored_value(t, at, lane, v), high = stored_value(t, at, lane, v + 16);
-    qs[v] = static_cast<uint8_t>((low & 0x0F) | (high & 0x0F) << 4);
-    qh |= static_cast<uint32_t>(low >> 4) << v | static_cast<uint32_t>(high >> 4) << (v + 16);
-  }
-  if (t == GgmlType::kQ5_0) std::memcpy(reinterpret_cast<BlockQ5_0*>(out)->qh, &qh, 4);
 }
 
 }  // namespace
