@@ -1,5 +1,6 @@
 // Fuzz harness: a GGUF model file from arbitrary bytes — header and metadata validation, tensor
-// views, the model's hyperparameters and weight binding, and the tokenizer built from metadata.
+// views, the model's hyperparameters and weight binding, the panel repacking of bound matrices,
+// and the tokenizer built from metadata.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -8,6 +9,7 @@
 
 #include "engine/gguf/gguf_file.h"
 #include "engine/model/model_weights.h"
+#include "engine/ops/panels.h"
 #include "engine/tokenizer/tokenizer_loader.h"
 
 namespace {
@@ -21,6 +23,24 @@ void touch_tensors(const plinth::engine::GgufFile& file) {
     (void)t.row_bytes();
     if (t.n_bytes > 0 && t.data != nullptr) g_sink = t.data[0] ^ t.data[t.n_bytes - 1];
   }
+}
+
+// What the loader does with a bound matrix in its own copy: the panel repacking (ops/panels.h),
+// here on a copy of the bytes, then a row read back (ASan reports any access past the matrix).
+void repack(const plinth::engine::WeightMatrix& w) {
+  namespace k = plinth::engine::kernels;
+  if (w.data == nullptr || !k::panels_fit(w.type, w.rows, w.cols)) return;
+  const size_t bytes = static_cast<size_t>(w.rows) * w.row_bytes;
+  if (bytes > (size_t{1} << 24)) return;  // keep an iteration short
+  const auto* from = static_cast<const uint8_t*>(w.data);
+  std::vector<uint8_t> copy(from, from + bytes);
+  k::repack_to_panels(w.type, copy.data(), w.rows, w.cols);
+  plinth::engine::WeightMatrix panels = w;
+  panels.data = copy.data();
+  panels.panels = true;
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  k::dequantize_weight_row(panels, w.rows - 1, row.data());
+  g_sink = static_cast<uint8_t>(row.empty() ? 0 : row.back() > 0);
 }
 
 void use_tokenizer(const plinth::engine::GgufFile& file) {
@@ -48,7 +68,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)f.get_int("general.alignment");
   touch_tensors(f);
   if (auto config = plinth::engine::read_model_config(f)) {
-    (void)plinth::engine::bind_model_weights(f, *config);
+    if (auto weights = plinth::engine::bind_model_weights(f, *config)) {
+      repack(weights->token_embd);
+      for (const auto& layer : weights->layers) repack(layer.ffn_down);
+    }
   }
   (void)plinth::engine::read_vocab(f);
   use_tokenizer(f);
