@@ -89,7 +89,7 @@ void panel_tile(int64_t blocks, const uint8_t* panel, const PanelActivation* con
     for (size_t line = 0; line < Unpack<kType>::kBlockBytes; line += 64)
       _mm_prefetch(reinterpret_cast<const char*>(panel) + kPrefetchAhead + line, _MM_HINT_T0);
     __m512i w[8];
-    Unpack<kType>::groups(panel + 32, w);
+    Unpack<kType>::groups(panel + panel_layout::kBody, w);
     // Unrolled: GCC at -O2 leaves short loops rolled and keeps w and acc in memory.
 #pragma GCC unroll 16
     for (int i = 0; i < kTokens; ++i) {
@@ -127,21 +127,23 @@ void panel_tile_q45_K(int64_t blocks, const uint8_t* panel, const PanelActivatio
   for (int i = 0; i < kTokens; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < blocks / kSubBlocks; ++sb, panel += kBlockBytes) {
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel)));
-    const __m512 dmin =
-        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32)));
+    const __m512 dmin = _mm512_cvtph_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + panel_layout::kKMins)));
     // Bytes 0..3, 4..7 and 8..11 of each row's packed scales; llama.cpp's get_scale_min_k4:
     // sub-blocks 0..3 take the low 6 bits of bytes j (scale) and 4 + j (min), sub-blocks 4..7 a
     // nibble of byte 8 + j and the top 2 bits of bytes j and 4 + j.
-    const __m512i v0 = _mm512_loadu_si512(panel + 64), v1 = _mm512_loadu_si512(panel + 128),
-                  v2 = _mm512_loadu_si512(panel + 192);
+    const uint8_t* packed = panel + panel_layout::kKScales;
+    const __m512i v0 = _mm512_loadu_si512(packed), v1 = _mm512_loadu_si512(packed + 64),
+                  v2 = _mm512_loadu_si512(packed + 128);
     const __m512i scales[2] = {_mm512_and_si512(v0, six),
                                _mm512_or_si512(_mm512_and_si512(v2, low),
                                                _mm512_and_si512(_mm512_srli_epi16(v0, 2), top))};
     const __m512i mins[2] = {_mm512_and_si512(v1, six),
                              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(v2, 4), low),
                                              _mm512_and_si512(_mm512_srli_epi16(v1, 2), top))};
-    const uint8_t* high = panel + 256;  // Q5_K
-    const uint8_t* nibbles = panel + (kFiveBit ? 768 : 256);
+    const uint8_t* high = panel + panel_layout::kQ5KHigh;  // Q5_K
+    const uint8_t* nibbles =
+        panel + (kFiveBit ? panel_layout::kQ5KNibbles : panel_layout::kQ4KNibbles);
 #pragma GCC unroll 1
     for (int j = 0; j < kSubBlocks; ++j) {
       // The super-block 4 KB ahead, an eighth per sub-block: all 36 lines at once (the Q8_0
@@ -205,12 +207,12 @@ void panel_tile_q6_K(int64_t blocks, const uint8_t* panel, const PanelActivation
       const size_t part = kQ6KBlockBytes / kSubBlocks;  // prefetched 4 KB ahead, spread
       for (size_t line = j * part; line < (j + 1) * part; line += 64)
         _mm_prefetch(reinterpret_cast<const char*>(panel) + kPrefetchAhead + line, _MM_HINT_T0);
-      const __m512i scales = _mm512_loadu_si512(panel + 32 + 64 * (j / 2));
+      const __m512i scales = _mm512_loadu_si512(panel + panel_layout::kQ6KScales + 64 * (j / 2));
       const __m512 row_scale[2] = {_mm512_mul_ps(d, signed_byte_of_row(scales, 2 * (j % 2))),
                                    _mm512_mul_ps(d, signed_byte_of_row(scales, 2 * (j % 2) + 1))};
       const int half = j / 4, s = j % 4;
-      const uint8_t* ql = panel + 288 + 512 * (2 * half + s % 2);
-      const uint8_t* qh = panel + 2336 + 512 * half;
+      const uint8_t* ql = panel + panel_layout::kQ6KLow + 512 * (2 * half + s % 2);
+      const uint8_t* qh = panel + panel_layout::kQ6KHigh + 512 * half;
       __m512i w[8];
 #pragma GCC unroll 8
       for (int k = 0; k < 8; ++k) {

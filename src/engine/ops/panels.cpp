@@ -12,18 +12,16 @@
 namespace plinth::engine::kernels {
 namespace {
 
-constexpr size_t kScaleBytes = 2 * kPanelRows;  // the 16 f16 scales that start a panel block
-constexpr size_t kGroupBytes = 4 * kPanelRows;  // one vector: 4 bytes of each of 16 rows
-
-// Offsets in a panel block (one block, or K-quant super-block, of 16 rows), after the 16 f16
-// scales d:
-// - Q4_K / Q5_K: dmin (16 f16) at 32, the 12 scale bytes as three vectors at 64, then Q5_K's 32
-//   qh bytes as eight vectors at 256, then the 128 packed nibble bytes as 32 vectors.
-// - Q6_K: the 16 int8 scales as four vectors at 32, ql as 32 vectors at 288, qh as 16 at 2336.
-// "As n vectors" means in 4-byte groups: group g of row r at offset + 64g + 4r, in file order, so
-// that vector g holds the same four bytes of every row.
-constexpr size_t kKMins = 32, kKScales = 64, kQ4KNibbles = 256, kQ5KHigh = 256, kQ5KNibbles = 768;
-constexpr size_t kQ6KScales = 32, kQ6KLow = 288, kQ6KHigh = 2336;
+using panel_layout::kGroupBytes;
+using panel_layout::kKMins;
+using panel_layout::kKScales;
+using panel_layout::kQ4KNibbles;
+using panel_layout::kQ5KHigh;
+using panel_layout::kQ5KNibbles;
+using panel_layout::kQ6KHigh;
+using panel_layout::kQ6KLow;
+using panel_layout::kQ6KScales;
+constexpr size_t kScaleBytes = panel_layout::kBody;  // the 16 f16 scales that start a block
 
 // The pieces of row `lane`'s block that the layout moves as they are: fn(offset in the panel
 // block, offset in the row's block, bytes). The rest (Q8_0's values, stored plus 128, and Q5_0's

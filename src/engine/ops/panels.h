@@ -36,6 +36,19 @@ namespace plinth::engine::kernels {
 
 inline constexpr int64_t kPanelRows = 16;
 
+// Byte offsets in one panel block (a block, or K-quant super-block, of 16 rows), shared by the
+// repacking and the kernels. Each part after the scales is "n vectors": 4-byte group g of row r at
+// offset + 64g + 4r, in the order of the row's own bytes.
+namespace panel_layout {
+inline constexpr size_t kGroupBytes = 4 * kPanelRows;  // one vector: 4 bytes of each of 16 rows
+inline constexpr size_t kBody = 2 * kPanelRows;        // after the 16 f16 d (Q8_0 / Q4_0 / Q5_0)
+// Q4_K / Q5_K: dmin, the 12 packed scale bytes (3 vectors), Q5_K's qh (8), the nibbles (32).
+inline constexpr size_t kKMins = 32, kKScales = 64, kQ4KNibbles = 256, kQ5KHigh = 256,
+                        kQ5KNibbles = 768;
+// Q6_K: the 16 int8 scales (4 vectors), ql (32), qh (16).
+inline constexpr size_t kQ6KScales = 32, kQ6KLow = 288, kQ6KHigh = 2336;
+}  // namespace panel_layout
+
 // Whether a rows x cols matrix of type t can be stored in panels (Q8_0 / Q4_0 / Q5_0 / Q4_K /
 // Q5_K / Q6_K, rows a multiple of 16).
 bool panels_fit(GgmlType t, int64_t rows, int64_t cols);
