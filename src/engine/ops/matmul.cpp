@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 #include <string_view>
 #include <vector>
@@ -59,14 +60,8 @@ void matmul_exact(const KernelSet& k, const WeightMatrix& w, const float* x, int
         values = reinterpret_cast<const float*>(row_ptr(w, r0));
         stride = static_cast<int64_t>(w.row_bytes / sizeof(float));
       } else {
-        for (int64_t i = 0; i < count; ++i) {
-          float* dst = tile_values.data() + i * cols;
-          if (w.panels) {
-            dequantize_panel_row(w, r0 + i, dst);
-          } else {
-            k.dequantize(w.type, row_ptr(w, r0 + i), dst, cols);
-          }
-        }
+        for (int64_t i = 0; i < count; ++i)
+          dequantize_weight_row(w, r0 + i, tile_values.data() + i * cols, k.dequantize);
         values = tile_values.data();
         stride = cols;
       }
@@ -117,6 +112,32 @@ void matmul_float_weights(const KernelSet& k, const WeightMatrix& w, const float
           y[t * rows + r] = v;
         }
       }
+    }
+  });
+}
+
+// Activation quantization: fn(begin, end) over [0, units), on the pool from 8 tokens (fewer are
+// not worth a hand-off).
+void quantize_units(int64_t n_tokens, int64_t units,
+                    const std::function<void(int64_t, int64_t)>& fn, ThreadPool& pool) {
+  if (n_tokens >= 8) {
+    pool.parallel_for(units, fn);
+  } else {
+    fn(0, units);
+  }
+}
+
+// Several matmuls over one input in one parallel_for: target i owns units [first[i], first[i + 1])
+// of the concatenated range, and run(i, begin, end) gets its own part of a chunk.
+constexpr size_t kMaxTargets = 4;
+using TargetStarts = std::array<int64_t, kMaxTargets + 1>;
+void parallel_for_targets(size_t targets, const TargetStarts& first,
+                          const std::function<void(size_t, int64_t, int64_t)>& run,
+                          ThreadPool& pool) {
+  pool.parallel_for(first[targets], [&](int64_t begin, int64_t end) {
+    for (size_t i = 0; i < targets; ++i) {
+      const int64_t lo = std::max(begin, first[i]), hi = std::min(end, first[i + 1]);
+      if (lo < hi) run(i, lo - first[i], hi - first[i]);
     }
   });
 }
@@ -180,7 +201,7 @@ TileActivations quantize_for_tiles(const KernelSet& k, GgmlType t, const float* 
   a.base = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
   a.offset = a.q32 ? quad_weight_offset(t) : 0;
   a.layout = tile_layout(t, a.units);
-  auto quantize_units = [&](int64_t begin, int64_t end) {
+  auto quantize = [&](int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; ++u) {
       uint8_t* at = a.base + u * a.unit_bytes;
       if (a.q32) {
@@ -197,11 +218,7 @@ TileActivations quantize_for_tiles(const KernelSet& k, GgmlType t, const float* 
       }
     }
   };
-  if (n_tokens >= 8) {
-    pool.parallel_for(a.units, quantize_units);
-  } else {
-    quantize_units(0, a.units);
-  }
+  quantize_units(n_tokens, a.units, quantize, pool);
   return a;
 }
 
@@ -290,7 +307,7 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
   if (quantized.size() < act_row_bytes * n_tokens + 64)
     quantized.resize(act_row_bytes * n_tokens + 64);
   uint8_t* xq = quantized.data() + (64 - reinterpret_cast<uintptr_t>(quantized.data()) % 64) % 64;
-  auto quantize_tokens = [&](int64_t begin, int64_t end) {
+  auto quantize = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       uint8_t* out = xq + t * act_row_bytes;
       if (prepared) {
@@ -302,11 +319,7 @@ void matmul_quantized(const KernelSet& k, const WeightMatrix& w, const float* x,
       }
     }
   };
-  if (n_tokens >= 8) {
-    pool.parallel_for(n_tokens, quantize_tokens);
-  } else {
-    quantize_tokens(0, n_tokens);
-  }
+  quantize_units(n_tokens, n_tokens, quantize, pool);
   const QuantDot dot = quant_dot(k, w.type);
   const int64_t tiles = (rows + kRowTile - 1) / kRowTile;
   pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
@@ -343,15 +356,11 @@ const PanelActivation* quantize_for_panel_tiles(const KernelSet& k, const float*
   const int64_t blocks = cols / kQK;
   if (storage.size() < static_cast<size_t>(blocks * n_tokens))
     storage.resize(static_cast<size_t>(blocks * n_tokens));
-  const auto quantize = k.quantize_panels != nullptr ? k.quantize_panels : quantize_for_panels;
-  auto quantize_tokens = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) quantize(x + t * cols, cols, storage.data() + t * blocks);
+  const auto one = k.quantize_panels != nullptr ? k.quantize_panels : quantize_for_panels;
+  auto quantize = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) one(x + t * cols, cols, storage.data() + t * blocks);
   };
-  if (n_tokens >= 8) {
-    pool.parallel_for(n_tokens, quantize_tokens);
-  } else {
-    quantize_tokens(0, n_tokens);
-  }
+  quantize_units(n_tokens, n_tokens, quantize, pool);
   return storage.data();
 }
 
@@ -391,22 +400,20 @@ void matmul_panels(const KernelSet& k, const WeightMatrix& w, const float* x, in
 // once, every target's panels in one parallel_for. False (nothing done) otherwise.
 bool matmul_shared_panels(const KernelSet& k, std::span<const MatmulTarget> targets, const float* x,
                           int64_t n_tokens, bool exact, ThreadPool& pool) {
-  constexpr size_t kMaxTargets = 4;
   if (exact || n_tokens <= 0 || targets.size() < 2 || targets.size() > kMaxTargets) return false;
   for (const MatmulTarget& t : targets)
     if (!t.w->panels || t.w->cols != targets[0].w->cols) return false;
   thread_local std::vector<PanelActivation> storage;
   const PanelActivation* a =
       quantize_for_panel_tiles(k, x, targets[0].w->cols, n_tokens, storage, pool);
-  std::array<int64_t, kMaxTargets + 1> first{};
+  TargetStarts first{};
   for (size_t i = 0; i < targets.size(); ++i) first[i + 1] = first[i] + panel_count(*targets[i].w);
-  pool.parallel_for(first[targets.size()], [&](int64_t begin, int64_t end) {
-    for (size_t i = 0; i < targets.size(); ++i) {
-      const int64_t lo = std::max(begin, first[i]), hi = std::min(end, first[i + 1]);
-      if (lo < hi)
-        run_panels(k, *targets[i].w, a, n_tokens, targets[i].y, lo - first[i], hi - first[i]);
-    }
-  });
+  parallel_for_targets(
+      targets.size(), first,
+      [&](size_t i, int64_t begin, int64_t end) {
+        run_panels(k, *targets[i].w, a, n_tokens, targets[i].y, begin, end);
+      },
+      pool);
   return true;
 }
 
@@ -452,7 +459,6 @@ void matmul_with(const KernelSet& k, const WeightMatrix& w, const float* x, int6
 
 void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> targets,
                               const float* x, int64_t n_tokens, bool exact, ThreadPool& pool) {
-  constexpr size_t kMaxTargets = 4;
   if (matmul_shared_panels(k, targets, x, n_tokens, exact, pool)) return;
   bool together = targets.size() > 1 && targets.size() <= kMaxTargets;
   for (const MatmulTarget& t : targets)
@@ -465,7 +471,7 @@ void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> 
   std::array<TileActivations, kMaxTargets> activations;
   std::array<size_t, kMaxTargets> uses{};
   size_t distinct = 0;
-  std::array<int64_t, kMaxTargets + 1> first_tile{};
+  TargetStarts first_tile{};
   for (size_t i = 0; i < targets.size(); ++i) {
     const WeightMatrix& w = *targets[i].w;
     size_t j = 0;
@@ -476,14 +482,12 @@ void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> 
     uses[i] = j;
     first_tile[i + 1] = first_tile[i] + row_tiles(w);
   }
-  pool.parallel_for(first_tile[targets.size()], [&](int64_t begin, int64_t end) {
-    for (size_t i = 0; i < targets.size(); ++i) {
-      const int64_t lo = std::max(begin, first_tile[i]), hi = std::min(end, first_tile[i + 1]);
-      if (lo < hi)
-        run_tiles(k, *targets[i].w, activations[uses[i]], n_tokens, targets[i].y,
-                  lo - first_tile[i], hi - first_tile[i]);
-    }
-  });
+  parallel_for_targets(
+      targets.size(), first_tile,
+      [&](size_t i, int64_t begin, int64_t end) {
+        run_tiles(k, *targets[i].w, activations[uses[i]], n_tokens, targets[i].y, begin, end);
+      },
+      pool);
 }
 
 }  // namespace kernels

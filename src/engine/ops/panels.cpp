@@ -46,18 +46,20 @@ void for_each_piece(GgmlType t, int lane, Fn&& fn) {
       groups(kScaleBytes + kGroupBytes, offsetof(BlockQ5_0, qs), 4);  // after the fifth bits
       return;
     case GgmlType::kQ4_K:
+    case GgmlType::kQ5_K: {
+      // Q5_K is Q4_K with qh between the scales and the nibbles.
+      static_assert(offsetof(BlockQ4K, scales) == offsetof(BlockQ5K, scales));
       fn(2 * lane, offsetof(BlockQ4K, d), 2);
       fn(kKMins + 2 * lane, offsetof(BlockQ4K, dmin), 2);
       groups(kKScales, offsetof(BlockQ4K, scales), 3);
-      groups(kQ4KNibbles, offsetof(BlockQ4K, qs), 32);
+      if (t == GgmlType::kQ4_K) {
+        groups(kQ4KNibbles, offsetof(BlockQ4K, qs), 32);
+      } else {
+        groups(kQ5KHigh, offsetof(BlockQ5K, qh), 8);
+        groups(kQ5KNibbles, offsetof(BlockQ5K, qs), 32);
+      }
       return;
-    case GgmlType::kQ5_K:
-      fn(2 * lane, offsetof(BlockQ5K, d), 2);
-      fn(kKMins + 2 * lane, offsetof(BlockQ5K, dmin), 2);
-      groups(kKScales, offsetof(BlockQ5K, scales), 3);
-      groups(kQ5KHigh, offsetof(BlockQ5K, qh), 8);
-      groups(kQ5KNibbles, offsetof(BlockQ5K, qs), 32);
-      return;
+    }
     case GgmlType::kQ6_K:
       fn(2 * lane, offsetof(BlockQ6K, d), 2);
       groups(kQ6KScales, offsetof(BlockQ6K, scales), 4);
@@ -165,7 +167,12 @@ void repack_to_panels(GgmlType t, uint8_t* data, int64_t rows, int64_t cols) {
   }
 }
 
-void dequantize_panel_row(const WeightMatrix& w, int64_t r, float* dst) {
+void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* dst, RowDecoder decode) {
+  if (!w.panels) {
+    decode(w.type, static_cast<const uint8_t*>(w.data) + r * static_cast<int64_t>(w.row_bytes), dst,
+           w.cols);
+    return;
+  }
   const size_t block = block_bytes(w.type);
   const int64_t length = block_values(w.type), blocks = w.cols / length;
   const auto* panel = static_cast<const uint8_t*>(w.data) +
@@ -173,17 +180,9 @@ void dequantize_panel_row(const WeightMatrix& w, int64_t r, float* dst) {
   const auto lane = static_cast<int>(r % kPanelRows);
   alignas(8) uint8_t original[sizeof(BlockQ6K)];  // the largest block a panel holds
   for (int64_t b = 0; b < blocks; ++b, dst += length) {
-    // The row's own block, rebuilt, through the row decoder: exactly its values.
     rebuild_block(w.type, panel + static_cast<size_t>(b) * block * kPanelRows, lane, original);
-    dequantize_row(w.type, original, dst, length);
+    decode(w.type, original, dst, length);
   }
-}
-
-void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* dst) {
-  if (w.panels) return dequantize_panel_row(w, r, dst);
-  dequantize_row(w.type,
-                 static_cast<const uint8_t*>(w.data) + r * static_cast<int64_t>(w.row_bytes), dst,
-                 w.cols);
 }
 
 void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out) {

@@ -54,10 +54,12 @@ inline constexpr size_t kQ6KScales = 32, kQ6KLow = 288, kQ6KHigh = 2336;
 bool panels_fit(GgmlType t, int64_t rows, int64_t cols);
 // Rewrites the matrix at `data` (row layout) into panels, in place. Requires panels_fit.
 void repack_to_panels(GgmlType t, uint8_t* data, int64_t rows, int64_t cols);
-// Row r of a panel matrix, decoded to F32: exactly what dequantize_row gives for the row layout.
-void dequantize_panel_row(const WeightMatrix& w, int64_t r, float* dst);
-// Row r of w (either layout), decoded to F32 with dequantize_row's values.
-void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* dst);
+// Row r of w, decoded to F32 by `decode` (an exact row decoder: dequantize_row, or a kernel set's
+// bit-identical one) whichever its layout: a panel matrix rebuilds each of the row's blocks and
+// decodes them, so both layouts give the same values.
+using RowDecoder = void (*)(GgmlType t, const void* src, float* dst, int64_t n);
+void dequantize_weight_row(const WeightMatrix& w, int64_t r, float* dst,
+                           RowDecoder decode = dequantize_row);
 
 int32_t panel_weight_offset(GgmlType t);  // Q8_0 128, Q4_0 8, Q5_0 16, Q6_K 32, Q4_K/Q5_K 0
 
