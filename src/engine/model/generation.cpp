@@ -25,6 +25,11 @@ Generation::Generation(const GenerateRequest& request, const Tokenizer& tokenize
 
 void Generation::take_cached_prefix() {
   if (prefixes_ == nullptr || prompt_done_) return;
+  // Nothing stored since the last look: it would find the same.
+  const uint64_t stores = prefixes_->stores();
+  if (looked_up_ && stores == stores_seen_) return;
+  looked_up_ = true;
+  stores_seen_ = stores;
   PrefixCache::Hit hit = prefixes_->lookup(request_.prompt);
   if (hit.kv == nullptr || !hit.kv->same_shape(cache_) ||
       hit.tokens <= result_.cached_prompt_tokens)
@@ -36,14 +41,8 @@ void Generation::take_cached_prefix() {
 
 int32_t Generation::cacheable_shared_prefix(const Generation& other) const {
   if (prefixes_ == nullptr || other.prefixes_ != prefixes_) return 0;
-  const std::vector<TokenId>& a = request_.prompt;
-  const std::vector<TokenId>& b = other.request_.prompt;
-  // A lookup never returns the whole prompt: the last token must run to give logits.
-  const size_t limit = std::min(a.empty() ? 0 : a.size() - 1, b.size());
-  const auto shared = static_cast<int32_t>(
-      std::mismatch(a.begin(), a.begin() + static_cast<ptrdiff_t>(limit), b.begin()).first -
-      a.begin());
-  return shared >= prefixes_->min_tokens() ? shared : 0;
+  // The other prompt, once run, is stored whole: what a lookup would then give this one.
+  return prefixes_->reusable_length(other.request_.prompt, request_.prompt);
 }
 
 bool Generation::check_cancelled() {

@@ -69,7 +69,9 @@ class Generation {
   TextStream stream_;
   std::vector<TokenId> next_input_;
   const TokenId n_vocab_;
-  PrefixCache* prefixes_;  // not owned; null when the prompt is not cached
+  PrefixCache* prefixes_;     // not owned; null when the prompt is not cached
+  bool looked_up_ = false;    // take_cached_prefix has looked in prefixes_...
+  uint64_t stores_seen_ = 0;  // ...when it held this many stores
   bool prompt_done_ = false;
   std::vector<uint8_t> allowed_;  // constraint mask scratch
   GenerateResult result_;

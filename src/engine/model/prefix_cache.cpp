@@ -9,24 +9,31 @@ namespace plinth::engine {
 PrefixCache::PrefixCache(size_t max_bytes, int32_t min_tokens)
     : max_bytes_(max_bytes), min_tokens_(std::max(min_tokens, 1)) {}
 
-PrefixCache::Hit PrefixCache::lookup(std::span<const TokenId> prompt) {
+int32_t PrefixCache::reusable_length(std::span<const TokenId> stored,
+                                     std::span<const TokenId> prompt) const {
   const size_t limit = prompt.empty() ? 0 : prompt.size() - 1;
+  const size_t n = std::min(limit, stored.size());
+  const auto length = static_cast<int32_t>(
+      std::mismatch(stored.begin(), stored.begin() + static_cast<ptrdiff_t>(n), prompt.begin())
+          .first -
+      stored.begin());
+  return length >= min_tokens_ ? length : 0;
+}
+
+PrefixCache::Hit PrefixCache::lookup(std::span<const TokenId> prompt) {
   std::lock_guard lock(mutex_);
   Entry* best = nullptr;
-  size_t best_length = 0;
+  int32_t best_length = 0;
   for (Entry& e : entries_) {
-    const size_t n = std::min(limit, e.tokens.size());
-    const auto diverge = std::mismatch(
-        e.tokens.begin(), e.tokens.begin() + static_cast<ptrdiff_t>(n), prompt.begin());
-    const auto length = static_cast<size_t>(diverge.first - e.tokens.begin());
+    const int32_t length = reusable_length(e.tokens, prompt);
     if (length > best_length) {
       best = &e;
       best_length = length;
     }
   }
-  if (best == nullptr || best_length < static_cast<size_t>(min_tokens_)) return {};
+  if (best == nullptr) return {};
   best->last_used = ++clock_;
-  return {best->kv, static_cast<int32_t>(best_length)};
+  return {best->kv, best_length};
 }
 
 bool PrefixCache::insert(std::span<const TokenId> prompt, const KvCache& kv) {
@@ -55,6 +62,7 @@ bool PrefixCache::insert(std::span<const TokenId> prompt, const KvCache& kv) {
   entries_.push_back(
       {std::vector<TokenId>(prompt.begin(), prompt.end()), std::move(snapshot), ++clock_});
   bytes_ += size;
+  ++stores_;
   return true;
 }
 
@@ -75,6 +83,11 @@ bool PrefixCache::holds(std::span<const TokenId> prefix) const {
     return e.tokens.size() >= prefix.size() &&
            std::equal(prefix.begin(), prefix.end(), e.tokens.begin());
   });
+}
+
+uint64_t PrefixCache::stores() const {
+  std::lock_guard lock(mutex_);
+  return stores_;
 }
 
 size_t PrefixCache::bytes() const {

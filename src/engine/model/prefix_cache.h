@@ -34,7 +34,13 @@ class PrefixCache {
   // Whether an entry starts with `prefix` (a lookup of a longer prompt would read all of it).
   bool holds(std::span<const TokenId> prefix) const;
 
-  int32_t min_tokens() const { return min_tokens_; }
+  // How many leading tokens of `prompt` an entry holding `stored` would give it: their common
+  // prefix, at most prompt.size() - 1 (the last prompt token must run to give logits), and 0 when
+  // that is below min_tokens. What lookup finds against each entry.
+  int32_t reusable_length(std::span<const TokenId> stored, std::span<const TokenId> prompt) const;
+  // Counts the entries stored so far: a lookup repeated while it is unchanged finds nothing more.
+  uint64_t stores() const;
+
   size_t bytes() const;
   size_t entries() const;
 
@@ -52,6 +58,7 @@ class PrefixCache {
   std::vector<Entry> entries_;  // guarded by mutex_
   size_t bytes_ = 0;            // guarded by mutex_
   uint64_t clock_ = 0;          // guarded by mutex_
+  uint64_t stores_ = 0;         // guarded by mutex_
 };
 
 }  // namespace plinth::engine
