@@ -97,12 +97,33 @@ GenerateRequest greedy(std::vector<TokenId> prompt) {
   return r;
 }
 
+// n made-up token ids from `base` (an instruction or a document, as far as the cache can tell).
+std::vector<TokenId> made_up_tokens(int n, int base, int step, int span) {
+  std::vector<TokenId> tokens;
+  for (int i = 0; i < n; ++i) tokens.push_back(static_cast<TokenId>(base + (i * step) % span));
+  return tokens;
+}
+
+// Every prompt's greedy generation, each on its own thread, all started together.
+std::vector<GenerateResult> generate_at_once(Model& model,
+                                             const std::vector<std::vector<TokenId>>& prompts) {
+  std::vector<GenerateResult> results(prompts.size());
+  std::vector<std::thread> callers;
+  for (size_t c = 0; c < prompts.size(); ++c) {
+    callers.emplace_back([&, c] {
+      auto r = model.generate(greedy(prompts[c]));
+      if (r) results[c] = std::move(*r);
+    });
+  }
+  for (auto& t : callers) t.join();
+  return results;
+}
+
 TEST(PrefixCacheGenerate, ASharedPrefixIsReusedAndChangesNothing) {
   auto cached = load(64 << 20);
   auto uncached = load(0);
   ASSERT_TRUE(cached && uncached);
-  std::vector<TokenId> document;
-  for (int i = 0; i < 120; ++i) document.push_back(static_cast<TokenId>(1000 + (i * 37) % 5000));
+  const std::vector<TokenId> document = made_up_tokens(120, 1000, 37, 5000);
   auto first = document;
   first.insert(first.end(), {785, 24615, 2790, 374});
   auto second = document;
@@ -196,27 +217,18 @@ TEST(PrefixCacheGenerate, ConcurrentCallsSharingAPrefixMatchAnUncachedModel) {
   auto cached = load(64 << 20);
   auto uncached = load(0);
   ASSERT_TRUE(cached && uncached);
-  std::vector<TokenId> shared;
-  for (int i = 0; i < 80; ++i) shared.push_back(static_cast<TokenId>(2000 + (i * 53) % 7000));
+  const std::vector<TokenId> shared = made_up_tokens(80, 2000, 53, 7000);
   std::vector<std::vector<TokenId>> prompts;
   for (int c = 0; c < 6; ++c) {
     prompts.push_back(shared);
     prompts.back().insert(prompts.back().end(), {static_cast<TokenId>(300 + c), 11, 12});
   }
   for (int round = 0; round < 2; ++round) {
-    std::vector<std::vector<TokenId>> outputs(prompts.size());
-    std::vector<std::thread> callers;
-    for (size_t c = 0; c < prompts.size(); ++c) {
-      callers.emplace_back([&, c] {
-        auto r = cached->generate(greedy(prompts[c]));
-        if (r) outputs[c] = r->tokens;
-      });
-    }
-    for (auto& t : callers) t.join();
+    const auto results = generate_at_once(*cached, prompts);
     for (size_t c = 0; c < prompts.size(); ++c) {
       auto reference = uncached->generate(greedy(prompts[c]));
       ASSERT_TRUE(reference);
-      EXPECT_EQ(outputs[c], reference->tokens) << "round " << round << " prompt " << c;
+      EXPECT_EQ(results[c].tokens, reference->tokens) << "round " << round << " prompt " << c;
     }
   }
   // The second round found the shared prefix stored.
@@ -232,31 +244,20 @@ TEST(PrefixCacheGenerate, RequestsArrivingTogetherComputeTheirSharedPrefixOnce) 
   auto cached = load(64 << 20);
   auto uncached = load(0);
   ASSERT_TRUE(cached && uncached);
-  std::vector<TokenId> shared;
-  for (int i = 0; i < 200; ++i) shared.push_back(static_cast<TokenId>(3000 + (i * 71) % 9000));
-  constexpr int kCalls = 6;
+  const std::vector<TokenId> shared = made_up_tokens(200, 3000, 71, 9000);
   std::vector<std::vector<TokenId>> prompts;
-  for (int c = 0; c < kCalls; ++c) {
+  for (int c = 0; c < 6; ++c) {
     prompts.push_back(shared);
-    for (int i = 0; i < 5 + c; ++i)
-      prompts.back().push_back(static_cast<TokenId>(400 + 17 * c + i));
+    const auto document = made_up_tokens(5 + c, 400 + 17 * c, 1, 1000);
+    prompts.back().insert(prompts.back().end(), document.begin(), document.end());
   }
-  std::vector<GenerateResult> results(kCalls);
-  std::vector<std::thread> callers;
-  for (int c = 0; c < kCalls; ++c) {
-    callers.emplace_back([&, c] {
-      auto r = cached->generate(greedy(prompts[static_cast<size_t>(c)]));
-      if (r) results[static_cast<size_t>(c)] = std::move(*r);
-    });
-  }
-  for (auto& t : callers) t.join();
+  const auto results = generate_at_once(*cached, prompts);
   int computed = 0;
-  for (int c = 0; c < kCalls; ++c) {
-    const auto& r = results[static_cast<size_t>(c)];
-    if (r.cached_prompt_tokens < static_cast<int32_t>(shared.size())) ++computed;
-    auto reference = uncached->generate(greedy(prompts[static_cast<size_t>(c)]));
+  for (size_t c = 0; c < prompts.size(); ++c) {
+    if (results[c].cached_prompt_tokens < static_cast<int32_t>(shared.size())) ++computed;
+    auto reference = uncached->generate(greedy(prompts[c]));
     ASSERT_TRUE(reference);
-    EXPECT_EQ(r.tokens, reference->tokens) << "call " << c;
+    EXPECT_EQ(results[c].tokens, reference->tokens) << "call " << c;
   }
   EXPECT_EQ(computed, 1) << "the shared prefix was computed by more than one call";
 }
