@@ -202,78 +202,77 @@ void quantize_for_panels(const float* x, int64_t cols, PanelActivation* out) {
 
 namespace {
 
-// Q4_K / Q5_K: per 32-value sub-block j, value = d * scale_j * q - dmin * min_j with q in 0..15
-// (0..31).
-template <typename Block>
-void q45_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
-                          int tokens, float* const* ys) {
-  constexpr bool kFiveBit = std::is_same_v<Block, BlockQ5K>;
-  const int64_t supers = blocks / (kQKK / kQK);
+// The K-quant references: for every token and row, each super-block's block rebuilt from the
+// panel, then add(block, the super-block's 8 activations, acc) in sub-block order.
+template <typename Block, typename Add>
+void k_tile_reference(GgmlType t, int64_t blocks, const uint8_t* panel,
+                      const PanelActivation* const* xs, int tokens, float* const* ys, Add add) {
+  constexpr int kSubBlocks = kQKK / kQK;
   for (int i = 0; i < tokens; ++i) {
     for (int r = 0; r < kPanelRows; ++r) {
       float acc = 0;
-      for (int64_t sb = 0; sb < supers; ++sb) {
+      for (int64_t sb = 0; sb < blocks / kSubBlocks; ++sb) {
         Block b;
-        rebuild_block(kFiveBit ? GgmlType::kQ5_K : GgmlType::kQ4_K,
-                      panel + static_cast<size_t>(sb) * sizeof(Block) * kPanelRows, r,
+        rebuild_block(t, panel + static_cast<size_t>(sb) * sizeof(Block) * kPanelRows, r,
                       reinterpret_cast<uint8_t*>(&b));
-        uint8_t scales_mins[16];
-        k_scales_and_mins(b.scales, scales_mins);
-        const float d = fp16_to_fp32(b.d), dmin = fp16_to_fp32(b.dmin);
-        for (int j = 0; j < kQKK / kQK; ++j) {
-          const PanelActivation& x = xs[i][sb * (kQKK / kQK) + j];
-          int32_t dot = 0;
-          for (int v = 0; v < kQK; ++v) {
-            const uint8_t packed = b.qs[32 * (j / 2) + v];
-            int32_t q = j % 2 == 0 ? packed & 0x0F : packed >> 4;
-            if constexpr (kFiveBit) q |= ((b.qh[v] >> j) & 1) << 4;
-            dot += q * x.q[v];
-          }
-          const float scale = d * static_cast<float>(scales_mins[j]);
-          const float min = dmin * static_cast<float>(scales_mins[8 + j]);
-          acc = std::fma(static_cast<float>(dot), scale * x.d, acc);
-          acc = std::fma(min, -(x.d * static_cast<float>(x.sum)), acc);
-        }
+        add(b, xs[i] + sb * kSubBlocks, acc);
       }
       ys[i][r] = acc;
     }
   }
 }
 
+// Q4_K / Q5_K: per 32-value sub-block j, value = d * scale_j * q - dmin * min_j with q in 0..15
+// (0..31).
+template <typename Block>
+void q45_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
+                          int tokens, float* const* ys) {
+  constexpr bool kFiveBit = std::is_same_v<Block, BlockQ5K>;
+  const GgmlType t = kFiveBit ? GgmlType::kQ5_K : GgmlType::kQ4_K;
+  k_tile_reference<Block>(t, blocks, panel, xs, tokens, ys,
+                          [](const Block& b, const PanelActivation* x, float& acc) {
+                            uint8_t scales_mins[16];
+                            k_scales_and_mins(b.scales, scales_mins);
+                            const float d = fp16_to_fp32(b.d), dmin = fp16_to_fp32(b.dmin);
+                            for (int j = 0; j < kQKK / kQK; ++j) {
+                              int32_t dot = 0;
+                              for (int v = 0; v < kQK; ++v) {
+                                const uint8_t packed = b.qs[32 * (j / 2) + v];
+                                int32_t q = j % 2 == 0 ? packed & 0x0F : packed >> 4;
+                                if constexpr (kFiveBit) q |= ((b.qh[v] >> j) & 1) << 4;
+                                dot += q * x[j].q[v];
+                              }
+                              const float scale = d * static_cast<float>(scales_mins[j]);
+                              const float min = dmin * static_cast<float>(scales_mins[8 + j]);
+                              acc = std::fma(static_cast<float>(dot), scale * x[j].d, acc);
+                              acc = std::fma(min, -(x[j].d * static_cast<float>(x[j].sum)), acc);
+                            }
+                          });
+}
+
 // Q6_K: per 32-value sub-block j, value = d * scale * q with q in -32..31 and scale 2j for
 // values 0..15, 2j + 1 for 16..31: one FMA for each half.
 void q6_K_tile_reference(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
                          int tokens, float* const* ys) {
-  const int64_t supers = blocks / (kQKK / kQK);
-  for (int i = 0; i < tokens; ++i) {
-    for (int r = 0; r < kPanelRows; ++r) {
-      float acc = 0;
-      for (int64_t sb = 0; sb < supers; ++sb) {
-        BlockQ6K b;
-        rebuild_block(GgmlType::kQ6_K,
-                      panel + static_cast<size_t>(sb) * sizeof(BlockQ6K) * kPanelRows, r,
-                      reinterpret_cast<uint8_t*>(&b));
-        const float d = fp16_to_fp32(b.d);
-        for (int j = 0; j < kQKK / kQK; ++j) {
-          const PanelActivation& x = xs[i][sb * (kQKK / kQK) + j];
-          const int half = j / 4, s = j % 4;
-          const uint8_t* ql = b.ql + 64 * half + 32 * (s % 2);
-          const uint8_t* qh = b.qh + 32 * half;
-          int32_t dots[2] = {0, 0};
-          for (int v = 0; v < kQK; ++v) {
-            const int low = s < 2 ? ql[v] & 0x0F : ql[v] >> 4;
-            const int q = (low | ((qh[v] >> (2 * s)) & 3) << 4) - 32;
-            dots[v / 16] += q * x.q[v];
-          }
-          for (int h = 0; h < 2; ++h) {
-            const float scale = d * static_cast<float>(b.scales[2 * j + h]);
-            acc = std::fma(static_cast<float>(dots[h]), scale * x.d, acc);
-          }
-        }
-      }
-      ys[i][r] = acc;
-    }
-  }
+  k_tile_reference<BlockQ6K>(GgmlType::kQ6_K, blocks, panel, xs, tokens, ys,
+                             [](const BlockQ6K& b, const PanelActivation* x, float& acc) {
+                               const float d = fp16_to_fp32(b.d);
+                               for (int j = 0; j < kQKK / kQK; ++j) {
+                                 const int half = j / 4, s = j % 4;
+                                 const uint8_t* ql = b.ql + 64 * half + 32 * (s % 2);
+                                 const uint8_t* qh = b.qh + 32 * half;
+                                 int32_t dots[2] = {0, 0};
+                                 for (int v = 0; v < kQK; ++v) {
+                                   const int low = s < 2 ? ql[v] & 0x0F : ql[v] >> 4;
+                                   const int q = (low | ((qh[v] >> (2 * s)) & 3) << 4) - 32;
+                                   dots[v / 16] += q * x[j].q[v];
+                                 }
+                                 for (int h = 0; h < 2; ++h) {
+                                   const float scale = d * static_cast<float>(b.scales[2 * j + h]);
+                                   acc = std::fma(static_cast<float>(dots[h]), scale * x[j].d, acc);
+                                 }
+                               }
+                             });
 }
 
 }  // namespace
