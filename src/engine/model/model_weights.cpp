@@ -172,13 +172,17 @@ Result<ModelWeights> bind_model_weights(const GgufFile& file, const ModelConfig&
   return w;
 }
 
-void store_weights_in_panels(GgufFile& file, ModelWeights& weights) {
-  if (kernels::best_kernels().panel_tile == nullptr) return;
-  std::vector<WeightMatrix*> all = {&weights.token_embd, &weights.output, &weights.position_embd,
-                                    &weights.token_types};
-  for (LayerWeights& l : weights.layers)
+std::vector<WeightMatrix*> ModelWeights::matrices() {
+  std::vector<WeightMatrix*> all = {&token_embd, &output, &position_embd, &token_types};
+  for (LayerWeights& l : layers)
     for (WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
       all.push_back(w);
+  return all;
+}
+
+void store_weights_in_panels(GgufFile& file, ModelWeights& weights) {
+  if (kernels::best_kernels().panel_tile == nullptr) return;
+  const std::vector<WeightMatrix*> all = weights.matrices();
   for (WeightMatrix* w : all) {
     if (w->panels || w->data == nullptr || !kernels::panels_fit(w->type, w->rows, w->cols))
       continue;

@@ -56,6 +56,9 @@ struct ModelWeights {
   WeightMatrix position_embd, token_types;
   Vector embd_norm, embd_norm_bias;
   std::vector<LayerWeights> layers;
+
+  // Every matrix field (output and token_embd may view the same bytes).
+  std::vector<WeightMatrix*> matrices();
 };
 
 // Reads the hyperparameters and binds every weight, checking names, shapes and types.
