@@ -237,6 +237,87 @@ TEST(SamplerSelection, HeavyTailDrawsFollowTheNucleusOnPeakedLogits) {
   }
 }
 
+// What the output matmul leaves beside the logits (OutputBlocks), as the portable kernels find it.
+struct Blocks {
+  std::vector<float> max, sum;
+  LogitBlocks view(bool with_sums) const {
+    return {.max = max, .sum = with_sums ? std::span<const float>(sum) : std::span<const float>()};
+  }
+};
+Blocks blocks_of(const std::vector<float>& logits) {
+  Blocks b;
+  b.max.resize((logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
+  b.sum.resize(b.max.size());
+  kernels::portable_sampling_kernels().summarize(logits.data(), logits.size(), b.max.data(),
+                                                 b.sum.data());
+  return b;
+}
+
+TEST(SamplerSelection, OutputBlocksGiveTheSameDrawsAndTheLogSumExp) {
+  const Case cases[] = {{0.0f, 0, 1.0f, 0.0f},  {1.0f, 0, 1.0f, 0.0f},  {0.7f, 0, 0.9f, 0.0f},
+                        {1.0f, 0, 0.9f, 0.05f}, {1.0f, 40, 1.0f, 0.0f}, {0.7f, 0, 1.0f, 0.05f}};
+  for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
+    auto logits = logits_of(shape, 41 + static_cast<uint64_t>(shape));
+    std::fill(logits.begin() + 256, logits.begin() + 512, kNegInf);  // a block of -inf only
+    const Blocks blocks = blocks_of(logits);
+    const double want_lse = log_sum_exp(logits);
+    for (const Case& c : cases) {
+      const SamplingParams params{.temperature = c.temperature,
+                                  .top_k = c.top_k,
+                                  .top_p = c.top_p,
+                                  .min_p = c.min_p,
+                                  .seed = 5};
+      SCOPED_TRACE(testing::Message() << "shape " << static_cast<int>(shape) << " T "
+                                      << c.temperature << " k " << c.top_k << " p " << c.top_p);
+      for (bool with_sums : {false, true}) {
+        Sampler alone(params, true), given(params, true);
+        const LogitBlocks view = blocks.view(with_sums);
+        for (int i = 0; i < 50; ++i) {
+          const auto a = alone.sample(logits), b = given.sample(logits, &view);
+          ASSERT_EQ(a, b) << "draw " << i;
+          // With the sums, the log-sum-exp is known whatever the candidates (top-k included).
+          if (with_sums) {
+            ASSERT_TRUE(given.last_log_sum_exp());
+          }
+          const double lse = given.raw_log_sum_exp(logits);
+          EXPECT_NEAR(lse, want_lse, 1e-6);
+          const auto top_a = alone.top_logprobs(logits, 5, lse);
+          const auto top_b = given.top_logprobs(logits, 5, lse);
+          ASSERT_EQ(top_a.size(), top_b.size());
+          for (size_t j = 0; j < top_a.size(); ++j) EXPECT_EQ(top_a[j].id, top_b[j].id);
+        }
+      }
+    }
+  }
+}
+
+TEST(SamplingKernels, BlockSummaryMatchesThePortableOne) {
+  const auto& fast = kernels::sampling_kernels();
+  const auto& portable = kernels::portable_sampling_kernels();
+  for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked, Shape::kTies}) {
+    auto logits = logits_of(shape, 47);
+    logits.resize(kVocab - 77);  // a partial last block
+    std::fill(logits.begin() + 1024, logits.begin() + 1280, kNegInf);
+    for (auto& x : logits) x *= 20.0f;  // tens of nats between blocks
+    const Blocks want = blocks_of(logits);
+    Blocks got = want;
+    fast.summarize(logits.data(), logits.size(), got.max.data(), got.sum.data());
+    EXPECT_EQ(got.max, want.max);
+    // The float exponent's rounding grows ~1e-7 per nat below a block's maximum, and these
+    // logits spread over tens of nats.
+    for (size_t b = 0; b < want.sum.size(); ++b)
+      ASSERT_NEAR(got.sum[b], want.sum[b], 1e-6 * want.sum[b]) << "block " << b;
+    EXPECT_EQ(got.sum[4], 0.0f);  // the block of -inf
+    const float best = *std::max_element(want.max.begin(), want.max.end());
+    double exact = 0;
+    for (float x : logits) exact += std::exp(static_cast<double>(x) - best);
+    const double a = fast.combine(got.max.data(), got.sum.data(), got.max.size(), best);
+    const double b = portable.combine(want.max.data(), want.sum.data(), want.max.size(), best);
+    EXPECT_NEAR(a, exact, 1e-6 * exact);
+    EXPECT_NEAR(b, exact, 1e-7 * exact);
+  }
+}
+
 TEST(SamplerSelection, TemperatureOneSharesTheLogSumExpWithLogprobs) {
   for (Shape shape : {Shape::kFlat, Shape::kPeaked, Shape::kMasked}) {
     const auto logits = logits_of(shape, 23);

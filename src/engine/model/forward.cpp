@@ -61,7 +61,8 @@ void ForwardPass::add_bias(float* x, const std::vector<float>& bias, int64_t n_t
   for (int64_t t = 0; t < n_tokens; ++t) add_rows(x + t * n, bias.data(), n);
 }
 
-void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, float* logits) {
+void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, float* logits,
+                         OutputBlocks blocks) {
   const ModelConfig& c = config_;
   int64_t total = 0;
   for (const SequenceChunk& chunk : chunks) total += static_cast<int64_t>(chunk.tokens.size());
@@ -142,7 +143,12 @@ void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, floa
     rms_norm(xn_.data() + static_cast<int64_t>(ic) * d, weights_.output_norm.data(), d, c.norm_eps);
     chunk.cache->set_size(chunk.cache->size() + static_cast<int32_t>(chunk.tokens.size()));
   }
-  matmul(weights_.output, xn_.data(), static_cast<int64_t>(chunks.size()), logits, exact, pool_);
+  const auto rows = static_cast<int64_t>(chunks.size());
+  if (blocks.max != nullptr) {
+    matmul_summarized(weights_.output, xn_.data(), rows, logits, exact, pool_, blocks);
+  } else {
+    matmul(weights_.output, xn_.data(), rows, logits, exact, pool_);
+  }
 }
 
 std::vector<float> ForwardPass::encode(std::span<const TokenId> tokens, bool exact) {

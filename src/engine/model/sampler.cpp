@@ -133,13 +133,24 @@ std::span<const float> Sampler::block_maxima(size_t n) const {
       .first((n + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
 }
 
-std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
+float Sampler::row_max(std::span<const float> logits, const LogitBlocks* blocks) {
+  if (blocks == nullptr) return max_of(logits);
+  const size_t count = blocks->max.size();
+  std::copy(blocks->max.begin(), blocks->max.end(), block_max_.begin());
+  const float best = kernels_.max(blocks->max.data(), count, nullptr);
+  if (log_sum_exp_wanted_ && !blocks->sum.empty() && best > kNegInf)
+    raw_lse_ = static_cast<double>(best) +
+               std::log(kernels_.combine(blocks->max.data(), blocks->sum.data(), count, best));
+  return best;
+}
+
+std::optional<TokenId> Sampler::sample(std::span<const float> logits, const LogitBlocks* blocks) {
   raw_lse_.reset();
   last_best_.reset();
   if (params_.temperature <= 0.0f) {
     const size_t n = logits.size();
     ensure_capacity(n);
-    const float best = max_of(logits);
+    const float best = row_max(logits, blocks);
     last_best_ = best;
     if (!(best > kNegInf)) return std::nullopt;
     // The first block holding the maximum holds the first token at it.
@@ -149,7 +160,7 @@ std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
     const size_t len = std::min(kernels::kMaxBlock, n - begin);
     return static_cast<TokenId>(begin + kernels_.first_at_least(logits.data() + begin, len, best));
   }
-  double total = select(logits, /*materialize=*/false);
+  double total = select(logits, /*materialize=*/false, blocks);
   if (!(total > 0)) return std::nullopt;
   // 53 random bits -> uniform [0, 1).
   auto uniform = [&] { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; };
@@ -252,7 +263,7 @@ std::vector<std::pair<TokenId, double>> Sampler::distribution(std::span<const fl
     if (auto token = sample(logits)) out.emplace_back(*token, 1.0);
     return out;
   }
-  const double total = select(logits, /*materialize=*/true);
+  const double total = select(logits, /*materialize=*/true, nullptr);
   if (!(total > 0)) return out;
   std::vector<std::pair<float, TokenId>> order;
   for (size_t i = 0; i < count_; ++i)
@@ -267,14 +278,14 @@ std::vector<std::pair<TokenId, double>> Sampler::distribution(std::span<const fl
   return out;
 }
 
-double Sampler::select(std::span<const float> logits, bool materialize) {
+double Sampler::select(std::span<const float> logits, bool materialize, const LogitBlocks* blocks) {
   const size_t n = logits.size();
   ensure_capacity(n);
   count_ = 0;
   cut_pending_ = false;
   band_pending_ = false;
   check_pending_ = false;
-  const float best = max_of(logits);
+  const float best = row_max(logits, blocks);
   last_best_ = best;
   if (!(best > kNegInf)) return 0;
   const float t = params_.temperature;
@@ -303,7 +314,8 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
       reject && identity_ ? predict_band(best, t, floor, &heavy) : std::nullopt;
   // The block sums are what the draw walks; every cut below recomputes them.
   // Tokens below the floor (pruned, or cut by min-p alone) get no weight in the same pass. When
-  // log-probs are wanted and every token is a candidate, the same pass sums their raw terms.
+  // log-probs are wanted, every token is a candidate and the output matmul did not sum the raw
+  // terms already, the same pass sums them.
   const float ends[2] = {band ? band->keep : 0.0f, band ? band->cut : 0.0f};
   const kernels::ExpSums sums = exp_pass(values_, count_,
                                          {.max = best,
@@ -312,10 +324,10 @@ double Sampler::select(std::span<const float> logits, bool materialize) {
                                           .weights = weights_.data(),
                                           .block_sums = block_sums_.data(),
                                           .thresholds = band ? ends : nullptr,
-                                          .raw = log_sum_exp_wanted_ && identity_});
+                                          .raw = log_sum_exp_wanted_ && identity_ && !raw_lse_});
   const double total = sums.total;
   const double* band_above = sums.above;
-  if (log_sum_exp_wanted_ && identity_ && sums.raw > 0)
+  if (log_sum_exp_wanted_ && identity_ && !raw_lse_ && sums.raw > 0)
     raw_lse_ = static_cast<double>(best) + std::log(sums.raw);
   if (!cut_p) return total;
   min_floor_ = min_p_floor;
