@@ -330,6 +330,11 @@ TEST(SamplerSelection, TemperatureOneSharesTheLogSumExpWithLogprobs) {
     ASSERT_TRUE(cooler.sample(logits));
     ASSERT_TRUE(cooler.last_log_sum_exp());
     EXPECT_NEAR(*cooler.last_log_sum_exp(), log_sum_exp(logits), 1e-6);
+    // A draw after a schema mask takes no log-sum-exp (the step's log-probs came before it).
+    Sampler masked({.temperature = 0.7f, .min_p = 0.05f, .seed = 1}, true);
+    ASSERT_EQ(masked.sample_masked(logits),
+              Sampler({.temperature = 0.7f, .min_p = 0.05f, .seed = 1}).sample(logits));
+    EXPECT_FALSE(masked.last_log_sum_exp());
     Sampler unasked({.temperature = 0.7f, .seed = 1});
     ASSERT_TRUE(unasked.sample(logits));
     EXPECT_FALSE(unasked.last_log_sum_exp());

@@ -92,7 +92,7 @@ void Generation::consume(std::span<float> logits, const LogitBlocks* blocks) {
     constraint->fill_mask(allowed_);
     for (size_t i = 0; i < logits.size(); ++i)
       if (!allowed_[i]) logits[i] = -std::numeric_limits<float>::infinity();
-    token = sampler_.sample(logits);
+    token = sampler_.sample_masked(logits);
   }
   if (!token) {  // the constraint allows nothing: nothing valid can follow
     finish(StopReason::kEndOfGeneration);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <utility>
 
 namespace plinth::engine {
 namespace {
@@ -168,6 +169,13 @@ std::optional<TokenId> Sampler::sample(std::span<const float> logits, const Logi
   const size_t i = locate(uniform() * total);
   if (i == count_) return std::nullopt;
   return static_cast<TokenId>(id_at(i));
+}
+
+std::optional<TokenId> Sampler::sample_masked(std::span<const float> logits) {
+  const bool wanted = std::exchange(log_sum_exp_wanted_, false);
+  const std::optional<TokenId> token = sample(logits);
+  log_sum_exp_wanted_ = wanted;
+  return token;
 }
 
 std::optional<TokenId> Sampler::draw_with_rejection(double total) {

@@ -44,6 +44,9 @@ class Sampler {
   // Picks a token; tokens whose logit is -inf are never chosen. nullopt when every token is -inf.
   // `blocks`, unless null, must describe these logits.
   std::optional<TokenId> sample(std::span<const float> logits, const LogitBlocks* blocks = nullptr);
+  // sample() without the log-sum-exp, whatever the constructor asked: a second draw from the
+  // same step's logits after a schema mask, whose log-probs came from the first.
+  std::optional<TokenId> sample_masked(std::span<const float> logits);
   // The distribution sample() draws from: every token it can pick with its probability, most
   // likely first. For tests and benchmarks.
   std::vector<std::pair<TokenId, double>> distribution(std::span<const float> logits);
