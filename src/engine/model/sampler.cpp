@@ -135,8 +135,10 @@ std::span<const float> Sampler::block_maxima(size_t n) const {
 }
 
 float Sampler::row_max(std::span<const float> logits, const LogitBlocks* blocks) {
-  if (blocks == nullptr) return max_of(logits);
-  const size_t count = blocks->max.size();
+  const size_t count = (logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock;
+  if (blocks == nullptr || blocks->max.size() != count ||
+      (!blocks->sum.empty() && blocks->sum.size() != count))
+    return max_of(logits);
   std::copy(blocks->max.begin(), blocks->max.end(), block_max_.begin());
   const float best = kernels_.max(blocks->max.data(), count, nullptr);
   if (log_sum_exp_wanted_ && !blocks->sum.empty() && best > kNegInf)
