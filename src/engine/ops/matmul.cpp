@@ -397,13 +397,15 @@ void matmul_panels(const KernelSet& k, const WeightMatrix& w, const float* x, in
   });
 }
 
-// Block b of token t's output row: its maximum and sum of exponentials into `blocks`.
-void summarize_block(const float* y, int64_t rows, int64_t t, int64_t b, OutputBlocks blocks) {
-  const int64_t per_row = (rows + kMaxBlock - 1) / kMaxBlock;
-  const int64_t begin = b * kMaxBlock;
-  const size_t len = static_cast<size_t>(std::min<int64_t>(kMaxBlock, rows - begin));
-  const int64_t at = t * per_row + b;
-  sampling_kernels().summarize(y + t * rows + begin, len, blocks.max + at,
+constexpr auto kSummaryRows = static_cast<int64_t>(kMaxBlock);
+
+// Block b of token t's output row (of w): its maximum and sum of exponentials into `blocks`.
+void summarize_block(const float* y, const WeightMatrix& w, int64_t t, int64_t b,
+                     OutputBlocks blocks) {
+  const int64_t begin = b * kSummaryRows;
+  const auto len = static_cast<size_t>(std::min(kSummaryRows, w.rows - begin));
+  const int64_t at = t * blocks_per_row(w) + b;
+  sampling_kernels().summarize(y + t * w.rows + begin, len, blocks.max + at,
                                blocks.sum != nullptr ? blocks.sum + at : nullptr);
 }
 
@@ -411,8 +413,8 @@ void summarize_block(const float* y, int64_t rows, int64_t t, int64_t b, OutputB
 // summarized for every token as soon as it is written.
 void matmul_panels_summarized(const KernelSet& k, const WeightMatrix& w, const float* x,
                               int64_t n_tokens, float* y, ThreadPool& pool, OutputBlocks blocks) {
-  static_assert(kMaxBlock % kPanelRows == 0);
-  constexpr int64_t kPanelsPerBlock = static_cast<int64_t>(kMaxBlock) / kPanelRows;
+  static_assert(kSummaryRows % kPanelRows == 0);
+  constexpr int64_t kPanelsPerBlock = kSummaryRows / kPanelRows;
   thread_local std::vector<PanelActivation> storage;
   const PanelActivation* a = quantize_for_panel_tiles(k, x, w.cols, n_tokens, storage, pool);
   const int64_t panels = panel_count(w);
@@ -420,7 +422,7 @@ void matmul_panels_summarized(const KernelSet& k, const WeightMatrix& w, const f
     for (int64_t b = begin; b < end; ++b) {
       run_panels(k, w, a, n_tokens, y, b * kPanelsPerBlock,
                  std::min(panels, (b + 1) * kPanelsPerBlock));
-      for (int64_t t = 0; t < n_tokens; ++t) summarize_block(y, w.rows, t, b, blocks);
+      for (int64_t t = 0; t < n_tokens; ++t) summarize_block(y, w, t, b, blocks);
     }
   });
 }
@@ -530,16 +532,14 @@ void matmul_summarized_with(const KernelSet& k, const WeightMatrix& w, const flo
   matmul_with(k, w, x, n_tokens, y, exact, pool);
   const int64_t per_row = blocks_per_row(w);
   pool.parallel_for(n_tokens * per_row, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      summarize_block(y, w.rows, i / per_row, i % per_row, blocks);
+    for (int64_t i = begin; i < end; ++i) summarize_block(y, w, i / per_row, i % per_row, blocks);
   });
 }
 
 }  // namespace kernels
 
 int64_t blocks_per_row(const WeightMatrix& w) {
-  return (w.rows + static_cast<int64_t>(kernels::kMaxBlock) - 1) /
-         static_cast<int64_t>(kernels::kMaxBlock);
+  return (w.rows + kernels::kSummaryRows - 1) / kernels::kSummaryRows;
 }
 
 void matmul_summarized(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
