@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "ops/matmul.h"
-#include "ops/panels.h"
 #include "ops/simd_kernels.h"
 
 namespace plinth::bench {
@@ -149,38 +148,6 @@ void run_matmul_microbench(int threads, double seconds_per_case) {
   }
 }
 
-// The output matmul for one token as decode runs it (rows in panels where the kernels take them),
-// plain and with the block summary the sampler reads (OutputBlocks: maxima and sums of
-// exponentials), in alternating windows: what the summary adds to a decode step.
-void output_summary_cost(OwnedMatrix& out, const float* x, ThreadPool& pool) {
-  WeightMatrix& w = out.view;
-  if (k::best_kernels().panel_tile != nullptr && k::panels_fit(w.type, w.rows, w.cols)) {
-    k::repack_to_panels(w.type, out.bytes.data(), w.rows, w.cols);
-    w.panels = true;
-  }
-  std::vector<float> y(static_cast<size_t>(w.rows));
-  std::vector<float> block_max(static_cast<size_t>(engine::blocks_per_row(w)));
-  std::vector<float> block_sum(block_max.size());
-  std::vector<double> plain, summarized;
-  for (int window = 0; window < 7; ++window) {
-    plain.push_back(
-        time_per_call(0.3, [&] { engine::matmul(w, x, 1, y.data(), false, pool); }).wall);
-    summarized.push_back(time_per_call(0.3, [&] {
-                           engine::matmul_summarized(
-                               w, x, 1, y.data(), false, pool,
-                               {.max = block_max.data(), .sum = block_sum.data()});
-                         }).wall);
-  }
-  std::sort(plain.begin(), plain.end());
-  std::sort(summarized.begin(), summarized.end());
-  const double a = plain[plain.size() / 2], b = summarized[summarized.size() / 2];
-  std::printf(
-      "output matmul (%lld rows, %s): %.3f ms plain, %.3f ms with the sampler's block summary "
-      "(medians of 7 alternating windows): %+.1f us per token (%.2fx)\n",
-      static_cast<long long>(w.rows), w.panels ? "panels" : "rows", a * 1e3, b * 1e3, (b - a) * 1e6,
-      b / a);
-}
-
 void run_model_estimate(const tools::ModelShape& shape, tools::QuantRecipe recipe, int threads,
                         bool exact) {
   ThreadPool pool(threads);
@@ -243,7 +210,6 @@ void run_model_estimate(const tools::ModelShape& shape, tools::QuantRecipe recip
         static_cast<long long>(batch), batch / step.wall, decode.wall * batch / step.wall,
         step.cpu * 1e3 / batch, decode.cpu * batch / step.cpu);
   }
-  if (!exact) output_summary_cost(mats.back(), x.data(), pool);
 }
 
 }  // namespace plinth::bench

@@ -26,39 +26,18 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kVocab = 151936;
 constexpr double kTargetMicros = 50.0;
 
-// A row of logits and what the output matmul leaves beside it for the sampler (OutputBlocks):
-// per 256 logits their maximum and sum of exponentials.
-struct LogitRow {
-  std::vector<float> logits, block_max, block_sum;
-  engine::LogitBlocks blocks() const { return {.max = block_max, .sum = block_sum}; }
-};
-
-void summarize(LogitRow& row) {
-  const size_t blocks =
-      (row.logits.size() + engine::kernels::kMaxBlock - 1) / engine::kernels::kMaxBlock;
-  row.block_max.resize(blocks);
-  row.block_sum.resize(blocks);
-  engine::kernels::sampling_kernels().summarize(row.logits.data(), row.logits.size(),
-                                                row.block_max.data(), row.block_sum.data());
-}
-
-std::vector<LogitRow> logit_rows(const std::string& shape, int rows) {
+std::vector<std::vector<float>> logit_rows(const std::string& shape, int rows) {
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<float> flat(-1.0f, 1.0f);
   std::normal_distribution<float> normal(0.0f, 3.0f);
-  std::vector<LogitRow> out(static_cast<size_t>(rows));
-  for (LogitRow& row : out) {
-    row.logits.resize(kVocab);
+  std::vector<std::vector<float>> out(static_cast<size_t>(rows), std::vector<float>(kVocab));
+  for (auto& row : out) {
     for (size_t i = 0; i < kVocab; ++i) {
-      float& x = row.logits[i];
-      if (shape == "flat") x = flat(rng);
-      if (shape == "peaked") x = normal(rng) + (rng() % 1000 == 0 ? 12.0f : 0.0f);
-      if (shape == "masked") x = i % 7 == 3 ? flat(rng) : -std::numeric_limits<float>::infinity();
+      if (shape == "flat") row[i] = flat(rng);
+      if (shape == "peaked") row[i] = normal(rng) + (rng() % 1000 == 0 ? 12.0f : 0.0f);
+      if (shape == "masked")
+        row[i] = i % 7 == 3 ? flat(rng) : -std::numeric_limits<float>::infinity();
     }
-    // A schema mask comes after the output matmul: the server's sampler has no block summary of
-    // masked logits (and the bench then has it find their log-sum-exp too, which the server
-    // takes from the unmasked ones).
-    if (shape != "masked") summarize(row);
   }
   return out;
 }
@@ -74,8 +53,8 @@ struct Setting {
 // process taking a core for a few milliseconds) moves one window, not the figure.
 constexpr int kWindows = 5;
 template <typename SamplerT>
-double micros_per_token(const Setting& s, const std::vector<LogitRow>& rows, double seconds,
-                        int min_tokens, engine::PassThreads threads = {}) {
+double micros_per_token(const Setting& s, const std::vector<std::vector<float>>& rows,
+                        double seconds, int min_tokens, engine::PassThreads threads = {}) {
   SamplerT sampler = [&] {
     if constexpr (std::is_constructible_v<SamplerT, engine::SamplingParams, bool,
                                           engine::PassThreads>) {
@@ -92,18 +71,10 @@ double micros_per_token(const Setting& s, const std::vector<LogitRow>& rows, dou
     const auto start = Clock::now();
     double elapsed = 0;
     while (tokens - first < min_tokens || elapsed < seconds / kWindows) {
-      const LogitRow& logit_row = rows[static_cast<size_t>(tokens) % rows.size()];
-      const std::vector<float>& row = logit_row.logits;
-      // As a generation step does it: sample (given the output matmul's block summary, as the
-      // server's sampler is), then log-probs (reusing the sampler's log-sum-exp or, failing that,
-      // its largest logit).
-      if constexpr (std::is_same_v<SamplerT, engine::Sampler>) {
-        const engine::LogitBlocks blocks = logit_row.blocks();
-        sink =
-            sink + sampler.sample(row, logit_row.block_max.empty() ? nullptr : &blocks).value_or(0);
-      } else {
-        sink = sink + sampler.sample(row).value_or(0);
-      }
+      const auto& row = rows[static_cast<size_t>(tokens) % rows.size()];
+      // As a generation step does it: sample, then log-probs (reusing the sampler's log-sum-exp or,
+      // failing that, its largest logit).
+      sink = sink + sampler.sample(row).value_or(0);
       if (s.logprobs > 0) {
         double lse = 0;
         if constexpr (requires { sampler.raw_log_sum_exp(row); }) {
@@ -156,25 +127,6 @@ double engage(engine::ThreadPool& pool) {
   return ms;
 }
 
-// Microseconds per row for the block summary itself (one thread, the row read from memory): the
-// output matmul does this as it writes each block (from L1 there), so this bounds what it adds.
-double summary_micros(std::vector<LogitRow> rows, double seconds) {
-  std::vector<double> windows;
-  size_t done = 0;
-  for (int window = 0; window < kWindows; ++window) {
-    const size_t first = done;
-    const auto start = Clock::now();
-    double elapsed = 0;
-    while (done - first < 50 || elapsed < seconds / kWindows) {
-      summarize(rows[done++ % rows.size()]);
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    }
-    windows.push_back(elapsed * 1e6 / static_cast<double>(done - first));
-  }
-  std::nth_element(windows.begin(), windows.begin() + kWindows / 2, windows.end());
-  return windows[kWindows / 2];
-}
-
 }  // namespace
 
 int run_sampler_bench(double seconds_per_case) {
@@ -210,11 +162,7 @@ int run_sampler_bench(double seconds_per_case) {
   // Per shape, every pooled figure first (the pool busy throughout, as in the server), then the
   // one-thread and reference figures, which leave the pool's worker asleep.
   for (const char* shape : {"flat", "peaked", "masked"}) {
-    auto rows = logit_rows(shape, 8);
-    std::printf(
-        "%-8s block summary (maximum and sum of exponentials per 256 logits, taken by the output "
-        "matmul as it writes them): %.1f us per row on 1 thread from memory\n",
-        shape, summary_micros(rows, seconds_per_case / 4));
+    const auto rows = logit_rows(shape, 8);
     std::vector<double> fast;
     std::printf("%-8s pool check: two 2 ms chunks in %.1f ms\n", shape, engage(pool));
     for (const Setting& s : settings)

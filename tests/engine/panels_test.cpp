@@ -219,54 +219,6 @@ TEST(Panels, SharedInputMatmulsEqualSeparateOnes) {
   EXPECT_EQ(yv, sv);
 }
 
-// The output matmul's block summary (OutputBlocks) describes exactly the output it wrote: the
-// same values as matmul, each block's maximum, and its sum of exponentials to ~1e-7, over panels
-// (summarized as each block is written), rows and the exact path, with a partial last block.
-TEST(Panels, SummarizedMatmulDescribesTheOutputItWrites) {
-  ThreadPool pool(2);
-  std::mt19937 rng(9);
-  const int64_t rows = 16 * 40, cols = 128;  // two whole 256-row blocks and a partial one
-  auto rows_bytes = random_rows(GgmlType::kQ8_0, rows, cols, rng);
-  auto panel_bytes = rows_bytes;
-  repack_to_panels(GgmlType::kQ8_0, panel_bytes.data(), rows, cols);
-  const WeightMatrix layouts[] = {view(GgmlType::kQ8_0, rows_bytes, rows, cols, false),
-                                  view(GgmlType::kQ8_0, panel_bytes, rows, cols, true)};
-  const int64_t per_row = blocks_per_row(layouts[0]);
-  ASSERT_EQ(per_row, 3);
-  for (const WeightMatrix& w : layouts) {
-    for (bool exact : {false, true}) {
-      for (int64_t tokens : {1, 5, 17}) {
-        auto x = random_input(cols * tokens, rng);
-        for (auto& v : x) v *= 30.0f;  // logits spread over tens of nats
-        std::vector<float> want(static_cast<size_t>(rows * tokens)), got(want.size());
-        std::vector<float> block_max(static_cast<size_t>(per_row * tokens), -1.0f);
-        std::vector<float> block_sum(block_max.size(), -1.0f);
-        matmul_with(best_kernels(), w, x.data(), tokens, want.data(), exact, pool);
-        matmul_summarized_with(best_kernels(), w, x.data(), tokens, got.data(), exact, pool,
-                               {.max = block_max.data(), .sum = block_sum.data()});
-        ASSERT_EQ(want, got);
-        for (int64_t t = 0; t < tokens; ++t) {
-          for (int64_t b = 0; b < per_row; ++b) {
-            const float* y = got.data() + t * rows + b * 256;
-            const int64_t len = std::min<int64_t>(256, rows - b * 256);
-            const float best = *std::max_element(y, y + len);
-            double sum = 0;
-            for (int64_t i = 0; i < len; ++i) sum += std::exp(static_cast<double>(y[i]) - best);
-            const size_t at = static_cast<size_t>(t * per_row + b);
-            ASSERT_EQ(block_max[at], best) << "token " << t << " block " << b;
-            ASSERT_NEAR(block_sum[at], sum, 2e-7 * sum) << "token " << t << " block " << b;
-          }
-        }
-        // Without sums, only the maxima.
-        std::vector<float> maxima_only(block_max.size());
-        matmul_summarized_with(best_kernels(), w, x.data(), tokens, got.data(), exact, pool,
-                               {.max = maxima_only.data()});
-        EXPECT_EQ(maxima_only, block_max);
-      }
-    }
-  }
-}
-
 const std::filesystem::path kModels = std::filesystem::path(PLINTH_TEST_DATA_DIR) / "models";
 
 TEST(Panels, ALoadedModelStoresItsMatricesInPanelsOnlyInItsOwnCopy) {

@@ -97,27 +97,13 @@ void BatchScheduler::step(bool exact) {
   if (group_.empty()) return;
   const size_t n_vocab = static_cast<size_t>(config_.n_vocab);
   if (logits_.size() < group_.size() * n_vocab) logits_.resize(group_.size() * n_vocab);
-  // The output matmul finds the logits' maxima (and, when a sequence wants log-probs, their sums
-  // of exponentials) while it writes them: the sampler then reads the logits once less.
-  const auto per_row = static_cast<size_t>(forward_.logit_blocks());
-  if (block_max_.size() < group_.size() * per_row) {
-    block_max_.resize(group_.size() * per_row);
-    block_sum_.resize(group_.size() * per_row);
-  }
-  const bool sums = std::any_of(group_.begin(), group_.end(),
-                                [](const Generation* g) { return g->wants_logprobs(); });
   {
     std::lock_guard lock(compute_mutex_);
-    forward_.decode(chunks_, exact, logits_.data(),
-                    {.max = block_max_.data(), .sum = sums ? block_sum_.data() : nullptr});
+    forward_.decode(chunks_, exact, logits_.data());
   }
   for (size_t i = 0; i < group_.size(); ++i) {
-    const LogitBlocks blocks{
-        .max = std::span<const float>(block_max_).subspan(i * per_row, per_row),
-        .sum = sums ? std::span<const float>(block_sum_).subspan(i * per_row, per_row)
-                    : std::span<const float>()};
     try {
-      group_[i]->consume(std::span<float>(logits_.data() + i * n_vocab, n_vocab), &blocks);
+      group_[i]->consume(std::span<float>(logits_.data() + i * n_vocab, n_vocab));
     } catch (...) {
       // A throwing caller callback (on_text, constraint) ends only its own generation.
       group_[i]->cancel();

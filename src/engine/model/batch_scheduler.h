@@ -46,7 +46,6 @@ class BatchScheduler {
   std::vector<Generation*> group_;
   std::vector<SequenceChunk> chunks_;
   std::vector<float> logits_;
-  std::vector<float> block_max_, block_sum_;  // the pass's OutputBlocks, per row of logits_
   std::thread thread_;
 };
 

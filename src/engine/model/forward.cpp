@@ -61,8 +61,7 @@ void ForwardPass::add_bias(float* x, const std::vector<float>& bias, int64_t n_t
   for (int64_t t = 0; t < n_tokens; ++t) add_rows(x + t * n, bias.data(), n);
 }
 
-void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, float* logits,
-                         OutputBlocks blocks) {
+void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, float* logits) {
   const ModelConfig& c = config_;
   int64_t total = 0;
   for (const SequenceChunk& chunk : chunks) total += static_cast<int64_t>(chunk.tokens.size());
@@ -143,12 +142,7 @@ void ForwardPass::decode(std::span<const SequenceChunk> chunks, bool exact, floa
     rms_norm(xn_.data() + static_cast<int64_t>(ic) * d, weights_.output_norm.data(), d, c.norm_eps);
     chunk.cache->set_size(chunk.cache->size() + static_cast<int32_t>(chunk.tokens.size()));
   }
-  const auto rows = static_cast<int64_t>(chunks.size());
-  if (blocks.max != nullptr) {
-    matmul_summarized(weights_.output, xn_.data(), rows, logits, exact, pool_, blocks);
-  } else {
-    matmul(weights_.output, xn_.data(), rows, logits, exact, pool_);
-  }
+  matmul(weights_.output, xn_.data(), static_cast<int64_t>(chunks.size()), logits, exact, pool_);
 }
 
 std::vector<float> ForwardPass::encode(std::span<const TokenId> tokens, bool exact) {

@@ -7,7 +7,6 @@
 
 #include "model/kv_cache.h"
 #include "model/model_weights.h"
-#include "ops/matmul.h"
 #include "ops/thread_pool.h"
 #include "plinth/engine/engine.h"
 
@@ -29,14 +28,8 @@ class ForwardPass {
   // Decoder: processes every chunk's tokens in one pass (each weight matrix is read once for the
   // whole batch), appends their keys/values to the caches and writes the logits of each chunk's
   // last token to logits[i * n_vocab]. All caches must share the exactness of `exact`
-  // (F32 cache when exact) and have room for the new tokens. `blocks`, unless its max is null,
-  // gets what the sampler reads of each logits row (OutputBlocks in ops/matmul.h), with
-  // blocks_per_row(output) blocks per row.
-  void decode(std::span<const SequenceChunk> chunks, bool exact, float* logits,
-              OutputBlocks blocks = {});
-
-  // The OutputBlocks that decode fills per row of logits.
-  int64_t logit_blocks() const { return blocks_per_row(weights_.output); }
+  // (F32 cache when exact) and have room for the new tokens.
+  void decode(std::span<const SequenceChunk> chunks, bool exact, float* logits);
 
   // Encoder (bert): pooled, unnormalised embedding of one token sequence (all token type 0).
   std::vector<float> encode(std::span<const TokenId> tokens, bool exact);

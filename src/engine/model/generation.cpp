@@ -64,7 +64,7 @@ void Generation::finish(StopReason reason) {
     result_.stop_sequence = stream_.matched_stop();
 }
 
-void Generation::consume(std::span<float> logits, const LogitBlocks* blocks) {
+void Generation::consume(std::span<float> logits) {
   if (finished_) return;
   if (!prompt_done_) {
     // The pass that just ran finished the prompt: its KV cache is worth keeping.
@@ -78,7 +78,7 @@ void Generation::consume(std::span<float> logits, const LogitBlocks* blocks) {
     finish(StopReason::kEndOfGeneration);  // only end-of-generation may follow
     return;
   }
-  std::optional<TokenId> token = sampler_.sample(logits, blocks);
+  std::optional<TokenId> token = sampler_.sample(logits);
   // Log-probabilities come from the raw logits, before temperature and masks (the sampler's own
   // exp pass sums them when every token is a candidate; its block maxima find the top ones).
   double lse = 0.0;

@@ -25,7 +25,6 @@ class Generation {
              PrefixCache* prefixes, PassThreads threads = {});
 
   bool exact() const { return request_.exact; }
-  bool wants_logprobs() const { return request_.logprobs > 0; }
   bool finished() const { return finished_; }
   KvCache& cache() { return cache_; }
   // What the next forward pass must process: the whole prompt first, then the last token (plus
@@ -51,8 +50,7 @@ class Generation {
   // Ends the generation as cancelled (model shutting down).
   void cancel() { finish(StopReason::kCancelled); }
   // After a pass: samples from this sequence's logits (modified: masked tokens become -inf).
-  // `blocks`, unless null, describe the logits as the pass wrote them.
-  void consume(std::span<float> logits, const LogitBlocks* blocks = nullptr);
+  void consume(std::span<float> logits);
 
   GenerateResult take_result() { return std::move(result_); }
 

@@ -134,26 +134,13 @@ std::span<const float> Sampler::block_maxima(size_t n) const {
       .first((n + kernels::kMaxBlock - 1) / kernels::kMaxBlock);
 }
 
-float Sampler::row_max(std::span<const float> logits, const LogitBlocks* blocks) {
-  const size_t count = (logits.size() + kernels::kMaxBlock - 1) / kernels::kMaxBlock;
-  if (blocks == nullptr || blocks->max.size() != count ||
-      (!blocks->sum.empty() && blocks->sum.size() != count))
-    return max_of(logits);
-  std::copy(blocks->max.begin(), blocks->max.end(), block_max_.begin());
-  const float best = kernels_.max(blocks->max.data(), count, nullptr);
-  if (log_sum_exp_wanted_ && !blocks->sum.empty() && best > kNegInf)
-    raw_lse_ = static_cast<double>(best) +
-               std::log(kernels_.combine(blocks->max.data(), blocks->sum.data(), count, best));
-  return best;
-}
-
-std::optional<TokenId> Sampler::sample(std::span<const float> logits, const LogitBlocks* blocks) {
+std::optional<TokenId> Sampler::sample(std::span<const float> logits) {
   raw_lse_.reset();
   last_best_.reset();
   if (params_.temperature <= 0.0f) {
     const size_t n = logits.size();
     ensure_capacity(n);
-    const float best = row_max(logits, blocks);
+    const float best = max_of(logits);
     last_best_ = best;
     if (!(best > kNegInf)) return std::nullopt;
     // The first block holding the maximum holds the first token at it.
@@ -163,7 +150,7 @@ std::optional<TokenId> Sampler::sample(std::span<const float> logits, const Logi
     const size_t len = std::min(kernels::kMaxBlock, n - begin);
     return static_cast<TokenId>(begin + kernels_.first_at_least(logits.data() + begin, len, best));
   }
-  double total = select(logits, /*materialize=*/false, blocks);
+  double total = select(logits, /*materialize=*/false);
   if (!(total > 0)) return std::nullopt;
   // 53 random bits -> uniform [0, 1).
   auto uniform = [&] { return static_cast<double>(rng_() >> 11) * 0x1.0p-53; };
@@ -273,7 +260,7 @@ std::vector<std::pair<TokenId, double>> Sampler::distribution(std::span<const fl
     if (auto token = sample(logits)) out.emplace_back(*token, 1.0);
     return out;
   }
-  const double total = select(logits, /*materialize=*/true, nullptr);
+  const double total = select(logits, /*materialize=*/true);
   if (!(total > 0)) return out;
   std::vector<std::pair<float, TokenId>> order;
   for (size_t i = 0; i < count_; ++i)
@@ -288,14 +275,14 @@ std::vector<std::pair<TokenId, double>> Sampler::distribution(std::span<const fl
   return out;
 }
 
-double Sampler::select(std::span<const float> logits, bool materialize, const LogitBlocks* blocks) {
+double Sampler::select(std::span<const float> logits, bool materialize) {
   const size_t n = logits.size();
   ensure_capacity(n);
   count_ = 0;
   cut_pending_ = false;
   band_pending_ = false;
   check_pending_ = false;
-  const float best = row_max(logits, blocks);
+  const float best = max_of(logits);
   last_best_ = best;
   if (!(best > kNegInf)) return 0;
   const float t = params_.temperature;
@@ -324,8 +311,10 @@ double Sampler::select(std::span<const float> logits, bool materialize, const Lo
       reject && identity_ ? predict_band(best, t, floor, &heavy) : std::nullopt;
   // The block sums are what the draw walks; every cut below recomputes them.
   // Tokens below the floor (pruned, or cut by min-p alone) get no weight in the same pass. When
-  // log-probs are wanted, every token is a candidate and the output matmul did not sum the raw
-  // terms already, the same pass sums them.
+  // log-probs are wanted and every token is a candidate, the same pass sums their raw terms.
+  // (Summing them, and finding the maximum, in the output matmul as it writes each block was
+  // tried: it moved the work rather than saving it, ~20 us more per token there against 10-25
+  // less here, so the sampler keeps it.)
   const float ends[2] = {band ? band->keep : 0.0f, band ? band->cut : 0.0f};
   const kernels::ExpSums sums = exp_pass(values_, count_,
                                          {.max = best,
@@ -334,10 +323,10 @@ double Sampler::select(std::span<const float> logits, bool materialize, const Lo
                                           .weights = weights_.data(),
                                           .block_sums = block_sums_.data(),
                                           .thresholds = band ? ends : nullptr,
-                                          .raw = log_sum_exp_wanted_ && identity_ && !raw_lse_});
+                                          .raw = log_sum_exp_wanted_ && identity_});
   const double total = sums.total;
   const double* band_above = sums.above;
-  if (log_sum_exp_wanted_ && identity_ && !raw_lse_ && sums.raw > 0)
+  if (log_sum_exp_wanted_ && identity_ && sums.raw > 0)
     raw_lse_ = static_cast<double>(best) + std::log(sums.raw);
   if (!cut_p) return total;
   min_floor_ = min_p_floor;

@@ -26,15 +26,6 @@ struct PassThreads {
   std::mutex* mutex = nullptr;  // held while the pool runs (it serves one caller at a time)
 };
 
-// What the output matmul found of one row of logits as it wrote them (OutputBlocks in
-// ops/matmul.h): per kernels::kMaxBlock logits their largest and, unless empty, the sum of
-// exp(logit - that largest). With them the sampler skips its own pass for the maximum, and
-// log-probs need no raw exp pass.
-struct LogitBlocks {
-  std::span<const float> max;
-  std::span<const float> sum;
-};
-
 class Sampler {
  public:
   // With log_sum_exp_wanted (the caller asks for log-probs), sample() takes the raw logits'
@@ -42,8 +33,7 @@ class Sampler {
   explicit Sampler(const SamplingParams& params, bool log_sum_exp_wanted = false,
                    PassThreads threads = {});
   // Picks a token; tokens whose logit is -inf are never chosen. nullopt when every token is -inf.
-  // `blocks`, unless null, must describe these logits.
-  std::optional<TokenId> sample(std::span<const float> logits, const LogitBlocks* blocks = nullptr);
+  std::optional<TokenId> sample(std::span<const float> logits);
   // sample() without the log-sum-exp, whatever the constructor asked: a second draw from the
   // same step's logits after a schema mask, whose log-probs came from the first.
   std::optional<TokenId> sample_masked(std::span<const float> logits);
@@ -68,7 +58,7 @@ class Sampler {
   // With `materialize`, the top-p and min-p cuts are applied to the weights; otherwise a top-p cut
   // may be left pending (cut_pending_): the weights still hold every candidate and a draw rejects
   // the tokens past the cut (cheaper than rewriting the vocabulary's weights when p is large).
-  double select(std::span<const float> logits, bool materialize, const LogitBlocks* blocks);
+  double select(std::span<const float> logits, bool materialize);
   void keep_top_k(std::span<const float> logits, float floor);
   // Finds the top-p cut (cut_value_, cut_id_). best and floor bound the candidates' logits; a
   // band known to hold the cut (its logits in (band->cut, band->keep], band->above the weight
@@ -104,9 +94,6 @@ class Sampler {
   int split(size_t n, const std::function<void(int part, size_t begin, size_t end)>& fn) const;
   // The pass over the vocabulary's (or the candidates') logits, split.
   float max_of(std::span<const float> logits);
-  // The logits' largest (and block_max_), from `blocks` when given (with raw_lse_ when their
-  // sums are there and log-probs are wanted), else max_of.
-  float row_max(std::span<const float> logits, const LogitBlocks* blocks);
   kernels::ExpSums exp_pass(const float* x, size_t n, const kernels::ExpPass& pass) const;
   // kernels::mass_before over the candidates, split.
   double mass_before(float value, size_t index) const;

@@ -9,7 +9,6 @@
 #include <string_view>
 #include <vector>
 
-#include "ops/sampling_kernels.h"
 #include "ops/simd_kernels.h"
 
 namespace plinth::engine {
@@ -397,36 +396,6 @@ void matmul_panels(const KernelSet& k, const WeightMatrix& w, const float* x, in
   });
 }
 
-constexpr auto kSummaryRows = static_cast<int64_t>(kMaxBlock);
-
-// Block b of token t's output row (of w): its maximum and sum of exponentials into `blocks`.
-void summarize_block(const float* y, const WeightMatrix& w, int64_t t, int64_t b,
-                     OutputBlocks blocks) {
-  const int64_t begin = b * kSummaryRows;
-  const auto len = static_cast<size_t>(std::min(kSummaryRows, w.rows - begin));
-  const int64_t at = t * blocks_per_row(w) + b;
-  sampling_kernels().summarize(y + t * w.rows + begin, len, blocks.max + at,
-                               blocks.sum != nullptr ? blocks.sum + at : nullptr);
-}
-
-// matmul_panels, a block of rows (kMaxBlock / kPanelRows panels) at a time, each block
-// summarized for every token as soon as it is written.
-void matmul_panels_summarized(const KernelSet& k, const WeightMatrix& w, const float* x,
-                              int64_t n_tokens, float* y, ThreadPool& pool, OutputBlocks blocks) {
-  static_assert(kSummaryRows % kPanelRows == 0);
-  constexpr int64_t kPanelsPerBlock = kSummaryRows / kPanelRows;
-  thread_local std::vector<PanelActivation> storage;
-  const PanelActivation* a = quantize_for_panel_tiles(k, x, w.cols, n_tokens, storage, pool);
-  const int64_t panels = panel_count(w);
-  pool.parallel_for(blocks_per_row(w), [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      run_panels(k, w, a, n_tokens, y, b * kPanelsPerBlock,
-                 std::min(panels, (b + 1) * kPanelsPerBlock));
-      for (int64_t t = 0; t < n_tokens; ++t) summarize_block(y, w, t, b, blocks);
-    }
-  });
-}
-
 // matmul_shared_input over weights that are all in panels of one width: the input quantized
 // once, every target's panels in one parallel_for. False (nothing done) otherwise.
 bool matmul_shared_panels(const KernelSet& k, std::span<const MatmulTarget> targets, const float* x,
@@ -521,31 +490,7 @@ void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> 
       pool);
 }
 
-void matmul_summarized_with(const KernelSet& k, const WeightMatrix& w, const float* x,
-                            int64_t n_tokens, float* y, bool exact, ThreadPool& pool,
-                            OutputBlocks blocks) {
-  if (n_tokens <= 0 || w.rows <= 0) return;
-  if (!exact && w.panels && supports(w.type, w.cols)) {
-    matmul_panels_summarized(k, w, x, n_tokens, y, pool, blocks);
-    return;
-  }
-  matmul_with(k, w, x, n_tokens, y, exact, pool);
-  const int64_t per_row = blocks_per_row(w);
-  pool.parallel_for(n_tokens * per_row, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) summarize_block(y, w, i / per_row, i % per_row, blocks);
-  });
-}
-
 }  // namespace kernels
-
-int64_t blocks_per_row(const WeightMatrix& w) {
-  return (w.rows + kernels::kSummaryRows - 1) / kernels::kSummaryRows;
-}
-
-void matmul_summarized(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
-                       bool exact, ThreadPool& pool, OutputBlocks blocks) {
-  kernels::matmul_summarized_with(kernels::best_kernels(), w, x, n_tokens, y, exact, pool, blocks);
-}
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, bool exact,
             ThreadPool& pool) {

@@ -51,22 +51,6 @@ void dequantize_row(GgmlType t, const void* src, float* dst, int64_t n);
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, bool exact,
             ThreadPool& pool);
 
-// matmul, and what the sampler reads of each token's output row before it samples (the logits'
-// maximum, and their log-sum-exp when log-probs are asked for): per kernels::kMaxBlock outputs,
-// their largest (max) and the sum of exp(y - that largest) (sum, unless null), each of the
-// blocks_per_row(w) blocks of token t at [t * blocks_per_row(w) + b]. Weights in panels get them
-// from the thread that wrote the block, while it is in L1: ~30 us of one thread's arithmetic
-// per 152k-row output, which a one-token pass (~4 ms of weight reads) hides in its memory
-// stalls (`plinth bench engine --estimate` prints the difference). Other weights get them in a
-// pass over the output after the product.
-struct OutputBlocks {
-  float* max = nullptr;
-  float* sum = nullptr;
-};
-int64_t blocks_per_row(const WeightMatrix& w);
-void matmul_summarized(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y,
-                       bool exact, ThreadPool& pool, OutputBlocks blocks);
-
 // One input against several weights (a layer's q, k and v; gate and up): each target gets what
 // matmul would give it. Where every weight takes the fast tile kernels, the input is quantized
 // once per activation layout and all the weights' row tiles run in one parallel_for (one

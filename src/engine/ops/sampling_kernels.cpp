@@ -115,27 +115,6 @@ double portable_sum(const float* w, size_t n, double* block_sums) {
   return total;
 }
 
-void portable_summarize(const float* x, size_t n, float* block_max, float* block_sum) {
-  for (size_t block = 0; block < n; block += kMaxBlock) {
-    const size_t end = std::min(n, block + kMaxBlock);
-    const float best = portable_max_of(x + block, end - block);
-    block_max[block / kMaxBlock] = best;
-    if (block_sum == nullptr) continue;
-    double sum = 0;
-    if (best > kNegInf)
-      for (size_t i = block; i < end; ++i) sum += std::exp(static_cast<double>(x[i]) - best);
-    block_sum[block / kMaxBlock] = static_cast<float>(sum);
-  }
-}
-
-double portable_combine(const float* block_max, const float* block_sum, size_t n, float max) {
-  double total = 0;
-  for (size_t b = 0; b < n; ++b)
-    if (block_max[b] > kNegInf)
-      total += block_sum[b] * std::exp(static_cast<double>(block_max[b]) - max);
-  return total;
-}
-
 }  // namespace
 
 const SamplingKernels& portable_sampling_kernels() {
@@ -147,9 +126,7 @@ const SamplingKernels& portable_sampling_kernels() {
                                      portable_exp_weights,
                                      portable_mass_before,
                                      portable_zero_where_less,
-                                     portable_sum,
-                                     portable_summarize,
-                                     portable_combine};
+                                     portable_sum};
   return table;
 }
 

@@ -70,13 +70,6 @@ struct SamplingKernels {
   void (*zero_where_less)(const float* x, float* w, size_t n, float threshold);
   // The sum of w[0..n); block_sums, unless null, gets the sum of each kSumBlock values.
   double (*sum)(const float* w, size_t n, double* block_sums);
-  // Per kMaxBlock values of x: block_max gets their largest and, unless block_sum is null,
-  // block_sum the sum of exp(x[i] - that largest) (exact to ~1e-7; 0 where every value is -inf).
-  // What the output matmul leaves for the sampler (see LogitBlocks).
-  void (*summarize)(const float* x, size_t n, float* block_max, float* block_sum);
-  // The sum of block_sum[b] * exp(block_max[b] - max) over n blocks (max >= every block_max):
-  // the blocks' sums of exp(x - max), exact to ~1e-7.
-  double (*combine)(const float* block_max, const float* block_sum, size_t n, float max);
 };
 
 // The fastest table this CPU runs.

@@ -183,11 +183,7 @@ struct Exp2Argument {
     const float max_cf = max * cf;
     c = _mm512_set1_ps(cf);
     max_c = _mm512_set1_ps(max_cf);
-    // max_cf is max * cf rounded: every exponent is off by err = max * cf - max_cf (exact, from
-    // the fused multiply), so the sum is off by 2^err. |err| < 2^-24 |max_cf|: two terms of
-    // 2^-err are exact to float (and cheaper than exp2, which summarize would pay per block).
-    const double err = std::fma(max, cf, -max_cf) * 0.6931471805599453;
-    correction = 1.0 - err + 0.5 * err * err;
+    correction = std::exp2(static_cast<double>(max_cf) - static_cast<double>(max) * cf);
   }
   __m512 operator()(__m512 x) const { return _mm512_fmsub_ps(x, c, max_c); }
 };
@@ -322,56 +318,6 @@ double sum16(const float* w, size_t n, double* block_sums) {
   return total;
 }
 
-void summarize16(const float* x, size_t n, float* block_max, float* block_sum) {
-  for (size_t block = 0; block < n; block += kMaxBlock) {
-    const size_t len = std::min(kMaxBlock, n - block);
-    const float best = max_of16(x + block, len);
-    block_max[block / kMaxBlock] = best;
-    if (block_sum == nullptr) continue;
-    if (!(best > kNegInf)) {
-      block_sum[block / kMaxBlock] = 0.0f;
-      continue;
-    }
-    // The block was just read: this pass runs from L1.
-    const Exp2Argument arg(best, 1.0f);
-    const __m512 floor = _mm512_set1_ps(effective_floor(kNegInf, best, 1.0f));
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
-    size_t i = 0;
-    for (; i + 32 <= len; i += 32) {
-      const __m512 v0 = _mm512_loadu_ps(x + block + i), v1 = _mm512_loadu_ps(x + block + i + 16);
-      acc0 = _mm512_add_ps(acc0, exp2_live(_mm512_cmp_ps_mask(v0, floor, _CMP_GE_OQ), arg(v0)));
-      acc1 = _mm512_add_ps(acc1, exp2_live(_mm512_cmp_ps_mask(v1, floor, _CMP_GE_OQ), arg(v1)));
-    }
-    for (; i < len; i += 16) {
-      const __mmask16 lanes = tail_mask(len - i);
-      const __m512 v = _mm512_maskz_loadu_ps(lanes, x + block + i);
-      const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, v, floor, _CMP_GE_OQ);
-      acc0 = _mm512_add_ps(acc0, exp2_live(live, arg(v)));
-    }
-    block_sum[block / kMaxBlock] =
-        static_cast<float>(reduce_block(_mm512_add_ps(acc0, acc1)) * arg.correction);
-  }
-}
-
-double combine16(const float* block_max, const float* block_sum, size_t n, float max) {
-  const Exp2Argument arg(max, 1.0f);
-  const __m512 floor = _mm512_set1_ps(effective_floor(kNegInf, max, 1.0f));
-  double total = 0;
-  for (size_t block = 0; block < n; block += kSumBlock) {
-    const size_t end = std::min(n, block + kSumBlock);
-    __m512 acc = _mm512_setzero_ps();
-    for (size_t i = block; i < end; i += 16) {
-      const __mmask16 lanes = tail_mask(end - i);
-      const __m512 m = _mm512_maskz_loadu_ps(lanes, block_max + i);
-      const __mmask16 live = _mm512_mask_cmp_ps_mask(lanes, m, floor, _CMP_GE_OQ);
-      acc =
-          _mm512_fmadd_ps(_mm512_maskz_loadu_ps(live, block_sum + i), exp2_live(live, arg(m)), acc);
-    }
-    total += reduce_block(acc);
-  }
-  return total * arg.correction;
-}
-
 }  // namespace
 
 const SamplingKernels* avx512_sampling_kernels() {
@@ -380,7 +326,7 @@ const SamplingKernels* avx512_sampling_kernels() {
     static const SamplingKernels t{
         max16,        first_at_least16, compact_in_range16, compact_triples_in_range16,
         sums_above16, exp_weights16,    mass_before16,      zero_where_less16,
-        sum16,        summarize16,      combine16};
+        sum16};
     return &t;
   }();
   return table;

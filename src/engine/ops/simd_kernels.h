@@ -233,8 +233,5 @@ void matmul_with(const KernelSet& k, const WeightMatrix& w, const float* x, int6
                  float* y, bool exact, ThreadPool& pool);
 void matmul_shared_input_with(const KernelSet& k, std::span<const MatmulTarget> targets,
                               const float* x, int64_t n_tokens, bool exact, ThreadPool& pool);
-void matmul_summarized_with(const KernelSet& k, const WeightMatrix& w, const float* x,
-                            int64_t n_tokens, float* y, bool exact, ThreadPool& pool,
-                            OutputBlocks blocks);
 
 }  // namespace plinth::engine::kernels
