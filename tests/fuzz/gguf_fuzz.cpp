@@ -69,8 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   touch_tensors(f);
   if (auto config = plinth::engine::read_model_config(f)) {
     if (auto weights = plinth::engine::bind_model_weights(f, *config)) {
-      repack(weights->token_embd);
-      for (const auto& layer : weights->layers) repack(layer.ffn_down);
+      for (const plinth::engine::WeightMatrix* w : weights->matrices()) repack(*w);
     }
   }
   (void)plinth::engine::read_vocab(f);

@@ -64,10 +64,10 @@ struct ModelWeights {
 // Reads the hyperparameters and binds every weight, checking names, shapes and types.
 Result<ModelConfig> read_model_config(const GgufFile& file);
 Result<ModelWeights> bind_model_weights(const GgufFile& file, const ModelConfig& config);
-// Rewrites the Q8_0 / Q4_0 / Q5_0 matrices whose rows come in sixteens into panels
-// (ops/panels.h), in place, where the chosen kernels have panel kernels and the file's bytes are
-// the process's own copy (Residency::kHugePages); they are marked `panels`. Otherwise nothing
-// changes.
+// Rewrites the matrices that fit panels (kernels::panels_fit: the Q8_0 family and the K-quants,
+// rows in sixteens) into panels (ops/panels.h), in place, where the chosen kernels have panel
+// kernels and the file's bytes are the process's own copy (Residency::kHugePages); they are marked
+// `panels`. Otherwise nothing changes.
 void store_weights_in_panels(GgufFile& file, ModelWeights& weights);
 
 // Dequantizes row `row` of a weight matrix into dst (cols floats).

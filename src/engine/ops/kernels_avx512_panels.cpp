@@ -19,7 +19,7 @@ template <GgmlType kType>
 struct Unpack;
 template <>
 struct Unpack<GgmlType::kQ8_0> {
-  static constexpr size_t kBlockBytes = 16 * sizeof(BlockQ8_0);
+  static constexpr size_t kBlockBytes = kPanelRows * sizeof(BlockQ8_0);
   static void groups(const uint8_t* body, __m512i* w) {
 #pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) w[k] = _mm512_loadu_si512(body + 64 * k);
@@ -27,7 +27,7 @@ struct Unpack<GgmlType::kQ8_0> {
 };
 template <>
 struct Unpack<GgmlType::kQ4_0> {
-  static constexpr size_t kBlockBytes = 16 * sizeof(BlockQ4_0);
+  static constexpr size_t kBlockBytes = kPanelRows * sizeof(BlockQ4_0);
   static void groups(const uint8_t* body, __m512i* w) {
     const __m512i low = _mm512_set1_epi8(0x0F);
 #pragma GCC unroll 4
@@ -40,7 +40,7 @@ struct Unpack<GgmlType::kQ4_0> {
 };
 template <>
 struct Unpack<GgmlType::kQ5_0> {
-  static constexpr size_t kBlockBytes = 16 * sizeof(BlockQ5_0);
+  static constexpr size_t kBlockBytes = kPanelRows * sizeof(BlockQ5_0);
   static void groups(const uint8_t* body, __m512i* w) {
     Unpack<GgmlType::kQ4_0>::groups(body + 64, w);
     // Bit k of each byte of the fifth-bit vector belongs to group k: add 16 where it is set.
@@ -118,7 +118,7 @@ inline __m512 byte_of_row(__m512i v, int j) {
 template <bool kFiveBit, int kTokens>
 void panel_tile_q45_K(int64_t blocks, const uint8_t* panel, const PanelActivation* const* xs,
                       float* const* ys) {
-  constexpr size_t kBlockBytes = 16 * (kFiveBit ? sizeof(BlockQ5K) : sizeof(BlockQ4K));
+  constexpr size_t kBlockBytes = kPanelRows * (kFiveBit ? sizeof(BlockQ5K) : sizeof(BlockQ4K));
   constexpr int kSubBlocks = kQKK / kQK;
   const __m512i low = _mm512_set1_epi8(0x0F), six = _mm512_set1_epi8(0x3F),
                 top = _mm512_set1_epi8(0x30);
@@ -185,7 +185,7 @@ void panel_tile_q45_K(int64_t blocks, const uint8_t* panel, const PanelActivatio
 // vectors with a shift pair each; per 32-value sub-block the weights are assembled from a nibble
 // of ql and two bits of qh, and each token takes two chains of 4 vpdpbusd (one per 16-value
 // half, started at -32 * the half's sum) and one FMA per half.
-constexpr size_t kQ6KBlockBytes = 16 * sizeof(BlockQ6K);
+constexpr size_t kQ6KBlockBytes = kPanelRows * sizeof(BlockQ6K);
 
 // Signed byte j of each row's 32-bit lane, as a float.
 inline __m512 signed_byte_of_row(__m512i v, int j) {
@@ -307,8 +307,10 @@ void avx512_panel_tile(GgmlType t, int64_t blocks, const uint8_t* panel,
       return panel_tile_any<GgmlType::kQ5_K>(blocks, panel, xs, tokens, ys);
     case GgmlType::kQ6_K:
       return panel_tile_any<GgmlType::kQ6_K>(blocks, panel, xs, tokens, ys);
-    default:
+    case GgmlType::kQ5_0:
       return panel_tile_any<GgmlType::kQ5_0>(blocks, panel, xs, tokens, ys);
+    default:
+      return;  // no other type is stored in panels (panels_fit)
   }
 }
 

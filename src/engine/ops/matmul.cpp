@@ -349,19 +349,22 @@ bool takes_tiles(const KernelSet& k, const WeightMatrix& w, int64_t n_tokens, bo
 // one ascending stream of weights (the kernel prefetches it 4 KB ahead).
 constexpr int kPanelTokens = 16;
 
+// Every token's panel activations, in this thread's storage (valid until its next call).
 const PanelActivation* quantize_for_panel_tiles(const KernelSet& k, const float* x, int64_t cols,
-                                                int64_t n_tokens,
-                                                std::vector<PanelActivation>& storage,
-                                                ThreadPool& pool) {
+                                                int64_t n_tokens, ThreadPool& pool) {
+  thread_local std::vector<PanelActivation> storage;
   const int64_t blocks = cols / kQK;
   if (storage.size() < static_cast<size_t>(blocks * n_tokens))
     storage.resize(static_cast<size_t>(blocks * n_tokens));
   const auto one = k.quantize_panels != nullptr ? k.quantize_panels : quantize_for_panels;
+  // The pool's threads write into this thread's storage (a lambda naming `storage` would reach
+  // their own thread_local instead).
+  PanelActivation* out = storage.data();
   auto quantize = [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) one(x + t * cols, cols, storage.data() + t * blocks);
+    for (int64_t t = begin; t < end; ++t) one(x + t * cols, cols, out + t * blocks);
   };
   quantize_units(n_tokens, n_tokens, quantize, pool);
-  return storage.data();
+  return out;
 }
 
 int64_t panel_count(const WeightMatrix& w) { return w.rows / kPanelRows; }
@@ -389,8 +392,7 @@ void run_panels(const KernelSet& k, const WeightMatrix& w, const PanelActivation
 
 void matmul_panels(const KernelSet& k, const WeightMatrix& w, const float* x, int64_t n_tokens,
                    float* y, ThreadPool& pool) {
-  thread_local std::vector<PanelActivation> storage;
-  const PanelActivation* a = quantize_for_panel_tiles(k, x, w.cols, n_tokens, storage, pool);
+  const PanelActivation* a = quantize_for_panel_tiles(k, x, w.cols, n_tokens, pool);
   pool.parallel_for(panel_count(w), [&](int64_t begin, int64_t end) {
     run_panels(k, w, a, n_tokens, y, begin, end);
   });
@@ -403,9 +405,7 @@ bool matmul_shared_panels(const KernelSet& k, std::span<const MatmulTarget> targ
   if (exact || n_tokens <= 0 || targets.size() < 2 || targets.size() > kMaxTargets) return false;
   for (const MatmulTarget& t : targets)
     if (!t.w->panels || t.w->cols != targets[0].w->cols) return false;
-  thread_local std::vector<PanelActivation> storage;
-  const PanelActivation* a =
-      quantize_for_panel_tiles(k, x, targets[0].w->cols, n_tokens, storage, pool);
+  const PanelActivation* a = quantize_for_panel_tiles(k, x, targets[0].w->cols, n_tokens, pool);
   TargetStarts first{};
   for (size_t i = 0; i < targets.size(); ++i) first[i + 1] = first[i] + panel_count(*targets[i].w);
   parallel_for_targets(

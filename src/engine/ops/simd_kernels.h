@@ -213,8 +213,7 @@ struct KernelSet {
   void (*quantize_quad)(const float* const* x, int tokens, int64_t n, int32_t offset, uint8_t* out,
                         QuadLayout layout);
   // Optional (nullptr: weights stay in rows, see panels.h): panel_tile_reference, bit for bit,
-  // for 1..16 tokens. The loader rewrites Q8_0 / Q4_0 / Q5_0 weights into panels only where the
-  // chosen set has it.
+  // for 1..16 tokens. The loader rewrites weights into panels only where the chosen set has it.
   void (*panel_tile)(GgmlType t, int64_t blocks, const uint8_t* panel,
                      const PanelActivation* const* xs, int tokens, float* const* ys);
   // Optional: quantize_for_panels, bit for bit (nullptr: matmul uses the portable one).
